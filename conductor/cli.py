@@ -1,0 +1,288 @@
+"""The `conductor` command line: parse options, call one function in conductor.commands, print.
+
+Kept thin and cheap to import: command modules (and through them pygit2, pydantic, rich)
+are imported inside each callback, so `conductor --help` loads click and nothing heavy.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+import click
+
+from conductor import __version__, boundary
+
+
+class _State:
+    verbose = False
+
+
+STATE = _State()
+
+MAIN_HELP = """\
+Conductor orchestrates AI coding agents inside a git repository.
+
+It plans work, hands each step to an executor through task files, checks every result
+against .conductor/policy.yaml, and records every transition as commits on refs/conductor/*,
+so `git log` is the audit trail.
+
+\b
+Examples:
+  conductor demo                     see the whole loop in a throwaway project
+  conductor init my-project          create a new project
+  conductor status                   plans and forks with their states
+  conductor events --limit 20        the latest events
+  conductor policy                   the effective policy and where each value comes from
+"""
+
+
+@click.group(help=MAIN_HELP, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "-C",
+    "directory",
+    metavar="PATH",
+    type=click.Path(file_okay=False),
+    help="Run as if conductor was started in PATH (like git -C).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks of errors.")
+@click.version_option(__version__, "-V", "--version", prog_name="conductor")
+def cli(directory: str | None, verbose: bool) -> None:
+    STATE.verbose = verbose
+    if directory:
+        try:
+            os.chdir(directory)
+        except OSError as exc:
+            raise click.BadParameter(f"cannot change to {directory}: {exc.strerror}", param_hint="-C")
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  conductor init my-project     new directory, git init, default policy, first commit
+  conductor init                set up Conductor in the current repository (idempotent)
+"""
+)
+@click.argument("name", required=False)
+@json_option
+def init(name: str | None, as_json: bool) -> int:
+    """Create a project NAME, or set up Conductor in the current repository."""
+    from conductor.commands import init as command
+    from conductor.output import echo, emit_json
+
+    result = command.run(name)
+    if as_json:
+        emit_json(result.to_json())
+        return 0
+    if result.created_repo:
+        echo(f"Created {result.root} with {', '.join(result.written)} (commit {str(result.commit)[:12]}).")
+        if result.identity_fallback:
+            echo("No git identity is configured, so the first commit is by 'Conductor'.")
+        echo(f"Next: cd {name} && conductor policy")
+    elif result.written:
+        echo(f"Set up Conductor in {result.root}: wrote {', '.join(result.written)}.")
+        if result.kept:
+            echo(f"Kept existing {', '.join(result.kept)}.")
+        echo("Review the policy, then commit it: git add .conductor && git commit -m 'Add Conductor policy'")
+    else:
+        echo(f"Conductor is already set up in {result.root} (nothing changed).")
+    return 0
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  conductor status
+  conductor status --json | jq '.[].forks[].state'
+"""
+)
+@json_option
+def status(as_json: bool) -> int:
+    """Show plans and forks with their states, from the ledger."""
+    from conductor.commands import status as command
+    from conductor.ledger.store import Ledger
+    from conductor.output import echo, emit_json
+
+    plans = command.collect(Ledger("."))
+    if as_json:
+        emit_json([p.to_json() for p in plans])
+    else:
+        echo(command.render(plans))
+    return 0
+
+
+@cli.group(
+    invoke_without_command=True,
+    epilog="""\b
+Examples:
+  conductor policy                      merged policy with the origin of each value
+  conductor policy --json
+  conductor policy check                validate .conductor/policy.yaml
+  conductor policy check other.yaml
+""",
+)
+@json_option
+@click.pass_context
+def policy(ctx: click.Context, as_json: bool) -> int:
+    """Show the effective policy, with where each value comes from."""
+    if ctx.invoked_subcommand is not None:
+        return 0
+    from conductor.commands import policy as command
+    from conductor.output import echo, emit_json
+
+    root, effective = command.show()
+    if as_json:
+        emit_json({"root": str(root), **effective.to_json()})
+    else:
+        echo(command.render(root, effective))
+    return 0
+
+
+@policy.command("check")
+@click.argument("file", required=False)
+@json_option
+def policy_check(file: str | None, as_json: bool) -> int:
+    """Validate a policy file (default: .conductor/policy.yaml); exit 1 if invalid."""
+    from conductor.commands import policy as command
+    from conductor.output import echo, emit_json
+
+    result = command.check(file)
+    if as_json:
+        emit_json(result)
+    else:
+        echo(f"{result['file']}: valid")
+    return 0
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  conductor events                          newest first, every plan
+  conductor events --plan hello-3f9a --type task.rejected
+  conductor events --oldest-first --limit 10
+  conductor events --json | jq -r .summary  one JSON object per line
+"""
+)
+@click.option("--plan", help="Only events of this plan.")
+@click.option("--fork", help="Only events of this fork.")
+@click.option("--type", "types", multiple=True, metavar="TYPE", help="Only events of this type (repeatable).")
+@click.option("--limit", type=click.IntRange(min=0), help="Show at most this many events.")
+@click.option("--oldest-first", is_flag=True, help="Oldest event first (default: newest first).")
+@json_option
+def events(
+    plan: str | None,
+    fork: str | None,
+    types: tuple[str, ...],
+    limit: int | None,
+    oldest_first: bool,
+    as_json: bool,
+) -> int:
+    """Show the event log across plans (JSON lines with --json)."""
+    from conductor.commands import events as command
+    from conductor.ledger.store import Ledger
+
+    try:
+        found = command.select(
+            Ledger("."), plan=plan, fork=fork, types=list(types), limit=limit, oldest_first=oldest_first
+        )
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--type") from None
+    count = command.write(found, as_json=as_json)
+    if count == 0 and not as_json:
+        click.echo("No events match." if (plan or fork or types) else "No events yet.", err=True)
+    return 0
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  conductor schema task > task.schema.json
+  conductor schema policy
+"""
+)
+@click.argument("name", type=click.Choice(["task", "result", "policy", "plan"]))
+def schema(name: str) -> int:
+    """Print the JSON Schema of a task, result, policy or plan file."""
+    from conductor.models.schema import schema_text
+
+    click.echo(schema_text(name), nl=False)
+    return 0
+
+
+@cli.group()
+def hooks() -> None:
+    """Install or remove Conductor's git hooks."""
+
+
+@hooks.command(
+    "install",
+    epilog="""\b
+Examples:
+  conductor hooks install            pre-commit guard for protected files
+  conductor hooks install --force    replace a hook Conductor did not write (kept as a backup)
+""",
+)
+@click.option("--force", is_flag=True, help="Replace a hook Conductor did not write (it is kept as <hook>.pre-conductor).")
+@json_option
+def hooks_install(force: bool, as_json: bool) -> int:
+    """Install the pre-commit guard into the repository's hooks directory."""
+    from conductor.commands import hooks as command
+
+    changes = command.install(["pre-commit"], force=force)
+    _print_hook_changes(changes, as_json)
+    return 0
+
+
+@hooks.command("uninstall")
+@json_option
+def hooks_uninstall(as_json: bool) -> int:
+    """Remove Conductor's hooks, restoring any hook they replaced."""
+    from conductor.commands import hooks as command
+
+    _print_hook_changes(command.uninstall(["pre-commit"]), as_json)
+    return 0
+
+
+def _print_hook_changes(changes: Sequence[object], as_json: bool) -> None:
+    from conductor.commands.hooks import DESCRIBE, HookChange
+    from conductor.output import echo, emit_json
+
+    items = [c for c in changes if isinstance(c, HookChange)]
+    if as_json:
+        emit_json([c.to_json() for c in items])
+        return
+    for change in items:
+        echo(f"{change.hook}: {DESCRIBE[change.action]} ({change.path})")
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  conductor demo               run in a fresh temporary directory (removed afterwards)
+  conductor demo --keep        keep the demo project to explore it with git
+"""
+)
+@click.option("--keep", is_flag=True, help="Keep the demo project instead of deleting it.")
+@click.option("--dir", "directory", type=click.Path(file_okay=False), help="Create the demo project here.")
+def demo(keep: bool, directory: str | None) -> int:
+    """Run Conductor end to end in a throwaway project, offline."""
+    from conductor.commands import demo as command
+
+    return command.run(keep=keep, directory=directory)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    STATE.verbose = False
+
+    def invoke() -> int | None:
+        result = cli.main(args=args, prog_name="conductor", standalone_mode=False)
+        return result if isinstance(result, int) else 0
+
+    return boundary.run(
+        invoke, argv=args, verbose=lambda: STATE.verbose, echo=lambda m: click.echo(m, err=True)
+    )

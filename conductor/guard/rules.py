@@ -1,0 +1,45 @@
+"""The part of a policy file the guard needs, read without pydantic: protected patterns.
+
+The guard checks only `file_rules`, strictly (an unknown key there is probably a typo that
+would silently unprotect files); `conductor policy check` validates the whole file.
+"""
+
+from __future__ import annotations
+
+from conductor.errors import ConfigError
+from conductor.models.source import YamlDocument
+from conductor.policy.patterns import Pattern
+
+FILE_RULES_KEYS = frozenset({"protected_patterns"})
+"""The keys of `file_rules`; tests keep this in step with conductor.models.policy.FileRules."""
+
+
+def protected_patterns(doc: YamlDocument) -> list[Pattern]:
+    """The `file_rules.protected_patterns` of a policy document, with origins."""
+    if not isinstance(doc.data, dict):
+        raise ConfigError("expected a mapping of settings", path=doc.path, line=doc.line_of(()))
+    rules = doc.data.get("file_rules")
+    if rules is None:
+        return []
+    if not isinstance(rules, dict):
+        raise _bad(doc, ("file_rules",), "must be a mapping")
+    for key in rules:
+        if key not in FILE_RULES_KEYS:
+            raise _bad(doc, ("file_rules", key), "unknown key (check the spelling)")
+    patterns = rules.get("protected_patterns")
+    if patterns is None:
+        return []
+    if not isinstance(patterns, list):
+        raise _bad(doc, ("file_rules", "protected_patterns"), "must be a list of patterns")
+    out = []
+    for i, item in enumerate(patterns):
+        if not isinstance(item, str):
+            raise _bad(doc, ("file_rules", "protected_patterns", i), "must be a string")
+        line = doc.line_of(("file_rules", "protected_patterns", i))
+        out.append(Pattern(item, f"{doc.path}:{line}" if line else doc.path))
+    return out
+
+
+def _bad(doc: YamlDocument, loc: tuple[str | int, ...], problem: str) -> ConfigError:
+    field = ".".join(str(p) for p in loc)
+    return ConfigError(problem, path=doc.path, line=doc.line_of(loc), field=field)

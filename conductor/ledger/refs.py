@@ -1,0 +1,56 @@
+"""Ref names of the ledger (docs/storage.md): code branches and state logs.
+
+Plan logs and fork logs live in separate namespaces so that no ref is ever both a file and a
+directory (git cannot store `a` and `a/b` together).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+STATE_PREFIX = "refs/conductor/"
+PLANS_PREFIX = "refs/conductor/plans/"
+FORKS_PREFIX = "refs/conductor/forks/"
+MEMORY = "refs/conductor/memory"
+BRANCH_PREFIX = "refs/heads/conductor/"
+
+
+def plan_log(plan: str) -> str:
+    return f"{PLANS_PREFIX}{plan}"
+
+
+def fork_log(plan: str, fork: str) -> str:
+    return f"{FORKS_PREFIX}{plan}/{fork}"
+
+
+def code_branch(plan: str, fork: str) -> str:
+    return f"{BRANCH_PREFIX}{plan}/{fork}"
+
+
+def short_branch(plan: str, fork: str) -> str:
+    """The branch name as users type it: `conductor/<plan>/<fork>`."""
+    return code_branch(plan, fork).removeprefix("refs/heads/")
+
+
+@dataclass(frozen=True, slots=True)
+class LogRef:
+    """A parsed state ref: a plan log (fork is None), a fork log, or the memory log."""
+
+    name: str
+    kind: str  # "plan", "fork" or "memory"
+    plan: str | None = None
+    fork: str | None = None
+
+
+def parse(name: str) -> LogRef | None:
+    """Parse a state ref name; None for refs that are not Conductor logs."""
+    if name == MEMORY:
+        return LogRef(name, "memory")
+    if name.startswith(PLANS_PREFIX):
+        plan = name[len(PLANS_PREFIX) :]
+        return LogRef(name, "plan", plan) if plan and "/" not in plan else None
+    if name.startswith(FORKS_PREFIX):
+        plan, _, fork = name[len(FORKS_PREFIX) :].partition("/")
+        if plan and fork and "/" not in fork:
+            return LogRef(name, "fork", plan, fork)
+    return None

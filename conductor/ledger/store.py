@@ -1,0 +1,271 @@
+"""The Ledger: append events to state refs by compare-and-swap, and read them back lazily.
+
+A log is a ref whose commits form a single chain, one commit per event. Each commit's
+message is the event (conductor.ledger.message) and its tree is the complete record
+snapshot after the event. Appending builds the new commit on the current tip and moves the
+ref only if the tip has not moved meanwhile; on a lost race it rebuilds and tries again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pygit2
+from pygit2.enums import ObjectType
+
+from conductor.errors import LedgerConflictError, LedgerError, NotARepositoryError
+from conductor.ledger import format as ledger_format
+from conductor.ledger import message, refs, tree
+from conductor.ledger.snapshot import Snapshot
+from conductor.models.event import Event, EventType
+
+Clock = Callable[[], dt.datetime]
+ChangeFn = Callable[[Snapshot | None], tree.Changes]
+
+MAX_ATTEMPTS = 200
+FALLBACK_NAME = "Conductor"
+FALLBACK_EMAIL = "conductor@localhost"
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class Ledger:
+    """Conductor's state in one repository. Safe to share between threads."""
+
+    def __init__(self, path: str | os.PathLike[str] = ".", *, clock: Clock = utc_now) -> None:
+        found = pygit2.discover_repository(os.fspath(path))
+        if found is None:
+            raise NotARepositoryError(
+                f"not a git repository: {Path(path).resolve()}",
+                hint="run `conductor init NAME` to create a project, or `git init` first",
+            )
+        self._path = found
+        self._local = threading.local()
+        self._clock = clock
+        repo = self.repo
+        self.git_dir = Path(repo.path).resolve()
+        self.workdir = Path(repo.workdir).resolve() if repo.workdir else None
+
+    # -- the repository ------------------------------------------------------------------
+
+    @property
+    def repo(self) -> pygit2.Repository:
+        """This thread's handle on the repository (libgit2 objects are not thread-safe)."""
+        repo: pygit2.Repository | None = getattr(self._local, "repo", None)
+        if repo is None:
+            repo = pygit2.Repository(self._path)
+            self._local.repo = repo
+        return repo
+
+    def signature(self, when: dt.datetime | None = None) -> pygit2.Signature:
+        """The user's identity from git config/env, or Conductor's when none is set."""
+        name = os.environ.get("GIT_COMMITTER_NAME")
+        email = os.environ.get("GIT_COMMITTER_EMAIL")
+        config = self.repo.config
+        if not name:
+            name = _config_str(config, "user.name") or FALLBACK_NAME
+        if not email:
+            email = _config_str(config, "user.email") or FALLBACK_EMAIL
+        stamp = int((when or self._clock()).timestamp())
+        return pygit2.Signature(name, email, stamp, 0)
+
+    # -- writing -------------------------------------------------------------------------
+
+    def append(self, ref: str, event: Event, changes: tree.Changes | ChangeFn | None = None) -> Event:
+        """Record `event` as one commit on `ref`, with `changes` applied to the snapshot.
+
+        `changes` may be a function of the current snapshot (None for a new log); it is called
+        again if another writer moves the ref first. Returns the event as recorded (seq, time,
+        commit and ref filled in).
+        """
+        repo = self.repo
+        for attempt in range(MAX_ATTEMPTS):
+            current = repo.references.get(ref)
+            parent: pygit2.Commit | None = None
+            previous: Snapshot | None = None
+            if current is not None:
+                parent = self._commit(current.target)
+                previous = self._snapshot(parent, ref)
+            wanted = changes(previous) if callable(changes) else (changes or {})
+            full = dict(wanted)
+            full[ledger_format.FORMAT_FILE] = ledger_format.encode()
+            tree_id = tree.apply(repo, parent.tree if parent else None, full)
+            now = self._clock()
+            if previous is not None and previous.event.time and now < previous.event.time:
+                now = previous.event.time  # keep every log ordered by time
+            seq = previous.event.seq + 1 if previous is not None else 1
+            recorded = replace(event, seq=seq, time=now, ref=ref, commit=None)
+            sig = self.signature(now)
+            commit_id = repo.create_commit(
+                None, sig, sig, message.encode(recorded), tree_id, [parent.id] if parent else []
+            )
+            try:
+                if current is None:
+                    repo.references.create(ref, commit_id)
+                else:
+                    current.set_target(commit_id, f"conductor: {recorded.type.value}")
+            except (pygit2.GitError, pygit2.AlreadyExistsError, OSError, ValueError) as exc:
+                # Another writer moved the ref, or holds its lock: rebuild on the new tip.
+                if isinstance(exc, OSError) and "lock" not in str(exc):
+                    raise LedgerError(f"cannot update {ref}: {exc}") from exc
+                time.sleep(random.uniform(0, min(0.05, 0.001 * (attempt + 1))))
+                continue
+            return replace(recorded, commit=str(commit_id))
+        raise LedgerConflictError(
+            f"could not update {ref}: {MAX_ATTEMPTS} attempts lost the race to other writers",
+            hint="another Conductor process is writing the same log; retry when it is done",
+        )
+
+    def set_branch(self, name: str, target: str, *, expect: str | None) -> None:
+        """Move (or create) a branch by compare-and-swap: only if it still points at `expect`."""
+        repo = self.repo
+        current = repo.references.get(name)
+        try:
+            if current is None:
+                if expect is not None:
+                    raise LedgerConflictError(f"{name} disappeared while Conductor was using it")
+                repo.references.create(name, pygit2.Oid(hex=target))
+            else:
+                if expect is None or str(current.target) != expect:
+                    raise LedgerConflictError(
+                        f"{name} was moved outside Conductor (expected {str(expect)[:12]})",
+                        hint="do not commit to conductor/* branches while a plan runs on them",
+                    )
+                current.set_target(pygit2.Oid(hex=target), "conductor: step committed")
+        except (pygit2.GitError, pygit2.AlreadyExistsError) as exc:
+            raise LedgerConflictError(f"could not update {name}: {exc}") from exc
+
+    # -- reading -------------------------------------------------------------------------
+
+    def ref_names(self, prefix: str = refs.STATE_PREFIX) -> list[str]:
+        return sorted(r for r in self.repo.references if r.startswith(prefix))
+
+    def plans(self) -> list[str]:
+        return [r[len(refs.PLANS_PREFIX) :] for r in self.ref_names(refs.PLANS_PREFIX)]
+
+    def forks(self, plan: str) -> list[str]:
+        prefix = refs.fork_log(plan, "")
+        return [r[len(prefix) :] for r in self.ref_names(prefix)]
+
+    def tip(self, ref: str) -> Snapshot | None:
+        """The latest snapshot of a log, or None if the log does not exist."""
+        target = self._target(ref)
+        if target is None:
+            return None
+        return self._snapshot(self._commit(target), ref)
+
+    def at(self, commit: str, *, ref: str | None = None) -> Snapshot:
+        """The snapshot recorded by one event commit."""
+        try:
+            obj = self.repo.revparse_single(commit)
+        except (KeyError, ValueError, pygit2.GitError):
+            raise LedgerError(f"no ledger commit '{commit}'") from None
+        if obj.type != ObjectType.COMMIT:
+            raise LedgerError(f"'{commit}' is not a commit")
+        assert isinstance(obj, pygit2.Commit)
+        return self._snapshot(obj, ref)
+
+    def log(self, ref: str, *, newest_first: bool = True) -> Iterator[Event]:
+        """The events of one log. Newest-first streams; oldest-first holds only commit ids."""
+        target = self._target(ref)
+        if target is None:
+            return iter(())
+        self.tip(ref)  # refuses a log whose format this Conductor cannot read
+        if newest_first:
+            return self._walk(target, ref)
+        return self._walk_oldest_first(target, ref)
+
+    def events(
+        self,
+        *,
+        plan: str | None = None,
+        fork: str | None = None,
+        types: Iterable[EventType] | None = None,
+        newest_first: bool = True,
+        include_memory: bool = False,
+    ) -> Iterator[Event]:
+        """Events across all matching logs, merged in time order."""
+        wanted = set(types) if types else None
+        streams = []
+        for name in self.ref_names():
+            parsed = refs.parse(name)
+            if parsed is None or (parsed.kind == "memory" and not include_memory):
+                continue
+            if plan is not None and parsed.plan != plan:
+                continue
+            if fork is not None and parsed.fork != fork:
+                continue
+            streams.append(self.log(name, newest_first=newest_first))
+        merged = heapq.merge(*streams, key=_order_key, reverse=newest_first)
+        if wanted is None:
+            return merged
+        return (event for event in merged if event.type in wanted)
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _target(self, ref: str) -> pygit2.Oid | None:
+        found = self.repo.references.get(ref)
+        if found is None:
+            return None
+        target = found.resolve().target
+        assert isinstance(target, pygit2.Oid)
+        return target
+
+    def _commit(self, oid: pygit2.Oid) -> pygit2.Commit:
+        obj = self.repo[oid]
+        if not isinstance(obj, pygit2.Commit):
+            raise LedgerError(f"{oid} is not a commit")
+        return obj
+
+    def _snapshot(self, commit: pygit2.Commit, ref: str | None) -> Snapshot:
+        where = f"ledger commit {str(commit.id)[:12]}" + (f" on {ref}" if ref else "")
+        ledger_format.check(tree.read(self.repo, commit.tree, ledger_format.FORMAT_FILE), where=where)
+        event = message.decode(commit.message, commit=str(commit.id), ref=ref)
+        return Snapshot(self.repo, commit, event)
+
+    def _walk(self, start: pygit2.Oid, ref: str) -> Iterator[Event]:
+        repo = self.repo
+        commit = repo[start]
+        while True:
+            yield message.decode(commit.message, commit=str(commit.id), ref=ref)
+            parents = commit.parent_ids
+            if not parents:
+                return
+            commit = repo[parents[0]]
+
+    def _walk_oldest_first(self, start: pygit2.Oid, ref: str) -> Iterator[Event]:
+        repo = self.repo
+        ids: list[pygit2.Oid] = []
+        commit = repo[start]
+        while True:
+            ids.append(commit.id)
+            parents = commit.parent_ids
+            if not parents:
+                break
+            commit = repo[parents[0]]
+        for oid in reversed(ids):
+            found = repo[oid]
+            yield message.decode(found.message, commit=str(oid), ref=ref)
+
+
+def _order_key(event: Event) -> tuple[dt.datetime, str, int]:
+    assert event.time is not None
+    return (event.time, event.ref or "", event.seq)
+
+
+def _config_str(config: pygit2.Config, key: str) -> str | None:
+    try:
+        value = config[key]
+    except KeyError:
+        return None
+    return value if isinstance(value, str) and value else None

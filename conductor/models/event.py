@@ -1,0 +1,90 @@
+"""Events: the transitions Conductor records, one ledger commit each.
+
+Deliberately free of pydantic so `conductor status` and `conductor events` start fast; the
+ledger's message codec validates events on the way in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class EventType(str, Enum):
+    """Every kind of event, named `<subject>.<what happened>` (see docs/lifecycle.md)."""
+
+    PLAN_CREATED = "plan.created"
+    PLAN_COMPLETED = "plan.completed"
+    PLAN_FAILED = "plan.failed"
+    FORK_CREATED = "fork.created"
+    FORK_SPAWNED = "fork.spawned"
+    FORK_COMPLETED = "fork.completed"
+    FORK_FAILED = "fork.failed"
+    FORK_HALTED = "fork.halted"
+    FORK_RESUMED = "fork.resumed"
+    TASK_CREATED = "task.created"
+    TASK_CLAIMED = "task.claimed"
+    RESULT_RECEIVED = "result.received"
+    TASK_COMPLETED = "task.completed"
+    TASK_REJECTED = "task.rejected"
+    TASK_FAILED = "task.failed"
+    TASK_TIMED_OUT = "task.timed_out"
+    REPAIR_SCHEDULED = "repair.scheduled"
+    APPROVAL_REQUESTED = "approval.requested"
+    APPROVAL_GRANTED = "approval.granted"
+    APPROVAL_DENIED = "approval.denied"
+    LLM_EXCHANGE = "llm.exchange"
+    PROVENANCE_RECORDED = "provenance.recorded"
+    LESSON_RECORDED = "lesson.recorded"
+    NOTE = "note"
+
+    @classmethod
+    def parse(cls, value: str) -> EventType:
+        try:
+            return cls(value)
+        except ValueError:
+            known = ", ".join(sorted(e.value for e in cls))
+            raise ValueError(f"unknown event type '{value}' (known: {known})") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One recorded transition.
+
+    `seq` numbers events within one log (ref) from 1; `time` is UTC with microseconds;
+    `state` is the state of the plan or fork after the event, when the event changes it.
+    `commit` and `ref` are filled in when the event is read back from the ledger.
+    """
+
+    type: EventType
+    plan: str
+    summary: str
+    fork: str | None = None
+    step: str | None = None
+    attempt: int | None = None
+    state: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    seq: int = 0
+    time: dt.datetime | None = None
+    commit: str | None = None
+    ref: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The event as a JSON-ready dict (one line of `conductor events --json`)."""
+        out: dict[str, Any] = {
+            "seq": self.seq,
+            "time": self.time.isoformat().replace("+00:00", "Z") if self.time else None,
+            "type": self.type.value,
+            "plan": self.plan,
+            "fork": self.fork,
+            "step": self.step,
+            "attempt": self.attempt,
+            "state": self.state,
+            "summary": self.summary,
+            "data": self.data,
+            "commit": self.commit,
+            "ref": self.ref,
+        }
+        return out

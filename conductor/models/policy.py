@@ -1,0 +1,88 @@
+"""The schema of `.conductor/policy.yaml` and of the policy overrides in plans and steps.
+
+Every field is optional: a file sets only what it wants, and `conductor.policy.effective`
+merges project -> plan -> step over the defaults. Types are strict (a quoted "500" is not a
+number) because a policy that silently means something else is worse than an error.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import ConfigDict, Field
+
+from conductor.models.base import Model
+
+
+class _Section(Model):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class FileRules(_Section):
+    protected_patterns: list[str] | None = Field(
+        default=None,
+        description=(
+            "Gitignore-style patterns (repository-relative) that no agent step and no human "
+            "commit (through the guard hook) may add, modify, delete or rename."
+        ),
+    )
+
+
+class Behavior(_Section):
+    max_diff_lines: int | None = Field(
+        default=None, ge=1, description="Most added+removed lines one step may change (default 500)."
+    )
+    max_files_changed: int | None = Field(
+        default=None, ge=1, description="Most files one step may change (default: no limit)."
+    )
+    timeout_seconds: int | None = Field(
+        default=None, ge=1, description="Time an executor has for one task (default 300)."
+    )
+    max_attempts: int | None = Field(
+        default=None, ge=1, description="Attempts per step, repairs included (default 2)."
+    )
+
+
+class VerifyRules(_Section):
+    commands: list[str] | None = Field(
+        default=None,
+        description="Shell commands run in the worktree after every step; all must exit 0.",
+    )
+    timeout_seconds: int | None = Field(
+        default=None, ge=1, description="Time allowed per verify command (default 300)."
+    )
+
+
+class ConfidenceRules(_Section):
+    approval_below: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="Steps scoring below this wait for `conductor approve` (default 0.5 = LOW).",
+    )
+
+
+SignMode = Literal["auto", "always", "never"]
+
+
+class ProvenanceRules(_Section):
+    sign: SignMode | None = Field(
+        default=None,
+        description="Sign step provenance with sigstore: auto (when an identity exists), "
+        "always, or never (default auto).",
+    )
+
+
+class PolicyFile(_Section):
+    """A policy layer: the project file, or the `policy:` block of a plan or a step."""
+
+    version: int | None = Field(default=None, ge=1, le=1, description="Policy format (1).")
+    global_constraints: list[str] | None = Field(
+        default=None,
+        description="Rules in plain language, given to every executor and recorded.",
+    )
+    file_rules: FileRules | None = None
+    behavior: Behavior | None = None
+    verify: VerifyRules | None = None
+    confidence: ConfidenceRules | None = None
+    provenance: ProvenanceRules | None = None

@@ -1,0 +1,99 @@
+"""The task file: what Conductor hands an executor (the seed's contract, plus what executors need)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from pydantic import Field, field_validator
+
+from conductor.models.base import Model
+from conductor.models.confidence import Confidence
+from conductor.models.paths import RepoPath
+
+TASK_ID_PATTERN = r"^step_[0-9]{3,}$"
+
+
+class PreviousStep(Model):
+    """A step that ran before this one in the same fork, for the executor's context."""
+
+    task_id: str
+    title: str
+    status: str
+    summary: str = ""
+
+
+class RepairContext(Model):
+    """Why the previous attempt failed, so the next one can do better."""
+
+    attempt: int = Field(ge=1, description="The attempt that failed.")
+    failure: str = Field(description="The failure name, e.g. 'Constraint violation'.")
+    reason: str = Field(description="What exactly went wrong.")
+    hint: str = Field(default="", description="The recovery hint for this failure.")
+    evidence: list[str] = Field(default_factory=list, description="Short evidence excerpts.")
+    rejected_diff: str = Field(default="", description="Summary of the rejected change.")
+
+
+class TaskContext(Model):
+    """Background for the executor: the goal, the strategy, earlier steps and lessons."""
+
+    goal: str = ""
+    strategy: str = ""
+    plan_id: str = ""
+    fork_id: str = ""
+    previous_steps: list[PreviousStep] = Field(default_factory=list)
+    lessons: list[str] = Field(default_factory=list)
+    repair: RepairContext | None = None
+
+
+class TaskFile(Model):
+    """`step_NNN.task.json`. The first six fields are the seed's contract, unchanged."""
+
+    task_id: str = Field(pattern=TASK_ID_PATTERN, description="e.g. 'step_001'.")
+    instruction: str = Field(min_length=1, description="What to do, in plain language.")
+    allowed_files: list[RepoPath] = Field(
+        description="Repository-relative paths or glob patterns the executor may change."
+    )
+    constraints: list[str] = Field(
+        default_factory=list, description="Rules in plain language (policy + plan + step)."
+    )
+    timeout_seconds: int = Field(gt=0, description="Time allowed from hand-out to result.")
+    confidence: Confidence
+    workspace: str = Field(default="", description="Absolute path of the worktree to edit.")
+    context: TaskContext = Field(default_factory=TaskContext)
+    verify: list[str] = Field(
+        default_factory=list, description="Commands Conductor runs as evidence after the step."
+    )
+    attempt: int = Field(default=1, ge=1, description="Copy it into the result file.")
+    checksum: str = Field(
+        default="",
+        description="sha256 of the task without this field (canonical JSON); set by Conductor.",
+    )
+
+    @field_validator("allowed_files")
+    @classmethod
+    def _not_empty(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("must list at least one path or pattern")
+        return value
+
+    def canonical_digest(self) -> str:
+        """sha256 over the canonical JSON of every field but `checksum`."""
+        body = self.model_dump(mode="json", exclude={"checksum"})
+        blob = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return "sha256:" + hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+    def sealed(self) -> TaskFile:
+        """This task with its checksum filled in."""
+        return self.model_copy(update={"checksum": self.canonical_digest()})
+
+    def to_json(self) -> str:
+        return self.model_dump_json(indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> TaskFile:
+        return cls.model_validate_json(text)
+
+    def json_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")

@@ -1,0 +1,1 @@
+"""Files Conductor writes into projects: the default policy and .conductor/.gitignore."""

@@ -1,0 +1,1 @@
+"""Native git hook scripts, shipped inside the package as conductor._hooks."""

@@ -1,0 +1,126 @@
+"""Shared fixtures: every test runs against real git repositories in a sealed environment.
+
+The environment is set when this module is imported, before anything loads pygit2 (libgit2
+reads the location of the global git config once), so no test sees the developer's config.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+_REAL_HOME = Path.home()
+_SANDBOX = Path(tempfile.mkdtemp(prefix="conductor-tests-"))
+(_SANDBOX / "home").mkdir()
+(_SANDBOX / "home" / ".gitconfig").write_text(
+    "[user]\n\tname = Test User\n\temail = test@example.com\n"
+    "[init]\n\tdefaultBranch = main\n[commit]\n\tgpgsign = false\n",
+    encoding="utf-8",
+)
+os.environ.update(
+    {
+        "HOME": str(_SANDBOX / "home"),
+        "XDG_CONFIG_HOME": str(_SANDBOX / "home" / ".config"),
+        "XDG_CACHE_HOME": str(_SANDBOX / "home" / ".cache"),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        # pre-commit builds hook environments with pip: reuse the real caches so the
+        # framework tests do not download every wheel again.
+        "PIP_CACHE_DIR": os.environ.get("PIP_CACHE_DIR", str(_REAL_HOME / ".cache" / "pip")),
+        "PRE_COMMIT_HOME": os.environ.get(
+            "CONDUCTOR_TEST_PRE_COMMIT_HOME", str(_REAL_HOME / ".cache" / "conductor-tests-pre-commit")
+        ),
+        "NO_COLOR": "1",
+        "COLUMNS": "200",
+    }
+)
+for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL",
+            "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "GEMINI_API_KEY", "GOOGLE_API_KEY"):
+    os.environ.pop(var, None)
+
+ROOT = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+
+
+def git(cwd: Path, *args: str, check: bool = True, env: dict[str, str] | None = None) -> str:
+    proc = subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, env=env, check=False
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)} failed ({proc.returncode}): {proc.stderr}")
+    return proc.stdout
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def run_cli(capsys: pytest.CaptureFixture[str]):
+    """Run `conductor ARGS` in-process through the real entry point; returns code/out/err."""
+    from conductor.cli import main
+
+    def run(*args: str) -> Result:
+        capsys.readouterr()
+        code = main(list(args))
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return run
+
+
+def run_process(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
+                input: str | None = None, timeout: float = 120) -> Result:
+    """Run a command as a real process (for entry points, hooks and exit codes)."""
+    proc = subprocess.run(
+        list(args), cwd=cwd, capture_output=True, text=True, env=env, input=input,
+        timeout=timeout, check=False,
+    )
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def conductor_bin(name: str = "conductor") -> str:
+    return str(Path(PYTHON).parent / name)
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """An empty-ish git repository with one commit, as the current directory."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q")
+    (root / "README.md").write_text("# test repo\n", encoding="utf-8")
+    git(root, "add", "README.md")
+    git(root, "commit", "-q", "-m", "initial")
+    monkeypatch.chdir(root)
+    yield root
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli) -> Iterator[Path]:
+    """A project made by `conductor init`, as the current directory."""
+    monkeypatch.chdir(tmp_path)
+    result = run_cli("init", "proj")
+    assert result.code == 0, result.err
+    root = tmp_path / "proj"
+    monkeypatch.chdir(root)
+    yield root
+
+
+def assert_fsck_clean(repo: Path) -> None:
+    """`git fsck --strict` finds nothing wrong (dangling objects from lost races are fine)."""
+    proc = subprocess.run(["git", "fsck", "--strict", "--no-dangling", "--no-progress"], cwd=repo,
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    problems = [line for line in (proc.stdout + proc.stderr).splitlines()
+                if line.startswith(("error", "warning", "missing", "broken", "bad"))]
+    assert problems == []
