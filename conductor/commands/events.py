@@ -27,7 +27,7 @@ def select(
 
 def line(event: Event) -> str:
     """One event as a line of text: time, where, type, step#attempt, summary."""
-    when = event.time.strftime("%Y-%m-%d %H:%M:%S") if event.time else "-"
+    when = f"{event.time[:10]} {event.time[11:19]}" if event.time else "-"
     where = f"{event.plan}/{event.fork}" if event.fork else event.plan
     step = event.step or ""
     if step and event.attempt is not None:

@@ -65,7 +65,7 @@ def step_states(snapshot: Snapshot) -> dict[str, str]:
 
 def _stamp(snapshot: Snapshot) -> str:
     when = snapshot.event.time
-    return when.strftime("%Y-%m-%d %H:%M:%S") if when else ""
+    return f"{when[:10]} {when[11:19]}" if when else ""
 
 
 def collect(ledger: Ledger) -> list[PlanStatus]:

@@ -7,15 +7,13 @@ policy is unreadable. Kept to argparse, PyYAML and pathspec so it starts in mill
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 
 from conductor.errors import ConductorError
-from conductor.guard.rules import protected_patterns
-from conductor.guard.staged import Change, policy_versions, staged_changes
-from conductor.models.source import parse
-from conductor.policy.patterns import ProtectedPatterns, Protection
+from conductor.guard.cache import PatternCache
+from conductor.guard.staged import Change, PolicyBlob, policy_versions, staged_changes
+from conductor.policy.patterns import Pattern, ProtectedPatterns, Protection
 
 EXAMPLES = """\
 examples:
@@ -31,8 +29,7 @@ def find_violations(files: Sequence[str] = ()) -> list[tuple[Change, Protection]
     With `files`, only changes to those paths are checked, plus every deletion and rename
     (the pre-commit framework passes only the paths that still exist).
     """
-    layers = [protected_patterns(parse(blob.text, path=blob.label)) for blob in policy_versions()]
-    protected = ProtectedPatterns(layers)
+    protected = ProtectedPatterns(_layers(policy_versions()))
     if not protected:
         return []
     wanted = set(files)
@@ -46,6 +43,24 @@ def find_violations(files: Sequence[str] = ()) -> list[tuple[Change, Protection]
                 found.append((change, hit))
                 break
     return found
+
+
+def _layers(blobs: list[PolicyBlob]) -> list[list[Pattern]]:
+    """Protected patterns of each policy version, parsed once per content (see cache)."""
+    cache = PatternCache.open()
+    layers = []
+    for blob in blobs:
+        entry = cache.get(blob.oid)
+        if entry is None:
+            # Only a policy version not seen before pays for importing the YAML parser.
+            from conductor.guard.rules import protected_patterns
+            from conductor.models.source import parse
+
+            entry = protected_patterns(parse(blob.text, path=blob.label))
+            cache.put(blob.oid, entry)
+        layers.append([Pattern(text, f"{blob.label}:{line}" if line else blob.label) for text, line in entry])
+    cache.save()
+    return layers
 
 
 def report(violations: list[tuple[Change, Protection]]) -> str:
@@ -72,6 +87,24 @@ def _describe(change: Change) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    # The common cases (the native hook: no arguments; pre-commit: file names) skip argparse.
+    files = _parse(args) if any(a.startswith("-") for a in args) else args
+    try:
+        violations = find_violations(files)
+    except ConductorError as exc:
+        print(f"conductor-guard: error: {exc.diagnostics()}", file=sys.stderr)
+        return 1
+    if violations:
+        print(report(violations), file=sys.stderr)
+        return 1
+    return 0
+
+
+def _parse(args: list[str]) -> list[str]:
+    """Options present: the full parser, for --help and usage errors."""
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="conductor-guard",
         description="Refuse a commit whose staged changes touch files protected by "
@@ -80,16 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("files", nargs="*", help="limit the check to these staged paths")
-    args = parser.parse_args(argv)
-    try:
-        violations = find_violations(args.files)
-    except ConductorError as exc:
-        print(f"conductor-guard: error: {exc.diagnostics()}", file=sys.stderr)
-        return 1
-    if violations:
-        print(report(violations), file=sys.stderr)
-        return 1
-    return 0
+    return list(parser.parse_args(args).files)
 
 
 if __name__ == "__main__":

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from conductor.errors import ConfigError
 from conductor.models.source import YamlDocument
-from conductor.policy.patterns import Pattern
 
 FILE_RULES_KEYS = frozenset({"protected_patterns"})
 """The keys of `file_rules`; tests keep this in step with conductor.models.policy.FileRules."""
 
 
-def protected_patterns(doc: YamlDocument) -> list[Pattern]:
-    """The `file_rules.protected_patterns` of a policy document, with origins."""
+def protected_patterns(doc: YamlDocument) -> list[tuple[str, int | None]]:
+    """The `file_rules.protected_patterns` of a policy document, each with its line."""
     if not isinstance(doc.data, dict):
         raise ConfigError("expected a mapping of settings", path=doc.path, line=doc.line_of(()))
     rules = doc.data.get("file_rules")
@@ -35,8 +34,7 @@ def protected_patterns(doc: YamlDocument) -> list[Pattern]:
     for i, item in enumerate(patterns):
         if not isinstance(item, str):
             raise _bad(doc, ("file_rules", "protected_patterns", i), "must be a string")
-        line = doc.line_of(("file_rules", "protected_patterns", i))
-        out.append(Pattern(item, f"{doc.path}:{line}" if line else doc.path))
+        out.append((item, doc.line_of(("file_rules", "protected_patterns", i))))
     return out
 
 

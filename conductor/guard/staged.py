@@ -35,6 +35,7 @@ class PolicyBlob:
     """A version of the policy file: where it is from and its text."""
 
     label: str
+    oid: str
     text: bytes
 
 
@@ -74,10 +75,10 @@ def policy_versions() -> list[PolicyBlob]:
     committed = next((f for f in found if f[1].startswith("HEAD:")), None)
     staged = next((f for f in found if not f[1].startswith("HEAD:")), None)
     if committed and staged and committed[0] == staged[0]:
-        return [PolicyBlob(POLICY_FILE, staged[2])]
+        return [PolicyBlob(POLICY_FILE, staged[0], staged[2])]
     blobs = []
     if committed:
-        blobs.append(PolicyBlob(f"HEAD:{POLICY_FILE}", committed[2]))
+        blobs.append(PolicyBlob(f"HEAD:{POLICY_FILE}", committed[0], committed[2]))
     if staged:
-        blobs.append(PolicyBlob(POLICY_FILE, staged[2]))
+        blobs.append(PolicyBlob(POLICY_FILE, staged[0], staged[2]))
     return blobs

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from typing import Any
 
 from conductor.errors import LedgerFormatError
@@ -26,25 +27,15 @@ from conductor.models.event import Event, EventType
 
 _SUMMARY_MAX = 200
 
-_KEYS = {
-    "Conductor-Event": "type",
-    "Conductor-Plan": "plan",
-    "Conductor-Fork": "fork",
-    "Conductor-Step": "step",
-    "Conductor-Attempt": "attempt",
-    "Conductor-State": "state",
-    "Conductor-Seq": "seq",
-    "Conductor-Time": "time",
-    "Conductor-Data": "data",
-}
-
-
 def format_time(value: dt.datetime) -> str:
     return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def parse_time(text: str) -> dt.datetime:
-    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.timezone.utc)
+def check_time(text: str) -> str:
+    """`text` if it is a timestamp as format_time writes it (fixed width, so it sorts)."""
+    if len(text) != 27 or text[10] != "T" or text[-1] != "Z":
+        raise ValueError(f"time '{text}' is not a UTC timestamp like 2026-11-24T03:20:43.123456Z")
+    return text
 
 
 def one_line(text: str, limit: int = _SUMMARY_MAX) -> str:
@@ -74,52 +65,111 @@ def encode(event: Event) -> str:
     if event.state is not None:
         lines.append(f"Conductor-State: {event.state}")
     lines.append(f"Conductor-Seq: {event.seq}")
-    lines.append(f"Conductor-Time: {format_time(event.time)}")
+    lines.append(f"Conductor-Time: {event.time}")
     if event.data:
         data = json.dumps(event.data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
         lines.append(f"Conductor-Data: {data}")
     return "\n".join(lines) + "\n"
 
 
+_TYPES = {kind.value: kind for kind in EventType}
+
+# The exact layout `encode` writes, matched in one regex call: the fast path for reading
+# long logs. Anything else (hand-written, reordered, extra trailers) takes the general path.
+_LINE = r"[^\n]*"
+_FAST = re.compile(
+    rf"(?P<subject>{_LINE})\n\n"
+    rf"Conductor-Event: (?P<Event>{_LINE})\n"
+    rf"Conductor-Plan: (?P<Plan>{_LINE})\n"
+    rf"(?:Conductor-Fork: (?P<Fork>{_LINE})\n)?"
+    rf"(?:Conductor-Step: (?P<Step>{_LINE})\n)?"
+    rf"(?:Conductor-Attempt: (?P<Attempt>[0-9]+)\n)?"
+    rf"(?:Conductor-State: (?P<State>{_LINE})\n)?"
+    rf"Conductor-Seq: (?P<Seq>[0-9]+)\n"
+    rf"Conductor-Time: (?P<Time>{_LINE})\n"
+    rf"(?:Conductor-Data: (?P<Data>{_LINE})\n)?\Z"
+)
+
+
+def _fields(message: str) -> tuple[str, dict[str, str]]:
+    """The subject line and the Conductor-* trailers (without the prefix) of a message."""
+    head, *trailers = message.rstrip("\n").split("\nConductor-")
+    fields: dict[str, str] = {}
+    for item in trailers:
+        key, _, value = item.partition(": ")
+        fields[key] = value
+    return head.partition("\n")[0], fields
+
+
 def decode(message: str, *, commit: str | None = None, ref: str | None = None) -> Event:
     """Parse an event message; a message that is not one raises LedgerFormatError."""
-    summary_line, _, rest = message.partition("\n")
-    fields: dict[str, str] = {}
-    for line in rest.split("\n"):
-        if line.startswith("Conductor-"):
-            key, sep, value = line.partition(": ")
-            name = _KEYS.get(key)
-            if sep and name:
-                fields[name] = value
-    where = f"ledger commit {commit[:12]}" if commit else "ledger message"
+    fast = _FAST.match(message)
+    if fast is not None:
+        subject_line, *values = fast.groups()
+        kind = _TYPES.get(values[0])
+        if kind is not None:
+            event_type, plan, fork, step, attempt, state, seq, when, data_text = values
+            return Event(
+                kind,
+                plan,
+                subject_line.partition(": ")[2] or subject_line,
+                fork,
+                step,
+                int(attempt) if attempt is not None else None,
+                state,
+                _data(data_text, commit) if data_text is not None else {},
+                int(seq),
+                check_time(when),
+                commit,
+                ref,
+            )
+    subject_line, fields = _fields(message)
+    get = fields.get
     try:
-        kind = EventType.parse(fields["type"])
-        plan = fields["plan"]
-        seq = int(fields["seq"])
-        when = parse_time(fields["time"])
-        attempt = int(fields["attempt"]) if "attempt" in fields else None
-        data: dict[str, Any] = json.loads(fields["data"]) if "data" in fields else {}
+        kind = _TYPES[fields["Event"]]
+        plan = fields["Plan"]
+        seq = int(fields["Seq"])
+        when = check_time(fields["Time"])
+        attempt_text = get("Attempt")
+        attempt = int(attempt_text) if attempt_text is not None else None
+        data_text = get("Data")
+        data = _data(data_text, commit) if data_text is not None else {}
     except KeyError as exc:
-        raise LedgerFormatError(f"{where} is missing the {exc.args[0]} trailer") from None
+        where = f"ledger commit {commit[:12]}" if commit else "ledger message"
+        name = exc.args[0]
+        if name in fields.values():
+            raise LedgerFormatError(
+                f"{where} records an unknown event type '{name}'",
+                hint="it was probably written by a newer Conductor: upgrade Conductor",
+            ) from None
+        raise LedgerFormatError(f"{where} is missing the Conductor-{name} trailer") from None
     except ValueError as exc:
+        where = f"ledger commit {commit[:12]}" if commit else "ledger message"
         raise LedgerFormatError(
             f"{where} has an unreadable trailer: {exc}",
             hint="if it was written by a newer Conductor, upgrade Conductor",
         ) from None
-    if not isinstance(data, dict):
-        raise LedgerFormatError(f"{where}: Conductor-Data is not a JSON object")
-    summary = summary_line.partition(": ")[2] or summary_line
     return Event(
-        type=kind,
-        plan=plan,
-        fork=fields.get("fork"),
-        step=fields.get("step"),
-        attempt=attempt,
-        state=fields.get("state"),
-        summary=summary,
-        data=data,
-        seq=seq,
-        time=when,
-        commit=commit,
-        ref=ref,
+        kind,
+        plan,
+        subject_line.partition(": ")[2] or subject_line,
+        get("Fork"),
+        get("Step"),
+        attempt,
+        get("State"),
+        data,
+        seq,
+        when,
+        commit,
+        ref,
     )
+
+
+def _data(text: str, commit: str | None) -> dict[str, Any]:
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise LedgerFormatError(f"ledger commit {commit}: Conductor-Data is not a JSON object")
+    return data

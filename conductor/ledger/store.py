@@ -9,7 +9,6 @@ ref only if the tip has not moved meanwhile; on a lost race it rebuilds and trie
 from __future__ import annotations
 
 import datetime as dt
-import heapq
 import os
 import random
 import threading
@@ -24,6 +23,7 @@ from pygit2.enums import ObjectType
 from conductor.errors import LedgerConflictError, LedgerError, NotARepositoryError
 from conductor.ledger import format as ledger_format
 from conductor.ledger import message, refs, tree
+from conductor.ledger.scan import scan
 from conductor.ledger.snapshot import Snapshot
 from conductor.models.event import Event, EventType
 
@@ -67,15 +67,21 @@ class Ledger:
             self._local.repo = repo
         return repo
 
+    def identity(self) -> tuple[str, str]:
+        """The user's name and email from env/git config, or Conductor's when none is set."""
+        found: tuple[str, str] | None = getattr(self._local, "identity", None)
+        if found is None:
+            name = os.environ.get("GIT_COMMITTER_NAME")
+            email = os.environ.get("GIT_COMMITTER_EMAIL")
+            config = self.repo.config
+            name = name or _config_str(config, "user.name") or FALLBACK_NAME
+            email = email or _config_str(config, "user.email") or FALLBACK_EMAIL
+            found = (name, email)
+            self._local.identity = found
+        return found
+
     def signature(self, when: dt.datetime | None = None) -> pygit2.Signature:
-        """The user's identity from git config/env, or Conductor's when none is set."""
-        name = os.environ.get("GIT_COMMITTER_NAME")
-        email = os.environ.get("GIT_COMMITTER_EMAIL")
-        config = self.repo.config
-        if not name:
-            name = _config_str(config, "user.name") or FALLBACK_NAME
-        if not email:
-            email = _config_str(config, "user.email") or FALLBACK_EMAIL
+        name, email = self.identity()
         stamp = int((when or self._clock()).timestamp())
         return pygit2.Signature(name, email, stamp, 0)
 
@@ -98,14 +104,16 @@ class Ledger:
                 previous = self._snapshot(parent, ref)
             wanted = changes(previous) if callable(changes) else (changes or {})
             full = dict(wanted)
-            full[ledger_format.FORMAT_FILE] = ledger_format.encode()
+            if parent is None:  # later snapshots inherit the entry (readers checked it above)
+                full[ledger_format.FORMAT_FILE] = ledger_format.encode()
             tree_id = tree.apply(repo, parent.tree if parent else None, full)
-            now = self._clock()
-            if previous is not None and previous.event.time and now < previous.event.time:
-                now = previous.event.time  # keep every log ordered by time
+            stamp = message.format_time(self._clock())
+            if previous is not None and previous.event.time and stamp < previous.event.time:
+                stamp = previous.event.time  # keep every log ordered by time
             seq = previous.event.seq + 1 if previous is not None else 1
-            recorded = replace(event, seq=seq, time=now, ref=ref, commit=None)
-            sig = self.signature(now)
+            recorded = replace(event, seq=seq, time=stamp, ref=ref, commit=None)
+            # The commit time is the event's second: readers that merge logs rely on it.
+            sig = self.signature(dt.datetime.fromisoformat(stamp))
             commit_id = repo.create_commit(
                 None, sig, sig, message.encode(recorded), tree_id, [parent.id] if parent else []
             )
@@ -196,7 +204,7 @@ class Ledger:
     ) -> Iterator[Event]:
         """Events across all matching logs, merged in time order."""
         wanted = set(types) if types else None
-        streams = []
+        selected = []
         for name in self.ref_names():
             parsed = refs.parse(name)
             if parsed is None or (parsed.kind == "memory" and not include_memory):
@@ -205,8 +213,9 @@ class Ledger:
                 continue
             if fork is not None and parsed.fork != fork:
                 continue
-            streams.append(self.log(name, newest_first=newest_first))
-        merged = heapq.merge(*streams, key=_order_key, reverse=newest_first)
+            self.tip(name)  # refuses a log whose format this Conductor cannot read
+            selected.append(name)
+        merged = scan(self.git_dir, selected, newest_first=newest_first)
         if wanted is None:
             return merged
         return (event for event in merged if event.type in wanted)
@@ -222,7 +231,7 @@ class Ledger:
         return target
 
     def _commit(self, oid: pygit2.Oid) -> pygit2.Commit:
-        obj = self.repo[oid]
+        obj = self.repo.get(oid)
         if not isinstance(obj, pygit2.Commit):
             raise LedgerError(f"{oid} is not a commit")
         return obj
@@ -233,34 +242,34 @@ class Ledger:
         event = message.decode(commit.message, commit=str(commit.id), ref=ref)
         return Snapshot(self.repo, commit, event)
 
+    # Parent links are followed with Commit.parents: looking each commit up by id through
+    # Repository.__getitem__ is an order of magnitude slower on long logs.
+
     def _walk(self, start: pygit2.Oid, ref: str) -> Iterator[Event]:
-        repo = self.repo
-        commit = repo[start]
+        commit = self._commit(start)
+        decode = message.decode
         while True:
-            yield message.decode(commit.message, commit=str(commit.id), ref=ref)
-            parents = commit.parent_ids
+            yield decode(commit.message, commit=str(commit.id), ref=ref)
+            parents = commit.parents
             if not parents:
                 return
-            commit = repo[parents[0]]
+            commit = parents[0]
 
     def _walk_oldest_first(self, start: pygit2.Oid, ref: str) -> Iterator[Event]:
         repo = self.repo
         ids: list[pygit2.Oid] = []
-        commit = repo[start]
+        commit = self._commit(start)
         while True:
             ids.append(commit.id)
-            parents = commit.parent_ids
+            parents = commit.parents
             if not parents:
                 break
-            commit = repo[parents[0]]
+            commit = parents[0]
+        decode = message.decode
         for oid in reversed(ids):
-            found = repo[oid]
-            yield message.decode(found.message, commit=str(oid), ref=ref)
-
-
-def _order_key(event: Event) -> tuple[dt.datetime, str, int]:
-    assert event.time is not None
-    return (event.time, event.ref or "", event.seq)
+            found = repo.get(oid)
+            assert isinstance(found, pygit2.Commit)
+            yield decode(found.message, commit=str(oid), ref=ref)
 
 
 def _config_str(config: pygit2.Config, key: str) -> str | None:

@@ -35,7 +35,9 @@ class Confidence(Model):
     score: float = Field(ge=0.0, le=1.0, description="0 (no confidence) to 1 (certain).")
     level: ConfidenceLevel = Field(
         default=ConfidenceLevel.LOW,
-        description="Derived from score: high >= 0.8, medium >= 0.5, low below.",
+        description="Derived from score: high >= 0.8, medium >= 0.5, low below. Optional; "
+        "when given it must match the score.",
+        json_schema_extra=lambda schema: schema.pop("default", None),  # derived, not defaulted
     )
 
     @model_validator(mode="before")

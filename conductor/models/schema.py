@@ -33,7 +33,7 @@ def schema(name: str) -> dict[str, Any]:
     model = MODELS[name]
     out: dict[str, Any] = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": f"https://conductor.dev/schemas/{name}.schema.json",
+        "$id": f"urn:conductor:schema:{name}:1",
     }
     out.update(model.model_json_schema())
     out["title"] = TITLES[name]

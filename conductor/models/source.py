@@ -85,8 +85,11 @@ def parse(text: bytes | str, *, path: str) -> YamlDocument:
         ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
+        # PyYAML reports an unexpected end of file one line past the end; point at the last.
+        line = min(mark.line + 1, max(1, len(text.splitlines()))) if mark else None
         problem = exc.problem or exc.context or "invalid YAML"
+        if exc.context and exc.context_mark and exc.problem:
+            problem += f" ({exc.context} started on line {exc.context_mark.line + 1})"
         raise ConfigError(f"invalid YAML: {problem}", path=path, line=line) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"invalid YAML: {exc}", path=path) from None

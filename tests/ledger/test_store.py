@@ -78,7 +78,8 @@ def test_event_data_survives_round_trip_including_newlines(repo: Path) -> None:
     assert event.data == data
     assert event.summary == "touched a protected file second line"
     assert event.type is EventType.TASK_REJECTED
-    assert event.time is not None and event.time.tzinfo is not None
+    assert event.time is not None and event.time.endswith("Z")
+    assert event.moment is not None and event.moment.tzinfo is not None
 
 
 def test_read_any_record_at_any_event(repo: Path) -> None:
@@ -133,6 +134,24 @@ def test_events_merge_across_plans_and_filter(repo: Path) -> None:
     assert ledger.forks("a") == ["x", "y"]
 
 
+def test_events_of_many_logs_in_exact_time_order_within_and_across_seconds(repo: Path) -> None:
+    """Logs written in interleaved bursts, several events per second: the merge is exact."""
+    moments = iter(dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(milliseconds=137 * i)
+                   for i in range(1000))
+    ledger = Ledger(repo, clock=lambda: next(moments))
+    order = ["a", "b", "a", "c", "c", "b", "a", "b", "c", "a"] * 3
+    for i, fork in enumerate(order):
+        ledger.append(refs.fork_log(PLAN, fork), ev(EventType.NOTE, f"{i}", fork=fork))
+    newest = [int(e.summary) for e in ledger.events()]
+    assert newest == list(range(len(order)))[::-1]
+    oldest = [int(e.summary) for e in ledger.events(newest_first=False)]
+    assert oldest == list(range(len(order)))
+    # the same as merging each log read on its own
+    merged = sorted((e for f in "abc" for e in ledger.log(refs.fork_log(PLAN, f))), key=lambda e: e.time or "")
+    assert [(e.commit, e.ref, e.seq) for e in merged] == [(e.commit, e.ref, e.seq) for e in ledger.events(newest_first=False)]
+    assert [int(e.summary) for e in itertools.islice(ledger.events(), 3)] == [29, 28, 27]
+
+
 class FakeClock:
     """A clock that advances one second per reading (ordering without sleeping)."""
 
@@ -153,6 +172,7 @@ def test_time_never_goes_backwards_within_a_log(repo: Path) -> None:
     ledger.append(ref, ev(EventType.NOTE, "clock jumped back"))
     first, second = ledger.log(ref, newest_first=False)
     assert second.time >= first.time  # type: ignore[operator]
+    assert second.time == "2026-01-01T12:00:00.000000Z"
 
 
 def test_newest_first_stream_is_lazy(repo: Path) -> None:

@@ -1,0 +1,66 @@
+"""Helpers shared by the benchmark scripts: timing, temporary repositories, reporting."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+PYTHON = sys.executable
+BIN = Path(PYTHON).parent
+
+ENV = {
+    **os.environ,
+    "GIT_AUTHOR_NAME": "Bench",
+    "GIT_AUTHOR_EMAIL": "bench@example.com",
+    "GIT_COMMITTER_NAME": "Bench",
+    "GIT_COMMITTER_EMAIL": "bench@example.com",
+}
+
+
+def workdir(prefix: str) -> Path:
+    return Path(tempfile.mkdtemp(prefix=f"conductor-bench-{prefix}-"))
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, env=ENV, check=True, capture_output=True, text=True).stdout
+
+
+def median_time(func: Callable[[], object], *, repeat: int, warmup: int = 1) -> float:
+    for _ in range(warmup):
+        func()
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        func()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def interleaved(ours: Callable[[], object], base: Callable[[], object], *, rounds: int) -> tuple[float, float]:
+    """Median times of `ours` and `base`, run alternately so that machine noise hits both."""
+    ours()
+    base()
+    a, b = [], []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        ours()
+        a.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        base()
+        b.append(time.perf_counter() - start)
+    return statistics.median(a), statistics.median(b)
+
+
+def report(name: str, ours: float, base: float, target: float, *, unit: str = "ms", scale: float = 1000) -> None:
+    ratio = ours / base
+    verdict = "ok" if ratio <= target else "OVER TARGET"
+    print(f"{name}")
+    print(f"  conductor: {ours * scale:9.2f} {unit}")
+    print(f"  baseline:  {base * scale:9.2f} {unit}")
+    print(f"  ratio:     {ratio:9.2f}x   (target <= {target}x: {verdict})")

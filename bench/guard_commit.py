@@ -1,0 +1,76 @@
+"""`git commit` of 1,000 staged files with the native guard hook vs with a hook that only
+runs `python3 -c pass` (target <= 2.5x): what the guard costs a developer per commit."""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import ENV, PYTHON, git, interleaved, report, workdir  # noqa: E402
+
+FILES = 1000
+ROUNDS = 11
+POLICY = "file_rules:\n  protected_patterns:\n    - '*.lock'\n    - 'migrations/*'\n    - 'secrets/**'\n"
+
+
+def make_repo(name: str, hook: str) -> Path:
+    root = workdir(name)
+    git(root, "init", "-q")
+    (root / ".conductor").mkdir()
+    (root / ".conductor" / "policy.yaml").write_text(POLICY)
+    write_files(root, 0)
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "--no-verify", "-m", "base")
+    hooks = root / ".git" / "hooks"
+    hooks.mkdir(parents=True, exist_ok=True)
+    (hooks / "pre-commit").write_text(hook)
+    (hooks / "pre-commit").chmod(0o755)
+    return root
+
+
+def write_files(root: Path, n: int) -> None:
+    for i in range(FILES):
+        sub = root / f"pkg{i % 20}"
+        sub.mkdir(exist_ok=True)
+        (sub / f"mod{i}.py").write_text(f"x = {i} + {n}\n")
+
+
+def commit_timer(root: Path) -> tuple[Callable[[], None], list[float]]:
+    """A function that stages 1,000 changed files and times only the `git commit`."""
+    samples: list[float] = []
+
+    def run() -> None:
+        write_files(root, len(samples) + 1)
+        git(root, "add", "-A")
+        start = time.perf_counter()
+        proc = subprocess.run(["git", "commit", "-q", "-m", "change"], cwd=root, env=ENV, capture_output=True)
+        samples.append(time.perf_counter() - start)
+        if proc.returncode != 0:
+            raise SystemExit(f"commit failed in {root}: {proc.stderr.decode()}")
+
+    return run, samples
+
+
+def main() -> None:
+    hook = (Path(__file__).resolve().parents[1] / "hooks" / "pre-commit").read_text()
+    guarded = make_repo("guard", hook.replace("CONDUCTOR_PYTHON=python3", f"CONDUCTOR_PYTHON={PYTHON}"))
+    plain = make_repo("plain", f"#!/bin/sh\nexec {PYTHON} -c pass\n")
+    ours, ours_samples = commit_timer(guarded)
+    base, base_samples = commit_timer(plain)
+    interleaved(ours, base, rounds=ROUNDS)
+    report(
+        f"git commit of {FILES} staged files: guard hook vs `python3 -c pass` hook",
+        statistics.median(ours_samples[1:]),
+        statistics.median(base_samples[1:]),
+        2.5,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""Streaming many logs at once through `git log`, for `conductor events` over long histories.
+
+libgit2 reads packed commits about twice as slowly as git does, and a separate git process
+reads while Python decodes, so for a scan across logs this is ~1.5x faster than walking
+with pygit2 (bench/events_scan.py). git orders commits by their second-resolution commit
+time (`--date-order`, which also keeps every log's own order); events within one second are
+put in exact order here by their microsecond timestamps, so the stream is exact and lazy.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from conductor.errors import LedgerError
+from conductor.ledger import message
+from conductor.models.event import Event
+
+_CHUNK = 1 << 17
+
+
+def scan(git_dir: Path, refs: Sequence[str], *, newest_first: bool) -> Iterator[Event]:
+    """The events of `refs`, merged in time order (newest first unless told otherwise)."""
+    if not refs:
+        return
+    args = [
+        "git", "--no-replace-objects", f"--git-dir={git_dir}", "log", "--date-order",
+        "--no-show-signature", "--no-color", "--source", "--format=%H%x00%S%x00%B%x00",
+    ]
+    if not newest_first:
+        args.append("--reverse")
+    args += ["--end-of-options", *refs]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None
+    decode = message.decode
+    pending: list[Event] = []
+    second = ""
+    buffer = b""
+    try:
+        for chunk in iter(lambda: proc.stdout.read(_CHUNK), b""):  # type: ignore[union-attr]
+            parts = (buffer + chunk).split(b"\0")
+            usable = (len(parts) - 1) // 3 * 3
+            for i in range(0, usable, 3):
+                commit = parts[i].lstrip(b"\n").decode("ascii")
+                event = decode(parts[i + 2].decode("utf-8", "replace"), commit=commit,
+                               ref=parts[i + 1].decode("utf-8", "replace"))
+                stamp = (event.time or "")[:19]
+                if stamp != second:
+                    yield from _ordered(pending, newest_first)
+                    pending.clear()
+                    second = stamp
+                pending.append(event)
+            buffer = b"\0".join(parts[usable:])
+        yield from _ordered(pending, newest_first)
+    finally:
+        if proc.poll() is None:  # the reader stopped early (--limit): stop git too
+            proc.kill()
+        stderr = proc.stderr.read() if proc.stderr else b""  # type: ignore[union-attr]
+        code = proc.wait()
+        proc.stdout.close()
+        if proc.stderr:
+            proc.stderr.close()
+    if code != 0:
+        raise LedgerError(f"git log failed reading the ledger: {stderr.decode('utf-8', 'replace').strip()}")
+
+
+def _ordered(events: list[Event], newest_first: bool) -> list[Event]:
+    """Events of one commit-time second in exact order (git orders by whole seconds only)."""
+    if len(events) > 1:
+        events = sorted(events, key=_key, reverse=newest_first)
+    return events
+
+
+def _key(event: Event) -> tuple[str, str, int]:
+    return (event.time or "", event.ref or "", event.seq)

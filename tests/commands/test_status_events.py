@@ -1,0 +1,104 @@
+"""`conductor status` and `conductor events` over a real ledger, text and JSON."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+from conductor.ledger import refs
+from conductor.ledger.store import Ledger
+from conductor.models.event import Event, EventType
+
+
+def record(root: Path) -> Ledger:
+    """Two plans: one with two forks and steps in several states."""
+    now = dt.datetime(2026, 3, 1, 12, tzinfo=dt.timezone.utc)
+
+    def clock() -> dt.datetime:
+        nonlocal now
+        now += dt.timedelta(seconds=1)
+        return now
+
+    ledger = Ledger(root, clock=clock)
+    ledger.append(refs.plan_log("alpha"), Event(EventType.PLAN_CREATED, plan="alpha", summary="Build a CLI", state="running"),
+                  {"plan.json": json.dumps({"id": "alpha", "goal": "Build a CLI", "created": "2026-03-01"})})
+    fork = refs.fork_log("alpha", "argparse")
+    ledger.append(fork, Event(EventType.FORK_CREATED, plan="alpha", fork="argparse", summary="argparse", state="running"))
+    ledger.append(fork, Event(EventType.TASK_CREATED, plan="alpha", fork="argparse", step="step_001", attempt=1,
+                              summary="Create cli.py", state="running"), {"pending/step_001.task.json": "{}"})
+    ledger.append(fork, Event(EventType.TASK_COMPLETED, plan="alpha", fork="argparse", step="step_001", attempt=1,
+                              summary="done", state="running"),
+                  {"pending/step_001.task.json": None, "completed/step_001.task.json": "{}"})
+    ledger.append(fork, Event(EventType.TASK_CREATED, plan="alpha", fork="argparse", step="step_002", attempt=1,
+                              summary="Add tests", state="running"), {"pending/step_002.task.json": "{}"})
+    other = refs.fork_log("alpha", "click")
+    ledger.append(other, Event(EventType.FORK_CREATED, plan="alpha", fork="click", summary="click", state="halted"))
+    ledger.append(refs.plan_log("beta"), Event(EventType.PLAN_CREATED, plan="beta", summary="Fix bug", state="completed"),
+                  {"plan.json": json.dumps({"id": "beta", "goal": "Fix bug"})})
+    return ledger
+
+
+def test_status_without_plans_is_friendly(project: Path, run_cli) -> None:
+    result = run_cli("status")
+    assert result.code == 0 and result.out.startswith("No plans yet.")
+    assert json.loads(run_cli("status", "--json").out) == []
+
+
+def test_status_lists_plans_forks_and_steps(project: Path, run_cli) -> None:
+    record(project)
+    result = run_cli("status")
+    assert result.code == 0
+    lines = result.out.splitlines()
+    assert lines[0] == "plan alpha  [running]  Build a CLI"
+    assert any("fork argparse" in l and "[running]" in l and "conductor/alpha/argparse" in l
+               and "1 completed, 1 pending" in l for l in lines)
+    assert any(l.split() == ["step_001", "completed"] for l in lines)
+    assert any(l.split() == ["step_002", "pending"] for l in lines)
+    assert any("fork click" in l and "[halted]" in l and "no steps yet" in l for l in lines)
+    assert "plan beta  [completed]  Fix bug" in lines
+    data = json.loads(run_cli("status", "--json").out)
+    assert [p["id"] for p in data] == ["alpha", "beta"]
+    argparse = data[0]["forks"][0]
+    assert argparse["id"] == "argparse" and argparse["branch"] == "conductor/alpha/argparse"
+    assert argparse["steps"] == {"step_001": "completed", "step_002": "pending"}
+    assert argparse["last_event"] == "task.created"
+
+
+def test_events_text_json_filters_and_limit(project: Path, run_cli) -> None:
+    record(project)
+    text = run_cli("events")
+    assert text.code == 0
+    lines = text.out.splitlines()
+    assert len(lines) == 7
+    assert "plan.created" in lines[0] and "Fix bug" in lines[0]  # newest first
+    assert "alpha/argparse" in lines[2] and "step_002#1" in lines[2] and "Add tests" in lines[2]
+    oldest = run_cli("events", "--oldest-first", "--limit", "2").out.splitlines()
+    assert len(oldest) == 2 and "Build a CLI" in oldest[0]
+    jl = [json.loads(l) for l in run_cli("events", "--json").out.splitlines()]
+    assert len(jl) == 7
+    assert jl[2]["type"] == "task.created" and jl[2]["step"] == "step_002" and jl[2]["fork"] == "argparse"
+    assert jl[2]["time"].endswith("Z") and len(jl[2]["commit"]) == 40
+    plan_only = [json.loads(l)["plan"] for l in run_cli("events", "--plan", "beta", "--json").out.splitlines()]
+    assert plan_only == ["beta"]
+    forks = {json.loads(l)["fork"] for l in run_cli("events", "--fork", "click", "--json").out.splitlines()}
+    assert forks == {"click"}
+    typed = [json.loads(l)["step"] for l in run_cli("events", "--type", "task.created", "--json").out.splitlines()]
+    assert typed == ["step_002", "step_001"]
+    two_types = run_cli("events", "--type", "task.created", "--type", "task.completed", "--json").out.splitlines()
+    assert len(two_types) == 3
+    limited = run_cli("events", "--limit", "1", "--json").out.splitlines()
+    assert len(limited) == 1
+    none = run_cli("events", "--plan", "nope")
+    assert none.code == 0 and none.out == "" and "No events match." in none.err
+
+
+def test_events_rejects_unknown_type_as_usage_error(project: Path, run_cli) -> None:
+    result = run_cli("events", "--type", "task.exploded")
+    assert result.code == 2 and "unknown event type 'task.exploded'" in result.err
+
+
+def test_status_outside_a_repository(tmp_path: Path, run_cli, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = run_cli("status")
+    assert result.code == 1 and "not a git repository" in result.err and "Traceback" not in result.err
