@@ -321,3 +321,27 @@ def test_ref_names_never_conflict() -> None:
     assert refs.parse(refs.MEMORY) == refs.LogRef(refs.MEMORY, "memory")
     assert refs.parse("refs/conductor/forks/p") is None
     assert refs.parse("refs/heads/main") is None
+
+
+def test_code_branches_move_by_compare_and_swap(repo: Path) -> None:
+    from conductor.errors import LedgerConflictError
+
+    ledger = Ledger(repo)
+    base = git(repo, "rev-parse", "HEAD").strip()
+    branch = refs.code_branch(PLAN, "main")
+    ledger.set_branch(branch, base, expect=None)
+    assert git(repo, "rev-parse", branch).strip() == base
+    (repo / "x.txt").write_text("x\n")
+    git(repo, "add", "x.txt")
+    git(repo, "commit", "-q", "-m", "x")
+    new = git(repo, "rev-parse", "HEAD").strip()
+    ledger.set_branch(branch, new, expect=base)
+    assert git(repo, "rev-parse", branch).strip() == new
+    # someone moved the branch behind Conductor's back: refused, not overwritten
+    git(repo, "update-ref", branch, base)
+    with pytest.raises(LedgerConflictError, match="moved outside Conductor"):
+        ledger.set_branch(branch, new, expect=new)
+    assert git(repo, "rev-parse", branch).strip() == base
+    with pytest.raises(LedgerConflictError, match="disappeared"):
+        ledger.set_branch(refs.code_branch(PLAN, "other"), new, expect=base)
+    assert refs.short_branch(PLAN, "main") == f"conductor/{PLAN}/main"
