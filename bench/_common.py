@@ -42,7 +42,9 @@ def median_time(func: Callable[[], object], *, repeat: int, warmup: int = 1) -> 
     return statistics.median(samples)
 
 
-def interleaved(ours: Callable[[], object], base: Callable[[], object], *, rounds: int) -> tuple[float, float]:
+def interleaved(
+    ours: Callable[[], object], base: Callable[[], object], *, rounds: int
+) -> tuple[float, float]:
     """Median times of `ours` and `base`, run alternately so that machine noise hits both."""
     ours()
     base()
@@ -57,7 +59,9 @@ def interleaved(ours: Callable[[], object], base: Callable[[], object], *, round
     return statistics.median(a), statistics.median(b)
 
 
-def report(name: str, ours: float, base: float, target: float, *, unit: str = "ms", scale: float = 1000) -> None:
+def report(
+    name: str, ours: float, base: float, target: float, *, unit: str = "ms", scale: float = 1000
+) -> None:
     ratio = ours / base
     verdict = "ok" if ratio <= target else "OVER TARGET"
     print(f"{name}")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import ENV, PYTHON, git, interleaved, report, workdir  # noqa: E402
+from _common import ENV, PYTHON, git, interleaved, report, workdir
 
 FILES = 1000
 ROUNDS = 11

@@ -12,13 +12,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import pygit2  # noqa: E402
-from _common import git, interleaved, report, workdir  # noqa: E402
-from pygit2.enums import FileMode  # noqa: E402
+import pygit2
+from _common import git, interleaved, report, workdir
+from pygit2.enums import FileMode
 
-from conductor.ledger import refs  # noqa: E402
-from conductor.ledger.store import Ledger  # noqa: E402
-from conductor.models.event import Event, EventType  # noqa: E402
+from conductor.ledger import refs
+from conductor.ledger.store import Ledger
+from conductor.models.event import Event, EventType
 
 EVENTS = 100
 PRELOAD = 200  # records already in the snapshot
@@ -29,8 +29,11 @@ def main() -> None:
     git(root, "init", "-q")
     ledger = Ledger(root)
     ref = refs.fork_log("bench", "main")
-    ledger.append(ref, Event(EventType.NOTE, plan="bench", fork="main", summary="preload"),
-                  {f"completed/step_{i:03d}.result.json": f'{{"n": {i}}}\n' for i in range(PRELOAD)})
+    ledger.append(
+        ref,
+        Event(EventType.NOTE, plan="bench", fork="main", summary="preload"),
+        {f"completed/step_{i:03d}.result.json": f'{{"n": {i}}}\n' for i in range(PRELOAD)},
+    )
     repo = pygit2.Repository(str(root))
     raw_ref = "refs/bench/raw"
     base_tree = repo.references[ref].peel(pygit2.Commit).tree
@@ -42,9 +45,19 @@ def main() -> None:
     def ours() -> None:
         for _ in range(EVENTS):
             i = next(counter)
-            ledger.append(ref, Event(EventType.NOTE, plan="bench", fork="main", step="step_001", attempt=1,
-                                     summary=f"event {i}", state="running"),
-                          {"evidence/step_001.out": f"output {i}\n"})
+            ledger.append(
+                ref,
+                Event(
+                    EventType.NOTE,
+                    plan="bench",
+                    fork="main",
+                    step="step_001",
+                    attempt=1,
+                    summary=f"event {i}",
+                    state="running",
+                ),
+                {"evidence/step_001.out": f"output {i}\n"},
+            )
 
     def raw() -> None:
         for _ in range(EVENTS):
@@ -61,8 +74,12 @@ def main() -> None:
 
     ours_t, raw_t = interleaved(ours, raw, rounds=9)
     ours_t, raw_t = ours_t / EVENTS, raw_t / EVENTS
-    report(f"ledger append vs raw pygit2 commit (per event, {PRELOAD} records in the snapshot)",
-           ours_t, raw_t, 2.0)
+    report(
+        f"ledger append vs raw pygit2 commit (per event, {PRELOAD} records in the snapshot)",
+        ours_t,
+        raw_t,
+        2.0,
+    )
 
 
 if __name__ == "__main__":

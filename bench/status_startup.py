@@ -9,11 +9,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import BIN, ENV, PYTHON, git, interleaved, report, workdir  # noqa: E402
+from _common import BIN, ENV, PYTHON, git, interleaved, report, workdir
 
-from conductor.ledger import refs  # noqa: E402
-from conductor.ledger.store import Ledger  # noqa: E402
-from conductor.models.event import Event, EventType  # noqa: E402
+from conductor.ledger import refs
+from conductor.ledger.store import Ledger
+from conductor.models.event import Event, EventType
 
 
 def main() -> None:
@@ -22,14 +22,26 @@ def main() -> None:
     ledger = Ledger(root)
     for p in range(3):
         plan = f"plan-{p}"
-        ledger.append(refs.plan_log(plan), Event(EventType.PLAN_CREATED, plan=plan, summary="goal", state="running"),
-                      {"plan.json": '{"goal": "goal"}'})
+        ledger.append(
+            refs.plan_log(plan),
+            Event(EventType.PLAN_CREATED, plan=plan, summary="goal", state="running"),
+            {"plan.json": '{"goal": "goal"}'},
+        )
         for f in ("a", "b"):
             for s in range(1, 4):
-                ledger.append(refs.fork_log(plan, f),
-                              Event(EventType.TASK_CREATED, plan=plan, fork=f, step=f"step_{s:03d}", attempt=1,
-                                    summary="t", state="running"),
-                              {f"pending/step_{s:03d}.task.json": "{}"})
+                ledger.append(
+                    refs.fork_log(plan, f),
+                    Event(
+                        EventType.TASK_CREATED,
+                        plan=plan,
+                        fork=f,
+                        step=f"step_{s:03d}",
+                        attempt=1,
+                        summary="t",
+                        state="running",
+                    ),
+                    {f"pending/step_{s:03d}.task.json": "{}"},
+                )
     conductor = str(BIN / "conductor")
 
     def status() -> None:

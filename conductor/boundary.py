@@ -32,14 +32,13 @@ def crash_dir() -> Path:
 
 def write_crash_log(exc: BaseException, argv: list[str]) -> Path | None:
     """Write a crash report for a bug and return its path (None if it cannot be written)."""
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
     path = crash_dir() / f"crash-{stamp}.log"
     report = (
         f"conductor {__version__} crashed\n"
         f"command: conductor {' '.join(argv)}\n"
         f"python: {sys.version.split()[0]} on {platform.platform()}\n"
-        f"cwd: {os.getcwd()}\n\n"
-        + "".join(traceback.format_exception(exc))
+        f"cwd: {os.getcwd()}\n\n" + "".join(traceback.format_exception(exc))
     )
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -81,7 +80,7 @@ def run(
         # `conductor events | head`: the reader went away; that is not an error.
         _silence_stdout()
         return EXIT_OK
-    except Exception as exc:  # noqa: BLE001 — this is the boundary for bugs
+    except Exception as exc:
         log = write_crash_log(exc, argv)
         if verbose():
             echo(traceback.format_exc().rstrip())

@@ -54,7 +54,9 @@ def cli(directory: str | None, verbose: bool) -> None:
         try:
             os.chdir(directory)
         except OSError as exc:
-            raise click.BadParameter(f"cannot change to {directory}: {exc.strerror}", param_hint="-C")
+            raise click.BadParameter(
+                f"cannot change to {directory}: {exc.strerror}", param_hint="-C"
+            ) from None
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
@@ -226,7 +228,11 @@ Examples:
   conductor hooks install --force    replace a hook Conductor did not write (kept as a backup)
 """,
 )
-@click.option("--force", is_flag=True, help="Replace a hook Conductor did not write (it is kept as <hook>.pre-conductor).")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace a hook Conductor did not write (it is kept as <hook>.pre-conductor).",
+)
 @json_option
 def hooks_install(force: bool, as_json: bool) -> int:
     """Install the pre-commit guard into the repository's hooks directory."""

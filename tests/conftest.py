@@ -40,8 +40,17 @@ os.environ.update(
         "COLUMNS": "200",
     }
 )
-for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL",
-            "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "GEMINI_API_KEY", "GOOGLE_API_KEY"):
+for var in (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_AUTHOR_NAME",
+    "GIT_AUTHOR_EMAIL",
+    "GIT_COMMITTER_NAME",
+    "GIT_COMMITTER_EMAIL",
+    "GEMINI_API_KEY",
+    "GOOGLE_API_KEY",
+):
     os.environ.pop(var, None)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,9 +58,7 @@ PYTHON = sys.executable
 
 
 def git(cwd: Path, *args: str, check: bool = True, env: dict[str, str] | None = None) -> str:
-    proc = subprocess.run(
-        ["git", *args], cwd=cwd, capture_output=True, text=True, env=env, check=False
-    )
+    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, env=env, check=False)
     if check and proc.returncode != 0:
         raise AssertionError(f"git {' '.join(args)} failed ({proc.returncode}): {proc.stderr}")
     return proc.stdout
@@ -78,12 +85,23 @@ def run_cli(capsys: pytest.CaptureFixture[str]):
     return run
 
 
-def run_process(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-                input: str | None = None, timeout: float = 120) -> Result:
+def run_process(
+    *args: str,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    input: str | None = None,
+    timeout: float = 120,
+) -> Result:
     """Run a command as a real process (for entry points, hooks and exit codes)."""
     proc = subprocess.run(
-        list(args), cwd=cwd, capture_output=True, text=True, env=env, input=input,
-        timeout=timeout, check=False,
+        list(args),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+        input=input,
+        timeout=timeout,
+        check=False,
     )
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
@@ -118,9 +136,17 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli) -> Iterato
 
 def assert_fsck_clean(repo: Path) -> None:
     """`git fsck --strict` finds nothing wrong (dangling objects from lost races are fine)."""
-    proc = subprocess.run(["git", "fsck", "--strict", "--no-dangling", "--no-progress"], cwd=repo,
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        ["git", "fsck", "--strict", "--no-dangling", "--no-progress"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    problems = [line for line in (proc.stdout + proc.stderr).splitlines()
-                if line.startswith(("error", "warning", "missing", "broken", "bad"))]
+    problems = [
+        line
+        for line in (proc.stdout + proc.stderr).splitlines()
+        if line.startswith(("error", "warning", "missing", "broken", "bad"))
+    ]
     assert problems == []

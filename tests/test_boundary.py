@@ -69,7 +69,8 @@ def test_broken_pipe_is_not_an_error(project: Path) -> None:
     from tests.commands.test_status_events import record
 
     record(project)
-    proc = subprocess.run(f"{conductor_bin()} events | head -1", shell=True, cwd=project,
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        f"{conductor_bin()} events | head -1", shell=True, cwd=project, capture_output=True, text=True
+    )
     assert proc.returncode == 0 and len(proc.stdout.splitlines()) == 1
     assert "Traceback" not in proc.stderr and "error" not in proc.stderr

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.resources
 import tomllib
-from pathlib import Path
 
 from tests.conftest import ROOT
 
@@ -13,8 +12,7 @@ def test_every_package_directory_is_listed_in_pyproject() -> None:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())
     listed = set(config["tool"]["setuptools"]["packages"])
     found = {
-        ".".join(path.parent.relative_to(ROOT).parts)
-        for path in (ROOT / "conductor").rglob("__init__.py")
+        ".".join(path.parent.relative_to(ROOT).parts) for path in (ROOT / "conductor").rglob("__init__.py")
     }
     assert found | {"conductor._hooks"} == listed
 
@@ -34,15 +32,25 @@ def test_console_scripts() -> None:
 
 
 def test_top_level_layout() -> None:
-    for name in ("pyproject.toml", "conductor", "hooks", "tests", "fixtures", "docs",
-                 ".pre-commit-hooks.yaml", "README.md", "bench", ".ci/run"):
+    for name in (
+        "pyproject.toml",
+        "conductor",
+        "hooks",
+        "tests",
+        "fixtures",
+        "docs",
+        ".pre-commit-hooks.yaml",
+        "README.md",
+        "bench",
+        ".ci/run",
+    ):
         assert (ROOT / name).exists(), name
 
 
 def test_readme_quick_start_has_exactly_two_commands() -> None:
     text = (ROOT / "README.md").read_text()
     block = text.split("## Quick start", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
-    commands = [l for l in block.strip().splitlines() if not l.startswith("#")]
+    commands = [ln for ln in block.strip().splitlines() if not ln.startswith("#")]
     assert len(commands) == 2
     assert commands[0].endswith("conductor demo")
     assert "pytest" in commands[1]

@@ -19,7 +19,7 @@ def imported_by(args: list[str], cwd: Path) -> set[str]:
         f"print('MODULES', ','.join(m for m in {HEAVY!r} if m in sys.modules))\n"
     )
     result = run_process(PYTHON, "-c", code, cwd=cwd)
-    line = [l for l in result.out.splitlines() if l.startswith("MODULES")][-1]
+    line = [ln for ln in result.out.splitlines() if ln.startswith("MODULES")][-1]
     return set(filter(None, line.split(" ", 1)[1].split(",")))
 
 

@@ -57,7 +57,10 @@ def _record_plan(ledger: Ledger, root: Path) -> None:
     ledger.append(
         refs.plan_log(PLAN),
         Event(EventType.PLAN_CREATED, plan=PLAN, summary=plan["goal"], state="running"),
-        {"plan.json": json.dumps(plan, indent=2) + "\n", "policy.json": json.dumps(policy.to_json(), indent=2) + "\n"},
+        {
+            "plan.json": json.dumps(plan, indent=2) + "\n",
+            "policy.json": json.dumps(policy.to_json(), indent=2) + "\n",
+        },
     )
     ledger.append(
         refs.fork_log(PLAN, FORK),
@@ -67,7 +70,7 @@ def _record_plan(ledger: Ledger, root: Path) -> None:
         task_id="step_001",
         instruction="Create hello.py that prints 'Hello, world!'.",
         allowed_files=["hello.py"],
-        constraints=policy.global_constraints + ["Do NOT modify files outside allowed_files"],
+        constraints=[*policy.global_constraints, "Do NOT modify files outside allowed_files"],
         timeout_seconds=policy.timeout_seconds,
         confidence=Confidence.of(0.89),
         workspace=str(root),
@@ -76,16 +79,28 @@ def _record_plan(ledger: Ledger, root: Path) -> None:
     ledger.append(
         refs.fork_log(PLAN, FORK),
         Event(
-            EventType.TASK_CREATED, plan=PLAN, fork=FORK, step="step_001", attempt=1,
-            summary="Create hello.py", state="running", data={"checksum": task.checksum},
+            EventType.TASK_CREATED,
+            plan=PLAN,
+            fork=FORK,
+            step="step_001",
+            attempt=1,
+            summary="Create hello.py",
+            state="running",
+            data={"checksum": task.checksum},
         ),
         {"pending/step_001.task.json": task.to_json()},
     )
     ledger.append(
         refs.fork_log(PLAN, FORK),
         Event(
-            EventType.TASK_CLAIMED, plan=PLAN, fork=FORK, step="step_001", attempt=1,
-            summary="claimed by the demo", state="running", data={"worker": "demo"},
+            EventType.TASK_CLAIMED,
+            plan=PLAN,
+            fork=FORK,
+            step="step_001",
+            attempt=1,
+            summary="claimed by the demo",
+            state="running",
+            data={"worker": "demo"},
         ),
         lambda snap: {
             "pending/step_001.task.json": None,
@@ -95,9 +110,7 @@ def _record_plan(ledger: Ledger, root: Path) -> None:
 
 
 def _git(root: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["git", *args], cwd=root, env=env, capture_output=True, text=True, check=False
-    )
+    return subprocess.run(["git", *args], cwd=root, env=env, capture_output=True, text=True, check=False)
 
 
 def run(*, keep: bool, directory: str | None) -> int:
@@ -127,7 +140,10 @@ def run(*, keep: bool, directory: str | None) -> int:
         _section("The guard: a commit to a protected file is refused")
         hooks_command.install(["pre-commit"], force=False)
         click.echo("conductor hooks install  -> .git/hooks/pre-commit")
-        env = {**os.environ, **(init_command.FALLBACK_IDENTITY if not init_command.has_identity(root) else {})}
+        env = {
+            **os.environ,
+            **(init_command.FALLBACK_IDENTITY if not init_command.has_identity(root) else {}),
+        }
         (root / "poetry.lock").write_text("# pinned versions\n", encoding="utf-8")
         _git(root, "add", "poetry.lock", env=env)
         refused = _git(root, "commit", "-m", "Pin dependencies", env=env)
@@ -151,4 +167,3 @@ def run(*, keep: bool, directory: str | None) -> int:
         shutil.rmtree(parent, ignore_errors=True)
         click.echo("\n(The demo project was temporary and has been removed; use --keep to keep it.)")
     return 0 if refused.returncode != 0 and accepted.returncode == 0 else 1
-

@@ -26,7 +26,7 @@ def render(root: Path, policy: EffectivePolicy) -> str:
             lines.append(f"{key}:" + ("" if entry else " []"))
             item_width = max((len(repr(i["value"])) for i in entry), default=0)
             for item in entry:
-                lines.append(f"  - {repr(item['value']):<{item_width}}  # {item['origin']}")
+                lines.append(f"  - {item['value']!r:<{item_width}}  # {item['origin']}")
         else:
             shown = "null" if entry["value"] is None else str(entry["value"])
             lines.append(f"{key + ':':<{width + 1}} {shown:<8}  # {entry['origin']}")

@@ -70,9 +70,7 @@ def report(violations: list[tuple[Change, Protection]]) -> str:
         side = ""
         if change.old_path is not None and change.kind == "renamed":
             side = " (old path)" if hit.path == change.old_path else " (new path)"
-        lines.append(
-            f"  {_describe(change):<{width}}  protected by '{hit.pattern}' ({hit.origin}){side}"
-        )
+        lines.append(f"  {_describe(change):<{width}}  protected by '{hit.pattern}' ({hit.origin}){side}")
     lines.append(
         "Unstage them (git restore --staged PATH), or change the policy in a commit of its own."
         " To bypass the hook once: git commit --no-verify"

@@ -29,14 +29,12 @@ def check(raw: bytes | None, *, where: str) -> int:
     version = int(text)
     if version > FORMAT_VERSION:
         raise LedgerFormatError(
-            f"{where} was written in ledger format {version}; this Conductor reads format"
-            f" {FORMAT_VERSION}",
+            f"{where} was written in ledger format {version}; this Conductor reads format {FORMAT_VERSION}",
             hint="upgrade Conductor (pip install --upgrade conductor) to read it",
         )
     if version < FORMAT_VERSION:
         raise LedgerFormatError(
-            f"{where} uses the old ledger format {version}; this Conductor reads format"
-            f" {FORMAT_VERSION}",
+            f"{where} uses the old ledger format {version}; this Conductor reads format {FORMAT_VERSION}",
             hint="migrate the ledger with the Conductor release notes' migration steps",
         )
     return version

@@ -27,8 +27,9 @@ from conductor.models.event import Event, EventType
 
 _SUMMARY_MAX = 200
 
+
 def format_time(value: dt.datetime) -> str:
-    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def check_time(text: str) -> str:
@@ -108,7 +109,7 @@ def decode(message: str, *, commit: str | None = None, ref: str | None = None) -
         subject_line, *values = fast.groups()
         kind = _TYPES.get(values[0])
         if kind is not None:
-            event_type, plan, fork, step, attempt, state, seq, when, data_text = values
+            _, plan, fork, step, attempt, state, seq, when, data_text = values
             return Event(
                 kind,
                 plan,

@@ -25,8 +25,15 @@ def scan(git_dir: Path, refs: Sequence[str], *, newest_first: bool) -> Iterator[
     if not refs:
         return
     args = [
-        "git", "--no-replace-objects", f"--git-dir={git_dir}", "log", "--date-order",
-        "--no-show-signature", "--no-color", "--source", "--format=%H%x00%S%x00%B%x00",
+        "git",
+        "--no-replace-objects",
+        f"--git-dir={git_dir}",
+        "log",
+        "--date-order",
+        "--no-show-signature",
+        "--no-color",
+        "--source",
+        "--format=%H%x00%S%x00%B%x00",
     ]
     if not newest_first:
         args.append("--reverse")
@@ -43,8 +50,11 @@ def scan(git_dir: Path, refs: Sequence[str], *, newest_first: bool) -> Iterator[
             usable = (len(parts) - 1) // 3 * 3
             for i in range(0, usable, 3):
                 commit = parts[i].lstrip(b"\n").decode("ascii")
-                event = decode(parts[i + 2].decode("utf-8", "replace"), commit=commit,
-                               ref=parts[i + 1].decode("utf-8", "replace"))
+                event = decode(
+                    parts[i + 2].decode("utf-8", "replace"),
+                    commit=commit,
+                    ref=parts[i + 1].decode("utf-8", "replace"),
+                )
                 stamp = (event.time or "")[:19]
                 if stamp != second:
                     yield from _ordered(pending, newest_first)
@@ -56,7 +66,7 @@ def scan(git_dir: Path, refs: Sequence[str], *, newest_first: bool) -> Iterator[
     finally:
         if proc.poll() is None:  # the reader stopped early (--limit): stop git too
             proc.kill()
-        stderr = proc.stderr.read() if proc.stderr else b""  # type: ignore[union-attr]
+        stderr = proc.stderr.read() if proc.stderr else b""
         code = proc.wait()
         proc.stdout.close()
         if proc.stderr:

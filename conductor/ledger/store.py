@@ -36,7 +36,7 @@ FALLBACK_EMAIL = "conductor@localhost"
 
 
 def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 class Ledger:
@@ -100,7 +100,7 @@ class Ledger:
             parent: pygit2.Commit | None = None
             previous: Snapshot | None = None
             if current is not None:
-                parent = self._commit(current.target)
+                parent = self._commit(current.resolve().target)
                 previous = self._snapshot(parent, ref)
             wanted = changes(previous) if callable(changes) else (changes or {})
             full = dict(wanted)
@@ -230,7 +230,7 @@ class Ledger:
         assert isinstance(target, pygit2.Oid)
         return target
 
-    def _commit(self, oid: pygit2.Oid) -> pygit2.Commit:
+    def _commit(self, oid: pygit2.Oid | str) -> pygit2.Commit:
         obj = self.repo.get(oid)
         if not isinstance(obj, pygit2.Commit):
             raise LedgerError(f"{oid} is not a commit")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from pydantic import Field, model_validator
@@ -13,7 +13,7 @@ HIGH_AT = 0.8
 MEDIUM_AT = 0.5
 
 
-class ConfidenceLevel(str, Enum):
+class ConfidenceLevel(StrEnum):
     """What a score means for execution (the seed's table)."""
 
     HIGH = "high"  # fully autonomous execution
@@ -29,6 +29,10 @@ class ConfidenceLevel(str, Enum):
         return cls.LOW
 
 
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)  # the level is derived from the score, not defaulted
+
+
 class Confidence(Model):
     """A score in [0, 1] and the level it falls in; the level is always derived."""
 
@@ -37,7 +41,7 @@ class Confidence(Model):
         default=ConfidenceLevel.LOW,
         description="Derived from score: high >= 0.8, medium >= 0.5, low below. Optional; "
         "when given it must match the score.",
-        json_schema_extra=lambda schema: schema.pop("default", None),  # derived, not defaulted
+        json_schema_extra=_no_default,
     )
 
     @model_validator(mode="before")

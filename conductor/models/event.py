@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
-class EventType(str, Enum):
+class EventType(StrEnum):
     """Every kind of event, named `<subject>.<what happened>` (see docs/lifecycle.md)."""
 
     PLAN_CREATED = "plan.created"

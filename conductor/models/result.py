@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from pydantic import Field
 
@@ -10,7 +10,7 @@ from conductor.models.base import Model
 from conductor.models.task import TASK_ID_PATTERN
 
 
-class ResultStatus(str, Enum):
+class ResultStatus(StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
 

@@ -43,12 +43,12 @@ class YamlDocument:
 class _StrictLoader(yaml.SafeLoader):
     """SafeLoader that refuses aliases, so no document can expand exponentially."""
 
-    def compose_node(self, parent: Node | None, index: Any) -> Node | None:  # type: ignore[override]
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         if self.check_event(AliasEvent):
-            event = self.peek_event()
+            event = self.peek_event()  # type: ignore[no-untyped-call]
             line = event.start_mark.line + 1 if event.start_mark else None
             raise _AliasRefused(line)
-        return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        return super().compose_node(parent, index)
 
 
 class _AliasRefused(Exception):

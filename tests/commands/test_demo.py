@@ -32,8 +32,14 @@ def test_demo_keep_leaves_a_real_project_to_inspect(tmp_path: Path) -> None:
     assert "poetry.lock" not in git(root, "ls-files")
     ledger = Ledger(root)
     assert [e.type.value for e in ledger.events(newest_first=False)] == [
-        "plan.created", "fork.created", "task.created", "task.claimed"]
-    task = json.loads(git(root, "show", "refs/conductor/forks/demo-hello/main:in_progress/step_001.task.json"))
+        "plan.created",
+        "fork.created",
+        "task.created",
+        "task.claimed",
+    ]
+    task = json.loads(
+        git(root, "show", "refs/conductor/forks/demo-hello/main:in_progress/step_001.task.json")
+    )
     assert task["task_id"] == "step_001" and task["confidence"] == {"score": 0.89, "level": "high"}
     assert_fsck_clean(root)
     events = run_process(conductor_bin(), "-C", str(root), "events", "--json")

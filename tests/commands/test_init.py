@@ -13,7 +13,9 @@ from conductor.models.source import read_file
 from tests.conftest import git
 
 
-def test_init_name_creates_a_repository_with_policy_and_first_commit(tmp_path: Path, run_cli, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_init_name_creates_a_repository_with_policy_and_first_commit(
+    tmp_path: Path, run_cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     result = run_cli("init", "my-project")
     assert result.code == 0, result.err
@@ -24,8 +26,14 @@ def test_init_name_creates_a_repository_with_policy_and_first_commit(tmp_path: P
     assert git(root, "status", "--porcelain") == ""
     policy = validate(read_file(root / ".conductor" / "policy.yaml"), PolicyFile)
     # the seed's example policy, active
-    assert policy.global_constraints == ["Never modify files in /core", "Always include tests for new functions"]
-    assert policy.file_rules is not None and policy.file_rules.protected_patterns == ["*.lock", "migrations/*"]
+    assert policy.global_constraints == [
+        "Never modify files in /core",
+        "Always include tests for new functions",
+    ]
+    assert policy.file_rules is not None and policy.file_rules.protected_patterns == [
+        "*.lock",
+        "migrations/*",
+    ]
     assert policy.behavior is not None
     assert (policy.behavior.max_diff_lines, policy.behavior.timeout_seconds) == (500, 300)
     ignore = (root / ".conductor" / ".gitignore").read_text()
@@ -38,7 +46,9 @@ def test_init_name_creates_a_repository_with_policy_and_first_commit(tmp_path: P
     assert git(root, "status", "--porcelain") == ""
 
 
-def test_init_name_refuses_an_existing_non_empty_directory(tmp_path: Path, run_cli, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_init_name_refuses_an_existing_non_empty_directory(
+    tmp_path: Path, run_cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "taken").mkdir()
     (tmp_path / "taken" / "file.txt").write_text("mine")
@@ -47,7 +57,9 @@ def test_init_name_refuses_an_existing_non_empty_directory(tmp_path: Path, run_c
     assert sorted(p.name for p in (tmp_path / "taken").iterdir()) == ["file.txt"]
 
 
-def test_init_without_identity_falls_back_and_says_so(tmp_path: Path, run_cli, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_init_without_identity_falls_back_and_says_so(
+    tmp_path: Path, run_cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     home = tmp_path / "nohome"
     home.mkdir()
@@ -86,7 +98,9 @@ def test_init_keeps_an_existing_policy(repo: Path, run_cli) -> None:
     assert (repo / ".conductor" / "policy.yaml").read_text() == "behavior:\n  max_attempts: 5\n"
 
 
-def test_init_from_a_subdirectory_sets_up_the_repository_root(repo: Path, run_cli, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_init_from_a_subdirectory_sets_up_the_repository_root(
+    repo: Path, run_cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (repo / "src" / "pkg").mkdir(parents=True)
     monkeypatch.chdir(repo / "src" / "pkg")
     assert run_cli("init").code == 0
@@ -94,7 +108,9 @@ def test_init_from_a_subdirectory_sets_up_the_repository_root(repo: Path, run_cl
     assert not (repo / "src" / "pkg" / ".conductor").exists()
 
 
-def test_init_outside_a_repository_without_name_is_a_clear_error(tmp_path: Path, run_cli, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_init_outside_a_repository_without_name_is_a_clear_error(
+    tmp_path: Path, run_cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     result = run_cli("init")
     assert result.code == 1

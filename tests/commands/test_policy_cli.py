@@ -19,22 +19,51 @@ e: [*d,*d,*d,*d,*d,*d,*d,*d,*d]
 
 BAD = {
     # name: (content, expected line, expected field, words in the message)
-    "syntax": ("behavior:\n  max_diff_lines: 5\n  timeout_seconds: [1, 2\n", 3, None, "flow sequence started on line 3"),
+    "syntax": (
+        "behavior:\n  max_diff_lines: 5\n  timeout_seconds: [1, 2\n",
+        3,
+        None,
+        "flow sequence started on line 3",
+    ),
     "tabs": ("behavior:\n\tmax_diff_lines: 5\n", 2, None, "invalid YAML"),
     "unknown_top": ("behaviour:\n  max_diff_lines: 5\n", 1, "behaviour", "unknown key"),
     "unknown_nested": ("behavior:\n  max_diff_line: 5\n", 2, "behavior.max_diff_line", "unknown key"),
     "wrong_type": ("behavior:\n  max_diff_lines: lots\n", 2, "behavior.max_diff_lines", "valid integer"),
-    "quoted_number": ("behavior:\n  timeout_seconds: '300'\n", 2, "behavior.timeout_seconds", "valid integer"),
+    "quoted_number": (
+        "behavior:\n  timeout_seconds: '300'\n",
+        2,
+        "behavior.timeout_seconds",
+        "valid integer",
+    ),
     "list_type": ("global_constraints: 'just one'\n", 1, "global_constraints", "valid list"),
-    "item_type": ("file_rules:\n  protected_patterns:\n    - '*.lock'\n    - 42\n", 4,
-                  "file_rules.protected_patterns.1", "valid string"),
-    "negative": ("behavior:\n  max_diff_lines: -10\n", 2, "behavior.max_diff_lines", "greater than or equal to 1"),
-    "negative_timeout": ("\n\nbehavior:\n  timeout_seconds: -1\n", 4, "behavior.timeout_seconds", "greater than"),
+    "item_type": (
+        "file_rules:\n  protected_patterns:\n    - '*.lock'\n    - 42\n",
+        4,
+        "file_rules.protected_patterns.1",
+        "valid string",
+    ),
+    "negative": (
+        "behavior:\n  max_diff_lines: -10\n",
+        2,
+        "behavior.max_diff_lines",
+        "greater than or equal to 1",
+    ),
+    "negative_timeout": (
+        "\n\nbehavior:\n  timeout_seconds: -1\n",
+        4,
+        "behavior.timeout_seconds",
+        "greater than",
+    ),
     "bad_enum": ("provenance:\n  sign: sometimes\n", 2, "provenance.sign", "'auto', 'always' or 'never'"),
     "empty": ("", None, None, "file is empty"),
     "only_comments": ("# nothing here\n\n", None, None, "file is empty"),
     "billion_laughs": (BILLION_LAUGHS, 2, None, "aliases"),
-    "duplicate": ("behavior:\n  max_diff_lines: 1\n  max_diff_lines: 2\n", 3, "behavior.max_diff_lines", "appears twice"),
+    "duplicate": (
+        "behavior:\n  max_diff_lines: 1\n  max_diff_lines: 2\n",
+        3,
+        "behavior.max_diff_lines",
+        "appears twice",
+    ),
     "not_mapping": ("- a\n- b\n", 1, None, "expected a mapping"),
     "section_not_mapping": ("behavior: 5\n", 1, "behavior", "valid dictionary"),
 }
@@ -91,7 +120,11 @@ def test_policy_check_names_another_file(project: Path, run_cli, tmp_path: Path)
     _assert_clean_error(result, file=str(other), line=2, field="behavior.max_attempts", words="greater than")
     other.write_text("behavior:\n  max_attempts: 3\n")
     ok = run_cli("policy", "check", str(other), "--json")
-    assert ok.code == 0 and json.loads(ok.out) == {"file": str(other), "valid": True, "sets": ["behavior.max_attempts"]}
+    assert ok.code == 0 and json.loads(ok.out) == {
+        "file": str(other),
+        "valid": True,
+        "sets": ["behavior.max_attempts"],
+    }
     missing = run_cli("policy", "check", str(tmp_path / "nope.yaml"))
     assert missing.code == 1 and "file not found" in missing.err
 
@@ -100,12 +133,19 @@ def test_policy_shows_values_with_origins(project: Path, run_cli) -> None:
     text = run_cli("policy")
     assert text.code == 0
     lines = text.out.splitlines()
-    assert any(line.startswith("behavior.max_diff_lines:") and "500" in line and "# .conductor/policy.yaml:18" in line for line in lines)
+    assert any(
+        line.startswith("behavior.max_diff_lines:")
+        and "500" in line
+        and "# .conductor/policy.yaml:18" in line
+        for line in lines
+    )
     assert any("behavior.max_attempts:" in line and "# default" in line for line in lines)
     assert any("'*.lock'" in line and ".conductor/policy.yaml:14" in line for line in lines)
     data = json.loads(run_cli("policy", "--json").out)
     assert data["values"]["behavior.max_diff_lines"] == {"value": 500, "origin": ".conductor/policy.yaml:18"}
-    assert {"value": "migrations/*", "origin": ".conductor/policy.yaml:15"} in data["values"]["file_rules.protected_patterns"]
+    assert {"value": "migrations/*", "origin": ".conductor/policy.yaml:15"} in data["values"][
+        "file_rules.protected_patterns"
+    ]
     assert data["layers"] == ["default", ".conductor/policy.yaml"]
     check = run_cli("policy", "check")
     assert check.code == 0 and check.out.strip() == ".conductor/policy.yaml: valid"

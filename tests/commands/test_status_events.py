@@ -13,7 +13,7 @@ from conductor.models.event import Event, EventType
 
 def record(root: Path) -> Ledger:
     """Two plans: one with two forks and steps in several states."""
-    now = dt.datetime(2026, 3, 1, 12, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC)
 
     def clock() -> dt.datetime:
         nonlocal now
@@ -21,21 +21,64 @@ def record(root: Path) -> Ledger:
         return now
 
     ledger = Ledger(root, clock=clock)
-    ledger.append(refs.plan_log("alpha"), Event(EventType.PLAN_CREATED, plan="alpha", summary="Build a CLI", state="running"),
-                  {"plan.json": json.dumps({"id": "alpha", "goal": "Build a CLI", "created": "2026-03-01"})})
+    ledger.append(
+        refs.plan_log("alpha"),
+        Event(EventType.PLAN_CREATED, plan="alpha", summary="Build a CLI", state="running"),
+        {"plan.json": json.dumps({"id": "alpha", "goal": "Build a CLI", "created": "2026-03-01"})},
+    )
     fork = refs.fork_log("alpha", "argparse")
-    ledger.append(fork, Event(EventType.FORK_CREATED, plan="alpha", fork="argparse", summary="argparse", state="running"))
-    ledger.append(fork, Event(EventType.TASK_CREATED, plan="alpha", fork="argparse", step="step_001", attempt=1,
-                              summary="Create cli.py", state="running"), {"pending/step_001.task.json": "{}"})
-    ledger.append(fork, Event(EventType.TASK_COMPLETED, plan="alpha", fork="argparse", step="step_001", attempt=1,
-                              summary="done", state="running"),
-                  {"pending/step_001.task.json": None, "completed/step_001.task.json": "{}"})
-    ledger.append(fork, Event(EventType.TASK_CREATED, plan="alpha", fork="argparse", step="step_002", attempt=1,
-                              summary="Add tests", state="running"), {"pending/step_002.task.json": "{}"})
+    ledger.append(
+        fork,
+        Event(EventType.FORK_CREATED, plan="alpha", fork="argparse", summary="argparse", state="running"),
+    )
+    ledger.append(
+        fork,
+        Event(
+            EventType.TASK_CREATED,
+            plan="alpha",
+            fork="argparse",
+            step="step_001",
+            attempt=1,
+            summary="Create cli.py",
+            state="running",
+        ),
+        {"pending/step_001.task.json": "{}"},
+    )
+    ledger.append(
+        fork,
+        Event(
+            EventType.TASK_COMPLETED,
+            plan="alpha",
+            fork="argparse",
+            step="step_001",
+            attempt=1,
+            summary="done",
+            state="running",
+        ),
+        {"pending/step_001.task.json": None, "completed/step_001.task.json": "{}"},
+    )
+    ledger.append(
+        fork,
+        Event(
+            EventType.TASK_CREATED,
+            plan="alpha",
+            fork="argparse",
+            step="step_002",
+            attempt=1,
+            summary="Add tests",
+            state="running",
+        ),
+        {"pending/step_002.task.json": "{}"},
+    )
     other = refs.fork_log("alpha", "click")
-    ledger.append(other, Event(EventType.FORK_CREATED, plan="alpha", fork="click", summary="click", state="halted"))
-    ledger.append(refs.plan_log("beta"), Event(EventType.PLAN_CREATED, plan="beta", summary="Fix bug", state="completed"),
-                  {"plan.json": json.dumps({"id": "beta", "goal": "Fix bug"})})
+    ledger.append(
+        other, Event(EventType.FORK_CREATED, plan="alpha", fork="click", summary="click", state="halted")
+    )
+    ledger.append(
+        refs.plan_log("beta"),
+        Event(EventType.PLAN_CREATED, plan="beta", summary="Fix bug", state="completed"),
+        {"plan.json": json.dumps({"id": "beta", "goal": "Fix bug"})},
+    )
     return ledger
 
 
@@ -51,11 +94,16 @@ def test_status_lists_plans_forks_and_steps(project: Path, run_cli) -> None:
     assert result.code == 0
     lines = result.out.splitlines()
     assert lines[0] == "plan alpha  [running]  Build a CLI"
-    assert any("fork argparse" in l and "[running]" in l and "conductor/alpha/argparse" in l
-               and "1 completed, 1 pending" in l for l in lines)
-    assert any(l.split() == ["step_001", "completed"] for l in lines)
-    assert any(l.split() == ["step_002", "pending"] for l in lines)
-    assert any("fork click" in l and "[halted]" in l and "no steps yet" in l for l in lines)
+    assert any(
+        "fork argparse" in ln
+        and "[running]" in ln
+        and "conductor/alpha/argparse" in ln
+        and "1 completed, 1 pending" in ln
+        for ln in lines
+    )
+    assert any(ln.split() == ["step_001", "completed"] for ln in lines)
+    assert any(ln.split() == ["step_002", "pending"] for ln in lines)
+    assert any("fork click" in ln and "[halted]" in ln and "no steps yet" in ln for ln in lines)
     assert "plan beta  [completed]  Fix bug" in lines
     data = json.loads(run_cli("status", "--json").out)
     assert [p["id"] for p in data] == ["alpha", "beta"]
@@ -75,17 +123,24 @@ def test_events_text_json_filters_and_limit(project: Path, run_cli) -> None:
     assert "alpha/argparse" in lines[2] and "step_002#1" in lines[2] and "Add tests" in lines[2]
     oldest = run_cli("events", "--oldest-first", "--limit", "2").out.splitlines()
     assert len(oldest) == 2 and "Build a CLI" in oldest[0]
-    jl = [json.loads(l) for l in run_cli("events", "--json").out.splitlines()]
+    jl = [json.loads(ln) for ln in run_cli("events", "--json").out.splitlines()]
     assert len(jl) == 7
     assert jl[2]["type"] == "task.created" and jl[2]["step"] == "step_002" and jl[2]["fork"] == "argparse"
     assert jl[2]["time"].endswith("Z") and len(jl[2]["commit"]) == 40
-    plan_only = [json.loads(l)["plan"] for l in run_cli("events", "--plan", "beta", "--json").out.splitlines()]
+    plan_only = [
+        json.loads(ln)["plan"] for ln in run_cli("events", "--plan", "beta", "--json").out.splitlines()
+    ]
     assert plan_only == ["beta"]
-    forks = {json.loads(l)["fork"] for l in run_cli("events", "--fork", "click", "--json").out.splitlines()}
+    forks = {json.loads(ln)["fork"] for ln in run_cli("events", "--fork", "click", "--json").out.splitlines()}
     assert forks == {"click"}
-    typed = [json.loads(l)["step"] for l in run_cli("events", "--type", "task.created", "--json").out.splitlines()]
+    typed = [
+        json.loads(ln)["step"]
+        for ln in run_cli("events", "--type", "task.created", "--json").out.splitlines()
+    ]
     assert typed == ["step_002", "step_001"]
-    two_types = run_cli("events", "--type", "task.created", "--type", "task.completed", "--json").out.splitlines()
+    two_types = run_cli(
+        "events", "--type", "task.created", "--type", "task.completed", "--json"
+    ).out.splitlines()
     assert len(two_types) == 3
     limited = run_cli("events", "--limit", "1", "--json").out.splitlines()
     assert len(limited) == 1

@@ -19,8 +19,9 @@ file_rules:
 
 
 def commit(repo: Path, message: str = "change", *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", "commit", "-q", "-m", message, *extra], cwd=repo,
-                          capture_output=True, text=True, check=False)
+    return subprocess.run(
+        ["git", "commit", "-q", "-m", message, *extra], cwd=repo, capture_output=True, text=True, check=False
+    )
 
 
 @pytest.fixture
@@ -66,8 +67,9 @@ def test_modification_is_refused_naming_path_pattern_and_policy(guarded: Path) -
     (guarded / "poetry.lock").write_text("v2\n")
     git(guarded, "add", "poetry.lock")
     proc = commit(guarded)
-    assert_refused(guarded, proc, before, "modified poetry.lock", "protected by '*.lock'",
-                   ".conductor/policy.yaml:3")
+    assert_refused(
+        guarded, proc, before, "modified poetry.lock", "protected by '*.lock'", ".conductor/policy.yaml:3"
+    )
 
 
 def test_addition_is_refused(guarded: Path) -> None:
@@ -134,7 +136,9 @@ def test_staged_policy_protections_apply_at_once(guarded: Path) -> None:
     assert_refused(guarded, commit(guarded), before, "modified app.py", ".conductor/policy.yaml:5")
 
 
-def test_first_commit_of_a_new_repository_is_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli) -> None:
+def test_first_commit_of_a_new_repository_is_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli
+) -> None:
     fresh = tmp_path / "fresh"
     git(tmp_path, "init", "-q", str(fresh))
     monkeypatch.chdir(fresh)
@@ -208,7 +212,11 @@ def test_foreign_hook_is_not_overwritten_without_force(repo: Path, run_cli) -> N
     removed = run_cli("hooks", "uninstall")
     assert removed.code == 0 and "restored" in removed.out
     assert hook.read_text() == "#!/bin/sh\necho mine\n"
-    assert run_cli("hooks", "uninstall").out.strip().endswith(f"left alone: it was not written by Conductor ({hook})")
+    assert (
+        run_cli("hooks", "uninstall")
+        .out.strip()
+        .endswith(f"left alone: it was not written by Conductor ({hook})")
+    )
 
 
 def test_installed_hook_uses_this_python_and_reports_a_missing_one(guarded: Path) -> None:
@@ -228,7 +236,8 @@ def test_guard_does_not_import_heavy_modules(guarded: Path) -> None:
         "sys.argv=['conductor-guard']\n"
         "try:\n    runpy.run_module('conductor.guard', run_name='__main__')\n"
         "except SystemExit:\n    pass\n"
-        "heavy=[m for m in ('pydantic','pygit2','google.genai','sigstore','rich','click') if m in sys.modules]\n"
+        "heavy=('pydantic','pygit2','google.genai','sigstore','rich','click')\n"
+        "heavy=[m for m in heavy if m in sys.modules]\n"
         "print(','.join(heavy))\n"
     )
     result = run_process(PYTHON, "-c", code, cwd=guarded)
@@ -236,7 +245,9 @@ def test_guard_does_not_import_heavy_modules(guarded: Path) -> None:
 
 
 def test_pre_commit_manifest_validates() -> None:
-    result = run_process(PYTHON, "-m", "pre_commit", "validate-manifest", str(ROOT / ".pre-commit-hooks.yaml"))
+    result = run_process(
+        PYTHON, "-m", "pre_commit", "validate-manifest", str(ROOT / ".pre-commit-hooks.yaml")
+    )
     assert result.code == 0, result.out + result.err
 
 
@@ -244,8 +255,9 @@ def test_pre_commit_try_repo_blocks_a_protected_file(guarded: Path) -> None:
     """The real pre-commit framework installs this repository's hook and runs it."""
     (guarded / "poetry.lock").write_text("v2\n")
     git(guarded, "add", "poetry.lock")
-    blocked = run_process(PYTHON, "-m", "pre_commit", "try-repo", str(ROOT), "conductor-guard",
-                          cwd=guarded, timeout=600)
+    blocked = run_process(
+        PYTHON, "-m", "pre_commit", "try-repo", str(ROOT), "conductor-guard", cwd=guarded, timeout=600
+    )
     output = blocked.out + blocked.err
     assert blocked.code == 1, output
     assert "conductor guard (protected files)" in output and "Failed" in output

@@ -21,21 +21,33 @@ from tests.conftest import assert_fsck_clean, git
 PLAN = "p1"
 
 
-def ev(kind: EventType, summary: str = "s", *, fork: str | None = "main", step: str | None = None,
-       plan: str = PLAN, **kw: object) -> Event:
+def ev(
+    kind: EventType,
+    summary: str = "s",
+    *,
+    fork: str | None = "main",
+    step: str | None = None,
+    plan: str = PLAN,
+    **kw: object,
+) -> Event:
     return Event(kind, plan=plan, fork=fork, step=step, summary=summary, **kw)  # type: ignore[arg-type]
 
 
 def test_append_makes_exactly_one_commit_with_trailers_and_full_snapshot(repo: Path) -> None:
     ledger = Ledger(repo)
     ref = refs.fork_log(PLAN, "main")
-    first = ledger.append(ref, ev(EventType.TASK_CREATED, "Create hello.py", step="step_001", attempt=1),
-                          {"pending/step_001.task.json": b'{"a": 1}\n'})
+    first = ledger.append(
+        ref,
+        ev(EventType.TASK_CREATED, "Create hello.py", step="step_001", attempt=1),
+        {"pending/step_001.task.json": b'{"a": 1}\n'},
+    )
     second = ledger.append(
         ref,
         ev(EventType.TASK_CLAIMED, "claimed", step="step_001", attempt=1, state="running"),
-        lambda snap: {"pending/step_001.task.json": None,
-                      "in_progress/step_001.task.json": snap.read("pending/step_001.task.json")},
+        lambda snap: {
+            "pending/step_001.task.json": None,
+            "in_progress/step_001.task.json": snap.read("pending/step_001.task.json"),
+        },
     )
     assert (first.seq, second.seq) == (1, 2)
     count = git(repo, "rev-list", "--count", ref).strip()
@@ -65,8 +77,9 @@ def pygit2_free_trailers(repo: Path, message: str) -> dict[str, str]:
 def git_input(cwd: Path, stdin: str, *args: str) -> str:
     import subprocess
 
-    return subprocess.run(["git", *args], cwd=cwd, input=stdin, capture_output=True, text=True,
-                          check=True).stdout
+    return subprocess.run(
+        ["git", *args], cwd=cwd, input=stdin, capture_output=True, text=True, check=True
+    ).stdout
 
 
 def test_event_data_survives_round_trip_including_newlines(repo: Path) -> None:
@@ -101,8 +114,11 @@ def test_deleting_last_file_removes_directory_and_fsck_is_clean(repo: Path) -> N
     ledger = Ledger(repo)
     ref = refs.fork_log(PLAN, "main")
     ledger.append(ref, ev(EventType.TASK_CREATED), {"pending/step_001.task.json": "{}"})
-    ledger.append(ref, ev(EventType.TASK_CLAIMED), {"pending/step_001.task.json": None,
-                                                    "in_progress/step_001.task.json": "{}"})
+    ledger.append(
+        ref,
+        ev(EventType.TASK_CLAIMED),
+        {"pending/step_001.task.json": None, "in_progress/step_001.task.json": "{}"},
+    )
     assert ledger.tip(ref).listdir() == ["format-version", "in_progress"]  # type: ignore[union-attr]
     assert_fsck_clean(repo)
     assert "dangling" not in git(repo, "fsck", "--strict")  # no empty tree was written
@@ -136,8 +152,9 @@ def test_events_merge_across_plans_and_filter(repo: Path) -> None:
 
 def test_events_of_many_logs_in_exact_time_order_within_and_across_seconds(repo: Path) -> None:
     """Logs written in interleaved bursts, several events per second: the merge is exact."""
-    moments = iter(dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(milliseconds=137 * i)
-                   for i in range(1000))
+    moments = iter(
+        dt.datetime(2026, 1, 1, tzinfo=dt.UTC) + dt.timedelta(milliseconds=137 * i) for i in range(1000)
+    )
     ledger = Ledger(repo, clock=lambda: next(moments))
     order = ["a", "b", "a", "c", "c", "b", "a", "b", "c", "a"] * 3
     for i, fork in enumerate(order):
@@ -147,8 +164,12 @@ def test_events_of_many_logs_in_exact_time_order_within_and_across_seconds(repo:
     oldest = [int(e.summary) for e in ledger.events(newest_first=False)]
     assert oldest == list(range(len(order)))
     # the same as merging each log read on its own
-    merged = sorted((e for f in "abc" for e in ledger.log(refs.fork_log(PLAN, f))), key=lambda e: e.time or "")
-    assert [(e.commit, e.ref, e.seq) for e in merged] == [(e.commit, e.ref, e.seq) for e in ledger.events(newest_first=False)]
+    merged = sorted(
+        (e for f in "abc" for e in ledger.log(refs.fork_log(PLAN, f))), key=lambda e: e.time or ""
+    )
+    assert [(e.commit, e.ref, e.seq) for e in merged] == [
+        (e.commit, e.ref, e.seq) for e in ledger.events(newest_first=False)
+    ]
     assert [int(e.summary) for e in itertools.islice(ledger.events(), 3)] == [29, 28, 27]
 
 
@@ -156,7 +177,7 @@ class FakeClock:
     """A clock that advances one second per reading (ordering without sleeping)."""
 
     def __init__(self) -> None:
-        self.now = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+        self.now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
     def __call__(self) -> dt.datetime:
         self.now += dt.timedelta(seconds=1)
@@ -164,8 +185,7 @@ class FakeClock:
 
 
 def test_time_never_goes_backwards_within_a_log(repo: Path) -> None:
-    times = iter([dt.datetime(2026, 1, 1, 12, tzinfo=dt.timezone.utc),
-                  dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)])
+    times = iter([dt.datetime(2026, 1, 1, 12, tzinfo=dt.UTC), dt.datetime(2025, 1, 1, tzinfo=dt.UTC)])
     ledger = Ledger(repo, clock=lambda: next(times))
     ref = refs.fork_log(PLAN, "main")
     ledger.append(ref, ev(EventType.NOTE, "first"))
@@ -197,9 +217,11 @@ def test_newest_first_stream_is_lazy(repo: Path) -> None:
 def _append_many(path: str, worker: int, count: int) -> None:
     ledger = Ledger(path)
     for i in range(count):
-        ledger.append(refs.fork_log(PLAN, "main"),
-                      ev(EventType.NOTE, f"w{worker}-{i}", data={"worker": worker, "i": i}),
-                      {f"evidence/w{worker}.txt": f"{i}\n"})
+        ledger.append(
+            refs.fork_log(PLAN, "main"),
+            ev(EventType.NOTE, f"w{worker}-{i}", data={"worker": worker, "i": i}),
+            {f"evidence/w{worker}.txt": f"{i}\n"},
+        )
 
 
 def test_concurrent_processes_never_lose_an_event(repo: Path) -> None:
@@ -220,9 +242,11 @@ def test_concurrent_threads_never_lose_an_event(repo: Path) -> None:
 
     def work(w: int) -> None:
         for i in range(each):
-            ledger.append(refs.fork_log(PLAN, "main"),
-                          ev(EventType.NOTE, f"w{w}-{i}", data={"worker": w, "i": i}),
-                          {f"evidence/w{w}.txt": f"{i}\n"})
+            ledger.append(
+                refs.fork_log(PLAN, "main"),
+                ev(EventType.NOTE, f"w{w}-{i}", data={"worker": w, "i": i}),
+                {f"evidence/w{w}.txt": f"{i}\n"},
+            )
 
     threads = [threading.Thread(target=work, args=(w,)) for w in range(workers)]
     for t in threads:
@@ -287,8 +311,11 @@ def test_outside_a_repository_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_push_and_fetch_move_all_state(repo: Path, tmp_path: Path) -> None:
     ledger = Ledger(repo)
-    ledger.append(refs.plan_log(PLAN), ev(EventType.PLAN_CREATED, "goal", fork=None),
-                  {"plan.json": json.dumps({"goal": "goal"})})
+    ledger.append(
+        refs.plan_log(PLAN),
+        ev(EventType.PLAN_CREATED, "goal", fork=None),
+        {"plan.json": json.dumps({"goal": "goal"})},
+    )
     ledger.append(refs.fork_log(PLAN, "main"), ev(EventType.FORK_CREATED, "fork"))
     remote = tmp_path / "remote.git"
     git(tmp_path, "init", "-q", "--bare", str(remote))

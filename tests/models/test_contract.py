@@ -20,7 +20,10 @@ SEED_TASK = {
     "task_id": "step_001",
     "instruction": "Create a hello.py file...",
     "allowed_files": ["hello.py"],
-    "constraints": ["Do NOT modify files outside allowed_files", "Do NOT run shell commands unless instructed"],
+    "constraints": [
+        "Do NOT modify files outside allowed_files",
+        "Do NOT run shell commands unless instructed",
+    ],
     "timeout_seconds": 300,
     "confidence": {"score": 0.89, "level": "high"},
 }
@@ -81,8 +84,15 @@ def test_task_rejects_unknown_keys_and_bad_ids() -> None:
 
 def test_result_file_round_trip_and_optional_usage() -> None:
     result = ResultFile.model_validate(
-        {"task_id": "step_001", "attempt": 2, "status": "completed", "summary": "Added hello.py",
-         "files_changed": ["hello.py"], "tokens": {"input": 10, "output": 5}, "cost": 0.001}
+        {
+            "task_id": "step_001",
+            "attempt": 2,
+            "status": "completed",
+            "summary": "Added hello.py",
+            "files_changed": ["hello.py"],
+            "tokens": {"input": 10, "output": 5},
+            "cost": 0.001,
+        }
     )
     assert result.tokens is not None and result.tokens.total == 15
     assert ResultFile.from_json(result.to_json()) == result

@@ -74,8 +74,14 @@ def test_scalars_later_wins_with_origin(tmp_path: Path) -> None:
 
 def test_lists_concatenate_in_layer_order_without_repeats(tmp_path: Path) -> None:
     merged = EffectivePolicy.merge(*layers(tmp_path))
-    assert merged.global_constraints == ["Never modify files in /core", "Always include tests for new functions"]
-    assert [c.origin for c in merged.lists["global_constraints"]] == [".conductor/policy.yaml:2", "plan.yaml:3"]
+    assert merged.global_constraints == [
+        "Never modify files in /core",
+        "Always include tests for new functions",
+    ]
+    assert [c.origin for c in merged.lists["global_constraints"]] == [
+        ".conductor/policy.yaml:2",
+        "plan.yaml:3",
+    ]
     assert merged.verify_commands == ["pytest -q", "ruff check ."]
 
 
@@ -118,7 +124,9 @@ def test_every_policy_field_has_a_merge_rule() -> None:
     keys = set()
     for name, info in PolicyFile.model_fields.items():
         sub = info.annotation
-        inner = [a for a in getattr(sub, "__args__", (sub,)) if isinstance(a, type) and hasattr(a, "model_fields")]
+        inner = [
+            a for a in getattr(sub, "__args__", (sub,)) if isinstance(a, type) and hasattr(a, "model_fields")
+        ]
         if inner:
             keys |= {f"{name}.{f}" for f in inner[0].model_fields}
         else:
