@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -187,6 +188,9 @@ def test_hooks_install_respects_core_hookspath(guarded: Path, run_cli) -> None:
     git(guarded, "config", "core.hooksPath", "my-hooks")
     result = run_cli("hooks", "install", "--json")
     assert result.code == 0
+    assert json.loads(result.out) == [
+        {"hook": "pre-commit", "path": str((custom / "pre-commit").resolve()), "action": "installed"}
+    ]
     assert (custom / "pre-commit").exists()
     assert os.access(custom / "pre-commit", os.X_OK)
     before = head(guarded)

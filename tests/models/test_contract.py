@@ -129,3 +129,13 @@ def test_committed_schemas_match_the_models(name: str) -> None:
         f"docs/schemas/{name}.schema.json is stale: run `conductor schema {name} > "
         f"docs/schemas/{name}.schema.json`"
     )
+
+
+def test_schema_command_prints_the_committed_schema(run_cli) -> None:
+    for name in MODELS:
+        result = run_cli("schema", name)
+        assert result.code == 0
+        assert result.out == (ROOT / "docs" / "schemas" / f"{name}.schema.json").read_text()
+        assert json.loads(result.out)["title"].startswith("Conductor")
+    bad = run_cli("schema", "nonsense")
+    assert bad.code == 2 and "Invalid value" in bad.err
