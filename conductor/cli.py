@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import click
 
@@ -20,6 +21,7 @@ class _State:
 
 
 STATE = _State()
+F = TypeVar("F", bound=Callable[..., Any])
 
 MAIN_HELP = """\
 Conductor orchestrates AI coding agents inside a git repository.
@@ -279,6 +281,227 @@ def demo(keep: bool, directory: str | None) -> int:
     from conductor.commands import demo as command
 
     return command.run(keep=keep, directory=directory)
+
+
+executor_options = [
+    click.option(
+        "--executor",
+        type=click.Choice(["handoff", "command"]),
+        help="Who does the steps: an external agent through the mailbox (handoff, the default),"
+        " or a command Conductor runs itself (command; implied by --exec).",
+    ),
+    click.option(
+        "--exec",
+        "command",
+        metavar="CMD",
+        help="The command executor's command, run in the fork's worktree for every task with the"
+        " instruction on stdin and CONDUCTOR_TASK_FILE, CONDUCTOR_WORKSPACE, CONDUCTOR_RESULT_DIR set.",
+    ),
+]
+
+
+def _with(options: list[Callable[[F], F]]) -> Callable[[F], F]:
+    def apply(func: F) -> F:
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return apply
+
+
+def _finish_build(result: object, as_json: bool) -> int:
+    from conductor.commands import build as command
+    from conductor.output import echo, emit_json
+
+    assert isinstance(result, command.BuildResult)
+    if as_json:
+        emit_json(result.to_json())
+    else:
+        echo(command.render(result))
+    return result.exit_code
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  conductor build "Add a --verbose flag to cli.py"              one step, an agent picks it up
+  conductor build --plan plan.yaml --exec "aider --yes-always"  a plan file, run by a CLI agent
+  conductor build "Fix the typo in README.md" --exec ./agent.sh --yes
+
+\b
+Exit status: 0 when every step is accepted; 1 when the plan failed or halted
+(a LOW-confidence step waits for `conductor approve`, or Ctrl-C: then `conductor resume`).
+"""
+)
+@click.argument("goal", required=False)
+@click.option(
+    "--plan",
+    "plan_file",
+    metavar="FILE",
+    help="Run the steps of this plan file (see `conductor schema plan`).",
+)
+@_with(executor_options)
+@click.option("--yes", is_flag=True, help="Run LOW-confidence steps without waiting for approval.")
+@json_option
+def build(
+    goal: str | None,
+    plan_file: str | None,
+    executor: str | None,
+    command: str | None,
+    yes: bool,
+    as_json: bool,
+) -> int:
+    """Run a goal or a plan file as one strategy: steps in order, each verified and committed."""
+    from conductor.commands import build as build_command
+
+    result = build_command.run(goal, plan_file=plan_file, executor_name=executor, command=command, yes=yes)
+    return _finish_build(result, as_json)
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  conductor resume                      the most recent unfinished plan
+  conductor resume hello-3f9a --yes
+"""
+)
+@click.argument("plan", required=False)
+@click.option("--exec", "command", metavar="CMD", help="Use this command instead of the recorded one.")
+@click.option("--yes", is_flag=True, help="Run LOW-confidence steps without waiting for approval.")
+@json_option
+def resume(plan: str | None, command: str | None, yes: bool, as_json: bool) -> int:
+    """Continue a halted or crashed plan exactly where its log ends."""
+    from conductor.commands import build as build_command
+
+    return _finish_build(build_command.resume(plan, command=command, yes=yes), as_json)
+
+
+def _decision(approve: bool) -> Callable[[F], F]:
+    verb = "approve" if approve else "reject"
+
+    def wrap(func: F) -> F:
+        func = click.argument("step")(func)
+        func = click.option("--plan", help="The plan (default: the one where STEP waits).")(func)
+        func = click.option("--fork", help="The fork (default: the one where STEP waits).")(func)
+        func = click.option("--reason", default="", help="Why; recorded with the decision.")(func)
+        func = click.option(
+            "--no-resume", is_flag=True, help="Only record the decision; do not continue the plan."
+        )(func)
+        return json_option(func)
+
+    del verb
+    return wrap
+
+
+def _decide(
+    step: str,
+    plan: str | None,
+    fork: str | None,
+    reason: str,
+    no_resume: bool,
+    as_json: bool,
+    *,
+    approve: bool,
+) -> int:
+    from conductor.commands import approve as command
+    from conductor.commands import build as build_command
+    from conductor.output import echo, emit_json
+
+    waiting = command.decide(step, plan=plan, fork=fork, approve=approve, reason=reason)
+    verb = "Approved" if approve else "Rejected"
+    if no_resume:
+        if as_json:
+            emit_json({"plan": waiting.plan, "fork": waiting.fork, "step": step, "decision": verb.lower()})
+        else:
+            echo(f"{verb} {step} of {waiting.plan}/{waiting.fork}.")
+            echo(f"Continue with: conductor resume {waiting.plan}")
+        return 0
+    if not as_json:
+        echo(f"{verb} {step} of {waiting.plan}/{waiting.fork}; continuing the plan.")
+    return _finish_build(build_command.resume(waiting.plan, command=None, yes=False), as_json)
+
+
+@cli.command(epilog="Example:\n\n  conductor approve step_001 --plan hello-3f9a")
+@_decision(True)
+def approve(
+    step: str, plan: str | None, fork: str | None, reason: str, no_resume: bool, as_json: bool
+) -> int:
+    """Approve a step that waits for approval (LOW confidence), then continue the plan."""
+    return _decide(step, plan, fork, reason, no_resume, as_json, approve=True)
+
+
+@cli.command(epilog="Example:\n\n  conductor reject step_001 --reason 'too broad; split it'")
+@_decision(False)
+def reject(step: str, plan: str | None, fork: str | None, reason: str, no_resume: bool, as_json: bool) -> int:
+    """Reject a step that waits for approval; its fork fails."""
+    return _decide(step, plan, fork, reason, no_resume, as_json, approve=False)
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  conductor explain step_002
+  conductor explain step_001 --plan hello-3f9a --json
+"""
+)
+@click.argument("step")
+@click.option("--plan", help="The plan (default: the latest one with this step).")
+@click.option("--fork", help="The fork (default: the latest one with this step).")
+@json_option
+def explain(step: str, plan: str | None, fork: str | None, as_json: bool) -> int:
+    """Explain a step: instruction, confidence, policy, each verdict and its evidence, commits."""
+    from conductor.commands import explain as command
+    from conductor.output import echo, emit_json
+
+    data = command.explain(step, plan=plan, fork=fork)
+    if as_json:
+        emit_json(data)
+    else:
+        echo(command.render(data))
+    return 0
+
+
+@cli.command("handoff-metrics", epilog="Example:\n\n  conductor handoff-metrics --json")
+@click.option("--plan", help="Only this plan.")
+@json_option
+def handoff_metrics(plan: str | None, as_json: bool) -> int:
+    """Show executor statistics: outcomes, success rate, durations, violations, repairs, usage."""
+    from conductor.ledger.store import Ledger
+    from conductor.output import echo, emit_json
+    from conductor.project import find_root
+    from conductor.runner import metrics
+
+    data = metrics.compute(Ledger(find_root()), plan=plan)
+    if as_json:
+        emit_json(data)
+    else:
+        echo(metrics.render(data))
+    return 0
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  conductor clean                 every finished plan
+  conductor clean hello-3f9a
+"""
+)
+@click.argument("plan", required=False)
+@json_option
+def clean(plan: str | None, as_json: bool) -> int:
+    """Remove worktrees and mailboxes of finished plans (their history stays in git)."""
+    from conductor.commands import clean as command
+    from conductor.output import echo, emit_json
+
+    cleaned = command.clean(plan)
+    if as_json:
+        emit_json([c.to_json() for c in cleaned])
+    elif not cleaned:
+        echo("Nothing to clean.")
+    else:
+        for item in cleaned:
+            echo(f"{item.plan}: removed {len(item.removed)} worktree/mailbox path(s)")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -14,7 +14,7 @@ def test_every_package_directory_is_listed_in_pyproject() -> None:
     found = {
         ".".join(path.parent.relative_to(ROOT).parts) for path in (ROOT / "conductor").rglob("__init__.py")
     }
-    assert found | {"conductor._hooks"} == listed
+    assert found | {"conductor._hooks", "conductor._fixtures"} == listed
 
 
 def test_hook_scripts_ship_inside_the_package() -> None:

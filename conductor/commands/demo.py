@@ -1,37 +1,36 @@
-"""`conductor demo`: what Conductor does, shown in a throwaway project, offline.
+"""`conductor demo`: the whole loop in a throwaway project, offline.
 
-Creates a project with `conductor init`, shows the effective policy, records a plan, a fork
-and a task in the ledger and prints the events, then installs the guard hook and shows it
-refusing a commit that touches a protected file. Everything it runs is the real thing.
+It creates a project with `conductor init`, then runs `conductor build` on a two-step plan
+through the command executor, with a SCRIPTED agent (fixtures/agents/scripted.py) standing
+in for an AI agent: step 1 is accepted; step 2's first attempt also writes a protected file,
+is rejected and repaired. Then it shows status, explain, the guard refusing a human commit to
+a protected file, and the git commands to look at everything. All of it is the real thing
+except the agent, which follows a script instead of a model.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
+import importlib.resources
 import os
+import shlex
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import click
 
-from conductor.commands import events as events_command
+from conductor.commands import build as build_command
+from conductor.commands import explain as explain_command
 from conductor.commands import hooks as hooks_command
 from conductor.commands import init as init_command
-from conductor.commands import policy as policy_command
 from conductor.commands import status as status_command
 from conductor.ledger import refs
 from conductor.ledger.store import Ledger
-from conductor.models.confidence import Confidence
-from conductor.models.event import Event, EventType
-from conductor.models.task import TaskContext, TaskFile
-from conductor.policy.project import effective
-
-PLAN = "demo-hello"
-FORK = "main"
+from conductor.runner import metrics
 
 
 def _section(title: str) -> None:
@@ -49,64 +48,8 @@ def _chdir(path: Path) -> Iterator[None]:
         os.chdir(before)
 
 
-def _record_plan(ledger: Ledger, root: Path) -> None:
-    """Record a plan with one fork and one task, as `conductor build` does."""
-    policy = effective(root)
-    base = str(ledger.repo.head.target)
-    plan = {"id": PLAN, "goal": "Create a hello.py that greets the world", "base": base}
-    ledger.append(
-        refs.plan_log(PLAN),
-        Event(EventType.PLAN_CREATED, plan=PLAN, summary=plan["goal"], state="running"),
-        {
-            "plan.json": json.dumps(plan, indent=2) + "\n",
-            "policy.json": json.dumps(policy.to_json(), indent=2) + "\n",
-        },
-    )
-    ledger.append(
-        refs.fork_log(PLAN, FORK),
-        Event(EventType.FORK_CREATED, plan=PLAN, fork=FORK, summary="single strategy", state="running"),
-    )
-    task = TaskFile(
-        task_id="step_001",
-        instruction="Create hello.py that prints 'Hello, world!'.",
-        allowed_files=["hello.py"],
-        constraints=[*policy.global_constraints, "Do NOT modify files outside allowed_files"],
-        timeout_seconds=policy.timeout_seconds,
-        confidence=Confidence.of(0.89),
-        workspace=str(root),
-        context=TaskContext(goal=plan["goal"], plan_id=PLAN, fork_id=FORK),
-    ).sealed()
-    ledger.append(
-        refs.fork_log(PLAN, FORK),
-        Event(
-            EventType.TASK_CREATED,
-            plan=PLAN,
-            fork=FORK,
-            step="step_001",
-            attempt=1,
-            summary="Create hello.py",
-            state="running",
-            data={"checksum": task.checksum},
-        ),
-        {"pending/step_001.task.json": task.to_json()},
-    )
-    ledger.append(
-        refs.fork_log(PLAN, FORK),
-        Event(
-            EventType.TASK_CLAIMED,
-            plan=PLAN,
-            fork=FORK,
-            step="step_001",
-            attempt=1,
-            summary="claimed by the demo",
-            state="running",
-            data={"worker": "demo"},
-        ),
-        lambda snap: {
-            "pending/step_001.task.json": None,
-            "in_progress/step_001.task.json": snap.read("pending/step_001.task.json") if snap else None,
-        },
-    )
+def _fixture(name: str) -> Path:
+    return Path(str(importlib.resources.files("conductor._fixtures").joinpath(name)))
 
 
 def _git(root: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -116,54 +59,71 @@ def _git(root: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedPro
 def run(*, keep: bool, directory: str | None) -> int:
     parent = Path(directory).resolve() if directory else Path(tempfile.mkdtemp(prefix="conductor-demo-"))
     parent.mkdir(parents=True, exist_ok=True)
-    root = parent / "hello-project"
-    click.secho("Conductor demo: everything below runs for real, offline, in a throwaway project.", bold=True)
+    root = parent / "greeting-project"
+    agent = _fixture("agents/scripted.py")
+    script = _fixture("scripts/demo.json")
+    click.secho("Conductor demo: offline, in a throwaway project. Everything is real except the agent:", bold=True)
+    click.echo(
+        "a SCRIPTED agent (fixtures/agents/scripted.py) stands in for an AI agent. It follows the same\n"
+        "file contract as Antigravity or a CLI agent, but every move it makes is written in its script."
+    )
 
-    _section(f"conductor init {root}")
+    _section(f"conductor init {root.name}")
     result = init_command.new_project(str(root))
     click.echo(f"Created a git repository with {', '.join(result.written)} and a first commit.")
+    click.echo("The policy protects '*.lock' and 'migrations/*' (see `conductor policy`).")
+    plan_file = root / "plan.yaml"
+    shutil.copyfile(_fixture("plans/demo.yaml"), plan_file)
+    env = {**os.environ, **(init_command.FALLBACK_IDENTITY if not init_command.has_identity(root) else {})}
+    _git(root, "add", "plan.yaml", env=env)
+    _git(root, "commit", "--quiet", "-m", "Add the demo plan", env=env)
+    for key, value in env.items():  # the scripted agent's commits need an identity too
+        os.environ.setdefault(key, value)
 
+    command = f"{shlex.quote(sys.executable)} {shlex.quote(str(agent))} {shlex.quote(str(script))}"
+    _section("conductor build --plan plan.yaml --exec '<scripted agent>' --yes")
+    click.echo("Step 1 writes greet.py. Step 2's first attempt also writes requirements.lock (protected):")
+    click.echo("Conductor rejects it, keeps the patch as evidence, resets the worktree and hands out")
+    click.echo("attempt 2 with the failure in its context; the agent repairs it.\n")
     with _chdir(root):
-        _section("conductor policy   (the effective policy, each value with its origin)")
-        found_root, policy = policy_command.show()
-        click.echo(policy_command.render(found_root, policy))
-
-        _section("Recording a plan in the ledger (refs/conductor/*)")
+        sys.stderr.flush()
+        outcome = build_command.run(None, plan_file="plan.yaml", executor_name="command", command=command, yes=True)
+        sys.stderr.flush()
+        click.echo(build_command.render(outcome))
         ledger = Ledger(root)
-        _record_plan(ledger, root)
-        click.echo("conductor events --oldest-first:")
-        events_command.write(events_command.select(ledger, oldest_first=True), as_json=False)
-        click.echo()
-        click.echo("conductor status:")
+
+        _section("conductor status")
         click.echo(status_command.render(status_command.collect(ledger)))
 
-        _section("The guard: a commit to a protected file is refused")
+        _section("conductor explain step_002")
+        click.echo(explain_command.render(explain_command.explain("step_002", plan=outcome.plan)))
+
+        _section("conductor handoff-metrics")
+        click.echo(metrics.render(metrics.compute(ledger)))
+
+        _section("The guard: a human commit to a protected file is refused too")
         hooks_command.install(["pre-commit"], force=False)
-        click.echo("conductor hooks install  -> .git/hooks/pre-commit")
-        env = {
-            **os.environ,
-            **(init_command.FALLBACK_IDENTITY if not init_command.has_identity(root) else {}),
-        }
         (root / "poetry.lock").write_text("# pinned versions\n", encoding="utf-8")
         _git(root, "add", "poetry.lock", env=env)
         refused = _git(root, "commit", "-m", "Pin dependencies", env=env)
-        click.echo("$ git add poetry.lock && git commit -m 'Pin dependencies'")
+        click.echo("$ conductor hooks install && git add poetry.lock && git commit -m 'Pin dependencies'")
         click.echo(refused.stderr.rstrip())
         click.echo(f"(exit code {refused.returncode}: the commit was refused)")
         _git(root, "rm", "--cached", "--quiet", "poetry.lock", env=env)
-        (root / "hello.py").write_text("print('Hello, world!')\n", encoding="utf-8")
-        _git(root, "add", "hello.py", env=env)
-        accepted = _git(root, "commit", "--quiet", "-m", "Add hello.py", env=env)
-        click.echo("$ git add hello.py && git commit -m 'Add hello.py'")
-        click.echo(f"(exit code {accepted.returncode}: hello.py is not protected, so the commit went in)")
+        (root / "poetry.lock").unlink()
 
+    branch = refs.short_branch(outcome.plan, "main")
     _section("Look for yourself" + ("" if keep or directory else " (run `conductor demo --keep` first)"))
-    click.echo(f"  git -C {root} log --format='%s%n%(trailers)' {refs.fork_log(PLAN, FORK)}")
-    click.echo(f"  git -C {root} show {refs.fork_log(PLAN, FORK)}:in_progress/step_001.task.json")
-    click.echo(f"  conductor -C {root} events --json")
+    click.echo(f"  cd {root}")
+    click.echo(f"  git log --stat {branch}                       the accepted steps, one commit each")
+    click.echo(f"  git log --format='%s%n%(trailers)' {refs.fork_log(outcome.plan, 'main')}")
+    click.echo(f"  git show {refs.fork_log(outcome.plan, 'main')}:evidence/step_002/attempt_1/rejected.patch")
+    click.echo(f"  conductor events --plan {outcome.plan}")
+    click.echo("  conductor explain step_001")
     if keep or directory:
         click.echo(f"\nThe demo project is kept at {root}.")
     else:
         shutil.rmtree(parent, ignore_errors=True)
         click.echo("\n(The demo project was temporary and has been removed; use --keep to keep it.)")
-    return 0 if refused.returncode != 0 and accepted.returncode == 0 else 1
+    ok = outcome.state == "completed" and refused.returncode != 0
+    return 0 if ok else 1

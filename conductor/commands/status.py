@@ -6,17 +6,15 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from conductor.engine.state import ForkState, Phase
 from conductor.ledger import refs
 from conductor.ledger.snapshot import Snapshot
 from conductor.ledger.store import Ledger
 from conductor.output import table
 
-STEP_DIRS = ("pending", "in_progress", "completed", "failed")
-TASK_SUFFIX = ".task.json"
-
 
 @dataclass
-class ForkStatus:
+class ForkView:
     id: str
     state: str
     branch: str
@@ -36,12 +34,12 @@ class ForkStatus:
 
 
 @dataclass
-class PlanStatus:
+class PlanView:
     id: str
     goal: str
     state: str
     created: str
-    forks: list[ForkStatus] = field(default_factory=list)
+    forks: list[ForkView] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -53,14 +51,33 @@ class PlanStatus:
         }
 
 
-def step_states(snapshot: Snapshot) -> dict[str, str]:
-    """Each step's state: the handoff directory its task file is in at this snapshot."""
-    states: dict[str, str] = {}
-    for directory in STEP_DIRS:
-        for name in snapshot.listdir(directory):
-            if name.endswith(TASK_SUFFIX):
-                states[name[: -len(TASK_SUFFIX)]] = directory
-    return dict(sorted(states.items()))
+PHASE_NAMES = {
+    Phase.NEW: "planned",
+    Phase.AWAITING_APPROVAL: "awaiting approval",
+    Phase.PENDING: "pending",
+    Phase.CLAIMED: "in_progress",
+    Phase.RECEIVED: "verifying",
+    Phase.COMPLETED: "completed",
+    Phase.FAILED: "failed",
+}
+
+
+def step_states(ledger: Ledger, ref: str, tip: Snapshot, plan: str, fork: str) -> tuple[str, dict[str, str]]:
+    """The fork's state and each step's, from its events; planned steps included."""
+    state = ForkState.replay(plan, fork, list(ledger.log(ref, newest_first=False)))
+    steps: dict[str, str] = {}
+    raw = tip.read("fork.json")
+    if raw is not None:
+        for planned in json.loads(raw).get("steps", []):
+            steps[planned["id"]] = "planned"
+    for step, st in state.steps.items():
+        name = PHASE_NAMES[st.phase]
+        if st.phase is Phase.NEW and st.attempt:
+            name = f"repair scheduled (attempt {st.attempt + 1})"
+        elif st.attempt > 1 and st.phase is not Phase.NEW:
+            name = f"{name} (attempt {st.attempt})"
+        steps[step] = name
+    return state.status.value, dict(sorted(steps.items()))
 
 
 def _stamp(snapshot: Snapshot) -> str:
@@ -68,29 +85,31 @@ def _stamp(snapshot: Snapshot) -> str:
     return f"{when[:10]} {when[11:19]}" if when else ""
 
 
-def collect(ledger: Ledger) -> list[PlanStatus]:
+def collect(ledger: Ledger) -> list[PlanView]:
     plans = []
     for plan_id in ledger.plans():
         tip = ledger.tip(refs.plan_log(plan_id))
         if tip is None:
             continue
         info = json.loads(tip.read_text("plan.json") or "{}")
-        status = PlanStatus(
+        status = PlanView(
             id=plan_id,
             goal=str(info.get("goal", "")),
-            state=_state(ledger, refs.plan_log(plan_id), tip),
+            state=tip.event.state or "running",
             created=str(info.get("created", "")),
         )
         for fork_id in ledger.forks(plan_id):
-            fork_tip = ledger.tip(refs.fork_log(plan_id, fork_id))
+            ref = refs.fork_log(plan_id, fork_id)
+            fork_tip = ledger.tip(ref)
             if fork_tip is None:
                 continue
+            state, steps = step_states(ledger, ref, fork_tip, plan_id, fork_id)
             status.forks.append(
-                ForkStatus(
+                ForkView(
                     id=fork_id,
-                    state=_state(ledger, refs.fork_log(plan_id, fork_id), fork_tip),
+                    state=state,
                     branch=refs.short_branch(plan_id, fork_id),
-                    steps=step_states(fork_tip),
+                    steps=steps,
                     last_event=fork_tip.event.type.value,
                     updated=_stamp(fork_tip),
                 )
@@ -99,17 +118,7 @@ def collect(ledger: Ledger) -> list[PlanStatus]:
     return plans
 
 
-def _state(ledger: Ledger, ref: str, tip: Snapshot) -> str:
-    """The latest state an event of this log set (not every event changes the state)."""
-    if tip.event.state:
-        return tip.event.state
-    for event in ledger.log(ref):
-        if event.state:
-            return event.state
-    return "created"
-
-
-def render(plans: list[PlanStatus]) -> str:
+def render(plans: list[PlanView]) -> str:
     if not plans:
         return (
             "No plans yet.\n"
@@ -123,7 +132,8 @@ def render(plans: list[PlanStatus]) -> str:
         for fork in plan.forks:
             counts: dict[str, int] = {}
             for state in fork.steps.values():
-                counts[state] = counts.get(state, 0) + 1
+                base = state.split(" (", 1)[0]
+                counts[base] = counts.get(base, 0) + 1
             summary = ", ".join(f"{n} {s}" for s, n in counts.items()) or "no steps yet"
             rows.append([f"fork {fork.id}", f"[{fork.state}]", fork.branch, summary, fork.updated])
             for step, state in fork.steps.items():

@@ -11,8 +11,9 @@ import sys
 from collections.abc import Sequence
 
 from conductor.errors import ConductorError
+from conductor.gitdiff import Change
 from conductor.guard.cache import PatternCache
-from conductor.guard.staged import Change, PolicyBlob, policy_versions, staged_changes
+from conductor.guard.staged import PolicyBlob, policy_versions, staged_changes
 from conductor.policy.patterns import Pattern, ProtectedPatterns, Protection
 
 EXAMPLES = """\
@@ -64,24 +65,18 @@ def _layers(blobs: list[PolicyBlob]) -> list[list[Pattern]]:
 
 
 def report(violations: list[tuple[Change, Protection]]) -> str:
-    width = max(len(_describe(change)) for change, _ in violations)
+    width = max(len(change.describe()) for change, _ in violations)
     lines = ["conductor-guard: commit refused: staged changes touch protected files"]
     for change, hit in violations:
         side = ""
         if change.old_path is not None and change.kind == "renamed":
             side = " (old path)" if hit.path == change.old_path else " (new path)"
-        lines.append(f"  {_describe(change):<{width}}  protected by '{hit.pattern}' ({hit.origin}){side}")
+        lines.append(f"  {change.describe():<{width}}  protected by '{hit.pattern}' ({hit.origin}){side}")
     lines.append(
         "Unstage them (git restore --staged PATH), or change the policy in a commit of its own."
         " To bypass the hook once: git commit --no-verify"
     )
     return "\n".join(lines)
-
-
-def _describe(change: Change) -> str:
-    if change.old_path is not None:
-        return f"{change.kind} {change.old_path} -> {change.path}"
-    return f"{change.kind} {change.path}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -10,24 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from conductor.gitcli import git
+from conductor.gitdiff import Change, parse_raw
 from conductor.project import POLICY_FILE
-
-_KINDS = {"A": "added", "M": "modified", "D": "deleted", "T": "type changed", "U": "unmerged"}
-
-
-@dataclass(frozen=True)
-class Change:
-    """One staged change. `old_path` is set for renames and copies."""
-
-    kind: str  # added, modified, deleted, renamed, copied, type changed, unmerged
-    path: str
-    old_path: str | None = None
-
-    def paths(self) -> list[str]:
-        """The paths this change touches: both sides of a rename, the new side of a copy."""
-        if self.kind == "renamed" and self.old_path is not None:
-            return [self.old_path, self.path]
-        return [self.path]
 
 
 @dataclass(frozen=True)
@@ -41,21 +25,7 @@ class PolicyBlob:
 
 def staged_changes() -> list[Change]:
     """The changes in the index relative to HEAD (or to nothing, before the first commit)."""
-    out = git(["diff", "--cached", "--name-status", "-z", "-M", "--no-ext-diff", "--no-color"])
-    fields = out.decode("utf-8", "surrogateescape").split("\0")
-    changes: list[Change] = []
-    i = 0
-    while i < len(fields) and fields[i]:
-        status = fields[i]
-        code = status[0]
-        if code in "RC":
-            old, new = fields[i + 1], fields[i + 2]
-            changes.append(Change("renamed" if code == "R" else "copied", new, old))
-            i += 3
-        else:
-            changes.append(Change(_KINDS.get(code, "changed"), fields[i + 1]))
-            i += 2
-    return changes
+    return parse_raw(git(["diff", "--cached", "--raw", "-z", "-M", "--no-ext-diff", "--no-color"]))
 
 
 def policy_versions() -> list[PolicyBlob]:

@@ -26,9 +26,10 @@ from conductor.ledger import message, refs, tree
 from conductor.ledger.scan import scan
 from conductor.ledger.snapshot import Snapshot
 from conductor.models.event import Event, EventType
+from conductor.secrets import Redactor
 
 Clock = Callable[[], dt.datetime]
-ChangeFn = Callable[[Snapshot | None], tree.Changes]
+ChangeFn = Callable[[Snapshot | None], tree.Changes | None]
 
 MAX_ATTEMPTS = 200
 FALLBACK_NAME = "Conductor"
@@ -52,6 +53,7 @@ class Ledger:
         self._path = found
         self._local = threading.local()
         self._clock = clock
+        self._redact = Redactor.from_env()
         repo = self.repo
         self.git_dir = Path(repo.path).resolve()
         self.workdir = Path(repo.workdir).resolve() if repo.workdir else None
@@ -92,8 +94,19 @@ class Ledger:
 
         `changes` may be a function of the current snapshot (None for a new log); it is called
         again if another writer moves the ref first. Returns the event as recorded (seq, time,
-        commit and ref filled in).
+        commit and ref filled in). Secrets from the environment are redacted from the message
+        and every record (conductor.secrets).
         """
+        recorded = self._append(ref, event, changes)
+        if recorded is None:
+            raise LedgerError(f"nothing to record for {event.type.value} on {ref}")
+        return recorded
+
+    def append_once(self, ref: str, event: Event, changes: ChangeFn) -> Event | None:
+        """Like append, but `changes` may return None to record nothing (idempotent writes)."""
+        return self._append(ref, event, changes)
+
+    def _append(self, ref: str, event: Event, changes: tree.Changes | ChangeFn | None) -> Event | None:
         repo = self.repo
         for attempt in range(MAX_ATTEMPTS):
             current = repo.references.get(ref)
@@ -103,7 +116,9 @@ class Ledger:
                 parent = self._commit(current.resolve().target)
                 previous = self._snapshot(parent, ref)
             wanted = changes(previous) if callable(changes) else (changes or {})
-            full = dict(wanted)
+            if wanted is None:  # the change function found nothing to do: record nothing
+                return None
+            full = {path: self._redacted(content) for path, content in wanted.items()}
             if parent is None:  # later snapshots inherit the entry (readers checked it above)
                 full[ledger_format.FORMAT_FILE] = ledger_format.encode()
             tree_id = tree.apply(repo, parent.tree if parent else None, full)
@@ -114,9 +129,8 @@ class Ledger:
             recorded = replace(event, seq=seq, time=stamp, ref=ref, commit=None)
             # The commit time is the event's second: readers that merge logs rely on it.
             sig = self.signature(dt.datetime.fromisoformat(stamp))
-            commit_id = repo.create_commit(
-                None, sig, sig, message.encode(recorded), tree_id, [parent.id] if parent else []
-            )
+            text = self._redact.text(message.encode(recorded)) if self._redact else message.encode(recorded)
+            commit_id = repo.create_commit(None, sig, sig, text, tree_id, [parent.id] if parent else [])
             try:
                 if current is None:
                     repo.references.create(ref, commit_id)
@@ -133,6 +147,13 @@ class Ledger:
             f"could not update {ref}: {MAX_ATTEMPTS} attempts lost the race to other writers",
             hint="another Conductor process is writing the same log; retry when it is done",
         )
+
+    def _redacted(self, content: bytes | str | None) -> bytes | str | None:
+        if content is None or not self._redact:
+            return content
+        if isinstance(content, str):
+            return self._redact.text(content)
+        return self._redact.data(content)
 
     def set_branch(self, name: str, target: str, *, expect: str | None) -> None:
         """Move (or create) a branch by compare-and-swap: only if it still points at `expect`."""
@@ -154,6 +175,20 @@ class Ledger:
             raise LedgerConflictError(f"could not update {name}: {exc}") from exc
 
     # -- reading -------------------------------------------------------------------------
+
+    def ref_target(self, name: str) -> str | None:
+        """The commit a ref points at, or None if there is no such ref."""
+        target = self._target(name)
+        return str(target) if target is not None else None
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        if ancestor == descendant:
+            return True
+        return bool(self.repo.descendant_of(pygit2.Oid(hex=descendant), pygit2.Oid(hex=ancestor)))
+
+    def commit_parent(self, commit: str) -> str | None:
+        found = self._commit(commit)
+        return str(found.parent_ids[0]) if found.parent_ids else None
 
     def ref_names(self, prefix: str = refs.STATE_PREFIX) -> list[str]:
         return sorted(r for r in self.repo.references if r.startswith(prefix))

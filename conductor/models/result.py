@@ -38,6 +38,9 @@ class ResultFile(Model):
     )
     tokens: TokenUsage | None = Field(default=None, description="Optional token usage.")
     cost: float | None = Field(default=None, ge=0, description="Optional cost in US dollars.")
+    agent: str | None = Field(
+        default=None, description="Optional: who did the work (e.g. 'Antigravity'); the commit author."
+    )
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2, exclude_none=True) + "\n"

@@ -72,7 +72,7 @@ def record(root: Path) -> Ledger:
     )
     other = refs.fork_log("alpha", "click")
     ledger.append(
-        other, Event(EventType.FORK_CREATED, plan="alpha", fork="click", summary="click", state="halted")
+        other, Event(EventType.FORK_HALTED, plan="alpha", fork="click", summary="click", state="halted")
     )
     ledger.append(
         refs.plan_log("beta"),

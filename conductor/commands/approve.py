@@ -1,0 +1,67 @@
+"""`conductor approve STEP` / `conductor reject STEP`: a reviewer's decision on a step that
+waits for approval (LOW confidence). The decision is recorded, then the plan continues."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from conductor.engine.state import ForkState, Phase
+from conductor.errors import ConductorError, NotFoundError
+from conductor.ledger import refs
+from conductor.ledger.store import Ledger
+from conductor.models.event import Event, EventType
+from conductor.project import find_root
+
+
+@dataclass(frozen=True)
+class Waiting:
+    plan: str
+    fork: str
+    step: str
+
+
+def find_waiting(ledger: Ledger, step: str, *, plan: str | None, fork: str | None) -> Waiting:
+    """The fork whose `step` waits for approval (plan and fork narrow it down)."""
+    found = []
+    for plan_id in [plan] if plan else ledger.plans():
+        for fork_id in [fork] if fork else ledger.forks(plan_id):
+            ref = refs.fork_log(plan_id, fork_id)
+            if ledger.tip(ref) is None:
+                continue
+            state = ForkState.replay(plan_id, fork_id, list(ledger.log(ref, newest_first=False)))
+            st = state.steps.get(step)
+            if st is not None and st.phase is Phase.AWAITING_APPROVAL:
+                found.append(Waiting(plan_id, fork_id, step))
+    if not found:
+        raise NotFoundError(
+            f"no {step} is waiting for approval" + (f" in plan {plan}" if plan else ""),
+            hint="`conductor status` shows steps and their states",
+        )
+    if len(found) > 1:
+        where = ", ".join(f"{w.plan}/{w.fork}" for w in found)
+        raise ConductorError(
+            f"{step} waits for approval in several forks: {where}", hint="say which with --plan and --fork"
+        )
+    return found[0]
+
+
+def decide(step: str, *, plan: str | None, fork: str | None, approve: bool, reason: str) -> Waiting:
+    root = find_root()
+    ledger = Ledger(root)
+    waiting = find_waiting(ledger, step, plan=plan, fork=fork)
+    who = "{} <{}>".format(*ledger.identity())
+    kind = EventType.APPROVAL_GRANTED if approve else EventType.APPROVAL_DENIED
+    verb = "approved" if approve else "rejected"
+    ledger.append(
+        refs.fork_log(waiting.plan, waiting.fork),
+        Event(
+            kind,
+            plan=waiting.plan,
+            fork=waiting.fork,
+            step=step,
+            summary=f"{verb} by {who}" + (f": {reason}" if reason else ""),
+            state="halted",
+            data={"by": who, "reason": reason},
+        ),
+    )
+    return waiting

@@ -1,0 +1,194 @@
+"""`conductor build "<goal>"`: a plan with a single strategy, its steps run in order.
+
+The plan comes from `--plan FILE`, or (with no planner configured) is one step whose
+instruction is the goal and whose allowed files are everything the policy does not protect.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from conductor.errors import ConductorError, ConfigError
+from conductor.executors import registry
+from conductor.executors.base import Executor
+from conductor.ledger import refs
+from conductor.ledger.message import format_time
+from conductor.ledger.store import Ledger, utc_now
+from conductor.models.loader import validate
+from conductor.models.plan import PlanSpec
+from conductor.models.source import YamlDocument, read_file
+from conductor.planner import SingleStepPlanner
+from conductor.policy.effective import EffectivePolicy
+from conductor.project import POLICY_FILE, find_root
+from conductor.runner.fork import RunOptions
+from conductor.runner.plan import PlanOutcome, run_plan
+from conductor.runner.planning import PlanRecord, load_plan, new_plan_id, record_plan
+from conductor.runner.worktree import require_commit
+
+WILDCARDS = set("*?[")
+
+
+@dataclass
+class BuildResult:
+    plan: str
+    state: str
+    base: str = ""
+    forks: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"plan": self.plan, "state": self.state, "base": self.base, "forks": self.forks}
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.state == "completed" else 1
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def load_plan_file(path: str) -> tuple[PlanSpec, YamlDocument]:
+    doc = read_file(Path(path), display=path)
+    return validate(doc, PlanSpec), doc
+
+
+def check_scope(spec: PlanSpec, policy: EffectivePolicy, doc: YamlDocument | None, path: str) -> None:
+    """A step may not list a file the policy protects: say so now, not after the work is done."""
+    shorthand = doc is not None and isinstance(doc.data, dict) and "steps" in doc.data
+    for f_index, fork in enumerate(spec.forks):
+        for s_index, step in enumerate(fork.steps):
+            for p_index, pattern in enumerate(step.allowed_files):
+                if WILDCARDS & set(pattern):
+                    continue
+                hit = policy.protected.check(pattern)
+                if hit is None:
+                    continue
+                loc: tuple[str | int, ...] = (
+                    ("steps", s_index) if shorthand else ("forks", f_index, "steps", s_index)
+                )
+                loc = (*loc, "allowed_files", p_index)
+                raise ConfigError(
+                    f"step {s_index + 1} ('{step.title}') allows '{pattern}', which is protected by"
+                    f" '{hit.pattern}' ({hit.origin})",
+                    path=path,
+                    line=doc.line_of(loc) if doc else None,
+                    field=".".join(map(str, loc)),
+                    hint="remove it from allowed_files; protected files cannot be changed by a plan",
+                )
+
+
+def summarize(ledger: Ledger, outcome: PlanOutcome) -> BuildResult:
+    from conductor.commands.status import collect
+
+    result = BuildResult(outcome.plan, outcome.state, load_plan(ledger, outcome.plan).base)
+    for plan in collect(ledger):
+        if plan.id != outcome.plan:
+            continue
+        for fork in plan.forks:
+            result.forks.append(fork.to_json())
+    return result
+
+
+def run(
+    goal: str | None,
+    *,
+    plan_file: str | None,
+    executor_name: str | None,
+    command: str | None,
+    yes: bool,
+) -> BuildResult:
+    root = find_root()
+    ledger = Ledger(root)
+    executor = registry.make(executor_name, command=command)
+    base = require_commit(root)
+    doc = None
+    plan_text = None
+    if plan_file:
+        spec, doc = load_plan_file(plan_file)
+        plan_text = Path(plan_file).read_text(encoding="utf-8")
+        if goal:
+            spec = spec.model_copy(update={"goal": goal})
+        if not spec.goal:
+            raise ConductorError("the plan has no goal", hint=f'add `goal:` to {plan_file} or pass "<goal>"')
+    elif goal:
+        spec = SingleStepPlanner().plan(goal)
+    else:
+        raise ConductorError('give a goal (conductor build "<goal>") or a plan file (--plan FILE)')
+    if len(spec.forks) != 1:
+        raise ConductorError(
+            f"build runs a single strategy, but the plan has {len(spec.forks)} forks",
+            hint="use `conductor explore --plan FILE` for several strategies",
+        )
+    policy_path = root / POLICY_FILE
+    record = PlanRecord(
+        id=new_plan_id(spec.goal),
+        goal=spec.goal,
+        base=base,
+        created=format_time(utc_now()),
+        source=f"file:{plan_file}" if plan_file else "goal",
+        spec=spec,
+        policy_text=policy_path.read_text(encoding="utf-8") if policy_path.is_file() else None,
+        plan_text=plan_text,
+        plan_path=plan_file,
+        executor=executor.settings(),
+    )
+    check_scope(spec, record.effective(spec.forks[0].id), doc, plan_file or "goal")
+    record_plan(ledger, record)
+    say(f"plan {record.id}: {spec.goal}")
+    branch = refs.short_branch(record.id, spec.forks[0].id)
+    say(f"  base {base[:12]}, branch {branch}, executor {executor.name}")
+    return execute(ledger, record, executor, root=root, yes=yes)
+
+
+def execute(ledger: Ledger, plan: PlanRecord, executor: Executor, *, root: Path, yes: bool) -> BuildResult:
+    outcome = run_plan(ledger, plan, executor, repo_root=root, options=RunOptions(yes=yes, say=say))
+    return summarize(ledger, outcome)
+
+
+def render(result: BuildResult) -> str:
+    lines = [f"plan {result.plan}: {result.state}"]
+    for fork in result.forks:
+        lines.append(f"  fork {fork['id']} [{fork['state']}] branch {fork['branch']}")
+        for step, state in fork["steps"].items():
+            lines.append(f"    {step}: {state}")
+    if result.state == "completed":
+        branch = result.forks[0]["branch"] if result.forks else ""
+        lines.append(f"Review: git log --stat {result.base[:12]}..{branch}")
+        lines.append(f"        (or push {branch} and open a pull request)")
+    elif result.state == "halted":
+        lines.append(f"Continue with: conductor resume {result.plan}")
+    lines.append(
+        f"Details: conductor explain <step> --plan {result.plan}; conductor events --plan {result.plan}"
+    )
+    return "\n".join(lines)
+
+
+def latest_plan(ledger: Ledger, *, states: tuple[str, ...]) -> str:
+    """The most recently created plan whose state is one of `states`."""
+    best: tuple[str, str] | None = None
+    for plan in ledger.plans():
+        tip = ledger.tip(refs.plan_log(plan))
+        if tip is None or (tip.event.state or "running") not in states:
+            continue
+        created = load_plan(ledger, plan).created
+        if best is None or created > best[0]:
+            best = (created, plan)
+    if best is None:
+        raise ConductorError(f"no plan is {' or '.join(states)}", hint="see `conductor status`")
+    return best[1]
+
+
+def resume(plan_id: str | None, *, command: str | None, yes: bool) -> BuildResult:
+    root = find_root()
+    ledger = Ledger(root)
+    plan_id = plan_id or latest_plan(ledger, states=("running", "halted"))
+    plan = load_plan(ledger, plan_id)
+    state = ledger.tip(refs.plan_log(plan_id))
+    if state is not None and state.event.state in ("completed", "failed"):
+        say(f"plan {plan_id} already {state.event.state}; nothing to resume")
+    executor = registry.from_settings(plan.executor, command=command)
+    say(f"resuming plan {plan_id}")
+    return execute(ledger, plan, executor, root=root, yes=yes)

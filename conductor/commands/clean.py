@@ -1,0 +1,61 @@
+"""`conductor clean [PLAN]`: remove the worktrees and mailboxes of finished plans.
+
+Only working files go; the plan's refs (its history, records and code branches) stay, so
+everything remains visible with `conductor events`, `explain` and git.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from typing import Any
+
+from conductor.errors import ConductorError
+from conductor.ledger import refs
+from conductor.ledger.store import Ledger
+from conductor.project import HANDOFF_DIR, find_root
+from conductor.runner.plan import plan_lock
+from conductor.runner.worktree import Worktree
+
+FINISHED = ("completed", "failed")
+
+
+@dataclass
+class Cleaned:
+    plan: str
+    removed: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"plan": self.plan, "removed": self.removed}
+
+
+def clean(plan: str | None) -> list[Cleaned]:
+    root = find_root()
+    ledger = Ledger(root)
+    targets = [plan] if plan else ledger.plans()
+    done = []
+    for plan_id in targets:
+        tip = ledger.tip(refs.plan_log(plan_id))
+        if tip is None:
+            raise ConductorError(f"no plan '{plan_id}'", hint="`conductor status` lists the plans")
+        state = tip.event.state or "running"
+        if state not in FINISHED:
+            if plan:
+                raise ConductorError(
+                    f"plan {plan_id} is {state}, not finished: its worktree and mailbox are in use",
+                    hint=f"finish it with `conductor resume {plan_id}` first",
+                )
+            continue
+        cleaned = Cleaned(plan_id)
+        with plan_lock(ledger.git_dir, plan_id):
+            for fork in ledger.forks(plan_id):
+                tree = Worktree(Worktree.location(ledger.git_dir, plan_id, fork), repo_root=root)
+                if tree.path.exists():
+                    tree.remove()
+                    cleaned.removed.append(str(tree.path))
+            mailbox = root / HANDOFF_DIR / f"plan_{plan_id}"
+            if mailbox.exists():
+                shutil.rmtree(mailbox)
+                cleaned.removed.append(str(mailbox))
+        done.append(cleaned)
+    return done

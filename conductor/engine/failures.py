@@ -1,0 +1,80 @@
+"""Failure kinds, with the seed's names and recovery hints ("Common Failure Modes & Recovery").
+
+Every rejected or failed attempt is recorded with one of these kinds; `conductor explain`
+and the audit log show its name, the cause and the recovery.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class FailureKind(StrEnum):
+    TIMEOUT = "task_timeout"
+    CONSTRAINT = "constraint_violation"
+    PROTECTED = "protected_file"
+    DIFF_TOO_LARGE = "diff_too_large"
+    CHECKSUM = "checksum_mismatch"
+    STALE = "stale_attempt"
+    INVALID_RESULT = "invalid_result"
+    VERIFY_FAILED = "verify_failed"
+    EXECUTOR_FAILED = "executor_failed"
+    LOW_CONFIDENCE = "low_confidence"
+    INTERRUPTED = "interrupted"
+
+
+@dataclass(frozen=True)
+class FailureInfo:
+    name: str  # as the seed's table names it
+    cause: str
+    recovery: str
+
+
+FAILURES: dict[FailureKind, FailureInfo] = {
+    FailureKind.TIMEOUT: FailureInfo(
+        "Task timeout", "Execution too slow", "Increase `timeout_seconds` (policy behavior or the step)"
+    ),
+    FailureKind.CONSTRAINT: FailureInfo(
+        "Constraint violation", "Outside allowed_files", "Fix task scope (allowed_files) or the change"
+    ),
+    FailureKind.PROTECTED: FailureInfo(
+        "Constraint violation",
+        "Touches a protected file",
+        "Fix task scope: leave protected files alone, or change the policy in a reviewed commit",
+    ),
+    FailureKind.DIFF_TOO_LARGE: FailureInfo(
+        "Constraint violation",
+        "Diff larger than max_diff_lines",
+        "Split the step, or raise `behavior.max_diff_lines`",
+    ),
+    FailureKind.CHECKSUM: FailureInfo(
+        "Checksum mismatch", "Task tampered", "Re-create from source (the ledger keeps the original task)"
+    ),
+    FailureKind.STALE: FailureInfo(
+        "Stale result",
+        "Result for an attempt that is no longer current",
+        "Nothing to do: work on the current attempt's task file",
+    ),
+    FailureKind.INVALID_RESULT: FailureInfo(
+        "Invalid result",
+        "Result file is not valid JSON or not the schema",
+        "Write a result file that matches `conductor schema result`",
+    ),
+    FailureKind.VERIFY_FAILED: FailureInfo(
+        "Verification failed", "A verify command failed", "Fix the change so every verify command passes"
+    ),
+    FailureKind.EXECUTOR_FAILED: FailureInfo(
+        "Executor failed", "The executor reported failure", "Read the explanation; clarify the instruction"
+    ),
+    FailureKind.LOW_CONFIDENCE: FailureInfo(
+        "Low confidence", "Novel task pattern", "Add historical context, or approve the step to run it anyway"
+    ),
+    FailureKind.INTERRUPTED: FailureInfo(
+        "Interrupted", "Conductor stopped while the step ran", "Run `conductor resume`"
+    ),
+}
+
+
+def describe(kind: FailureKind) -> FailureInfo:
+    return FAILURES[kind]

@@ -1,0 +1,145 @@
+"""A fork's state, rebuilt from its events (event sourcing).
+
+`ForkState.replay(events)` folds the fork log oldest-first; a running fork applies each event
+as it records it, with the same reducer, so a resumed fork and an uninterrupted one are in
+the same state after the same events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from conductor.engine.failures import FailureKind
+from conductor.models.event import Event, EventType
+
+
+class Phase(StrEnum):
+    NEW = "new"  # no task yet for the current attempt
+    AWAITING_APPROVAL = "awaiting_approval"
+    PENDING = "pending"  # task handed out
+    CLAIMED = "claimed"  # an executor took it
+    RECEIVED = "received"  # a result came back; verification is next
+    COMPLETED = "completed"
+    FAILED = "failed"  # the current attempt failed or was rejected
+
+
+class ForkStatus(StrEnum):
+    CREATED = "created"
+    RUNNING = "running"
+    HALTED = "halted"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Failure:
+    attempt: int
+    kind: FailureKind
+    reason: str
+
+
+@dataclass
+class StepState:
+    id: str
+    attempt: int = 0
+    phase: Phase = Phase.NEW
+    approved: bool | None = None
+    failures: list[Failure] = field(default_factory=list)
+    commit: str | None = None
+    confidence: float | None = None
+    created_at: str | None = None  # when the current attempt's task was handed out
+    claimed_at: str | None = None
+    finished_at: str | None = None
+    worker: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def counted_failures(self) -> int:
+        """Failed attempts that count against max_attempts (an interruption does not)."""
+        return sum(1 for f in self.failures if f.kind is not FailureKind.INTERRUPTED)
+
+    @property
+    def last_failure(self) -> Failure | None:
+        return self.failures[-1] if self.failures else None
+
+
+FAILURE_EVENTS = {EventType.TASK_REJECTED, EventType.TASK_FAILED, EventType.TASK_TIMED_OUT}
+
+
+@dataclass
+class ForkState:
+    plan: str
+    fork: str
+    status: ForkStatus = ForkStatus.CREATED
+    steps: dict[str, StepState] = field(default_factory=dict)
+    halt_reason: str = ""
+    last_seq: int = 0
+
+    @classmethod
+    def replay(cls, plan: str, fork: str, events: list[Event]) -> ForkState:
+        state = cls(plan, fork)
+        for event in events:
+            state.apply(event)
+        return state
+
+    def step(self, step_id: str) -> StepState:
+        found = self.steps.get(step_id)
+        if found is None:
+            found = self.steps[step_id] = StepState(step_id)
+        return found
+
+    def apply(self, event: Event) -> None:
+        """Fold one event into the state (the only place state changes)."""
+        self.last_seq = max(self.last_seq, event.seq)
+        kind = event.type
+        if kind is EventType.FORK_CREATED or kind is EventType.FORK_RESUMED:
+            self.status = ForkStatus.RUNNING
+            self.halt_reason = ""
+        elif kind is EventType.FORK_HALTED:
+            self.status = ForkStatus.HALTED
+            self.halt_reason = event.summary
+        elif kind is EventType.FORK_COMPLETED:
+            self.status = ForkStatus.COMPLETED
+        elif kind is EventType.FORK_FAILED:
+            self.status = ForkStatus.FAILED
+            self.halt_reason = event.summary
+        if event.step is None:
+            return
+        step = self.step(event.step)
+        if kind is EventType.TASK_CREATED:
+            step.attempt = event.attempt or step.attempt + 1
+            step.phase = Phase.PENDING
+            step.created_at = event.time
+            step.claimed_at = None
+            step.worker = {}
+            score = event.data.get("confidence", {}).get("score") if isinstance(event.data, dict) else None
+            step.confidence = float(score) if isinstance(score, int | float) else step.confidence
+        elif kind is EventType.APPROVAL_REQUESTED:
+            step.phase = Phase.AWAITING_APPROVAL
+            score = event.data.get("confidence", {}).get("score")
+            step.confidence = float(score) if isinstance(score, int | float) else step.confidence
+        elif kind is EventType.APPROVAL_GRANTED:
+            step.approved = True
+            if step.phase is Phase.AWAITING_APPROVAL:
+                step.phase = Phase.NEW
+        elif kind is EventType.APPROVAL_DENIED:
+            step.approved = False
+            step.phase = Phase.FAILED
+            step.failures.append(Failure(step.attempt, FailureKind.LOW_CONFIDENCE, event.summary))
+        elif kind is EventType.TASK_CLAIMED:
+            step.phase = Phase.CLAIMED
+            step.claimed_at = event.time
+            step.worker = dict(event.data.get("worker", {}))
+        elif kind is EventType.RESULT_RECEIVED:
+            step.phase = Phase.RECEIVED
+        elif kind is EventType.TASK_COMPLETED:
+            step.phase = Phase.COMPLETED
+            step.commit = str(event.data.get("commit") or "") or None
+            step.finished_at = event.time
+        elif kind in FAILURE_EVENTS:
+            step.phase = Phase.FAILED
+            step.finished_at = event.time
+            failure = FailureKind(event.data.get("kind", FailureKind.EXECUTOR_FAILED.value))
+            step.failures.append(Failure(event.attempt or step.attempt, failure, event.summary))
+        elif kind is EventType.REPAIR_SCHEDULED:
+            step.phase = Phase.NEW

@@ -1,0 +1,53 @@
+"""The executor interface and what the runner hands an executor for one attempt."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Protocol
+
+from conductor.mailbox import Found, Mailbox
+from conductor.models.task import TaskFile
+
+
+class Outcome(StrEnum):
+    RESULT = "result"  # result files are in the mailbox
+    TIMEOUT = "timeout"  # timeout_seconds passed without a result
+
+
+@dataclass
+class Assignment:
+    """One attempt of one step, as an executor sees it."""
+
+    task: TaskFile
+    mailbox: Mailbox
+    workspace: Path
+    deadline: float  # wall-clock time (time.time()) by which the result must be in
+    claimed: bool  # the ledger already records a claim for this attempt
+    on_claim: Callable[[dict[str, Any]], None]  # record task.claimed (before acting on it)
+    on_stale: Callable[[Found, int], None]  # a result for an older attempt turned up
+    say: Callable[[str], None]  # progress for the user
+
+    @property
+    def step(self) -> str:
+        return self.task.task_id
+
+    def remaining(self) -> float:
+        return self.deadline - time.time()
+
+
+class Executor(Protocol):
+    name: str
+
+    def identity(self) -> tuple[str, str]:
+        """The commit author for work this executor did: (name, email)."""
+        ...
+
+    def execute(self, assignment: Assignment) -> Outcome: ...
+
+    def settings(self) -> dict[str, Any]:
+        """What to record so that `conductor resume` can recreate this executor."""
+        ...

@@ -1,0 +1,172 @@
+"""The command executor: Conductor claims each task itself and runs a CLI agent on it.
+
+`--exec "CMD"` runs CMD through the shell in the fork's worktree with the instruction on
+stdin and CONDUCTOR_TASK_FILE, CONDUCTOR_WORKSPACE, CONDUCTOR_RESULT_DIR set. CMD runs in a
+process group of its own, which is killed (children and all) at the timeout. When CMD writes
+no result files, Conductor writes them from its exit code and captured output.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shlex
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import IO, Any
+
+from conductor.executors.base import Assignment, Outcome
+from conductor.mailbox import EXPLANATION, RESULT, WORKER, write_atomic
+from conductor.models.result import ResultFile, ResultStatus
+
+OUTPUT_HEAD = 16 * 1024
+OUTPUT_TAIL = 48 * 1024
+
+
+class BoundedOutput:
+    """Keeps the first and the last part of a stream: enough to explain, never unbounded."""
+
+    def __init__(self) -> None:
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.dropped = 0
+
+    def feed(self, stream: IO[bytes]) -> None:
+        for chunk in iter(lambda: stream.read(8192), b""):
+            room = OUTPUT_HEAD - len(self.head)
+            if room > 0:
+                self.head += chunk[:room]
+                chunk = chunk[room:]
+            self.tail += chunk
+            if len(self.tail) > OUTPUT_TAIL:
+                cut = len(self.tail) - OUTPUT_TAIL
+                self.dropped += cut
+                del self.tail[:cut]
+
+    def text(self) -> str:
+        middle = f"\n[... {self.dropped} bytes not kept ...]\n" if self.dropped else ""
+        return (
+            bytes(self.head).decode("utf-8", "replace") + middle + bytes(self.tail).decode("utf-8", "replace")
+        )
+
+
+def kill_group(pgid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
+def kill_leftover(worker_file: Path) -> bool:
+    """Kill the process group a previous (crashed) run left behind; True if one was running."""
+    try:
+        info = json.loads(worker_file.read_text())
+        pgid = int(info["pgid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    kill_group(pgid)
+    return True
+
+
+class CommandExecutor:
+    name = "command"
+
+    def __init__(self, command: str) -> None:
+        self.command = command
+
+    def identity(self) -> tuple[str, str]:
+        try:
+            program = Path(shlex.split(self.command)[0]).name
+        except (ValueError, IndexError):
+            program = "command"
+        return (f"{program} (conductor command executor)", "command-executor@conductor.invalid")
+
+    def settings(self) -> dict[str, Any]:
+        return {"executor": self.name, "exec": self.command}
+
+    def execute(self, assignment: Assignment) -> Outcome:
+        step, mailbox = assignment.step, assignment.mailbox
+        assignment.on_claim({"executor": self.name, "command": self.command, "pid": os.getpid()})
+        task_path = mailbox.claim(step)
+        if task_path is None:  # the mailbox was rebuilt or cleaned: the ledger has the task
+            task_path = mailbox.path("in_progress", step, ".task.json")
+            write_atomic(task_path, assignment.task.to_json())
+        result_dir = mailbox.path("completed", step, "").parent
+        result_dir.mkdir(parents=True, exist_ok=True)
+        env = {
+            **os.environ,
+            "CONDUCTOR_TASK_FILE": str(task_path),
+            "CONDUCTOR_WORKSPACE": str(assignment.workspace),
+            "CONDUCTOR_RESULT_DIR": str(result_dir),
+            "CONDUCTOR_STEP": step,
+            "CONDUCTOR_ATTEMPT": str(assignment.task.attempt),
+        }
+        assignment.say(f"{step}: running `{self.command}` (timeout {int(assignment.remaining())}s)")
+        started = time.monotonic()
+        proc = subprocess.Popen(
+            self.command,
+            shell=True,
+            cwd=assignment.workspace,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        worker = mailbox.path("in_progress", step, WORKER)
+        write_atomic(worker, json.dumps({"pid": proc.pid, "pgid": proc.pid, "command": self.command}))
+        output = BoundedOutput()
+        assert proc.stdout is not None and proc.stdin is not None
+        reader = threading.Thread(target=output.feed, args=(proc.stdout,), daemon=True)
+        reader.start()
+        try:
+            proc.stdin.write(assignment.task.instruction.encode("utf-8"))
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
+        try:
+            code = proc.wait(timeout=max(0.0, assignment.remaining()))
+        except subprocess.TimeoutExpired:
+            kill_group(proc.pid)
+            proc.wait()
+            reader.join(5)
+            assignment.say(f"{step}: timed out after {time.monotonic() - started:.0f}s; command killed")
+            return Outcome.TIMEOUT
+        except BaseException:
+            kill_group(proc.pid)
+            proc.wait()
+            raise
+        finally:
+            # Children the command left running in its group die with it.
+            kill_group(proc.pid)
+        reader.join(5)
+        with contextlib.suppress(FileNotFoundError):
+            worker.unlink()
+        if mailbox.find_result(step) is None:
+            self._write_result(assignment, code, output.text())
+        assignment.say(f"{step}: command exited with code {code} after {time.monotonic() - started:.1f}s")
+        return Outcome.RESULT
+
+    def _write_result(self, assignment: Assignment, code: int, output: str) -> None:
+        """The command wrote no result: derive one from its exit code and output."""
+        status = ResultStatus.COMPLETED if code == 0 else ResultStatus.FAILED
+        result = ResultFile(
+            task_id=assignment.step,
+            attempt=assignment.task.attempt,
+            status=status,
+            summary=f"`{self.command}` exited with code {code}",
+        )
+        directory = status.value
+        explanation = (
+            f"# {assignment.step}: `{self.command}`\n\nExit code {code}. The command wrote no result file;"
+            f" Conductor wrote this one from its exit code and output.\n\n```\n{output.strip()}\n```\n"
+        )
+        path = assignment.mailbox.path(directory, assignment.step, RESULT)
+        write_atomic(assignment.mailbox.path(directory, assignment.step, EXPLANATION), explanation)
+        write_atomic(path, result.to_json())

@@ -1,0 +1,65 @@
+"""The handoff executor: the task waits in the mailbox for an external agent (Antigravity,
+Claude Code, Codex, Aider, a person) that follows .conductor/handoff/PROTOCOL.md."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from conductor.executors.base import Assignment, Outcome
+
+POLL_SECONDS = 0.2
+REMIND_SECONDS = 30.0
+
+
+def result_attempt(raw: bytes) -> int | None:
+    """The attempt a result file claims to be for, when it says so clearly."""
+    try:
+        value = json.loads(raw).get("attempt")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+class HandoffExecutor:
+    name = "handoff"
+
+    def identity(self) -> tuple[str, str]:
+        return ("external agent (conductor handoff)", "handoff-executor@conductor.invalid")
+
+    def settings(self) -> dict[str, Any]:
+        return {"executor": self.name}
+
+    def execute(self, assignment: Assignment) -> Outcome:
+        step, mailbox = assignment.step, assignment.mailbox
+        claimed = assignment.claimed
+        pending = mailbox.path("pending", step, ".task.json")
+        assignment.say(
+            f"{step}: waiting for an agent to claim {pending} and write {step}.result.json into"
+            f" completed/ or failed/ (timeout in {int(assignment.remaining())}s; protocol:"
+            f" {mailbox.handoff / 'PROTOCOL.md'})"
+        )
+        last_note = time.monotonic()
+        while True:
+            if not claimed and not pending.exists() and mailbox.where_is_task(step) is not None:
+                assignment.on_claim({"executor": self.name})
+                claimed = True
+                assignment.say(f"{step}: claimed by an agent")
+            found = mailbox.find_result(step)
+            if found is not None:
+                attempt = result_attempt(found.result)
+                if attempt is not None and attempt < assignment.task.attempt:
+                    assignment.on_stale(found, attempt)
+                    mailbox.drop_result(step)
+                    continue
+                if not claimed:
+                    assignment.on_claim({"executor": self.name, "note": "result without a claim"})
+                return Outcome.RESULT
+            if assignment.remaining() <= 0:
+                return Outcome.TIMEOUT
+            if time.monotonic() - last_note > REMIND_SECONDS:
+                state = "claimed, working" if claimed else "not claimed yet"
+                assignment.say(f"{step}: still waiting ({state}; {int(assignment.remaining())}s left)")
+                last_note = time.monotonic()
+            time.sleep(POLL_SECONDS)

@@ -1,0 +1,135 @@
+"""The handoff mailbox: `.conductor/handoff/`, the seed's layout, where executors meet Conductor.
+
+    .conductor/handoff/
+    ├── PROTOCOL.md                  how an external agent takes part
+    ├── metrics.json                 execution statistics (projection)
+    └── plan_<id>/fork_<id>/
+        ├── pending/ in_progress/ completed/ failed/
+        └── audit.log                one JSON line per event (projection of the fork log)
+
+The ledger is the source of truth; everything here can be deleted and is rebuilt from it.
+Files are written to a temporary name and renamed, so a reader never sees half a file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from conductor.models.event import Event
+
+DIRS = ("pending", "in_progress", "completed", "failed")
+TASK = ".task.json"
+RESULT = ".result.json"
+EXPLANATION = ".explanation.md"
+WORKER = ".worker.json"
+
+
+def write_atomic(path: Path, data: bytes | str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    if isinstance(data, str):
+        tmp.write_text(data, encoding="utf-8")
+    else:
+        tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+@dataclass(frozen=True)
+class Found:
+    """Result files an executor left for a step."""
+
+    directory: str  # completed or failed
+    result: bytes
+    explanation: str
+
+
+class Mailbox:
+    """One fork's handoff directory."""
+
+    def __init__(self, handoff: Path, plan: str, fork: str) -> None:
+        self.handoff = handoff
+        self.root = handoff / f"plan_{plan}" / f"fork_{fork}"
+
+    def ensure(self) -> None:
+        for name in DIRS:
+            (self.root / name).mkdir(parents=True, exist_ok=True)
+        ignore = self.handoff / ".gitignore"
+        if not ignore.exists():  # the mailbox is invisible to git even without `conductor init`
+            write_atomic(ignore, "# Conductor's mailbox: rebuilt from the ledger, never committed.\n*\n")
+
+    def path(self, directory: str, step: str, suffix: str) -> Path:
+        return self.root / directory / f"{step}{suffix}"
+
+    def where_is_task(self, step: str) -> Path | None:
+        for directory in DIRS:
+            candidate = self.path(directory, step, TASK)
+            if candidate.exists():
+                return candidate
+        return None
+
+    def clear_step(self, step: str) -> None:
+        """Remove every file of `step` (before a new attempt is handed out)."""
+        for directory in DIRS:
+            for suffix in (TASK, RESULT, EXPLANATION, WORKER):
+                with contextlib.suppress(FileNotFoundError):
+                    self.path(directory, step, suffix).unlink()
+
+    def hand_out(self, step: str, task_json: str) -> Path:
+        self.ensure()
+        self.clear_step(step)
+        target = self.path("pending", step, TASK)
+        write_atomic(target, task_json)
+        return target
+
+    def claim(self, step: str) -> Path | None:
+        """Claim a pending task by atomic rename; None if somebody else got it first."""
+        source = self.path("pending", step, TASK)
+        target = self.path("in_progress", step, TASK)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.rename(source, target)
+        except FileNotFoundError:
+            return None
+        return target
+
+    def find_result(self, step: str) -> Found | None:
+        """The result an executor wrote for `step`, if a complete one is there."""
+        for directory in ("completed", "failed"):
+            result = self.path(directory, step, RESULT)
+            if result.exists():
+                try:
+                    data = result.read_bytes()
+                except FileNotFoundError:
+                    continue
+                explanation = self.path(directory, step, EXPLANATION)
+                text = explanation.read_text("utf-8", errors="replace") if explanation.exists() else ""
+                return Found(directory, data, text)
+        return None
+
+    def drop_result(self, step: str) -> None:
+        for directory in ("completed", "failed"):
+            for suffix in (RESULT, EXPLANATION):
+                with contextlib.suppress(FileNotFoundError):
+                    self.path(directory, step, suffix).unlink()
+
+    def file_step(self, step: str, directory: str, records: dict[str, bytes | str]) -> None:
+        """Put the final records of a step in `directory` (completed or failed)."""
+        self.ensure()
+        self.clear_step(step)
+        for suffix, data in records.items():
+            write_atomic(self.path(directory, step, suffix), data)
+
+    def append_audit(self, event: Event) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with (self.root / "audit.log").open("a", encoding="utf-8") as log:
+            log.write(json.dumps(event.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n")
+
+    def write_audit(self, events: list[Event]) -> None:
+        lines = "".join(
+            json.dumps(e.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n" for e in events
+        )
+        write_atomic(self.root / "audit.log", lines)

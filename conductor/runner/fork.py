@@ -1,0 +1,890 @@
+"""Running one fork: ask the engine what to do, record it, do it, repeat.
+
+Every transition is appended to the fork log *before* anything acts on it, and the fork's
+state is the fold of those events (conductor.engine.state). A crash anywhere leaves a log
+from which `resume` continues: half-done work is detected and finished or redone, never
+done twice (see docs/lifecycle.md for each crash point).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from conductor import failpoints
+from conductor.engine import decide as engine
+from conductor.engine.confidence import Assessment, assess, needs_approval, signature
+from conductor.engine.failures import FailureKind, describe
+from conductor.engine.state import ForkState, ForkStatus, Phase
+from conductor.executors.base import Assignment, Executor, Outcome
+from conductor.ledger import refs
+from conductor.ledger.snapshot import Snapshot
+from conductor.ledger.store import Ledger
+from conductor.mailbox import EXPLANATION, RESULT, TASK, Found, Mailbox
+from conductor.models.confidence import Confidence
+from conductor.models.event import Event, EventType
+from conductor.models.result import ResultFile, ResultStatus
+from conductor.models.task import PreviousStep, RepairContext, TaskContext, TaskFile
+from conductor.policy.effective import EffectivePolicy
+from conductor.runner import memory as memory_module
+from conductor.runner.planning import PlanRecord, step_id
+from conductor.runner.worktree import Worktree
+from conductor.secrets import Redactor
+from conductor.verify.checks import AllowedFiles, Violation, changed_lines, check_paths, check_size
+from conductor.verify.evidence import CommandEvidence, run_command
+
+EVERYTHING = ["**"]
+STANDARD_CONSTRAINTS = [
+    "Do NOT modify files outside allowed_files",
+    "Do NOT modify protected files",
+]
+FINAL_STATES = {ForkStatus.COMPLETED: EventType.FORK_COMPLETED, ForkStatus.FAILED: EventType.FORK_FAILED}
+
+
+@dataclass
+class RunOptions:
+    yes: bool = False
+    say: Callable[[str], None] = lambda text: None
+
+
+class ForkRunner:
+    def __init__(
+        self,
+        ledger: Ledger,
+        plan: PlanRecord,
+        fork_id: str,
+        executor: Executor,
+        *,
+        repo_root: Path,
+        options: RunOptions,
+    ) -> None:
+        self.ledger = ledger
+        self.plan = plan
+        self.fork = plan.fork(fork_id)
+        self.executor = executor
+        self.options = options
+        self.ref = refs.fork_log(plan.id, fork_id)
+        self.branch = refs.code_branch(plan.id, fork_id)
+        self.worktree = Worktree(Worktree.location(ledger.git_dir, plan.id, fork_id), repo_root=repo_root)
+        self.mailbox = Mailbox(repo_root / ".conductor" / "handoff", plan.id, fork_id)
+        self.memory = memory_module.Memory(ledger)
+        self.redact = Redactor.from_env()
+        events = list(ledger.log(self.ref, newest_first=False))
+        self.state = ForkState.replay(plan.id, fork_id, events)
+        self.step_ids = [step_id(i) for i in range(len(self.fork.steps))]
+        self._policies: dict[str, EffectivePolicy] = {}
+
+    # -- recording ------------------------------------------------------------------------
+
+    def record(
+        self,
+        kind: EventType,
+        summary: str,
+        *,
+        step: str | None = None,
+        attempt: int | None = None,
+        data: dict[str, Any] | None = None,
+        changes: Any = None,
+    ) -> Event:
+        failpoints.hit(f"before:{kind.value}")
+        status = {
+            EventType.FORK_HALTED: "halted",
+            EventType.FORK_COMPLETED: "completed",
+            EventType.FORK_FAILED: "failed",
+        }.get(kind, "running")
+        event = self.ledger.append(
+            self.ref,
+            Event(
+                kind,
+                plan=self.plan.id,
+                fork=self.fork.id,
+                step=step,
+                attempt=attempt,
+                summary=summary,
+                state=status,
+                data=data or {},
+            ),
+            changes,
+        )
+        self.state.apply(event)
+        self.mailbox.append_audit(event)
+        failpoints.hit(f"after:{kind.value}")
+        return event
+
+    def say(self, text: str) -> None:
+        self.options.say(f"[{self.plan.id}/{self.fork.id}] {text}")
+
+    # -- the loop -------------------------------------------------------------------------
+
+    def run(self) -> ForkStatus:
+        self.reconcile()
+        try:
+            while True:
+                action = engine.decide(self.state, self._step_plans())
+                if isinstance(action, engine.Finished):
+                    return action.status
+                if isinstance(action, engine.CreateTask):
+                    if not self.create_task(action.step, action.attempt):
+                        return ForkStatus.HALTED
+                elif isinstance(action, engine.AwaitApproval):
+                    self.halt(f"{action.step} is waiting for approval (conductor approve {action.step})")
+                    return ForkStatus.HALTED
+                elif isinstance(action, engine.Dispatch):
+                    self.dispatch(action.step)
+                elif isinstance(action, engine.Verify):
+                    self.verify(action.step)
+                elif isinstance(action, engine.Repair):
+                    self.repair(action)
+                elif isinstance(action, engine.FailFork):
+                    self.record(EventType.FORK_FAILED, action.reason, step=action.step)
+                    self.say(f"failed: {action.reason}")
+                    return ForkStatus.FAILED
+                elif isinstance(action, engine.CompleteFork):
+                    self.record(EventType.FORK_COMPLETED, f"all {len(self.step_ids)} steps completed")
+                    self.say(f"completed: branch {refs.short_branch(self.plan.id, self.fork.id)}")
+                    return ForkStatus.COMPLETED
+        except KeyboardInterrupt:
+            self.halt("interrupted (Ctrl-C); continue with `conductor resume`")
+            raise
+
+    def halt(self, reason: str) -> None:
+        if self.state.status is not ForkStatus.HALTED or self.state.halt_reason != reason:
+            self.record(EventType.FORK_HALTED, reason)
+        self.say(f"halted: {reason}")
+
+    def _step_plans(self) -> list[engine.StepPlan]:
+        return [engine.StepPlan(s, self.policy(s).max_attempts) for s in self.step_ids]
+
+    def policy(self, step: str) -> EffectivePolicy:
+        if step not in self._policies:
+            self._policies[step] = self.plan.effective(self.fork.id, step)
+        return self._policies[step]
+
+    # -- resuming -------------------------------------------------------------------------
+
+    def reconcile(self) -> None:
+        """Bring the world in line with the log: worktree, branch, mailbox (all idempotent)."""
+        if self.state.status is ForkStatus.HALTED:
+            self.record(EventType.FORK_RESUMED, "resumed")
+        if self.state.status in (ForkStatus.COMPLETED, ForkStatus.FAILED):
+            return
+        self.worktree.create(self.branch)
+        # A step whose commit was recorded but whose branch move did not happen: finish it.
+        for step in self.step_ids:
+            st = self.state.steps.get(step)
+            if st is not None and st.phase is Phase.COMPLETED and st.commit:
+                self._advance_branch(st.commit)
+        tip = self.ledger.tip(self.ref)
+        assert tip is not None
+        self.mailbox.ensure()
+        self.mailbox.write_audit(list(self.ledger.log(self.ref, newest_first=False)))
+        current = next((s for s in self.step_ids if self._phase(s) is not Phase.COMPLETED), None)
+        if current is None:
+            return
+        phase = self._phase(current)
+        if phase is Phase.PENDING and self.mailbox.where_is_task(current) is None:
+            task = tip.read_text(f"pending/{current}{TASK}")
+            if task is not None:
+                self.mailbox.hand_out(current, task)
+        if phase is Phase.CLAIMED and self.executor.name == "command":
+            self._interrupted_command(current)
+        if phase in (Phase.NEW, Phase.PENDING, Phase.FAILED):
+            self.worktree.reset()  # whatever is in the worktree belongs to no live attempt
+
+    def _phase(self, step: str) -> Phase:
+        st = self.state.steps.get(step)
+        return st.phase if st is not None else Phase.NEW
+
+    def _interrupted_command(self, step: str) -> None:
+        """Conductor died while the command ran: keep its result if it finished, else retry."""
+        from conductor.executors.command import kill_leftover
+
+        worker_file = self.mailbox.path("in_progress", step, ".worker.json")
+        killed = kill_leftover(worker_file)
+        if self.mailbox.find_result(step) is not None and not killed:
+            return  # the command finished before the crash: verify what it did
+        st = self.state.step(step)
+        self._fail_attempt(
+            step,
+            st.attempt,
+            FailureKind.INTERRUPTED,
+            "Conductor stopped while the command was running"
+            + (" (its processes were killed)" if killed else ""),
+        )
+
+    def _advance_branch(self, commit: str) -> None:
+        tip = self.ledger.ref_target(self.branch)
+        if tip == commit or tip is None:
+            return
+        parent = self.ledger.commit_parent(commit)
+        if parent == tip:
+            self.ledger.set_branch(self.branch, commit, expect=tip)
+            self.worktree.reset()
+
+    # -- creating a task --------------------------------------------------------------------
+
+    def create_task(self, step: str, attempt: int) -> bool:
+        """Record the task (or, at LOW confidence, an approval request). False when halted."""
+        spec = self.plan.step(self.fork.id, step)
+        policy = self.policy(step)
+        allowed = list(spec.allowed_files) or EVERYTHING
+        verify = [*policy.verify_commands, *[c for c in spec.verify if c not in policy.verify_commands]]
+        sig = signature(allowed)
+        assessment = assess(
+            allowed_files=allowed,
+            verify=verify,
+            history=self.memory.history(sig),
+            max_diff_lines=policy.max_diff_lines,
+            planner=spec.confidence,
+        )
+        st = self.state.steps.get(step)
+        approved = st.approved if st is not None else None
+        if attempt == 1 and needs_approval(
+            assessment.score, threshold=policy.approval_below, approved=approved, yes=self.options.yes
+        ):
+            info = describe(FailureKind.LOW_CONFIDENCE)
+            self.record(
+                EventType.APPROVAL_REQUESTED,
+                f"{assessment.level.value.upper()} confidence {assessment.score:.2f} for '{spec.title}'",
+                step=step,
+                attempt=attempt,
+                data={"confidence": assessment.to_json(), "failure": info.name, "hint": info.recovery},
+                changes={f"evidence/{step}/confidence.json": _dumps(assessment.to_json())},
+            )
+            self.halt(
+                f"{step} needs approval: {assessment.level.value.upper()} confidence {assessment.score:.2f}"
+                f" (approve with `conductor approve {step} --plan {self.plan.id}`, or run with --yes)"
+            )
+            return False
+        task = self._task(step, attempt, spec.title, allowed, verify, policy, assessment)
+        task_json = task.to_json()
+        checksum = task.checksum
+
+        def changes(snapshot: Snapshot | None) -> dict[str, bytes | str | None]:
+            out: dict[str, bytes | str | None] = {f"pending/{step}{TASK}": task_json}
+            for directory in ("in_progress", "completed", "failed"):
+                for suffix in (TASK, RESULT, EXPLANATION):
+                    path = f"{directory}/{step}{suffix}"
+                    if snapshot is not None and snapshot.exists(path):
+                        out[path] = None
+            out[f"evidence/{step}/policy.json"] = _dumps(policy.to_json())
+            out[f"evidence/{step}/attempt_{attempt}/confidence.json"] = _dumps(assessment.to_json())
+            return out
+
+        self.record(
+            EventType.TASK_CREATED,
+            spec.title,
+            step=step,
+            attempt=attempt,
+            data={
+                "checksum": checksum,
+                "confidence": {"score": assessment.score, "level": assessment.level.value},
+                "timeout_seconds": task.timeout_seconds,
+                "signature": sig,
+            },
+            changes=changes,
+        )
+        self.mailbox.hand_out(step, task_json)
+        level = assessment.level.value.upper()
+        self.say(f"{step} (attempt {attempt}): {spec.title} [{level} {assessment.score:.2f}]")
+        return True
+
+    def _task(
+        self,
+        step: str,
+        attempt: int,
+        title: str,
+        allowed: list[str],
+        verify: list[str],
+        policy: EffectivePolicy,
+        assessment: Assessment,
+    ) -> TaskFile:
+        spec = self.plan.step(self.fork.id, step)
+        protected = [p.text for p in policy.protected.patterns]
+        constraints = [
+            *policy.global_constraints,
+            *spec.constraints,
+            *STANDARD_CONSTRAINTS[:1],
+            f"{STANDARD_CONSTRAINTS[1]}: {', '.join(protected)}",
+        ]
+        previous = []
+        tip = self.ledger.tip(self.ref)
+        for earlier in self.step_ids[: self.step_ids.index(step)]:
+            summary = ""
+            if tip is not None:
+                raw = tip.read(f"completed/{earlier}{RESULT}")
+                if raw is not None:
+                    summary = str(json.loads(raw).get("summary", ""))
+            previous.append(
+                PreviousStep(
+                    task_id=earlier,
+                    title=self.plan.step(self.fork.id, earlier).title,
+                    status=self._phase(earlier).value,
+                    summary=summary,
+                )
+            )
+        context = TaskContext(
+            goal=self.plan.goal,
+            strategy=self.fork.strategy,
+            plan_id=self.plan.id,
+            fork_id=self.fork.id,
+            previous_steps=previous,
+            lessons=self.memory.lessons(signature(allowed)),
+            repair=self._repair_context(step, attempt) if attempt > 1 else None,
+        )
+        task = TaskFile(
+            task_id=step,
+            instruction=self.redact.text(spec.instruction),
+            allowed_files=allowed,
+            constraints=[self.redact.text(c) for c in constraints],
+            timeout_seconds=spec.timeout_seconds or policy.timeout_seconds,
+            confidence=Confidence(score=assessment.score),
+            workspace=str(self.worktree.path),
+            context=context,
+            verify=verify,
+            attempt=attempt,
+        )
+        return task.sealed()
+
+    def _repair_context(self, step: str, attempt: int) -> RepairContext | None:
+        tip = self.ledger.tip(self.ref)
+        raw = tip.read(f"evidence/{step}/attempt_{attempt - 1}/verdict.json") if tip else None
+        if raw is None:
+            return None
+        verdict = json.loads(raw)
+        return RepairContext(
+            attempt=attempt - 1,
+            failure=verdict.get("failure", ""),
+            reason=verdict.get("reason", ""),
+            hint=verdict.get("hint", ""),
+            evidence=[str(v) for v in verdict.get("evidence", [])][:10],
+            rejected_diff=str(verdict.get("diffstat", "")),
+        )
+
+    # -- handing out and waiting --------------------------------------------------------------
+
+    def _current_task(self, step: str) -> TaskFile:
+        tip = self.ledger.tip(self.ref)
+        assert tip is not None
+        for directory in ("pending", "in_progress"):
+            raw = tip.read(f"{directory}/{step}{TASK}")
+            if raw is not None:
+                return TaskFile.from_json(raw)
+        raise AssertionError(f"{step} has no task in the ledger")
+
+    def dispatch(self, step: str) -> None:
+        st = self.state.step(step)
+        task = self._current_task(step)
+        created = _epoch(st.created_at)
+        assignment = Assignment(
+            task=task,
+            mailbox=self.mailbox,
+            workspace=self.worktree.path,
+            deadline=created + task.timeout_seconds,
+            claimed=st.phase is Phase.CLAIMED,
+            on_claim=lambda worker: self._claimed(step, task.attempt, worker),
+            on_stale=lambda found, attempt: self._stale(step, found, attempt),
+            say=self.say,
+        )
+        if st.phase is Phase.CLAIMED and self.executor.name == "command":
+            outcome = Outcome.RESULT  # reconcile kept a finished command's result
+        else:
+            outcome = self.executor.execute(assignment)
+        if outcome is Outcome.TIMEOUT:
+            self._timed_out(step, task)
+            return
+        found = self.mailbox.find_result(step)
+        if found is None:  # the files vanished between seeing and reading them
+            return
+        self.record(
+            EventType.RESULT_RECEIVED,
+            f"result in {found.directory}/",
+            step=step,
+            attempt=task.attempt,
+            data={"directory": found.directory, **_usage(found.result)},
+            changes={
+                f"in_progress/{step}{RESULT}": found.result,
+                f"in_progress/{step}{EXPLANATION}": found.explanation,
+            },
+        )
+
+    def _claimed(self, step: str, attempt: int, worker: dict[str, Any]) -> None:
+        def changes(snapshot: Snapshot | None) -> dict[str, bytes | str | None]:
+            assert snapshot is not None
+            return {
+                f"pending/{step}{TASK}": None,
+                f"in_progress/{step}{TASK}": snapshot.read(f"pending/{step}{TASK}"),
+            }
+
+        self.record(
+            EventType.TASK_CLAIMED,
+            f"claimed by the {worker.get('executor', 'unknown')} executor",
+            step=step,
+            attempt=attempt,
+            data={"worker": worker},
+            changes=changes,
+        )
+
+    def _stale(self, step: str, found: Found, attempt: int) -> None:
+        info = describe(FailureKind.STALE)
+        current = self.state.step(step)
+        self.record(
+            EventType.RESULT_REFUSED,
+            f"{info.name}: result for attempt {attempt}, but attempt {current.attempt} is current",
+            step=step,
+            attempt=current.attempt,
+            data={
+                "kind": FailureKind.STALE.value,
+                "stale_attempt": attempt,
+                "failure": info.name,
+                "hint": info.recovery,
+            },
+            changes={
+                f"evidence/{step}/attempt_{attempt}/late.result.json": found.result,
+                f"evidence/{step}/attempt_{attempt}/late.explanation.md": found.explanation,
+            },
+        )
+        if current.phase is Phase.PENDING:
+            self.worktree.reset()  # nobody works on the current attempt yet: the changes are stale
+        self.say(f"{step}: refused a late result for attempt {attempt} ({info.recovery})")
+
+    def _timed_out(self, step: str, task: TaskFile) -> None:
+        self.worktree.stage()
+        patch = self.worktree.patch()
+        self._fail_attempt(
+            step,
+            task.attempt,
+            FailureKind.TIMEOUT,
+            f"no result within timeout_seconds={task.timeout_seconds}",
+            patch=patch,
+        )
+
+    # -- verification ----------------------------------------------------------------------------
+
+    def verify(self, step: str) -> None:
+        """DESIGN §6, in order: task and attempt, the diff, its size, the verify commands."""
+        tip = self.ledger.tip(self.ref)
+        assert tip is not None
+        task = TaskFile.from_json(tip.read(f"in_progress/{step}{TASK}") or b"")
+        raw_result = tip.read(f"in_progress/{step}{RESULT}") or b""
+        explanation = tip.read_text(f"in_progress/{step}{EXPLANATION}") or ""
+        attempt = task.attempt
+        policy = self.policy(step)
+
+        # 1. the result file, the task as handed out, the attempt
+        try:
+            result = ResultFile.from_json(raw_result)
+        except ValueError as exc:
+            return self._reject(
+                step,
+                attempt,
+                FailureKind.INVALID_RESULT,
+                _first_line(str(exc)),
+                evidence=[_first_line(str(exc))],
+            )
+        mailbox_task = self.mailbox.where_is_task(step)
+        if mailbox_task is None:
+            return self._reject(
+                step, attempt, FailureKind.CHECKSUM, "the task file was removed from the mailbox"
+            )
+        try:
+            handed = TaskFile.from_json(mailbox_task.read_bytes()).canonical_digest()
+        except (ValueError, OSError):
+            handed = "unreadable"
+        if handed != task.checksum:
+            return self._reject(
+                step,
+                attempt,
+                FailureKind.CHECKSUM,
+                f"the task file in the mailbox ({mailbox_task.name}) differs from the one handed out",
+                evidence=[f"expected {task.checksum}", f"found {handed}"],
+            )
+        if result.task_id != step or result.attempt != attempt:
+            return self._reject(
+                step,
+                attempt,
+                FailureKind.STALE,
+                f"the result is for {result.task_id} attempt {result.attempt}, not {step} attempt {attempt}",
+            )
+
+        # 2. the real diff: every path allowed, none protected, nothing escapes
+        self.worktree.stage()
+        changes = self.worktree.changes()
+        counts = self.worktree.line_counts()
+        symlinks = {c.path: _readlink(self.worktree.path / c.path) for c in changes if c.new_mode == "120000"}
+        violations: list[Violation] = []
+        if not self.worktree.git_file_intact():
+            violations.append(
+                Violation(FailureKind.CONSTRAINT, ".git", "writes under .git (the worktree link)")
+            )
+        violations += check_paths(
+            changes,
+            allowed=AllowedFiles(task.allowed_files),
+            protected=policy.protected,
+            symlinks=symlinks,
+            reported=result.files_changed,
+        )
+        lines = changed_lines(changes, counts, {c.path: self.worktree.file_size(c.path) for c in changes})
+        diffstat = _diffstat(changes, counts)
+        if violations:
+            kind = violations[0].kind
+            return self._reject(
+                step, attempt, kind, str(violations[0]), violations=violations, diffstat=diffstat
+            )
+        if result.status is ResultStatus.FAILED:
+            return self._reject(step, attempt, FailureKind.EXECUTOR_FAILED, result.summary, diffstat=diffstat)
+
+        # 3. size
+        too_big = check_size(
+            changes, lines=lines, max_lines=policy.max_diff_lines, max_files=policy.max_files_changed
+        )
+        if too_big:
+            return self._reject(
+                step,
+                attempt,
+                FailureKind.DIFF_TOO_LARGE,
+                str(too_big[0]),
+                violations=too_big,
+                diffstat=diffstat,
+            )
+
+        # 4. evidence: the verify commands
+        tree = self.worktree.write_tree()
+        results: list[CommandEvidence] = []
+        for command in task.verify:
+            self.say(f"{step}: verify `{command}`")
+            results.append(
+                run_command(command, cwd=self.worktree.path, timeout=policy.verify_timeout_seconds)
+            )
+            if not results[-1].passed:
+                break
+        if task.verify:
+            self.worktree.reset_to_index()  # whatever the commands wrote is not part of the step
+        failed = next((r for r in results if not r.passed), None)
+        if failed is not None:
+            state = "timed out" if failed.exit_code is None else f"exited with {failed.exit_code}"
+            return self._reject(
+                step,
+                attempt,
+                FailureKind.VERIFY_FAILED,
+                f"`{failed.command}` {state}",
+                diffstat=diffstat,
+                commands=results,
+                evidence=[line for line in failed.output.strip().splitlines()[-10:]],
+            )
+
+        # 5. accept: commit to the fork branch
+        self._accept(
+            step,
+            task,
+            result,
+            explanation,
+            tree=tree,
+            lines=lines,
+            diffstat=diffstat,
+            commands=results,
+            files=[c.path for c in changes],
+        )
+
+    def _accept(
+        self,
+        step: str,
+        task: TaskFile,
+        result: ResultFile,
+        explanation: str,
+        *,
+        tree: str,
+        lines: int,
+        diffstat: str,
+        commands: list[CommandEvidence],
+        files: list[str],
+    ) -> None:
+        attempt = task.attempt
+        parent = self.ledger.ref_target(self.branch)
+        assert parent is not None
+        verdict = {
+            "step": step,
+            "attempt": attempt,
+            "accepted": True,
+            "checks": ["task checksum", "attempt", "paths", "protected patterns", "size", "verify commands"],
+            "files": files,
+            "lines": lines,
+            "diffstat": diffstat,
+            "commands": [c.to_json() for c in commands],
+        }
+        verdict_json = _dumps(verdict)
+        evidence_digest = "sha256:" + hashlib.sha256(verdict_json.encode()).hexdigest()
+        spec = self.plan.step(self.fork.id, step)
+        body = result.summary.strip()
+        message = (
+            f"{spec.title}\n\n{body}\n\n"
+            f"Conductor-Plan: {self.plan.id}\n"
+            f"Conductor-Fork: {self.fork.id}\n"
+            f"Conductor-Step: {step}\n"
+            f"Conductor-Attempt: {attempt}\n"
+            f"Conductor-Confidence: {task.confidence.score:.2f} {task.confidence.level.value}\n"
+            f"Conductor-Evidence: {evidence_digest}\n"
+        )
+        author = self.executor.identity()
+        if result.agent:
+            author = (result.agent, author[1])
+        commit = self.worktree.commit_tree(
+            tree,
+            parent=parent,
+            message=self.redact.text(message),
+            author=author,
+            committer=self.ledger.identity(),
+        )
+        records = self._records(step, attempt, commands)
+
+        def changes(snapshot: Snapshot | None) -> dict[str, bytes | str | None]:
+            assert snapshot is not None
+            out: dict[str, bytes | str | None] = {
+                f"completed/{step}{TASK}": snapshot.read(f"in_progress/{step}{TASK}"),
+                f"completed/{step}{RESULT}": snapshot.read(f"in_progress/{step}{RESULT}"),
+                f"completed/{step}{EXPLANATION}": snapshot.read(f"in_progress/{step}{EXPLANATION}"),
+                f"in_progress/{step}{TASK}": None,
+                f"in_progress/{step}{RESULT}": None,
+                f"in_progress/{step}{EXPLANATION}": None,
+                f"evidence/{step}/attempt_{attempt}/verdict.json": verdict_json,
+            }
+            out.update(records)
+            return out
+
+        self.record(
+            EventType.TASK_COMPLETED,
+            f"accepted: {spec.title}",
+            step=step,
+            attempt=attempt,
+            data={
+                "commit": commit,
+                "parent": parent,
+                "tree": tree,
+                "evidence": evidence_digest,
+                "lines": lines,
+                "files": len(files),
+            },
+            changes=changes,
+        )
+        self.ledger.set_branch(self.branch, commit, expect=parent)
+        tip = self.ledger.tip(self.ref)
+        assert tip is not None
+        self.mailbox.file_step(
+            step,
+            "completed",
+            {
+                TASK: tip.read(f"completed/{step}{TASK}") or b"",
+                RESULT: tip.read(f"completed/{step}{RESULT}") or b"",
+                EXPLANATION: tip.read(f"completed/{step}{EXPLANATION}") or b"",
+            },
+        )
+        self._learn(step, attempt, succeeded=True)
+        self.say(
+            f"{step}: accepted, commit {commit[:12]} ({lines} lines{', ' + diffstat if diffstat else ''})"
+        )
+
+    def _records(self, step: str, attempt: int, commands: list[CommandEvidence]) -> dict[str, str]:
+        return {
+            f"evidence/{step}/attempt_{attempt}/verify-{i + 1}.log": f"$ {c.command}\n{c.output}"
+            for i, c in enumerate(commands)
+        }
+
+    def _reject(
+        self,
+        step: str,
+        attempt: int,
+        kind: FailureKind,
+        reason: str,
+        *,
+        violations: list[Violation] | None = None,
+        evidence: list[str] | None = None,
+        diffstat: str = "",
+        commands: list[CommandEvidence] | None = None,
+    ) -> None:
+        self.worktree.stage()
+        patch = self.worktree.patch()
+        self._fail_attempt(
+            step,
+            attempt,
+            kind,
+            reason,
+            patch=patch,
+            violations=violations,
+            evidence=evidence,
+            diffstat=diffstat,
+            commands=commands,
+        )
+
+    def _fail_attempt(
+        self,
+        step: str,
+        attempt: int,
+        kind: FailureKind,
+        reason: str,
+        *,
+        patch: bytes = b"",
+        violations: list[Violation] | None = None,
+        evidence: list[str] | None = None,
+        diffstat: str = "",
+        commands: list[CommandEvidence] | None = None,
+    ) -> None:
+        """Record a failed attempt with its evidence, then reset the worktree to the fork tip."""
+        info = describe(kind)
+        lines = evidence if evidence is not None else [str(v) for v in violations or []]
+        verdict = {
+            "step": step,
+            "attempt": attempt,
+            "accepted": False,
+            "kind": kind.value,
+            "failure": info.name,
+            "cause": info.cause,
+            "reason": reason,
+            "hint": info.recovery,
+            "violations": [v.to_json() for v in violations or []],
+            "evidence": lines,
+            "diffstat": diffstat,
+            "commands": [c.to_json() for c in commands or []],
+        }
+        records = self._records(step, attempt, commands or [])
+        event_type = {
+            FailureKind.TIMEOUT: EventType.TASK_TIMED_OUT,
+            FailureKind.EXECUTOR_FAILED: EventType.TASK_FAILED,
+            FailureKind.INTERRUPTED: EventType.TASK_FAILED,
+        }.get(kind, EventType.TASK_REJECTED)
+
+        def changes(snapshot: Snapshot | None) -> dict[str, bytes | str | None]:
+            assert snapshot is not None
+            out: dict[str, bytes | str | None] = {}
+            for suffix in (TASK, RESULT, EXPLANATION):
+                for directory in ("pending", "in_progress"):
+                    source = f"{directory}/{step}{suffix}"
+                    data = snapshot.read(source)
+                    if data is not None:
+                        out[source] = None
+                        out[f"failed/{step}{suffix}"] = data
+                        out[f"evidence/{step}/attempt_{attempt}/{suffix.lstrip('.')}"] = data
+            out[f"evidence/{step}/attempt_{attempt}/verdict.json"] = _dumps(verdict)
+            if patch:
+                out[f"evidence/{step}/attempt_{attempt}/rejected.patch"] = patch
+            out.update(records)
+            return out
+
+        self.record(
+            event_type,
+            f"{info.name}: {reason}",
+            step=step,
+            attempt=attempt,
+            data={
+                "kind": kind.value,
+                "failure": info.name,
+                "hint": info.recovery,
+                "violations": len(violations or []),
+            },
+            changes=changes,
+        )
+        self.worktree.reset()
+        tip = self.ledger.tip(self.ref)
+        assert tip is not None
+        self.mailbox.file_step(
+            step,
+            "failed",
+            {
+                suffix: data
+                for suffix in (TASK, RESULT, EXPLANATION)
+                if (data := tip.read(f"failed/{step}{suffix}")) is not None
+            },
+        )
+        if kind is not FailureKind.INTERRUPTED:
+            self._learn(step, attempt, succeeded=False, kind=kind.value, reason=reason, hint=info.recovery)
+        self.say(f"{step}: {info.name}: {reason}")
+
+    def _learn(
+        self, step: str, attempt: int, *, succeeded: bool, kind: str = "", reason: str = "", hint: str = ""
+    ) -> None:
+        spec = self.plan.step(self.fork.id, step)
+        self.memory.record(
+            memory_module.Outcome(
+                plan=self.plan.id,
+                fork=self.fork.id,
+                step=step,
+                attempt=attempt,
+                signature=signature(list(spec.allowed_files) or EVERYTHING),
+                title=spec.title,
+                succeeded=succeeded,
+                kind=kind,
+                reason=reason,
+                hint=hint,
+            )
+        )
+
+    # -- repair ----------------------------------------------------------------------------------
+
+    def repair(self, action: engine.Repair) -> None:
+        info = describe(action.failure.kind)
+        self.record(
+            EventType.REPAIR_SCHEDULED,
+            f"attempt {action.attempt} after {info.name}: {info.recovery}",
+            step=action.step,
+            attempt=action.attempt,
+            data={"after": action.failure.kind.value, "previous_attempt": action.failure.attempt},
+        )
+
+
+def _usage(raw: bytes) -> dict[str, Any]:
+    """Tokens and cost a result reports, for the metrics (the result is validated later)."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    found: dict[str, Any] = {}
+    if isinstance(data.get("tokens"), dict):
+        found["tokens"] = {
+            k: v for k, v in data["tokens"].items() if k in ("input", "output") and isinstance(v, int)
+        }
+    if isinstance(data.get("cost"), int | float) and not isinstance(data.get("cost"), bool):
+        found["cost"] = data["cost"]
+    return found
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _first_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return " ".join(lines[:3])[:300] if lines else text
+
+
+def _epoch(stamp: str | None) -> float:
+    if not stamp:
+        return time.time()
+    from datetime import datetime
+
+    return datetime.fromisoformat(stamp).timestamp()
+
+
+def _readlink(path: Path) -> str:
+    try:
+        import os
+
+        return os.readlink(path)
+    except OSError:
+        return ""
+
+
+def _diffstat(changes: list[Any], counts: dict[str, tuple[int, int] | None]) -> str:
+    parts = []
+    for change in changes[:20]:
+        count = counts.get(change.path)
+        shown = "binary" if count is None else f"+{count[0]} -{count[1]}"
+        parts.append(f"{change.describe()} ({shown})")
+    if len(changes) > 20:
+        parts.append(f"... {len(changes) - 20} more")
+    return "; ".join(parts)

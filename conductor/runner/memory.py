@@ -1,0 +1,124 @@
+"""Lessons learned, kept on `refs/conductor/memory` (DESIGN §8).
+
+Every finished attempt is recorded under its step signature (conductor.engine.confidence):
+`signatures/<key>.json` counts attempts, successes and failures by kind, and
+`lessons/<key>/<plan>.<fork>.<step>.<attempt>.json` says what happened. Confidence reads
+the counts; repairs read the lessons. Recording is idempotent: a lesson that is already
+there is not recorded again (so a resumed run cannot count an attempt twice).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from conductor.engine.confidence import History, signature_key
+from conductor.ledger import refs
+from conductor.ledger.message import format_time
+from conductor.ledger.snapshot import Snapshot
+from conductor.ledger.store import Ledger, utc_now
+from conductor.models.event import Event, EventType
+
+MAX_LESSONS = 5
+
+
+@dataclass(frozen=True)
+class Outcome:
+    plan: str
+    fork: str
+    step: str
+    attempt: int
+    signature: str
+    title: str
+    succeeded: bool
+    kind: str = ""  # failure kind
+    reason: str = ""
+    hint: str = ""
+
+
+class Memory:
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+
+    def history(self, signature: str) -> History:
+        tip = self.ledger.tip(refs.MEMORY)
+        raw = tip.read(f"signatures/{signature_key(signature)}.json") if tip else None
+        if raw is None:
+            return History(signature)
+        data = json.loads(raw)
+        return History(
+            signature,
+            attempts=int(data.get("attempts", 0)),
+            successes=int(data.get("successes", 0)),
+            failures={str(k): int(v) for k, v in data.get("failures", {}).items()},
+        )
+
+    def lessons(self, signature: str) -> list[str]:
+        """The most recent lessons for steps like this one, as sentences for an executor."""
+        tip = self.ledger.tip(refs.MEMORY)
+        if tip is None:
+            return []
+        folder = f"lessons/{signature_key(signature)}"
+        found = []
+        for name in tip.listdir(folder):
+            raw = tip.read(f"{folder}/{name}")
+            if raw is not None:
+                found.append(json.loads(raw))
+        found.sort(key=lambda item: item.get("time", ""), reverse=True)
+        return [str(item["text"]) for item in found[:MAX_LESSONS]]
+
+    def record(self, outcome: Outcome) -> Event | None:
+        key = signature_key(outcome.signature)
+        lesson_path = f"lessons/{key}/{outcome.plan}.{outcome.fork}.{outcome.step}.{outcome.attempt}.json"
+        if outcome.succeeded:
+            text = f"'{outcome.title}' ({outcome.step}, attempt {outcome.attempt}) succeeded"
+            if outcome.attempt > 1:
+                text += " after a repair"
+        else:
+            text = f"'{outcome.title}' ({outcome.step}, attempt {outcome.attempt}) failed: {outcome.reason}"
+            if outcome.hint:
+                text += f" (recovery: {outcome.hint})"
+
+        def change(snapshot: Snapshot | None) -> dict[str, bytes | str | None] | None:
+            if snapshot is not None and snapshot.exists(lesson_path):
+                return None  # already recorded (a resumed run)
+            counts: dict[str, Any] = {
+                "signature": outcome.signature,
+                "attempts": 0,
+                "successes": 0,
+                "failures": {},
+            }
+            raw = snapshot.read(f"signatures/{key}.json") if snapshot else None
+            if raw is not None:
+                counts = json.loads(raw)
+            counts["attempts"] += 1
+            if outcome.succeeded:
+                counts["successes"] += 1
+            else:
+                counts["failures"][outcome.kind] = counts["failures"].get(outcome.kind, 0) + 1
+            lesson = {
+                "plan": outcome.plan,
+                "fork": outcome.fork,
+                "step": outcome.step,
+                "attempt": outcome.attempt,
+                "succeeded": outcome.succeeded,
+                "kind": outcome.kind,
+                "text": text,
+                "time": format_time(utc_now()),
+            }
+            return {
+                f"signatures/{key}.json": json.dumps(counts, indent=2, sort_keys=True) + "\n",
+                lesson_path: json.dumps(lesson, indent=2, sort_keys=True) + "\n",
+            }
+
+        event = Event(
+            EventType.LESSON_RECORDED,
+            plan=outcome.plan,
+            fork=outcome.fork,
+            step=outcome.step,
+            attempt=outcome.attempt,
+            summary=text,
+            data={"signature": outcome.signature, "succeeded": outcome.succeeded, "kind": outcome.kind},
+        )
+        return self.ledger.append_once(refs.MEMORY, event, change)

@@ -1,0 +1,198 @@
+"""Plans in the ledger: creating one (plan log, fork logs, branches) and reading it back.
+
+A plan records everything needed to run or resume it without the user's current files: the
+spec, the project policy file's text as it was, the plan file's text (for line numbers in
+origins), the base commit and the executor settings.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from conductor.errors import ConductorError, NotFoundError
+from conductor.ledger import refs
+from conductor.ledger.store import Ledger
+from conductor.models.event import Event, EventType
+from conductor.models.loader import validate
+from conductor.models.plan import ForkSpec, PlanSpec, StepSpec
+from conductor.models.policy import PolicyFile
+from conductor.models.source import Location, parse
+from conductor.policy.effective import EffectivePolicy, PolicyLayer
+from conductor.project import POLICY_FILE
+
+PLAN_FILE = "plan.json"
+
+
+def step_id(index: int) -> str:
+    return f"step_{index + 1:03d}"
+
+
+def new_plan_id(goal: str, rng: random.Random | None = None) -> str:
+    slug = ""
+    for word in re.findall(r"[a-z0-9]+", goal.lower()):
+        if slug and len(slug) + len(word) + 1 > 24:
+            break
+        slug = f"{slug}-{word}" if slug else word[:24]
+    slug = slug or "plan"
+    suffix = "".join((rng or random.SystemRandom()).choice("0123456789abcdef") for _ in range(4))
+    return f"{slug}-{suffix}"
+
+
+@dataclass
+class PlanRecord:
+    id: str
+    goal: str
+    base: str
+    created: str
+    source: str
+    spec: PlanSpec
+    policy_text: str | None = None
+    plan_text: str | None = None
+    plan_path: str | None = None
+    executor: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "goal": self.goal,
+            "base": self.base,
+            "created": self.created,
+            "source": self.source,
+            "spec": self.spec.model_dump(mode="json", exclude_none=True),
+            "policy_text": self.policy_text,
+            "plan_text": self.plan_text,
+            "plan_path": self.plan_path,
+            "executor": self.executor,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PlanRecord:
+        return cls(
+            id=data["id"],
+            goal=data["goal"],
+            base=data["base"],
+            created=data["created"],
+            source=data["source"],
+            spec=PlanSpec.model_validate(data["spec"]),
+            policy_text=data.get("policy_text"),
+            plan_text=data.get("plan_text"),
+            plan_path=data.get("plan_path"),
+            executor=dict(data.get("executor") or {}),
+        )
+
+    def fork(self, fork_id: str) -> ForkSpec:
+        for fork in self.spec.forks:
+            if fork.id == fork_id:
+                return fork
+        raise NotFoundError(f"plan {self.id} has no fork '{fork_id}'")
+
+    def step(self, fork_id: str, step: str) -> StepSpec:
+        steps = self.fork(fork_id).steps
+        index = int(step.removeprefix("step_")) - 1
+        if not 0 <= index < len(steps):
+            raise NotFoundError(f"plan {self.id} fork {fork_id} has no {step}")
+        return steps[index]
+
+    # Policy layers, rebuilt with their line numbers from the recorded texts.
+
+    def project_layer(self) -> PolicyLayer | None:
+        if self.policy_text is None:
+            return None
+        doc = parse(self.policy_text, path=POLICY_FILE)
+        return PolicyLayer(POLICY_FILE, validate(doc, PolicyFile), doc)
+
+    def _plan_location(self, fork_index: int, step_index: int | None) -> Location:
+        shorthand = self.plan_text is not None and "steps" in (parse(self.plan_text, path="plan").data or {})
+        if step_index is None:
+            return ("policy",)
+        if shorthand:
+            return ("steps", step_index, "policy")
+        return ("forks", fork_index, "steps", step_index, "policy")
+
+    def _layer(self, label: str, policy: PolicyFile, at: Location) -> PolicyLayer:
+        doc = parse(self.plan_text, path=self.plan_path or "plan") if self.plan_text else None
+        return PolicyLayer(label, policy, doc, at)
+
+    def effective(self, fork_id: str, step: str | None = None) -> EffectivePolicy:
+        """Defaults + project (as recorded) + plan + step policy."""
+        layers = [layer for layer in [self.project_layer()] if layer is not None]
+        if self.spec.policy is not None:
+            layers.append(self._layer(f"plan {self.id}", self.spec.policy, self._plan_location(0, None)))
+        if step is not None:
+            spec = self.step(fork_id, step)
+            if spec.policy is not None:
+                fork_index = [f.id for f in self.spec.forks].index(fork_id)
+                step_index = int(step.removeprefix("step_")) - 1
+                layers.append(
+                    self._layer(f"step {step}", spec.policy, self._plan_location(fork_index, step_index))
+                )
+        return EffectivePolicy.merge(*layers)
+
+
+def record_plan(ledger: Ledger, plan: PlanRecord) -> None:
+    """Write the plan log and, for each fork, its branch and fork log (idempotently)."""
+    ref = refs.plan_log(plan.id)
+    if ledger.tip(ref) is None:
+        ledger.append(
+            ref,
+            Event(
+                EventType.PLAN_CREATED,
+                plan=plan.id,
+                summary=plan.goal or plan.id,
+                state="running",
+                data={"base": plan.base, "source": plan.source, "forks": [f.id for f in plan.spec.forks]},
+            ),
+            {
+                PLAN_FILE: json.dumps(plan.to_json(), indent=2) + "\n",
+                "policy.json": json.dumps(plan.effective(plan.spec.forks[0].id).to_json(), indent=2) + "\n",
+            },
+        )
+    for fork in plan.spec.forks:
+        ensure_fork(ledger, plan, fork)
+
+
+def ensure_fork(ledger: Ledger, plan: PlanRecord, fork: ForkSpec) -> None:
+    branch = refs.code_branch(plan.id, fork.id)
+    if ledger.ref_target(branch) is None:
+        try:
+            ledger.set_branch(branch, plan.base, expect=None)
+        except ConductorError as exc:
+            raise ConductorError(
+                f"cannot create branch {refs.short_branch(plan.id, fork.id)}: {exc.message}",
+                hint="a branch named 'conductor' (without a slash) blocks conductor/*; rename it",
+            ) from exc
+    log = refs.fork_log(plan.id, fork.id)
+    if ledger.tip(log) is None:
+        info = {
+            "id": fork.id,
+            "strategy": fork.strategy,
+            "branch": refs.short_branch(plan.id, fork.id),
+            "base": plan.base,
+            "steps": [{"id": step_id(i), "title": s.title} for i, s in enumerate(fork.steps)],
+        }
+        ledger.append(
+            log,
+            Event(
+                EventType.FORK_CREATED,
+                plan=plan.id,
+                fork=fork.id,
+                summary=fork.strategy or fork.id,
+                state="running",
+            ),
+            {"fork.json": json.dumps(info, indent=2) + "\n"},
+        )
+
+
+def load_plan(ledger: Ledger, plan_id: str) -> PlanRecord:
+    tip = ledger.tip(refs.plan_log(plan_id))
+    if tip is None:
+        known = ", ".join(ledger.plans()) or "none"
+        raise NotFoundError(f"no plan '{plan_id}'", hint=f"known plans: {known}")
+    raw = tip.read(PLAN_FILE)
+    if raw is None:
+        raise NotFoundError(f"plan '{plan_id}' has no {PLAN_FILE} in its log")
+    return PlanRecord.from_json(json.loads(raw))

@@ -1,0 +1,129 @@
+"""The git worktree of a fork: where executors edit, checked out on the fork's branch.
+
+Worktrees live in `<git dir>/conductor/worktrees/<plan>/<fork>`: inside the repository's
+git directory, so `git status`, editors, pytest and ruff run from the repository root never
+see them, and the user's own checkout is never touched. Operations use the git CLI, which
+handles checkouts, .gitignore and the index exactly as users expect.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from conductor.errors import ConductorError
+from conductor.gitcli import git, git_text
+from conductor.gitdiff import Change, parse_numstat, parse_raw
+
+
+class Worktree:
+    def __init__(self, path: Path, *, repo_root: Path) -> None:
+        self.path = path
+        self.repo_root = repo_root
+
+    @classmethod
+    def location(cls, git_common_dir: Path, plan: str, fork: str) -> Path:
+        return git_common_dir / "conductor" / "worktrees" / plan / fork
+
+    def exists(self) -> bool:
+        return (self.path / ".git").is_file()
+
+    def create(self, branch: str) -> None:
+        """Check out `branch` (which must exist) here, unless that is already done."""
+        if self.exists():
+            return
+        if self.path.exists():  # a half-made worktree from a crash: start again
+            shutil.rmtree(self.path)
+            git(["worktree", "prune"], cwd=self.repo_root)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # The short name checks the branch out; a full refs/heads/… name would detach HEAD.
+        git(
+            ["worktree", "add", "--quiet", str(self.path), branch.removeprefix("refs/heads/")],
+            cwd=self.repo_root,
+        )
+
+    def remove(self) -> None:
+        if self.exists():
+            git(["worktree", "remove", "--force", str(self.path)], cwd=self.repo_root)
+        elif self.path.exists():
+            shutil.rmtree(self.path)
+        git(["worktree", "prune"], cwd=self.repo_root)
+
+    def _git(
+        self, args: Sequence[str], *, env: Mapping[str, str] | None = None, stdin: bytes | None = None
+    ) -> bytes:
+        return git(args, cwd=self.path, env=env, stdin=stdin)
+
+    def head(self) -> str:
+        return git_text(["rev-parse", "HEAD"], cwd=self.path)
+
+    def reset(self) -> None:
+        """Back to the fork tip: tracked files restored, untracked ones removed."""
+        self._git(["reset", "--quiet", "--hard", "HEAD"])
+        self._git(["clean", "-fdq"])
+
+    def is_clean(self) -> bool:
+        return self._git(["status", "--porcelain", "--untracked-files=all"]) == b""
+
+    def stage(self, paths: Sequence[str] | None = None) -> None:
+        """Put the working tree's state (additions and deletions too) into the index."""
+        self._git(["add", "--all", "--", *(paths or ["."])])
+
+    def changes(self) -> list[Change]:
+        """Staged changes vs the fork tip: renames, modes, symlinks and all."""
+        return parse_raw(self._git(["diff", "--cached", "--raw", "-z", "-M", "--no-ext-diff", "HEAD"]))
+
+    def line_counts(self) -> dict[str, tuple[int, int] | None]:
+        return parse_numstat(
+            self._git(["diff", "--cached", "--numstat", "-z", "-M", "--no-ext-diff", "HEAD"])
+        )
+
+    def patch(self) -> bytes:
+        """The staged change as a binary-safe patch (kept as evidence when rejected)."""
+        return self._git(["diff", "--cached", "--binary", "-M", "--no-ext-diff", "--no-color", "HEAD"])
+
+    def write_tree(self) -> str:
+        return self._git(["write-tree"]).decode().strip()
+
+    def commit_tree(
+        self, tree: str, *, parent: str, message: str, author: tuple[str, str], committer: tuple[str, str]
+    ) -> str:
+        env = {
+            "GIT_AUTHOR_NAME": author[0],
+            "GIT_AUTHOR_EMAIL": author[1],
+            "GIT_COMMITTER_NAME": committer[0],
+            "GIT_COMMITTER_EMAIL": committer[1],
+        }
+        out = self._git(["commit-tree", tree, "-p", parent, "-F", "-"], env=env, stdin=message.encode())
+        return out.decode().strip()
+
+    def reset_to_index(self) -> None:
+        """Undo what ran after staging (verify commands): files back to the index's content."""
+        self._git(["checkout", "--quiet", "--", "."])
+        self._git(["clean", "-fdq"])
+
+    def file_size(self, path: str) -> int:
+        try:
+            return os.lstat(self.path / path).st_size
+        except OSError:
+            return 0
+
+    def git_file_intact(self) -> bool:
+        """The worktree's `.git` file still points where git put it."""
+        dot_git = self.path / ".git"
+        if not dot_git.is_file() or dot_git.is_symlink():
+            return False
+        text = dot_git.read_text(encoding="utf-8", errors="replace").strip()
+        return text.startswith("gitdir: ") and Path(text[8:]).is_dir()
+
+
+def require_commit(repo_root: Path) -> str:
+    try:
+        return git_text(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], cwd=repo_root)
+    except ConductorError:
+        raise ConductorError(
+            "the repository has no commits yet: a plan starts from a commit",
+            hint="commit something first (git commit), then run the plan",
+        ) from None

@@ -1,0 +1,68 @@
+"""Verify commands: run in the worktree with a timeout; their exit codes and digested output
+are the evidence that a step did what it claims."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+OUTPUT_KEEP = 32 * 1024
+
+
+@dataclass(frozen=True)
+class CommandEvidence:
+    command: str
+    exit_code: int | None  # None when it timed out
+    seconds: float
+    output_sha256: str
+    output: str  # the last OUTPUT_KEEP bytes, as text
+
+    @property
+    def passed(self) -> bool:
+        return self.exit_code == 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "command": self.command,
+            "exit_code": self.exit_code,
+            "timed_out": self.exit_code is None,
+            "seconds": round(self.seconds, 3),
+            "output_sha256": self.output_sha256,
+        }
+
+
+def run_command(command: str, *, cwd: Path, timeout: float) -> CommandEvidence:
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        command,
+        shell=True,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env={**os.environ, "CONDUCTOR_VERIFY": "1"},
+    )
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+        code: int | None = proc.returncode
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+        code = None
+        out += f"\n[conductor: killed after {timeout:.0f}s timeout]\n".encode()
+    return CommandEvidence(
+        command=command,
+        exit_code=code,
+        seconds=time.monotonic() - started,
+        output_sha256="sha256:" + hashlib.sha256(out).hexdigest(),
+        output=out[-OUTPUT_KEEP:].decode("utf-8", "replace"),
+    )
