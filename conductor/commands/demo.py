@@ -62,7 +62,7 @@ def run(*, keep: bool, directory: str | None) -> int:
     root = parent / "greeting-project"
     agent = _fixture("agents/scripted.py")
     script = _fixture("scripts/demo.json")
-    click.secho("Conductor demo: offline, in a throwaway project. Everything is real except the agent:", bold=True)
+    click.secho("Conductor demo: offline, in a throwaway project. All real except the agent:", bold=True)
     click.echo(
         "a SCRIPTED agent (fixtures/agents/scripted.py) stands in for an AI agent. It follows the same\n"
         "file contract as Antigravity or a CLI agent, but every move it makes is written in its script."
@@ -87,7 +87,9 @@ def run(*, keep: bool, directory: str | None) -> int:
     click.echo("attempt 2 with the failure in its context; the agent repairs it.\n")
     with _chdir(root):
         sys.stderr.flush()
-        outcome = build_command.run(None, plan_file="plan.yaml", executor_name="command", command=command, yes=True)
+        outcome = build_command.run(
+            None, plan_file="plan.yaml", executor_name="command", command=command, yes=True
+        )
         sys.stderr.flush()
         click.echo(build_command.render(outcome))
         ledger = Ledger(root)

@@ -44,11 +44,19 @@ def test_demo_keep_leaves_a_real_project_to_inspect(tmp_path: Path) -> None:
     subjects = git(root, "log", "--format=%s", f"main..{branch}").splitlines()
     assert subjects == ["Add unit tests", "Create the greeting module"]
     assert sorted(git(root, "ls-tree", "--name-only", branch).split()) == [
-        ".conductor", "greet.py", "plan.yaml", "test_greet.py"]
+        ".conductor",
+        "greet.py",
+        "plan.yaml",
+        "test_greet.py",
+    ]
     patch = git(root, "show", f"refs/conductor/forks/{plan}/main:evidence/step_002/attempt_1/rejected.patch")
     assert "requirements.lock" in patch
-    events = [json.loads(line) for line in run_process(
-        conductor_bin(), "-C", str(root), "events", "--oldest-first", "--json").out.splitlines()]
+    events = [
+        json.loads(line)
+        for line in run_process(
+            conductor_bin(), "-C", str(root), "events", "--oldest-first", "--json"
+        ).out.splitlines()
+    ]
     kinds = [e["type"] for e in events if e["fork"] == "main"]
     assert kinds.count("task.completed") == 2 and kinds.count("task.rejected") == 1
     assert kinds[-1] == "fork.completed"
