@@ -43,10 +43,11 @@ class ConfigError(ConductorError):
         line: int | None = None,
         field: str | None = None,
         hint: str | None = None,
+        details: str = "",
     ) -> None:
         where = f"{path}:{line}" if line else path
         about = f" (field '{field}')" if field else ""
-        super().__init__(f"{where}: {message}{about}", hint=hint)
+        super().__init__(f"{where}: {message}{about}{details}", hint=hint)
         self.path = path
         self.line = line
         self.field = field

@@ -52,7 +52,7 @@ def say(text: str) -> None:
 
 def load_plan_file(path: str) -> tuple[PlanSpec, YamlDocument]:
     doc = read_file(Path(path), display=path)
-    return validate(doc, PlanSpec), doc
+    return validate(doc, PlanSpec, schema="plan"), doc
 
 
 def check_scope(spec: PlanSpec, policy: EffectivePolicy, doc: YamlDocument | None, path: str) -> None:

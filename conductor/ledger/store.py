@@ -20,6 +20,7 @@ from pathlib import Path
 import pygit2
 from pygit2.enums import ObjectType
 
+from conductor import failpoints
 from conductor.errors import LedgerConflictError, LedgerError, NotARepositoryError
 from conductor.ledger import format as ledger_format
 from conductor.ledger import message, refs, tree
@@ -107,6 +108,13 @@ class Ledger:
         return self._append(ref, event, changes)
 
     def _append(self, ref: str, event: Event, changes: tree.Changes | ChangeFn | None) -> Event | None:
+        failpoints.hit(f"before:{event.type.value}")
+        recorded = self._write(ref, event, changes)
+        if recorded is not None:
+            failpoints.hit(f"after:{event.type.value}")
+        return recorded
+
+    def _write(self, ref: str, event: Event, changes: tree.Changes | ChangeFn | None) -> Event | None:
         repo = self.repo
         for attempt in range(MAX_ATTEMPTS):
             current = repo.references.get(ref)

@@ -13,8 +13,8 @@ from conductor.models.source import Location, YamlDocument
 M = TypeVar("M", bound=BaseModel)
 
 
-def validate(doc: YamlDocument, model: type[M], *, at: Location = ()) -> M:
-    """Validate the value at `at` in `doc` as `model`."""
+def validate(doc: YamlDocument, model: type[M], *, at: Location = (), schema: str | None = None) -> M:
+    """Validate the value at `at` in `doc` as `model` (`schema`: the `conductor schema` name)."""
     data: Any = doc.data
     for key in at:
         data = data[key]
@@ -29,28 +29,37 @@ def validate(doc: YamlDocument, model: type[M], *, at: Location = ()) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise _to_config_error(exc, doc, at) from None
+        error = _to_config_error(exc, doc, at, model, data)
+        if schema and error.hint is None:
+            error.hint = f"the format is described by `conductor schema {schema}`"
+        raise error from None
 
 
-def _to_config_error(exc: ValidationError, doc: YamlDocument, at: Location) -> ConfigError:
+def _to_config_error(
+    exc: ValidationError, doc: YamlDocument, at: Location, model: type[M], data: Any
+) -> ConfigError:
+    # A model that reshapes its input (PlanSpec's `steps:` shorthand) maps locations back.
+    source = getattr(model, "source_location", None)
     problems = []
-    for err in exc.errors(include_url=False):
-        loc = (*at, *err["loc"])
+    # An unknown key is usually the cause of a "missing" one (a typo): report it first.
+    errors = sorted(exc.errors(include_url=False), key=lambda e: e["type"] != "extra_forbidden")
+    for err in errors:
+        loc = (*at, *(source(tuple(err["loc"]), data) if source else err["loc"]))
         field = ".".join(str(p) for p in loc)
         line = doc.line_of(loc)
         problems.append((field, line, _describe(err)))
     field, line, text = problems[0]
     more = ""
     if len(problems) > 1:
-        rest = [f"  {f} (line {ln}): {t}" if ln else f"  {f}: {t}" for f, ln, t in problems[1:]]
+        rest = [f"  {ln and f'line {ln}, ' or ''}{f}: {t}" for f, ln, t in problems[1:]]
         more = "\nalso:\n" + "\n".join(rest)
-    return ConfigError(f"{text}{more}", path=doc.path, line=line, field=field)
+    return ConfigError(text, path=doc.path, line=line, field=field, details=more)
 
 
 def _describe(err: Any) -> str:
     kind = err["type"]
     if kind == "extra_forbidden":
-        return "unknown key (check the spelling; see `conductor schema policy`)"
+        return "unknown key (check the spelling)"
     if kind == "missing":
         return "required key is missing"
     message = str(err["msg"])

@@ -78,6 +78,16 @@ class PlanSpec(Model):
             return {**rest, "forks": [{"id": "main", "steps": data["steps"]}]}
         return data
 
+    @classmethod
+    def source_location(cls, loc: tuple[Any, ...], data: Any) -> tuple[Any, ...]:
+        """Where an error in the validated (reshaped) data is in the file as written."""
+        if isinstance(data, dict) and "steps" in data and "forks" not in data and loc[:2] == ("forks", 0):
+            rest = loc[2:]
+            if rest[:1] == ("steps",):
+                return rest
+            return ("steps",) if rest[:1] == ("id",) else loc
+        return loc
+
     @field_validator("forks")
     @classmethod
     def _unique_forks(cls, forks: list[ForkSpec]) -> list[ForkSpec]:

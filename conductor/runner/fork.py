@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from conductor import failpoints
 from conductor.engine import decide as engine
 from conductor.engine.confidence import Assessment, assess, needs_approval, signature
 from conductor.engine.failures import FailureKind, describe
@@ -33,7 +32,7 @@ from conductor.models.task import PreviousStep, RepairContext, TaskContext, Task
 from conductor.policy.effective import EffectivePolicy
 from conductor.runner import memory as memory_module
 from conductor.runner.planning import PlanRecord, step_id
-from conductor.runner.worktree import Worktree
+from conductor.runner.worktree import Worktree, gitdir_fingerprint
 from conductor.secrets import Redactor
 from conductor.verify.checks import AllowedFiles, Violation, changed_lines, check_paths, check_size
 from conductor.verify.evidence import CommandEvidence, run_command
@@ -91,7 +90,6 @@ class ForkRunner:
         data: dict[str, Any] | None = None,
         changes: Any = None,
     ) -> Event:
-        failpoints.hit(f"before:{kind.value}")
         status = {
             EventType.FORK_HALTED: "halted",
             EventType.FORK_COMPLETED: "completed",
@@ -113,7 +111,6 @@ class ForkRunner:
         )
         self.state.apply(event)
         self.mailbox.append_audit(event)
-        failpoints.hit(f"after:{kind.value}")
         return event
 
     def say(self, text: str) -> None:
@@ -286,6 +283,7 @@ class ForkRunner:
                 "confidence": {"score": assessment.score, "level": assessment.level.value},
                 "timeout_seconds": task.timeout_seconds,
                 "signature": sig,
+                "gitdir": gitdir_fingerprint(self.ledger.git_dir),
             },
             changes=changes,
         )
@@ -512,16 +510,19 @@ class ForkRunner:
                 f"the result is for {result.task_id} attempt {result.attempt}, not {step} attempt {attempt}",
             )
 
-        # 2. the real diff: every path allowed, none protected, nothing escapes
+        # 2. the real diff: every path allowed, none protected, nothing escapes, .git untouched
+        violations: list[Violation] = []
+        if not self.worktree.link_intact(self.ledger.git_dir):
+            self.worktree.restore_link(self.ledger.git_dir)
+            link = "writes under .git: the worktree's .git link was changed (restored)"
+            violations.append(Violation(FailureKind.CONSTRAINT, ".git", link))
+        if self._gitdir_at_hand_out(step) not in ("", gitdir_fingerprint(self.ledger.git_dir)):
+            changed = "writes under .git: the repository's hooks or config changed while the step ran"
+            violations.append(Violation(FailureKind.CONSTRAINT, ".git", changed))
         self.worktree.stage()
         changes = self.worktree.changes()
         counts = self.worktree.line_counts()
         symlinks = {c.path: _readlink(self.worktree.path / c.path) for c in changes if c.new_mode == "120000"}
-        violations: list[Violation] = []
-        if not self.worktree.git_file_intact():
-            violations.append(
-                Violation(FailureKind.CONSTRAINT, ".git", "writes under .git (the worktree link)")
-            )
         violations += check_paths(
             changes,
             allowed=AllowedFiles(task.allowed_files),
@@ -590,6 +591,12 @@ class ForkRunner:
             commands=results,
             files=[c.path for c in changes],
         )
+
+    def _gitdir_at_hand_out(self, step: str) -> str:
+        for event in self.ledger.log(self.ref):
+            if event.type is EventType.TASK_CREATED and event.step == step:
+                return str(event.data.get("gitdir", ""))
+        return ""
 
     def _accept(
         self,

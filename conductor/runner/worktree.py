@@ -8,6 +8,7 @@ handles checkouts, .gitignore and the index exactly as users expect.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from collections.abc import Mapping, Sequence
@@ -110,13 +111,46 @@ class Worktree:
         except OSError:
             return 0
 
-    def git_file_intact(self) -> bool:
-        """The worktree's `.git` file still points where git put it."""
+    def _admin_dir(self, git_common_dir: Path) -> Path | None:
+        """The repository's administrative directory for this worktree (.git/worktrees/<name>)."""
+        expected = str(self.path / ".git")
+        for gitdir in (git_common_dir / "worktrees").glob("*/gitdir"):
+            if gitdir.read_text(encoding="utf-8", errors="replace").strip() == expected:
+                return gitdir.parent
+        return None
+
+    def link_intact(self, git_common_dir: Path) -> bool:
+        """The worktree's `.git` file still points at its administrative directory."""
         dot_git = self.path / ".git"
-        if not dot_git.is_file() or dot_git.is_symlink():
+        admin = self._admin_dir(git_common_dir)
+        if admin is None or dot_git.is_symlink() or not dot_git.is_file():
             return False
-        text = dot_git.read_text(encoding="utf-8", errors="replace").strip()
-        return text.startswith("gitdir: ") and Path(text[8:]).is_dir()
+        return dot_git.read_text(encoding="utf-8", errors="replace").strip() == f"gitdir: {admin}"
+
+    def restore_link(self, git_common_dir: Path) -> None:
+        """Rewrite a `.git` file an executor replaced or broke, so git works here again."""
+        admin = self._admin_dir(git_common_dir)
+        if admin is None:
+            raise ConductorError(f"the worktree {self.path} is no longer registered with git")
+        dot_git = self.path / ".git"
+        if dot_git.is_dir() and not dot_git.is_symlink():
+            shutil.rmtree(dot_git)
+        elif dot_git.exists() or dot_git.is_symlink():
+            dot_git.unlink()
+        dot_git.write_text(f"gitdir: {admin}\n", encoding="utf-8")
+
+
+def gitdir_fingerprint(git_common_dir: Path) -> str:
+    """A digest of the repository's config and hooks: an executor must not change them."""
+    digest = hashlib.sha256()
+    files = [git_common_dir / "config", *sorted((git_common_dir / "hooks").glob("*"))]
+    for file in files:
+        try:
+            data = file.read_bytes() if file.is_file() else b""
+        except OSError:
+            data = b""
+        digest.update(file.name.encode() + b"\0" + hashlib.sha256(data).digest())
+    return "sha256:" + digest.hexdigest()
 
 
 def require_commit(repo_root: Path) -> str:

@@ -1,0 +1,85 @@
+"""Running plans for real: a project, a plan file, a scripted agent, the CLI."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from conductor.engine.state import ForkState
+from conductor.ledger import refs
+from conductor.ledger.store import Ledger
+from conductor.models.event import Event
+from tests.conftest import PYTHON, ROOT, Result, git
+
+AGENT = ROOT / "fixtures" / "agents" / "scripted.py"
+
+
+@dataclass
+class Project:
+    root: Path
+    scripts: Path
+
+    def plan(self, steps: list[dict[str, Any]], *, policy: dict[str, Any] | None = None, goal: str = "test goal",
+             name: str = "plan.yaml") -> str:
+        data: dict[str, Any] = {"goal": goal, "steps": steps}
+        if policy:
+            data["policy"] = policy
+        path = self.root / name
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+        git(self.root, "add", name)
+        git(self.root, "commit", "-q", "-m", f"add {name}")
+        return name
+
+    def agent(self, script: dict[str, Any], name: str = "script.json") -> str:
+        path = self.scripts / name
+        path.write_text(json.dumps(script))
+        return f"{shlex.quote(PYTHON)} {shlex.quote(str(AGENT))} {shlex.quote(str(path))}"
+
+    def ledger(self) -> Ledger:
+        return Ledger(self.root)
+
+    def only_plan(self) -> str:
+        (plan,) = self.ledger().plans()
+        return plan
+
+    def events(self, plan: str | None = None, fork: str = "main") -> list[Event]:
+        plan = plan or self.only_plan()
+        return list(self.ledger().log(refs.fork_log(plan, fork), newest_first=False))
+
+    def state(self, plan: str | None = None, fork: str = "main") -> ForkState:
+        plan = plan or self.only_plan()
+        return ForkState.replay(plan, fork, self.events(plan, fork))
+
+    def branch(self, plan: str | None = None, fork: str = "main") -> str:
+        return f"conductor/{plan or self.only_plan()}/{fork}"
+
+    def worktree(self, plan: str | None = None, fork: str = "main") -> Path:
+        return self.root / ".git" / "conductor" / "worktrees" / (plan or self.only_plan()) / fork
+
+    def record(self, path: str, plan: str | None = None, fork: str = "main") -> str:
+        return git(self.root, "show", f"{refs.fork_log(plan or self.only_plan(), fork)}:{path}")
+
+
+@pytest.fixture
+def proj(project: Path, tmp_path: Path) -> Project:
+    """A `conductor init` project with a few committed files to work on."""
+    (project / "app.py").write_text("print('app')\n")
+    (project / "poetry.lock").write_text("locked\n")
+    (project / "migrations").mkdir()
+    (project / "migrations" / "0001.py").write_text("up\n")
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "base files")
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    return Project(project, scripts)
+
+
+def build(run_cli: Callable[..., Result], project: Project, plan: str, command: str, *extra: str) -> Result:
+    return run_cli("build", "--plan", plan, "--exec", command, "--yes", *extra)
