@@ -20,6 +20,7 @@ from conductor.engine import decide as engine
 from conductor.engine.confidence import Assessment, assess, needs_approval, signature
 from conductor.engine.failures import FailureKind, describe
 from conductor.engine.state import ForkState, ForkStatus, Phase
+from conductor.errors import ConductorError
 from conductor.executors.base import Assignment, Executor, Outcome
 from conductor.ledger import refs
 from conductor.ledger.snapshot import Snapshot
@@ -452,15 +453,21 @@ class ForkRunner:
         self.say(f"{step}: refused a late result for attempt {attempt} ({info.recovery})")
 
     def _timed_out(self, step: str, task: TaskFile) -> None:
-        self.worktree.stage()
-        patch = self.worktree.patch()
         self._fail_attempt(
             step,
             task.attempt,
             FailureKind.TIMEOUT,
             f"no result within timeout_seconds={task.timeout_seconds}",
-            patch=patch,
+            patch=self._patch(),
         )
+
+    def _patch(self) -> bytes:
+        """What the attempt changed, as a patch (empty when git cannot even stage it)."""
+        try:
+            self.worktree.stage()
+            return self.worktree.patch()
+        except ConductorError:
+            return b""
 
     # -- verification ----------------------------------------------------------------------------
 
@@ -519,7 +526,12 @@ class ForkRunner:
         if self._gitdir_at_hand_out(step) not in ("", gitdir_fingerprint(self.ledger.git_dir)):
             changed = "writes under .git: the repository's hooks or config changed while the step ran"
             violations.append(Violation(FailureKind.CONSTRAINT, ".git", changed))
-        self.worktree.stage()
+        try:
+            self.worktree.stage()
+        except ConductorError as exc:
+            status = self.worktree.status().splitlines()
+            reason = _first_line(f"git cannot stage the change: {exc.message}")
+            return self._reject(step, attempt, FailureKind.CONSTRAINT, reason, evidence=status)
         changes = self.worktree.changes()
         counts = self.worktree.line_counts()
         symlinks = {c.path: _readlink(self.worktree.path / c.path) for c in changes if c.new_mode == "120000"}
@@ -713,14 +725,12 @@ class ForkRunner:
         diffstat: str = "",
         commands: list[CommandEvidence] | None = None,
     ) -> None:
-        self.worktree.stage()
-        patch = self.worktree.patch()
         self._fail_attempt(
             step,
             attempt,
             kind,
             reason,
-            patch=patch,
+            patch=self._patch(),
             violations=violations,
             evidence=evidence,
             diffstat=diffstat,

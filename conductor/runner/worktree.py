@@ -63,7 +63,10 @@ class Worktree:
     def reset(self) -> None:
         """Back to the fork tip: tracked files restored, untracked ones removed."""
         self._git(["reset", "--quiet", "--hard", "HEAD"])
-        self._git(["clean", "-fdq"])
+        self._git(["clean", "-ffdq"])  # twice -f: nested repositories an executor made go too
+
+    def status(self) -> str:
+        return self._git(["status", "--porcelain", "--untracked-files=all"]).decode("utf-8", "replace")
 
     def is_clean(self) -> bool:
         return self._git(["status", "--porcelain", "--untracked-files=all"]) == b""
@@ -103,7 +106,7 @@ class Worktree:
     def reset_to_index(self) -> None:
         """Undo what ran after staging (verify commands): files back to the index's content."""
         self._git(["checkout", "--quiet", "--", "."])
-        self._git(["clean", "-fdq"])
+        self._git(["clean", "-ffdq"])
 
     def file_size(self, path: str) -> int:
         try:

@@ -61,7 +61,10 @@ def test_failures_are_repaired_until_max_attempts_then_the_fork_fails() -> None:
     assert action.failure.kind is FailureKind.PROTECTED
     events += [ev(EventType.REPAIR_SCHEDULED, "step_001", 2)]
     assert decide(state(*events), STEPS) == CreateTask("step_001", 2)
-    events += [ev(EventType.TASK_CREATED, "step_001", 2), ev(EventType.TASK_TIMED_OUT, "step_001", 2, kind="task_timeout")]
+    events += [
+        ev(EventType.TASK_CREATED, "step_001", 2),
+        ev(EventType.TASK_TIMED_OUT, "step_001", 2, kind="task_timeout"),
+    ]
     action = decide(state(*events), STEPS)
     assert isinstance(action, FailFork) and "2 of 2" in action.reason
 
@@ -81,8 +84,11 @@ def test_an_interruption_does_not_use_up_an_attempt() -> None:
 
 
 def test_approval_halts_until_granted_and_a_denial_fails_the_fork() -> None:
-    waiting = [ev(EventType.FORK_CREATED), ev(EventType.APPROVAL_REQUESTED, "step_001", 1, confidence={"score": 0.3}),
-               ev(EventType.FORK_HALTED)]
+    waiting = [
+        ev(EventType.FORK_CREATED),
+        ev(EventType.APPROVAL_REQUESTED, "step_001", 1, confidence={"score": 0.3}),
+        ev(EventType.FORK_HALTED),
+    ]
     folded = state(*waiting)
     assert decide(folded, STEPS) == AwaitApproval("step_001")
     assert folded.status is ForkStatus.HALTED and folded.steps["step_001"].confidence == 0.3
@@ -132,17 +138,23 @@ def test_confidence_factors_and_levels() -> None:
     assert [f.name for f in focused.factors] == ["history", "scope", "evidence", "size"]
     assert "novel" in focused.factors[0].detail
     proven = History("./*.py", attempts=8, successes=8)
-    assert assess(allowed_files=["hello.py"], verify=["pytest"], history=proven,
-                  max_diff_lines=500).level is ConfidenceLevel.HIGH
+    assert (
+        assess(allowed_files=["hello.py"], verify=["pytest"], history=proven, max_diff_lines=500).level
+        is ConfidenceLevel.HIGH
+    )
     broad = assess(allowed_files=["**"], verify=[], history=novel, max_diff_lines=500)
     assert broad.level is ConfidenceLevel.LOW
     assert "any file" in broad.factors[1].detail and "nothing proves it" in broad.factors[2].detail
     failing = History("./*.py", attempts=6, successes=1, failures={"protected_file": 5})
     worse = assess(allowed_files=["hello.py"], verify=["pytest"], history=failing, max_diff_lines=500)
     assert worse.score < focused.score and "5 protected_file" in worse.factors[0].detail
-    planner = assess(allowed_files=["hello.py"], verify=["pytest"], history=novel, max_diff_lines=500, planner=0.2)
+    planner = assess(
+        allowed_files=["hello.py"], verify=["pytest"], history=novel, max_diff_lines=500, planner=0.2
+    )
     assert planner.score < focused.score and planner.factors[-1].name == "planner"
-    big = assess(allowed_files=["hello.py"], verify=["pytest"], history=novel, max_diff_lines=100, expected_lines=400)
+    big = assess(
+        allowed_files=["hello.py"], verify=["pytest"], history=novel, max_diff_lines=100, expected_lines=400
+    )
     assert big.score < focused.score
 
 

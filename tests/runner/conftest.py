@@ -26,8 +26,14 @@ class Project:
     root: Path
     scripts: Path
 
-    def plan(self, steps: list[dict[str, Any]], *, policy: dict[str, Any] | None = None, goal: str = "test goal",
-             name: str = "plan.yaml") -> str:
+    def plan(
+        self,
+        steps: list[dict[str, Any]],
+        *,
+        policy: dict[str, Any] | None = None,
+        goal: str = "test goal",
+        name: str = "plan.yaml",
+    ) -> str:
         data: dict[str, Any] = {"goal": goal, "steps": steps}
         if policy:
             data["policy"] = policy

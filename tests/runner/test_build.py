@@ -11,10 +11,18 @@ from tests.runner.conftest import Project, build
 HELLO = {"write": {"hello.py": "def greet(name):\n    return f'Hello, {name}!'\n"}}
 TEST = {"write": {"test_hello.py": "import hello\n\nassert hello.greet('a') == 'Hello, a!'\n"}}
 STEPS = [
-    {"title": "Create hello.py", "instruction": "Create hello.py", "allowed_files": ["hello.py"],
-     "verify": [f"{PYTHON} -c 'import hello'"]},
-    {"title": "Test hello.py", "instruction": "Add test_hello.py", "allowed_files": ["test_hello.py"],
-     "verify": [f"{PYTHON} test_hello.py"]},
+    {
+        "title": "Create hello.py",
+        "instruction": "Create hello.py",
+        "allowed_files": ["hello.py"],
+        "verify": [f"{PYTHON} -c 'import hello'"],
+    },
+    {
+        "title": "Test hello.py",
+        "instruction": "Add test_hello.py",
+        "allowed_files": ["test_hello.py"],
+        "verify": [f"{PYTHON} test_hello.py"],
+    },
 ]
 
 
@@ -37,8 +45,13 @@ def test_each_accepted_step_is_one_commit_with_trailers_author_and_committer(pro
     assert oldest[2] == "Test User <test@example.com>"
     assert oldest[3].startswith("Create hello.py\n\nAdded greet().\n")
     trailers = git(proj.root, "log", "-1", "--format=%(trailers:only,unfold)", oldest[0])
-    for line in (f"Conductor-Plan: {plan_id}", "Conductor-Fork: main", "Conductor-Step: step_001",
-                 "Conductor-Attempt: 1", "Conductor-Confidence: 0.78 medium"):
+    for line in (
+        f"Conductor-Plan: {plan_id}",
+        "Conductor-Fork: main",
+        "Conductor-Step: step_001",
+        "Conductor-Attempt: 1",
+        "Conductor-Confidence: 0.78 medium",
+    ):
         assert line in trailers
     assert "Conductor-Evidence: sha256:" in trailers
     assert git(proj.root, "ls-tree", "--name-only", proj.branch(), "hello.py").strip() == "hello.py"
@@ -84,14 +97,18 @@ def test_worktrees_are_invisible_to_git_status_pytest_and_ruff(proj: Project, ru
     assert "test_generated" not in linted.out and linted.code == 0
 
 
-def test_a_goal_without_a_plan_is_one_step_that_may_change_any_unprotected_file(proj: Project, run_cli) -> None:
+def test_a_goal_without_a_plan_is_one_step_that_may_change_any_unprotected_file(
+    proj: Project, run_cli
+) -> None:
     command = proj.agent({"*": [{"write": {"src/anything.py": "x = 1\n"}}]})
     halted = run_cli("build", "Add src/anything.py", "--exec", command)
     assert halted.code == 1
     assert "needs approval: LOW confidence" in halted.err
     state = proj.state()
     assert state.status.value == "halted"
-    assert any(ln.split() == ["step_001", "awaiting", "approval"] for ln in run_cli("status").out.splitlines())
+    assert any(
+        ln.split() == ["step_001", "awaiting", "approval"] for ln in run_cli("status").out.splitlines()
+    )
     approved = run_cli("approve", "step_001")
     assert approved.code == 0, approved.err
     assert "Approved step_001" in approved.out
@@ -120,8 +137,10 @@ def test_reject_fails_the_fork(proj: Project, run_cli) -> None:
 
 
 def test_a_plan_step_that_lists_a_protected_file_is_refused_before_any_work(proj: Project, run_cli) -> None:
-    steps = [{"title": "ok", "instruction": "i", "allowed_files": ["a.py"]},
-             {"title": "lock", "instruction": "i", "allowed_files": ["b.py", "poetry.lock"]}]
+    steps = [
+        {"title": "ok", "instruction": "i", "allowed_files": ["a.py"]},
+        {"title": "lock", "instruction": "i", "allowed_files": ["b.py", "poetry.lock"]},
+    ]
     plan = proj.plan(steps)
     result = build(run_cli, proj, plan, proj.agent({}))
     assert result.code == 1
@@ -136,10 +155,14 @@ def test_an_invalid_plan_file_is_a_clear_error_and_records_nothing(proj: Project
     result = run_cli("build", "--plan", "bad.yaml", "--exec", "true")
     assert result.code == 1 and "bad.yaml:4: unknown key" in result.err
     assert "steps.0.instructions" in result.err
-    (proj.root / "escape.yaml").write_text("goal: g\nsteps:\n  - title: t\n    instruction: i\n    allowed_files: ['../x']\n")
+    (proj.root / "escape.yaml").write_text(
+        "goal: g\nsteps:\n  - title: t\n    instruction: i\n    allowed_files: ['../x']\n"
+    )
     result = run_cli("build", "--plan", "escape.yaml", "--exec", "true")
     assert result.code == 1 and "escape.yaml:5:" in result.err and "contains '..'" in result.err
-    (proj.root / "abs.yaml").write_text("goal: g\nsteps:\n  - title: t\n    instruction: i\n    allowed_files: ['/etc/passwd']\n")
+    (proj.root / "abs.yaml").write_text(
+        "goal: g\nsteps:\n  - title: t\n    instruction: i\n    allowed_files: ['/etc/passwd']\n"
+    )
     result = run_cli("build", "--plan", "abs.yaml", "--exec", "true")
     assert result.code == 1 and "is absolute" in result.err
     missing = run_cli("build", "--plan", "nope.yaml", "--exec", "true")
@@ -149,7 +172,9 @@ def test_an_invalid_plan_file_is_a_clear_error_and_records_nothing(proj: Project
     assert git(proj.root, "branch", "--list", "conductor/*") == ""
 
 
-def test_command_executor_contract_env_stdin_and_derived_result(proj: Project, run_cli, tmp_path: Path) -> None:
+def test_command_executor_contract_env_stdin_and_derived_result(
+    proj: Project, run_cli, tmp_path: Path
+) -> None:
     seen = tmp_path / "seen.json"
     agent = tmp_path / "agent.py"
     agent.write_text(
@@ -175,13 +200,17 @@ def test_command_executor_contract_env_stdin_and_derived_result(proj: Project, r
     assert len(explanation) < 80_000  # bounded, though the command printed ~300 KB
 
 
-def test_command_executor_kills_the_whole_process_group_at_the_timeout(proj: Project, run_cli, tmp_path: Path) -> None:
+def test_command_executor_kills_the_whole_process_group_at_the_timeout(
+    proj: Project, run_cli, tmp_path: Path
+) -> None:
     marker = tmp_path / "grandchild-finished"
     agent = tmp_path / "slow.sh"
     agent.write_text(f"#!/bin/sh\n(sleep 3; touch {marker}) &\nsleep 30\n")
     agent.chmod(0o755)
-    plan = proj.plan([{"title": "t", "instruction": "i", "allowed_files": ["a.py"], "timeout_seconds": 1}],
-                     policy={"behavior": {"max_attempts": 1}})
+    plan = proj.plan(
+        [{"title": "t", "instruction": "i", "allowed_files": ["a.py"], "timeout_seconds": 1}],
+        policy={"behavior": {"max_attempts": 1}},
+    )
     result = build(run_cli, proj, plan, str(agent))
     assert result.code == 1
     timed_out = [e for e in proj.events() if e.type.value == "task.timed_out"]
