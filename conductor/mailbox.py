@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,7 +117,7 @@ class Mailbox:
                 with contextlib.suppress(FileNotFoundError):
                     self.path(directory, step, suffix).unlink()
 
-    def file_step(self, step: str, directory: str, records: dict[str, bytes | str]) -> None:
+    def file_step(self, step: str, directory: str, records: Mapping[str, bytes | str]) -> None:
         """Put the final records of a step in `directory` (completed or failed)."""
         self.ensure()
         self.clear_step(step)

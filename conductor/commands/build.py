@@ -143,8 +143,11 @@ def run(
     return execute(ledger, record, executor, root=root, yes=yes)
 
 
-def execute(ledger: Ledger, plan: PlanRecord, executor: Executor, *, root: Path, yes: bool) -> BuildResult:
-    outcome = run_plan(ledger, plan, executor, repo_root=root, options=RunOptions(yes=yes, say=say))
+def execute(
+    ledger: Ledger, plan: PlanRecord, executor: Executor, *, root: Path, yes: bool, resuming: bool = False
+) -> BuildResult:
+    options = RunOptions(yes=yes, resuming=resuming, say=say)
+    outcome = run_plan(ledger, plan, executor, repo_root=root, options=options)
     return summarize(ledger, outcome)
 
 
@@ -191,4 +194,4 @@ def resume(plan_id: str | None, *, command: str | None, yes: bool) -> BuildResul
         say(f"plan {plan_id} already {state.event.state}; nothing to resume")
     executor = registry.from_settings(plan.executor, command=command)
     say(f"resuming plan {plan_id}")
-    return execute(ledger, plan, executor, root=root, yes=yes)
+    return execute(ledger, plan, executor, root=root, yes=yes, resuming=True)

@@ -71,7 +71,9 @@ FAILURES: dict[FailureKind, FailureInfo] = {
         "Low confidence", "Novel task pattern", "Add historical context, or approve the step to run it anyway"
     ),
     FailureKind.INTERRUPTED: FailureInfo(
-        "Interrupted", "Conductor stopped while the step ran", "Run `conductor resume`"
+        "Interrupted",
+        "Conductor stopped while the step ran",
+        "None needed: the step runs again (interruptions do not count against max_attempts)",
     ),
 }
 

@@ -25,7 +25,7 @@ from conductor.executors.base import Assignment, Executor, Outcome
 from conductor.ledger import refs
 from conductor.ledger.snapshot import Snapshot
 from conductor.ledger.store import Ledger
-from conductor.mailbox import EXPLANATION, RESULT, TASK, Found, Mailbox
+from conductor.mailbox import EXPLANATION, RESULT, TASK, Found, Mailbox, write_atomic
 from conductor.models.confidence import Confidence
 from conductor.models.event import Event, EventType
 from conductor.models.result import ResultFile, ResultStatus
@@ -49,6 +49,7 @@ FINAL_STATES = {ForkStatus.COMPLETED: EventType.FORK_COMPLETED, ForkStatus.FAILE
 @dataclass
 class RunOptions:
     yes: bool = False
+    resuming: bool = False  # `conductor resume` (or approve/reject) rather than a new build
     say: Callable[[str], None] = lambda text: None
 
 
@@ -169,6 +170,8 @@ class ForkRunner:
         """Bring the world in line with the log: worktree, branch, mailbox (all idempotent)."""
         if self.state.status is ForkStatus.HALTED:
             self.record(EventType.FORK_RESUMED, "resumed")
+        elif self.options.resuming and self.state.status is ForkStatus.RUNNING:
+            self.record(EventType.FORK_RESUMED, "resumed after Conductor stopped (a crash or a kill)")
         if self.state.status in (ForkStatus.COMPLETED, ForkStatus.FAILED):
             return
         self.worktree.create(self.branch)
@@ -179,20 +182,62 @@ class ForkRunner:
                 self._advance_branch(st.commit)
         tip = self.ledger.tip(self.ref)
         assert tip is not None
-        self.mailbox.ensure()
-        self.mailbox.write_audit(list(self.ledger.log(self.ref, newest_first=False)))
+        self._project_mailbox(tip)
+        self._relearn()
         current = next((s for s in self.step_ids if self._phase(s) is not Phase.COMPLETED), None)
         if current is None:
             return
         phase = self._phase(current)
-        if phase is Phase.PENDING and self.mailbox.where_is_task(current) is None:
-            task = tip.read_text(f"pending/{current}{TASK}")
-            if task is not None:
-                self.mailbox.hand_out(current, task)
         if phase is Phase.CLAIMED and self.executor.name == "command":
             self._interrupted_command(current)
         if phase in (Phase.NEW, Phase.PENDING, Phase.FAILED):
             self.worktree.reset()  # whatever is in the worktree belongs to no live attempt
+
+    def _project_mailbox(self, tip: Snapshot) -> None:
+        """Rebuild whatever of the mailbox is missing from the ledger (it may have been deleted)."""
+        self.mailbox.ensure()
+        self.mailbox.write_audit(list(self.ledger.log(self.ref, newest_first=False)))
+        for step in self.step_ids:
+            phase = self._phase(step)
+            if phase in (Phase.COMPLETED, Phase.FAILED):
+                directory = "completed" if phase is Phase.COMPLETED else "failed"
+                if not self.mailbox.path(directory, step, RESULT).exists():
+                    records = {
+                        suffix: data
+                        for suffix in (TASK, RESULT, EXPLANATION)
+                        if (data := tip.read(f"{directory}/{step}{suffix}")) is not None
+                    }
+                    if records:
+                        self.mailbox.file_step(step, directory, records)
+            elif phase is Phase.PENDING and self.mailbox.where_is_task(step) is None:
+                task = tip.read_text(f"pending/{step}{TASK}")
+                if task is not None:
+                    self.mailbox.hand_out(step, task)
+            elif phase in (Phase.CLAIMED, Phase.RECEIVED) and self.mailbox.where_is_task(step) is None:
+                claimed = tip.read(f"in_progress/{step}{TASK}")
+                if claimed is not None:
+                    write_atomic(self.mailbox.path("in_progress", step, TASK), claimed)
+
+    def _relearn(self) -> None:
+        """Record the lessons of finished attempts a crash kept from being recorded (idempotent)."""
+        for step in self.step_ids:
+            st = self.state.steps.get(step)
+            if st is None:
+                continue
+            for failure in st.failures:
+                if failure.kind in (FailureKind.INTERRUPTED, FailureKind.LOW_CONFIDENCE):
+                    continue
+                info = describe(failure.kind)
+                self._learn(
+                    step,
+                    failure.attempt,
+                    succeeded=False,
+                    kind=failure.kind.value,
+                    reason=failure.reason,
+                    hint=info.recovery,
+                )
+            if st.phase is Phase.COMPLETED:
+                self._learn(step, st.attempt, succeeded=True)
 
     def _phase(self, step: str) -> Phase:
         st = self.state.steps.get(step)

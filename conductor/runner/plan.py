@@ -100,7 +100,9 @@ def run_plan(
         write_protocol(repo_root)
         plan_ref = refs.plan_log(plan.id)
         tip = ledger.tip(plan_ref)
-        if tip is not None and tip.event.state == "halted":
+        if tip is not None and (
+            tip.event.state == "halted" or options.resuming and tip.event.state == "running"
+        ):
             ledger.append(
                 plan_ref, Event(EventType.PLAN_RESUMED, plan=plan.id, summary="resumed", state="running")
             )

@@ -1,0 +1,132 @@
+"""Kill `conductor build` with SIGKILL at many points, resume, and check that every step was
+committed exactly once, no event was recorded twice, and the repository is sound."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from conductor.engine.confidence import signature
+from conductor.runner.memory import Memory
+from tests.conftest import PYTHON, assert_fsck_clean, conductor_bin, git
+from tests.runner.conftest import Project
+
+STEPS = [
+    {"title": "Create hello.py", "instruction": "Create hello.py", "allowed_files": ["hello.py"],
+     "verify": [f"{PYTHON} -c 'import hello'"]},
+    {"title": "Test hello.py", "instruction": "Add test_hello.py", "allowed_files": ["test_hello.py"],
+     "verify": [f"{PYTHON} test_hello.py"]},
+]
+SCRIPT = {
+    "step_001": [{"write": {"hello.py": "def greet(n):\n    return 'Hello, ' + n\n"}}],
+    "step_002": {
+        "1": [{"write": {"test_hello.py": "import hello\n", "deps.lock": "x\n"}}],  # rejected: protected
+        "*": [{"write": {"test_hello.py": "import hello\nassert hello.greet('a') == 'Hello, a'\n"}}],
+    },
+}
+# Before and after each kind of event (plan log, fork log, memory), some on a later occurrence.
+FAILPOINTS = [
+    "after:plan.created",
+    "before:fork.created", "after:fork.created",
+    "before:task.created", "after:task.created", "after:task.created#2", "after:task.created#3",
+    "before:task.claimed", "after:task.claimed", "after:task.claimed#3",
+    "before:result.received", "after:result.received", "after:result.received#2",
+    "before:task.completed", "after:task.completed", "after:task.completed#2",
+    "before:task.rejected", "after:task.rejected",
+    "before:repair.scheduled", "after:repair.scheduled",
+    "before:lesson.recorded", "after:lesson.recorded", "after:lesson.recorded#3",
+    "before:fork.completed", "after:fork.completed",
+    "before:plan.completed",
+]
+ONCE = {"fork.created", "task.created", "task.claimed", "result.received", "task.completed", "task.rejected",
+        "task.failed", "repair.scheduled", "fork.completed"}
+
+
+def run(proj: Project, *args: str, failpoint: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ}
+    if failpoint:
+        env["CONDUCTOR_FAILPOINTS"] = failpoint
+    return subprocess.run([conductor_bin(), *args], cwd=proj.root, env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
+def check_exactly_once(proj: Project, base: str) -> None:
+    plan = proj.only_plan()
+    branch = proj.branch(plan)
+    steps = git(proj.root, "log", "--format=%(trailers:key=Conductor-Step,valueonly)", f"{base}..{branch}")
+    assert sorted(filter(None, steps.split())) == ["step_001", "step_002"]
+    assert git(proj.root, "show", f"{branch}:test_hello.py").startswith("import hello")
+    assert "deps.lock" not in git(proj.root, "ls-tree", "-r", "--name-only", branch)
+    events = proj.events(plan)
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    keys = Counter((e.type.value, e.step, e.attempt) for e in events if e.type.value in ONCE)
+    assert [key for key, n in keys.items() if n > 1] == []
+    assert events[-1].type.value == "fork.completed"
+    plan_kinds = [e.type.value for e in proj.ledger().log(f"refs/conductor/plans/{plan}", newest_first=False)]
+    assert plan_kinds.count("plan.created") == 1 and plan_kinds[-1] == "plan.completed"
+    # each finished attempt taught memory exactly one lesson
+    verdicts = [e for e in events if e.type.value in ("task.completed", "task.rejected", "task.timed_out")
+                or (e.type.value == "task.failed" and e.data.get("kind") != "interrupted")]
+    memory = Memory(proj.ledger())
+    counted = sum(memory.history(signature([s["allowed_files"][0]])).attempts for s in STEPS[:1])
+    assert counted == len(verdicts)  # both steps share the ./*.py signature
+    lessons = [e for e in proj.ledger().log("refs/conductor/memory", newest_first=False)]
+    assert len(lessons) == len(verdicts)
+    worktree = proj.worktree(plan)
+    assert git(worktree, "status", "--porcelain", "--untracked-files=all") == ""
+    assert git(proj.root, "rev-parse", "HEAD").strip() == base
+    assert git(proj.root, "status", "--porcelain") == ""
+    assert_fsck_clean(proj.root)
+
+
+@pytest.mark.parametrize("failpoint", FAILPOINTS)
+def test_killed_at_any_event_and_resumed(proj: Project, failpoint: str) -> None:
+    plan = proj.plan(STEPS)
+    base = git(proj.root, "rev-parse", "HEAD").strip()
+    command = proj.agent(SCRIPT)
+    killed = run(proj, "build", "--plan", plan, "--exec", command, "--yes", failpoint=failpoint)
+    assert killed.returncode == -signal.SIGKILL, (failpoint, killed.returncode, killed.stderr)
+    resumed = run(proj, "resume", "--yes")
+    assert resumed.returncode == 0, resumed.stderr
+    check_exactly_once(proj, base)
+    again = run(proj, "resume")
+    assert again.returncode == 1 and "no plan is running or halted" in again.stderr
+
+
+def test_killed_while_the_command_runs_and_resumed(proj: Project, tmp_path: Path) -> None:
+    plan = proj.plan(STEPS)
+    base = git(proj.root, "rev-parse", "HEAD").strip()
+    marker = tmp_path / "agent-started"
+    script = {**SCRIPT, "step_001": {"1": [{"write": {"hello.py": "half\n"}}, {"marker": str(marker)},
+                                           {"sleep": 60}], "*": SCRIPT["step_001"]}}
+    command = proj.agent(script)
+    proc = subprocess.Popen([conductor_bin(), "build", "--plan", plan, "--exec", command, "--yes"],
+                            cwd=proj.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 60
+    while not marker.exists():
+        assert time.time() < deadline, "the agent never started"
+        time.sleep(0.05)
+    agent_pid = int(marker.read_text())
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=30)
+    os.kill(agent_pid, 0)  # the agent outlived Conductor: it runs in its own session
+    resumed = run(proj, "resume")
+    assert resumed.returncode == 0, resumed.stderr
+    with pytest.raises(ProcessLookupError):
+        for _ in range(50):  # the resume killed the orphaned agent
+            os.kill(agent_pid, 0)
+            time.sleep(0.1)
+    interrupted = [e for e in proj.events() if e.type.value == "task.failed"]
+    assert len(interrupted) == 1 and interrupted[0].data["kind"] == "interrupted"
+    assert "processes were killed" in interrupted[0].summary
+    created = [(e.step, e.attempt) for e in proj.events() if e.type.value == "task.created"]
+    assert created[:2] == [("step_001", 1), ("step_001", 2)]
+    assert json.loads(proj.record("completed/step_001.result.json"))["attempt"] == 2
+    check_exactly_once(proj, base)
