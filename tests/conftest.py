@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -52,6 +53,9 @@ for var in (
     "GOOGLE_API_KEY",
 ):
     os.environ.pop(var, None)
+
+if TYPE_CHECKING:
+    from tests.scenario import Project
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
@@ -150,3 +154,19 @@ def assert_fsck_clean(repo: Path) -> None:
         if line.startswith(("error", "warning", "missing", "broken", "bad"))
     ]
     assert problems == []
+
+
+@pytest.fixture
+def proj(project: Path, tmp_path: Path) -> Project:
+    """A `conductor init` project with a few committed files to work on."""
+    from tests.scenario import Project
+
+    (project / "app.py").write_text("print('app')\n")
+    (project / "poetry.lock").write_text("locked\n")
+    (project / "migrations").mkdir()
+    (project / "migrations" / "0001.py").write_text("up\n")
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "base files")
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    return Project(project, scripts)

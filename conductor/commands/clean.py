@@ -57,5 +57,6 @@ def clean(plan: str | None) -> list[Cleaned]:
             if mailbox.exists():
                 shutil.rmtree(mailbox)
                 cleaned.removed.append(str(mailbox))
-        done.append(cleaned)
+        if cleaned.removed:
+            done.append(cleaned)
     return done

@@ -51,7 +51,7 @@ def _to_config_error(
     field, line, text = problems[0]
     more = ""
     if len(problems) > 1:
-        rest = [f"  {ln and f'line {ln}, ' or ''}{f}: {t}" for f, ln, t in problems[1:]]
+        rest = [f"  {f'line {ln}, ' if ln else ''}{f}: {t}" for f, ln, t in problems[1:]]
         more = "\nalso:\n" + "\n".join(rest)
     return ConfigError(text, path=doc.path, line=line, field=field, details=more)
 

@@ -101,7 +101,7 @@ def run_plan(
         plan_ref = refs.plan_log(plan.id)
         tip = ledger.tip(plan_ref)
         if tip is not None and (
-            tip.event.state == "halted" or options.resuming and tip.event.state == "running"
+            tip.event.state == "halted" or (options.resuming and tip.event.state == "running")
         ):
             ledger.append(
                 plan_ref, Event(EventType.PLAN_RESUMED, plan=plan.id, summary="resumed", state="running")

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from tests.conftest import PYTHON, assert_fsck_clean, git, run_process
-from tests.runner.conftest import Project, build
+from tests.scenario import Project, build
 
 HELLO = {"write": {"hello.py": "def greet(name):\n    return f'Hello, {name}!'\n"}}
 TEST = {"write": {"test_hello.py": "import hello\n\nassert hello.greet('a') == 'Hello, a!'\n"}}
@@ -40,7 +40,7 @@ def test_each_accepted_step_is_one_commit_with_trailers_author_and_committer(pro
     log = git(proj.root, "log", "--format=%H%x00%an <%ae>%x00%cn <%ce>%x00%B%x01", f"{base}..{proj.branch()}")
     commits = [entry.strip("\n").split("\x00") for entry in log.split("\x01") if entry.strip()]
     assert len(commits) == 2
-    newest, oldest = commits
+    _newest, oldest = commits
     assert oldest[1] == "scripted agent <command-executor@conductor.invalid>"
     assert oldest[2] == "Test User <test@example.com>"
     assert oldest[3].startswith("Create hello.py\n\nAdded greet().\n")
@@ -177,10 +177,12 @@ def test_command_executor_contract_env_stdin_and_derived_result(
 ) -> None:
     seen = tmp_path / "seen.json"
     agent = tmp_path / "agent.py"
+    keys = ("CONDUCTOR_TASK_FILE", "CONDUCTOR_WORKSPACE", "CONDUCTOR_RESULT_DIR")
     agent.write_text(
         "import json, os, sys\n"
-        f"json.dump({{k: os.environ[k] for k in ('CONDUCTOR_TASK_FILE', 'CONDUCTOR_WORKSPACE', "
-        f"'CONDUCTOR_RESULT_DIR')}} | {{'stdin': sys.stdin.read(), 'cwd': os.getcwd()}}, open({str(seen)!r}, 'w'))\n"
+        f"seen = {{k: os.environ[k] for k in {keys!r}}}\n"
+        "seen.update(stdin=sys.stdin.read(), cwd=os.getcwd())\n"
+        f"json.dump(seen, open({str(seen)!r}, 'w'))\n"
         "open('made.txt', 'w').write('x' * 10)\n"
         "print('line of output\\n' * 20000)\n"
     )

@@ -11,14 +11,19 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import assert_fsck_clean, conductor_bin, git
-from tests.runner.conftest import Project
+from tests.scenario import Project
 
-STEP = {"title": "Create hello.py", "instruction": "Create hello.py printing hello", "allowed_files": ["hello.py"]}
+STEP = {
+    "title": "Create hello.py",
+    "instruction": "Create hello.py printing hello",
+    "allowed_files": ["hello.py"],
+}
 
 
 def start(proj: Project, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([conductor_bin(), *args], cwd=proj.root, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [conductor_bin(), *args], cwd=proj.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def fork_dir(proj: Project) -> Path:
@@ -66,9 +71,17 @@ def report(proj: Project, task: dict[str, Any], *, attempt: int | None = None, *
     box = fork_dir(proj) / "completed"
     step = task["task_id"]
     (box / f"{step}.explanation.md").write_text("# Done\n\nWrote the file.\n")
-    result = {"task_id": step, "attempt": attempt or task["attempt"], "status": "completed",
-              "summary": "Wrote hello.py", "files_changed": ["hello.py"], "agent": "Antigravity",
-              "tokens": {"input": 1000, "output": 200}, "cost": 0.002, **fields}
+    result = {
+        "task_id": step,
+        "attempt": attempt or task["attempt"],
+        "status": "completed",
+        "summary": "Wrote hello.py",
+        "files_changed": ["hello.py"],
+        "agent": "Antigravity",
+        "tokens": {"input": 1000, "output": 200},
+        "cost": 0.002,
+        **fields,
+    }
     tmp = box / f".{step}.result.json.tmp"
     tmp.write_text(json.dumps(result))
     tmp.rename(box / f"{step}.result.json")
@@ -85,7 +98,7 @@ def test_an_external_agent_completes_a_task_through_the_mailbox(proj: Project) -
     claim(proj)
     (workspace / "hello.py").write_text("print('hello')\n")
     report(proj, task)
-    out, err = proc.communicate(timeout=60)
+    _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert "waiting for an agent to claim" in err and "PROTOCOL.md" in err
     assert "claimed by an agent" in err
@@ -93,7 +106,10 @@ def test_an_external_agent_completes_a_task_through_the_mailbox(proj: Project) -
     assert author == "Antigravity"
     box = fork_dir(proj)
     assert sorted(p.name for p in (box / "completed").iterdir()) == [
-        "step_001.explanation.md", "step_001.result.json", "step_001.task.json"]
+        "step_001.explanation.md",
+        "step_001.result.json",
+        "step_001.task.json",
+    ]
     audit = [json.loads(line) for line in (box / "audit.log").read_text().splitlines()]
     assert [a["type"] for a in audit] == [e.type.value for e in proj.events()]
     handoff = proj.root / ".conductor" / "handoff"
@@ -101,7 +117,9 @@ def test_an_external_agent_completes_a_task_through_the_mailbox(proj: Project) -
     metrics = json.loads((handoff / "metrics.json").read_text())
     assert metrics["by_status"]["completed"] == 1 and metrics["tokens"] == {"input": 1000, "output": 200}
     assert metrics["cost_usd"] == 0.002
-    shown = subprocess.run([conductor_bin(), "handoff-metrics"], cwd=proj.root, capture_output=True, text=True)
+    shown = subprocess.run(
+        [conductor_bin(), "handoff-metrics"], cwd=proj.root, capture_output=True, text=True
+    )
     assert "1000 in, 200 out; cost $0.0020" in shown.stdout
 
 
@@ -164,8 +182,10 @@ def test_ctrl_c_halts_and_resume_rebuilds_a_deleted_mailbox(proj: Project) -> No
     kinds = [e.type.value for e in proj.events()]
     assert kinds.count("task.created") == 1
     assert "fork.halted" in kinds and "fork.resumed" in kinds and kinds[-1] == "fork.completed"
-    plan_events = [e.type.value for e in proj.ledger().log(f"refs/conductor/plans/{proj.only_plan()}",
-                                                             newest_first=False)]
+    plan_events = [
+        e.type.value
+        for e in proj.ledger().log(f"refs/conductor/plans/{proj.only_plan()}", newest_first=False)
+    ]
     assert plan_events == ["plan.created", "plan.halted", "plan.resumed", "plan.completed"]
     assert_fsck_clean(proj.root)
 

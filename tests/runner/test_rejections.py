@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import PYTHON, git
-from tests.runner.conftest import Project, build
+from tests.scenario import Project, build
 
 
 @dataclass

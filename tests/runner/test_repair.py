@@ -7,20 +7,30 @@ import json
 from conductor.engine.confidence import signature
 from conductor.runner.memory import Memory
 from tests.conftest import git
-from tests.runner.conftest import Project, build
+from tests.scenario import Project, build
 
 
 def test_a_rejected_step_is_retried_with_the_failure_in_its_context(proj: Project, run_cli) -> None:
     steps = [{"title": "Write new.py", "instruction": "Write new.py", "allowed_files": ["new.py"]}]
     plan = proj.plan(steps)
-    script = {"step_001": {"1": [{"write": {"new.py": "x = 1\n", "uv.lock": "pinned\n"}}],
-                           "2": [{"write": {"new.py": "x = 2\n"}}]}}
+    script = {
+        "step_001": {
+            "1": [{"write": {"new.py": "x = 1\n", "uv.lock": "pinned\n"}}],
+            "2": [{"write": {"new.py": "x = 2\n"}}],
+        }
+    }
     result = build(run_cli, proj, plan, proj.agent(script))
     assert result.code == 0, result.err
     kinds = [(e.type.value, e.attempt) for e in proj.events() if e.step == "step_001"]
     assert kinds == [
-        ("task.created", 1), ("task.claimed", 1), ("result.received", 1), ("task.rejected", 1),
-        ("repair.scheduled", 2), ("task.created", 2), ("task.claimed", 2), ("result.received", 2),
+        ("task.created", 1),
+        ("task.claimed", 1),
+        ("result.received", 1),
+        ("task.rejected", 1),
+        ("repair.scheduled", 2),
+        ("task.created", 2),
+        ("task.claimed", 2),
+        ("result.received", 2),
         ("task.completed", 2),
     ]
     second = json.loads(proj.record("completed/step_001.task.json"))
@@ -40,8 +50,14 @@ def test_a_rejected_step_is_retried_with_the_failure_in_its_context(proj: Projec
 
 
 def test_lessons_are_recorded_once_and_feed_later_confidence(proj: Project, run_cli) -> None:
-    steps = [{"title": "Write new.py", "instruction": "Write new.py", "allowed_files": ["new.py"],
-              "verify": ["true"]}]
+    steps = [
+        {
+            "title": "Write new.py",
+            "instruction": "Write new.py",
+            "allowed_files": ["new.py"],
+            "verify": ["true"],
+        }
+    ]
     plan = proj.plan(steps)
     script = {"step_001": {"1": [{"write": {"other.py": "x\n"}}], "2": [{"write": {"new.py": "x\n"}}]}}
     assert build(run_cli, proj, plan, proj.agent(script)).code == 0

@@ -16,13 +16,21 @@ import pytest
 from conductor.engine.confidence import signature
 from conductor.runner.memory import Memory
 from tests.conftest import PYTHON, assert_fsck_clean, conductor_bin, git
-from tests.runner.conftest import Project
+from tests.scenario import Project
 
 STEPS = [
-    {"title": "Create hello.py", "instruction": "Create hello.py", "allowed_files": ["hello.py"],
-     "verify": [f"{PYTHON} -c 'import hello'"]},
-    {"title": "Test hello.py", "instruction": "Add test_hello.py", "allowed_files": ["test_hello.py"],
-     "verify": [f"{PYTHON} test_hello.py"]},
+    {
+        "title": "Create hello.py",
+        "instruction": "Create hello.py",
+        "allowed_files": ["hello.py"],
+        "verify": [f"{PYTHON} -c 'import hello'"],
+    },
+    {
+        "title": "Test hello.py",
+        "instruction": "Add test_hello.py",
+        "allowed_files": ["test_hello.py"],
+        "verify": [f"{PYTHON} test_hello.py"],
+    },
 ]
 SCRIPT = {
     "step_001": [{"write": {"hello.py": "def greet(n):\n    return 'Hello, ' + n\n"}}],
@@ -34,27 +42,52 @@ SCRIPT = {
 # Before and after each kind of event (plan log, fork log, memory), some on a later occurrence.
 FAILPOINTS = [
     "after:plan.created",
-    "before:fork.created", "after:fork.created",
-    "before:task.created", "after:task.created", "after:task.created#2", "after:task.created#3",
-    "before:task.claimed", "after:task.claimed", "after:task.claimed#3",
-    "before:result.received", "after:result.received", "after:result.received#2",
-    "before:task.completed", "after:task.completed", "after:task.completed#2",
-    "before:task.rejected", "after:task.rejected",
-    "before:repair.scheduled", "after:repair.scheduled",
-    "before:lesson.recorded", "after:lesson.recorded", "after:lesson.recorded#3",
-    "before:fork.completed", "after:fork.completed",
+    "before:fork.created",
+    "after:fork.created",
+    "before:task.created",
+    "after:task.created",
+    "after:task.created#2",
+    "after:task.created#3",
+    "before:task.claimed",
+    "after:task.claimed",
+    "after:task.claimed#3",
+    "before:result.received",
+    "after:result.received",
+    "after:result.received#2",
+    "before:task.completed",
+    "after:task.completed",
+    "after:task.completed#2",
+    "before:task.rejected",
+    "after:task.rejected",
+    "before:repair.scheduled",
+    "after:repair.scheduled",
+    "before:lesson.recorded",
+    "after:lesson.recorded",
+    "after:lesson.recorded#3",
+    "before:fork.completed",
+    "after:fork.completed",
     "before:plan.completed",
 ]
-ONCE = {"fork.created", "task.created", "task.claimed", "result.received", "task.completed", "task.rejected",
-        "task.failed", "repair.scheduled", "fork.completed"}
+ONCE = {
+    "fork.created",
+    "task.created",
+    "task.claimed",
+    "result.received",
+    "task.completed",
+    "task.rejected",
+    "task.failed",
+    "repair.scheduled",
+    "fork.completed",
+}
 
 
 def run(proj: Project, *args: str, failpoint: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ}
     if failpoint:
         env["CONDUCTOR_FAILPOINTS"] = failpoint
-    return subprocess.run([conductor_bin(), *args], cwd=proj.root, env=env, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [conductor_bin(), *args], cwd=proj.root, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def check_exactly_once(proj: Project, base: str) -> None:
@@ -72,8 +105,12 @@ def check_exactly_once(proj: Project, base: str) -> None:
     plan_kinds = [e.type.value for e in proj.ledger().log(f"refs/conductor/plans/{plan}", newest_first=False)]
     assert plan_kinds.count("plan.created") == 1 and plan_kinds[-1] == "plan.completed"
     # each finished attempt taught memory exactly one lesson
-    verdicts = [e for e in events if e.type.value in ("task.completed", "task.rejected", "task.timed_out")
-                or (e.type.value == "task.failed" and e.data.get("kind") != "interrupted")]
+    verdicts = [
+        e
+        for e in events
+        if e.type.value in ("task.completed", "task.rejected", "task.timed_out")
+        or (e.type.value == "task.failed" and e.data.get("kind") != "interrupted")
+    ]
     memory = Memory(proj.ledger())
     counted = sum(memory.history(signature([s["allowed_files"][0]])).attempts for s in STEPS[:1])
     assert counted == len(verdicts)  # both steps share the ./*.py signature
@@ -104,11 +141,20 @@ def test_killed_while_the_command_runs_and_resumed(proj: Project, tmp_path: Path
     plan = proj.plan(STEPS)
     base = git(proj.root, "rev-parse", "HEAD").strip()
     marker = tmp_path / "agent-started"
-    script = {**SCRIPT, "step_001": {"1": [{"write": {"hello.py": "half\n"}}, {"marker": str(marker)},
-                                           {"sleep": 60}], "*": SCRIPT["step_001"]}}
+    script = {
+        **SCRIPT,
+        "step_001": {
+            "1": [{"write": {"hello.py": "half\n"}}, {"marker": str(marker)}, {"sleep": 60}],
+            "*": SCRIPT["step_001"],
+        },
+    }
     command = proj.agent(script)
-    proc = subprocess.Popen([conductor_bin(), "build", "--plan", plan, "--exec", command, "--yes"],
-                            cwd=proj.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [conductor_bin(), "build", "--plan", plan, "--exec", command, "--yes"],
+        cwd=proj.root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.time() + 60
     while not marker.exists():
         assert time.time() < deadline, "the agent never started"

@@ -1,4 +1,4 @@
-"""Running plans for real: a project, a plan file, a scripted agent, the CLI."""
+"""Scenarios for running plans for real: a project, a plan file, a scripted agent, the CLI."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from conductor.engine.state import ForkState
@@ -71,20 +70,6 @@ class Project:
 
     def record(self, path: str, plan: str | None = None, fork: str = "main") -> str:
         return git(self.root, "show", f"{refs.fork_log(plan or self.only_plan(), fork)}:{path}")
-
-
-@pytest.fixture
-def proj(project: Path, tmp_path: Path) -> Project:
-    """A `conductor init` project with a few committed files to work on."""
-    (project / "app.py").write_text("print('app')\n")
-    (project / "poetry.lock").write_text("locked\n")
-    (project / "migrations").mkdir()
-    (project / "migrations" / "0001.py").write_text("up\n")
-    git(project, "add", "-A")
-    git(project, "commit", "-q", "-m", "base files")
-    scripts = tmp_path / "scripts"
-    scripts.mkdir()
-    return Project(project, scripts)
 
 
 def build(run_cli: Callable[..., Result], project: Project, plan: str, command: str, *extra: str) -> Result:
