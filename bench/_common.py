@@ -28,7 +28,10 @@ def workdir(prefix: str) -> Path:
 
 
 def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, env=ENV, check=True, capture_output=True, text=True).stdout
+    proc = subprocess.run(["git", *args], cwd=cwd, env=ENV, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"git {' '.join(args)} failed in {cwd}: {proc.stderr.strip()}")
+    return proc.stdout
 
 
 def median_time(func: Callable[[], object], *, repeat: int, warmup: int = 1) -> float:

@@ -74,10 +74,15 @@ class Mailbox:
 
     def clear_step(self, step: str) -> None:
         """Remove every file of `step` (before a new attempt is handed out)."""
+        names = {f"{step}{suffix}" for suffix in (TASK, RESULT, EXPLANATION, WORKER)}
         for directory in DIRS:
-            for suffix in (TASK, RESULT, EXPLANATION, WORKER):
+            try:
+                present = names.intersection(os.listdir(self.root / directory))
+            except FileNotFoundError:
+                continue
+            for name in present:
                 with contextlib.suppress(FileNotFoundError):
-                    self.path(directory, step, suffix).unlink()
+                    (self.root / directory / name).unlink()
 
     def hand_out(self, step: str, task_json: str) -> Path:
         self.ensure()

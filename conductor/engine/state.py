@@ -49,6 +49,7 @@ class StepState:
     commit: str | None = None
     confidence: float | None = None
     created_at: str | None = None  # when the current attempt's task was handed out
+    created_seq: int = 0  # the seq of that task.created event
     claimed_at: str | None = None
     finished_at: str | None = None
     worker: dict[str, object] = field(default_factory=dict)
@@ -110,6 +111,7 @@ class ForkState:
             step.attempt = event.attempt or step.attempt + 1
             step.phase = Phase.PENDING
             step.created_at = event.time
+            step.created_seq = event.seq
             step.claimed_at = None
             step.worker = {}
             score = event.data.get("confidence", {}).get("score") if isinstance(event.data, dict) else None

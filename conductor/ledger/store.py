@@ -13,7 +13,7 @@ import os
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,8 +22,8 @@ from pygit2.enums import ObjectType
 
 from conductor import failpoints
 from conductor.errors import LedgerConflictError, LedgerError, NotARepositoryError
+from conductor.ledger import code, message, refs, tree
 from conductor.ledger import format as ledger_format
-from conductor.ledger import message, refs, tree
 from conductor.ledger.scan import scan
 from conductor.ledger.snapshot import Snapshot
 from conductor.models.event import Event, EventType
@@ -156,8 +156,8 @@ class Ledger:
             hint="another Conductor process is writing the same log; retry when it is done",
         )
 
-    def _redacted(self, content: bytes | str | None) -> bytes | str | None:
-        if content is None or not self._redact:
+    def _redacted(self, content: bytes | str | tree.Entry | None) -> bytes | str | tree.Entry | None:
+        if content is None or not self._redact or isinstance(content, tuple):
             return content
         if isinstance(content, str):
             return self._redact.text(content)
@@ -197,6 +197,33 @@ class Ledger:
     def commit_parent(self, commit: str) -> str | None:
         found = self._commit(commit)
         return str(found.parent_ids[0]) if found.parent_ids else None
+
+    # -- code objects (see conductor.ledger.code) ---------------------------------------------
+
+    def tree_of(self, commit: str) -> str:
+        return str(self._commit(commit).tree_id)
+
+    def build_tree(self, base_commit: str, files: Mapping[str, tree.Entry | None]) -> str:
+        """The tree of `base_commit` with `files` replaced (None: deleted)."""
+        return code.build(self.repo, self.tree_of(base_commit), files)
+
+    def diff_trees(self, old_tree: str, new_tree: str, paths: list[str]) -> code.TreeDiff:
+        """The difference at `paths` (directories expand): the cost follows the change."""
+        return code.diff_paths(self.repo, old_tree, new_tree, paths)
+
+    def create_commit(
+        self, tree_id: str, *, parent: str, message: str, author: tuple[str, str], committer: tuple[str, str]
+    ) -> str:
+        when = int(self._clock().timestamp())
+        return code.commit(
+            self.repo, tree_id, parent=parent, message=message, author=author, committer=committer, when=when
+        )
+
+    def entry(self, commit: str, path: str) -> tuple[str, tree.Entry | None]:
+        return code.entry(self.repo, commit, path)
+
+    def files_under(self, commit: str, path: str) -> list[str]:
+        return code.files_under(self.repo, commit, path)
 
     def ref_names(self, prefix: str = refs.STATE_PREFIX) -> list[str]:
         return sorted(r for r in self.repo.references if r.startswith(prefix))

@@ -11,8 +11,11 @@ from collections.abc import Mapping
 import pygit2
 from pygit2.enums import FileMode, ObjectType
 
-Changes = Mapping[str, bytes | str | None]
-"""Path -> new content (bytes or text), or None to delete the path."""
+Entry = tuple[int, bytes]
+"""A file with its git mode: (0o100644 | 0o100755 | 0o120000 for a symlink's target, data)."""
+
+Changes = Mapping[str, bytes | str | Entry | None]
+"""Path -> new content (bytes or text, a regular file), an Entry, or None to delete the path."""
 
 
 def check_path(path: str) -> list[str]:
@@ -32,8 +35,8 @@ def apply(repo: pygit2.Repository, base: pygit2.Tree | None, changes: Changes) -
 
 def _build(repo: pygit2.Repository, base: pygit2.Tree | None, changes: Changes) -> pygit2.Oid | None:
     """Write `base` + `changes`; None instead of writing an empty tree (never stored)."""
-    direct: dict[str, bytes | str | None] = {}
-    nested: dict[str, dict[str, bytes | str | None]] = {}
+    direct: dict[str, bytes | str | Entry | None] = {}
+    nested: dict[str, dict[str, bytes | str | Entry | None]] = {}
     for path, content in changes.items():
         head, *rest = check_path(path)
         if rest:
@@ -46,8 +49,11 @@ def _build(repo: pygit2.Repository, base: pygit2.Tree | None, changes: Changes) 
             if builder.get(name) is not None:
                 builder.remove(name)
             continue
-        data = content.encode("utf-8") if isinstance(content, str) else content
-        builder.insert(name, repo.create_blob(data), FileMode.BLOB)
+        if isinstance(content, tuple):
+            mode, data = content
+        else:
+            mode, data = FileMode.BLOB, content.encode("utf-8") if isinstance(content, str) else content
+        builder.insert(name, repo.create_blob(data), mode)
     for name, sub_changes in nested.items():
         sub_base = _subtree(repo, base, name)
         sub_id = _build(repo, sub_base, sub_changes)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,6 @@ from conductor.engine import decide as engine
 from conductor.engine.confidence import Assessment, assess, needs_approval, signature
 from conductor.engine.failures import FailureKind, describe
 from conductor.engine.state import ForkState, ForkStatus, Phase
-from conductor.errors import ConductorError
 from conductor.executors.base import Assignment, Executor, Outcome
 from conductor.ledger import refs
 from conductor.ledger.snapshot import Snapshot
@@ -28,15 +28,17 @@ from conductor.ledger.store import Ledger
 from conductor.mailbox import EXPLANATION, RESULT, TASK, Found, Mailbox, write_atomic
 from conductor.models.confidence import Confidence
 from conductor.models.event import Event, EventType
-from conductor.models.result import ResultFile, ResultStatus
+from conductor.models.paths import escape_reason
+from conductor.models.result import ResultFile
 from conductor.models.task import PreviousStep, RepairContext, TaskContext, TaskFile
 from conductor.policy.effective import EffectivePolicy
+from conductor.runner import changes, verification
 from conductor.runner import memory as memory_module
 from conductor.runner.planning import PlanRecord, step_id
 from conductor.runner.worktree import Worktree, gitdir_fingerprint
 from conductor.secrets import Redactor
-from conductor.verify.checks import AllowedFiles, Violation, changed_lines, check_paths, check_size
-from conductor.verify.evidence import CommandEvidence, run_command
+from conductor.verify.checks import Violation
+from conductor.verify.evidence import CommandEvidence
 
 EVERYTHING = ["**"]
 STANDARD_CONSTRAINTS = [
@@ -79,6 +81,9 @@ class ForkRunner:
         self.state = ForkState.replay(plan.id, fork_id, events)
         self.step_ids = [step_id(i) for i in range(len(self.fork.steps))]
         self._policies: dict[str, EffectivePolicy] = {}
+        self.watcher: changes.Watcher | None = None
+        self._index_sync: _Background | None = None
+        self._watch_seq = 0  # events up to this seq happened before the watcher started
 
     # -- recording ------------------------------------------------------------------------
 
@@ -122,6 +127,20 @@ class ForkRunner:
 
     def run(self) -> ForkStatus:
         self.reconcile()
+        try:
+            return self._loop()
+        finally:
+            self._settled()
+            if self.watcher is not None:
+                self.watcher.close()
+
+    def _settled(self) -> None:
+        """Wait for background work on the worktree (the index sync) to finish."""
+        pending, self._index_sync = self._index_sync, None
+        if pending is not None:
+            pending.join()
+
+    def _loop(self) -> ForkStatus:
         try:
             while True:
                 action = engine.decide(self.state, self._step_plans())
@@ -174,7 +193,12 @@ class ForkRunner:
             self.record(EventType.FORK_RESUMED, "resumed after Conductor stopped (a crash or a kill)")
         if self.state.status in (ForkStatus.COMPLETED, ForkStatus.FAILED):
             return
+        existed = self.worktree.exists()
         self.worktree.create(self.branch)
+        if existed and self.options.resuming:
+            self.worktree.refresh_index()  # a crash may have cut the index sync short
+        self.watcher = changes.Watcher(self.worktree.path)
+        self._watch_seq = self.state.last_seq
         # A step whose commit was recorded but whose branch move did not happen: finish it.
         for step in self.step_ids:
             st = self.state.steps.get(step)
@@ -494,160 +518,109 @@ class ForkRunner:
             },
         )
         if current.phase is Phase.PENDING:
+            self._settled()
             self.worktree.reset()  # nobody works on the current attempt yet: the changes are stale
         self.say(f"{step}: refused a late result for attempt {attempt} ({info.recovery})")
 
     def _timed_out(self, step: str, task: TaskFile) -> None:
+        observed = self._observe(step, self._fork_tip())
         self._fail_attempt(
             step,
             task.attempt,
             FailureKind.TIMEOUT,
             f"no result within timeout_seconds={task.timeout_seconds}",
-            patch=self._patch(),
+            patch=observed.diff.patch,
+            diffstat=observed.diffstat(),
         )
-
-    def _patch(self) -> bytes:
-        """What the attempt changed, as a patch (empty when git cannot even stage it)."""
-        try:
-            self.worktree.stage()
-            return self.worktree.patch()
-        except ConductorError:
-            return b""
 
     # -- verification ----------------------------------------------------------------------------
 
     def verify(self, step: str) -> None:
         """DESIGN §6, in order: task and attempt, the diff, its size, the verify commands."""
+        self._settled()
         tip = self.ledger.tip(self.ref)
         assert tip is not None
         task = TaskFile.from_json(tip.read(f"in_progress/{step}{TASK}") or b"")
         raw_result = tip.read(f"in_progress/{step}{RESULT}") or b""
         explanation = tip.read_text(f"in_progress/{step}{EXPLANATION}") or ""
-        attempt = task.attempt
         policy = self.policy(step)
-
-        # 1. the result file, the task as handed out, the attempt
-        try:
-            result = ResultFile.from_json(raw_result)
-        except ValueError as exc:
-            return self._reject(
-                step,
-                attempt,
-                FailureKind.INVALID_RESULT,
-                _first_line(str(exc)),
-                evidence=[_first_line(str(exc))],
-            )
-        mailbox_task = self.mailbox.where_is_task(step)
-        if mailbox_task is None:
-            return self._reject(
-                step, attempt, FailureKind.CHECKSUM, "the task file was removed from the mailbox"
-            )
-        try:
-            handed = TaskFile.from_json(mailbox_task.read_bytes()).canonical_digest()
-        except (ValueError, OSError):
-            handed = "unreadable"
-        if handed != task.checksum:
-            return self._reject(
-                step,
-                attempt,
-                FailureKind.CHECKSUM,
-                f"the task file in the mailbox ({mailbox_task.name}) differs from the one handed out",
-                evidence=[f"expected {task.checksum}", f"found {handed}"],
-            )
-        if result.task_id != step or result.attempt != attempt:
-            return self._reject(
-                step,
-                attempt,
-                FailureKind.STALE,
-                f"the result is for {result.task_id} attempt {result.attempt}, not {step} attempt {attempt}",
-            )
-
-        # 2. the real diff: every path allowed, none protected, nothing escapes, .git untouched
-        violations: list[Violation] = []
-        if not self.worktree.link_intact(self.ledger.git_dir):
+        link_intact = self.worktree.link_intact(self.ledger.git_dir)
+        if not link_intact:
             self.worktree.restore_link(self.ledger.git_dir)
-            link = "writes under .git: the worktree's .git link was changed (restored)"
-            violations.append(Violation(FailureKind.CONSTRAINT, ".git", link))
-        if self._gitdir_at_hand_out(step) not in ("", gitdir_fingerprint(self.ledger.git_dir)):
-            changed = "writes under .git: the repository's hooks or config changed while the step ran"
-            violations.append(Violation(FailureKind.CONSTRAINT, ".git", changed))
-        try:
-            self.worktree.stage()
-        except ConductorError as exc:
-            status = self.worktree.status().splitlines()
-            reason = _first_line(f"git cannot stage the change: {exc.message}")
-            return self._reject(step, attempt, FailureKind.CONSTRAINT, reason, evidence=status)
-        changes = self.worktree.changes()
-        counts = self.worktree.line_counts()
-        symlinks = {c.path: _readlink(self.worktree.path / c.path) for c in changes if c.new_mode == "120000"}
-        violations += check_paths(
-            changes,
-            allowed=AllowedFiles(task.allowed_files),
-            protected=policy.protected,
-            symlinks=symlinks,
-            reported=result.files_changed,
+        parent = self._fork_tip()
+        observed = self._observe(step, parent, extra=_reported_paths(raw_result))
+        verdict, result = verification.check(
+            step=step,
+            task=task,
+            raw_result=raw_result,
+            mailbox=self.mailbox,
+            observed=observed,
+            policy=policy,
+            link_was_intact=link_intact,
+            gitdir_before=self._gitdir_at_hand_out(step),
+            git_dir=self.ledger.git_dir,
         )
-        lines = changed_lines(changes, counts, {c.path: self.worktree.file_size(c.path) for c in changes})
-        diffstat = _diffstat(changes, counts)
-        if violations:
-            kind = violations[0].kind
-            return self._reject(
-                step, attempt, kind, str(violations[0]), violations=violations, diffstat=diffstat
+        if verdict.accepted and task.verify:
+            verdict = verification.run_verify(
+                task.verify,
+                worktree=self.worktree.path,
+                timeout=policy.verify_timeout_seconds,
+                say=lambda text: self.say(f"{step}: {text}"),
             )
-        if result.status is ResultStatus.FAILED:
-            return self._reject(step, attempt, FailureKind.EXECUTOR_FAILED, result.summary, diffstat=diffstat)
-
-        # 3. size
-        too_big = check_size(
-            changes, lines=lines, max_lines=policy.max_diff_lines, max_files=policy.max_files_changed
-        )
-        if too_big:
-            return self._reject(
+            # whatever the commands wrote is not part of the step
+            touched = self._drain()
+            verification.settle(
+                self.worktree.path,
+                self.ledger,
+                observed,
+                touched if touched is not None else changes.from_status(self.worktree.path),
+            )
+        if not verdict.accepted or result is None:
+            assert verdict.kind is not None
+            self._fail_attempt(
                 step,
-                attempt,
-                FailureKind.DIFF_TOO_LARGE,
-                str(too_big[0]),
-                violations=too_big,
-                diffstat=diffstat,
+                task.attempt,
+                verdict.kind,
+                verdict.reason,
+                patch=observed.diff.patch,
+                violations=verdict.violations,
+                evidence=verdict.evidence,
+                diffstat=observed.diffstat(),
+                commands=verdict.commands,
             )
+            return
+        self._accept(step, task, result, explanation, observed, verdict.commands)
 
-        # 4. evidence: the verify commands
-        tree = self.worktree.write_tree()
-        results: list[CommandEvidence] = []
-        for command in task.verify:
-            self.say(f"{step}: verify `{command}`")
-            results.append(
-                run_command(command, cwd=self.worktree.path, timeout=policy.verify_timeout_seconds)
+    def _fork_tip(self) -> str:
+        """The branch tip the step builds on. An executor that committed on the branch (it
+        should not) gets its commits folded into the step: the branch goes back, files stay."""
+        expected = self.plan.base
+        for done in self.step_ids:
+            st = self.state.steps.get(done)
+            if st is not None and st.phase is Phase.COMPLETED and st.commit:
+                expected = st.commit
+        current = self.ledger.ref_target(self.branch)
+        if current is not None and current != expected and self.ledger.is_ancestor(expected, current):
+            self.say(
+                f"the executor committed on {refs.short_branch(self.plan.id, self.fork.id)};"
+                " its commits are folded into the step"
             )
-            if not results[-1].passed:
-                break
-        if task.verify:
-            self.worktree.reset_to_index()  # whatever the commands wrote is not part of the step
-        failed = next((r for r in results if not r.passed), None)
-        if failed is not None:
-            state = "timed out" if failed.exit_code is None else f"exited with {failed.exit_code}"
-            return self._reject(
-                step,
-                attempt,
-                FailureKind.VERIFY_FAILED,
-                f"`{failed.command}` {state}",
-                diffstat=diffstat,
-                commands=results,
-                evidence=[line for line in failed.output.strip().splitlines()[-10:]],
-            )
+            self.ledger.set_branch(self.branch, expected, expect=current)
+        return expected
 
-        # 5. accept: commit to the fork branch
-        self._accept(
-            step,
-            task,
-            result,
-            explanation,
-            tree=tree,
-            lines=lines,
-            diffstat=diffstat,
-            commands=results,
-            files=[c.path for c in changes],
-        )
+    def _drain(self) -> set[str] | None:
+        return self.watcher.drain() if self.watcher is not None else None
+
+    def _observe(self, step: str, parent: str, *, extra: Sequence[str] = ()) -> verification.Observed:
+        """What the current attempt changed: from the watcher when it saw the whole attempt,
+        else from `git status` (slower on big repositories, same answer)."""
+        st = self.state.step(step)
+        candidates = None
+        if self.watcher is not None and self.watcher.active and st.created_seq > self._watch_seq:
+            candidates = self._drain()
+            if candidates is not None:
+                candidates |= set(extra)
+        return verification.observe(self.ledger, self.worktree, parent, candidates)
 
     def _gitdir_at_hand_out(self, step: str) -> str:
         for event in self.ledger.log(self.ref):
@@ -661,16 +634,14 @@ class ForkRunner:
         task: TaskFile,
         result: ResultFile,
         explanation: str,
-        *,
-        tree: str,
-        lines: int,
-        diffstat: str,
+        observed: verification.Observed,
         commands: list[CommandEvidence],
-        files: list[str],
     ) -> None:
         attempt = task.attempt
-        parent = self.ledger.ref_target(self.branch)
-        assert parent is not None
+        parent = observed.parent
+        lines = observed.lines
+        diffstat = observed.diffstat()
+        files = [c.path for c in observed.diff.changes]
         verdict = {
             "step": step,
             "attempt": attempt,
@@ -684,9 +655,8 @@ class ForkRunner:
         verdict_json = _dumps(verdict)
         evidence_digest = "sha256:" + hashlib.sha256(verdict_json.encode()).hexdigest()
         spec = self.plan.step(self.fork.id, step)
-        body = result.summary.strip()
         message = (
-            f"{spec.title}\n\n{body}\n\n"
+            f"{spec.title}\n\n{result.summary.strip()}\n\n"
             f"Conductor-Plan: {self.plan.id}\n"
             f"Conductor-Fork: {self.fork.id}\n"
             f"Conductor-Step: {step}\n"
@@ -697,8 +667,8 @@ class ForkRunner:
         author = self.executor.identity()
         if result.agent:
             author = (result.agent, author[1])
-        commit = self.worktree.commit_tree(
-            tree,
+        commit = self.ledger.create_commit(
+            observed.tree,
             parent=parent,
             message=self.redact.text(message),
             author=author,
@@ -706,7 +676,7 @@ class ForkRunner:
         )
         records = self._records(step, attempt, commands)
 
-        def changes(snapshot: Snapshot | None) -> dict[str, bytes | str | None]:
+        def changes_fn(snapshot: Snapshot | None) -> dict[str, bytes | str | None]:
             assert snapshot is not None
             out: dict[str, bytes | str | None] = {
                 f"completed/{step}{TASK}": snapshot.read(f"in_progress/{step}{TASK}"),
@@ -728,14 +698,17 @@ class ForkRunner:
             data={
                 "commit": commit,
                 "parent": parent,
-                "tree": tree,
+                "tree": observed.tree,
                 "evidence": evidence_digest,
                 "lines": lines,
                 "files": len(files),
             },
-            changes=changes,
+            changes=changes_fn,
         )
         self.ledger.set_branch(self.branch, commit, expect=parent)
+        # The worktree's index catches up in the background (an O(index) git call, exact:
+        # it names the committed objects); whatever next touches the index waits (_settled).
+        self._index_sync = _Background(self.worktree.sync_index, observed.index_entries())
         tip = self.ledger.tip(self.ref)
         assert tip is not None
         self.mailbox.file_step(
@@ -748,39 +721,14 @@ class ForkRunner:
             },
         )
         self._learn(step, attempt, succeeded=True)
-        self.say(
-            f"{step}: accepted, commit {commit[:12]} ({lines} lines{', ' + diffstat if diffstat else ''})"
-        )
+        shown = f", {diffstat}" if diffstat else ""
+        self.say(f"{step}: accepted, commit {commit[:12]} ({lines} lines{shown})")
 
     def _records(self, step: str, attempt: int, commands: list[CommandEvidence]) -> dict[str, str]:
         return {
             f"evidence/{step}/attempt_{attempt}/verify-{i + 1}.log": f"$ {c.command}\n{c.output}"
             for i, c in enumerate(commands)
         }
-
-    def _reject(
-        self,
-        step: str,
-        attempt: int,
-        kind: FailureKind,
-        reason: str,
-        *,
-        violations: list[Violation] | None = None,
-        evidence: list[str] | None = None,
-        diffstat: str = "",
-        commands: list[CommandEvidence] | None = None,
-    ) -> None:
-        self._fail_attempt(
-            step,
-            attempt,
-            kind,
-            reason,
-            patch=self._patch(),
-            violations=violations,
-            evidence=evidence,
-            diffstat=diffstat,
-            commands=commands,
-        )
 
     def _fail_attempt(
         self,
@@ -849,6 +797,7 @@ class ForkRunner:
             },
             changes=changes,
         )
+        self._settled()
         self.worktree.reset()
         tip = self.ledger.tip(self.ref)
         assert tip is not None
@@ -932,21 +881,35 @@ def _epoch(stamp: str | None) -> float:
     return datetime.fromisoformat(stamp).timestamp()
 
 
-def _readlink(path: Path) -> str:
+class _Background:
+    """Run one call in a thread; join() waits and re-raises what it raised."""
+
+    def __init__(self, func: Callable[..., object], *args: object) -> None:
+        self._error: BaseException | None = None
+
+        def target() -> None:
+            try:
+                func(*args)
+            except BaseException as exc:
+                self._error = exc
+
+        self._thread = threading.Thread(target=target, daemon=True)
+        self._thread.start()
+
+    def join(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+
+def _reported_paths(raw: bytes) -> list[str]:
+    """The safe paths a result lists as changed: more candidates for the watcher."""
     try:
-        import os
-
-        return os.readlink(path)
-    except OSError:
-        return ""
-
-
-def _diffstat(changes: list[Any], counts: dict[str, tuple[int, int] | None]) -> str:
-    parts = []
-    for change in changes[:20]:
-        count = counts.get(change.path)
-        shown = "binary" if count is None else f"+{count[0]} -{count[1]}"
-        parts.append(f"{change.describe()} ({shown})")
-    if len(changes) > 20:
-        parts.append(f"... {len(changes) - 20} more")
-    return "; ".join(parts)
+        listed = json.loads(raw).get("files_changed", [])
+    except (ValueError, AttributeError):
+        return []
+    return (
+        [p for p in listed if isinstance(p, str) and escape_reason(p) is None]
+        if isinstance(listed, list)
+        else []
+    )

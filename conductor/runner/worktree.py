@@ -103,6 +103,27 @@ class Worktree:
         out = self._git(["commit-tree", tree, "-p", parent, "-F", "-"], env=env, stdin=message.encode())
         return out.decode().strip()
 
+    def refresh_index(self) -> None:
+        """The index back in line with HEAD, keeping the files as they are."""
+        self._git(["reset", "--quiet", "--mixed", "HEAD"])
+
+    def sync_index(self, entries: Sequence[tuple[str, str, str]]) -> None:
+        """Set index entries (mode, object id, path; mode "0" removes) to what was committed.
+
+        The entries name objects, not files on disk, so an executor already at work on the
+        next step cannot leak its edits into them. A split index keeps the write small on
+        big repositories; git refreshes the stat data lazily."""
+        if not entries:
+            return
+        lines = "".join(
+            f"{mode} {oid}\t{path}\n" if mode != "0" else f"0 {'0' * 40}\t{path}\n"
+            for mode, oid, path in entries
+        )
+        self._git(
+            ["-c", "core.splitIndex=true", "update-index", "--index-info"],
+            stdin=lines.encode("utf-8", "surrogateescape"),
+        )
+
     def reset_to_index(self) -> None:
         """Undo what ran after staging (verify commands): files back to the index's content."""
         self._git(["checkout", "--quiet", "--", "."])
@@ -143,8 +164,35 @@ class Worktree:
         dot_git.write_text(f"gitdir: {admin}\n", encoding="utf-8")
 
 
+_FINGERPRINTS: dict[tuple[object, ...], str] = {}
+
+
 def gitdir_fingerprint(git_common_dir: Path) -> str:
-    """A digest of the repository's config and hooks: an executor must not change them."""
+    """A digest of the repository's config and hooks: an executor must not change them.
+
+    Cached by the files' sizes and modification times (nanoseconds), so a check that finds
+    nothing changed reads no file."""
+    hooks = git_common_dir / "hooks"
+    try:
+        stamp = (
+            tuple(
+                (entry.name, entry.stat().st_mtime_ns, entry.stat().st_size)
+                for entry in sorted(os.scandir(hooks), key=lambda e: e.name)
+            )
+            if hooks.is_dir()
+            else ()
+        )
+        config = (git_common_dir / "config").stat()
+        key: tuple[object, ...] = (str(git_common_dir), config.st_mtime_ns, config.st_size, stamp)
+    except OSError:
+        key = (str(git_common_dir), "unreadable")
+    cached = _FINGERPRINTS.get(key)
+    if cached is None:
+        cached = _FINGERPRINTS[key] = _digest(git_common_dir)
+    return cached
+
+
+def _digest(git_common_dir: Path) -> str:
     digest = hashlib.sha256()
     files = [git_common_dir / "config", *sorted((git_common_dir / "hooks").glob("*"))]
     for file in files:

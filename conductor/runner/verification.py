@@ -1,0 +1,202 @@
+"""Verifying one attempt (DESIGN §6): observe what the executor changed, then check it in order —
+the result and the task as handed out, the paths, the size, the verify commands.
+
+The change is observed as objects: the candidates (watcher or `git status`) are read from
+disk into a tree built on the fork tip, and that tree is diffed against the tip. The same
+tree becomes the step's commit when every check passes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from conductor.engine.failures import FailureKind
+from conductor.ledger.code import TreeDiff
+from conductor.ledger.store import Ledger
+from conductor.ledger.tree import Entry
+from conductor.mailbox import Mailbox
+from conductor.models.result import ResultFile, ResultStatus
+from conductor.models.task import TaskFile
+from conductor.policy.effective import EffectivePolicy
+from conductor.runner import changes
+from conductor.runner.worktree import Worktree, gitdir_fingerprint
+from conductor.verify.checks import AllowedFiles, Violation, changed_lines, check_paths, check_size
+from conductor.verify.evidence import CommandEvidence, run_command
+
+
+@dataclass
+class Observed:
+    """What an attempt changed, relative to the fork tip `parent`."""
+
+    parent: str
+    snapshot: changes.Snapshot
+    tree: str
+    diff: TreeDiff
+
+    @property
+    def paths(self) -> list[str]:
+        """Every path the change touches (both sides of renames)."""
+        return sorted({path for change in self.diff.changes for path in change.paths()})
+
+    def index_entries(self) -> list[tuple[str, str, str]]:
+        """(mode, object id, path) for the worktree's index once the change is committed."""
+        entries = []
+        for change in self.diff.changes:
+            if change.old_path is not None and change.kind == "renamed":
+                entries.append(("0", "", change.old_path))
+            if change.new_mode == "000000":
+                entries.append(("0", "", change.path))
+            else:
+                entries.append((change.new_mode, change.new_oid, change.path))
+        return entries
+
+    @property
+    def lines(self) -> int:
+        return changed_lines(self.diff.changes, self.diff.counts, self.diff.sizes)
+
+    def diffstat(self) -> str:
+        parts = []
+        for change in self.diff.changes[:20]:
+            count = self.diff.counts.get(change.path)
+            shown = "binary" if count is None else f"+{count[0]} -{count[1]}"
+            parts.append(f"{change.describe()} ({shown})")
+        if len(self.diff.changes) > 20:
+            parts.append(f"... {len(self.diff.changes) - 20} more")
+        return "; ".join(parts)
+
+
+@dataclass
+class Verdict:
+    kind: FailureKind | None  # None: accepted
+    reason: str = ""
+    violations: list[Violation] = field(default_factory=list)
+    evidence: list[str] = field(default_factory=list)
+    commands: list[CommandEvidence] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> bool:
+        return self.kind is None
+
+
+def observe(ledger: Ledger, worktree: Worktree, parent: str, candidates: set[str] | None) -> Observed:
+    """Read the attempt's change (`candidates` None: ask `git status`, the slow way)."""
+    if candidates is None:
+        candidates = changes.from_status(worktree.path)
+    snap = changes.snapshot(worktree.path, ledger, parent, candidates)
+    tree = ledger.build_tree(parent, snap.files)
+    diff = ledger.diff_trees(ledger.tree_of(parent), tree, sorted(snap.files))
+    return Observed(parent, snap, tree, diff)
+
+
+def first_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return " ".join(lines[:3])[:300] if lines else text
+
+
+def check(
+    *,
+    step: str,
+    task: TaskFile,
+    raw_result: bytes,
+    mailbox: Mailbox,
+    observed: Observed,
+    policy: EffectivePolicy,
+    link_was_intact: bool,
+    gitdir_before: str,
+    git_dir: Path,
+) -> tuple[Verdict, ResultFile | None]:
+    """Steps 1-3 of the pipeline: everything but the verify commands."""
+    attempt = task.attempt
+    # 1. the result, the task as handed out, the attempt
+    try:
+        result = ResultFile.from_json(raw_result)
+    except ValueError as exc:
+        reason = first_line(str(exc))
+        return Verdict(FailureKind.INVALID_RESULT, reason, evidence=[reason]), None
+    handed_out = mailbox.where_is_task(step)
+    if handed_out is None:
+        return Verdict(FailureKind.CHECKSUM, "the task file was removed from the mailbox"), result
+    try:
+        found = TaskFile.from_json(handed_out.read_bytes()).canonical_digest()
+    except (ValueError, OSError):
+        found = "unreadable"
+    if found != task.checksum:
+        reason = f"the task file in the mailbox ({handed_out.name}) differs from the one handed out"
+        return Verdict(
+            FailureKind.CHECKSUM, reason, evidence=[f"expected {task.checksum}", f"found {found}"]
+        ), result
+    if result.task_id != step or result.attempt != attempt:
+        reason = f"the result is for {result.task_id} attempt {result.attempt}, not {step} attempt {attempt}"
+        return Verdict(FailureKind.STALE, reason), result
+
+    # 2. the paths: inside allowed_files, outside protected patterns, nothing escapes, .git untouched
+    violations: list[Violation] = []
+    if not link_was_intact:
+        link = "writes under .git: the worktree's .git link was changed (restored)"
+        violations.append(Violation(FailureKind.CONSTRAINT, ".git", link))
+    if gitdir_before and gitdir_before != gitdir_fingerprint(git_dir):
+        changed = "writes under .git: the repository's hooks or config changed while the step ran"
+        violations.append(Violation(FailureKind.CONSTRAINT, ".git", changed))
+    for nested in observed.snapshot.nested_repos:
+        violations.append(Violation(FailureKind.CONSTRAINT, nested, "adds a nested git repository"))
+    symlinks = {
+        path: entry[1].decode("utf-8", "surrogateescape")
+        for path, entry in observed.snapshot.files.items()
+        if entry is not None and entry[0] == 0o120000
+    }
+    violations += check_paths(
+        observed.diff.changes,
+        allowed=AllowedFiles(task.allowed_files),
+        protected=policy.protected,
+        symlinks=symlinks,
+        reported=result.files_changed,
+    )
+    if violations:
+        return Verdict(violations[0].kind, str(violations[0]), violations=violations), result
+    if result.status is ResultStatus.FAILED:
+        return Verdict(FailureKind.EXECUTOR_FAILED, result.summary), result
+
+    # 3. the size
+    too_big = check_size(
+        observed.diff.changes,
+        lines=observed.lines,
+        max_lines=policy.max_diff_lines,
+        max_files=policy.max_files_changed,
+    )
+    if too_big:
+        return Verdict(FailureKind.DIFF_TOO_LARGE, str(too_big[0]), violations=too_big), result
+    return Verdict(None), result
+
+
+def run_verify(commands: list[str], *, worktree: Path, timeout: float, say: object) -> Verdict:
+    """Step 4: the verify commands, in order, stopping at the first failure."""
+    results: list[CommandEvidence] = []
+    for command in commands:
+        if callable(say):
+            say(f"verify `{command}`")
+        results.append(run_command(command, cwd=worktree, timeout=timeout))
+        if not results[-1].passed:
+            break
+    failed = next((r for r in results if not r.passed), None)
+    if failed is None:
+        return Verdict(None, commands=results)
+    state = "timed out" if failed.exit_code is None else f"exited with {failed.exit_code}"
+    tail = failed.output.strip().splitlines()[-10:]
+    return Verdict(FailureKind.VERIFY_FAILED, f"`{failed.command}` {state}", evidence=tail, commands=results)
+
+
+def settle(worktree: Path, ledger: Ledger, observed: Observed, touched: set[str]) -> None:
+    """Put back what ran after the observation (verify commands) so the worktree is exactly the
+    observed change again: touched paths get the observed content, or the tip's, or go."""
+    wanted: dict[str, Entry | None] = {}
+    for rel in touched:
+        if rel in observed.snapshot.files:
+            wanted[rel] = observed.snapshot.files[rel]
+            continue
+        kind, entry = ledger.entry(observed.parent, rel)
+        if kind == "blob":
+            wanted[rel] = entry
+        elif kind == "none":
+            wanted[rel] = None
+    changes.restore(worktree, wanted)
