@@ -68,22 +68,3 @@ def parse_raw(output: bytes) -> list[Change]:
             )
             i += 2
     return changes
-
-
-def parse_numstat(output: bytes) -> dict[str, tuple[int, int] | None]:
-    """Parse `git diff --numstat -z [-M]`: path -> (added, deleted), None for binary files.
-
-    Renames are keyed by their new path.
-    """
-    fields = output.decode("utf-8", "surrogateescape").split("\0")
-    counts: dict[str, tuple[int, int] | None] = {}
-    i = 0
-    while i < len(fields) and fields[i]:
-        added, deleted, path = fields[i].split("\t", 2)
-        if path == "":  # a rename: the old and new paths follow
-            path = fields[i + 2]
-            i += 3
-        else:
-            i += 1
-        counts[path] = None if added == "-" else (int(added), int(deleted))
-    return counts

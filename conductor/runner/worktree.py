@@ -16,7 +16,6 @@ from pathlib import Path
 
 from conductor.errors import ConductorError
 from conductor.gitcli import git, git_text
-from conductor.gitdiff import Change, parse_numstat, parse_raw
 
 
 class Worktree:
@@ -57,51 +56,10 @@ class Worktree:
     ) -> bytes:
         return git(args, cwd=self.path, env=env, stdin=stdin)
 
-    def head(self) -> str:
-        return git_text(["rev-parse", "HEAD"], cwd=self.path)
-
     def reset(self) -> None:
         """Back to the fork tip: tracked files restored, untracked ones removed."""
         self._git(["reset", "--quiet", "--hard", "HEAD"])
         self._git(["clean", "-ffdq"])  # twice -f: nested repositories an executor made go too
-
-    def status(self) -> str:
-        return self._git(["status", "--porcelain", "--untracked-files=all"]).decode("utf-8", "replace")
-
-    def is_clean(self) -> bool:
-        return self._git(["status", "--porcelain", "--untracked-files=all"]) == b""
-
-    def stage(self, paths: Sequence[str] | None = None) -> None:
-        """Put the working tree's state (additions and deletions too) into the index."""
-        self._git(["add", "--all", "--", *(paths or ["."])])
-
-    def changes(self) -> list[Change]:
-        """Staged changes vs the fork tip: renames, modes, symlinks and all."""
-        return parse_raw(self._git(["diff", "--cached", "--raw", "-z", "-M", "--no-ext-diff", "HEAD"]))
-
-    def line_counts(self) -> dict[str, tuple[int, int] | None]:
-        return parse_numstat(
-            self._git(["diff", "--cached", "--numstat", "-z", "-M", "--no-ext-diff", "HEAD"])
-        )
-
-    def patch(self) -> bytes:
-        """The staged change as a binary-safe patch (kept as evidence when rejected)."""
-        return self._git(["diff", "--cached", "--binary", "-M", "--no-ext-diff", "--no-color", "HEAD"])
-
-    def write_tree(self) -> str:
-        return self._git(["write-tree"]).decode().strip()
-
-    def commit_tree(
-        self, tree: str, *, parent: str, message: str, author: tuple[str, str], committer: tuple[str, str]
-    ) -> str:
-        env = {
-            "GIT_AUTHOR_NAME": author[0],
-            "GIT_AUTHOR_EMAIL": author[1],
-            "GIT_COMMITTER_NAME": committer[0],
-            "GIT_COMMITTER_EMAIL": committer[1],
-        }
-        out = self._git(["commit-tree", tree, "-p", parent, "-F", "-"], env=env, stdin=message.encode())
-        return out.decode().strip()
 
     def refresh_index(self) -> None:
         """The index back in line with HEAD, keeping the files as they are."""
@@ -123,17 +81,6 @@ class Worktree:
             ["-c", "core.splitIndex=true", "update-index", "--index-info"],
             stdin=lines.encode("utf-8", "surrogateescape"),
         )
-
-    def reset_to_index(self) -> None:
-        """Undo what ran after staging (verify commands): files back to the index's content."""
-        self._git(["checkout", "--quiet", "--", "."])
-        self._git(["clean", "-ffdq"])
-
-    def file_size(self, path: str) -> int:
-        try:
-            return os.lstat(self.path / path).st_size
-        except OSError:
-            return 0
 
     def _admin_dir(self, git_common_dir: Path) -> Path | None:
         """The repository's administrative directory for this worktree (.git/worktrees/<name>)."""
