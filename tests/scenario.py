@@ -19,6 +19,22 @@ from tests.conftest import PYTHON, ROOT, Result, git
 
 AGENT = ROOT / "fixtures" / "agents" / "scripted.py"
 
+HELLO_STEPS = [
+    {
+        "title": "Create hello.py",
+        "instruction": "Create hello.py",
+        "allowed_files": ["hello.py"],
+        "verify": [f"{PYTHON} -c 'import hello'"],
+    },
+    {
+        "title": "Test hello.py",
+        "instruction": "Add test_hello.py",
+        "allowed_files": ["test_hello.py"],
+        "verify": [f"{PYTHON} test_hello.py"],
+    },
+]
+"""Two steps: a module, then its test (both verified)."""
+
 
 @dataclass
 class Project:

@@ -6,24 +6,11 @@ import json
 from pathlib import Path
 
 from tests.conftest import PYTHON, assert_fsck_clean, git, run_process
+from tests.scenario import HELLO_STEPS as STEPS
 from tests.scenario import Project, build
 
 HELLO = {"write": {"hello.py": "def greet(name):\n    return f'Hello, {name}!'\n"}}
 TEST = {"write": {"test_hello.py": "import hello\n\nassert hello.greet('a') == 'Hello, a!'\n"}}
-STEPS = [
-    {
-        "title": "Create hello.py",
-        "instruction": "Create hello.py",
-        "allowed_files": ["hello.py"],
-        "verify": [f"{PYTHON} -c 'import hello'"],
-    },
-    {
-        "title": "Test hello.py",
-        "instruction": "Add test_hello.py",
-        "allowed_files": ["test_hello.py"],
-        "verify": [f"{PYTHON} test_hello.py"],
-    },
-]
 
 
 def test_each_accepted_step_is_one_commit_with_trailers_author_and_committer(proj: Project, run_cli) -> None:

@@ -15,23 +15,10 @@ import pytest
 
 from conductor.engine.confidence import signature
 from conductor.runner.memory import Memory
-from tests.conftest import PYTHON, assert_fsck_clean, conductor_bin, git
+from tests.conftest import assert_fsck_clean, conductor_bin, git
+from tests.scenario import HELLO_STEPS as STEPS
 from tests.scenario import Project
 
-STEPS = [
-    {
-        "title": "Create hello.py",
-        "instruction": "Create hello.py",
-        "allowed_files": ["hello.py"],
-        "verify": [f"{PYTHON} -c 'import hello'"],
-    },
-    {
-        "title": "Test hello.py",
-        "instruction": "Add test_hello.py",
-        "allowed_files": ["test_hello.py"],
-        "verify": [f"{PYTHON} test_hello.py"],
-    },
-]
 SCRIPT = {
     "step_001": [{"write": {"hello.py": "def greet(n):\n    return 'Hello, ' + n\n"}}],
     "step_002": {
