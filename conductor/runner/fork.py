@@ -191,12 +191,12 @@ class ForkRunner:
             self.record(EventType.FORK_RESUMED, "resumed")
         elif self.options.resuming and self.state.status is ForkStatus.RUNNING:
             self.record(EventType.FORK_RESUMED, "resumed after Conductor stopped (a crash or a kill)")
-        if self.state.status in (ForkStatus.COMPLETED, ForkStatus.FAILED):
-            return
         existed = self.worktree.exists()
-        self.worktree.create(self.branch)
         if existed and self.options.resuming:
             self.worktree.refresh_index()  # a crash may have cut the index sync short
+        if self.state.status in (ForkStatus.COMPLETED, ForkStatus.FAILED):
+            return
+        self.worktree.create(self.branch)
         self.watcher = changes.Watcher(self.worktree.path)
         self._watch_seq = self.state.last_seq
         # A step whose commit was recorded but whose branch move did not happen: finish it.
