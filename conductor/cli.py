@@ -208,9 +208,9 @@ Examples:
   conductor schema policy
 """
 )
-@click.argument("name", type=click.Choice(["task", "result", "policy", "plan"]))
+@click.argument("name", type=click.Choice(["task", "result", "policy", "plan", "config"]))
 def schema(name: str) -> int:
-    """Print the JSON Schema of a task, result, policy or plan file."""
+    """Print the JSON Schema of a task, result, policy, plan or config file."""
     from conductor.models.schema import schema_text
 
     click.echo(schema_text(name), nl=False)
@@ -286,9 +286,10 @@ def demo(keep: bool, directory: str | None) -> int:
 executor_options = [
     click.option(
         "--executor",
-        type=click.Choice(["handoff", "command"]),
-        help="Who does the steps: an external agent through the mailbox (handoff, the default),"
-        " or a command Conductor runs itself (command; implied by --exec).",
+        type=click.Choice(["handoff", "command", "llm"]),
+        help="Who does the steps: an external agent through the mailbox (handoff), a command"
+        " Conductor runs itself (command; implied by --exec), or the model (llm). Default: llm"
+        " when a model is configured, else handoff.",
     ),
     click.option(
         "--exec",
@@ -296,6 +297,19 @@ executor_options = [
         metavar="CMD",
         help="The command executor's command, run in the fork's worktree for every task with the"
         " instruction on stdin and CONDUCTOR_TASK_FILE, CONDUCTOR_WORKSPACE, CONDUCTOR_RESULT_DIR set.",
+    ),
+]
+
+
+llm_options = [
+    click.option(
+        "--llm",
+        type=click.Choice(["gemini", "openai"]),
+        help="Model provider (default: from .conductor/config.yaml, or gemini when GEMINI_API_KEY is set).",
+    ),
+    click.option("--model", help="Model name (gemini default: gemini-3.8-flash)."),
+    click.option(
+        "--base-url", metavar="URL", help="Model API address, e.g. http://localhost:11434/v1 (Ollama)."
     ),
 ]
 
@@ -341,6 +355,7 @@ Exit status: 0 when every step is accepted; 1 when the plan failed or halted
     help="Run the steps of this plan file (see `conductor schema plan`).",
 )
 @_with(executor_options)
+@_with(llm_options)
 @click.option("--yes", is_flag=True, help="Run LOW-confidence steps without waiting for approval.")
 @json_option
 def build(
@@ -348,14 +363,122 @@ def build(
     plan_file: str | None,
     executor: str | None,
     command: str | None,
+    llm: str | None,
+    model: str | None,
+    base_url: str | None,
     yes: bool,
     as_json: bool,
 ) -> int:
-    """Run a goal or a plan file as one strategy: steps in order, each verified and committed."""
+    """Run a goal or a plan file as one strategy: steps in order, each verified and committed.
+
+    With a model configured (GEMINI_API_KEY, or --llm), the model plans the steps and does them.
+    """
     from conductor.commands import build as build_command
 
-    result = build_command.run(goal, plan_file=plan_file, executor_name=executor, command=command, yes=yes)
+    result = build_command.run(
+        goal,
+        plan_file=plan_file,
+        executor_name=executor,
+        command=command,
+        yes=yes,
+        llm=llm,
+        model=model,
+        base_url=base_url,
+    )
     return _finish_build(result, as_json)
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  conductor explore "Create a Python CLI task manager"             3 strategies from the model
+  conductor explore "Add caching" --forks 2 --model gemini-3.8-flash
+  conductor explore "Speed up the parser" --strategy "memoize" --strategy "rewrite the tokenizer" \\
+      --exec "aider --yes-always --no-auto-commits --message-file -"
+  conductor explore --plan strategies.yaml                         forks written by hand
+
+\b
+Exit status: 0 when a fork is recommended (at least one completed), else 1.
+"""
+)
+@click.argument("goal", required=False)
+@click.option("--forks", type=click.IntRange(1, 8), help="How many strategies the model plans (default 3).")
+@click.option(
+    "--strategy",
+    "strategies",
+    multiple=True,
+    metavar="TEXT",
+    help="A strategy of your own (repeatable): one fork each.",
+)
+@click.option("--plan", "plan_file", metavar="FILE", help="A plan file with `forks:`.")
+@click.option("--jobs", type=click.IntRange(1, 16), help="Forks run at once (default: up to 4).")
+@click.option("--no-spawn", is_flag=True, help="Do not plan a new strategy when a fork fails.")
+@_with(executor_options)
+@_with(llm_options)
+@click.option("--yes", is_flag=True, help="Run LOW-confidence steps without waiting for approval.")
+@json_option
+def explore(
+    goal: str | None,
+    forks: int | None,
+    strategies: tuple[str, ...],
+    plan_file: str | None,
+    jobs: int | None,
+    no_spawn: bool,
+    executor: str | None,
+    command: str | None,
+    llm: str | None,
+    model: str | None,
+    base_url: str | None,
+    yes: bool,
+    as_json: bool,
+) -> int:
+    """Run several strategies in parallel, one fork branch each; compare them and recommend one."""
+    from conductor.commands import explore as command_module
+    from conductor.output import echo, emit_json
+
+    result = command_module.run(
+        goal,
+        forks=forks,
+        strategies=list(strategies),
+        plan_file=plan_file,
+        executor_name=executor,
+        command=command,
+        yes=yes,
+        jobs=jobs,
+        spawn=not no_spawn,
+        llm=llm,
+        model=model,
+        base_url=base_url,
+        live=False if as_json else None,
+    )
+    if as_json:
+        emit_json(result.to_json())
+    else:
+        echo(command_module.render(result))
+    return result.exit_code
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  conductor replay task-manager-3f9a            re-run from the recorded model answers
+  conductor replay task-manager-3f9a --verify   exit 1 unless every step gives the same tree
+"""
+)
+@click.argument("plan")
+@click.option("--verify", is_flag=True, help="Exit 1 unless every step produced the same tree.")
+@json_option
+def replay(plan: str, verify: bool, as_json: bool) -> int:
+    """Re-run a model-driven plan from its recordings (offline, no key) into new forks."""
+    from conductor.commands import replay as command
+    from conductor.output import echo, emit_json
+
+    result = command.replay(plan)
+    if as_json:
+        emit_json(result.to_json())
+    else:
+        echo(command.render(result))
+    return 1 if verify and not result.identical else 0
 
 
 @cli.command(

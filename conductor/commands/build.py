@@ -7,9 +7,10 @@ instruction is the goal and whose allowed files are everything the policy does n
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from conductor.errors import ConductorError, ConfigError
 from conductor.executors import registry
@@ -17,6 +18,8 @@ from conductor.executors.base import Executor
 from conductor.ledger import refs
 from conductor.ledger.message import format_time
 from conductor.ledger.store import Ledger, utc_now
+from conductor.llm import config as llm_config
+from conductor.llm.config import LLMSettings
 from conductor.models.loader import validate
 from conductor.models.plan import PlanSpec
 from conductor.models.source import YamlDocument, read_file
@@ -24,9 +27,13 @@ from conductor.planner import SingleStepPlanner
 from conductor.policy.effective import EffectivePolicy
 from conductor.project import POLICY_FILE, find_root
 from conductor.runner.fork import RunOptions
-from conductor.runner.plan import PlanOutcome, run_plan
-from conductor.runner.planning import PlanRecord, load_plan, new_plan_id, record_plan
+from conductor.runner.plan import PlanOutcome, Spawner, run_plan
+from conductor.runner.planning import PlanRecord, load_plan, new_plan_id, record_exchanges, record_plan
 from conductor.runner.worktree import require_commit
+
+if TYPE_CHECKING:
+    from conductor.llm.caller import Exchange
+    from conductor.llm.planner import LLMPlanner
 
 WILDCARDS = set("*?[")
 
@@ -92,6 +99,79 @@ def summarize(ledger: Ledger, outcome: PlanOutcome) -> BuildResult:
     return result
 
 
+@dataclass
+class Start:
+    """Everything a new plan needs, resolved from the command line and the project."""
+
+    root: Path
+    ledger: Ledger
+    base: str
+    settings: LLMSettings | None
+
+
+def begin(llm: str | None = None, model: str | None = None, base_url: str | None = None) -> Start:
+    root = find_root()
+    ledger = Ledger(root)
+    base = require_commit(root)
+    return Start(root, ledger, base, llm_config.resolve(root, llm=llm, model=model, base_url=base_url))
+
+
+def project_policy(root: Path) -> EffectivePolicy:
+    from conductor.policy.project import effective
+
+    return effective(root)
+
+
+def planner(start: Start) -> LLMPlanner:
+    from conductor.llm.caller import Caller
+    from conductor.llm.planner import LLMPlanner
+
+    assert start.settings is not None
+    caller = Caller(
+        llm_config.make_provider(start.settings),
+        retries=start.settings.retries,
+        backoff_seconds=start.settings.retry_backoff_seconds,
+    )
+    return LLMPlanner(caller, root=start.root, policy=project_policy(start.root))
+
+
+def create(
+    start: Start,
+    spec: PlanSpec,
+    executor: Executor,
+    *,
+    plan_file: str | None,
+    doc: YamlDocument | None,
+    source: str,
+    exchanges: list[Exchange] | None = None,
+) -> PlanRecord:
+    """Record a new plan (after checking its scope against the policy) and say what it is."""
+    policy_path = start.root / POLICY_FILE
+    record = PlanRecord(
+        id=new_plan_id(spec.goal),
+        goal=spec.goal,
+        base=start.base,
+        created=format_time(utc_now()),
+        source=source,
+        spec=spec,
+        policy_text=policy_path.read_text(encoding="utf-8") if policy_path.is_file() else None,
+        plan_text=Path(plan_file).read_text(encoding="utf-8") if plan_file else None,
+        plan_path=plan_file,
+        executor=executor.settings(),
+    )
+    check_scope(spec, record.effective(spec.forks[0].id), doc, plan_file or "the planner's plan")
+    record_plan(start.ledger, record)
+    if exchanges:
+        record_exchanges(start.ledger, record.id, exchanges)
+    say(f"plan {record.id}: {spec.goal}")
+    for fork in spec.forks:
+        branch = refs.short_branch(record.id, fork.id)
+        what = f" ({fork.strategy})" if fork.strategy else ""
+        say(f"  fork {fork.id}{what}: {len(fork.steps)} step(s), branch {branch}")
+    say(f"  base {start.base[:12]}, executor {executor.name}")
+    return record
+
+
 def run(
     goal: str | None,
     *,
@@ -99,22 +179,30 @@ def run(
     executor_name: str | None,
     command: str | None,
     yes: bool,
+    llm: str | None = None,
+    model: str | None = None,
+    base_url: str | None = None,
 ) -> BuildResult:
-    root = find_root()
-    ledger = Ledger(root)
-    executor = registry.make(executor_name, command=command)
-    base = require_commit(root)
+    start = begin(llm, model, base_url)
+    executor = registry.make(executor_name, command=command, llm=start.settings)
     doc = None
-    plan_text = None
+    exchanges: list[Exchange] = []
     if plan_file:
         spec, doc = load_plan_file(plan_file)
-        plan_text = Path(plan_file).read_text(encoding="utf-8")
         if goal:
             spec = spec.model_copy(update={"goal": goal})
         if not spec.goal:
             raise ConductorError("the plan has no goal", hint=f'add `goal:` to {plan_file} or pass "<goal>"')
+        source = f"file:{plan_file}"
+    elif goal and start.settings is not None:
+        say(f"planning with {start.settings.provider} {start.settings.model}...")
+        the_planner = planner(start)
+        spec = the_planner.plan(goal, forks=1)
+        exchanges = [e for answer in the_planner.answers for e in answer.exchanges]
+        source = f"planner:{start.settings.provider}/{start.settings.model}"
     elif goal:
         spec = SingleStepPlanner().plan(goal)
+        source = "goal"
     else:
         raise ConductorError('give a goal (conductor build "<goal>") or a plan file (--plan FILE)')
     if len(spec.forks) != 1:
@@ -122,32 +210,24 @@ def run(
             f"build runs a single strategy, but the plan has {len(spec.forks)} forks",
             hint="use `conductor explore --plan FILE` for several strategies",
         )
-    policy_path = root / POLICY_FILE
-    record = PlanRecord(
-        id=new_plan_id(spec.goal),
-        goal=spec.goal,
-        base=base,
-        created=format_time(utc_now()),
-        source=f"file:{plan_file}" if plan_file else "goal",
-        spec=spec,
-        policy_text=policy_path.read_text(encoding="utf-8") if policy_path.is_file() else None,
-        plan_text=plan_text,
-        plan_path=plan_file,
-        executor=executor.settings(),
-    )
-    check_scope(spec, record.effective(spec.forks[0].id), doc, plan_file or "goal")
-    record_plan(ledger, record)
-    say(f"plan {record.id}: {spec.goal}")
-    branch = refs.short_branch(record.id, spec.forks[0].id)
-    say(f"  base {base[:12]}, branch {branch}, executor {executor.name}")
-    return execute(ledger, record, executor, root=root, yes=yes)
+    record = create(start, spec, executor, plan_file=plan_file, doc=doc, source=source, exchanges=exchanges)
+    return execute(start.ledger, record, executor, root=start.root, yes=yes)
 
 
 def execute(
-    ledger: Ledger, plan: PlanRecord, executor: Executor, *, root: Path, yes: bool, resuming: bool = False
+    ledger: Ledger,
+    plan: PlanRecord,
+    executor: Executor,
+    *,
+    root: Path,
+    yes: bool,
+    resuming: bool = False,
+    jobs: int = 1,
+    spawner: Spawner | None = None,
+    say_fn: Callable[[str], None] | None = None,
 ) -> BuildResult:
-    options = RunOptions(yes=yes, resuming=resuming, say=say)
-    outcome = run_plan(ledger, plan, executor, repo_root=root, options=options)
+    options = RunOptions(yes=yes, resuming=resuming, say=say_fn or say)
+    outcome = run_plan(ledger, plan, executor, repo_root=root, options=options, jobs=jobs, spawner=spawner)
     return summarize(ledger, outcome)
 
 
@@ -192,6 +272,7 @@ def resume(plan_id: str | None, *, command: str | None, yes: bool) -> BuildResul
     state = ledger.tip(refs.plan_log(plan_id))
     if state is not None and state.event.state in ("completed", "failed"):
         say(f"plan {plan_id} already {state.event.state}; nothing to resume")
-    executor = registry.from_settings(plan.executor, command=command)
+    executor = registry.from_settings(plan.executor, command=command, ledger=ledger)
     say(f"resuming plan {plan_id}")
-    return execute(ledger, plan, executor, root=root, yes=yes, resuming=True)
+    jobs = min(4, len(plan.spec.forks))
+    return execute(ledger, plan, executor, root=root, yes=yes, resuming=True, jobs=jobs)

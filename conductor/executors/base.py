@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from conductor.mailbox import Found, Mailbox
 from conductor.models.task import TaskFile
+
+if TYPE_CHECKING:
+    from conductor.llm.caller import Exchange
 
 
 class Outcome(StrEnum):
     RESULT = "result"  # result files are in the mailbox
     TIMEOUT = "timeout"  # timeout_seconds passed without a result
+    STOPPED = "stopped"  # asked to stop (Ctrl-C while forks run in parallel)
 
 
 @dataclass
@@ -30,6 +35,8 @@ class Assignment:
     on_claim: Callable[[dict[str, Any]], None]  # record task.claimed (before acting on it)
     on_stale: Callable[[Found, int], None]  # a result for an older attempt turned up
     say: Callable[[str], None]  # progress for the user
+    record_llm: Callable[[Exchange], None] = lambda exchange: None  # model calls, for the ledger
+    stop: threading.Event = field(default_factory=threading.Event)  # set: give up (Ctrl-C)
 
     @property
     def step(self) -> str:

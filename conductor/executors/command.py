@@ -74,6 +74,18 @@ def kill_leftover(worker_file: Path) -> bool:
     return True
 
 
+def _wait(proc: subprocess.Popen[bytes], assignment: Assignment) -> int:
+    """The command's exit code; TimeoutExpired at the deadline or when asked to stop."""
+    while True:
+        remaining = assignment.remaining()
+        if remaining <= 0 or assignment.stop.is_set():
+            raise subprocess.TimeoutExpired(proc.args, 0)
+        try:
+            return proc.wait(timeout=min(remaining, 0.2))
+        except subprocess.TimeoutExpired:
+            continue
+
+
 class CommandExecutor:
     name = "command"
 
@@ -131,11 +143,14 @@ class CommandExecutor:
         except BrokenPipeError:
             pass
         try:
-            code = proc.wait(timeout=max(0.0, assignment.remaining()))
+            code = _wait(proc, assignment)
         except subprocess.TimeoutExpired:
             kill_group(proc.pid)
             proc.wait()
             reader.join(5)
+            if assignment.stop.is_set():
+                assignment.say(f"{step}: stopped; command killed")
+                return Outcome.STOPPED
             assignment.say(f"{step}: timed out after {time.monotonic() - started:.0f}s; command killed")
             return Outcome.TIMEOUT
         except BaseException:

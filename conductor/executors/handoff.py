@@ -58,6 +58,8 @@ class HandoffExecutor:
                 return Outcome.RESULT
             if assignment.remaining() <= 0:
                 return Outcome.TIMEOUT
+            if assignment.stop.is_set():
+                return Outcome.STOPPED
             if time.monotonic() - last_note > REMIND_SECONDS:
                 state = "claimed, working" if claimed else "not claimed yet"
                 assignment.say(f"{step}: still waiting ({state}; {int(assignment.remaining())}s left)")

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from conductor.errors import ConductorError
 from conductor.executors.base import Executor
 from conductor.executors.command import CommandExecutor
 from conductor.executors.handoff import HandoffExecutor
 
-NAMES = ("handoff", "command")
+if TYPE_CHECKING:
+    from conductor.ledger.store import Ledger
+    from conductor.llm.config import LLMSettings
+
+NAMES = ("handoff", "command", "llm")
 
 
-def make(name: str | None, *, command: str | None) -> Executor:
-    """`--executor NAME` / `--exec CMD`: --exec alone means the command executor."""
-    chosen = name or ("command" if command else "handoff")
+def make(name: str | None, *, command: str | None, llm: LLMSettings | None = None) -> Executor:
+    """`--executor NAME` / `--exec CMD`. Without either: the model when one is configured,
+    else the handoff mailbox."""
+    chosen = name or ("command" if command else "llm" if llm is not None else "handoff")
     if chosen == "command":
         if not command:
             raise ConductorError(
@@ -22,14 +27,52 @@ def make(name: str | None, *, command: str | None) -> Executor:
                 hint='give it with --exec, e.g. --exec "aider --yes-always --message-file -"',
             )
         return CommandExecutor(command)
+    if command:
+        raise ConductorError("--exec is for the command executor; drop it or use --executor command")
     if chosen == "handoff":
-        if command:
-            raise ConductorError("--exec is for the command executor; drop it or use --executor command")
         return HandoffExecutor()
+    if chosen == "llm":
+        if llm is None:
+            from conductor.llm.config import NO_MODEL_HINT
+
+            raise ConductorError("the llm executor needs a model, and none is configured", hint=NO_MODEL_HINT)
+        return llm_executor(llm)
     raise ConductorError(f"unknown executor '{chosen}' (known: {', '.join(NAMES)})")
 
 
-def from_settings(settings: dict[str, Any], *, command: str | None = None) -> Executor:
+def llm_executor(settings: LLMSettings) -> Executor:
+    from conductor.executors.llm import LLMExecutor
+    from conductor.llm.config import make_provider
+
+    make_provider(settings)  # fail now (no key, no SDK), not in the middle of a step
+    return LLMExecutor(
+        lambda: make_provider(settings),
+        settings=settings.to_json(),
+        retries=settings.retries,
+        backoff_seconds=settings.retry_backoff_seconds,
+    )
+
+
+def replay_executor(ledger: Ledger, source: str) -> Executor:
+    """An llm executor answered from the recordings of plan `source`."""
+    from conductor.executors.llm import LLMExecutor, replay_provider
+
+    provider = replay_provider(ledger, source)
+    return LLMExecutor(lambda: provider, settings=provider.settings(), retries=0, backoff_seconds=0)
+
+
+def from_settings(
+    settings: dict[str, Any], *, command: str | None = None, ledger: Ledger | None = None
+) -> Executor:
     """The executor a plan was started with (a new --exec overrides the recorded command)."""
     name = str(settings.get("executor") or "handoff")
+    if name == "llm":
+        llm = dict(settings.get("llm") or {})
+        if llm.get("provider") == "replay":
+            if ledger is None:
+                raise ConductorError("a replayed plan needs the ledger of its source plan")
+            return replay_executor(ledger, str(llm.get("source")))
+        from conductor.llm.config import LLMSettings
+
+        return llm_executor(LLMSettings.from_json(llm))
     return make(name, command=command or settings.get("exec"))

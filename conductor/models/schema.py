@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from conductor.models.config import ConfigFile
 from conductor.models.plan import PlanSpec
 from conductor.models.policy import PolicyFile
 from conductor.models.result import ResultFile
@@ -20,12 +21,14 @@ MODELS: dict[str, type[BaseModel]] = {
     "result": ResultFile,
     "policy": PolicyFile,
     "plan": PlanSpec,
+    "config": ConfigFile,
 }
 TITLES = {
     "task": "Conductor task file (step_NNN.task.json)",
     "result": "Conductor result file (step_NNN.result.json)",
     "policy": "Conductor policy (.conductor/policy.yaml)",
     "plan": "Conductor plan file (conductor build --plan FILE)",
+    "config": "Conductor configuration (.conductor/config.yaml)",
 }
 
 

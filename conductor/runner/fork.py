@@ -13,7 +13,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from conductor.executors.base import Assignment, Executor, Outcome
 from conductor.ledger import refs
 from conductor.ledger.snapshot import Snapshot
 from conductor.ledger.store import Ledger
+from conductor.llm.caller import Exchange
 from conductor.mailbox import EXPLANATION, RESULT, TASK, Found, Mailbox, write_atomic
 from conductor.models.confidence import Confidence
 from conductor.models.event import Event, EventType
@@ -34,7 +35,7 @@ from conductor.models.task import PreviousStep, RepairContext, TaskContext, Task
 from conductor.policy.effective import EffectivePolicy
 from conductor.runner import changes, verification
 from conductor.runner import memory as memory_module
-from conductor.runner.planning import PlanRecord, step_id
+from conductor.runner.planning import PlanRecord, exchange_record, step_id
 from conductor.runner.worktree import Worktree, gitdir_fingerprint
 from conductor.secrets import Redactor
 from conductor.verify.checks import Violation
@@ -53,6 +54,7 @@ class RunOptions:
     yes: bool = False
     resuming: bool = False  # `conductor resume` (or approve/reject) rather than a new build
     say: Callable[[str], None] = lambda text: None
+    stop: threading.Event = field(default_factory=threading.Event)  # set: halt at the next step
 
 
 class ForkRunner:
@@ -143,6 +145,9 @@ class ForkRunner:
     def _loop(self) -> ForkStatus:
         try:
             while True:
+                if self.options.stop.is_set():
+                    self.halt("interrupted (Ctrl-C); continue with `conductor resume`")
+                    return ForkStatus.HALTED
                 action = engine.decide(self.state, self._step_plans())
                 if isinstance(action, engine.Finished):
                     return action.status
@@ -458,11 +463,15 @@ class ForkRunner:
             on_claim=lambda worker: self._claimed(step, task.attempt, worker),
             on_stale=lambda found, attempt: self._stale(step, found, attempt),
             say=self.say,
+            record_llm=lambda exchange: self._record_llm(step, task.attempt, exchange),
+            stop=self.options.stop,
         )
         if st.phase is Phase.CLAIMED and self.executor.name == "command":
             outcome = Outcome.RESULT  # reconcile kept a finished command's result
         else:
             outcome = self.executor.execute(assignment)
+        if outcome is Outcome.STOPPED:
+            return  # the loop halts the fork; resume picks the step up again
         if outcome is Outcome.TIMEOUT:
             self._timed_out(step, task)
             return
@@ -479,6 +488,17 @@ class ForkRunner:
                 f"in_progress/{step}{RESULT}": found.result,
                 f"in_progress/{step}{EXPLANATION}": found.explanation,
             },
+        )
+
+    def _record_llm(self, step: str, attempt: int, exchange: Exchange) -> None:
+        """Every model call an executor makes goes into the fork log, before it is acted on."""
+        self.record(
+            EventType.LLM_EXCHANGE,
+            exchange.summary(),
+            step=step,
+            attempt=attempt,
+            data=exchange.event_data(),
+            changes=exchange_record(f"llm/{step}/attempt_{attempt}", exchange),
         )
 
     def _claimed(self, step: str, attempt: int, worker: dict[str, Any]) -> None:

@@ -8,7 +8,8 @@ import fcntl
 import importlib.resources
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,9 +20,10 @@ from conductor.ledger import refs
 from conductor.ledger.store import Ledger
 from conductor.mailbox import write_atomic
 from conductor.models.event import Event, EventType
+from conductor.models.plan import ForkSpec
 from conductor.runner import metrics
 from conductor.runner.fork import ForkRunner, RunOptions
-from conductor.runner.planning import PlanRecord, ensure_fork
+from conductor.runner.planning import PLAN_FILE, PlanRecord, ensure_fork
 
 PLAN_EVENTS = {
     "completed": EventType.PLAN_COMPLETED,
@@ -88,6 +90,10 @@ def plan_state(forks: dict[str, ForkStatus]) -> str:
     return "failed"
 
 
+Spawner = Callable[[PlanRecord, list[tuple[ForkSpec, str]]], ForkSpec | None]
+"""Dynamic forking: given the plan and its failed forks (with reasons), a new strategy or None."""
+
+
 def run_plan(
     ledger: Ledger,
     plan: PlanRecord,
@@ -95,7 +101,11 @@ def run_plan(
     *,
     repo_root: Path,
     options: RunOptions,
+    jobs: int = 1,
+    spawner: Spawner | None = None,
+    max_spawns: int = 1,
 ) -> PlanOutcome:
+    """Run every fork not finished yet, up to `jobs` at a time."""
     with plan_lock(ledger.git_dir, plan.id):
         write_protocol(repo_root)
         plan_ref = refs.plan_log(plan.id)
@@ -103,21 +113,56 @@ def run_plan(
         if tip is not None and (
             tip.event.state == "halted" or (options.resuming and tip.event.state == "running")
         ):
-            ledger.append(
-                plan_ref, Event(EventType.PLAN_RESUMED, plan=plan.id, summary="resumed", state="running")
-            )
+            resumed = Event(EventType.PLAN_RESUMED, plan=plan.id, summary="resumed", state="running")
+            ledger.append(plan_ref, resumed)
         statuses: dict[str, ForkStatus] = {}
+        failures: list[tuple[ForkSpec, str]] = []
+        spawned = 0
+
+        def run_fork(fork: ForkSpec) -> ForkStatus:
+            ensure_fork(ledger, plan, fork)
+            return ForkRunner(ledger, plan, fork.id, executor, repo_root=repo_root, options=options).run()
+
+        pool = ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="fork")
         try:
-            for fork in plan.spec.forks:
-                ensure_fork(ledger, plan, fork)
-                runner = ForkRunner(ledger, plan, fork.id, executor, repo_root=repo_root, options=options)
-                statuses[fork.id] = runner.run()
+            running = {pool.submit(run_fork, fork): fork for fork in plan.spec.forks}
+            while running:
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    fork = running.pop(future)
+                    statuses[fork.id] = future.result()
+                    if statuses[fork.id] is not ForkStatus.FAILED or spawner is None or spawned >= max_spawns:
+                        continue
+                    if options.stop.is_set():
+                        continue
+                    failures.append((fork, _failure_reason(ledger, plan.id, fork.id)))
+                    new = spawner(plan, failures)
+                    if new is None:
+                        continue
+                    spawned += 1
+                    plan.spec = plan.spec.model_copy(update={"forks": [*plan.spec.forks, new]})
+                    ledger.append(
+                        plan_ref,
+                        Event(
+                            EventType.FORK_SPAWNED,
+                            plan=plan.id,
+                            fork=new.id,
+                            summary=f"new strategy after {fork.id} failed: {new.strategy}",
+                            state="running",
+                            data={"after": [f.id for f, _ in failures], "strategy": new.strategy},
+                        ),
+                        {PLAN_FILE: json.dumps(plan.to_json(), indent=2) + "\n"},
+                    )
+                    options.say(f"[{plan.id}] spawned fork {new.id} after {fork.id} failed: {new.strategy}")
+                    running[pool.submit(run_fork, new)] = new
         except KeyboardInterrupt:
-            ledger.append(
-                plan_ref, Event(EventType.PLAN_HALTED, plan=plan.id, summary="interrupted", state="halted")
-            )
+            options.stop.set()  # every fork halts at its next step
+            pool.shutdown(wait=True)
+            halted = Event(EventType.PLAN_HALTED, plan=plan.id, summary="interrupted", state="halted")
+            ledger.append(plan_ref, halted)
             raise
         finally:
+            pool.shutdown(wait=True)
             with contextlib.suppress(ConductorError, OSError):
                 write_metrics(ledger, repo_root)
         state = plan_state(statuses)
@@ -135,3 +180,8 @@ def run_plan(
                 ),
             )
         return PlanOutcome(plan.id, state, statuses)
+
+
+def _failure_reason(ledger: Ledger, plan: str, fork: str) -> str:
+    tip = ledger.tip(refs.fork_log(plan, fork))
+    return tip.event.summary if tip is not None else "failed"

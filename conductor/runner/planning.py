@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import random
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from conductor.errors import ConductorError, NotFoundError
 from conductor.ledger import refs
@@ -23,6 +24,10 @@ from conductor.models.policy import PolicyFile
 from conductor.models.source import Location, parse
 from conductor.policy.effective import EffectivePolicy, PolicyLayer
 from conductor.project import POLICY_FILE
+
+if TYPE_CHECKING:
+    from conductor.ledger.snapshot import Snapshot
+    from conductor.llm.caller import Exchange
 
 PLAN_FILE = "plan.json"
 
@@ -184,6 +189,32 @@ def ensure_fork(ledger: Ledger, plan: PlanRecord, fork: ForkSpec) -> None:
                 state="running",
             ),
             {"fork.json": json.dumps(info, indent=2) + "\n"},
+        )
+
+
+def exchange_record(
+    folder: str, exchange: Exchange
+) -> Callable[[Snapshot | None], dict[str, bytes | str | None]]:
+    """The ledger change that files one model exchange as the next `NNN.json` in `folder`."""
+
+    def changes(snapshot: Snapshot | None) -> dict[str, bytes | str | None]:
+        count = len(snapshot.listdir(folder)) if snapshot is not None else 0
+        return {
+            f"{folder}/{count + 1:03d}.json": json.dumps(exchange.to_json(), indent=2, sort_keys=True) + "\n"
+        }
+
+    return changes
+
+
+def record_exchanges(ledger: Ledger, plan_id: str, exchanges: list[Exchange]) -> None:
+    """The planner's model calls, in the plan log (made before the plan existed, or spawning)."""
+    for exchange in exchanges:
+        ledger.append(
+            refs.plan_log(plan_id),
+            Event(
+                EventType.LLM_EXCHANGE, plan=plan_id, summary=exchange.summary(), data=exchange.event_data()
+            ),
+            exchange_record(f"llm/{exchange.request.scope}", exchange),
         )
 
 

@@ -11,11 +11,14 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from conductor.errors import ConductorError
 from conductor.gitcli import git, git_text
+
+_CREATING = threading.Lock()
 
 
 class Worktree:
@@ -32,6 +35,10 @@ class Worktree:
 
     def create(self, branch: str) -> None:
         """Check out `branch` (which must exist) here, unless that is already done."""
+        with _CREATING:  # `git worktree add` run in parallel contends for the same locks
+            self._create(branch)
+
+    def _create(self, branch: str) -> None:
         if self.exists():
             return
         if self.path.exists():  # a half-made worktree from a crash: start again

@@ -1,0 +1,121 @@
+"""Gemini through the google-genai SDK (imported here, lazily: it takes ~0.5 s to import).
+
+The SDK's own retries are turned off: conductor.llm.caller retries, so every attempt is seen
+and recorded. Transport failures arrive as httpx(2) errors, not APIError, and are mapped to
+TransientLLMError with the HTTP statuses worth retrying.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from conductor.llm.provider import BlockedError, LLMError, LLMRequest, LLMResponse, TransientLLMError, Usage
+
+DEFAULT_MODEL = "gemini-3.8-flash"
+KEY_VARIABLES = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
+RETRY_STATUSES = {408, 429, 500, 502, 503, 504}
+
+
+def api_key() -> str | None:
+    for name in KEY_VARIABLES:
+        value = os.environ.get(name)
+        if value:
+            return value
+    return None
+
+
+def _transport_errors() -> tuple[type[BaseException], ...]:
+    found: list[type[BaseException]] = []
+    for module_name in ("httpx2", "httpx"):
+        try:
+            module = __import__(module_name)
+        except ImportError:
+            continue
+        found += [module.TimeoutException, module.TransportError]
+    return tuple(found)
+
+
+class GeminiProvider:
+    name = "gemini"
+
+    def __init__(
+        self,
+        *,
+        model: str = DEFAULT_MODEL,
+        base_url: str | None = None,
+        timeout_seconds: float = 120.0,
+        key: str | None = None,
+    ) -> None:
+        from google import genai
+        from google.genai import types
+
+        key = key or api_key()
+        if not key:
+            raise LLMError(
+                "no Gemini API key: set GEMINI_API_KEY (or GOOGLE_API_KEY)",
+                hint="or use another provider: --llm openai --base-url http://localhost:11434/v1 (Ollama)",
+            )
+        self.model = model
+        self.base_url = base_url or os.environ.get("GOOGLE_GEMINI_BASE_URL")
+        self.timeout_seconds = timeout_seconds
+        options: dict[str, Any] = {
+            "timeout": int(timeout_seconds * 1000),
+            "retry_options": types.HttpRetryOptions(attempts=1),
+        }
+        if self.base_url:
+            options["base_url"] = self.base_url
+        self._types = types
+        self._errors = __import__("google.genai.errors", fromlist=["errors"])
+        self._transport = _transport_errors()
+        self._client = genai.Client(api_key=key, http_options=types.HttpOptions(**options))
+
+    def settings(self) -> dict[str, Any]:
+        return {"provider": self.name, "model": self.model, "base_url": self.base_url}
+
+    def complete(self, request: LLMRequest) -> LLMResponse:
+        config = self._types.GenerateContentConfig(
+            system_instruction=request.system,
+            temperature=request.temperature,
+            response_mime_type="application/json",
+            response_json_schema=request.schema,
+        )
+        try:
+            answer = self._client.models.generate_content(
+                model=self.model, contents=request.prompt, config=config
+            )
+        except self._errors.APIError as exc:
+            code = getattr(exc, "code", None)
+            message = f"Gemini answered HTTP {code}: {getattr(exc, 'message', None) or exc}"
+            if code in RETRY_STATUSES:
+                raise TransientLLMError(message, status=code) from exc
+            raise LLMError(message, hint=_hint(code)) from exc
+        except self._transport as exc:
+            raise TransientLLMError(f"cannot reach Gemini: {type(exc).__name__}: {exc}") from exc
+        feedback = getattr(answer, "prompt_feedback", None)
+        if feedback is not None and getattr(feedback, "block_reason", None):
+            raise BlockedError(f"Gemini blocked the request: {feedback.block_reason}")
+        candidates = answer.candidates or []
+        finish = str(candidates[0].finish_reason) if candidates and candidates[0].finish_reason else None
+        if finish and any(
+            word in finish for word in ("SAFETY", "PROHIBITED", "BLOCKLIST", "SPII", "RECITATION")
+        ):
+            raise BlockedError(f"Gemini stopped the answer: {finish}")
+        text = answer.text or ""
+        if not text.strip():
+            raise BlockedError(f"Gemini gave an empty answer (finish reason {finish or 'none'})")
+        meta = answer.usage_metadata
+        usage = Usage(
+            int(getattr(meta, "prompt_token_count", 0) or 0),
+            int(getattr(meta, "candidates_token_count", 0) or 0),
+        )
+        model = getattr(answer, "model_version", None) or self.model
+        return LLMResponse(text=text, model=str(model), usage=usage, finish_reason=finish)
+
+
+def _hint(code: int | None) -> str | None:
+    if code in (401, 403):
+        return "check GEMINI_API_KEY"
+    if code == 404:
+        return "check the model name (--model or .conductor/config.yaml)"
+    return None

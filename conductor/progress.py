@@ -1,0 +1,64 @@
+"""Live progress for forks running side by side: a rich table on a terminal, plain lines
+otherwise (pipes, CI logs, --json runs). rich is imported only when a terminal shows it."""
+
+from __future__ import annotations
+
+import re
+import sys
+import threading
+import time
+from typing import Any
+
+_PREFIX = re.compile(r"^\[(?P<plan>[^/\]]+)(?:/(?P<fork>[^\]]+))?\] (?P<text>.*)$")
+
+
+class Board:
+    """Receives `say()` lines from every fork and shows the latest per fork."""
+
+    def __init__(self, *, live: bool | None = None) -> None:
+        self.live = sys.stderr.isatty() if live is None else live
+        self._rows: dict[str, tuple[str, float]] = {}
+        self._started: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._display: Any = None
+
+    def __enter__(self) -> Board:
+        if self.live:
+            from rich.console import Console
+            from rich.live import Live
+
+            self._display = Live(
+                self._render(), console=Console(stderr=True), refresh_per_second=4, transient=False
+            )
+            self._display.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._display is not None:
+            self._display.update(self._render())
+            self._display.__exit__(None, None, None)
+            self._display = None
+
+    def say(self, line: str) -> None:
+        match = _PREFIX.match(line)
+        fork = (match.group("fork") or "(plan)") if match else "(plan)"
+        text = match.group("text") if match else line
+        with self._lock:
+            self._started.setdefault(fork, time.monotonic())
+            self._rows[fork] = (text, time.monotonic())
+            if self._display is not None:
+                self._display.update(self._render())
+                return
+        print(line, file=sys.stderr, flush=True)
+
+    def _render(self) -> Any:
+        from rich.table import Table
+
+        table = Table(title="forks", expand=False)
+        table.add_column("fork", style="bold")
+        table.add_column("elapsed", justify="right")
+        table.add_column("latest")
+        now = time.monotonic()
+        for fork, (text, _) in sorted(self._rows.items()):
+            table.add_row(fork, f"{now - self._started[fork]:.0f}s", text[:100])
+        return table
