@@ -46,6 +46,7 @@ class GeminiProvider:
         base_url: str | None = None,
         timeout_seconds: float = 120.0,
         key: str | None = None,
+        api_version: str | None = None,
     ) -> None:
         from google import genai
         from google.genai import types
@@ -65,6 +66,8 @@ class GeminiProvider:
         }
         if self.base_url:
             options["base_url"] = self.base_url
+        if api_version:
+            options["api_version"] = api_version
         self._types = types
         self._errors = __import__("google.genai.errors", fromlist=["errors"])
         self._transport = _transport_errors()
