@@ -1,36 +1,36 @@
-"""`conductor demo`: the whole loop in a throwaway project, offline.
+"""`conductor demo`: the main job, offline — `conductor explore "Create a Python CLI task manager"`.
 
-It creates a project with `conductor init`, then runs `conductor build` on a two-step plan
-through the command executor, with a SCRIPTED agent (fixtures/agents/scripted.py) standing
-in for an AI agent: step 1 is accepted; step 2's first attempt also writes a protected file,
-is rejected and repaired. Then it shows status, explain, the guard refusing a human commit to
-a protected file, and the git commands to look at everything. All of it is the real thing
-except the agent, which follows a script instead of a model.
+Everything is the real thing — the planner, three forks run in parallel, the llm executor,
+verification with pytest, the policy rejecting a protected file and the repair, the comparison,
+a replay from the recordings, the guard hook — except the model. Its answers are SCRIPTED
+(fixtures/scripts/demo_llm.json), served by a local stand-in for the Gemini API
+(conductor/llm/fake.py) to the real google-genai SDK. Say so, loudly: nothing here is an AI.
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib.resources
+import json
 import os
-import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 
-from conductor.commands import build as build_command
 from conductor.commands import explain as explain_command
+from conductor.commands import explore as explore_command
 from conductor.commands import hooks as hooks_command
 from conductor.commands import init as init_command
-from conductor.commands import status as status_command
+from conductor.commands import replay as replay_command
 from conductor.ledger import refs
-from conductor.ledger.store import Ledger
-from conductor.runner import metrics
+
+GOAL = "Create a Python CLI task manager"
 
 
 def _section(title: str) -> None:
@@ -38,94 +38,111 @@ def _section(title: str) -> None:
     click.secho(f"== {title}", bold=True)
 
 
-@contextlib.contextmanager
-def _chdir(path: Path) -> Iterator[None]:
-    before = Path.cwd()
-    os.chdir(path)
-    try:
-        yield
-    finally:
-        os.chdir(before)
-
-
 def _fixture(name: str) -> Path:
     return Path(str(importlib.resources.files("conductor._fixtures").joinpath(name)))
 
 
-def _git(root: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", *args], cwd=root, env=env, capture_output=True, text=True, check=False)
+@contextlib.contextmanager
+def _environment(root: Path, updates: dict[str, str]) -> Iterator[None]:
+    """Run in `root` with `updates` in the environment; put everything back afterwards."""
+    before_cwd, before_env = Path.cwd(), dict(os.environ)
+    os.chdir(root)
+    os.environ.update(updates)
+    try:
+        yield
+    finally:
+        os.chdir(before_cwd)
+        os.environ.clear()
+        os.environ.update(before_env)
+
+
+def _git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
 
 
 def run(*, keep: bool, directory: str | None) -> int:
+    from conductor.llm.fake import FakeModelServer
+
     parent = Path(directory).resolve() if directory else Path(tempfile.mkdtemp(prefix="conductor-demo-"))
     parent.mkdir(parents=True, exist_ok=True)
-    root = parent / "greeting-project"
-    agent = _fixture("agents/scripted.py")
-    script = _fixture("scripts/demo.json")
-    click.secho("Conductor demo: offline, in a throwaway project. All real except the agent:", bold=True)
+    root = parent / "task-manager"
+    scripted: dict[str, Any] = json.loads(_fixture("scripts/demo_llm.json").read_text(encoding="utf-8"))
+    click.secho("Conductor demo: offline, in a throwaway project. All real except the model:", bold=True)
     click.echo(
-        "a SCRIPTED agent (fixtures/agents/scripted.py) stands in for an AI agent. It follows the same\n"
-        "file contract as Antigravity or a CLI agent, but every move it makes is written in its script."
+        "its answers are SCRIPTED (fixtures/scripts/demo_llm.json), served by a local stand-in for the\n"
+        "Gemini API to the real google-genai SDK. With GEMINI_API_KEY set, the same commands run live."
     )
 
     _section(f"conductor init {root.name}")
     result = init_command.new_project(str(root))
     click.echo(f"Created a git repository with {', '.join(result.written)} and a first commit.")
-    click.echo("The policy protects '*.lock' and 'migrations/*' (see `conductor policy`).")
-    plan_file = root / "plan.yaml"
-    shutil.copyfile(_fixture("plans/demo.yaml"), plan_file)
-    env = {**os.environ, **(init_command.FALLBACK_IDENTITY if not init_command.has_identity(root) else {})}
-    _git(root, "add", "plan.yaml", env=env)
-    _git(root, "commit", "--quiet", "-m", "Add the demo plan", env=env)
-    for key, value in env.items():  # the scripted agent's commits need an identity too
-        os.environ.setdefault(key, value)
+    click.echo("Its policy protects '*.lock' and 'migrations/*'; see `conductor policy`.")
+    identity = init_command.FALLBACK_IDENTITY if not init_command.has_identity(root) else {}
 
-    command = f"{shlex.quote(sys.executable)} {shlex.quote(str(agent))} {shlex.quote(str(script))}"
-    _section("conductor build --plan plan.yaml --exec '<scripted agent>' --yes")
-    click.echo("Step 1 writes greet.py. Step 2's first attempt also writes requirements.lock (protected):")
-    click.echo("Conductor rejects it, keeps the patch as evidence, resets the worktree and hands out")
-    click.echo("attempt 2 with the failure in its context; the agent repairs it.\n")
-    with _chdir(root):
-        sys.stderr.flush()
-        outcome = build_command.run(
-            None, plan_file="plan.yaml", executor_name="command", command=command, yes=True
-        )
-        sys.stderr.flush()
-        click.echo(build_command.render(outcome))
-        ledger = Ledger(root)
+    with FakeModelServer(scripted["replies"]) as model:
+        env = {
+            **identity,
+            "GEMINI_API_KEY": "scripted-demo-not-a-key",
+            "GOOGLE_GEMINI_BASE_URL": model.url,
+            # verify commands say `python3 -m pytest`: this Python, which has pytest
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        }
+        with _environment(root, env):
+            _section(f'conductor explore "{GOAL}" --forks 3 --yes')
+            sys.stderr.flush()
+            explored = explore_command.run(
+                GOAL,
+                forks=3,
+                strategies=[],
+                plan_file=None,
+                executor_name=None,
+                command=None,
+                yes=True,
+                jobs=3,
+                spawn=False,
+                llm=None,
+                model=None,
+                base_url=None,
+            )
+            sys.stderr.flush()
+            click.echo(explore_command.render(explored))
+            plan = explored.build.plan
 
-        _section("conductor status")
-        click.echo(status_command.render(status_command.collect(ledger)))
+            _section("conductor explain step_001 --fork sqlite   (the policy rejection and the repair)")
+            click.echo(explain_command.render(explain_command.explain("step_001", plan=plan, fork="sqlite")))
 
-        _section("conductor explain step_002")
-        click.echo(explain_command.render(explain_command.explain("step_002", plan=outcome.plan)))
-
-        _section("conductor handoff-metrics")
-        click.echo(metrics.render(metrics.compute(ledger)))
+    with _environment(root, {**identity, "PATH": env["PATH"]}):
+        _section(f"conductor replay {plan} --verify   (no network, no key: the recorded answers)")
+        replayed = replay_command.replay(plan)
+        click.echo(replay_command.render(replayed))
 
         _section("The guard: a human commit to a protected file is refused too")
         hooks_command.install(["pre-commit"], force=False)
         (root / "poetry.lock").write_text("# pinned versions\n", encoding="utf-8")
-        _git(root, "add", "poetry.lock", env=env)
-        refused = _git(root, "commit", "-m", "Pin dependencies", env=env)
+        _git(root, "add", "poetry.lock")
+        refused = _git(root, "commit", "-m", "Pin dependencies")
         click.echo("$ conductor hooks install && git add poetry.lock && git commit -m 'Pin dependencies'")
         click.echo(refused.stderr.rstrip())
-        click.echo(f"(exit code {refused.returncode}: the commit was refused)")
-        _git(root, "rm", "--cached", "--quiet", "poetry.lock", env=env)
+        _git(root, "rm", "--cached", "--quiet", "poetry.lock")
         (root / "poetry.lock").unlink()
 
-    branch = refs.short_branch(outcome.plan, "main")
+    best = explored.recommended or "json-file"
     _section("Look for yourself" + ("" if keep or directory else " (run `conductor demo --keep` first)"))
     click.echo(f"  cd {root}")
-    click.echo(f"  git log --stat {branch}                       the accepted steps, one commit each")
-    click.echo(f"  git log --format='%s%n%(trailers)' {refs.fork_log(outcome.plan, 'main')}")
-    click.echo(f"  git show {refs.fork_log(outcome.plan, 'main')}:evidence/step_002/attempt_1/rejected.patch")
-    click.echo(f"  conductor events --plan {outcome.plan}")
-    click.echo("  conductor explain step_001")
+    click.echo(
+        f"  git log --stat {refs.short_branch(plan, best)}          the recommended fork, a commit per step"
+    )
+    click.echo(f"  git log --format='%s%n%(trailers)' {refs.fork_log(plan, 'sqlite')}")
+    click.echo(f"  git show {refs.fork_log(plan, 'sqlite')}:evidence/step_001/attempt_1/rejected.patch")
+    click.echo(
+        f"  git show {refs.fork_log(plan, best)}:llm/step_001/attempt_1/001.json   a recorded model call"
+    )
+    click.echo(f"  conductor events --plan {plan}")
+    click.echo("  conductor status; conductor handoff-metrics")
     if keep or directory:
         click.echo(f"\nThe demo project is kept at {root}.")
     else:
         shutil.rmtree(parent, ignore_errors=True)
         click.echo("\n(The demo project was temporary and has been removed; use --keep to keep it.)")
-    ok = outcome.state == "completed" and refused.returncode != 0
+    ok = explored.recommended is not None and replayed.identical and refused.returncode != 0
     return 0 if ok else 1

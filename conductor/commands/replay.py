@@ -111,6 +111,9 @@ def render(result: ReplayResult) -> str:
         trees = f"{(step.original or '-')[:12]} vs {(step.replayed or '-')[:12]}"
         lines.append(f"  {step.fork}/{step.step}: {mark}  ({trees})")
     if result.drift:
-        lines.append(f"  requests differed from the recorded ones in: {', '.join(result.drift)}")
+        lines.append(
+            "  (requests that differed from the recorded ones, e.g. through lessons learned since,"
+            f" were answered all the same: {', '.join(result.drift)})"
+        )
     lines.append("Every step produced the same tree." if result.identical else "The replay diverged.")
     return "\n".join(lines)

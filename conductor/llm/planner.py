@@ -95,6 +95,7 @@ def to_forks(strategies: list[PlannedStrategy], taken: set[str] | None = None) -
                 allowed_files=list(s.allowed_files),
                 verify=list(s.verify),
                 confidence=s.confidence,
+                expected_lines=s.expected_lines,
             )
             for s in strategy.steps
         ]

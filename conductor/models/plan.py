@@ -39,6 +39,9 @@ class StepSpec(Model):
     confidence: float | None = Field(
         default=None, ge=0.0, le=1.0, description="The planner's own estimate, if any."
     )
+    expected_lines: int | None = Field(
+        default=None, ge=0, description="Expected added + removed lines (the planner's estimate)."
+    )
     policy: PolicyFile | None = Field(default=None, description="Step-level policy overrides.")
 
 

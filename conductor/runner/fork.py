@@ -312,6 +312,7 @@ class ForkRunner:
             verify=verify,
             history=self.memory.history(sig),
             max_diff_lines=policy.max_diff_lines,
+            expected_lines=spec.expected_lines,
             planner=spec.confidence,
         )
         st = self.state.steps.get(step)

@@ -1,63 +1,77 @@
-"""`conductor demo` as a user runs it: a real process, offline."""
+"""`conductor demo` as a user runs it: a real process, offline, the model scripted."""
 
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 from conductor.ledger.store import Ledger
-from tests.conftest import assert_fsck_clean, conductor_bin, git, run_process
+from tests.conftest import PYTHON, assert_fsck_clean, conductor_bin, git, run_process
 
 
-def test_demo_runs_and_cleans_up(tmp_path: Path) -> None:
-    result = run_process(conductor_bin(), "demo", cwd=tmp_path, timeout=120)
+def test_demo_runs_the_main_job_offline_and_cleans_up(tmp_path: Path) -> None:
+    result = run_process(conductor_bin(), "demo", cwd=tmp_path, timeout=180)
     assert result.code == 0, result.out + result.err
     out, err = result.out, result.err
-    assert "SCRIPTED agent" in out
-    # the build: step 1 accepted, step 2 rejected for a protected file, then repaired
-    assert "step_001: accepted" in err
-    assert "step_002: Constraint violation: requirements.lock: added: protected by '*.lock'" in err
-    assert "step_002 (attempt 2)" in err and "step_002: accepted" in err
-    assert "step_002: completed (attempt 2)" in out
-    # status, explain and metrics
-    assert "[completed]" in out
-    assert "REJECTED: Constraint violation (Touches a protected file)" in out
-    assert "ACCEPTED" in out and "history" in out and "evidence" in out
-    assert "violations:         1 protected_file" in out
-    # the guard
-    assert "commit refused" in out and "added poetry.lock  protected by '*.lock'" in out
+    assert "SCRIPTED" in out and "real google-genai SDK" in out
+    # explore: three strategies planned and run
+    assert "planning 3 strategies with gemini" in err
+    for fork in ("json-file", "sqlite", "single-file"):
+        assert f"fork {fork}" in err
+    header = next(line for line in out.splitlines() if "confidence" in line and "fork" in line)
+    assert header.split() == ["fork", "status", "steps", "evidence", "diff", "confidence", "tokens", "time"]
+    assert "Recommended: json-file" in out
+    # evidence from pytest runs of the generated code; one failure repaired by tests
+    assert "verify `python3 -m pytest -q -p no:cacheprovider`" in err
+    assert "single-file] step_001: Verification failed" in err
+    # the policy rejection and its repair
+    assert "sqlite] step_001: Constraint violation: requirements.lock: added: protected by '*.lock'" in err
+    assert "REJECTED: Constraint violation (Touches a protected file)" in out and "ACCEPTED" in out
+    # replay and the guard
+    assert "Every step produced the same tree." in out
+    assert "commit refused" in out
     assert "has been removed" in out
     assert list(tmp_path.iterdir()) == []
 
 
-def test_demo_keep_leaves_a_real_project_to_inspect(tmp_path: Path) -> None:
-    result = run_process(conductor_bin(), "demo", "--dir", str(tmp_path / "d"), cwd=tmp_path, timeout=120)
+def test_demo_keep_leaves_a_project_to_inspect(tmp_path: Path) -> None:
+    result = run_process(conductor_bin(), "demo", "--dir", str(tmp_path / "d"), cwd=tmp_path, timeout=180)
     assert result.code == 0, result.err
-    root = tmp_path / "d" / "greeting-project"
-    assert "kept at" in result.out
-    # the user's own branch is untouched: only the init and plan commits, no stray files
-    assert git(root, "log", "--format=%s").splitlines() == ["Add the demo plan", "Set up Conductor"]
+    root = tmp_path / "d" / "task-manager"
+    assert git(root, "log", "--format=%s").splitlines() == ["Set up Conductor"]
     assert git(root, "status", "--porcelain") == ""
     ledger = Ledger(root)
-    (plan,) = ledger.plans()
-    branch = f"conductor/{plan}/main"
-    subjects = git(root, "log", "--format=%s", f"main..{branch}").splitlines()
-    assert subjects == ["Add unit tests", "Create the greeting module"]
+    plan = next(p for p in ledger.plans() if "replay" not in p)
+    branch = f"conductor/{plan}/json-file"
+    assert git(root, "log", "--format=%s", f"main..{branch}").splitlines() == [
+        "Add the todo command",
+        "Add the task store",
+    ]
     assert sorted(git(root, "ls-tree", "--name-only", branch).split()) == [
         ".conductor",
-        "greet.py",
-        "plan.yaml",
-        "test_greet.py",
+        "tasks.py",
+        "test_tasks.py",
+        "test_todo.py",
+        "todo.py",
     ]
-    patch = git(root, "show", f"refs/conductor/forks/{plan}/main:evidence/step_002/attempt_1/rejected.patch")
+    # the recommended fork's code works when checked out on its own
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    archive = subprocess.run(["git", "archive", branch], cwd=root, capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x"], cwd=checkout, input=archive, check=True)
+    tests = run_process(PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=checkout, timeout=120)
+    assert tests.code == 0 and "4 passed" in tests.out, tests.out
+    patch = git(
+        root, "show", f"refs/conductor/forks/{plan}/sqlite:evidence/step_001/attempt_1/rejected.patch"
+    )
     assert "requirements.lock" in patch
-    events = [
-        json.loads(line)
-        for line in run_process(
-            conductor_bin(), "-C", str(root), "events", "--oldest-first", "--json"
-        ).out.splitlines()
-    ]
-    kinds = [e["type"] for e in events if e["fork"] == "main"]
-    assert kinds.count("task.completed") == 2 and kinds.count("task.rejected") == 1
-    assert kinds[-1] == "fork.completed"
+    call = json.loads(
+        git(root, "show", f"refs/conductor/forks/{plan}/json-file:llm/step_001/attempt_1/001.json")
+    )
+    assert call["request"]["purpose"] == "edit" and call["response"]["usage"] == {"input": 900, "output": 450}
+    objects = subprocess.run(
+        ["git", "cat-file", "--batch-all-objects", "--batch"], cwd=root, capture_output=True, check=True
+    ).stdout
+    assert b"scripted-demo-not-a-key" not in objects
     assert_fsck_clean(root)
