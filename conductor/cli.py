@@ -226,21 +226,23 @@ def hooks() -> None:
     "install",
     epilog="""\b
 Examples:
-  conductor hooks install            pre-commit guard for protected files
-  conductor hooks install --force    replace a hook Conductor did not write (kept as a backup)
+  conductor hooks install              pre-commit guard for protected files
+  conductor hooks install --pre-push   also verify provenance of conductor/* branches before a push
+  conductor hooks install --force      replace a hook Conductor did not write (kept as a backup)
 """,
 )
+@click.option("--pre-push", is_flag=True, help="Also install the pre-push provenance check.")
 @click.option(
     "--force",
     is_flag=True,
     help="Replace a hook Conductor did not write (it is kept as <hook>.pre-conductor).",
 )
 @json_option
-def hooks_install(force: bool, as_json: bool) -> int:
-    """Install the pre-commit guard into the repository's hooks directory."""
+def hooks_install(pre_push: bool, force: bool, as_json: bool) -> int:
+    """Install the pre-commit guard (and the pre-push check) into the repository's hooks directory."""
     from conductor.commands import hooks as command
 
-    changes = command.install(["pre-commit"], force=force)
+    changes = command.install(["pre-commit", "pre-push"] if pre_push else ["pre-commit"], force=force)
     _print_hook_changes(changes, as_json)
     return 0
 
@@ -251,7 +253,7 @@ def hooks_uninstall(as_json: bool) -> int:
     """Remove Conductor's hooks, restoring any hook they replaced."""
     from conductor.commands import hooks as command
 
-    _print_hook_changes(command.uninstall(["pre-commit"]), as_json)
+    _print_hook_changes(command.uninstall(["pre-commit", "pre-push"]), as_json)
     return 0
 
 
@@ -314,6 +316,27 @@ llm_options = [
 ]
 
 
+signing_options = [
+    click.option(
+        "--sign/--no-sign",
+        default=None,
+        help="Sign each step's provenance with sigstore, or never (default: policy provenance.sign).",
+    ),
+    click.option("--oauth", is_flag=True, help="Sign in with a browser when no identity token is found."),
+    click.option(
+        "--trust-config",
+        metavar="FILE",
+        help="A sigstore client trust config (default: $CONDUCTOR_TRUST_CONFIG, else public Sigstore).",
+    ),
+]
+
+
+def _signing(sign: bool | None, oauth: bool, trust_config: str | None) -> Any:
+    from conductor.provenance.signing import SigningChoice
+
+    return SigningChoice(sign=sign, oauth=oauth, trust_config=trust_config)
+
+
 def _with(options: list[Callable[[F], F]]) -> Callable[[F], F]:
     def apply(func: F) -> F:
         for option in reversed(options):
@@ -356,6 +379,7 @@ Exit status: 0 when every step is accepted; 1 when the plan failed or halted
 )
 @_with(executor_options)
 @_with(llm_options)
+@_with(signing_options)
 @click.option("--yes", is_flag=True, help="Run LOW-confidence steps without waiting for approval.")
 @json_option
 def build(
@@ -366,6 +390,9 @@ def build(
     llm: str | None,
     model: str | None,
     base_url: str | None,
+    sign: bool | None,
+    oauth: bool,
+    trust_config: str | None,
     yes: bool,
     as_json: bool,
 ) -> int:
@@ -384,6 +411,7 @@ def build(
         llm=llm,
         model=model,
         base_url=base_url,
+        signing=_signing(sign, oauth, trust_config),
     )
     return _finish_build(result, as_json)
 
@@ -415,6 +443,7 @@ Exit status: 0 when a fork is recommended (at least one completed), else 1.
 @click.option("--no-spawn", is_flag=True, help="Do not plan a new strategy when a fork fails.")
 @_with(executor_options)
 @_with(llm_options)
+@_with(signing_options)
 @click.option("--yes", is_flag=True, help="Run LOW-confidence steps without waiting for approval.")
 @json_option
 def explore(
@@ -429,6 +458,9 @@ def explore(
     llm: str | None,
     model: str | None,
     base_url: str | None,
+    sign: bool | None,
+    oauth: bool,
+    trust_config: str | None,
     yes: bool,
     as_json: bool,
 ) -> int:
@@ -450,6 +482,7 @@ def explore(
         model=model,
         base_url=base_url,
         live=False if as_json else None,
+        signing=_signing(sign, oauth, trust_config),
     )
     if as_json:
         emit_json(result.to_json())
@@ -490,13 +523,23 @@ Examples:
 )
 @click.argument("plan", required=False)
 @click.option("--exec", "command", metavar="CMD", help="Use this command instead of the recorded one.")
+@_with(signing_options)
 @click.option("--yes", is_flag=True, help="Run LOW-confidence steps without waiting for approval.")
 @json_option
-def resume(plan: str | None, command: str | None, yes: bool, as_json: bool) -> int:
+def resume(
+    plan: str | None,
+    command: str | None,
+    sign: bool | None,
+    oauth: bool,
+    trust_config: str | None,
+    yes: bool,
+    as_json: bool,
+) -> int:
     """Continue a halted or crashed plan exactly where its log ends."""
     from conductor.commands import build as build_command
 
-    return _finish_build(build_command.resume(plan, command=command, yes=yes), as_json)
+    signing = _signing(sign, oauth, trust_config)
+    return _finish_build(build_command.resume(plan, command=command, yes=yes, signing=signing), as_json)
 
 
 def _decision(approve: bool) -> Callable[[F], F]:
@@ -582,6 +625,64 @@ def explain(step: str, plan: str | None, fork: str | None, as_json: bool) -> int
     else:
         echo(command.render(data))
     return 0
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  conductor verify                                   the latest plan; signatures checked if present
+  conductor verify hello-3f9a --fork a --json
+  conductor verify hello-3f9a --issuer https://token.actions.githubusercontent.com \\
+      --identity https://github.com/acme/app/.github/workflows/ci.yml@refs/heads/main
+
+\b
+Checks, offline, every accepted step: the task checksum, the records its statement names, the
+code commit and its Conductor-Provenance trailer, the event chain, and the sigstore bundle.
+With --identity and --issuer every step must be signed by that identity.
+Exit status: 0 when everything verifies, 1 when anything does not.
+"""
+)
+@click.argument("plan", required=False)
+@click.option("--fork", help="Only this fork.")
+@click.option(
+    "--identity", metavar="ID", help="The signer's identity (certificate SAN) every step must carry."
+)
+@click.option("--issuer", metavar="URL", help="The OIDC issuer of that identity.")
+@click.option(
+    "--trust-config",
+    metavar="FILE",
+    help="A sigstore client trust config (default: $CONDUCTOR_TRUST_CONFIG, else public Sigstore).",
+)
+@click.option("--require-signature", is_flag=True, help="Fail steps that are not signed.")
+@json_option
+def verify(
+    plan: str | None,
+    fork: str | None,
+    identity: str | None,
+    issuer: str | None,
+    trust_config: str | None,
+    require_signature: bool,
+    as_json: bool,
+) -> int:
+    """Verify the provenance of a plan's accepted steps."""
+    from conductor.commands import verify as command
+    from conductor.output import echo, emit_json
+
+    if bool(identity) != bool(issuer):
+        raise click.UsageError("--identity and --issuer go together")
+    result = command.verify(
+        plan,
+        fork=fork,
+        identity=identity,
+        issuer=issuer,
+        trust_config=trust_config,
+        require_signature=require_signature,
+    )
+    if as_json:
+        emit_json(result.to_json())
+    else:
+        echo(command.render(result))
+    return result.exit_code
 
 
 @cli.command("handoff-metrics", epilog="Example:\n\n  conductor handoff-metrics --json")

@@ -28,6 +28,8 @@ TASK = ".task.json"
 RESULT = ".result.json"
 EXPLANATION = ".explanation.md"
 WORKER = ".worker.json"
+PROVENANCE = ".provenance.json"
+BUNDLE = ".provenance.sigstore.json"
 
 
 def write_atomic(path: Path, data: bytes | str) -> None:
@@ -75,7 +77,7 @@ class Mailbox:
 
     def clear_step(self, step: str) -> None:
         """Remove every file of `step` (before a new attempt is handed out)."""
-        names = {f"{step}{suffix}" for suffix in (TASK, RESULT, EXPLANATION, WORKER)}
+        names = {f"{step}{suffix}" for suffix in (TASK, RESULT, EXPLANATION, WORKER, PROVENANCE, BUNDLE)}
         for directory in DIRS:
             try:
                 present = names.intersection(os.listdir(self.root / directory))

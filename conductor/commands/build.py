@@ -26,6 +26,7 @@ from conductor.models.source import YamlDocument, read_file
 from conductor.planner import SingleStepPlanner
 from conductor.policy.effective import EffectivePolicy
 from conductor.project import POLICY_FILE, find_root
+from conductor.provenance.signing import Signing, SigningChoice, signing_for
 from conductor.runner.fork import RunOptions
 from conductor.runner.plan import PlanOutcome, Spawner, run_plan
 from conductor.runner.planning import PlanRecord, load_plan, new_plan_id, record_exchanges, record_plan
@@ -122,6 +123,11 @@ def project_policy(root: Path) -> EffectivePolicy:
     return effective(root)
 
 
+def decide_signing(root: Path, choice: SigningChoice | None) -> Signing:
+    """Decide signing before any work starts (`always` without an identity stops here)."""
+    return signing_for(choice or SigningChoice(), project_policy(root).sign)
+
+
 def planner(start: Start) -> LLMPlanner:
     from conductor.llm.caller import Caller
     from conductor.llm.planner import LLMPlanner
@@ -182,8 +188,10 @@ def run(
     llm: str | None = None,
     model: str | None = None,
     base_url: str | None = None,
+    signing: SigningChoice | None = None,
 ) -> BuildResult:
     start = begin(llm, model, base_url)
+    sign_with = decide_signing(start.root, signing)
     executor = registry.make(executor_name, command=command, llm=start.settings)
     doc = None
     exchanges: list[Exchange] = []
@@ -211,7 +219,7 @@ def run(
             hint="use `conductor explore --plan FILE` for several strategies",
         )
     record = create(start, spec, executor, plan_file=plan_file, doc=doc, source=source, exchanges=exchanges)
-    return execute(start.ledger, record, executor, root=start.root, yes=yes)
+    return execute(start.ledger, record, executor, root=start.root, yes=yes, signing=sign_with)
 
 
 def execute(
@@ -225,8 +233,14 @@ def execute(
     jobs: int = 1,
     spawner: Spawner | None = None,
     say_fn: Callable[[str], None] | None = None,
+    signing: Signing | None = None,
 ) -> BuildResult:
-    options = RunOptions(yes=yes, resuming=resuming, say=say_fn or say)
+    say_fn = say_fn or say
+    if signing is not None and signing.note:
+        say_fn(signing.note)
+    options = RunOptions(
+        yes=yes, resuming=resuming, say=say_fn, signer=signing.signer if signing is not None else None
+    )
     outcome = run_plan(ledger, plan, executor, repo_root=root, options=options, jobs=jobs, spawner=spawner)
     return summarize(ledger, outcome)
 
@@ -264,7 +278,9 @@ def latest_plan(ledger: Ledger, *, states: tuple[str, ...]) -> str:
     return best[1]
 
 
-def resume(plan_id: str | None, *, command: str | None, yes: bool) -> BuildResult:
+def resume(
+    plan_id: str | None, *, command: str | None, yes: bool, signing: SigningChoice | None = None
+) -> BuildResult:
     root = find_root()
     ledger = Ledger(root)
     plan_id = plan_id or latest_plan(ledger, states=("running", "halted"))
@@ -272,7 +288,8 @@ def resume(plan_id: str | None, *, command: str | None, yes: bool) -> BuildResul
     state = ledger.tip(refs.plan_log(plan_id))
     if state is not None and state.event.state in ("completed", "failed"):
         say(f"plan {plan_id} already {state.event.state}; nothing to resume")
+    sign_with = decide_signing(root, signing)
     executor = registry.from_settings(plan.executor, command=command, ledger=ledger)
     say(f"resuming plan {plan_id}")
     jobs = min(4, len(plan.spec.forks))
-    return execute(ledger, plan, executor, root=root, yes=yes, resuming=True, jobs=jobs)
+    return execute(ledger, plan, executor, root=root, yes=yes, resuming=True, jobs=jobs, signing=sign_with)

@@ -19,6 +19,7 @@ from conductor.llm import config as llm_config
 from conductor.models.plan import ForkSpec, PlanSpec, StepSpec
 from conductor.output import table
 from conductor.progress import Board
+from conductor.provenance.signing import SigningChoice
 from conductor.runner import compare as compare_module
 from conductor.runner.plan import Spawner
 from conductor.runner.planning import PlanRecord, record_exchanges
@@ -76,8 +77,10 @@ def run(
     model: str | None,
     base_url: str | None,
     live: bool | None = None,
+    signing: SigningChoice | None = None,
 ) -> ExploreResult:
     start = begin(llm, model, base_url)
+    sign_with = build.decide_signing(start.root, signing)
     config = llm_config.load_config(start.root).explore
     executor = registry.make(executor_name, command=command, llm=start.settings)
     the_planner = planner(start) if start.settings is not None else None
@@ -117,6 +120,7 @@ def run(
             jobs=width,
             spawner=spawner,
             say_fn=board.say,
+            signing=sign_with,
         )
     summaries = compare_module.compare(start.ledger, record.id)
     best, reason = compare_module.recommend(summaries)

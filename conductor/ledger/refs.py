@@ -32,6 +32,15 @@ def short_branch(plan: str, fork: str) -> str:
     return code_branch(plan, fork).removeprefix("refs/heads/")
 
 
+def parse_branch(name: str) -> tuple[str, str] | None:
+    """(plan, fork) of a code branch, full (`refs/heads/conductor/p/f`) or short; else None."""
+    short = name.removeprefix("refs/heads/")
+    if not short.startswith("conductor/"):
+        return None
+    plan, _, fork = short.removeprefix("conductor/").partition("/")
+    return (plan, fork) if plan and fork and "/" not in fork else None
+
+
 @dataclass(frozen=True, slots=True)
 class LogRef:
     """A parsed state ref: a plan log (fork is None), a fork log, or the memory log."""

@@ -212,12 +212,24 @@ class Ledger:
         return code.diff_paths(self.repo, old_tree, new_tree, paths)
 
     def create_commit(
-        self, tree_id: str, *, parent: str, message: str, author: tuple[str, str], committer: tuple[str, str]
+        self,
+        tree_id: str,
+        *,
+        parent: str,
+        message: str,
+        author: tuple[str, str],
+        committer: tuple[str, str],
+        when: int | None = None,
     ) -> str:
-        when = int(self._clock().timestamp())
+        when = int(self._clock().timestamp()) if when is None else when
         return code.commit(
             self.repo, tree_id, parent=parent, message=message, author=author, committer=committer, when=when
         )
+
+    def object_bytes(self, oid: str) -> bytes:
+        """The raw content of a git object (for a commit: the headers and message git hashes)."""
+        _, data = self.repo.odb.read(pygit2.Oid(hex=oid))
+        return bytes(data)
 
     def entry(self, commit: str, path: str) -> tuple[str, tree.Entry | None]:
         return code.entry(self.repo, commit, path)

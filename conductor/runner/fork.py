@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from conductor.engine import decide as engine
 from conductor.engine.confidence import Assessment, assess, needs_approval, signature
@@ -23,23 +23,28 @@ from conductor.engine.failures import FailureKind, describe
 from conductor.engine.state import ForkState, ForkStatus, Phase
 from conductor.executors.base import Assignment, Executor, Outcome
 from conductor.ledger import refs
+from conductor.ledger.message import format_time
 from conductor.ledger.snapshot import Snapshot
-from conductor.ledger.store import Ledger
+from conductor.ledger.store import Ledger, utc_now
 from conductor.llm.caller import Exchange
-from conductor.mailbox import EXPLANATION, RESULT, TASK, Found, Mailbox, write_atomic
+from conductor.mailbox import BUNDLE, EXPLANATION, PROVENANCE, RESULT, TASK, Found, Mailbox, write_atomic
 from conductor.models.confidence import Confidence
 from conductor.models.event import Event, EventType
 from conductor.models.paths import escape_reason
 from conductor.models.result import ResultFile
 from conductor.models.task import PreviousStep, RepairContext, TaskContext, TaskFile
 from conductor.policy.effective import EffectivePolicy
-from conductor.runner import changes, verification
+from conductor.provenance.statement import StepFacts
+from conductor.runner import attest, changes, verification
 from conductor.runner import memory as memory_module
 from conductor.runner.planning import PlanRecord, exchange_record, step_id
 from conductor.runner.worktree import Worktree, gitdir_fingerprint
 from conductor.secrets import Redactor
 from conductor.verify.checks import Violation
 from conductor.verify.evidence import CommandEvidence
+
+if TYPE_CHECKING:
+    from conductor.provenance.signing import Signer
 
 EVERYTHING = ["**"]
 STANDARD_CONSTRAINTS = [
@@ -55,6 +60,7 @@ class RunOptions:
     resuming: bool = False  # `conductor resume` (or approve/reject) rather than a new build
     say: Callable[[str], None] = lambda text: None
     stop: threading.Event = field(default_factory=threading.Event)  # set: halt at the next step
+    signer: Signer | None = None  # sigstore signing of step provenance, when an identity is available
 
 
 class ForkRunner:
@@ -233,7 +239,7 @@ class ForkRunner:
                 if not self.mailbox.path(directory, step, RESULT).exists():
                     records = {
                         suffix: data
-                        for suffix in (TASK, RESULT, EXPLANATION)
+                        for suffix in (TASK, RESULT, EXPLANATION, PROVENANCE, BUNDLE)
                         if (data := tip.read(f"{directory}/{step}{suffix}")) is not None
                     }
                     if records:
@@ -676,8 +682,9 @@ class ForkRunner:
         verdict_json = _dumps(verdict)
         evidence_digest = "sha256:" + hashlib.sha256(verdict_json.encode()).hexdigest()
         spec = self.plan.step(self.fork.id, step)
-        message = (
-            f"{spec.title}\n\n{result.summary.strip()}\n\n"
+        summary = " ".join(result.summary.split())  # one line: no trailer can hide in it
+        message = self.redact.text(
+            f"{spec.title}\n\n{summary}\n\n"
             f"Conductor-Plan: {self.plan.id}\n"
             f"Conductor-Fork: {self.fork.id}\n"
             f"Conductor-Step: {step}\n"
@@ -688,14 +695,20 @@ class ForkRunner:
         author = self.executor.identity()
         if result.agent:
             author = (result.agent, author[1])
-        commit = self.ledger.create_commit(
-            observed.tree,
+        records = self._records(step, attempt, commands)
+        attested = attest.commit(
+            self.ledger,
+            tree=observed.tree,
             parent=parent,
-            message=self.redact.text(message),
+            message=message,
             author=author,
             committer=self.ledger.identity(),
+            facts=lambda payload: self._facts(step, task, payload, observed, verdict_json, records, author),
+            signer=self.options.signer,
         )
-        records = self._records(step, attempt, commands)
+        commit = attested.commit
+        if attested.signing_error:
+            self.say(f"{step}: provenance recorded UNSIGNED: {attested.signing_error}")
 
         def changes_fn(snapshot: Snapshot | None) -> dict[str, bytes | str | None]:
             assert snapshot is not None
@@ -707,7 +720,10 @@ class ForkRunner:
                 f"in_progress/{step}{RESULT}": None,
                 f"in_progress/{step}{EXPLANATION}": None,
                 f"evidence/{step}/attempt_{attempt}/verdict.json": verdict_json,
+                f"completed/{step}{PROVENANCE}": attested.statement,
             }
+            if attested.bundle is not None:
+                out[f"completed/{step}{BUNDLE}"] = attested.bundle
             out.update(records)
             return out
 
@@ -723,6 +739,7 @@ class ForkRunner:
                 "evidence": evidence_digest,
                 "lines": lines,
                 "files": len(files),
+                **attested.event_data(),
             },
             changes=changes_fn,
         )
@@ -736,14 +753,62 @@ class ForkRunner:
             step,
             "completed",
             {
-                TASK: tip.read(f"completed/{step}{TASK}") or b"",
-                RESULT: tip.read(f"completed/{step}{RESULT}") or b"",
-                EXPLANATION: tip.read(f"completed/{step}{EXPLANATION}") or b"",
+                suffix: data
+                for suffix in (TASK, RESULT, EXPLANATION, PROVENANCE, BUNDLE)
+                if (data := tip.read(f"completed/{step}{suffix}")) is not None
             },
         )
         self._learn(step, attempt, succeeded=True)
         shown = f", {diffstat}" if diffstat else ""
         self.say(f"{step}: accepted, commit {commit[:12]} ({lines} lines{shown})")
+
+    def _facts(
+        self,
+        step: str,
+        task: TaskFile,
+        payload: bytes,
+        observed: verification.Observed,
+        verdict_json: str,
+        records: dict[str, str],
+        author: tuple[str, str],
+    ) -> StepFacts:
+        """What the statement of an accepted step says (the records as they are about to be filed)."""
+        tip = self.ledger.tip(self.ref)
+        assert tip is not None
+        attempt = task.attempt
+        files = {
+            f"completed/{step}{suffix}": tip.read(f"in_progress/{step}{suffix}") or b""
+            for suffix in (TASK, RESULT, EXPLANATION)
+        }
+        evidence = {f"evidence/{step}/attempt_{attempt}/verdict.json": verdict_json.encode()}
+        evidence.update({path: text.encode() for path, text in records.items()})
+        model, tokens = None, {"input": 0, "output": 0}
+        for event in self.ledger.log(self.ref):
+            if event.type is EventType.TASK_CREATED and event.step == step and event.attempt == attempt:
+                break
+            if event.type is EventType.LLM_EXCHANGE and event.step == step and event.attempt == attempt:
+                model = model or event.data.get("model")
+                usage = event.data.get("tokens") or {}
+                tokens = {k: tokens[k] + int(usage.get(k, 0)) for k in tokens}
+        st = self.state.step(step)
+        return StepFacts(
+            plan=self.plan.id,
+            fork=self.fork.id,
+            step=step,
+            attempt=attempt,
+            records=files,
+            commit_payload=payload,
+            tree=observed.tree,
+            parent=observed.parent,
+            task_checksum=task.checksum,
+            policy=tip.read(f"evidence/{step}/policy.json") or b"",
+            evidence=evidence,
+            executor={"kind": self.executor.name, "name": author[0], "email": author[1]},
+            model={"name": model, "tokens": tokens} if model else None,
+            confidence={"score": task.confidence.score, "level": task.confidence.level.value},
+            times={"task_created": st.created_at or "", "accepted": format_time(utc_now())},
+            conductor_version=attest.version(),
+        )
 
     def _records(self, step: str, attempt: int, commands: list[CommandEvidence]) -> dict[str, str]:
         return {

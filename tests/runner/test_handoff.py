@@ -110,6 +110,7 @@ def test_an_external_agent_completes_a_task_through_the_mailbox(proj: Project) -
     box = fork_dir(proj)
     assert sorted(p.name for p in (box / "completed").iterdir()) == [
         "step_001.explanation.md",
+        "step_001.provenance.json",
         "step_001.result.json",
         "step_001.task.json",
     ]

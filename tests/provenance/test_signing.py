@@ -1,0 +1,227 @@
+"""Signed provenance end to end: the real sigstore library signs each accepted step against a
+local fake Fulcio + Rekor, and `conductor verify` (and the real `sigstore` CLI) check it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conductor.ledger import refs
+from tests.conftest import git
+from tests.fakesigstore import FakeSigstore
+from tests.provenance.tamper import flip, rewrite_tip
+from tests.scenario import HELLO_STEPS, Project, build
+
+IDENTITY = "ci@example.com"
+HELLO = {"write": {"hello.py": "def greet(name):\n    return f'Hello, {name}!'\n"}}
+TEST = {"write": {"test_hello.py": "import hello\n\nassert hello.greet('a') == 'Hello, a!'\n"}}
+SIGSTORE_CLI = Path(sys.executable).parent / "sigstore"
+
+
+@pytest.fixture
+def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSigstore]:
+    with FakeSigstore(tmp_path / "sigstore") as instance:
+        monkeypatch.setenv("CONDUCTOR_TRUST_CONFIG", str(instance.trust_config_path))
+        yield instance
+
+
+def run_build(proj: Project, run_cli, *extra: str):
+    plan = proj.plan(HELLO_STEPS)
+    return build(run_cli, proj, plan, proj.agent({"step_001": [HELLO], "step_002": [TEST]}), *extra)
+
+
+@pytest.fixture
+def signed(proj: Project, run_cli, fake: FakeSigstore, monkeypatch: pytest.MonkeyPatch) -> Project:
+    token = fake.identity_token(IDENTITY)
+    monkeypatch.setenv("SIGSTORE_ID_TOKEN", token)
+    result = run_build(proj, run_cli)
+    assert result.code == 0, result.err
+    assert f"signing provenance as {IDENTITY} (SIGSTORE_ID_TOKEN)" in result.err
+    # the token itself is nowhere in the repository
+    objects = subprocess.run(
+        ["git", "cat-file", "--batch-all-objects", "--batch"], cwd=proj.root, capture_output=True, check=True
+    ).stdout
+    assert len(objects) > 10_000 and token.split(".")[2].encode() not in objects
+    return proj
+
+
+def verify(run_cli, fake: FakeSigstore, *args: str, identity: str = IDENTITY) -> tuple[int, dict]:
+    result = run_cli("verify", "--identity", identity, "--issuer", fake.issuer, *args, "--json")
+    return result.code, json.loads(result.out)
+
+
+def signature_failures(data: dict) -> dict[str, str]:
+    return {
+        s["step"]: c["detail"]
+        for s in data["steps"]
+        for c in s["checks"]
+        if not c["ok"] and c["check"] == "signature"
+    }
+
+
+def replace_bundle(proj: Project, step: str, bundle: bytes) -> None:
+    path = f"completed/{step}.provenance.sigstore.json"
+    rewrite_tip(proj.root, refs.fork_log(proj.only_plan(), "main"), path, lambda _: bundle)
+
+
+def sign_as(fake: FakeSigstore, statement: bytes, identity: str) -> bytes:
+    from sigstore import dsse
+    from sigstore.oidc import IdentityToken
+    from sigstore.sign import SigningContext
+
+    context = SigningContext.from_trust_config(fake.trust_config)
+    with context.signer(IdentityToken(fake.identity_token(identity))) as signer:
+        return signer.sign_dsse(dsse.Statement(statement)).to_json().encode()
+
+
+def test_every_step_is_signed_and_verifies_for_its_identity_and_issuer(
+    signed: Project, run_cli, fake: FakeSigstore
+) -> None:
+    assert len(fake.entries) == 2  # one Rekor entry per accepted step
+    code, data = verify(run_cli, fake)
+    assert code == 0 and data["ok"] is True
+    assert [s["signed"] for s in data["steps"]] == [True, True]
+    text = run_cli("verify", "--identity", IDENTITY, "--issuer", fake.issuer)
+    assert text.code == 0 and f"signed by {IDENTITY} ({fake.issuer})" in text.out
+    events = [e for e in signed.events() if e.type.value == "task.completed"]
+    assert all(e.data["signed"] and e.data["signed_by"] == IDENTITY for e in events)
+
+
+def test_a_wrong_identity_or_issuer_fails(signed: Project, run_cli, fake: FakeSigstore) -> None:
+    code, data = verify(run_cli, fake, identity="mallory@example.com")
+    assert code == 1
+    assert set(signature_failures(data)) == {"step_001", "step_002"}
+    wrong_issuer = run_cli("verify", "--identity", IDENTITY, "--issuer", "https://issuer.invalid", "--json")
+    assert wrong_issuer.code == 1
+    assert "does not verify" in signature_failures(json.loads(wrong_issuer.out))["step_001"]
+
+
+@pytest.mark.parametrize("at", [60, 700, 1500, -40])
+def test_a_flipped_byte_in_a_bundle_is_caught(signed: Project, run_cli, fake: FakeSigstore, at: int) -> None:
+    bundle = signed.record("completed/step_002.provenance.sigstore.json").encode()
+    replace_bundle(signed, "step_002", flip(bundle, at))
+    code, data = verify(run_cli, fake)
+    assert code == 1
+    assert list(signature_failures(data)) == ["step_002"]
+    assert [s["ok"] for s in data["steps"]] == [True, False]
+
+
+def test_a_bundle_from_another_identity_or_instance_or_step_is_caught(
+    signed: Project, run_cli, fake: FakeSigstore, tmp_path: Path
+) -> None:
+    statement = signed.record("completed/step_001.provenance.json").encode()
+    replace_bundle(signed, "step_001", sign_as(fake, statement, "mallory@example.com"))
+    code, data = verify(run_cli, fake)
+    assert code == 1 and "does not verify" in signature_failures(data)["step_001"]
+    # without an identity policy the signature is still checked, and its signer named
+    loose = run_cli("verify")
+    assert loose.code == 0
+    assert "valid signature by mallory@example.com; identity not checked" in loose.out
+
+    with FakeSigstore(tmp_path / "other") as other:
+        replace_bundle(signed, "step_001", sign_as(other, statement, IDENTITY))
+    code, data = verify(run_cli, fake)
+    assert code == 1 and "does not verify" in signature_failures(data)["step_001"]
+
+    second = signed.record("completed/step_002.provenance.sigstore.json").encode()
+    replace_bundle(signed, "step_001", second)
+    code, data = verify(run_cli, fake)
+    assert signature_failures(data) == {"step_001": "the bundle signs a different statement"}
+
+
+def test_the_sigstore_cli_verifies_a_record_against_the_step_bundle(
+    signed: Project, fake: FakeSigstore, tmp_path: Path
+) -> None:
+    record = tmp_path / "step_001.result.json"
+    record.write_bytes(signed.record("completed/step_001.result.json").encode())
+    bundle = tmp_path / "step_001.sigstore.json"
+    bundle.write_bytes(signed.record("completed/step_001.provenance.sigstore.json").encode())
+
+    def cli(identity: str, artifact: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [
+                *(str(SIGSTORE_CLI), "--trust-config", str(fake.trust_config_path), "verify", "identity"),
+                *("--offline", "--bundle", str(bundle), "--cert-identity", identity),
+                *("--cert-oidc-issuer", fake.issuer, str(artifact)),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    ok = cli(IDENTITY, record)
+    assert ok.returncode == 0, ok.stderr
+    assert cli("mallory@example.com", record).returncode != 0
+    record.write_bytes(flip(record.read_bytes(), 10))
+    assert cli(IDENTITY, record).returncode != 0
+
+
+def test_no_sign_records_unsigned_provenance_even_with_an_identity(
+    proj: Project, run_cli, fake: FakeSigstore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SIGSTORE_ID_TOKEN", fake.identity_token(IDENTITY))
+    result = run_build(proj, run_cli, "--no-sign")
+    assert result.code == 0, result.err
+    assert "signing provenance" not in result.err and fake.entries == []
+    assert (
+        git(proj.root, "ls-tree", "-r", "--name-only", refs.fork_log(proj.only_plan(), "main")).count(
+            "provenance.json"
+        )
+        == 2
+    )
+    assert "sigstore" not in git(
+        proj.root, "ls-tree", "-r", "--name-only", refs.fork_log(proj.only_plan(), "main")
+    )
+    assert run_cli("verify").code == 0
+    code, data = verify(run_cli, fake)
+    assert code == 1 and signature_failures(data)["step_001"] == "unsigned (an identity is required)"
+
+
+@pytest.mark.parametrize("how", ["policy", "flag"])
+def test_required_signing_without_an_identity_fails_before_any_work(
+    proj: Project, run_cli, fake: FakeSigstore, how: str
+) -> None:
+    extra: tuple[str, ...] = ("--sign",)
+    if how == "policy":
+        policy = proj.root / ".conductor" / "policy.yaml"
+        policy.write_text(policy.read_text() + "\nprovenance:\n  sign: always\n")
+        git(proj.root, "commit", "-q", "-am", "always sign")
+        extra = ()
+    result = run_build(proj, run_cli, *extra)
+    assert result.code == 1
+    assert "signing is required (--sign or provenance.sign: always)" in result.err
+    assert "no sigstore identity is available" in result.err and "SIGSTORE_ID_TOKEN" in result.err
+    assert proj.ledger().plans() == []
+
+
+def test_an_expired_token_is_refused_when_required_and_skipped_in_auto_mode(
+    proj: Project, run_cli, fake: FakeSigstore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SIGSTORE_ID_TOKEN", fake.identity_token(IDENTITY, expired=True))
+    required = run_build(proj, run_cli, "--sign")
+    assert required.code == 1 and "the identity token from SIGSTORE_ID_TOKEN is not usable" in required.err
+    assert proj.ledger().plans() == []
+    auto = build(run_cli, proj, "plan.yaml", proj.agent({"step_001": [HELLO], "step_002": [TEST]}))
+    assert auto.code == 0, auto.err
+    assert "provenance recorded unsigned: the identity token from SIGSTORE_ID_TOKEN" in auto.err
+
+
+def test_a_signing_failure_keeps_the_step_and_says_so(
+    proj: Project, run_cli, fake: FakeSigstore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SIGSTORE_ID_TOKEN", fake.identity_token(IDENTITY))
+    fake.close()  # Fulcio and Rekor are gone: every signature fails
+    result = run_build(proj, run_cli, "--sign")
+    assert result.code == 0, result.err
+    assert "step_001: provenance recorded UNSIGNED: signing failed:" in result.err
+    completed = [e for e in proj.events() if e.type.value == "task.completed"]
+    assert [e.step for e in completed] == ["step_001", "step_002"]
+    assert all(e.data["signed"] is False and "signing failed" in e.data["signing_error"] for e in completed)
+    assert run_cli("verify").code == 0
+    assert run_cli("verify", "--require-signature").code == 1
