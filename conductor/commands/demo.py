@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,9 @@ from conductor.commands import explore as explore_command
 from conductor.commands import hooks as hooks_command
 from conductor.commands import init as init_command
 from conductor.commands import replay as replay_command
+from conductor.commands import verify as verify_command
 from conductor.ledger import refs
+from conductor.mailbox import RESULT
 
 GOAL = "Create a Python CLI task manager"
 
@@ -56,8 +58,45 @@ def _environment(root: Path, updates: dict[str, str]) -> Iterator[None]:
         os.environ.update(before_env)
 
 
+def _flip_a_byte(data: bytes) -> bytes:
+    """A change no one would notice by eye: one digit of the result record's summary."""
+    at = next((i for i, c in enumerate(data) if chr(c).isdigit()), len(data) // 2)
+    return data[:at] + bytes([data[at] ^ 0x01]) + data[at + 1 :]
+
+
 def _git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
+
+
+def _git_bytes(root: Path, *args: str, stdin: bytes | None = None, index: Path | None = None) -> str:
+    env = {**os.environ, "GIT_INDEX_FILE": str(index)} if index else None
+    proc = subprocess.run(["git", *args], cwd=root, input=stdin, capture_output=True, env=env, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"git {' '.join(args)}: {proc.stderr.decode(errors='replace').strip()}")
+    return proc.stdout.decode().strip()
+
+
+def rewrite_record(root: Path, ref: str, path: str, change: Callable[[bytes], bytes | None]) -> str:
+    """Tamper as someone with write access to the repository would: replace the tip of `ref` by
+    a commit with the same parent and message in which `path` holds `change(old)` (None deletes
+    it); the log keeps its length and numbering. Returns the old tip (to put it back)."""
+    tip = _git_bytes(root, "rev-parse", ref)
+    old = subprocess.run(
+        ["git", "cat-file", "blob", f"{tip}:{path}"], cwd=root, capture_output=True, check=False
+    )
+    new = change(old.stdout if old.returncode == 0 else b"")
+    with tempfile.TemporaryDirectory() as scratch:
+        index = Path(scratch) / "index"
+        _git_bytes(root, "read-tree", tip, index=index)
+        if new is None:
+            _git_bytes(root, "update-index", "--force-remove", path, index=index)
+        else:
+            blob = _git_bytes(root, "hash-object", "-w", "--stdin", stdin=new)
+            _git_bytes(root, "update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", index=index)
+        tree = _git_bytes(root, "write-tree", index=index)
+    message = _git_bytes(root, "cat-file", "commit", tip).split("\n\n", 1)[1].encode()
+    _git_bytes(root, "update-ref", ref, _git_bytes(root, "commit-tree", tree, "-p", f"{tip}^", stdin=message))
+    return tip
 
 
 def run(*, keep: bool, directory: str | None) -> int:
@@ -111,10 +150,25 @@ def run(*, keep: bool, directory: str | None) -> int:
             _section("conductor explain step_001 --fork sqlite   (the policy rejection and the repair)")
             click.echo(explain_command.render(explain_command.explain("step_001", plan=plan, fork="sqlite")))
 
+    best = explored.recommended or "json-file"
     with _environment(root, {**identity, "PATH": env["PATH"]}):
         _section(f"conductor replay {plan} --verify   (no network, no key: the recorded answers)")
         replayed = replay_command.replay(plan)
         click.echo(replay_command.render(replayed))
+
+        _section(f"conductor verify {plan}   (provenance of every accepted step, offline)")
+        verified = verify_command.verify(plan)
+        click.echo(verify_command.render(verified))
+
+        record = f"completed/step_001{RESULT}"
+        _section(f"...and after one byte of {record} is changed in the {best} fork's log")
+        original = rewrite_record(root, refs.fork_log(plan, best), record, _flip_a_byte)
+        tampered = verify_command.verify(plan, fork=best)
+        click.echo(
+            "\n".join(line for line in verify_command.render(tampered).splitlines() if "ok  " not in line)
+        )
+        _git(root, "update-ref", refs.fork_log(plan, best), original)
+        click.echo("(the demo puts the record back)")
 
         _section("The guard: a human commit to a protected file is refused too")
         hooks_command.install(["pre-commit"], force=False)
@@ -126,7 +180,6 @@ def run(*, keep: bool, directory: str | None) -> int:
         _git(root, "rm", "--cached", "--quiet", "poetry.lock")
         (root / "poetry.lock").unlink()
 
-    best = explored.recommended or "json-file"
     _section("Look for yourself" + ("" if keep or directory else " (run `conductor demo --keep` first)"))
     click.echo(f"  cd {root}")
     click.echo(
@@ -138,11 +191,18 @@ def run(*, keep: bool, directory: str | None) -> int:
         f"  git show {refs.fork_log(plan, best)}:llm/step_001/attempt_1/001.json   a recorded model call"
     )
     click.echo(f"  conductor events --plan {plan}")
+    click.echo(f"  conductor verify {plan} --json")
     click.echo("  conductor status; conductor handoff-metrics")
     if keep or directory:
         click.echo(f"\nThe demo project is kept at {root}.")
     else:
         shutil.rmtree(parent, ignore_errors=True)
         click.echo("\n(The demo project was temporary and has been removed; use --keep to keep it.)")
-    ok = explored.recommended is not None and replayed.identical and refused.returncode != 0
+    ok = (
+        explored.recommended is not None
+        and replayed.identical
+        and verified.ok
+        and not tampered.ok
+        and refused.returncode != 0
+    )
     return 0 if ok else 1

@@ -145,7 +145,9 @@ def verify_step(ledger: Ledger, plan: str, fork: str, step: str, options: Option
         report.add(
             "records",
             found == wanted,
-            f"{name} matches" if found == wanted else f"{name}: sha256 {found} ≠ statement {wanted}",
+            f"{name} matches"
+            if found == wanted
+            else f"{name}: sha256 {_short(found)} ≠ statement {_short(wanted)}",
         )
 
     # the statement is about this step
@@ -231,6 +233,10 @@ def _signature(report: StepReport, tip: Any, base: str, raw_statement: bytes, op
             "signature", True, f"valid signature by {signer}; identity not checked (--identity, --issuer)"
         )
     return report
+
+
+def _short(digest: str | None) -> str:
+    return f"{digest[:16]}…" if digest else "missing"
 
 
 def _headers(raw_commit: bytes) -> dict[str, str]:

@@ -31,6 +31,12 @@ def test_demo_runs_the_main_job_offline_and_cleans_up(tmp_path: Path) -> None:
     # replay and the guard
     assert "Every step produced the same tree." in out
     assert "commit refused" in out
+    # provenance: verified, then one flipped byte in a record is caught
+    verified = out.split("== conductor verify", 1)[1].split("\n== ", 1)[0]
+    assert verified.count("ok  ") == 8 and verified.rstrip().endswith("verified")
+    tampered = out.split("is changed in the json-file fork's log", 1)[1].split("\n== ", 1)[0]
+    assert "FAIL json-file/step_001" in tampered
+    assert "records: completed/step_001.result.json: sha256 " in tampered and "1 check(s) failed" in tampered
     assert "has been removed" in out
     assert list(tmp_path.iterdir()) == []
 
@@ -74,4 +80,6 @@ def test_demo_keep_leaves_a_project_to_inspect(tmp_path: Path) -> None:
         ["git", "cat-file", "--batch-all-objects", "--batch"], cwd=root, capture_output=True, check=True
     ).stdout
     assert b"scripted-demo-not-a-key" not in objects
+    # the demo put the tampered record back: the kept project verifies
+    assert run_process(conductor_bin(), "verify", plan, cwd=root).code == 0
     assert_fsck_clean(root)

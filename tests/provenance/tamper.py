@@ -2,41 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
+from conductor.commands.demo import rewrite_record as rewrite_tip
 from tests.conftest import git
+
+__all__ = ["drop_event", "flip", "rewrite_tip"]
 
 
 def _git(root: Path, *args: str, input: bytes | None = None, env: dict[str, str] | None = None) -> str:
     proc = subprocess.run(["git", *args], cwd=root, input=input, capture_output=True, env=env, check=False)
     assert proc.returncode == 0, proc.stderr.decode()
     return proc.stdout.decode().strip()
-
-
-def rewrite_tip(root: Path, ref: str, path: str, change: Callable[[bytes], bytes | None]) -> None:
-    """Replace the tip of `ref` by a commit with the same parent and message in which `path`
-    holds `change(old bytes)` (None deletes it) — the log keeps its length and numbering."""
-    tip = _git(root, "rev-parse", ref)
-    old = subprocess.run(
-        ["git", "cat-file", "blob", f"{tip}:{path}"], cwd=root, capture_output=True, check=False
-    )
-    new = change(old.stdout if old.returncode == 0 else b"")
-    with tempfile.TemporaryDirectory() as scratch:
-        env = {**os.environ, "GIT_INDEX_FILE": str(Path(scratch) / "index")}
-        _git(root, "read-tree", tip, env=env)
-        if new is None:
-            _git(root, "update-index", "--force-remove", path, env=env)
-        else:
-            blob = _git(root, "hash-object", "-w", "--stdin", input=new)
-            _git(root, "update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=env)
-        tree = _git(root, "write-tree", env=env)
-    message = _git(root, "cat-file", "commit", tip).split("\n\n", 1)[1].encode()
-    commit = _git(root, "commit-tree", tree, "-p", f"{tip}^", input=message)
-    git(root, "update-ref", ref, commit)
 
 
 def drop_event(root: Path, ref: str, back: int = 1) -> None:
