@@ -5,6 +5,8 @@ Per step (the attempt that was accepted):
   task       the task file's canonical checksum = its `checksum` field = the one recorded when
              it was handed out (task.created)
   records    each statement subject's sha256 = the record in the fork log now
+  evidence   each evidence digest in the predicate = the evidence record now
+  policy     the effective-policy digest = evidence/<step>/policy.json now
   commit     the code commit minus its Conductor-Provenance line = the payload the statement
              names (sha256 and git id), with the same tree and parent; its trailers name this
              plan, fork and step; the fork branch contains it
@@ -149,6 +151,32 @@ def verify_step(ledger: Ledger, plan: str, fork: str, step: str, options: Option
             if found == wanted
             else f"{name}: sha256 {_short(found)} ≠ statement {_short(wanted)}",
         )
+
+    # evidence the predicate names (the verdict, command logs)
+    evidence = predicate.get("evidence") or {}
+    changed = [
+        path
+        for path, wanted in sorted(evidence.items())
+        if (data := tip.read(path)) is None or "sha256:" + statement_module.sha256(data) != wanted
+    ]
+    report.add(
+        "evidence",
+        not changed,
+        f"{len(evidence)} evidence record(s) match"
+        if not changed
+        else f"changed or missing: {', '.join(changed)}",
+    )
+
+    policy = tip.read(f"evidence/{step}/policy.json")
+    wanted_policy = (predicate.get("policy") or {}).get("digest")
+    found_policy = "sha256:" + statement_module.sha256(policy) if policy is not None else None
+    report.add(
+        "policy",
+        found_policy == wanted_policy,
+        "the effective policy matches"
+        if found_policy == wanted_policy
+        else f"evidence/{step}/policy.json: {_short(found_policy)} ≠ statement {_short(wanted_policy)}",
+    )
 
     # the statement is about this step
     where = (predicate.get("plan"), predicate.get("fork"), predicate.get("step"), predicate.get("attempt"))

@@ -780,8 +780,11 @@ class ForkRunner:
             f"completed/{step}{suffix}": tip.read(f"in_progress/{step}{suffix}") or b""
             for suffix in (TASK, RESULT, EXPLANATION)
         }
-        evidence = {f"evidence/{step}/attempt_{attempt}/verdict.json": verdict_json.encode()}
-        evidence.update({path: text.encode() for path, text in records.items()})
+        # digests of what the ledger will hold: the ledger redacts secrets as it writes
+        evidence = {
+            f"evidence/{step}/attempt_{attempt}/verdict.json": self.redact.text(verdict_json).encode()
+        }
+        evidence.update({path: self.redact.text(text).encode() for path, text in records.items()})
         model, tokens = None, {"input": 0, "output": 0}
         for event in self.ledger.log(self.ref):
             if event.type is EventType.TASK_CREATED and event.step == step and event.attempt == attempt:

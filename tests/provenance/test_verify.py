@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conductor.ledger import refs
-from tests.conftest import git, run_process
+from tests.conftest import PYTHON, git, run_process
 from tests.provenance.tamper import drop_event, flip, rewrite_tip
 from tests.scenario import HELLO_STEPS, Project, build
 
@@ -100,6 +100,9 @@ def test_verify_passes_on_an_untouched_plan(built: Project, run_cli) -> None:
         ("completed/step_001.result.json", 10, {"step_001": ["records"]}),
         ("completed/step_002.explanation.md", -1, {"step_002": ["records"]}),
         ("completed/step_001.task.json", 40, {"step_001": ["task", "records"]}),
+        ("evidence/step_001/attempt_1/verify-1.log", 3, {"step_001": ["evidence"]}),
+        ("evidence/step_002/attempt_1/verdict.json", 30, {"step_002": ["evidence"]}),
+        ("evidence/step_002/policy.json", 5, {"step_002": ["policy"]}),
     ],
 )
 def test_a_flipped_byte_in_a_record_is_caught(
@@ -121,7 +124,18 @@ def test_a_flipped_byte_anywhere_in_a_statement_is_caught(built: Project, run_cl
     assert code == 1
     failures = failed_checks(data)
     assert list(failures) == ["step_002"]
-    assert failures["step_002"][0] in ("statement", "trailer", "records")
+    # either the statement no longer parses, or its digest no longer matches the commit's trailer
+    assert failures["step_002"] == ["statement"] or "trailer" in failures["step_002"]
+
+
+def test_redacted_evidence_still_verifies(proj: Project, run_cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEMO_API_KEY", "sk-very-secret-value-123")
+    steps = [dict(HELLO_STEPS[0], verify=[f"{PYTHON} -c \"import os; print(os.environ['DEMO_API_KEY'])\""])]
+    result = build(run_cli, proj, proj.plan(steps), proj.agent({"step_001": [HELLO]}))
+    assert result.code == 0, result.err
+    log = proj.record("evidence/step_001/attempt_1/verify-1.log")
+    assert "sk-very-secret-value-123" not in log and "DEMO_API_KEY" in log
+    assert run_cli("verify").code == 0
 
 
 def test_a_statement_moved_to_another_step_is_caught(built: Project, run_cli) -> None:
