@@ -48,6 +48,8 @@ def verify(
     require_signature: bool = False,
 ) -> VerifyResult:
     ledger = Ledger(find_root())
+    if plan is None and not ledger.plans():
+        raise NotFoundError("no plans are recorded in this repository", hint="run `conductor build` first")
     plan_id = plan or latest_plan(ledger, states=ANY_STATE)
     forks = ledger.forks(plan_id)
     if not forks:

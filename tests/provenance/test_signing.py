@@ -200,6 +200,32 @@ def test_required_signing_without_an_identity_fails_before_any_work(
     assert proj.ledger().plans() == []
 
 
+def test_explore_and_resume_also_refuse_to_start_without_an_identity(
+    proj: Project, run_cli, fake: FakeSigstore
+) -> None:
+    command = proj.agent({"*": [HELLO]})
+    explored = run_cli(
+        "explore", "Add hello", "--strategy", "a", "--strategy", "b", "--exec", command, "--sign"
+    )
+    assert explored.code == 1 and "signing is required" in explored.err
+    assert proj.ledger().plans() == []
+    halted = run_cli("build", "Add hello.py", "--exec", command, "--no-sign")  # LOW confidence: waits
+    assert halted.code == 1 and "needs approval" in halted.err
+    resumed = run_cli("resume", "--sign", "--yes")
+    assert resumed.code == 1 and "signing is required" in resumed.err
+    assert proj.state().status.value == "halted"
+
+
+def test_a_bad_trust_config_is_named(signed: Project, run_cli, tmp_path: Path) -> None:
+    bad = tmp_path / "trust.json"
+    bad.write_text('{"mediaType": "nonsense"}')
+    result = run_cli("verify", "--trust-config", str(bad))
+    assert result.code == 1
+    assert f"{bad}: not a sigstore client trust config" in result.err
+    missing = run_cli("verify", "--trust-config", str(tmp_path / "nope.json"))
+    assert missing.code == 1 and "cannot read the trust config" in missing.err and "nope.json" in missing.err
+
+
 def test_an_expired_token_is_refused_when_required_and_skipped_in_auto_mode(
     proj: Project, run_cli, fake: FakeSigstore, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -176,6 +176,11 @@ def test_a_rewritten_code_commit_is_caught(built: Project, run_cli) -> None:
     assert f"the branch {branch} does not contain it" in result.out
 
 
+def test_verify_without_plans_says_so(proj: Project, run_cli) -> None:
+    result = run_cli("verify")
+    assert result.code == 1 and "no plans are recorded in this repository" in result.err
+
+
 def test_verify_errors_name_the_plan_and_fork(built: Project, run_cli) -> None:
     missing = run_cli("verify", "no-such-plan")
     assert missing.code == 1 and "no plan no-such-plan is recorded" in missing.err
