@@ -111,6 +111,23 @@ def test_a_flipped_byte_in_a_bundle_is_caught(signed: Project, run_cli, fake: Fa
     assert [s["ok"] for s in data["steps"]] == [True, False]
 
 
+def test_a_tampered_signed_statement_fails_its_signature_too(
+    signed: Project, run_cli, fake: FakeSigstore
+) -> None:
+    statement = signed.record("completed/step_001.provenance.json").encode()
+    tampered = statement.replace(b'"level":"', b'"level":"x', 1)
+    assert tampered != statement
+    rewrite_tip(
+        signed.root,
+        refs.fork_log(signed.only_plan(), "main"),
+        "completed/step_001.provenance.json",
+        lambda _: tampered,
+    )
+    code, data = verify(run_cli, fake)
+    assert code == 1
+    assert signature_failures(data) == {"step_001": "the bundle signs a different statement"}
+
+
 def test_a_bundle_from_another_identity_or_instance_or_step_is_caught(
     signed: Project, run_cli, fake: FakeSigstore, tmp_path: Path
 ) -> None:
