@@ -246,7 +246,7 @@ def _signature(report: StepReport, tip: Any, base: str, raw_statement: bytes, op
     from conductor.provenance.signing import BundleError, trust_config, verify_bundle
 
     if options.trust is None:
-        options.trust = trust_config(options.trust_path)
+        options.trust = trust_config(options.trust_path, offline=True)
     try:
         signer = verify_bundle(
             bundle, raw_statement, trust=options.trust, identity=options.identity, issuer=options.issuer

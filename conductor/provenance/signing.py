@@ -29,8 +29,9 @@ class BundleError(ConductorError):
     """A bundle does not verify."""
 
 
-def trust_config(path: str | Path | None = None) -> Any:
-    """The client trust configuration: a file, or the public Sigstore instance."""
+def trust_config(path: str | Path | None = None, *, offline: bool = False) -> Any:
+    """The client trust configuration: a file, or the public Sigstore instance — refreshed over
+    TUF, or (offline) from the local TUF cache, which starts as the root sigstore ships with."""
     from sigstore.models import ClientTrustConfig
 
     chosen = path or os.environ.get(TRUST_ENV)
@@ -42,11 +43,11 @@ def trust_config(path: str | Path | None = None) -> Any:
         except Exception as exc:  # sigstore raises several kinds for a bad file
             raise ConductorError(f"{chosen}: not a sigstore client trust config ({exc})") from None
     try:
-        return ClientTrustConfig.production()
+        return ClientTrustConfig.production(offline=offline)
     except Exception as exc:
         raise ConductorError(
-            f"cannot load the public Sigstore trust root: {exc}",
-            hint="offline, give a trust config file with --trust-config",
+            f"cannot load the public Sigstore trust root{' from the local cache' if offline else ''}: {exc}",
+            hint="give a sigstore client trust config file with --trust-config",
         ) from None
 
 

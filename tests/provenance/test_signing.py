@@ -233,6 +233,21 @@ def test_explore_and_resume_also_refuse_to_start_without_an_identity(
     assert proj.state().status.value == "halted"
 
 
+def test_by_default_bundles_are_checked_offline_against_the_public_sigstore_root(
+    signed: Project, run_cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CONDUCTOR_TRUST_CONFIG")
+    code, data = verify_json_plain(run_cli)
+    assert code == 1  # the local instance's certificates do not chain to the public root
+    assert all("does not verify" in detail for detail in signature_failures(data).values())
+    assert len(signature_failures(data)) == 2
+
+
+def verify_json_plain(run_cli) -> tuple[int, dict]:
+    result = run_cli("verify", "--json")
+    return result.code, json.loads(result.out)
+
+
 def test_a_bad_trust_config_is_named(signed: Project, run_cli, tmp_path: Path) -> None:
     bad = tmp_path / "trust.json"
     bad.write_text('{"mediaType": "nonsense"}')
