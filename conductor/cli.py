@@ -517,6 +517,93 @@ def replay(plan: str, verify: bool, as_json: bool) -> int:
 @cli.command(
     epilog="""\b
 Examples:
+  conductor checkout hello-3f9a/main@step_001        the code as step_001 was accepted
+  conductor checkout hello-3f9a/main@base /tmp/before the plan's starting point, in /tmp/before
+  conductor checkout hello-3f9a/main --json          the branch tip
+
+\b
+The code is checked out (detached) in a new worktree, by default beside the repository;
+your own checkout is not touched. Remove it with `git worktree remove DIR`.
+"""
+)
+@click.argument("point", metavar="PLAN/FORK[@STEP]")
+@click.argument("directory", metavar="[DIR]", required=False)
+@json_option
+def checkout(point: str, directory: str | None, as_json: bool) -> int:
+    """Revisit a point of a plan's history: the code as a step was accepted, and its records."""
+    from conductor.commands import checkout as command
+    from conductor.output import echo, emit_json
+
+    result = command.checkout(point, directory)
+    if as_json:
+        emit_json(result.to_json())
+    else:
+        echo(command.render(result))
+    return 0
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  conductor fork --from hello-3f9a/main@step_001 --exec "aider --yes-always"   redo the rest
+  conductor fork --from hello-3f9a/main@step_002 --strategy "use sqlite" --strategy "use json"
+  conductor fork --from hello-3f9a/main@base --plan other.yaml
+
+\b
+A new plan starts from the code as that step was accepted; the old plan is unchanged.
+Exit status as for build: 0 when every fork completed.
+"""
+)
+@click.option("--from", "origin", required=True, metavar="PLAN/FORK@STEP", help="The point to start from.")
+@click.option(
+    "--strategy",
+    "strategies",
+    multiple=True,
+    metavar="TEXT",
+    help="A new strategy from there (repeatable: one fork each). Default: the old fork's remaining steps.",
+)
+@click.option("--plan", "plan_file", metavar="FILE", help="Run this plan file from there instead.")
+@_with(executor_options)
+@_with(llm_options)
+@_with(signing_options)
+@click.option("--yes", is_flag=True, help="Run LOW-confidence steps without waiting for approval.")
+@json_option
+def fork(
+    origin: str,
+    strategies: tuple[str, ...],
+    plan_file: str | None,
+    executor: str | None,
+    command: str | None,
+    llm: str | None,
+    model: str | None,
+    base_url: str | None,
+    sign: bool | None,
+    oauth: bool,
+    trust_config: str | None,
+    yes: bool,
+    as_json: bool,
+) -> int:
+    """Start a new plan from a point of an old one (the old plan and its history stay)."""
+    from conductor.commands import fork as fork_command
+
+    result = fork_command.run(
+        origin,
+        strategies=list(strategies),
+        plan_file=plan_file,
+        executor_name=executor,
+        command=command,
+        yes=yes,
+        llm=llm,
+        model=model,
+        base_url=base_url,
+        signing=_signing(sign, oauth, trust_config),
+    )
+    return _finish_build(result, as_json)
+
+
+@cli.command(
+    epilog="""\b
+Examples:
   conductor resume                      the most recent unfinished plan
   conductor resume hello-3f9a --yes
 """

@@ -40,6 +40,7 @@ class PlanView:
     state: str
     created: str
     forks: list[ForkView] = field(default_factory=list)
+    origin: str | None = None  # PLAN/FORK@STEP it was forked from (`conductor fork --from`)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -47,6 +48,7 @@ class PlanView:
             "goal": self.goal,
             "state": self.state,
             "created": self.created,
+            "origin": self.origin,
             "forks": [f.to_json() for f in self.forks],
         }
 
@@ -97,6 +99,9 @@ def collect(ledger: Ledger) -> list[PlanView]:
             goal=str(info.get("goal", "")),
             state=tip.event.state or "running",
             created=str(info.get("created", "")),
+            origin=str(info["source"]).removeprefix("fork:")
+            if str(info.get("source")).startswith("fork:")
+            else None,
         )
         for fork_id in ledger.forks(plan_id):
             ref = refs.fork_log(plan_id, fork_id)
@@ -127,7 +132,8 @@ def render(plans: list[PlanView]) -> str:
         )
     out = []
     for plan in plans:
-        out.append(f"plan {plan.id}  [{plan.state}]  {plan.goal}")
+        origin = f"  (from {plan.origin})" if plan.origin else ""
+        out.append(f"plan {plan.id}  [{plan.state}]  {plan.goal}{origin}")
         rows = []
         for fork in plan.forks:
             counts: dict[str, int] = {}

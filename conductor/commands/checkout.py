@@ -1,0 +1,56 @@
+"""`conductor checkout PLAN/FORK@STEP [DIR]`: revisit a point of a plan's history — the code as
+that step was accepted, in a worktree of its own (your checkout is not touched), and the
+records as they were then."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from conductor.errors import ConductorError
+from conductor.gitcli import git
+from conductor.ledger import refs
+from conductor.ledger.store import Ledger
+from conductor.project import find_root
+from conductor.runner.point import Point, resolve
+
+
+@dataclass
+class Checkout:
+    point: Point
+    path: Path
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.point.to_json(), "path": str(self.path)}
+
+
+def default_directory(root: Path, point: Point) -> Path:
+    """A sibling of the repository: `<repo>-<plan>-<fork>-<step>`."""
+    return root.parent / f"{root.name}-{point.plan}-{point.fork}-{point.step or 'tip'}"
+
+
+def checkout(text: str, directory: str | None = None) -> Checkout:
+    root = find_root()
+    point = resolve(Ledger(root), text)
+    path = Path(directory).resolve() if directory else default_directory(root, point)
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise ConductorError(
+            f"{path} already exists", hint="give another directory: conductor checkout POINT DIR"
+        )
+    git(["worktree", "add", "--quiet", "--detach", str(path), point.commit], cwd=root)
+    return Checkout(point, path)
+
+
+def render(result: Checkout) -> str:
+    point = result.point
+    lines = [f"Checked out {point.label} (commit {point.commit[:12]}) in {result.path}"]
+    if point.record and point.step:
+        log = refs.fork_log(point.plan, point.fork)
+        lines.append(
+            f"The records as they were then: git show {point.record[:12]}:completed/{point.step}.result.json"
+        )
+        lines.append(f"  (or browse them: git ls-tree -r --name-only {point.record[:12]}; the log: {log})")
+    lines.append(f"Start a new strategy from here: conductor fork --from {point.label} --strategy TEXT")
+    lines.append(f"Done looking: git worktree remove {result.path}")
+    return "\n".join(lines)

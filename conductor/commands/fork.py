@@ -1,0 +1,73 @@
+"""`conductor fork --from PLAN/FORK@STEP`: a new plan that starts from a point of an old one.
+
+The new plan's base is the code as that step was accepted; the old plan and its history stay
+as they are. Its steps are, by default, the steps the old fork had left after that point
+(to run them again, say with another executor); or one fork per `--strategy TEXT`; or the
+forks of a plan file. The new plan records where it came from (`source: fork:<point>`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from conductor.commands import build
+from conductor.commands.explore import user_strategies
+from conductor.errors import ConductorError
+from conductor.executors import registry
+from conductor.models.plan import ForkSpec, PlanSpec
+from conductor.provenance.signing import SigningChoice
+from conductor.runner.planning import load_plan
+from conductor.runner.point import Point, resolve
+
+
+def remaining(spec: PlanSpec, point: Point) -> PlanSpec:
+    """The steps the point's fork had after the point, as a one-fork plan."""
+    fork = next(f for f in spec.forks if f.id == point.fork)
+    rest = [] if point.step is None else fork.steps[0 if point.step == "base" else int(point.step[5:]) :]
+    if not rest:
+        where = "at its tip" if point.step is None else f"after {point.step}"
+        raise ConductorError(
+            f"{point.plan}/{point.fork} has no steps left {where}",
+            hint="say what to do from there: --strategy TEXT (repeatable) or --plan FILE",
+        )
+    strategy = f"the rest of {point.plan}/{point.fork} from {point.step}"
+    return PlanSpec(
+        goal=spec.goal, policy=spec.policy, forks=[ForkSpec(id=fork.id, strategy=strategy, steps=rest)]
+    )
+
+
+def run(
+    origin: str,
+    *,
+    strategies: list[str],
+    plan_file: str | None,
+    executor_name: str | None,
+    command: str | None,
+    yes: bool,
+    llm: str | None = None,
+    model: str | None = None,
+    base_url: str | None = None,
+    signing: SigningChoice | None = None,
+) -> build.BuildResult:
+    start = build.begin(llm, model, base_url)
+    point = resolve(start.ledger, origin)
+    start = dataclasses.replace(start, base=point.commit)
+    sign_with = build.decide_signing(start.root, signing)
+    old = load_plan(start.ledger, point.plan)
+    doc = None
+    if plan_file and strategies:
+        raise ConductorError("give --strategy or --plan, not both")
+    if plan_file:
+        spec, doc = build.load_plan_file(plan_file)
+        spec = spec if spec.goal else spec.model_copy(update={"goal": old.goal})
+    elif strategies:
+        spec = user_strategies(old.goal, strategies)
+    else:
+        spec = remaining(old.spec, point)
+    executor = registry.make(executor_name, command=command, llm=start.settings)
+    record = build.create(start, spec, executor, plan_file=plan_file, doc=doc, source=f"fork:{point.label}")
+    build.say(f"  from {point.label} (commit {point.commit[:12]}); {point.plan} is unchanged")
+    jobs = min(4, len(spec.forks))
+    return build.execute(
+        start.ledger, record, executor, root=start.root, yes=yes, jobs=jobs, signing=sign_with
+    )
