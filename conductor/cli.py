@@ -288,10 +288,16 @@ def demo(keep: bool, directory: str | None) -> int:
 executor_options = [
     click.option(
         "--executor",
-        type=click.Choice(["handoff", "command", "llm"]),
+        type=click.Choice(["handoff", "command", "llm", "remote"]),
         help="Who does the steps: an external agent through the mailbox (handoff), a command"
-        " Conductor runs itself (command; implied by --exec), or the model (llm). Default: llm"
-        " when a model is configured, else handoff.",
+        " Conductor runs itself (command; implied by --exec), the model (llm), or `conductor worker`s"
+        " elsewhere through a git remote (remote; implied by --remote). Default: llm when a model is"
+        " configured, else handoff.",
+    ),
+    click.option(
+        "--remote",
+        metavar="NAME",
+        help="The remote executor's git remote: workers on other machines claim the steps from it.",
     ),
     click.option(
         "--exec",
@@ -387,6 +393,7 @@ def build(
     plan_file: str | None,
     executor: str | None,
     command: str | None,
+    remote: str | None,
     llm: str | None,
     model: str | None,
     base_url: str | None,
@@ -407,6 +414,7 @@ def build(
         plan_file=plan_file,
         executor_name=executor,
         command=command,
+        remote=remote,
         yes=yes,
         llm=llm,
         model=model,
@@ -455,6 +463,7 @@ def explore(
     no_spawn: bool,
     executor: str | None,
     command: str | None,
+    remote: str | None,
     llm: str | None,
     model: str | None,
     base_url: str | None,
@@ -475,6 +484,7 @@ def explore(
         plan_file=plan_file,
         executor_name=executor,
         command=command,
+        remote=remote,
         yes=yes,
         jobs=jobs,
         spawn=not no_spawn,
@@ -574,6 +584,7 @@ def fork(
     plan_file: str | None,
     executor: str | None,
     command: str | None,
+    remote: str | None,
     llm: str | None,
     model: str | None,
     base_url: str | None,
@@ -592,6 +603,7 @@ def fork(
         plan_file=plan_file,
         executor_name=executor,
         command=command,
+        remote=remote,
         yes=yes,
         llm=llm,
         model=model,
@@ -770,6 +782,57 @@ def verify(
     else:
         echo(command.render(result))
     return result.exit_code
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  conductor worker --remote origin --exec "aider --yes-always --no-auto-commits --message-file -"
+  conductor worker --remote origin --exec ./agent.sh --once     do what is queued now, then exit
+
+\b
+Run it in a clone of the repository on any machine that can push to the remote. The plan
+itself runs elsewhere with `--remote origin` (the remote executor), which verifies and commits
+each result. A task is claimed by an atomic push, so no two workers ever do the same one.
+"""
+)
+@click.option(
+    "--remote", required=True, metavar="NAME", help="The git remote the plans queue their steps on."
+)
+@click.option(
+    "--exec", "command", required=True, metavar="CMD", help="The agent command to run for each task."
+)
+@click.option(
+    "--name", metavar="NAME", help="This worker's name in claims (default: host name and a number)."
+)
+@click.option("--once", is_flag=True, help="Do what is queued now, then exit (default: keep polling).")
+@click.option(
+    "--poll",
+    "poll_seconds",
+    type=click.FloatRange(0.1, 3600),
+    default=2.0,
+    show_default=True,
+    help="Seconds between looks at the queue.",
+)
+@json_option
+def worker(
+    remote: str, command: str, name: str | None, once: bool, poll_seconds: float, as_json: bool
+) -> int:
+    """Do steps queued on a git remote by plans that run on other machines."""
+    from conductor.commands import worker as command_module
+    from conductor.output import echo, emit_json
+
+    report = command_module.run(
+        remote=remote, command=command, name=name, once=once, poll_seconds=poll_seconds
+    )
+    if as_json:
+        emit_json(report.to_json())
+    else:
+        echo(
+            f"{len(report.done)} task(s) done"
+            + (f", {len(report.lost)} claimed by others" if report.lost else "")
+        )
+    return 0
 
 
 @cli.command("handoff-metrics", epilog="Example:\n\n  conductor handoff-metrics --json")

@@ -56,6 +56,7 @@ class Mailbox:
 
     def __init__(self, handoff: Path, plan: str, fork: str) -> None:
         self.handoff = handoff
+        self.plan, self.fork = plan, fork
         self.root = handoff / f"plan_{plan}" / f"fork_{fork}"
 
     def ensure(self) -> None:

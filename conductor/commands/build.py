@@ -184,6 +184,7 @@ def run(
     plan_file: str | None,
     executor_name: str | None,
     command: str | None,
+    remote: str | None = None,
     yes: bool,
     llm: str | None = None,
     model: str | None = None,
@@ -192,7 +193,7 @@ def run(
 ) -> BuildResult:
     start = begin(llm, model, base_url)
     sign_with = decide_signing(start.root, signing)
-    executor = registry.make(executor_name, command=command, llm=start.settings)
+    executor = registry.make(executor_name, command=command, llm=start.settings, remote=remote)
     doc = None
     exchanges: list[Exchange] = []
     if plan_file:

@@ -70,6 +70,7 @@ def run(
     plan_file: str | None,
     executor_name: str | None,
     command: str | None,
+    remote: str | None = None,
     yes: bool,
     jobs: int | None,
     spawn: bool,
@@ -82,7 +83,7 @@ def run(
     start = begin(llm, model, base_url)
     sign_with = build.decide_signing(start.root, signing)
     config = llm_config.load_config(start.root).explore
-    executor = registry.make(executor_name, command=command, llm=start.settings)
+    executor = registry.make(executor_name, command=command, llm=start.settings, remote=remote)
     the_planner = planner(start) if start.settings is not None else None
     doc = None
     exchanges = []

@@ -43,6 +43,7 @@ def run(
     plan_file: str | None,
     executor_name: str | None,
     command: str | None,
+    remote: str | None = None,
     yes: bool,
     llm: str | None = None,
     model: str | None = None,
@@ -64,7 +65,7 @@ def run(
         spec = user_strategies(old.goal, strategies)
     else:
         spec = remaining(old.spec, point)
-    executor = registry.make(executor_name, command=command, llm=start.settings)
+    executor = registry.make(executor_name, command=command, llm=start.settings, remote=remote)
     record = build.create(start, spec, executor, plan_file=plan_file, doc=doc, source=f"fork:{point.label}")
     build.say(f"  from {point.label} (commit {point.commit[:12]}); {point.plan} is unchanged")
     jobs = min(4, len(spec.forks))

@@ -13,13 +13,31 @@ if TYPE_CHECKING:
     from conductor.ledger.store import Ledger
     from conductor.llm.config import LLMSettings
 
-NAMES = ("handoff", "command", "llm")
+NAMES = ("handoff", "command", "llm", "remote")
 
 
-def make(name: str | None, *, command: str | None, llm: LLMSettings | None = None) -> Executor:
-    """`--executor NAME` / `--exec CMD`. Without either: the model when one is configured,
-    else the handoff mailbox."""
-    chosen = name or ("command" if command else "llm" if llm is not None else "handoff")
+def make(
+    name: str | None, *, command: str | None, llm: LLMSettings | None = None, remote: str | None = None
+) -> Executor:
+    """`--executor NAME` / `--exec CMD` / `--remote NAME`. Without any: the model when one is
+    configured, else the handoff mailbox."""
+    chosen = name or (
+        "command" if command else "remote" if remote else "llm" if llm is not None else "handoff"
+    )
+    if chosen == "remote":
+        if not remote:
+            raise ConductorError("the remote executor needs a git remote", hint="give it with --remote NAME")
+        if command:
+            raise ConductorError("--exec is for the command executor; the workers run their own command")
+        from pathlib import Path
+
+        from conductor.executors.queue import Queue
+        from conductor.executors.remote import RemoteExecutor
+
+        Queue(Path.cwd(), remote).check_remote()  # now, not in the middle of a step
+        return RemoteExecutor(remote)
+    if remote:
+        raise ConductorError("--remote is for the remote executor; drop it or use --executor remote")
     if chosen == "command":
         if not command:
             raise ConductorError(
@@ -75,4 +93,6 @@ def from_settings(
         from conductor.llm.config import LLMSettings
 
         return llm_executor(LLMSettings.from_json(llm))
+    if name == "remote":
+        return make(name, command=command, remote=str(settings.get("remote") or ""))
     return make(name, command=command or settings.get("exec"))

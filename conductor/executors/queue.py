@@ -1,0 +1,131 @@
+"""A work queue on a shared git remote: tasks, claims and results are refs, and every one is
+created by an atomic compare-and-swap push, so two workers can never claim the same task.
+
+For attempt N of a step, under `refs/conductor/work/<plan>/<fork>/<step>/<N>/`:
+
+  task     a commit whose tree holds `task.json` and whose parent is the code the step
+           starts from (so a worker that fetches the task has the code too)
+  claim    a commit (parent: the task) whose tree holds `worker.json`: who claimed it
+  result   a commit whose tree holds `result.json` and `explanation.md`, and whose parent is
+           the worker's code commit (parent: the code the step started from)
+
+Each is pushed with `git push --atomic --force-with-lease=<ref>:` (empty: the ref must not
+exist yet); libgit2 has no lease, so this is the git CLI. The remote decides who wins.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from conductor.errors import ConductorError
+
+PREFIX = "refs/conductor/work/"
+TASK, CLAIM, RESULT = "task", "claim", "result"
+
+
+def slot(plan: str, fork: str, step: str, attempt: int) -> str:
+    return f"{PREFIX}{plan}/{fork}/{step}/{attempt}"
+
+
+def parse_slot(ref: str) -> tuple[str, str, str, int, str] | None:
+    """(plan, fork, step, attempt, kind) of a queue ref."""
+    parts = ref.removeprefix(PREFIX).split("/")
+    if not ref.startswith(PREFIX) or len(parts) != 5 or not parts[3].isdigit():
+        return None
+    plan, fork, step, attempt, kind = parts
+    return plan, fork, step, int(attempt), kind
+
+
+class Queue:
+    """The queue on `remote`, worked through the repository at `root`."""
+
+    def __init__(self, root: Path, remote: str) -> None:
+        self.root = root
+        self.remote = remote
+
+    def _run(self, args: list[str], *, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
+        return subprocess.run(
+            ["git", *args], cwd=self.root, input=stdin, capture_output=True, env=env, check=False
+        )
+
+    def git(self, *args: str, stdin: bytes | None = None) -> str:
+        proc = self._run(list(args), stdin=stdin)
+        if proc.returncode != 0:
+            err = proc.stderr.decode("utf-8", "replace").strip()
+            raise ConductorError(f"`git {' '.join(args[:2])}` failed: {err or f'exit {proc.returncode}'}")
+        return proc.stdout.decode("utf-8", "surrogateescape").strip()
+
+    def check_remote(self) -> None:
+        if self._run(["remote", "get-url", self.remote]).returncode != 0:
+            raise ConductorError(
+                f"there is no git remote '{self.remote}' here",
+                hint="add it with `git remote add NAME URL` (see `git remote -v`)",
+            )
+
+    def commit(self, files: dict[str, bytes], *, parent: str, message: str) -> str:
+        """A commit of `files` (a flat tree) on `parent`."""
+        lines = []
+        for name, data in sorted(files.items()):
+            blob = self.git("hash-object", "-w", "--stdin", stdin=data)
+            lines.append(f"100644 blob {blob}\t{name}")
+        tree = self.git("mktree", stdin=("\n".join(lines) + "\n").encode())
+        return self.git("commit-tree", tree, "-p", parent, stdin=message.encode())
+
+    def create(self, ref: str, commit: str) -> bool:
+        """Create `ref` on the remote (and here) pointing at `commit`; False if it exists there."""
+        proc = self._run(
+            [
+                "push",
+                "--atomic",
+                "--porcelain",
+                "--quiet",
+                f"--force-with-lease={ref}:",
+                self.remote,
+                f"{commit}:{ref}",
+            ]
+        )
+        out = proc.stdout.decode("utf-8", "replace") + proc.stderr.decode("utf-8", "replace")
+        if proc.returncode != 0:
+            if "[rejected]" in out or "stale info" in out or "already exists" in out:
+                return False
+            raise ConductorError(f"cannot push to {self.remote}: {out.strip()[-400:]}")
+        if self._run(["cat-file", "-e", commit]).returncode == 0:  # mirror it here too
+            self.git("update-ref", ref, commit)
+        return True
+
+    def listing(self, pattern: str = f"{PREFIX}*") -> dict[str, str]:
+        """Queue refs on the remote: name -> commit."""
+        out = self.git("ls-remote", self.remote, pattern)
+        refs = {}
+        for line in out.splitlines():
+            commit, _, name = line.partition("\t")
+            refs[name] = commit
+        return refs
+
+    def fetch(self, *refs: str) -> None:
+        if refs:
+            self.git("fetch", "--quiet", "--no-tags", self.remote, *[f"+{ref}:{ref}" for ref in refs])
+
+    def blob(self, spec: str) -> bytes:
+        """The content of a blob (`<id>` or `<commit>:<path>`)."""
+        proc = self._run(["cat-file", "blob", spec])
+        if proc.returncode != 0:
+            raise ConductorError(f"the queue has no object {spec[:60]}")
+        return proc.stdout
+
+    def read(self, commit: str, path: str) -> bytes:
+        return self.blob(f"{commit}:{path}")
+
+    def read_json(self, commit: str, path: str) -> dict[str, Any]:
+        try:
+            data = json.loads(self.read(commit, path))
+        except ValueError as exc:
+            raise ConductorError(f"the queue commit {commit[:12]} has a broken {path}: {exc}") from None
+        if not isinstance(data, dict):
+            raise ConductorError(f"the queue commit {commit[:12]} has a broken {path}")
+        return data
