@@ -37,6 +37,7 @@ Examples:
   conductor status                   plans and forks with their states
   conductor events --limit 20        the latest events
   conductor policy                   the effective policy and where each value comes from
+  conductor verify                   check every accepted step's provenance
 """
 
 
@@ -800,7 +801,11 @@ each result. A task is claimed by an atomic push, so no two workers ever do the 
     "--remote", required=True, metavar="NAME", help="The git remote the plans queue their steps on."
 )
 @click.option(
-    "--exec", "command", required=True, metavar="CMD", help="The agent command to run for each task."
+    "--exec",
+    "command",
+    required=True,
+    metavar="CMD",
+    help="The agent command for each task, run in the task's worktree (a relative path is relative to it).",
 )
 @click.option(
     "--name", metavar="NAME", help="This worker's name in claims (default: host name and a number)."
@@ -812,6 +817,7 @@ each result. A task is claimed by an atomic push, so no two workers ever do the 
     type=click.FloatRange(0.1, 3600),
     default=2.0,
     show_default=True,
+    metavar="SECONDS",
     help="Seconds between looks at the queue.",
 )
 @json_option
