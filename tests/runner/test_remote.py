@@ -150,3 +150,36 @@ def test_a_step_nobody_claims_times_out(shared: tuple[Project, Path]) -> None:
     assert coordinator.returncode == 1
     assert json.loads(out)["state"] == "failed"
     assert "timed out" in err.lower() or "timeout" in err.lower()
+
+
+def test_a_coordinator_killed_while_waiting_resumes_and_takes_the_workers_result(
+    shared: tuple[Project, Path], run_cli
+) -> None:
+    proj, clone = shared
+    plan_file = proj.plan(STEPS[:1])
+    coordinator = coordinate(proj, plan_file)
+    queue = Queue(proj.root, "origin")
+    deadline = time.monotonic() + 60
+    while not any(ref.endswith("/task") for ref in queue.listing()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    coordinator.kill()
+    coordinator.communicate(timeout=30)
+    script = {"step_001": [{"write": {"a.txt": "done while nobody watched\n"}}]}
+    worked = run_process(
+        conductor_bin(),
+        "worker",
+        "--remote",
+        "origin",
+        "--exec",
+        proj.agent(script),
+        "--once",
+        "--json",
+        cwd=clone,
+    )
+    assert [d["step"] for d in json.loads(worked.out)["done"]] == ["step_001"], worked.err
+    resumed = run_cli("resume", "--yes")
+    assert resumed.code == 0, resumed.err
+    assert git(proj.root, "show", f"{proj.branch()}:a.txt") == "done while nobody watched\n"
+    tasks = [ref for ref in queue.listing() if ref.endswith("/task")]
+    assert len(tasks) == 1  # the resumed plan did not queue the task again
+    assert [e.type.value for e in proj.events()].count("task.completed") == 1
