@@ -1,7 +1,8 @@
 """`conductor clean [PLAN]`: remove the worktrees and mailboxes of finished plans.
 
-Only working files go; the plan's refs (its history, records and code branches) stay, so
-everything remains visible with `conductor events`, `explain` and git.
+Only working files go, and the local copies of a plan's work-queue refs (the remote keeps
+them); the plan's refs (its history, records and code branches) stay, so everything remains
+visible with `conductor events`, `explain` and git.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conductor.errors import ConductorError
+from conductor.executors.queue import PREFIX
+from conductor.gitcli import git, git_text
 from conductor.ledger import refs
 from conductor.ledger.store import Ledger
 from conductor.project import HANDOFF_DIR, find_root
@@ -53,6 +56,14 @@ def clean(plan: str | None) -> list[Cleaned]:
                 if tree.path.exists():
                     tree.remove()
                     cleaned.removed.append(str(tree.path))
+            queue = git_text(["for-each-ref", "--format=%(refname)", f"{PREFIX}{plan_id}/"], cwd=root).split()
+            if queue:
+                git(
+                    ["update-ref", "--stdin"],
+                    cwd=root,
+                    stdin="".join(f"delete {r}\n" for r in queue).encode(),
+                )
+                cleaned.removed.append(f"{len(queue)} local work-queue refs ({PREFIX}{plan_id}/)")
             mailbox = root / HANDOFF_DIR / f"plan_{plan_id}"
             if mailbox.exists():
                 shutil.rmtree(mailbox)

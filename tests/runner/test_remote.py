@@ -94,6 +94,13 @@ def test_workers_in_another_clone_do_the_steps_and_the_plan_verifies_them(
             assert f"refs/conductor/work/{plan}/main/{step}/1/{kind}" in queue
     assert run_cli("verify", plan).code == 0
     assert_fsck_clean(proj.root)
+    # clean drops the local copies of the queue refs; the remote keeps its record
+    local = git(proj.root, "for-each-ref", "--format=%(refname)", "refs/conductor/work/").split()
+    assert len(local) == 6
+    cleaned = run_cli("clean", plan, "--json")
+    assert "6 local work-queue refs" in cleaned.out
+    assert git(proj.root, "for-each-ref", "refs/conductor/work/") == ""
+    assert len(Queue(proj.root, "origin").listing()) == 6
     # the worker's clone keeps no worktree behind
     assert git(clone, "worktree", "list").count("\n") == 1
 
