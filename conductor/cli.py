@@ -338,10 +338,33 @@ signing_options = [
 ]
 
 
-def _signing(sign: bool | None, oauth: bool, trust_config: str | None) -> Any:
+yes_option = click.option(
+    "--yes", is_flag=True, help="Run LOW-confidence steps without waiting for approval."
+)
+launch_options = [*executor_options, *llm_options, *signing_options, yes_option]
+
+
+def _signing(options: dict[str, Any]) -> Any:
+    """A SigningChoice from the signing options."""
     from conductor.provenance.signing import SigningChoice
 
-    return SigningChoice(sign=sign, oauth=oauth, trust_config=trust_config)
+    return SigningChoice(sign=options["sign"], oauth=options["oauth"], trust_config=options["trust_config"])
+
+
+def _launch(options: dict[str, Any]) -> Any:
+    """A commands.build.Launch from the executor, model, signing and --yes options."""
+    from conductor.commands.build import Launch
+
+    return Launch(
+        executor=options["executor"],
+        command=options["command"],
+        remote=options["remote"],
+        llm=options["llm"],
+        model=options["model"],
+        base_url=options["base_url"],
+        signing=_signing(options),
+        yes=options["yes"],
+    )
 
 
 def _with(options: list[Callable[[F], F]]) -> Callable[[F], F]:
@@ -353,16 +376,22 @@ def _with(options: list[Callable[[F], F]]) -> Callable[[F], F]:
     return apply
 
 
-def _finish_build(result: object, as_json: bool) -> int:
-    from conductor.commands import build as command
+def _finish(result: Any, render: Callable[[Any], str], as_json: bool) -> int:
+    """Print a result (JSON, or text by `render`) and return its exit code."""
     from conductor.output import echo, emit_json
 
-    assert isinstance(result, command.BuildResult)
     if as_json:
         emit_json(result.to_json())
     else:
-        echo(command.render(result))
-    return result.exit_code
+        echo(render(result))
+    return int(result.exit_code)
+
+
+def _finish_build(result: object, as_json: bool) -> int:
+    from conductor.commands import build as command
+
+    assert isinstance(result, command.BuildResult)
+    return _finish(result, command.render, as_json)
 
 
 @cli.command(
@@ -384,44 +413,16 @@ Exit status: 0 when every step is accepted; 1 when the plan failed or halted
     metavar="FILE",
     help="Run the steps of this plan file (see `conductor schema plan`).",
 )
-@_with(executor_options)
-@_with(llm_options)
-@_with(signing_options)
-@click.option("--yes", is_flag=True, help="Run LOW-confidence steps without waiting for approval.")
+@_with(launch_options)
 @json_option
-def build(
-    goal: str | None,
-    plan_file: str | None,
-    executor: str | None,
-    command: str | None,
-    remote: str | None,
-    llm: str | None,
-    model: str | None,
-    base_url: str | None,
-    sign: bool | None,
-    oauth: bool,
-    trust_config: str | None,
-    yes: bool,
-    as_json: bool,
-) -> int:
+def build(goal: str | None, plan_file: str | None, as_json: bool, **launch: Any) -> int:
     """Run a goal or a plan file as one strategy: steps in order, each verified and committed.
 
     With a model configured (GEMINI_API_KEY, or --llm), the model plans the steps and does them.
     """
     from conductor.commands import build as build_command
 
-    result = build_command.run(
-        goal,
-        plan_file=plan_file,
-        executor_name=executor,
-        command=command,
-        remote=remote,
-        yes=yes,
-        llm=llm,
-        model=model,
-        base_url=base_url,
-        signing=_signing(sign, oauth, trust_config),
-    )
+    result = build_command.run(goal, plan_file=plan_file, launch=_launch(launch))
     return _finish_build(result, as_json)
 
 
@@ -450,10 +451,7 @@ Exit status: 0 when a fork is recommended (at least one completed), else 1.
 @click.option("--plan", "plan_file", metavar="FILE", help="A plan file with `forks:`.")
 @click.option("--jobs", type=click.IntRange(1, 16), help="Forks run at once (default: up to 4).")
 @click.option("--no-spawn", is_flag=True, help="Do not plan a new strategy when a fork fails.")
-@_with(executor_options)
-@_with(llm_options)
-@_with(signing_options)
-@click.option("--yes", is_flag=True, help="Run LOW-confidence steps without waiting for approval.")
+@_with(launch_options)
 @json_option
 def explore(
     goal: str | None,
@@ -462,44 +460,23 @@ def explore(
     plan_file: str | None,
     jobs: int | None,
     no_spawn: bool,
-    executor: str | None,
-    command: str | None,
-    remote: str | None,
-    llm: str | None,
-    model: str | None,
-    base_url: str | None,
-    sign: bool | None,
-    oauth: bool,
-    trust_config: str | None,
-    yes: bool,
     as_json: bool,
+    **launch: Any,
 ) -> int:
     """Run several strategies in parallel, one fork branch each; compare them and recommend one."""
     from conductor.commands import explore as command_module
-    from conductor.output import echo, emit_json
 
     result = command_module.run(
         goal,
         forks=forks,
         strategies=list(strategies),
         plan_file=plan_file,
-        executor_name=executor,
-        command=command,
-        remote=remote,
-        yes=yes,
         jobs=jobs,
         spawn=not no_spawn,
-        llm=llm,
-        model=model,
-        base_url=base_url,
+        launch=_launch(launch),
         live=False if as_json else None,
-        signing=_signing(sign, oauth, trust_config),
     )
-    if as_json:
-        emit_json(result.to_json())
-    else:
-        echo(command_module.render(result))
-    return result.exit_code
+    return _finish(result, command_module.render, as_json)
 
 
 @cli.command(
@@ -574,42 +551,16 @@ Exit status as for build: 0 when every fork completed.
     help="A new strategy from there (repeatable: one fork each). Default: the old fork's remaining steps.",
 )
 @click.option("--plan", "plan_file", metavar="FILE", help="Run this plan file from there instead.")
-@_with(executor_options)
-@_with(llm_options)
-@_with(signing_options)
-@click.option("--yes", is_flag=True, help="Run LOW-confidence steps without waiting for approval.")
+@_with(launch_options)
 @json_option
 def fork(
-    origin: str,
-    strategies: tuple[str, ...],
-    plan_file: str | None,
-    executor: str | None,
-    command: str | None,
-    remote: str | None,
-    llm: str | None,
-    model: str | None,
-    base_url: str | None,
-    sign: bool | None,
-    oauth: bool,
-    trust_config: str | None,
-    yes: bool,
-    as_json: bool,
+    origin: str, strategies: tuple[str, ...], plan_file: str | None, as_json: bool, **launch: Any
 ) -> int:
     """Start a new plan from a point of an old one (the old plan and its history stay)."""
     from conductor.commands import fork as fork_command
 
     result = fork_command.run(
-        origin,
-        strategies=list(strategies),
-        plan_file=plan_file,
-        executor_name=executor,
-        command=command,
-        remote=remote,
-        yes=yes,
-        llm=llm,
-        model=model,
-        base_url=base_url,
-        signing=_signing(sign, oauth, trust_config),
+        origin, strategies=list(strategies), plan_file=plan_file, launch=_launch(launch)
     )
     return _finish_build(result, as_json)
 
@@ -623,23 +574,14 @@ Examples:
 )
 @click.argument("plan", required=False)
 @click.option("--exec", "command", metavar="CMD", help="Use this command instead of the recorded one.")
-@_with(signing_options)
-@click.option("--yes", is_flag=True, help="Run LOW-confidence steps without waiting for approval.")
+@_with([*signing_options, yes_option])
 @json_option
-def resume(
-    plan: str | None,
-    command: str | None,
-    sign: bool | None,
-    oauth: bool,
-    trust_config: str | None,
-    yes: bool,
-    as_json: bool,
-) -> int:
+def resume(plan: str | None, command: str | None, yes: bool, as_json: bool, **signing: Any) -> int:
     """Continue a halted or crashed plan exactly where its log ends."""
     from conductor.commands import build as build_command
 
-    signing = _signing(sign, oauth, trust_config)
-    return _finish_build(build_command.resume(plan, command=command, yes=yes, signing=signing), as_json)
+    result = build_command.resume(plan, command=command, yes=yes, signing=_signing(signing))
+    return _finish_build(result, as_json)
 
 
 def _decision(approve: bool) -> Callable[[F], F]:
@@ -766,7 +708,6 @@ def verify(
 ) -> int:
     """Verify the provenance of a plan's accepted steps."""
     from conductor.commands import verify as command
-    from conductor.output import echo, emit_json
 
     if bool(identity) != bool(issuer):
         raise click.UsageError("--identity and --issuer go together")
@@ -778,11 +719,7 @@ def verify(
         trust_config=trust_config,
         require_signature=require_signature,
     )
-    if as_json:
-        emit_json(result.to_json())
-    else:
-        echo(command.render(result))
-    return result.exit_code
+    return _finish(result, command.render, as_json)
 
 
 @cli.command(

@@ -100,6 +100,20 @@ def summarize(ledger: Ledger, outcome: PlanOutcome) -> BuildResult:
     return result
 
 
+@dataclass(frozen=True)
+class Launch:
+    """How to run a new plan, as the command line says: executor, model, signing, approval."""
+
+    executor: str | None = None
+    command: str | None = None
+    remote: str | None = None
+    llm: str | None = None
+    model: str | None = None
+    base_url: str | None = None
+    signing: SigningChoice = field(default_factory=SigningChoice)
+    yes: bool = False
+
+
 @dataclass
 class Start:
     """Everything a new plan needs, resolved from the command line and the project."""
@@ -108,13 +122,20 @@ class Start:
     ledger: Ledger
     base: str
     settings: LLMSettings | None
+    executor: Executor
+    signing: Signing
+    yes: bool
 
 
-def begin(llm: str | None = None, model: str | None = None, base_url: str | None = None) -> Start:
+def begin(launch: Launch) -> Start:
+    """Resolve the launch before any work: a bad executor, model or signing setup stops here."""
     root = find_root()
     ledger = Ledger(root)
     base = require_commit(root)
-    return Start(root, ledger, base, llm_config.resolve(root, llm=llm, model=model, base_url=base_url))
+    settings = llm_config.resolve(root, llm=launch.llm, model=launch.model, base_url=launch.base_url)
+    signing = decide_signing(root, launch.signing)
+    executor = registry.make(launch.executor, command=launch.command, llm=settings, remote=launch.remote)
+    return Start(root, ledger, base, settings, executor, signing, launch.yes)
 
 
 def project_policy(root: Path) -> EffectivePolicy:
@@ -144,7 +165,6 @@ def planner(start: Start) -> LLMPlanner:
 def create(
     start: Start,
     spec: PlanSpec,
-    executor: Executor,
     *,
     plan_file: str | None,
     doc: YamlDocument | None,
@@ -163,7 +183,7 @@ def create(
         policy_text=policy_path.read_text(encoding="utf-8") if policy_path.is_file() else None,
         plan_text=Path(plan_file).read_text(encoding="utf-8") if plan_file else None,
         plan_path=plan_file,
-        executor=executor.settings(),
+        executor=start.executor.settings(),
     )
     check_scope(spec, record.effective(spec.forks[0].id), doc, plan_file or "the planner's plan")
     record_plan(start.ledger, record)
@@ -174,26 +194,12 @@ def create(
         branch = refs.short_branch(record.id, fork.id)
         what = f" ({fork.strategy})" if fork.strategy else ""
         say(f"  fork {fork.id}{what}: {len(fork.steps)} step(s), branch {branch}")
-    say(f"  base {start.base[:12]}, executor {executor.name}")
+    say(f"  base {start.base[:12]}, executor {start.executor.name}")
     return record
 
 
-def run(
-    goal: str | None,
-    *,
-    plan_file: str | None,
-    executor_name: str | None,
-    command: str | None,
-    remote: str | None = None,
-    yes: bool,
-    llm: str | None = None,
-    model: str | None = None,
-    base_url: str | None = None,
-    signing: SigningChoice | None = None,
-) -> BuildResult:
-    start = begin(llm, model, base_url)
-    sign_with = decide_signing(start.root, signing)
-    executor = registry.make(executor_name, command=command, llm=start.settings, remote=remote)
+def run(goal: str | None, *, plan_file: str | None, launch: Launch) -> BuildResult:
+    start = begin(launch)
     doc = None
     exchanges: list[Exchange] = []
     if plan_file:
@@ -219,8 +225,8 @@ def run(
             f"build runs a single strategy, but the plan has {len(spec.forks)} forks",
             hint="use `conductor explore --plan FILE` for several strategies",
         )
-    record = create(start, spec, executor, plan_file=plan_file, doc=doc, source=source, exchanges=exchanges)
-    return execute(start.ledger, record, executor, root=start.root, yes=yes, signing=sign_with)
+    record = create(start, spec, plan_file=plan_file, doc=doc, source=source, exchanges=exchanges)
+    return launched(start, record)
 
 
 def execute(
@@ -244,6 +250,28 @@ def execute(
     )
     outcome = run_plan(ledger, plan, executor, repo_root=root, options=options, jobs=jobs, spawner=spawner)
     return summarize(ledger, outcome)
+
+
+def launched(
+    start: Start,
+    record: PlanRecord,
+    *,
+    jobs: int = 1,
+    spawner: Spawner | None = None,
+    say_fn: Callable[[str], None] | None = None,
+) -> BuildResult:
+    """Run a plan just created from `start`."""
+    return execute(
+        start.ledger,
+        record,
+        start.executor,
+        root=start.root,
+        yes=start.yes,
+        jobs=jobs,
+        spawner=spawner,
+        say_fn=say_fn,
+        signing=start.signing,
+    )
 
 
 def render(result: BuildResult) -> str:

@@ -29,6 +29,8 @@ from conductor.commands import hooks as hooks_command
 from conductor.commands import init as init_command
 from conductor.commands import replay as replay_command
 from conductor.commands import verify as verify_command
+from conductor.commands.build import Launch
+from conductor.gitcli import git, git_text
 from conductor.ledger import refs
 from conductor.mailbox import RESULT
 
@@ -68,34 +70,29 @@ def _git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
 
 
-def _git_bytes(root: Path, *args: str, stdin: bytes | None = None, index: Path | None = None) -> str:
-    env = {**os.environ, "GIT_INDEX_FILE": str(index)} if index else None
-    proc = subprocess.run(["git", *args], cwd=root, input=stdin, capture_output=True, env=env, check=False)
-    if proc.returncode != 0:
-        raise RuntimeError(f"git {' '.join(args)}: {proc.stderr.decode(errors='replace').strip()}")
-    return proc.stdout.decode().strip()
-
-
 def rewrite_record(root: Path, ref: str, path: str, change: Callable[[bytes], bytes | None]) -> str:
     """Tamper as someone with write access to the repository would: replace the tip of `ref` by
     a commit with the same parent and message in which `path` holds `change(old)` (None deletes
     it); the log keeps its length and numbering. Returns the old tip (to put it back)."""
-    tip = _git_bytes(root, "rev-parse", ref)
+    tip = git_text(["rev-parse", ref], cwd=root)
     old = subprocess.run(
         ["git", "cat-file", "blob", f"{tip}:{path}"], cwd=root, capture_output=True, check=False
     )
     new = change(old.stdout if old.returncode == 0 else b"")
     with tempfile.TemporaryDirectory() as scratch:
-        index = Path(scratch) / "index"
-        _git_bytes(root, "read-tree", tip, index=index)
+        index = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
+        git(["read-tree", tip], cwd=root, env=index)
         if new is None:
-            _git_bytes(root, "update-index", "--force-remove", path, index=index)
+            git(["update-index", "--force-remove", path], cwd=root, env=index)
         else:
-            blob = _git_bytes(root, "hash-object", "-w", "--stdin", stdin=new)
-            _git_bytes(root, "update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", index=index)
-        tree = _git_bytes(root, "write-tree", index=index)
-    message = _git_bytes(root, "cat-file", "commit", tip).split("\n\n", 1)[1].encode()
-    _git_bytes(root, "update-ref", ref, _git_bytes(root, "commit-tree", tree, "-p", f"{tip}^", stdin=message))
+            blob = git_text(["hash-object", "-w", "--stdin"], cwd=root, stdin=new)
+            git(["update-index", "--add", "--cacheinfo", f"100644,{blob},{path}"], cwd=root, env=index)
+        tree = git_text(["write-tree"], cwd=root, env=index)
+    message = git(["cat-file", "commit", tip], cwd=root).split(b"\n\n", 1)[1]
+    git(
+        ["update-ref", ref, git_text(["commit-tree", tree, "-p", f"{tip}^"], cwd=root, stdin=message)],
+        cwd=root,
+    )
     return tip
 
 
@@ -130,18 +127,7 @@ def run(*, keep: bool, directory: str | None) -> int:
             _section(f'conductor explore "{GOAL}" --forks 3 --yes')
             sys.stderr.flush()
             explored = explore_command.run(
-                GOAL,
-                forks=3,
-                strategies=[],
-                plan_file=None,
-                executor_name=None,
-                command=None,
-                yes=True,
-                jobs=3,
-                spawn=False,
-                llm=None,
-                model=None,
-                base_url=None,
+                GOAL, forks=3, strategies=[], plan_file=None, jobs=3, spawn=False, launch=Launch(yes=True)
             )
             sys.stderr.flush()
             click.echo(explore_command.render(explored))

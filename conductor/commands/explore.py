@@ -12,14 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conductor.commands import build
-from conductor.commands.build import BuildResult, begin, create, load_plan_file, planner
+from conductor.commands.build import BuildResult, Launch, begin, create, load_plan_file, planner
 from conductor.errors import ConductorError
-from conductor.executors import registry
 from conductor.llm import config as llm_config
 from conductor.models.plan import ForkSpec, PlanSpec, StepSpec
 from conductor.output import table
 from conductor.progress import Board
-from conductor.provenance.signing import SigningChoice
 from conductor.runner import compare as compare_module
 from conductor.runner.plan import Spawner
 from conductor.runner.planning import PlanRecord, record_exchanges
@@ -68,22 +66,13 @@ def run(
     forks: int | None,
     strategies: list[str],
     plan_file: str | None,
-    executor_name: str | None,
-    command: str | None,
-    remote: str | None = None,
-    yes: bool,
     jobs: int | None,
     spawn: bool,
-    llm: str | None,
-    model: str | None,
-    base_url: str | None,
+    launch: Launch,
     live: bool | None = None,
-    signing: SigningChoice | None = None,
 ) -> ExploreResult:
-    start = begin(llm, model, base_url)
-    sign_with = build.decide_signing(start.root, signing)
+    start = begin(launch)
     config = llm_config.load_config(start.root).explore
-    executor = registry.make(executor_name, command=command, llm=start.settings, remote=remote)
     the_planner = planner(start) if start.settings is not None else None
     doc = None
     exchanges = []
@@ -108,21 +97,11 @@ def run(
             "explore needs strategies: from a model (none is configured) or from you (--strategy TEXT)",
             hint=llm_config.NO_MODEL_HINT,
         )
-    record = create(start, spec, executor, plan_file=plan_file, doc=doc, source=source, exchanges=exchanges)
+    record = create(start, spec, plan_file=plan_file, doc=doc, source=source, exchanges=exchanges)
     width = jobs or (config.jobs if config and config.jobs else min(DEFAULT_JOBS, len(spec.forks)))
     spawner = _spawner(start, the_planner) if spawn and the_planner is not None else None
     with Board(live=live) as board:
-        outcome = build.execute(
-            start.ledger,
-            record,
-            executor,
-            root=start.root,
-            yes=yes,
-            jobs=width,
-            spawner=spawner,
-            say_fn=board.say,
-            signing=sign_with,
-        )
+        outcome = build.launched(start, record, jobs=width, spawner=spawner, say_fn=board.say)
     summaries = compare_module.compare(start.ledger, record.id)
     best, reason = compare_module.recommend(summaries)
     return ExploreResult(outcome, summaries, best.fork if best else None, reason)

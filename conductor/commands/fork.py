@@ -13,9 +13,7 @@ import dataclasses
 from conductor.commands import build
 from conductor.commands.explore import user_strategies
 from conductor.errors import ConductorError
-from conductor.executors import registry
 from conductor.models.plan import ForkSpec, PlanSpec
-from conductor.provenance.signing import SigningChoice
 from conductor.runner.planning import load_plan
 from conductor.runner.point import Point, resolve
 
@@ -23,7 +21,11 @@ from conductor.runner.point import Point, resolve
 def remaining(spec: PlanSpec, point: Point) -> PlanSpec:
     """The steps the point's fork had after the point, as a one-fork plan."""
     fork = next(f for f in spec.forks if f.id == point.fork)
-    rest = [] if point.step is None else fork.steps[0 if point.step == "base" else int(point.step[5:]) :]
+    rest = (
+        []
+        if point.step is None
+        else fork.steps[0 if point.step == "base" else int(point.step.removeprefix("step_")) :]
+    )
     if not rest:
         where = "at its tip" if point.step is None else f"after {point.step}"
         raise ConductorError(
@@ -37,23 +39,11 @@ def remaining(spec: PlanSpec, point: Point) -> PlanSpec:
 
 
 def run(
-    origin: str,
-    *,
-    strategies: list[str],
-    plan_file: str | None,
-    executor_name: str | None,
-    command: str | None,
-    remote: str | None = None,
-    yes: bool,
-    llm: str | None = None,
-    model: str | None = None,
-    base_url: str | None = None,
-    signing: SigningChoice | None = None,
+    origin: str, *, strategies: list[str], plan_file: str | None, launch: build.Launch
 ) -> build.BuildResult:
-    start = build.begin(llm, model, base_url)
+    start = build.begin(launch)
     point = resolve(start.ledger, origin)
     start = dataclasses.replace(start, base=point.commit)
-    sign_with = build.decide_signing(start.root, signing)
     old = load_plan(start.ledger, point.plan)
     doc = None
     if plan_file and strategies:
@@ -65,10 +55,6 @@ def run(
         spec = user_strategies(old.goal, strategies)
     else:
         spec = remaining(old.spec, point)
-    executor = registry.make(executor_name, command=command, llm=start.settings, remote=remote)
-    record = build.create(start, spec, executor, plan_file=plan_file, doc=doc, source=f"fork:{point.label}")
+    record = build.create(start, spec, plan_file=plan_file, doc=doc, source=f"fork:{point.label}")
     build.say(f"  from {point.label} (commit {point.commit[:12]}); {point.plan} is unchanged")
-    jobs = min(4, len(spec.forks))
-    return build.execute(
-        start.ledger, record, executor, root=start.root, yes=yes, jobs=jobs, signing=sign_with
-    )
+    return build.launched(start, record, jobs=min(4, len(spec.forks)))

@@ -10,7 +10,7 @@ from conductor.commands.build import latest_plan
 from conductor.errors import NotFoundError
 from conductor.ledger.store import Ledger
 from conductor.project import find_root
-from conductor.provenance.checks import Check, Options, StepReport, accepted_steps, chain, verify_step
+from conductor.provenance.checks import Check, Options, StepReport, verify_fork
 
 ANY_STATE = ("running", "halted", "completed", "failed")
 
@@ -64,11 +64,9 @@ def verify(
     )
     result = VerifyResult(plan_id)
     for fork_id in [fork] if fork else forks:
-        check = chain(ledger, plan_id, fork_id)
-        check.name = f"chain {fork_id}"
+        check, steps = verify_fork(ledger, plan_id, fork_id, options)
         result.chains.append(check)
-        for step in accepted_steps(ledger, plan_id, fork_id):
-            result.steps.append(verify_step(ledger, plan_id, fork_id, step, options))
+        result.steps += steps
     return result
 
 

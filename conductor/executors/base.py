@@ -46,6 +46,31 @@ class Assignment:
         return self.deadline - time.time()
 
 
+class Waiting:
+    """The patient half of an executor that waits for someone else's result: the deadline,
+    Ctrl-C, a reminder now and then, and the pause between looks."""
+
+    def __init__(self, assignment: Assignment, *, poll_seconds: float, remind_seconds: float) -> None:
+        self.assignment = assignment
+        self.poll_seconds = poll_seconds
+        self.remind_seconds = remind_seconds
+        self.last_note = time.monotonic()
+
+    def pause(self, *, claimed: bool) -> Outcome | None:
+        """TIMEOUT or STOPPED when waiting is over; else None, after one poll interval."""
+        assignment = self.assignment
+        if assignment.remaining() <= 0:
+            return Outcome.TIMEOUT
+        if assignment.stop.is_set():
+            return Outcome.STOPPED
+        if time.monotonic() - self.last_note > self.remind_seconds:
+            state = "claimed, working" if claimed else "not claimed yet"
+            assignment.say(f"{assignment.step}: still waiting ({state}; {int(assignment.remaining())}s left)")
+            self.last_note = time.monotonic()
+        time.sleep(self.poll_seconds)
+        return None
+
+
 class Executor(Protocol):
     name: str
 

@@ -4,10 +4,9 @@ Claude Code, Codex, Aider, a person) that follows .conductor/handoff/PROTOCOL.md
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
-from conductor.executors.base import Assignment, Outcome
+from conductor.executors.base import Assignment, Outcome, Waiting
 
 POLL_SECONDS = 0.2
 REMIND_SECONDS = 30.0
@@ -40,7 +39,7 @@ class HandoffExecutor:
             f" completed/ or failed/ (timeout in {int(assignment.remaining())}s; protocol:"
             f" {mailbox.handoff / 'PROTOCOL.md'})"
         )
-        last_note = time.monotonic()
+        waiting = Waiting(assignment, poll_seconds=POLL_SECONDS, remind_seconds=REMIND_SECONDS)
         while True:
             if not claimed and not pending.exists() and mailbox.where_is_task(step) is not None:
                 assignment.on_claim({"executor": self.name})
@@ -56,12 +55,6 @@ class HandoffExecutor:
                 if not claimed:
                     assignment.on_claim({"executor": self.name, "note": "result without a claim"})
                 return Outcome.RESULT
-            if assignment.remaining() <= 0:
-                return Outcome.TIMEOUT
-            if assignment.stop.is_set():
-                return Outcome.STOPPED
-            if time.monotonic() - last_note > REMIND_SECONDS:
-                state = "claimed, working" if claimed else "not claimed yet"
-                assignment.say(f"{step}: still waiting ({state}; {int(assignment.remaining())}s left)")
-                last_note = time.monotonic()
-            time.sleep(POLL_SECONDS)
+            over = waiting.pause(claimed=claimed)
+            if over is not None:
+                return over

@@ -22,9 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from conductor.errors import ConductorError
+from conductor.gitcli import git_text
 
 PREFIX = "refs/conductor/work/"
 TASK, CLAIM, RESULT = "task", "claim", "result"
+NO_PROMPT = {"GIT_TERMINAL_PROMPT": "0"}  # a worker never waits for a password
 
 
 def slot(plan: str, fork: str, step: str, attempt: int) -> str:
@@ -47,18 +49,13 @@ class Queue:
         self.root = root
         self.remote = remote
 
-    def _run(self, args: list[str], *, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
-        return subprocess.run(
-            ["git", *args], cwd=self.root, input=stdin, capture_output=True, env=env, check=False
-        )
+    def _run(self, args: list[str]) -> subprocess.CompletedProcess[bytes]:
+        """git, for the calls whose failure is an answer (a lost lease, a missing object)."""
+        env = {**os.environ, **NO_PROMPT}
+        return subprocess.run(["git", *args], cwd=self.root, capture_output=True, env=env, check=False)
 
     def git(self, *args: str, stdin: bytes | None = None) -> str:
-        proc = self._run(list(args), stdin=stdin)
-        if proc.returncode != 0:
-            err = proc.stderr.decode("utf-8", "replace").strip()
-            raise ConductorError(f"`git {' '.join(args[:2])}` failed: {err or f'exit {proc.returncode}'}")
-        return proc.stdout.decode("utf-8", "surrogateescape").strip()
+        return git_text(args, cwd=self.root, stdin=stdin, env=NO_PROMPT)
 
     def check_remote(self) -> None:
         if self._run(["remote", "get-url", self.remote]).returncode != 0:

@@ -10,13 +10,13 @@ repository's policy, like any other executor's work.
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 from typing import Any
 
 from conductor.errors import ConductorError
-from conductor.executors.base import Assignment, Outcome
+from conductor.executors.base import Assignment, Outcome, Waiting
 from conductor.executors.queue import CLAIM, RESULT, TASK, Queue, slot
+from conductor.gitcli import git_text
 from conductor.mailbox import EXPLANATION, write_atomic
 from conductor.mailbox import RESULT as RESULT_SUFFIX
 from conductor.models.result import ResultFile
@@ -69,8 +69,8 @@ class RemoteExecutor:
     def execute(self, assignment: Assignment) -> Outcome:
         step, mailbox, task = assignment.step, assignment.mailbox, assignment.task
         # from the main checkout: git resolves a relative remote URL against the directory it runs in
-        common = Queue(assignment.workspace, self.remote).git(
-            "rev-parse", "--path-format=absolute", "--git-common-dir"
+        common = git_text(
+            ["rev-parse", "--path-format=absolute", "--git-common-dir"], cwd=assignment.workspace
         )
         queue = Queue(Path(common).parent, self.remote)
         base = slot(mailbox.plan, mailbox.fork, step, task.attempt)
@@ -87,7 +87,8 @@ class RemoteExecutor:
             f"{step}: queued on {self.remote} ({base}); waiting for a worker:"
             f" conductor worker --remote {self.remote} --exec CMD (timeout in {int(assignment.remaining())}s)"
         )
-        claimed, last_note = assignment.claimed, time.monotonic()
+        claimed = assignment.claimed
+        waiting = Waiting(assignment, poll_seconds=self.poll_seconds, remind_seconds=REMIND_SECONDS)
         while True:
             present = queue.listing(f"{base}/*")
             if not claimed and f"{base}/{CLAIM}" in present:
@@ -100,15 +101,9 @@ class RemoteExecutor:
             if f"{base}/{RESULT}" in present:
                 queue.fetch(f"{base}/{RESULT}")
                 return self._deliver(assignment, queue, parent, present[f"{base}/{RESULT}"], claimed)
-            if assignment.remaining() <= 0:
-                return Outcome.TIMEOUT
-            if assignment.stop.is_set():
-                return Outcome.STOPPED
-            if time.monotonic() - last_note > REMIND_SECONDS:
-                state = "claimed, working" if claimed else "not claimed yet"
-                assignment.say(f"{step}: still waiting ({state}; {int(assignment.remaining())}s left)")
-                last_note = time.monotonic()
-            time.sleep(self.poll_seconds)
+            over = waiting.pause(claimed=claimed)
+            if over is not None:
+                return over
 
     def _deliver(
         self, assignment: Assignment, queue: Queue, parent: str, report: str, claimed: bool

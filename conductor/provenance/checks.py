@@ -25,9 +25,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conductor.ledger import refs
+from conductor.ledger.snapshot import Snapshot
 from conductor.ledger.store import Ledger
 from conductor.mailbox import BUNDLE, PROVENANCE, TASK
-from conductor.models.event import EventType
+from conductor.models.event import Event, EventType
 from conductor.models.task import TaskFile
 from conductor.provenance import statement as statement_module
 
@@ -79,26 +80,46 @@ class Options:
     require_signature: bool = False
 
 
-def chain(ledger: Ledger, plan: str, fork: str) -> Check:
+def verify_fork(ledger: Ledger, plan: str, fork: str, options: Options) -> tuple[Check, list[StepReport]]:
+    """The chain of a fork's log and every step it accepted (the log is read once)."""
+    ref = refs.fork_log(plan, fork)
+    events = list(ledger.log(ref, newest_first=False))
+    tip = ledger.tip(ref)
+    check = chain(events)
+    check.name = f"chain {fork}"
+    if tip is None:
+        return check, []
+    return check, [verify_step(ledger, tip, events, step, options) for step in accepted_steps(events)]
+
+
+def chain(events: list[Event]) -> Check:
     """The fork log is one chain of events numbered 1..N."""
-    events = list(ledger.log(refs.fork_log(plan, fork), newest_first=False))
     seqs = [e.seq for e in events]
     if seqs != list(range(1, len(events) + 1)):
         return Check("chain", False, f"event numbers are not 1..{len(events)}: {seqs[:10]}...")
     return Check("chain", True, f"{len(events)} events, one chain, numbered without gaps")
 
 
-def verify_step(ledger: Ledger, plan: str, fork: str, step: str, options: Options) -> StepReport:
-    ref = refs.fork_log(plan, fork)
-    events = list(ledger.log(ref, newest_first=False))
+def accepted_steps(events: list[Event]) -> list[str]:
+    """The steps of a fork with an accepted attempt, in the order they were accepted."""
+    seen: dict[str, None] = {}
+    for event in events:
+        if event.type is EventType.TASK_COMPLETED and event.step:
+            seen.setdefault(event.step)
+    return list(seen)
+
+
+def verify_step(
+    ledger: Ledger, tip: Snapshot, events: list[Event], step: str, options: Options
+) -> StepReport:
+    """One accepted step of the fork whose log ends at `tip` with `events`."""
+    plan, fork = tip.event.plan, str(tip.event.fork)
     completed = [e for e in events if e.type is EventType.TASK_COMPLETED and e.step == step]
     report = StepReport(plan, fork, step, completed[-1].attempt if completed else None)
     if not completed:
         report.add("accepted", False, "no accepted attempt is recorded")
         return report
     accepted = completed[-1]
-    tip = ledger.tip(ref)
-    assert tip is not None
     base = f"completed/{step}"
     raw_statement = tip.read(f"{base}{PROVENANCE}")
     if raw_statement is None:
@@ -233,7 +254,9 @@ def verify_step(ledger: Ledger, plan: str, fork: str, step: str, options: Option
     return _signature(report, tip, base, raw_statement, options)
 
 
-def _signature(report: StepReport, tip: Any, base: str, raw_statement: bytes, options: Options) -> StepReport:
+def _signature(
+    report: StepReport, tip: Snapshot, base: str, raw_statement: bytes, options: Options
+) -> StepReport:
     bundle = tip.read(f"{base}{BUNDLE}")
     if bundle is None:
         report.add(
@@ -283,12 +306,3 @@ def _trailers(raw_commit: bytes) -> dict[str, str]:
         if sep and key.startswith("Conductor-"):
             out[key] = value
     return out
-
-
-def accepted_steps(ledger: Ledger, plan: str, fork: str) -> list[str]:
-    """The steps of a fork with an accepted attempt, in the order they were accepted."""
-    seen: dict[str, None] = {}
-    for event in ledger.log(refs.fork_log(plan, fork), newest_first=False):
-        if event.type is EventType.TASK_COMPLETED and event.step:
-            seen.setdefault(event.step)
-    return list(seen)

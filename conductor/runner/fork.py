@@ -215,8 +215,7 @@ class ForkRunner:
             st = self.state.steps.get(step)
             if st is not None and st.phase is Phase.COMPLETED and st.commit:
                 self._advance_branch(st.commit)
-        tip = self.ledger.tip(self.ref)
-        assert tip is not None
+        tip = self._tip()
         self._project_mailbox(tip)
         self._relearn()
         current = next((s for s in self.step_ids if self._phase(s) is not Phase.COMPLETED), None)
@@ -237,13 +236,7 @@ class ForkRunner:
             if phase in (Phase.COMPLETED, Phase.FAILED):
                 directory = "completed" if phase is Phase.COMPLETED else "failed"
                 if not self.mailbox.path(directory, step, RESULT).exists():
-                    records = {
-                        suffix: data
-                        for suffix in (TASK, RESULT, EXPLANATION, PROVENANCE, BUNDLE)
-                        if (data := tip.read(f"{directory}/{step}{suffix}")) is not None
-                    }
-                    if records:
-                        self.mailbox.file_step(step, directory, records)
+                    self._file_step(tip, step, directory)
             elif phase is Phase.PENDING and self.mailbox.where_is_task(step) is None:
                 task = tip.read_text(f"pending/{step}{TASK}")
                 if task is not None:
@@ -252,6 +245,21 @@ class ForkRunner:
                 claimed = tip.read(f"in_progress/{step}{TASK}")
                 if claimed is not None:
                     write_atomic(self.mailbox.path("in_progress", step, TASK), claimed)
+
+    def _tip(self) -> Snapshot:
+        tip = self.ledger.tip(self.ref)
+        assert tip is not None
+        return tip
+
+    def _file_step(self, tip: Snapshot, step: str, directory: str) -> None:
+        """Put a finished step's records, as the ledger has them, in the mailbox's `directory`."""
+        records = {
+            suffix: data
+            for suffix in (TASK, RESULT, EXPLANATION, PROVENANCE, BUNDLE)
+            if (data := tip.read(f"{directory}/{step}{suffix}")) is not None
+        }
+        if records:
+            self.mailbox.file_step(step, directory, records)
 
     def _relearn(self) -> None:
         """Record the lessons of finished attempts a crash kept from being recorded (idempotent)."""
@@ -449,8 +457,7 @@ class ForkRunner:
     # -- handing out and waiting --------------------------------------------------------------
 
     def _current_task(self, step: str) -> TaskFile:
-        tip = self.ledger.tip(self.ref)
-        assert tip is not None
+        tip = self._tip()
         for directory in ("pending", "in_progress"):
             raw = tip.read(f"{directory}/{step}{TASK}")
             if raw is not None:
@@ -565,8 +572,7 @@ class ForkRunner:
     def verify(self, step: str) -> None:
         """DESIGN §6, in order: task and attempt, the diff, its size, the verify commands."""
         self._settled()
-        tip = self.ledger.tip(self.ref)
-        assert tip is not None
+        tip = self._tip()
         task = TaskFile.from_json(tip.read(f"in_progress/{step}{TASK}") or b"")
         raw_result = tip.read(f"in_progress/{step}{RESULT}") or b""
         explanation = tip.read_text(f"in_progress/{step}{EXPLANATION}") or ""
@@ -747,17 +753,7 @@ class ForkRunner:
         # The worktree's index catches up in the background (an O(index) git call, exact:
         # it names the committed objects); whatever next touches the index waits (_settled).
         self._index_sync = _Background(self.worktree.sync_index, observed.index_entries())
-        tip = self.ledger.tip(self.ref)
-        assert tip is not None
-        self.mailbox.file_step(
-            step,
-            "completed",
-            {
-                suffix: data
-                for suffix in (TASK, RESULT, EXPLANATION, PROVENANCE, BUNDLE)
-                if (data := tip.read(f"completed/{step}{suffix}")) is not None
-            },
-        )
+        self._file_step(self._tip(), step, "completed")
         self._learn(step, attempt, succeeded=True)
         shown = f", {diffstat}" if diffstat else ""
         self.say(f"{step}: accepted, commit {commit[:12]} ({lines} lines{shown})")
@@ -773,8 +769,7 @@ class ForkRunner:
         author: tuple[str, str],
     ) -> StepFacts:
         """What the statement of an accepted step says (the records as they are about to be filed)."""
-        tip = self.ledger.tip(self.ref)
-        assert tip is not None
+        tip = self._tip()
         attempt = task.attempt
         files = {
             f"completed/{step}{suffix}": tip.read(f"in_progress/{step}{suffix}") or b""
@@ -888,17 +883,7 @@ class ForkRunner:
         )
         self._settled()
         self.worktree.reset()
-        tip = self.ledger.tip(self.ref)
-        assert tip is not None
-        self.mailbox.file_step(
-            step,
-            "failed",
-            {
-                suffix: data
-                for suffix in (TASK, RESULT, EXPLANATION)
-                if (data := tip.read(f"failed/{step}{suffix}")) is not None
-            },
-        )
+        self._file_step(self._tip(), step, "failed")
         if kind is not FailureKind.INTERRUPTED:
             self._learn(step, attempt, succeeded=False, kind=kind.value, reason=reason, hint=info.recovery)
         self.say(f"{step}: {info.name}: {reason}")

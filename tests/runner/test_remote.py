@@ -156,7 +156,9 @@ def test_a_step_nobody_claims_times_out(shared: tuple[Project, Path]) -> None:
     out, err = coordinator.communicate(timeout=60)
     assert coordinator.returncode == 1
     assert json.loads(out)["state"] == "failed"
-    assert "timed out" in err.lower() or "timeout" in err.lower()
+    assert "step_001: Task timeout" in err
+    kinds = [e.type.value for e in proj.events()]
+    assert kinds == ["fork.created", "task.created", "task.timed_out", "fork.failed"]  # never claimed
 
 
 def test_a_coordinator_killed_while_waiting_resumes_and_takes_the_workers_result(

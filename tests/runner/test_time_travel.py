@@ -169,3 +169,21 @@ def test_fork_from_a_point_with_nothing_left_says_what_to_do(done: tuple[Project
     both = run_cli("fork", "--from", f"{old}/main@base", "--strategy", "x", "--plan", "plan.yaml")
     assert both.code == 1 and "not both" in both.err
     assert proj.ledger().plans() == [old]
+
+
+def test_fork_from_the_base_runs_a_plan_file(done: tuple[Project, str], run_cli) -> None:
+    proj, old = done
+    other = proj.plan(
+        [{"title": "Write z.txt", "instruction": "Write z.txt", "allowed_files": ["z.txt"]}], name="z.yaml"
+    )
+    command = proj.agent({"step_001": [{"write": {"z.txt": "z\n"}}]}, "z.json")
+    result = run_cli(
+        "fork", "--from", f"{old}/main@base", "--plan", other, "--exec", command, "--yes", "--json"
+    )
+    assert result.code == 0, result.err
+    data = json.loads(result.out)
+    assert data["base"] == json.loads(git(proj.root, "show", f"{refs.plan_log(old)}:plan.json"))["base"]
+    files = git(proj.root, "ls-tree", "--name-only", proj.branch(data["plan"])).split()
+    assert "z.txt" in files and "a.txt" not in files
+    created = json.loads(git(proj.root, "show", f"{refs.plan_log(data['plan'])}:plan.json"))
+    assert created["goal"] == "test goal" and created["source"] == f"fork:{old}/main@base"
