@@ -22,14 +22,26 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from conductor.models.event import Event
+from conductor.models.layout import (
+    DIRS,
+    EXPLANATION,
+    FILED,
+    IN_PROGRESS,
+    PENDING,
+    RESULT,
+    RESULT_DIRS,
+    TASK,
+    WORKER,
+)
 
-DIRS = ("pending", "in_progress", "completed", "failed")
-TASK = ".task.json"
-RESULT = ".result.json"
-EXPLANATION = ".explanation.md"
-WORKER = ".worker.json"
-PROVENANCE = ".provenance.json"
-BUNDLE = ".provenance.sigstore.json"
+PROTOCOL_FILE = "PROTOCOL.md"
+METRICS_FILE = "metrics.json"
+AUDIT_LOG = "audit.log"
+
+
+def plan_folder(handoff: Path, plan: str) -> Path:
+    """A plan's part of the mailbox: `plan_<id>/`, one `fork_<id>/` per fork inside."""
+    return handoff / f"plan_{plan}"
 
 
 def write_atomic(path: Path, data: bytes | str) -> None:
@@ -57,7 +69,7 @@ class Mailbox:
     def __init__(self, handoff: Path, plan: str, fork: str) -> None:
         self.handoff = handoff
         self.plan, self.fork = plan, fork
-        self.root = handoff / f"plan_{plan}" / f"fork_{fork}"
+        self.root = plan_folder(handoff, plan) / f"fork_{fork}"
 
     def ensure(self) -> None:
         for name in DIRS:
@@ -78,7 +90,7 @@ class Mailbox:
 
     def clear_step(self, step: str) -> None:
         """Remove every file of `step` (before a new attempt is handed out)."""
-        names = {f"{step}{suffix}" for suffix in (TASK, RESULT, EXPLANATION, WORKER, PROVENANCE, BUNDLE)}
+        names = {f"{step}{suffix}" for suffix in (*FILED, WORKER)}
         for directory in DIRS:
             try:
                 present = names.intersection(os.listdir(self.root / directory))
@@ -91,14 +103,14 @@ class Mailbox:
     def hand_out(self, step: str, task_json: str) -> Path:
         self.ensure()
         self.clear_step(step)
-        target = self.path("pending", step, TASK)
+        target = self.path(PENDING, step, TASK)
         write_atomic(target, task_json)
         return target
 
     def claim(self, step: str) -> Path | None:
         """Claim a pending task by atomic rename; None if somebody else got it first."""
-        source = self.path("pending", step, TASK)
-        target = self.path("in_progress", step, TASK)
+        source = self.path(PENDING, step, TASK)
+        target = self.path(IN_PROGRESS, step, TASK)
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
             os.rename(source, target)
@@ -108,7 +120,7 @@ class Mailbox:
 
     def find_result(self, step: str) -> Found | None:
         """The result an executor wrote for `step`, if a complete one is there."""
-        for directory in ("completed", "failed"):
+        for directory in RESULT_DIRS:
             result = self.path(directory, step, RESULT)
             if result.exists():
                 try:
@@ -121,7 +133,7 @@ class Mailbox:
         return None
 
     def drop_result(self, step: str) -> None:
-        for directory in ("completed", "failed"):
+        for directory in RESULT_DIRS:
             for suffix in (RESULT, EXPLANATION):
                 with contextlib.suppress(FileNotFoundError):
                     self.path(directory, step, suffix).unlink()
@@ -135,11 +147,11 @@ class Mailbox:
 
     def append_audit(self, event: Event) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        with (self.root / "audit.log").open("a", encoding="utf-8") as log:
+        with (self.root / AUDIT_LOG).open("a", encoding="utf-8") as log:
             log.write(json.dumps(event.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n")
 
     def write_audit(self, events: list[Event]) -> None:
         lines = "".join(
             json.dumps(e.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n" for e in events
         )
-        write_atomic(self.root / "audit.log", lines)
+        write_atomic(self.root / AUDIT_LOG, lines)

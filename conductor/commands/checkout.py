@@ -12,6 +12,7 @@ from conductor.errors import ConductorError
 from conductor.gitcli import git
 from conductor.ledger import refs
 from conductor.ledger.store import Ledger
+from conductor.models.layout import COMPLETED, RESULT, StepPaths
 from conductor.project import find_root
 from conductor.runner.point import Point, resolve
 
@@ -47,9 +48,8 @@ def render(result: Checkout) -> str:
     lines = [f"Checked out {point.label} (commit {point.commit[:12]}) in {result.path}"]
     if point.record and point.step:
         log = refs.fork_log(point.plan, point.fork)
-        lines.append(
-            f"The records as they were then: git show {point.record[:12]}:completed/{point.step}.result.json"
-        )
+        result_record = StepPaths(point.step).record(COMPLETED, RESULT)
+        lines.append(f"The records as they were then: git show {point.record[:12]}:{result_record}")
         lines.append(f"  (or browse them: git ls-tree -r --name-only {point.record[:12]}; the log: {log})")
     lines.append(f"Start a new strategy from here: conductor fork --from {point.label} --strategy TEXT")
     lines.append(f"Done looking: git worktree remove {result.path}")

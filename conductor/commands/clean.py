@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conductor.errors import ConductorError
-from conductor.executors.queue import PREFIX
 from conductor.gitcli import git, git_text
 from conductor.ledger import refs
 from conductor.ledger.store import Ledger
+from conductor.mailbox import plan_folder
 from conductor.project import HANDOFF_DIR, find_root
 from conductor.runner.plan import plan_lock
 from conductor.runner.worktree import Worktree
@@ -56,15 +56,17 @@ def clean(plan: str | None) -> list[Cleaned]:
                 if tree.path.exists():
                     tree.remove()
                     cleaned.removed.append(str(tree.path))
-            queue = git_text(["for-each-ref", "--format=%(refname)", f"{PREFIX}{plan_id}/"], cwd=root).split()
+            queue = git_text(
+                ["for-each-ref", "--format=%(refname)", f"{refs.WORK_PREFIX}{plan_id}/"], cwd=root
+            ).split()
             if queue:
                 git(
                     ["update-ref", "--stdin"],
                     cwd=root,
                     stdin="".join(f"delete {r}\n" for r in queue).encode(),
                 )
-                cleaned.removed.append(f"{len(queue)} local work-queue refs ({PREFIX}{plan_id}/)")
-            mailbox = root / HANDOFF_DIR / f"plan_{plan_id}"
+                cleaned.removed.append(f"{len(queue)} local work-queue refs ({refs.WORK_PREFIX}{plan_id}/)")
+            mailbox = plan_folder(root / HANDOFF_DIR, plan_id)
             if mailbox.exists():
                 shutil.rmtree(mailbox)
                 cleaned.removed.append(str(mailbox))

@@ -32,7 +32,7 @@ from conductor.commands import verify as verify_command
 from conductor.commands.build import Launch
 from conductor.gitcli import git, git_text
 from conductor.ledger import refs
-from conductor.mailbox import RESULT
+from conductor.models.layout import COMPLETED, RESULT, StepPaths
 
 GOAL = "Create a Python CLI task manager"
 
@@ -146,7 +146,7 @@ def run(*, keep: bool, directory: str | None) -> int:
         verified = verify_command.verify(plan)
         click.echo(verify_command.render(verified))
 
-        record = f"completed/step_001{RESULT}"
+        record = StepPaths("step_001").record(COMPLETED, RESULT)
         _section(f"...and after one byte of {record} is changed in the {best} fork's log")
         original = rewrite_record(root, refs.fork_log(plan, best), record, _flip_a_byte)
         tampered = verify_command.verify(plan, fork=best)
@@ -172,10 +172,9 @@ def run(*, keep: bool, directory: str | None) -> int:
         f"  git log --stat {refs.short_branch(plan, best)}          the recommended fork, a commit per step"
     )
     click.echo(f"  git log --format='%s%n%(trailers)' {refs.fork_log(plan, 'sqlite')}")
-    click.echo(f"  git show {refs.fork_log(plan, 'sqlite')}:evidence/step_001/attempt_1/rejected.patch")
-    click.echo(
-        f"  git show {refs.fork_log(plan, best)}:llm/step_001/attempt_1/001.json   a recorded model call"
-    )
+    first = StepPaths("step_001").attempt(1)
+    click.echo(f"  git show {refs.fork_log(plan, 'sqlite')}:{first.patch}")
+    click.echo(f"  git show {refs.fork_log(plan, best)}:{first.llm}/001.json   a recorded model call")
     click.echo(f"  conductor events --plan {plan}")
     click.echo(f"  conductor verify {plan} --json")
     click.echo("  conductor status; conductor handoff-metrics")

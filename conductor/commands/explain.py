@@ -11,6 +11,7 @@ from conductor.errors import NotFoundError
 from conductor.ledger import refs
 from conductor.ledger.store import Ledger
 from conductor.models.event import EventType
+from conductor.models.layout import DIRS, TASK, StepPaths
 from conductor.project import find_root
 from conductor.runner.planning import load_plan
 
@@ -25,9 +26,10 @@ def locate(ledger: Ledger, step: str, plan: str | None, fork: str | None) -> tup
     for plan_id in [plan] if plan else ledger.plans():
         for fork_id in [fork] if fork else ledger.forks(plan_id):
             tip = ledger.tip(refs.fork_log(plan_id, fork_id))
-            if tip is not None and any(
-                tip.exists(f"{d}/{step}.task.json") for d in ("pending", "in_progress", "completed", "failed")
-            ) | tip.exists(f"evidence/{step}"):
+            paths = StepPaths(step)
+            if tip is not None and (
+                any(tip.exists(paths.record(d, TASK)) for d in DIRS) or tip.exists(paths.evidence)
+            ):
                 candidates.append((tip.event.time or "", plan_id, fork_id))
     if not candidates:
         raise NotFoundError(
@@ -48,16 +50,17 @@ def explain(step: str, *, plan: str | None = None, fork: str | None = None) -> d
     assert tip is not None
     events = [e for e in ledger.log(ref, newest_first=False) if e.step == step]
     state = ForkState.replay(plan_id, fork_id, list(ledger.log(ref, newest_first=False))).step(step)
+    paths = StepPaths(step)
     attempts = []
     for n in range(1, state.attempt + 1):
-        base = f"evidence/{step}/attempt_{n}"
-        verdict = _json(tip.read(f"{base}/verdict.json"))
+        evidence = paths.attempt(n)
+        verdict = _json(tip.read(evidence.verdict))
         attempts.append(
             {
                 "attempt": n,
-                "confidence": _json(tip.read(f"{base}/confidence.json")),
+                "confidence": _json(tip.read(evidence.confidence)),
                 "verdict": verdict,
-                "evidence_files": [f"{base}/{name}" for name in tip.listdir(base)],
+                "evidence_files": [f"{evidence.evidence}/{name}" for name in tip.listdir(evidence.evidence)],
                 "commit": next(
                     (
                         e.data.get("commit")
@@ -69,7 +72,7 @@ def explain(step: str, *, plan: str | None = None, fork: str | None = None) -> d
             }
         )
     if not attempts:  # waiting for approval: only the assessment exists
-        assessment = _json(tip.read(f"evidence/{step}/confidence.json"))
+        assessment = _json(tip.read(paths.assessment))
         if assessment is not None:
             attempts.append(
                 {
@@ -89,7 +92,7 @@ def explain(step: str, *, plan: str | None = None, fork: str | None = None) -> d
         "allowed_files": list(spec.allowed_files) or ["**"],
         "state": state.phase.value,
         "attempts": attempts,
-        "policy": _json(tip.read(f"evidence/{step}/policy.json")),
+        "policy": _json(tip.read(paths.policy)),
         "events": [e.to_json() for e in events],
         "ref": ref,
         "branch": refs.short_branch(plan_id, fork_id),
@@ -162,5 +165,7 @@ def render(data: dict[str, Any]) -> str:
             f"  {event['summary']}"
         )
     out.append("")
-    out.append(f"Records: git show {data['ref']}:evidence/{data['step']}/   Branch: {data['branch']}")
+    out.append(
+        f"Records: git show {data['ref']}:{StepPaths(data['step']).evidence}/   Branch: {data['branch']}"
+    )
     return "\n".join(out)

@@ -10,6 +10,7 @@ from conductor.engine.state import ForkState, Phase
 from conductor.ledger import refs
 from conductor.ledger.snapshot import Snapshot
 from conductor.ledger.store import Ledger
+from conductor.models.layout import FORK_FILE, PLAN_FILE
 from conductor.output import table
 
 
@@ -68,7 +69,7 @@ def step_states(ledger: Ledger, ref: str, tip: Snapshot, plan: str, fork: str) -
     """The fork's state and each step's, from its events; planned steps included."""
     state = ForkState.replay(plan, fork, list(ledger.log(ref, newest_first=False)))
     steps: dict[str, str] = {}
-    raw = tip.read("fork.json")
+    raw = tip.read(FORK_FILE)
     if raw is not None:
         for planned in json.loads(raw).get("steps", []):
             steps[planned["id"]] = "planned"
@@ -93,7 +94,7 @@ def collect(ledger: Ledger) -> list[PlanView]:
         tip = ledger.tip(refs.plan_log(plan_id))
         if tip is None:
             continue
-        info = json.loads(tip.read_text("plan.json") or "{}")
+        info = json.loads(tip.read_text(PLAN_FILE) or "{}")
         status = PlanView(
             id=plan_id,
             goal=str(info.get("goal", "")),

@@ -22,8 +22,11 @@ from typing import Any
 
 from conductor.executors.base import Assignment, Outcome
 from conductor.executors.command import CommandExecutor
-from conductor.executors.queue import CLAIM, PREFIX, RESULT, TASK, Queue, parse_slot
+from conductor.executors.queue import Queue
+from conductor.ledger import refs
+from conductor.ledger.refs import WORK_CLAIM, WORK_RESULT, WORK_TASK
 from conductor.mailbox import Mailbox
+from conductor.models import layout
 from conductor.models.result import ResultFile, ResultStatus
 from conductor.models.task import TaskFile
 from conductor.project import find_root
@@ -42,10 +45,10 @@ def open_slots(listing: dict[str, str]) -> list[str]:
     """Queue slots with a task and neither a claim nor a result, oldest name first."""
     kinds: dict[str, set[str]] = {}
     for ref in listing:
-        parsed = parse_slot(ref)
+        parsed = refs.parse_work_ref(ref)
         if parsed is not None:
             kinds.setdefault(ref.rsplit("/", 1)[0], set()).add(parsed[4])
-    return sorted(base for base, present in kinds.items() if present == {TASK})
+    return sorted(base for base, present in kinds.items() if present == {WORK_TASK})
 
 
 def _as_agent(raw: bytes, worker: str) -> str:
@@ -88,20 +91,20 @@ def run(
     queue.check_remote()
     worker = name or default_name()
     report = WorkerReport()
-    say_fn(f"worker {worker}: taking tasks from {remote} ({PREFIX}*); Ctrl-C to stop")
+    say_fn(f"worker {worker}: taking tasks from {remote} ({refs.WORK_PREFIX}*); Ctrl-C to stop")
     while True:
         claimed_any = False
         for base in open_slots(queue.listing()):
-            task_commit = queue.listing(f"{base}/{TASK}").get(f"{base}/{TASK}")
+            task_commit = queue.listing(f"{base}/{WORK_TASK}").get(f"{base}/{WORK_TASK}")
             if task_commit is None:
                 continue
-            queue.fetch(f"{base}/{TASK}")
+            queue.fetch(f"{base}/{WORK_TASK}")
             claim = queue.commit(
-                {"worker.json": json.dumps({"name": worker, "host": platform.node()}).encode()},
+                {layout.QUEUE_WORKER: json.dumps({"name": worker, "host": platform.node()}).encode()},
                 parent=task_commit,
                 message=f"claimed by {worker}\n",
             )
-            if not queue.create(f"{base}/{CLAIM}", claim):
+            if not queue.create(f"{base}/{WORK_CLAIM}", claim):
                 report.lost.append(base)
                 say_fn(f"worker {worker}: {base} was claimed by another worker")
                 continue
@@ -116,10 +119,10 @@ def run(
 def do_task(
     queue: Queue, base: str, task_commit: str, command: str, worker: str, say_fn: Callable[[str], None]
 ) -> dict[str, Any]:
-    parsed = parse_slot(f"{base}/{TASK}")
+    parsed = refs.parse_work_ref(f"{base}/{WORK_TASK}")
     assert parsed is not None
     plan, fork, step, attempt, _ = parsed
-    task = TaskFile.from_json(queue.read(task_commit, "task.json"))
+    task = TaskFile.from_json(queue.read(task_commit, layout.QUEUE_TASK))
     parent = queue.git("rev-parse", f"{task_commit}^")
     scratch = Path(tempfile.mkdtemp(prefix="conductor-worker-"))
     workspace = scratch / "workspace"
@@ -154,12 +157,12 @@ def do_task(
         tree = queue.git("-C", str(workspace), "write-tree")
         code = queue.git("commit-tree", tree, "-p", parent, stdin=f"work on {step} by {worker}\n".encode())
         files = {
-            "result.json": result.encode(),
-            "explanation.md": explanation.encode(),
-            "worker.json": json.dumps({"name": worker, "outcome": outcome.value}).encode(),
+            layout.QUEUE_RESULT: result.encode(),
+            layout.QUEUE_EXPLANATION: explanation.encode(),
+            layout.QUEUE_WORKER: json.dumps({"name": worker, "outcome": outcome.value}).encode(),
         }
         report = queue.commit(files, parent=code, message=f"result of {step} attempt {attempt} by {worker}\n")
-        queue.create(f"{base}/{RESULT}", report)
+        queue.create(f"{base}/{WORK_RESULT}", report)
         status = _status(result)
         say_fn(f"worker {worker}: {plan}/{fork} {step} attempt {attempt}: {status}, result pushed")
         return {"plan": plan, "fork": fork, "step": step, "attempt": attempt, "status": status}

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from conductor.executors.base import Assignment, Outcome
-from conductor.mailbox import EXPLANATION, RESULT, WORKER, write_atomic
+from conductor.mailbox import write_atomic
+from conductor.models.layout import COMPLETED, EXPLANATION, IN_PROGRESS, RESULT, TASK, WORKER
 from conductor.models.result import ResultFile, ResultStatus
 
 OUTPUT_HEAD = 16 * 1024
@@ -107,9 +108,9 @@ class CommandExecutor:
         assignment.on_claim({"executor": self.name, "command": self.command, "pid": os.getpid()})
         task_path = mailbox.claim(step)
         if task_path is None:  # the mailbox was rebuilt or cleaned: the ledger has the task
-            task_path = mailbox.path("in_progress", step, ".task.json")
+            task_path = mailbox.path(IN_PROGRESS, step, TASK)
             write_atomic(task_path, assignment.task.to_json())
-        result_dir = mailbox.path("completed", step, "").parent
+        result_dir = mailbox.path(COMPLETED, step, "").parent
         result_dir.mkdir(parents=True, exist_ok=True)
         env = {
             **os.environ,
@@ -131,7 +132,7 @@ class CommandExecutor:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        worker = mailbox.path("in_progress", step, WORKER)
+        worker = mailbox.path(IN_PROGRESS, step, WORKER)
         write_atomic(worker, json.dumps({"pid": proc.pid, "pgid": proc.pid, "command": self.command}))
         output = BoundedOutput()
         assert proc.stdout is not None and proc.stdin is not None

@@ -7,6 +7,8 @@ import json
 from typing import Any
 
 from conductor.executors.base import Assignment, Outcome, Waiting
+from conductor.mailbox import PROTOCOL_FILE
+from conductor.models.layout import PENDING, RESULT, TASK
 
 POLL_SECONDS = 0.2
 REMIND_SECONDS = 30.0
@@ -33,11 +35,11 @@ class HandoffExecutor:
     def execute(self, assignment: Assignment) -> Outcome:
         step, mailbox = assignment.step, assignment.mailbox
         claimed = assignment.claimed
-        pending = mailbox.path("pending", step, ".task.json")
+        pending = mailbox.path(PENDING, step, TASK)
         assignment.say(
-            f"{step}: waiting for an agent to claim {pending} and write {step}.result.json into"
+            f"{step}: waiting for an agent to claim {pending} and write {step}{RESULT} into"
             f" completed/ or failed/ (timeout in {int(assignment.remaining())}s; protocol:"
-            f" {mailbox.handoff / 'PROTOCOL.md'})"
+            f" {mailbox.handoff / PROTOCOL_FILE})"
         )
         waiting = Waiting(assignment, poll_seconds=POLL_SECONDS, remind_seconds=REMIND_SECONDS)
         while True:

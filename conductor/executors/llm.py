@@ -24,7 +24,8 @@ from conductor.llm.answers import EditAnswer, answer_schema
 from conductor.llm.caller import Caller
 from conductor.llm.provider import LLMError, LLMRequest, Provider
 from conductor.llm.replay import ReplayProvider
-from conductor.mailbox import EXPLANATION, RESULT, TASK, write_atomic
+from conductor.mailbox import write_atomic
+from conductor.models.layout import EXPLANATION, IN_PROGRESS, LLM, RESULT, TASK
 from conductor.models.result import ResultFile, ResultStatus, TokenUsage
 from conductor.models.task import TaskFile
 
@@ -137,7 +138,7 @@ class LLMExecutor:
         step, mailbox, task = assignment.step, assignment.mailbox, assignment.task
         assignment.on_claim({"executor": self.name, "model": self.model, "pid": os.getpid()})
         if mailbox.claim(step) is None:
-            write_atomic(mailbox.path("in_progress", step, TASK), task.to_json())
+            write_atomic(mailbox.path(IN_PROGRESS, step, TASK), task.to_json())
         assignment.say(f"{step}: asking {self.model}")
         request = LLMRequest(
             purpose="edit",
@@ -216,7 +217,7 @@ def load_recordings(snapshots: list[Any]) -> dict[str, list[dict[str, Any]]]:
     """Recorded exchanges by scope, oldest first, from fork-log snapshots (llm/...)."""
     found: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     for snapshot in snapshots:
-        for path in snapshot.files("llm"):
+        for path in snapshot.files(LLM):
             raw = snapshot.read(path)
             if raw is None:
                 continue

@@ -1,7 +1,7 @@
 """A work queue on a shared git remote: tasks, claims and results are refs, and every one is
 created by an atomic compare-and-swap push, so two workers can never claim the same task.
 
-For attempt N of a step, under `refs/conductor/work/<plan>/<fork>/<step>/<N>/`:
+For attempt N of a step, under `refs/conductor/work/<plan>/<fork>/<step>/<N>/` (ledger/refs.py):
 
   task     a commit whose tree holds `task.json` and whose parent is the code the step
            starts from (so a worker that fetches the task has the code too)
@@ -23,23 +23,9 @@ from typing import Any
 
 from conductor.errors import ConductorError
 from conductor.gitcli import git_text
+from conductor.ledger import refs
 
-PREFIX = "refs/conductor/work/"
-TASK, CLAIM, RESULT = "task", "claim", "result"
 NO_PROMPT = {"GIT_TERMINAL_PROMPT": "0"}  # a worker never waits for a password
-
-
-def slot(plan: str, fork: str, step: str, attempt: int) -> str:
-    return f"{PREFIX}{plan}/{fork}/{step}/{attempt}"
-
-
-def parse_slot(ref: str) -> tuple[str, str, str, int, str] | None:
-    """(plan, fork, step, attempt, kind) of a queue ref."""
-    parts = ref.removeprefix(PREFIX).split("/")
-    if not ref.startswith(PREFIX) or len(parts) != 5 or not parts[3].isdigit():
-        return None
-    plan, fork, step, attempt, kind = parts
-    return plan, fork, step, int(attempt), kind
 
 
 class Queue:
@@ -95,7 +81,7 @@ class Queue:
             self.git("update-ref", ref, commit)
         return True
 
-    def listing(self, pattern: str = f"{PREFIX}*") -> dict[str, str]:
+    def listing(self, pattern: str = f"{refs.WORK_PREFIX}*") -> dict[str, str]:
         """Queue refs on the remote: name -> commit."""
         out = self.git("ls-remote", self.remote, pattern)
         refs = {}

@@ -15,10 +15,13 @@ from typing import Any
 
 from conductor.errors import ConductorError
 from conductor.executors.base import Assignment, Outcome, Waiting
-from conductor.executors.queue import CLAIM, RESULT, TASK, Queue, slot
+from conductor.executors.queue import Queue
 from conductor.gitcli import git_text
-from conductor.mailbox import EXPLANATION, write_atomic
-from conductor.mailbox import RESULT as RESULT_SUFFIX
+from conductor.ledger import refs
+from conductor.ledger.refs import WORK_CLAIM, WORK_RESULT, WORK_TASK
+from conductor.mailbox import write_atomic
+from conductor.models import layout
+from conductor.models.layout import EXPLANATION, RESULT
 from conductor.models.result import ResultFile
 
 POLL_SECONDS = 1.0
@@ -73,16 +76,16 @@ class RemoteExecutor:
             ["rev-parse", "--path-format=absolute", "--git-common-dir"], cwd=assignment.workspace
         )
         queue = Queue(Path(common).parent, self.remote)
-        base = slot(mailbox.plan, mailbox.fork, step, task.attempt)
+        base = refs.work_slot(mailbox.plan, mailbox.fork, step, task.attempt)
         parent = queue.git("-C", str(assignment.workspace), "rev-parse", "HEAD")
         present = queue.listing(f"{base}/*")
-        if f"{base}/{TASK}" not in present:
+        if f"{base}/{WORK_TASK}" not in present:
             commit = queue.commit(
-                {"task.json": task.to_json().encode()},
+                {layout.QUEUE_TASK: task.to_json().encode()},
                 parent=parent,
                 message=f"conductor task {mailbox.plan}/{mailbox.fork}/{step} attempt {task.attempt}\n",
             )
-            queue.create(f"{base}/{TASK}", commit)
+            queue.create(f"{base}/{WORK_TASK}", commit)
         assignment.say(
             f"{step}: queued on {self.remote} ({base}); waiting for a worker:"
             f" conductor worker --remote {self.remote} --exec CMD (timeout in {int(assignment.remaining())}s)"
@@ -91,16 +94,16 @@ class RemoteExecutor:
         waiting = Waiting(assignment, poll_seconds=self.poll_seconds, remind_seconds=REMIND_SECONDS)
         while True:
             present = queue.listing(f"{base}/*")
-            if not claimed and f"{base}/{CLAIM}" in present:
-                queue.fetch(f"{base}/{CLAIM}")
-                worker = queue.read_json(present[f"{base}/{CLAIM}"], "worker.json")
+            if not claimed and f"{base}/{WORK_CLAIM}" in present:
+                queue.fetch(f"{base}/{WORK_CLAIM}")
+                worker = queue.read_json(present[f"{base}/{WORK_CLAIM}"], layout.QUEUE_WORKER)
                 assignment.on_claim({**worker, "executor": self.name, "remote": self.remote})
                 mailbox.claim(step)
                 claimed = True
                 assignment.say(f"{step}: claimed by worker {worker.get('name', '?')}")
-            if f"{base}/{RESULT}" in present:
-                queue.fetch(f"{base}/{RESULT}")
-                return self._deliver(assignment, queue, parent, present[f"{base}/{RESULT}"], claimed)
+            if f"{base}/{WORK_RESULT}" in present:
+                queue.fetch(f"{base}/{WORK_RESULT}")
+                return self._deliver(assignment, queue, parent, present[f"{base}/{WORK_RESULT}"], claimed)
             over = waiting.pause(claimed=claimed)
             if over is not None:
                 return over
@@ -116,12 +119,12 @@ class RemoteExecutor:
             )
         code = queue.git("rev-parse", f"{report}^")
         changed = apply_changes(queue, assignment.workspace, parent, code)
-        raw = queue.read(report, "result.json")
+        raw = queue.read(report, layout.QUEUE_RESULT)
         try:
             directory = ResultFile.from_json(raw).status.value
         except ValueError:
             directory = "failed"  # the runner reports the broken result file
-        write_atomic(mailbox.path(directory, step, EXPLANATION), queue.read(report, "explanation.md"))
-        write_atomic(mailbox.path(directory, step, RESULT_SUFFIX), raw)
+        write_atomic(mailbox.path(directory, step, EXPLANATION), queue.read(report, layout.QUEUE_EXPLANATION))
+        write_atomic(mailbox.path(directory, step, RESULT), raw)
         assignment.say(f"{step}: result from the worker ({len(changed)} file(s) changed)")
         return Outcome.RESULT

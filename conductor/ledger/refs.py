@@ -1,7 +1,8 @@
-"""Ref names of the ledger (docs/storage.md): code branches and state logs.
+"""Ref names of the ledger (docs/storage.md): code branches, state logs and the work queue.
 
-Plan logs and fork logs live in separate namespaces so that no ref is ever both a file and a
-directory (git cannot store `a` and `a/b` together).
+Every ref name Conductor uses is spelled here. Plan logs and fork logs live in separate
+namespaces so that no ref is ever both a file and a directory (git cannot store `a` and
+`a/b` together).
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ PLANS_PREFIX = "refs/conductor/plans/"
 FORKS_PREFIX = "refs/conductor/forks/"
 MEMORY = "refs/conductor/memory"
 BRANCH_PREFIX = "refs/heads/conductor/"
+WORK_PREFIX = "refs/conductor/work/"  # the remote executor's queue (docs/workers.md)
+WORK_KINDS = ("task", "claim", "result")
+WORK_TASK, WORK_CLAIM, WORK_RESULT = WORK_KINDS
 
 
 def plan_log(plan: str) -> str:
@@ -63,3 +67,17 @@ def parse(name: str) -> LogRef | None:
         if plan and fork and "/" not in fork:
             return LogRef(name, "fork", plan, fork)
     return None
+
+
+def work_slot(plan: str, fork: str, step: str, attempt: int) -> str:
+    """The queue folder of one attempt; `<slot>/task`, `/claim` and `/result` are its refs."""
+    return f"{WORK_PREFIX}{plan}/{fork}/{step}/{attempt}"
+
+
+def parse_work_ref(ref: str) -> tuple[str, str, str, int, str] | None:
+    """(plan, fork, step, attempt, kind) of a queue ref; None for any other ref."""
+    parts = ref.removeprefix(WORK_PREFIX).split("/")
+    if not ref.startswith(WORK_PREFIX) or len(parts) != 5 or not parts[3].isdigit():
+        return None
+    plan, fork, step, attempt, kind = parts
+    return plan, fork, step, int(attempt), kind

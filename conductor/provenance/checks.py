@@ -27,8 +27,8 @@ from typing import Any
 from conductor.ledger import refs
 from conductor.ledger.snapshot import Snapshot
 from conductor.ledger.store import Ledger
-from conductor.mailbox import BUNDLE, PROVENANCE, TASK
 from conductor.models.event import Event, EventType
+from conductor.models.layout import BUNDLE, COMPLETED, PROVENANCE, TASK, StepPaths
 from conductor.models.task import TaskFile
 from conductor.provenance import statement as statement_module
 
@@ -120,10 +120,10 @@ def verify_step(
         report.add("accepted", False, "no accepted attempt is recorded")
         return report
     accepted = completed[-1]
-    base = f"completed/{step}"
-    raw_statement = tip.read(f"{base}{PROVENANCE}")
+    paths = StepPaths(step)
+    raw_statement = tip.read(paths.record(COMPLETED, PROVENANCE))
     if raw_statement is None:
-        report.add("statement", False, f"{base}{PROVENANCE} is missing")
+        report.add("statement", False, f"{paths.record(COMPLETED, PROVENANCE)} is missing")
         return report
     try:
         statement = json.loads(raw_statement)
@@ -142,7 +142,7 @@ def verify_step(
         ),
         None,
     )
-    raw_task = tip.read(f"{base}{TASK}")
+    raw_task = tip.read(paths.record(COMPLETED, TASK))
     try:
         task = TaskFile.from_json(raw_task or b"")
     except ValueError as exc:
@@ -188,7 +188,7 @@ def verify_step(
         else f"changed or missing: {', '.join(changed)}",
     )
 
-    policy = tip.read(f"evidence/{step}/policy.json")
+    policy = tip.read(paths.policy)
     wanted_policy = (predicate.get("policy") or {}).get("digest")
     found_policy = "sha256:" + statement_module.sha256(policy) if policy is not None else None
     report.add(
@@ -196,7 +196,7 @@ def verify_step(
         found_policy == wanted_policy,
         "the effective policy matches"
         if found_policy == wanted_policy
-        else f"evidence/{step}/policy.json: {_short(found_policy)} ≠ statement {_short(wanted_policy)}",
+        else f"{paths.policy}: {_short(found_policy)} ≠ statement {_short(wanted_policy)}",
     )
 
     # the statement is about this step
@@ -216,7 +216,7 @@ def verify_step(
         raw_commit = ledger.object_bytes(commit_id)
     except (KeyError, ValueError):
         report.add("commit", False, f"the code commit {commit_id[:12]} is missing")
-        return _signature(report, tip, base, raw_statement, options)
+        return _signature(report, tip, paths, raw_statement, options)
     trailers = _trailers(raw_commit)
     digest = statement_module.digest(raw_statement)
     report.add(
@@ -251,13 +251,13 @@ def verify_step(
         not problems,
         f"{commit_id[:12]} on {refs.short_branch(plan, fork)}" if not problems else "; ".join(problems),
     )
-    return _signature(report, tip, base, raw_statement, options)
+    return _signature(report, tip, paths, raw_statement, options)
 
 
 def _signature(
-    report: StepReport, tip: Snapshot, base: str, raw_statement: bytes, options: Options
+    report: StepReport, tip: Snapshot, paths: StepPaths, raw_statement: bytes, options: Options
 ) -> StepReport:
-    bundle = tip.read(f"{base}{BUNDLE}")
+    bundle = tip.read(paths.record(COMPLETED, BUNDLE))
     if bundle is None:
         report.add(
             "signature",

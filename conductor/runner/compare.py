@@ -11,6 +11,7 @@ from conductor.engine.state import ForkState, Phase
 from conductor.ledger import refs
 from conductor.ledger.store import Ledger
 from conductor.models.event import EventType
+from conductor.models.layout import FORK_FILE, StepPaths
 
 
 @dataclass
@@ -53,13 +54,13 @@ def summarize_fork(ledger: Ledger, plan: str, fork: str) -> ForkSummary:
     events = list(ledger.log(ref, newest_first=False))
     state = ForkState.replay(plan, fork, events)
     tip = ledger.tip(ref)
-    info = json.loads(tip.read_text("fork.json") or "{}") if tip else {}
+    info = json.loads(tip.read_text(FORK_FILE) or "{}") if tip else {}
     steps = [s["id"] for s in info.get("steps", [])]
     passed = [s for s in steps if s in state.steps and state.steps[s].phase is Phase.COMPLETED]
     evidence_passed = evidence_total = 0
     for step in passed:
         st = state.steps[step]
-        raw = tip.read(f"evidence/{step}/attempt_{st.attempt}/verdict.json") if tip else None
+        raw = tip.read(StepPaths(step).attempt(st.attempt).verdict) if tip else None
         commands = json.loads(raw).get("commands", []) if raw else []
         evidence_total += len(commands)
         evidence_passed += sum(1 for c in commands if c.get("exit_code") == 0)

@@ -27,13 +27,15 @@ from conductor.ledger.message import format_time
 from conductor.ledger.snapshot import Snapshot
 from conductor.ledger.store import Ledger, utc_now
 from conductor.llm.caller import Exchange
-from conductor.mailbox import BUNDLE, EXPLANATION, PROVENANCE, RESULT, TASK, Found, Mailbox, write_atomic
+from conductor.mailbox import Found, Mailbox, write_atomic
 from conductor.models.confidence import Confidence
 from conductor.models.event import Event, EventType
+from conductor.models.layout import BUNDLE, EXPLANATION, PROVENANCE, RESULT, TASK, WORKER
 from conductor.models.paths import escape_reason
 from conductor.models.result import ResultFile
 from conductor.models.task import PreviousStep, RepairContext, TaskContext, TaskFile
 from conductor.policy.effective import EffectivePolicy
+from conductor.project import HANDOFF_DIR
 from conductor.provenance.statement import StepFacts
 from conductor.runner import attest, changes, verification
 from conductor.runner import memory as memory_module
@@ -82,7 +84,7 @@ class ForkRunner:
         self.ref = refs.fork_log(plan.id, fork_id)
         self.branch = refs.code_branch(plan.id, fork_id)
         self.worktree = Worktree(Worktree.location(ledger.git_dir, plan.id, fork_id), repo_root=repo_root)
-        self.mailbox = Mailbox(repo_root / ".conductor" / "handoff", plan.id, fork_id)
+        self.mailbox = Mailbox(repo_root / HANDOFF_DIR, plan.id, fork_id)
         self.memory = memory_module.Memory(ledger)
         self.redact = Redactor.from_env()
         events = list(ledger.log(self.ref, newest_first=False))
@@ -290,7 +292,7 @@ class ForkRunner:
         """Conductor died while the command ran: keep its result if it finished, else retry."""
         from conductor.executors.command import kill_leftover
 
-        worker_file = self.mailbox.path("in_progress", step, ".worker.json")
+        worker_file = self.mailbox.path("in_progress", step, WORKER)
         killed = kill_leftover(worker_file)
         if self.mailbox.find_result(step) is not None and not killed:
             return  # the command finished before the crash: verify what it did

@@ -18,12 +18,14 @@ from conductor.errors import ConductorError
 from conductor.executors.base import Executor
 from conductor.ledger import refs
 from conductor.ledger.store import Ledger
-from conductor.mailbox import write_atomic
+from conductor.mailbox import METRICS_FILE, PROTOCOL_FILE, write_atomic
 from conductor.models.event import Event, EventType
+from conductor.models.layout import PLAN_FILE
 from conductor.models.plan import ForkSpec
+from conductor.project import HANDOFF_DIR
 from conductor.runner import metrics
 from conductor.runner.fork import ForkRunner, RunOptions
-from conductor.runner.planning import PLAN_FILE, PlanRecord, ensure_fork
+from conductor.runner.planning import PlanRecord, ensure_fork
 
 PLAN_EVENTS = {
     "completed": EventType.PLAN_COMPLETED,
@@ -64,21 +66,15 @@ def plan_lock(git_dir: Path, plan: str) -> Iterator[None]:
         handle.close()  # closing releases the lock, also when the process dies
 
 
-def handoff_dir(repo_root: Path) -> Path:
-    return repo_root / ".conductor" / "handoff"
-
-
 def write_protocol(repo_root: Path) -> None:
-    text = importlib.resources.files("conductor.templates").joinpath("PROTOCOL.md").read_text("utf-8")
-    target = handoff_dir(repo_root) / "PROTOCOL.md"
+    text = importlib.resources.files("conductor.templates").joinpath(PROTOCOL_FILE).read_text("utf-8")
+    target = repo_root / HANDOFF_DIR / PROTOCOL_FILE
     if not target.exists() or target.read_text("utf-8") != text:
         write_atomic(target, text)
 
 
 def write_metrics(ledger: Ledger, repo_root: Path) -> None:
-    write_atomic(
-        handoff_dir(repo_root) / "metrics.json", json.dumps(metrics.compute(ledger), indent=2) + "\n"
-    )
+    write_atomic(repo_root / HANDOFF_DIR / METRICS_FILE, json.dumps(metrics.compute(ledger), indent=2) + "\n")
 
 
 def plan_state(forks: dict[str, ForkStatus]) -> str:

@@ -18,6 +18,7 @@ from conductor.errors import ConductorError, NotFoundError
 from conductor.ledger import refs
 from conductor.ledger.store import Ledger
 from conductor.models.event import Event, EventType
+from conductor.models.layout import FORK_FILE, PLAN_FILE, PLAN_POLICY, llm_folder
 from conductor.models.loader import validate
 from conductor.models.plan import ForkSpec, PlanSpec, StepSpec
 from conductor.models.policy import PolicyFile
@@ -28,8 +29,6 @@ from conductor.project import POLICY_FILE
 if TYPE_CHECKING:
     from conductor.ledger.snapshot import Snapshot
     from conductor.llm.caller import Exchange
-
-PLAN_FILE = "plan.json"
 
 
 def step_id(index: int) -> str:
@@ -153,7 +152,7 @@ def record_plan(ledger: Ledger, plan: PlanRecord) -> None:
             ),
             {
                 PLAN_FILE: json.dumps(plan.to_json(), indent=2) + "\n",
-                "policy.json": json.dumps(plan.effective(plan.spec.forks[0].id).to_json(), indent=2) + "\n",
+                PLAN_POLICY: json.dumps(plan.effective(plan.spec.forks[0].id).to_json(), indent=2) + "\n",
             },
         )
     for fork in plan.spec.forks:
@@ -188,7 +187,7 @@ def ensure_fork(ledger: Ledger, plan: PlanRecord, fork: ForkSpec) -> None:
                 summary=fork.strategy or fork.id,
                 state="running",
             ),
-            {"fork.json": json.dumps(info, indent=2) + "\n"},
+            {FORK_FILE: json.dumps(info, indent=2) + "\n"},
         )
 
 
@@ -214,7 +213,7 @@ def record_exchanges(ledger: Ledger, plan_id: str, exchanges: list[Exchange]) ->
             Event(
                 EventType.LLM_EXCHANGE, plan=plan_id, summary=exchange.summary(), data=exchange.event_data()
             ),
-            exchange_record(f"llm/{exchange.request.scope}", exchange),
+            exchange_record(llm_folder(exchange.request.scope), exchange),
         )
 
 
