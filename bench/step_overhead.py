@@ -28,7 +28,7 @@ from conductor.ledger.store import Ledger, utc_now
 from conductor.mailbox import write_atomic
 from conductor.models.plan import ForkSpec, PlanSpec, StepSpec
 from conductor.runner.fork import ForkRunner, RunOptions
-from conductor.runner.planning import PlanRecord, record_plan
+from conductor.runner.plans import PlanRecord, record_plan
 
 SIZES = (1_000, 20_000, 100_000)
 STEPS = 21

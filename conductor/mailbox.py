@@ -1,4 +1,4 @@
-"""The handoff mailbox: `.conductor/handoff/`, the seed's layout, where executors meet Conductor.
+"""The handoff mailbox: `.conductor/handoff/`, where executors meet Conductor (docs/protocol.md).
 
     .conductor/handoff/
     ├── PROTOCOL.md                  how an external agent takes part

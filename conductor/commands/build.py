@@ -23,13 +23,19 @@ from conductor.llm.config import LLMSettings
 from conductor.models.loader import validate
 from conductor.models.plan import PlanSpec
 from conductor.models.source import YamlDocument, read_file
-from conductor.planner import SingleStepPlanner
 from conductor.policy.effective import EffectivePolicy
 from conductor.project import POLICY_FILE, find_root
 from conductor.provenance.signing import Signing, SigningChoice, signing_for
 from conductor.runner.fork import RunOptions
-from conductor.runner.plan import PlanOutcome, Spawner, run_plan
-from conductor.runner.planning import PlanRecord, load_plan, new_plan_id, record_exchanges, record_plan
+from conductor.runner.plans import (
+    PlanRecord,
+    load_plan,
+    new_plan_id,
+    record_exchanges,
+    record_plan,
+    single_step_plan,
+)
+from conductor.runner.scheduler import PlanOutcome, Spawner, run_plan
 from conductor.runner.worktree import require_commit
 
 if TYPE_CHECKING:
@@ -216,7 +222,7 @@ def run(goal: str | None, *, plan_file: str | None, launch: Launch) -> BuildResu
         exchanges = [e for answer in the_planner.answers for e in answer.exchanges]
         source = f"planner:{start.settings.provider}/{start.settings.model}"
     elif goal:
-        spec = SingleStepPlanner().plan(goal)
+        spec = single_step_plan(goal)
         source = "goal"
     else:
         raise ConductorError('give a goal (conductor build "<goal>") or a plan file (--plan FILE)')

@@ -17,7 +17,7 @@ from conductor.ledger import refs
 from conductor.ledger.store import Ledger
 from conductor.mailbox import plan_folder
 from conductor.project import HANDOFF_DIR, find_root
-from conductor.runner.plan import plan_lock
+from conductor.runner.scheduler import plan_lock
 from conductor.runner.worktree import Worktree
 
 FINISHED = ("completed", "failed")

@@ -13,7 +13,7 @@ from conductor.ledger.store import Ledger
 from conductor.models.event import EventType
 from conductor.models.layout import DIRS, TASK, StepPaths
 from conductor.project import find_root
-from conductor.runner.planning import load_plan
+from conductor.runner.plans import load_plan
 
 
 def _json(raw: bytes | None) -> Any:

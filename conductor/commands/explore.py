@@ -19,8 +19,8 @@ from conductor.models.plan import ForkSpec, PlanSpec, StepSpec
 from conductor.output import table
 from conductor.progress import Board
 from conductor.runner import compare as compare_module
-from conductor.runner.plan import Spawner
-from conductor.runner.planning import PlanRecord, record_exchanges
+from conductor.runner.plans import PlanRecord, record_exchanges
+from conductor.runner.scheduler import Spawner
 
 DEFAULT_FORKS = 3
 DEFAULT_JOBS = 4

@@ -14,7 +14,7 @@ from conductor.commands import build
 from conductor.commands.explore import user_strategies
 from conductor.errors import ConductorError
 from conductor.models.plan import ForkSpec, PlanSpec
-from conductor.runner.planning import load_plan
+from conductor.runner.plans import load_plan
 from conductor.runner.point import Point, resolve
 
 

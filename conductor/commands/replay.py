@@ -14,7 +14,7 @@ from conductor.ledger.message import format_time
 from conductor.ledger.store import Ledger, utc_now
 from conductor.models.event import EventType
 from conductor.project import find_root
-from conductor.runner.planning import PlanRecord, load_plan, record_plan
+from conductor.runner.plans import PlanRecord, load_plan, record_plan
 
 
 @dataclass

@@ -10,7 +10,7 @@ from conductor.commands.build import latest_plan
 from conductor.errors import NotFoundError
 from conductor.ledger.store import Ledger
 from conductor.project import find_root
-from conductor.provenance.checks import Check, Options, StepReport, verify_fork
+from conductor.provenance.verifier import Check, Options, StepReport, verify_fork
 
 ANY_STATE = ("running", "halted", "completed", "failed")
 

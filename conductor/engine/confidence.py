@@ -1,4 +1,4 @@
-"""Confidence before execution (DESIGN §8): a score from factors a reviewer can check.
+"""Confidence before execution (docs/protocol.md): a score from factors a reviewer can check.
 
     history   success rate of similar earlier steps in this repository (Laplace prior: a
               novel kind of step counts as 50%)
@@ -8,7 +8,7 @@
     planner   the planner's own estimate, when there is one, blended in
 
 Steps are "similar" when their allowed files have the same shape: the same directories and
-file extensions (the signature). Levels follow the seed: HIGH >= 0.8, MEDIUM >= 0.5.
+file extensions (the signature). Levels: HIGH >= 0.8, MEDIUM >= 0.5 (models/confidence.py).
 """
 
 from __future__ import annotations

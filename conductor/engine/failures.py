@@ -1,4 +1,4 @@
-"""Failure kinds, with the seed's names and recovery hints ("Common Failure Modes & Recovery").
+"""Failure kinds, with their names and recovery hints (docs/protocol.md lists them).
 
 Every rejected or failed attempt is recorded with one of these kinds; `conductor explain`
 and the audit log show its name, the cause and the recovery.
@@ -26,7 +26,7 @@ class FailureKind(StrEnum):
 
 @dataclass(frozen=True)
 class FailureInfo:
-    name: str  # as the seed's table names it
+    name: str  # as users read it: 'Constraint violation', 'Task timeout'…
     cause: str
     recovery: str
 

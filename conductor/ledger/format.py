@@ -1,7 +1,7 @@
 """The on-disk format version of ledger records, and the check every reader makes.
 
 History (also in docs/storage.md):
-  1 — first format: one commit per event, trailers in the message, seed layout in the tree.
+  1 — first format: one commit per event, trailers in the message, handoff layout in the tree.
 """
 
 from __future__ import annotations

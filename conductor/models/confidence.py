@@ -1,4 +1,4 @@
-"""Confidence scores and the seed's bands: HIGH >= 0.8, MEDIUM >= 0.5, LOW below."""
+"""Confidence scores and their bands: HIGH >= 0.8, MEDIUM >= 0.5, LOW below."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ MEDIUM_AT = 0.5
 
 
 class ConfidenceLevel(StrEnum):
-    """What a score means for execution (the seed's table)."""
+    """What a score means for execution (docs/protocol.md)."""
 
     HIGH = "high"  # fully autonomous execution
     MEDIUM = "medium"  # proceed with caution

@@ -2,7 +2,7 @@
 handoff mailbox. This module is the one place that spells those paths; the tables in
 docs/storage.md are checked against it (tests/models/test_layout.py).
 
-A fork log's tree is the seed's handoff layout: a step's task, result and explanation move
+A fork log's tree is the handoff layout (docs/protocol.md): a step's task, result and explanation move
 through `pending/`, `in_progress/`, `completed/` and `failed/`; what each attempt leaves
 behind is kept under `evidence/<step>/attempt_<N>/`, its model calls under `llm/`.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# The seed's directories, in the fork log's tree and in the mailbox.
+# The handoff directories, in the fork log's tree and in the mailbox.
 PENDING = "pending"
 IN_PROGRESS = "in_progress"
 COMPLETED = "completed"

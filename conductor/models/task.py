@@ -1,4 +1,4 @@
-"""The task file: what Conductor hands an executor (the seed's contract, plus what executors need)."""
+"""The task file: what Conductor hands an executor (docs/protocol.md)."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ class TaskContext(Model):
 
 
 class TaskFile(Model):
-    """`step_NNN.task.json`. The first six fields are the seed's contract, unchanged."""
+    """`step_NNN.task.json`. The first six fields are the original task contract, unchanged."""
 
     task_id: str = Field(pattern=TASK_ID_PATTERN, description="e.g. 'step_001'.")
     instruction: str = Field(min_length=1, description="What to do, in plain language.")

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from conductor.checks.diff import Violation
+from conductor.checks.evidence import CommandEvidence
 from conductor.engine import decide as engine
 from conductor.engine.confidence import Assessment, assess, needs_approval, signature
 from conductor.engine.failures import FailureKind, describe
@@ -37,13 +39,11 @@ from conductor.models.task import PreviousStep, RepairContext, TaskContext, Task
 from conductor.policy.effective import EffectivePolicy
 from conductor.project import HANDOFF_DIR
 from conductor.provenance.statement import StepFacts
-from conductor.runner import attest, changes, verification
+from conductor.runner import attest, detection, inspection
 from conductor.runner import memory as memory_module
-from conductor.runner.planning import PlanRecord, exchange_record, step_id
+from conductor.runner.plans import PlanRecord, exchange_record, step_id
 from conductor.runner.worktree import Worktree, gitdir_fingerprint
 from conductor.secrets import Redactor
-from conductor.verify.checks import Violation
-from conductor.verify.evidence import CommandEvidence
 
 if TYPE_CHECKING:
     from conductor.provenance.signing import Signer
@@ -91,7 +91,7 @@ class ForkRunner:
         self.state = ForkState.replay(plan.id, fork_id, events)
         self.step_ids = [step_id(i) for i in range(len(self.fork.steps))]
         self._policies: dict[str, EffectivePolicy] = {}
-        self.watcher: changes.Watcher | None = None
+        self.watcher: detection.Watcher | None = None
         self._index_sync: _Background | None = None
         self._watch_seq = 0  # events up to this seq happened before the watcher started
 
@@ -210,7 +210,7 @@ class ForkRunner:
         if self.state.status in (ForkStatus.COMPLETED, ForkStatus.FAILED):
             return
         self.worktree.create(self.branch)
-        self.watcher = changes.Watcher(self.worktree.path)
+        self.watcher = detection.Watcher(self.worktree.path)
         self._watch_seq = self.state.last_seq
         # A step whose commit was recorded but whose branch move did not happen: finish it.
         for step in self.step_ids:
@@ -584,7 +584,7 @@ class ForkRunner:
             self.worktree.restore_link(self.ledger.git_dir)
         parent = self._fork_tip()
         observed = self._observe(step, parent, extra=_reported_paths(raw_result))
-        verdict, result = verification.check(
+        verdict, result = inspection.check(
             step=step,
             task=task,
             raw_result=raw_result,
@@ -596,7 +596,7 @@ class ForkRunner:
             git_dir=self.ledger.git_dir,
         )
         if verdict.accepted and task.verify:
-            verdict = verification.run_verify(
+            verdict = inspection.run_verify(
                 task.verify,
                 worktree=self.worktree.path,
                 timeout=policy.verify_timeout_seconds,
@@ -604,11 +604,11 @@ class ForkRunner:
             )
             # whatever the commands wrote is not part of the step
             touched = self._drain()
-            verification.settle(
+            inspection.settle(
                 self.worktree.path,
                 self.ledger,
                 observed,
-                touched if touched is not None else changes.from_status(self.worktree.path),
+                touched if touched is not None else detection.from_status(self.worktree.path),
             )
         if not verdict.accepted or result is None:
             assert verdict.kind is not None
@@ -646,7 +646,7 @@ class ForkRunner:
     def _drain(self) -> set[str] | None:
         return self.watcher.drain() if self.watcher is not None else None
 
-    def _observe(self, step: str, parent: str, *, extra: Sequence[str] = ()) -> verification.Observed:
+    def _observe(self, step: str, parent: str, *, extra: Sequence[str] = ()) -> inspection.Observed:
         """What the current attempt changed: from the watcher when it saw the whole attempt,
         else from `git status` (slower on big repositories, same answer)."""
         st = self.state.step(step)
@@ -655,7 +655,7 @@ class ForkRunner:
             candidates = self._drain()
             if candidates is not None:
                 candidates |= set(extra)
-        return verification.observe(self.ledger, self.worktree, parent, candidates)
+        return inspection.observe(self.ledger, self.worktree, parent, candidates)
 
     def _gitdir_at_hand_out(self, step: str) -> str:
         for event in self.ledger.log(self.ref):
@@ -669,7 +669,7 @@ class ForkRunner:
         task: TaskFile,
         result: ResultFile,
         explanation: str,
-        observed: verification.Observed,
+        observed: inspection.Observed,
         commands: list[CommandEvidence],
     ) -> None:
         attempt = task.attempt
@@ -765,7 +765,7 @@ class ForkRunner:
         step: str,
         task: TaskFile,
         payload: bytes,
-        observed: verification.Observed,
+        observed: inspection.Observed,
         verdict_json: str,
         records: dict[str, str],
         author: tuple[str, str],
@@ -895,7 +895,7 @@ class ForkRunner:
     ) -> None:
         spec = self.plan.step(self.fork.id, step)
         self.memory.record(
-            memory_module.Outcome(
+            memory_module.Lesson(
                 plan=self.plan.id,
                 fork=self.fork.id,
                 step=step,

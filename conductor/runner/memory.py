@@ -1,6 +1,6 @@
-"""Lessons learned, kept on `refs/conductor/memory` (DESIGN §8).
+"""Lessons learned, kept on `refs/conductor/memory` (docs/lifecycle.md).
 
-Every finished attempt is recorded under its step signature (conductor.engine.confidence):
+Every finished attempt is recorded, as a `Lesson`, under its step signature (conductor.engine.confidence):
 `signatures/<key>.json` counts attempts, successes and failures by kind, and
 `lessons/<key>/<plan>.<fork>.<step>.<attempt>.json` says what happened. Confidence reads
 the counts; repairs read the lessons. Recording is idempotent: a lesson that is already
@@ -24,7 +24,7 @@ MAX_LESSONS = 5
 
 
 @dataclass(frozen=True)
-class Outcome:
+class Lesson:
     plan: str
     fork: str
     step: str
@@ -68,23 +68,23 @@ class Memory:
         found.sort(key=lambda item: item.get("time", ""), reverse=True)
         return [str(item["text"]) for item in found[:MAX_LESSONS]]
 
-    def record(self, outcome: Outcome) -> Event | None:
-        key = signature_key(outcome.signature)
-        lesson_path = f"lessons/{key}/{outcome.plan}.{outcome.fork}.{outcome.step}.{outcome.attempt}.json"
-        if outcome.succeeded:
-            text = f"'{outcome.title}' ({outcome.step}, attempt {outcome.attempt}) succeeded"
-            if outcome.attempt > 1:
+    def record(self, lesson: Lesson) -> Event | None:
+        key = signature_key(lesson.signature)
+        lesson_path = f"lessons/{key}/{lesson.plan}.{lesson.fork}.{lesson.step}.{lesson.attempt}.json"
+        if lesson.succeeded:
+            text = f"'{lesson.title}' ({lesson.step}, attempt {lesson.attempt}) succeeded"
+            if lesson.attempt > 1:
                 text += " after a repair"
         else:
-            text = f"'{outcome.title}' ({outcome.step}, attempt {outcome.attempt}) failed: {outcome.reason}"
-            if outcome.hint:
-                text += f" (recovery: {outcome.hint})"
+            text = f"'{lesson.title}' ({lesson.step}, attempt {lesson.attempt}) failed: {lesson.reason}"
+            if lesson.hint:
+                text += f" (recovery: {lesson.hint})"
 
         def change(snapshot: Snapshot | None) -> dict[str, bytes | str | None] | None:
             if snapshot is not None and snapshot.exists(lesson_path):
                 return None  # already recorded (a resumed run)
             counts: dict[str, Any] = {
-                "signature": outcome.signature,
+                "signature": lesson.signature,
                 "attempts": 0,
                 "successes": 0,
                 "failures": {},
@@ -93,32 +93,32 @@ class Memory:
             if raw is not None:
                 counts = json.loads(raw)
             counts["attempts"] += 1
-            if outcome.succeeded:
+            if lesson.succeeded:
                 counts["successes"] += 1
             else:
-                counts["failures"][outcome.kind] = counts["failures"].get(outcome.kind, 0) + 1
-            lesson = {
-                "plan": outcome.plan,
-                "fork": outcome.fork,
-                "step": outcome.step,
-                "attempt": outcome.attempt,
-                "succeeded": outcome.succeeded,
-                "kind": outcome.kind,
+                counts["failures"][lesson.kind] = counts["failures"].get(lesson.kind, 0) + 1
+            entry = {
+                "plan": lesson.plan,
+                "fork": lesson.fork,
+                "step": lesson.step,
+                "attempt": lesson.attempt,
+                "succeeded": lesson.succeeded,
+                "kind": lesson.kind,
                 "text": text,
                 "time": format_time(utc_now()),
             }
             return {
                 f"signatures/{key}.json": json.dumps(counts, indent=2, sort_keys=True) + "\n",
-                lesson_path: json.dumps(lesson, indent=2, sort_keys=True) + "\n",
+                lesson_path: json.dumps(entry, indent=2, sort_keys=True) + "\n",
             }
 
         event = Event(
             EventType.LESSON_RECORDED,
-            plan=outcome.plan,
-            fork=outcome.fork,
-            step=outcome.step,
-            attempt=outcome.attempt,
+            plan=lesson.plan,
+            fork=lesson.fork,
+            step=lesson.step,
+            attempt=lesson.attempt,
             summary=text,
-            data={"signature": outcome.signature, "succeeded": outcome.succeeded, "kind": outcome.kind},
+            data={"signature": lesson.signature, "succeeded": lesson.succeeded, "kind": lesson.kind},
         )
         return self.ledger.append_once(refs.MEMORY, event, change)

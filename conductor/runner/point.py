@@ -15,7 +15,7 @@ from conductor.errors import ConductorError, NotFoundError
 from conductor.ledger import refs
 from conductor.ledger.store import Ledger
 from conductor.models.event import EventType
-from conductor.runner.planning import load_plan
+from conductor.runner.plans import load_plan
 
 FORM = "PLAN/FORK@STEP (e.g. hello-3f9a/main@step_002; @base for the plan's base, no @ for the branch tip)"
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from conductor.ledger.store import Ledger
-from conductor.runner import changes
-from conductor.runner.verification import observe
+from conductor.runner import detection
+from conductor.runner.inspection import observe
 from conductor.runner.worktree import Worktree
 from tests.conftest import git
 
@@ -52,7 +52,7 @@ def make_changes(root: Path) -> None:
 def test_watcher_and_status_observe_the_same_change_as_git(tree: Path) -> None:
     ledger = Ledger(tree)
     head = git(tree, "rev-parse", "HEAD").strip()
-    watcher = changes.Watcher(tree)
+    watcher = detection.Watcher(tree)
     assert watcher.active
     make_changes(tree)
     drained = watcher.drain()
@@ -84,12 +84,12 @@ def test_a_nested_repository_is_seen_not_stored(tree: Path) -> None:
     git(tree / "vendor", "init", "-q")
     (tree / "vendor" / "x.py").write_text("x\n")
     observed = observe(ledger, Worktree(tree, repo_root=tree), head, None)
-    assert observed.snapshot.nested_repos == ["vendor"]
+    assert observed.changed.nested_repos == ["vendor"]
     assert observed.diff.changes == []
 
 
 def test_settle_puts_the_observed_state_back(tree: Path) -> None:
-    from conductor.runner.verification import settle
+    from conductor.runner.inspection import settle
 
     ledger = Ledger(tree)
     head = git(tree, "rev-parse", "HEAD").strip()

@@ -1,4 +1,4 @@
-"""Policy checks on a step's real diff (DESIGN §6, steps 2 and 3). Pure: the runner collects
+"""Policy checks on a step's real diff (docs/protocol.md, checks 2 and 3). Pure: the runner collects
 the changes, symlink targets and line counts; this decides what is wrong with them.
 """
 

@@ -35,6 +35,14 @@ def step_id(index: int) -> str:
     return f"step_{index + 1:03d}"
 
 
+def single_step_plan(goal: str) -> PlanSpec:
+    """A plan without a planner: one fork, one step whose instruction is the goal and which may
+    change any file the policy does not protect."""
+    title = goal if len(goal) <= 72 else goal[:71] + "…"
+    step = StepSpec(title=title, instruction=goal, allowed_files=[])
+    return PlanSpec(goal=goal, forks=[ForkSpec(id="main", strategy="single strategy", steps=[step])])
+
+
 def new_plan_id(goal: str, rng: random.Random | None = None) -> str:
     slug = ""
     for word in re.findall(r"[a-z0-9]+", goal.lower()):

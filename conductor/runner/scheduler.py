@@ -25,7 +25,7 @@ from conductor.models.plan import ForkSpec
 from conductor.project import HANDOFF_DIR
 from conductor.runner import metrics
 from conductor.runner.fork import ForkRunner, RunOptions
-from conductor.runner.planning import PlanRecord, ensure_fork
+from conductor.runner.plans import PlanRecord, ensure_fork
 
 PLAN_EVENTS = {
     "completed": EventType.PLAN_COMPLETED,

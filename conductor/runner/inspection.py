@@ -1,5 +1,5 @@
-"""Verifying one attempt (DESIGN §6): observe what the executor changed, then check it in order —
-the result and the task as handed out, the paths, the size, the verify commands.
+"""Inspecting one attempt (docs/lifecycle.md): observe what the executor changed, then check it
+in order — the result and the task as handed out, the paths, the size, the verify commands.
 
 The change is observed as objects: the candidates (watcher or `git status`) are read from
 disk into a tree built on the fork tip, and that tree is diffed against the tip. The same
@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from conductor.checks.diff import AllowedFiles, Violation, changed_lines, check_paths, check_size
+from conductor.checks.evidence import CommandEvidence, run_command
 from conductor.engine.failures import FailureKind
 from conductor.ledger.code import TreeDiff
 from conductor.ledger.store import Ledger
@@ -19,10 +21,8 @@ from conductor.mailbox import Mailbox
 from conductor.models.result import ResultFile, ResultStatus
 from conductor.models.task import TaskFile
 from conductor.policy.effective import EffectivePolicy
-from conductor.runner import changes
+from conductor.runner import detection
 from conductor.runner.worktree import Worktree, gitdir_fingerprint
-from conductor.verify.checks import AllowedFiles, Violation, changed_lines, check_paths, check_size
-from conductor.verify.evidence import CommandEvidence, run_command
 
 
 @dataclass
@@ -30,7 +30,7 @@ class Observed:
     """What an attempt changed, relative to the fork tip `parent`."""
 
     parent: str
-    snapshot: changes.Snapshot
+    changed: detection.ChangedFiles
     tree: str
     diff: TreeDiff
 
@@ -82,8 +82,8 @@ class Verdict:
 def observe(ledger: Ledger, worktree: Worktree, parent: str, candidates: set[str] | None) -> Observed:
     """Read the attempt's change (`candidates` None: ask `git status`, the slow way)."""
     if candidates is None:
-        candidates = changes.from_status(worktree.path)
-    snap = changes.snapshot(worktree.path, ledger, parent, candidates)
+        candidates = detection.from_status(worktree.path)
+    snap = detection.read_changes(worktree.path, ledger, parent, candidates)
     tree = ledger.build_tree(parent, snap.files)
     diff = ledger.diff_trees(ledger.tree_of(parent), tree, sorted(snap.files))
     return Observed(parent, snap, tree, diff)
@@ -138,11 +138,11 @@ def check(
     if gitdir_before and gitdir_before != gitdir_fingerprint(git_dir):
         changed = "writes under .git: the repository's hooks or config changed while the step ran"
         violations.append(Violation(FailureKind.CONSTRAINT, ".git", changed))
-    for nested in observed.snapshot.nested_repos:
+    for nested in observed.changed.nested_repos:
         violations.append(Violation(FailureKind.CONSTRAINT, nested, "adds a nested git repository"))
     symlinks = {
         path: entry[1].decode("utf-8", "surrogateescape")
-        for path, entry in observed.snapshot.files.items()
+        for path, entry in observed.changed.files.items()
         if entry is not None and entry[0] == 0o120000
     }
     violations += check_paths(
@@ -191,12 +191,12 @@ def settle(worktree: Path, ledger: Ledger, observed: Observed, touched: set[str]
     observed change again: touched paths get the observed content, or the tip's, or go."""
     wanted: dict[str, Entry | None] = {}
     for rel in touched:
-        if rel in observed.snapshot.files:
-            wanted[rel] = observed.snapshot.files[rel]
+        if rel in observed.changed.files:
+            wanted[rel] = observed.changed.files[rel]
             continue
         kind, entry = ledger.entry(observed.parent, rel)
         if kind == "blob":
             wanted[rel] = entry
         elif kind == "none":
             wanted[rel] = None
-    changes.restore(worktree, wanted)
+    detection.restore(worktree, wanted)

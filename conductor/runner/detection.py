@@ -8,7 +8,7 @@ run (not Linux, the library missing, a queue overflow) or the watcher started af
 attempt began (a resume), `git status` finds the candidates instead: slower on big
 repositories, same result.
 
-`snapshot()` then reads the candidates from disk into tree entries, applying git's rules:
+`read_changes()` then reads the candidates from disk into tree entries, applying git's rules:
 .gitignore for new files, `.git` never, nested repositories refused.
 """
 
@@ -114,7 +114,7 @@ def from_status(worktree: Path) -> set[str]:
 
 
 @dataclass
-class Snapshot:
+class ChangedFiles:
     """The worktree's state at the candidate paths, as tree entries (None: deleted)."""
 
     files: dict[str, Entry | None] = field(default_factory=dict)
@@ -129,7 +129,7 @@ def _entry(full: Path, st: os.stat_result) -> Entry:
     return (mode, full.read_bytes())
 
 
-def _walk(root: Path, rel: str, snap: Snapshot) -> Iterable[str]:
+def _walk(root: Path, rel: str, snap: ChangedFiles) -> Iterable[str]:
     for dirpath, dirnames, filenames in os.walk(root / rel):
         base = Path(dirpath).relative_to(root).as_posix()
         if ".git" in dirnames or ".git" in filenames:
@@ -143,9 +143,9 @@ def _walk(root: Path, rel: str, snap: Snapshot) -> Iterable[str]:
                 yield f"{base}/{name}"
 
 
-def snapshot(root: Path, ledger: Ledger, base: str, candidates: Iterable[str]) -> Snapshot:
+def read_changes(root: Path, ledger: Ledger, base: str, candidates: Iterable[str]) -> ChangedFiles:
     """Read `candidates` from the worktree at `root`, against the fork tip `base`."""
-    snap = Snapshot()
+    snap = ChangedFiles()
     new_files: list[str] = []
     paths = sorted(set(candidates))
     queue = list(paths)
