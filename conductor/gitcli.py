@@ -33,8 +33,16 @@ def git(
                 f"not a git repository: {Path(cwd or '.').resolve()}",
                 hint="run `conductor init NAME` to create a project, or `git init` first",
             )
-        raise ConductorError(f"`git {' '.join(args[:2])}` failed: {err or f'exit {proc.returncode}'}")
+        raise ConductorError(f"`git {_command(args)}` failed: {err or f'exit {proc.returncode}'}")
     return proc.stdout
+
+
+def _command(args: Sequence[str]) -> str:
+    """The git command of `args` as users know it: options like `-c key=value` skipped."""
+    start = 0
+    while start + 1 < len(args) and args[start] in ("-c", "-C"):
+        start += 2
+    return " ".join(args[start : start + 2])
 
 
 def git_text(args: Sequence[str], **kwargs: object) -> str:

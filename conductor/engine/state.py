@@ -53,6 +53,9 @@ class StepState:
     claimed_at: str | None = None
     finished_at: str | None = None
     worker: dict[str, object] = field(default_factory=dict)
+    gitdir: str = ""  # fingerprint of the repository's config and hooks at hand-out
+    model: str | None = None  # the model the current attempt last called, if any
+    tokens: dict[str, int] = field(default_factory=lambda: {"input": 0, "output": 0})
 
     @property
     def counted_failures(self) -> int:
@@ -114,6 +117,9 @@ class ForkState:
             step.created_seq = event.seq
             step.claimed_at = None
             step.worker = {}
+            step.gitdir = str(event.data.get("gitdir", ""))
+            step.model = None
+            step.tokens = {"input": 0, "output": 0}
             score = event.data.get("confidence", {}).get("score") if isinstance(event.data, dict) else None
             step.confidence = float(score) if isinstance(score, int | float) else step.confidence
         elif kind is EventType.APPROVAL_REQUESTED:
@@ -132,6 +138,11 @@ class ForkState:
             step.phase = Phase.CLAIMED
             step.claimed_at = event.time
             step.worker = dict(event.data.get("worker", {}))
+        elif kind is EventType.LLM_EXCHANGE:
+            if event.attempt == step.attempt:
+                step.model = event.data.get("model") or step.model
+                usage = event.data.get("tokens") or {}
+                step.tokens = {k: n + int(usage.get(k, 0)) for k, n in step.tokens.items()}
         elif kind is EventType.RESULT_RECEIVED:
             step.phase = Phase.RECEIVED
         elif kind is EventType.TASK_COMPLETED:

@@ -104,3 +104,18 @@ def test_settle_puts_the_observed_state_back(tree: Path) -> None:
     assert (tree / "edit.py").read_text() == "the step's change\n"
     assert (tree / "keep.py").read_text() == "keep\n"
     assert not (tree / "__pycache__").exists()
+
+
+def test_the_index_sync_sets_committed_entries_and_reports_its_failure_on_settle(tree: Path) -> None:
+    from conductor.errors import ConductorError
+    from conductor.runner.index_sync import IndexSync
+
+    blob = git(tree, "hash-object", "-w", "--stdin", input="synced\n").strip()
+    sync = IndexSync(Worktree(tree, repo_root=tree))
+    sync.start([("100644", blob, "new.txt")])
+    sync.settle()
+    assert git(tree, "ls-files", "-s", "new.txt").split()[1] == blob
+    sync.start([("100644", "not-an-object-id", "broken.txt")])  # git refuses the line
+    with pytest.raises(ConductorError, match="`git update-index --index-info` failed: fatal: malformed"):
+        sync.settle()
+    sync.settle()  # reported once

@@ -1,0 +1,206 @@
+"""What a verdict leaves in the record, shaped without I/O: the verdict record of an accepted or
+a failed attempt, the code commit's message with its `Conductor-*` trailers, the verify
+logs, and the facts the provenance statement states (docs/storage.md, docs/provenance.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from conductor.checks.diff import Violation
+from conductor.checks.evidence import CommandEvidence
+from conductor.engine.failures import FailureKind, describe
+from conductor.models.event import EventType
+from conductor.models.layout import COMPLETED, HANDED, AttemptPaths, StepPaths
+from conductor.models.paths import escape_reason
+from conductor.models.task import TaskFile
+from conductor.provenance.statement import StepFacts
+
+ACCEPTANCE_CHECKS = ["task checksum", "attempt", "paths", "protected patterns", "size", "verify commands"]
+FAILURE_EVENTS = {
+    FailureKind.TIMEOUT: EventType.TASK_TIMED_OUT,
+    FailureKind.EXECUTOR_FAILED: EventType.TASK_FAILED,
+    FailureKind.INTERRUPTED: EventType.TASK_FAILED,
+}
+
+
+def dumps(data: Any) -> str:
+    """A record as the ledger keeps it: indented, sorted, UTF-8, one final newline."""
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def digest(text: str) -> str:
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Change:
+    """The facts of an attempt's change that its verdict records."""
+
+    files: list[str]
+    lines: int
+    diffstat: str
+
+
+def accepted_verdict(step: str, attempt: int, change: Change, commands: Sequence[CommandEvidence]) -> str:
+    return dumps(
+        {
+            "step": step,
+            "attempt": attempt,
+            "accepted": True,
+            "checks": ACCEPTANCE_CHECKS,
+            "files": change.files,
+            "lines": change.lines,
+            "diffstat": change.diffstat,
+            "commands": [c.to_json() for c in commands],
+        }
+    )
+
+
+def failed_verdict(
+    step: str,
+    attempt: int,
+    kind: FailureKind,
+    reason: str,
+    *,
+    violations: Sequence[Violation] = (),
+    evidence: Sequence[str] | None = None,
+    diffstat: str = "",
+    commands: Sequence[CommandEvidence] = (),
+) -> str:
+    """The verdict of a rejected or failed attempt: the seed's failure name, cause and recovery."""
+    info = describe(kind)
+    return dumps(
+        {
+            "step": step,
+            "attempt": attempt,
+            "accepted": False,
+            "kind": kind.value,
+            "failure": info.name,
+            "cause": info.cause,
+            "reason": reason,
+            "hint": info.recovery,
+            "violations": [v.to_json() for v in violations],
+            "evidence": list(evidence) if evidence is not None else [str(v) for v in violations],
+            "diffstat": diffstat,
+            "commands": [c.to_json() for c in commands],
+        }
+    )
+
+
+def failure_event(kind: FailureKind) -> EventType:
+    """task.timed_out, task.failed (the executor gave up, or Conductor stopped) or task.rejected."""
+    return FAILURE_EVENTS.get(kind, EventType.TASK_REJECTED)
+
+
+def verify_logs(paths: AttemptPaths, commands: Sequence[CommandEvidence]) -> dict[str, str]:
+    """Each verify command's output, as evidence of the attempt."""
+    return {paths.verify_log(i + 1): f"$ {c.command}\n{c.output}" for i, c in enumerate(commands)}
+
+
+def commit_message(
+    *, title: str, summary: str, plan: str, fork: str, task: TaskFile, evidence_digest: str
+) -> str:
+    """The step's commit message: title, the result's summary on one line (so no trailer can
+    hide in it), and the trailers docs/storage.md lists (provenance is added by attest)."""
+    one_line = " ".join(summary.split())
+    confidence = task.confidence
+    return (
+        f"{title}\n\n{one_line}\n\n"
+        f"Conductor-Plan: {plan}\n"
+        f"Conductor-Fork: {fork}\n"
+        f"Conductor-Step: {task.task_id}\n"
+        f"Conductor-Attempt: {task.attempt}\n"
+        f"Conductor-Confidence: {confidence.score:.2f} {confidence.level.value}\n"
+        f"Conductor-Evidence: {evidence_digest}\n"
+    )
+
+
+def commit_author(executor: tuple[str, str], agent: str | None) -> tuple[str, str]:
+    """The executor's identity, named after the agent when the result names one."""
+    return (agent, executor[1]) if agent else executor
+
+
+def filed_records(step: str, in_progress: Mapping[str, bytes | None]) -> dict[str, bytes]:
+    """The task, result and explanation as they will be filed under completed/."""
+    paths = StepPaths(step)
+    return {paths.record(COMPLETED, suffix): in_progress.get(suffix) or b"" for suffix in HANDED}
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """Who did the step and what it cost, for the statement."""
+
+    executor_kind: str
+    author: tuple[str, str]
+    model: str | None
+    tokens: Mapping[str, int]
+
+
+def statement_facts(
+    *,
+    plan: str,
+    fork: str,
+    task: TaskFile,
+    records: dict[str, bytes],
+    payload: bytes,
+    tree: str,
+    parent: str,
+    policy: bytes,
+    evidence: dict[str, bytes],
+    who: Attribution,
+    times: dict[str, str],
+    version: str,
+) -> StepFacts:
+    return StepFacts(
+        plan=plan,
+        fork=fork,
+        step=task.task_id,
+        attempt=task.attempt,
+        records=records,
+        commit_payload=payload,
+        tree=tree,
+        parent=parent,
+        task_checksum=task.checksum,
+        policy=policy,
+        evidence=evidence,
+        executor={"kind": who.executor_kind, "name": who.author[0], "email": who.author[1]},
+        model={"name": who.model, "tokens": dict(who.tokens)} if who.model else None,
+        confidence={"score": task.confidence.score, "level": task.confidence.level.value},
+        times=times,
+        conductor_version=version,
+    )
+
+
+def reported_usage(raw: bytes) -> dict[str, Any]:
+    """Tokens and cost a result reports, for the metrics (the result is validated later)."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    found: dict[str, Any] = {}
+    if isinstance(data.get("tokens"), dict):
+        found["tokens"] = {
+            k: v for k, v in data["tokens"].items() if k in ("input", "output") and isinstance(v, int)
+        }
+    cost = data.get("cost")
+    if isinstance(cost, int | float) and not isinstance(cost, bool):
+        found["cost"] = cost
+    return found
+
+
+def reported_paths(raw: bytes) -> list[str]:
+    """The safe paths a result lists as changed: more candidates for the watcher."""
+    try:
+        listed = json.loads(raw).get("files_changed", [])
+    except (ValueError, AttributeError):
+        return []
+    if not isinstance(listed, list):
+        return []
+    return [p for p in listed if isinstance(p, str) and escape_reason(p) is None]

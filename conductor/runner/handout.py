@@ -1,0 +1,239 @@
+"""Handing a step to the executor: assess confidence, record the task (or ask for approval),
+put it in the mailbox, let the executor work, and record what happens meanwhile — the claim,
+every model call, late results for older attempts — until the result is in or time is up.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from conductor.engine.confidence import Assessment, assess, needs_approval, signature
+from conductor.engine.failures import FailureKind, describe
+from conductor.engine.state import Phase
+from conductor.executors.base import Assignment, Outcome
+from conductor.llm.caller import Exchange
+from conductor.mailbox import Found
+from conductor.models.event import EventType
+from conductor.models.layout import COMPLETED, RESULT, StepPaths
+from conductor.models.plan import StepSpec
+from conductor.models.task import TaskContext, TaskFile
+from conductor.policy.effective import EffectivePolicy
+from conductor.runner import acceptance, records, tasks, verdicts
+from conductor.runner.plans import exchange_record
+from conductor.runner.worktree import gitdir_fingerprint
+
+if TYPE_CHECKING:
+    from conductor.runner.fork import Fork
+
+
+def create_task(fork: Fork, step: str, attempt: int) -> bool:
+    """Record the task (or, at LOW confidence, an approval request). False when halted."""
+    spec, policy = fork.step_spec(step), fork.policy(step)
+    allowed = tasks.allowed_files(spec)
+    verify = tasks.verify_commands(spec, policy)
+    sig = signature(allowed)
+    assessment = assess(
+        allowed_files=allowed,
+        verify=verify,
+        history=fork.memory.history(sig),
+        max_diff_lines=policy.max_diff_lines,
+        expected_lines=spec.expected_lines,
+        planner=spec.confidence,
+    )
+    st = fork.state.steps.get(step)
+    approved = st.approved if st is not None else None
+    if attempt == 1 and needs_approval(
+        assessment.score, threshold=policy.approval_below, approved=approved, yes=fork.options.yes
+    ):
+        _request_approval(fork, step, attempt, spec, assessment)
+        return False
+    task = _task(fork, step, attempt, spec, policy, assessment, verify)
+    task_json = task.to_json()
+    fork.record(
+        EventType.TASK_CREATED,
+        spec.title,
+        step=step,
+        attempt=attempt,
+        data={
+            "checksum": task.checksum,
+            "confidence": {"score": assessment.score, "level": assessment.level.value},
+            "timeout_seconds": task.timeout_seconds,
+            "signature": sig,
+            "gitdir": gitdir_fingerprint(fork.ledger.git_dir),
+        },
+        changes=records.hand_out(
+            step,
+            attempt,
+            task=task_json,
+            policy=acceptance.dumps(policy.to_json()),
+            confidence=acceptance.dumps(assessment.to_json()),
+        ),
+    )
+    fork.mailbox.hand_out(step, task_json)
+    level = assessment.level.value.upper()
+    fork.say(f"{step} (attempt {attempt}): {spec.title} [{level} {assessment.score:.2f}]")
+    return True
+
+
+def _request_approval(fork: Fork, step: str, attempt: int, spec: StepSpec, assessment: Assessment) -> None:
+    info = describe(FailureKind.LOW_CONFIDENCE)
+    confidence = f"{assessment.level.value.upper()} confidence {assessment.score:.2f}"
+    fork.record(
+        EventType.APPROVAL_REQUESTED,
+        f"{confidence} for '{spec.title}'",
+        step=step,
+        attempt=attempt,
+        data={"confidence": assessment.to_json(), "failure": info.name, "hint": info.recovery},
+        changes=records.request_approval(step, assessment=acceptance.dumps(assessment.to_json())),
+    )
+    fork.halt(
+        f"{step} needs approval: {confidence}"
+        f" (approve with `conductor approve {step} --plan {fork.plan.id}`, or run with --yes)"
+    )
+
+
+def _task(
+    fork: Fork,
+    step: str,
+    attempt: int,
+    spec: StepSpec,
+    policy: EffectivePolicy,
+    assessment: Assessment,
+    verify: list[str],
+) -> TaskFile:
+    """Gather what the task says about the fork so far; tasks.build shapes it."""
+    tip = fork.tip()
+    earlier = fork.step_ids[: fork.step_ids.index(step)]
+    summaries = {s: tasks.result_summary(tip.read(StepPaths(s).record(COMPLETED, RESULT))) for s in earlier}
+    previous = tasks.previous_steps(
+        titles={s: fork.step_spec(s).title for s in earlier},
+        statuses={s: fork.phase(s).value for s in earlier},
+        summaries=summaries,
+    )
+    repair = None
+    if attempt > 1:
+        verdict = tip.read(StepPaths(step).attempt(attempt - 1).verdict)
+        repair = tasks.repair_context(verdict, failed_attempt=attempt - 1)
+    context = TaskContext(
+        goal=fork.plan.goal,
+        strategy=fork.spec.strategy,
+        plan_id=fork.plan.id,
+        fork_id=fork.id,
+        previous_steps=previous,
+        lessons=fork.memory.lessons(signature(tasks.allowed_files(spec))),
+        repair=repair,
+    )
+    return tasks.build(
+        step,
+        attempt,
+        spec=spec,
+        policy=policy,
+        assessment=assessment,
+        context=context,
+        workspace=str(fork.worktree.path),
+        redact=fork.redact,
+        verify=verify,
+    )
+
+
+def dispatch(fork: Fork, step: str) -> None:
+    """Let the executor do the current attempt; record its result when it comes back."""
+    st = fork.state.step(step)
+    raw = records.open_task(fork.tip(), step)
+    if raw is None:
+        raise AssertionError(f"{step} has no task in the ledger")
+    task = TaskFile.from_json(raw)
+    created = (
+        datetime.fromisoformat(st.created_at).timestamp() if st.created_at else datetime.now().timestamp()
+    )
+    assignment = Assignment(
+        task=task,
+        mailbox=fork.mailbox,
+        workspace=fork.worktree.path,
+        deadline=created + task.timeout_seconds,
+        claimed=st.phase is Phase.CLAIMED,
+        on_claim=lambda worker: _claimed(fork, step, task.attempt, worker),
+        on_stale=lambda found, attempt: _stale(fork, step, found, attempt),
+        say=fork.say,
+        record_llm=lambda exchange: _record_llm(fork, step, task.attempt, exchange),
+        stop=fork.options.stop,
+    )
+    if st.phase is Phase.CLAIMED and fork.executor.name == "command":
+        outcome = Outcome.RESULT  # resume kept a finished command's result
+    else:
+        outcome = fork.executor.execute(assignment)
+    if outcome is Outcome.STOPPED:
+        return  # the loop halts the fork; resume picks the step up again
+    if outcome is Outcome.TIMEOUT:
+        _timed_out(fork, step, task)
+        return
+    found = fork.mailbox.find_result(step)
+    if found is None:  # the files vanished between seeing and reading them
+        return
+    fork.record(
+        EventType.RESULT_RECEIVED,
+        f"result in {found.directory}/",
+        step=step,
+        attempt=task.attempt,
+        data={"directory": found.directory, **acceptance.reported_usage(found.result)},
+        changes=records.receive(step, result=found.result, explanation=found.explanation),
+    )
+
+
+def _record_llm(fork: Fork, step: str, attempt: int, exchange: Exchange) -> None:
+    """Every model call an executor makes goes into the fork log, before it is acted on."""
+    fork.record(
+        EventType.LLM_EXCHANGE,
+        exchange.summary(),
+        step=step,
+        attempt=attempt,
+        data=exchange.event_data(),
+        changes=exchange_record(StepPaths(step).attempt(attempt).llm, exchange),
+    )
+
+
+def _claimed(fork: Fork, step: str, attempt: int, worker: dict[str, Any]) -> None:
+    fork.record(
+        EventType.TASK_CLAIMED,
+        f"claimed by the {worker.get('executor', 'unknown')} executor",
+        step=step,
+        attempt=attempt,
+        data={"worker": worker},
+        changes=records.claim(step),
+    )
+
+
+def _stale(fork: Fork, step: str, found: Found, attempt: int) -> None:
+    info = describe(FailureKind.STALE)
+    current = fork.state.step(step)
+    fork.record(
+        EventType.RESULT_REFUSED,
+        f"{info.name}: result for attempt {attempt}, but attempt {current.attempt} is current",
+        step=step,
+        attempt=current.attempt,
+        data={
+            "kind": FailureKind.STALE.value,
+            "stale_attempt": attempt,
+            "failure": info.name,
+            "hint": info.recovery,
+        },
+        changes=records.refuse_late(step, attempt, result=found.result, explanation=found.explanation),
+    )
+    if current.phase is Phase.PENDING:
+        fork.index_sync.settle()
+        fork.worktree.reset()  # nobody works on the current attempt yet: the changes are stale
+    fork.say(f"{step}: refused a late result for attempt {attempt} ({info.recovery})")
+
+
+def _timed_out(fork: Fork, step: str, task: TaskFile) -> None:
+    observed = verdicts.observe(fork, step, verdicts.base_commit(fork))
+    verdicts.fail_attempt(
+        fork,
+        step,
+        task.attempt,
+        FailureKind.TIMEOUT,
+        f"no result within timeout_seconds={task.timeout_seconds}",
+        patch=observed.diff.patch,
+        diffstat=observed.diffstat(),
+    )

@@ -1,0 +1,160 @@
+"""The record moves of one step in the fork log's tree: which files each transition adds, moves
+and removes (docs/storage.md lists the paths). Each function returns the change the ledger
+applies to the current snapshot in one append; none of them reads or writes anything else.
+
+    hand_out      task.created        the task into pending/, earlier copies cleared
+    claim         task.claimed        pending/ -> in_progress/
+    receive       result.received     result and explanation into in_progress/
+    accept        task.completed      in_progress/ -> completed/, verdict, logs, provenance
+    fail          task.rejected…      pending/ or in_progress/ -> failed/, kept as evidence
+    refuse_late   result.refused      a late result, kept as evidence only
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from conductor.ledger.snapshot import Snapshot
+from conductor.models.layout import (
+    BUNDLE,
+    COMPLETED,
+    EXPLANATION,
+    FAILED,
+    HANDED,
+    IN_PROGRESS,
+    OPEN_DIRS,
+    PENDING,
+    PROVENANCE,
+    RESULT,
+    TASK,
+    AttemptPaths,
+    StepPaths,
+)
+
+Changes = dict[str, bytes | str | None]
+Move = Callable[[Snapshot | None], Changes]
+
+
+def _current(snapshot: Snapshot | None) -> Snapshot:
+    if snapshot is None:  # every fork log starts with fork.created
+        raise AssertionError("a step's records move within an existing fork log")
+    return snapshot
+
+
+def hand_out(step: str, attempt: int, *, task: str, policy: str, confidence: str) -> Move:
+    """The new attempt's task in pending/; whatever an earlier attempt left in the step
+    directories goes (it is kept under evidence/)."""
+    paths = StepPaths(step)
+
+    def move(snapshot: Snapshot | None) -> Changes:
+        out: Changes = {paths.record(PENDING, TASK): task}
+        for directory in (IN_PROGRESS, COMPLETED, FAILED):
+            for suffix in HANDED:
+                path = paths.record(directory, suffix)
+                if snapshot is not None and snapshot.exists(path):
+                    out[path] = None
+        out[paths.policy] = policy
+        out[paths.attempt(attempt).confidence] = confidence
+        return out
+
+    return move
+
+
+def request_approval(step: str, *, assessment: str) -> Changes:
+    return {StepPaths(step).assessment: assessment}
+
+
+def claim(step: str) -> Move:
+    paths = StepPaths(step)
+
+    def move(snapshot: Snapshot | None) -> Changes:
+        return {
+            paths.record(PENDING, TASK): None,
+            paths.record(IN_PROGRESS, TASK): _current(snapshot).read(paths.record(PENDING, TASK)),
+        }
+
+    return move
+
+
+def receive(step: str, *, result: bytes, explanation: str) -> Changes:
+    paths = StepPaths(step)
+    return {paths.record(IN_PROGRESS, RESULT): result, paths.record(IN_PROGRESS, EXPLANATION): explanation}
+
+
+def accept(
+    step: str,
+    attempt: int,
+    *,
+    verdict: str,
+    statement: bytes,
+    bundle: str | None,
+    logs: Mapping[str, str],
+) -> Move:
+    """in_progress/ -> completed/, with the verdict, the verify logs and the provenance."""
+    paths = StepPaths(step)
+
+    def move(snapshot: Snapshot | None) -> Changes:
+        current = _current(snapshot)
+        out: Changes = {}
+        for suffix in HANDED:
+            out[paths.record(COMPLETED, suffix)] = current.read(paths.record(IN_PROGRESS, suffix))
+            out[paths.record(IN_PROGRESS, suffix)] = None
+        out[paths.attempt(attempt).verdict] = verdict
+        out[paths.record(COMPLETED, PROVENANCE)] = statement
+        if bundle is not None:
+            out[paths.record(COMPLETED, BUNDLE)] = bundle
+        out.update(logs)
+        return out
+
+    return move
+
+
+def fail(step: str, attempt: int, *, verdict: str, patch: bytes, logs: Mapping[str, str]) -> Move:
+    """pending/ or in_progress/ -> failed/; the attempt's own records also stay in its evidence."""
+    paths = StepPaths(step)
+    evidence = paths.attempt(attempt)
+
+    def move(snapshot: Snapshot | None) -> Changes:
+        current = _current(snapshot)
+        out: Changes = {}
+        for suffix in HANDED:
+            for directory in OPEN_DIRS:
+                source = paths.record(directory, suffix)
+                data = current.read(source)
+                if data is not None:
+                    out[source] = None
+                    out[paths.record(FAILED, suffix)] = data
+                    out[evidence.kept(suffix)] = data
+        out[evidence.verdict] = verdict
+        if patch:
+            out[evidence.patch] = patch
+        out.update(logs)
+        return out
+
+    return move
+
+
+def refuse_late(step: str, attempt: int, *, result: bytes, explanation: str) -> Changes:
+    """A result for an attempt that is over: evidence, nothing else moves."""
+    late = AttemptPaths(step, attempt)
+    return {late.late(RESULT): result, late.late(EXPLANATION): explanation}
+
+
+def open_task(snapshot: Snapshot, step: str) -> bytes | None:
+    """The task of the current attempt, while it is pending or in progress."""
+    paths = StepPaths(step)
+    for directory in OPEN_DIRS:
+        raw = snapshot.read(paths.record(directory, TASK))
+        if raw is not None:
+            return raw
+    return None
+
+
+def filed(snapshot: Snapshot, step: str, directory: str, suffixes: tuple[str, ...]) -> dict[str, bytes]:
+    """A finished step's records in `directory`, by suffix, as the ledger has them."""
+    paths = StepPaths(step)
+    return {
+        suffix: data
+        for suffix in suffixes
+        if (data := snapshot.read(paths.record(directory, suffix))) is not None
+    }

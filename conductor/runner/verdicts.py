@@ -1,0 +1,247 @@
+"""A step's verdict: inspect what the executor did (the checks of docs/protocol.md, in order),
+then accept it — commit it with its provenance, record it, move the branch, file the records
+— or fail it — record the evidence and reset the worktree to the fork tip.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from conductor.checks.diff import Violation
+from conductor.checks.evidence import CommandEvidence
+from conductor.engine.failures import FailureKind, describe
+from conductor.engine.state import Phase
+from conductor.ledger import refs
+from conductor.ledger.message import format_time
+from conductor.ledger.store import utc_now
+from conductor.models.event import EventType
+from conductor.models.layout import COMPLETED, FAILED, HANDED, IN_PROGRESS, RESULT, TASK, StepPaths
+from conductor.models.result import ResultFile
+from conductor.models.task import TaskFile
+from conductor.provenance.statement import StepFacts
+from conductor.runner import acceptance, attest, detection, inspection, records
+
+if TYPE_CHECKING:
+    from conductor.runner.fork import Fork
+
+
+def judge(fork: Fork, step: str) -> None:
+    """Inspect the attempt whose result was received, and accept or fail it."""
+    fork.index_sync.settle()
+    tip, paths = fork.tip(), StepPaths(step)
+    task = TaskFile.from_json(tip.read(paths.record(IN_PROGRESS, TASK)) or b"")
+    raw_result = tip.read(paths.record(IN_PROGRESS, RESULT)) or b""
+    policy = fork.policy(step)
+    link_intact = fork.worktree.link_intact(fork.ledger.git_dir)
+    if not link_intact:
+        fork.worktree.restore_link(fork.ledger.git_dir)
+    observed = observe(fork, step, base_commit(fork), extra=acceptance.reported_paths(raw_result))
+    verdict, result = inspection.check(
+        step=step,
+        task=task,
+        raw_result=raw_result,
+        mailbox=fork.mailbox,
+        observed=observed,
+        policy=policy,
+        link_was_intact=link_intact,
+        gitdir_before=fork.state.step(step).gitdir,
+        git_dir=fork.ledger.git_dir,
+    )
+    if verdict.accepted and task.verify:
+        verdict = inspection.run_verify(
+            task.verify,
+            worktree=fork.worktree.path,
+            timeout=policy.verify_timeout_seconds,
+            say=lambda text: fork.say(f"{step}: {text}"),
+        )
+        # whatever the commands wrote is not part of the step
+        touched = fork.watcher.drain() if fork.watcher is not None else None
+        inspection.settle(
+            fork.worktree.path,
+            fork.ledger,
+            observed,
+            touched if touched is not None else detection.from_status(fork.worktree.path),
+        )
+    if not verdict.accepted or result is None:
+        assert verdict.kind is not None
+        fail_attempt(
+            fork,
+            step,
+            task.attempt,
+            verdict.kind,
+            verdict.reason,
+            patch=observed.diff.patch,
+            violations=verdict.violations,
+            evidence=verdict.evidence,
+            diffstat=observed.diffstat(),
+            commands=verdict.commands,
+        )
+        return
+    accept(fork, task, result, observed, verdict.commands)
+
+
+def base_commit(fork: Fork) -> str:
+    """The commit the current step builds on: the last accepted step's, or the plan's base. An
+    executor that committed on the branch (it should not) gets its commits folded into the
+    step: the branch goes back, the files stay."""
+    expected = fork.plan.base
+    for done in fork.step_ids:
+        st = fork.state.steps.get(done)
+        if st is not None and st.phase is Phase.COMPLETED and st.commit:
+            expected = st.commit
+    current = fork.ledger.ref_target(fork.branch)
+    if current is not None and current != expected and fork.ledger.is_ancestor(expected, current):
+        branch = refs.short_branch(fork.plan.id, fork.id)
+        fork.say(f"the executor committed on {branch}; its commits are folded into the step")
+        fork.ledger.set_branch(fork.branch, expected, expect=current)
+    return expected
+
+
+def observe(fork: Fork, step: str, parent: str, *, extra: Sequence[str] = ()) -> inspection.Observed:
+    """What the current attempt changed: from the watcher when it saw the whole attempt,
+    else from `git status` (slower on big repositories, same answer)."""
+    candidates = None
+    watcher = fork.watcher
+    if watcher is not None and watcher.active and fork.state.step(step).created_seq > fork.watch_seq:
+        candidates = watcher.drain()
+        if candidates is not None:
+            candidates |= set(extra)
+    return inspection.observe(fork.ledger, fork.worktree, parent, candidates)
+
+
+def accept(
+    fork: Fork,
+    task: TaskFile,
+    result: ResultFile,
+    observed: inspection.Observed,
+    commands: list[CommandEvidence],
+) -> None:
+    """Commit the step with its provenance, record it, move the branch, file the records."""
+    step, attempt = task.task_id, task.attempt
+    spec = fork.step_spec(step)
+    change = acceptance.Change(
+        files=[c.path for c in observed.diff.changes], lines=observed.lines, diffstat=observed.diffstat()
+    )
+    verdict = acceptance.accepted_verdict(step, attempt, change, commands)
+    evidence_digest = acceptance.digest(verdict)
+    message = acceptance.commit_message(
+        title=spec.title,
+        summary=result.summary,
+        plan=fork.plan.id,
+        fork=fork.id,
+        task=task,
+        evidence_digest=evidence_digest,
+    )
+    author = acceptance.commit_author(fork.executor.identity(), result.agent)
+    logs = acceptance.verify_logs(StepPaths(step).attempt(attempt), commands)
+    attested = attest.commit(
+        fork.ledger,
+        tree=observed.tree,
+        parent=observed.parent,
+        message=fork.redact.text(message),
+        author=author,
+        committer=fork.ledger.identity(),
+        facts=lambda payload: _facts(fork, task, payload, observed, verdict, logs, author),
+        signer=fork.options.signer,
+    )
+    if attested.signing_error:
+        fork.say(f"{step}: provenance recorded UNSIGNED: {attested.signing_error}")
+    fork.record(
+        EventType.TASK_COMPLETED,
+        f"accepted: {spec.title}",
+        step=step,
+        attempt=attempt,
+        data={
+            "commit": attested.commit,
+            "parent": observed.parent,
+            "tree": observed.tree,
+            "evidence": evidence_digest,
+            "lines": change.lines,
+            "files": len(change.files),
+            **attested.event_data(),
+        },
+        changes=records.accept(
+            step, attempt, verdict=verdict, statement=attested.statement, bundle=attested.bundle, logs=logs
+        ),
+    )
+    fork.ledger.set_branch(fork.branch, attested.commit, expect=observed.parent)
+    fork.index_sync.start(observed.index_entries())
+    fork.file_step(fork.tip(), step, COMPLETED)
+    fork.learn(step, attempt, succeeded=True)
+    shown = f", {change.diffstat}" if change.diffstat else ""
+    fork.say(f"{step}: accepted, commit {attested.commit[:12]} ({change.lines} lines{shown})")
+
+
+def _facts(
+    fork: Fork,
+    task: TaskFile,
+    payload: bytes,
+    observed: inspection.Observed,
+    verdict: str,
+    logs: dict[str, str],
+    author: tuple[str, str],
+) -> StepFacts:
+    """What the statement of an accepted step says (the records as they are about to be filed)."""
+    tip, paths = fork.tip(), StepPaths(task.task_id)
+    st = fork.state.step(task.task_id)
+    # digests of what the ledger will hold: the ledger redacts secrets as it writes
+    evidence = {paths.attempt(task.attempt).verdict: fork.redact.text(verdict).encode()}
+    evidence.update({path: fork.redact.text(text).encode() for path, text in logs.items()})
+    in_progress = {suffix: tip.read(paths.record(IN_PROGRESS, suffix)) for suffix in HANDED}
+    return acceptance.statement_facts(
+        plan=fork.plan.id,
+        fork=fork.id,
+        task=task,
+        records=acceptance.filed_records(task.task_id, in_progress),
+        payload=payload,
+        tree=observed.tree,
+        parent=observed.parent,
+        policy=tip.read(paths.policy) or b"",
+        evidence=evidence,
+        who=acceptance.Attribution(fork.executor.name, author, st.model, st.tokens),
+        times={"task_created": st.created_at or "", "accepted": format_time(utc_now())},
+        version=attest.version(),
+    )
+
+
+def fail_attempt(
+    fork: Fork,
+    step: str,
+    attempt: int,
+    kind: FailureKind,
+    reason: str,
+    *,
+    patch: bytes = b"",
+    violations: Sequence[Violation] = (),
+    evidence: Sequence[str] | None = None,
+    diffstat: str = "",
+    commands: Sequence[CommandEvidence] = (),
+) -> None:
+    """Record a failed attempt with its evidence, then reset the worktree to the fork tip."""
+    info = describe(kind)
+    verdict = acceptance.failed_verdict(
+        step,
+        attempt,
+        kind,
+        reason,
+        violations=violations,
+        evidence=evidence,
+        diffstat=diffstat,
+        commands=commands,
+    )
+    logs = acceptance.verify_logs(StepPaths(step).attempt(attempt), commands)
+    fork.record(
+        acceptance.failure_event(kind),
+        f"{info.name}: {reason}",
+        step=step,
+        attempt=attempt,
+        data={"kind": kind.value, "failure": info.name, "hint": info.recovery, "violations": len(violations)},
+        changes=records.fail(step, attempt, verdict=verdict, patch=patch, logs=logs),
+    )
+    fork.index_sync.settle()
+    fork.worktree.reset()
+    fork.file_step(fork.tip(), step, FAILED)
+    if kind is not FailureKind.INTERRUPTED:
+        fork.learn(step, attempt, succeeded=False, kind=kind.value, reason=reason, hint=info.recovery)
+    fork.say(f"{step}: {info.name}: {reason}")
