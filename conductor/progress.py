@@ -12,6 +12,11 @@ from typing import Any
 _PREFIX = re.compile(r"^\[(?P<plan>[^/\]]+)(?:/(?P<fork>[^\]]+))?\] (?P<text>.*)$")
 
 
+def say(text: str) -> None:
+    """One line of progress on stderr (stdout carries the result)."""
+    print(text, file=sys.stderr, flush=True)
+
+
 class Board:
     """Receives `say()` lines from every fork and shows the latest per fork."""
 

@@ -14,16 +14,31 @@ from conductor.ledger import refs
 from conductor.ledger.store import Ledger
 from conductor.models.layout import COMPLETED, RESULT, StepPaths
 from conductor.project import find_root
+from conductor.report import Report
 from conductor.runner.point import Point, resolve
 
 
 @dataclass
-class Checkout:
+class Checkout(Report):
     point: Point
     path: Path
 
     def to_json(self) -> dict[str, Any]:
         return {**self.point.to_json(), "path": str(self.path)}
+
+    def render(self) -> str:
+        point = self.point
+        lines = [f"Checked out {point.label} (commit {point.commit[:12]}) in {self.path}"]
+        if point.record and point.step:
+            log = refs.fork_log(point.plan, point.fork)
+            result_record = StepPaths(point.step).record(COMPLETED, RESULT)
+            lines.append(f"The records as they were then: git show {point.record[:12]}:{result_record}")
+            lines.append(
+                f"  (or browse them: git ls-tree -r --name-only {point.record[:12]}; the log: {log})"
+            )
+        lines.append(f"Start a new strategy from here: conductor fork --from {point.label} --strategy TEXT")
+        lines.append(f"Done looking: git worktree remove {self.path}")
+        return "\n".join(lines)
 
 
 def default_directory(root: Path, point: Point) -> Path:
@@ -31,7 +46,7 @@ def default_directory(root: Path, point: Point) -> Path:
     return root.parent / f"{root.name}-{point.plan}-{point.fork}-{point.step or 'tip'}"
 
 
-def checkout(text: str, directory: str | None = None) -> Checkout:
+def run(text: str, directory: str | None = None) -> Checkout:
     root = find_root()
     point = resolve(Ledger(root), text)
     path = Path(directory).resolve() if directory else default_directory(root, point)
@@ -41,16 +56,3 @@ def checkout(text: str, directory: str | None = None) -> Checkout:
         )
     git(["worktree", "add", "--quiet", "--detach", str(path), point.commit], cwd=root)
     return Checkout(point, path)
-
-
-def render(result: Checkout) -> str:
-    point = result.point
-    lines = [f"Checked out {point.label} (commit {point.commit[:12]}) in {result.path}"]
-    if point.record and point.step:
-        log = refs.fork_log(point.plan, point.fork)
-        result_record = StepPaths(point.step).record(COMPLETED, RESULT)
-        lines.append(f"The records as they were then: git show {point.record[:12]}:{result_record}")
-        lines.append(f"  (or browse them: git ls-tree -r --name-only {point.record[:12]}; the log: {log})")
-    lines.append(f"Start a new strategy from here: conductor fork --from {point.label} --strategy TEXT")
-    lines.append(f"Done looking: git worktree remove {result.path}")
-    return "\n".join(lines)

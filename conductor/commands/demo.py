@@ -18,21 +18,23 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
-from conductor.commands import explain as explain_command
-from conductor.commands import explore as explore_command
-from conductor.commands import hooks as hooks_command
-from conductor.commands import init as init_command
-from conductor.commands import replay as replay_command
-from conductor.commands import verify as verify_command
-from conductor.commands.build import Launch
 from conductor.gitcli import git, git_text
 from conductor.ledger import refs
+from conductor.ledger.store import Ledger
 from conductor.models.layout import COMPLETED, RESULT, StepPaths
+from conductor.provenance.verifier import Options, verify_plan
+from conductor.report import Report
+from conductor.runner import hooks, setup
+from conductor.runner.explanation import explain
+from conductor.runner.explore import explore
+from conductor.runner.launch import Launch
+from conductor.runner.replay import replay
 
 GOAL = "Create a Python CLI task manager"
 
@@ -96,7 +98,7 @@ def rewrite_record(root: Path, ref: str, path: str, change: Callable[[bytes], by
     return tip
 
 
-def run(*, keep: bool, directory: str | None) -> int:
+def run(*, keep: bool, directory: str | None) -> DemoReport:
     from conductor.llm.fake import FakeModelServer
 
     parent = Path(directory).resolve() if directory else Path(tempfile.mkdtemp(prefix="conductor-demo-"))
@@ -110,10 +112,10 @@ def run(*, keep: bool, directory: str | None) -> int:
     )
 
     _section(f"conductor init {root.name}")
-    result = init_command.new_project(str(root))
+    result = setup.new_project(str(root))
     click.echo(f"Created a git repository with {', '.join(result.written)} and a first commit.")
     click.echo("Its policy protects '*.lock' and 'migrations/*'; see `conductor policy`.")
-    identity = init_command.FALLBACK_IDENTITY if not init_command.has_identity(root) else {}
+    identity = setup.FALLBACK_IDENTITY if not setup.has_identity(root) else {}
 
     with FakeModelServer(scripted["replies"]) as model:
         env = {
@@ -126,38 +128,36 @@ def run(*, keep: bool, directory: str | None) -> int:
         with _environment(root, env):
             _section(f'conductor explore "{GOAL}" --forks 3 --yes')
             sys.stderr.flush()
-            explored = explore_command.run(
+            explored = explore(
                 GOAL, forks=3, strategies=[], plan_file=None, jobs=3, spawn=False, launch=Launch(yes=True)
             )
             sys.stderr.flush()
-            click.echo(explore_command.render(explored))
-            plan = explored.build.plan
+            click.echo(explored.render())
+            plan = explored.run.plan
 
             _section("conductor explain step_001 --fork sqlite   (the policy rejection and the repair)")
-            click.echo(explain_command.render(explain_command.explain("step_001", plan=plan, fork="sqlite")))
+            click.echo(explain("step_001", plan=plan, fork="sqlite").render())
 
     best = explored.recommended or "json-file"
     with _environment(root, {**identity, "PATH": env["PATH"]}):
         _section(f"conductor replay {plan} --verify   (no network, no key: the recorded answers)")
-        replayed = replay_command.replay(plan)
-        click.echo(replay_command.render(replayed))
+        replayed = replay(plan)
+        click.echo(replayed.render())
 
         _section(f"conductor verify {plan}   (provenance of every accepted step, offline)")
-        verified = verify_command.verify(plan)
-        click.echo(verify_command.render(verified))
+        verified = verify_plan(Ledger(root), plan, options=Options())
+        click.echo(verified.render())
 
         record = StepPaths("step_001").record(COMPLETED, RESULT)
         _section(f"...and after one byte of {record} is changed in the {best} fork's log")
         original = rewrite_record(root, refs.fork_log(plan, best), record, _flip_a_byte)
-        tampered = verify_command.verify(plan, fork=best)
-        click.echo(
-            "\n".join(line for line in verify_command.render(tampered).splitlines() if "ok  " not in line)
-        )
+        tampered = verify_plan(Ledger(root), plan, fork=best, options=Options())
+        click.echo("\n".join(line for line in tampered.render().splitlines() if "ok  " not in line))
         _git(root, "update-ref", refs.fork_log(plan, best), original)
         click.echo("(the demo puts the record back)")
 
         _section("The guard: a human commit to a protected file is refused too")
-        hooks_command.install(["pre-commit"], force=False)
+        hooks.install(["pre-commit"], force=False)
         (root / "poetry.lock").write_text("# pinned versions\n", encoding="utf-8")
         _git(root, "add", "poetry.lock")
         refused = _git(root, "commit", "-m", "Pin dependencies")
@@ -166,23 +166,6 @@ def run(*, keep: bool, directory: str | None) -> int:
         _git(root, "rm", "--cached", "--quiet", "poetry.lock")
         (root / "poetry.lock").unlink()
 
-    _section("Look for yourself" + ("" if keep or directory else " (run `conductor demo --keep` first)"))
-    click.echo(f"  cd {root}")
-    click.echo(
-        f"  git log --stat {refs.short_branch(plan, best)}          the recommended fork, a commit per step"
-    )
-    click.echo(f"  git log --format='%s%n%(trailers)' {refs.fork_log(plan, 'sqlite')}")
-    first = StepPaths("step_001").attempt(1)
-    click.echo(f"  git show {refs.fork_log(plan, 'sqlite')}:{first.patch}")
-    click.echo(f"  git show {refs.fork_log(plan, best)}:{first.llm}/001.json   a recorded model call")
-    click.echo(f"  conductor events --plan {plan}")
-    click.echo(f"  conductor verify {plan} --json")
-    click.echo("  conductor status; conductor handoff-metrics")
-    if keep or directory:
-        click.echo(f"\nThe demo project is kept at {root}.")
-    else:
-        shutil.rmtree(parent, ignore_errors=True)
-        click.echo("\n(The demo project was temporary and has been removed; use --keep to keep it.)")
     ok = (
         explored.recommended is not None
         and replayed.identical
@@ -190,4 +173,53 @@ def run(*, keep: bool, directory: str | None) -> int:
         and not tampered.ok
         and refused.returncode != 0
     )
-    return 0 if ok else 1
+    kept = keep or directory is not None
+    if not kept:
+        shutil.rmtree(parent, ignore_errors=True)
+    return DemoReport(root=root, plan=plan, best=best, kept=kept, ok=ok)
+
+
+@dataclass
+class DemoReport(Report):
+    """Where to look afterwards; exit 1 when any part of the demo did not do what it shows."""
+
+    root: Path
+    plan: str
+    best: str
+    kept: bool
+    ok: bool
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.ok else 1
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "root": str(self.root),
+            "plan": self.plan,
+            "recommended": self.best,
+            "kept": self.kept,
+            "ok": self.ok,
+        }
+
+    def render(self) -> str:
+        plan, best, root = self.plan, self.best, self.root
+        first = StepPaths("step_001").attempt(1)
+        lines = [
+            "",
+            "== Look for yourself" + ("" if self.kept else " (run `conductor demo --keep` first)"),
+            f"  cd {root}",
+            f"  git log --stat {refs.short_branch(plan, best)}"
+            "          the recommended fork, a commit per step",
+            f"  git log --format='%s%n%(trailers)' {refs.fork_log(plan, 'sqlite')}",
+            f"  git show {refs.fork_log(plan, 'sqlite')}:{first.patch}",
+            f"  git show {refs.fork_log(plan, best)}:{first.llm}/001.json   a recorded model call",
+            f"  conductor events --plan {plan}",
+            f"  conductor verify {plan} --json",
+            "  conductor status; conductor handoff-metrics",
+        ]
+        if self.kept:
+            lines.append(f"\nThe demo project is kept at {root}.")
+        else:
+            lines.append("\n(The demo project was temporary and has been removed; use --keep to keep it.)")
+        return "\n".join(lines)

@@ -1,28 +1,21 @@
-"""`conductor events`: the event log across plans, newest first, filtered and limited."""
+"""`conductor events`: the event log across plans, newest first, filtered and limited.
+
+The log can be long, so it is streamed: events are read lazily (`--limit 10` stops git after
+ten) and written as they come, one line (or one JSON object) each.
+"""
 
 from __future__ import annotations
 
 import itertools
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, TextIO
 
 from conductor.ledger.store import Ledger
 from conductor.models.event import Event, EventType
-from conductor.output import emit_json_line
-
-
-def select(
-    ledger: Ledger,
-    *,
-    plan: str | None = None,
-    fork: str | None = None,
-    types: list[str] | None = None,
-    limit: int | None = None,
-    oldest_first: bool = False,
-) -> Iterator[Event]:
-    kinds = [EventType.parse(t) for t in types] if types else None
-    found = ledger.events(plan=plan, fork=fork, types=kinds, newest_first=not oldest_first)
-    return itertools.islice(found, limit) if limit is not None else found
+from conductor.project import find_root
+from conductor.report import Report, json_line
 
 
 def line(event: Event) -> str:
@@ -35,14 +28,38 @@ def line(event: Event) -> str:
     return f"{when}  {where:<28} {event.type.value:<19} {step:<11} {event.summary}"
 
 
-def write(events: Iterator[Event], *, as_json: bool) -> int:
-    """Stream events to stdout; returns how many were written."""
-    count = 0
-    out = sys.stdout
-    for event in events:
-        if as_json:
-            emit_json_line(event.to_json())
-        else:
-            out.write(line(event) + "\n")
-        count += 1
-    return count
+@dataclass
+class EventLog(Report):
+    events: Iterator[Event]
+    filtered: bool  # a filter was given: "no events match" rather than "no events yet"
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [event.to_json() for event in self.events]
+
+    def render(self) -> str:
+        return "\n".join(line(event) for event in self.events)
+
+    def emit(self, out: TextIO, *, as_json: bool) -> None:
+        """JSON Lines with --json, else one line of text per event, as they are read."""
+        count = 0
+        for event in self.events:
+            out.write((json_line(event.to_json()) if as_json else line(event)) + "\n")
+            count += 1
+        out.flush()
+        if count == 0 and not as_json:
+            print("No events match." if self.filtered else "No events yet.", file=sys.stderr)
+
+
+def run(
+    *,
+    plan: str | None = None,
+    fork: str | None = None,
+    types: list[EventType] | None = None,
+    limit: int | None = None,
+    oldest_first: bool = False,
+) -> EventLog:
+    ledger = Ledger(find_root())
+    found = ledger.events(plan=plan, fork=fork, types=types, newest_first=not oldest_first)
+    return EventLog(
+        itertools.islice(found, limit) if limit is not None else found, bool(plan or fork or types)
+    )

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 
-from conductor.commands import build
-from conductor.commands.explore import user_strategies
 from conductor.errors import ConductorError
 from conductor.models.plan import ForkSpec, PlanSpec
+from conductor.progress import say
+from conductor.runner.explore import user_strategies
+from conductor.runner.launch import Launch, PlanRun, begin, create, launched, load_plan_file
 from conductor.runner.plans import load_plan
 from conductor.runner.point import Point, resolve
 
@@ -38,10 +39,8 @@ def remaining(spec: PlanSpec, point: Point) -> PlanSpec:
     )
 
 
-def run(
-    origin: str, *, strategies: list[str], plan_file: str | None, launch: build.Launch
-) -> build.BuildResult:
-    start = build.begin(launch)
+def run(origin: str, *, strategies: list[str], plan_file: str | None, launch: Launch) -> PlanRun:
+    start = begin(launch)
     point = resolve(start.ledger, origin)
     start = dataclasses.replace(start, base=point.commit)
     old = load_plan(start.ledger, point.plan)
@@ -49,12 +48,12 @@ def run(
     if plan_file and strategies:
         raise ConductorError("give --strategy or --plan, not both")
     if plan_file:
-        spec, doc = build.load_plan_file(plan_file)
+        spec, doc = load_plan_file(plan_file)
         spec = spec if spec.goal else spec.model_copy(update={"goal": old.goal})
     elif strategies:
         spec = user_strategies(old.goal, strategies)
     else:
         spec = remaining(old.spec, point)
-    record = build.create(start, spec, plan_file=plan_file, doc=doc, source=f"fork:{point.label}")
-    build.say(f"  from {point.label} (commit {point.commit[:12]}); {point.plan} is unchanged")
-    return build.launched(start, record, jobs=min(4, len(spec.forks)))
+    record = create(start, spec, plan_file=plan_file, doc=doc, source=f"fork:{point.label}")
+    say(f"  from {point.label} (commit {point.commit[:12]}); {point.plan} is unchanged")
+    return launched(start, record, jobs=min(4, len(spec.forks)))

@@ -1,19 +1,32 @@
-"""`conductor policy` (the effective policy and where each value comes from) and
-`conductor policy check` (validate a policy file)."""
+"""`conductor policy`: the effective policy, and where each value comes from."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from conductor.policy.effective import EffectivePolicy, flatten
-from conductor.policy.project import effective, load_layer
+from conductor.policy.effective import EffectivePolicy
+from conductor.policy.project import effective
 from conductor.project import POLICY_FILE, find_root
+from conductor.report import Report
 
 
-def show() -> tuple[Path, EffectivePolicy]:
+@dataclass
+class PolicyView(Report):
+    root: Path
+    policy: EffectivePolicy
+
+    def to_json(self) -> dict[str, Any]:
+        return {"root": str(self.root), **self.policy.to_json()}
+
+    def render(self) -> str:
+        return render(self.root, self.policy)
+
+
+def run() -> PolicyView:
     root = find_root()
-    return root, effective(root)
+    return PolicyView(root, effective(root))
 
 
 def render(root: Path, policy: EffectivePolicy) -> str:
@@ -31,14 +44,3 @@ def render(root: Path, policy: EffectivePolicy) -> str:
             shown = "null" if entry["value"] is None else str(entry["value"])
             lines.append(f"{key + ':':<{width + 1}} {shown:<8}  # {entry['origin']}")
     return "\n".join(lines)
-
-
-def check(file: str | None) -> dict[str, Any]:
-    """Validate `file` (default: the project's policy file); raises ConfigError when invalid."""
-    if file is None:
-        root = find_root()
-        path, display = root / POLICY_FILE, POLICY_FILE
-    else:
-        path, display = Path(file), file
-    layer = load_layer(path, display=display)
-    return {"file": display, "valid": True, "sets": sorted(flatten(layer.policy))}

@@ -24,6 +24,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from conductor.errors import NotFoundError
 from conductor.ledger import refs
 from conductor.ledger.snapshot import Snapshot
 from conductor.ledger.store import Ledger
@@ -31,6 +32,7 @@ from conductor.models.event import Event, EventType
 from conductor.models.layout import BUNDLE, COMPLETED, PROVENANCE, TASK, StepPaths
 from conductor.models.task import TaskFile
 from conductor.provenance import statement as statement_module
+from conductor.report import Report
 
 
 @dataclass
@@ -78,6 +80,66 @@ class Options:
     trust: Any = None  # a sigstore ClientTrustConfig, loaded only when a bundle is checked
     trust_path: str | None = None
     require_signature: bool = False
+
+
+@dataclass
+class VerifyReport(Report):
+    """Every fork chain and accepted step of a plan, checked."""
+
+    plan: str
+    chains: list[Check] = field(default_factory=list)
+    steps: list[StepReport] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.chains) and all(s.ok for s in self.steps)
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.ok else 1
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "plan": self.plan,
+            "ok": self.ok,
+            "chains": [c.to_json() for c in self.chains],
+            "steps": [s.to_json() for s in self.steps],
+        }
+
+    def render(self) -> str:
+        lines = [f"plan {self.plan}"]
+        for check in self.chains:
+            lines.append(f"  {'ok  ' if check.ok else 'FAIL'} {check.name}: {check.detail}")
+        for step in self.steps:
+            mark = "ok  " if step.ok else "FAIL"
+            signed = "signed" if step.signed else "unsigned"
+            lines.append(f"  {mark} {step.fork}/{step.step} (attempt {step.attempt}, {signed})")
+            for check in step.checks:
+                if not check.ok:
+                    lines.append(f"         {check.name}: {check.detail}")
+            signature = next((c for c in step.checks if c.name == "signature" and c.ok), None)
+            if signature is not None and step.signed:
+                lines.append(f"         {signature.detail}")
+        failed = sum(not s.ok for s in self.steps) + sum(not c.ok for c in self.chains)
+        if not self.steps:
+            lines.append("  no accepted steps to verify")
+        lines.append("verified" if self.ok else f"{failed} check(s) failed")
+        return "\n".join(lines)
+
+
+def verify_plan(ledger: Ledger, plan: str, *, fork: str | None = None, options: Options) -> VerifyReport:
+    """Every fork of `plan` (or only `fork`): its chain and its accepted steps."""
+    forks = ledger.forks(plan)
+    if not forks:
+        raise NotFoundError(f"no plan {plan} is recorded", hint="`conductor status` lists the plans")
+    if fork is not None and fork not in forks:
+        raise NotFoundError(f"plan {plan} has no fork {fork}", hint=f"its forks: {', '.join(forks)}")
+    report = VerifyReport(plan)
+    for fork_id in [fork] if fork else forks:
+        check, steps = verify_fork(ledger, plan, fork_id, options)
+        report.chains.append(check)
+        report.steps += steps
+    return report
 
 
 def verify_fork(ledger: Ledger, plan: str, fork: str, options: Options) -> tuple[Check, list[StepReport]]:

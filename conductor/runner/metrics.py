@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from conductor.ledger.store import Ledger
 from conductor.models.event import EventType
+from conductor.report import Report
 
 VERDICTS = {
     EventType.TASK_COMPLETED: "completed",
@@ -111,3 +113,14 @@ def render(metrics: dict[str, Any]) -> str:
     else:
         lines.append("tokens / cost:      not reported by the executors")
     return "\n".join(lines)
+
+
+@dataclass
+class MetricsReport(Report):
+    metrics: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return self.metrics
+
+    def render(self) -> str:
+        return render(self.metrics)

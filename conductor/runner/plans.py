@@ -1,4 +1,5 @@
-"""Plans in the ledger: creating one (plan log, fork logs, branches) and reading it back.
+"""Plans in the ledger: creating one (plan log, fork logs, branches), reading it back, and
+finding the latest.
 
 A plan records everything needed to run or resume it without the user's current files: the
 spec, the project policy file's text as it was, the plan file's text (for line numbers in
@@ -223,6 +224,25 @@ def record_exchanges(ledger: Ledger, plan_id: str, exchanges: list[Exchange]) ->
             ),
             exchange_record(llm_folder(exchange.request.scope), exchange),
         )
+
+
+RESUMABLE = ("running", "halted")
+ANY_STATE = ("running", "halted", "completed", "failed")
+
+
+def latest_plan(ledger: Ledger, *, states: tuple[str, ...]) -> str:
+    """The most recently created plan whose state is one of `states`."""
+    best: tuple[str, str] | None = None
+    for plan in ledger.plans():
+        tip = ledger.tip(refs.plan_log(plan))
+        if tip is None or (tip.event.state or "running") not in states:
+            continue
+        created = load_plan(ledger, plan).created
+        if best is None or created > best[0]:
+            best = (created, plan)
+    if best is None:
+        raise ConductorError(f"no plan is {' or '.join(states)}", hint="see `conductor status`")
+    return best[1]
 
 
 def load_plan(ledger: Ledger, plan_id: str) -> PlanRecord:

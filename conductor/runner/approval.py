@@ -1,5 +1,5 @@
-"""`conductor approve STEP` / `conductor reject STEP`: a reviewer's decision on a step that
-waits for approval (LOW confidence). The decision is recorded, then the plan continues."""
+"""A reviewer's decision on a step that waits for approval (LOW confidence), for `conductor
+approve STEP` and `conductor reject STEP`: found, then recorded in the fork log."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def find_waiting(ledger: Ledger, step: str, *, plan: str | None, fork: str | Non
     return found[0]
 
 
-def decide(step: str, *, plan: str | None, fork: str | None, approve: bool, reason: str) -> Waiting:
+def record_decision(step: str, *, plan: str | None, fork: str | None, approve: bool, reason: str) -> Waiting:
     root = find_root()
     ledger = Ledger(root)
     waiting = find_waiting(ledger, step, plan=plan, fork=fork)

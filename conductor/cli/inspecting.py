@@ -1,0 +1,181 @@
+"""Commands that look at what was recorded: status, events, explain, verify, checkout,
+handoff-metrics."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from conductor.cli.app import cli
+from conductor.cli.options import finish, json_option
+
+if TYPE_CHECKING:
+    from conductor.models.event import EventType
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  conductor status
+  conductor status --json | jq '.[].forks[].state'
+"""
+)
+@json_option
+def status(as_json: bool) -> int:
+    """Show plans and forks with their states, from the ledger."""
+    from conductor.commands import status as command
+
+    return finish(command.run(), as_json)
+
+
+def _event_types(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> list[EventType]:
+    from conductor.models.event import EventType
+
+    try:
+        return [EventType.parse(value) for value in values]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  conductor events                          newest first, every plan
+  conductor events --plan hello-3f9a --type task.rejected
+  conductor events --oldest-first --limit 10
+  conductor events --json | jq -r .summary  one JSON object per line
+"""
+)
+@click.option("--plan", help="Only events of this plan.")
+@click.option("--fork", help="Only events of this fork.")
+@click.option(
+    "--type",
+    "types",
+    multiple=True,
+    metavar="TYPE",
+    callback=_event_types,
+    help="Only events of this type (repeatable).",
+)
+@click.option("--limit", type=click.IntRange(min=0), help="Show at most this many events.")
+@click.option("--oldest-first", is_flag=True, help="Oldest event first (default: newest first).")
+@json_option
+def events(
+    plan: str | None,
+    fork: str | None,
+    types: list[EventType],
+    limit: int | None,
+    oldest_first: bool,
+    as_json: bool,
+) -> int:
+    """Show the event log across plans (JSON lines with --json)."""
+    from conductor.commands import events as command
+
+    return finish(
+        command.run(plan=plan, fork=fork, types=types, limit=limit, oldest_first=oldest_first), as_json
+    )
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  conductor explain step_002
+  conductor explain step_001 --plan hello-3f9a --json
+"""
+)
+@click.argument("step")
+@click.option("--plan", help="The plan (default: the latest one with this step).")
+@click.option("--fork", help="The fork (default: the latest one with this step).")
+@json_option
+def explain(step: str, plan: str | None, fork: str | None, as_json: bool) -> int:
+    """Explain a step: instruction, confidence, policy, each verdict and its evidence, commits."""
+    from conductor.commands import explain as command
+
+    return finish(command.run(step, plan=plan, fork=fork), as_json)
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  conductor verify                                   the latest plan; signatures checked if present
+  conductor verify hello-3f9a --fork a --json
+  conductor verify hello-3f9a --issuer https://token.actions.githubusercontent.com \\
+      --identity https://github.com/acme/app/.github/workflows/ci.yml@refs/heads/main
+
+\b
+Checks, offline, every accepted step: the task checksum, the records its statement names, the
+code commit and its Conductor-Provenance trailer, the event chain, and the sigstore bundle.
+With --identity and --issuer every step must be signed by that identity.
+Exit status: 0 when everything verifies, 1 when anything does not.
+"""
+)
+@click.argument("plan", required=False)
+@click.option("--fork", help="Only this fork.")
+@click.option(
+    "--identity", metavar="ID", help="The signer's identity (certificate SAN) every step must carry."
+)
+@click.option("--issuer", metavar="URL", help="The OIDC issuer of that identity.")
+@click.option(
+    "--trust-config",
+    metavar="FILE",
+    help="A sigstore client trust config (default: $CONDUCTOR_TRUST_CONFIG, else public Sigstore).",
+)
+@click.option("--require-signature", is_flag=True, help="Fail steps that are not signed.")
+@json_option
+def verify(
+    plan: str | None,
+    fork: str | None,
+    identity: str | None,
+    issuer: str | None,
+    trust_config: str | None,
+    require_signature: bool,
+    as_json: bool,
+) -> int:
+    """Verify the provenance of a plan's accepted steps."""
+    from conductor.commands import verify as command
+
+    if bool(identity) != bool(issuer):
+        raise click.UsageError("--identity and --issuer go together")
+    return finish(
+        command.run(
+            plan,
+            fork=fork,
+            identity=identity,
+            issuer=issuer,
+            trust_config=trust_config,
+            require_signature=require_signature,
+        ),
+        as_json,
+    )
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  conductor checkout hello-3f9a/main@step_001        the code as step_001 was accepted
+  conductor checkout hello-3f9a/main@base /tmp/before the plan's starting point, in /tmp/before
+  conductor checkout hello-3f9a/main --json          the branch tip
+
+\b
+The code is checked out (detached) in a new worktree, by default beside the repository;
+your own checkout is not touched. Remove it with `git worktree remove DIR`.
+"""
+)
+@click.argument("point", metavar="PLAN/FORK[@STEP]")
+@click.argument("directory", metavar="[DIR]", required=False)
+@json_option
+def checkout(point: str, directory: str | None, as_json: bool) -> int:
+    """Revisit a point of a plan's history: the code as a step was accepted, and its records."""
+    from conductor.commands import checkout as command
+
+    return finish(command.run(point, directory), as_json)
+
+
+@cli.command("handoff-metrics", epilog="Example:\n\n  conductor handoff-metrics --json")
+@click.option("--plan", help="Only this plan.")
+@json_option
+def handoff_metrics(plan: str | None, as_json: bool) -> int:
+    """Show executor statistics: outcomes, success rate, durations, violations, repairs, usage."""
+    from conductor.commands import handoff_metrics as command
+
+    return finish(command.run(plan=plan), as_json)

@@ -1,0 +1,114 @@
+"""Options shared by several commands, and `finish`: print a command's report, return its exit code.
+
+Nothing here imports more than click: the objects options become (a Launch, a SigningChoice)
+are built inside functions, when a command runs.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from conductor.provenance.signing import SigningChoice
+    from conductor.report import Report
+    from conductor.runner.launch import Launch
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+
+
+def finish(result: Report, as_json: bool) -> int:
+    """Print the report (JSON with --json) on stdout and return its exit code."""
+    result.emit(sys.stdout, as_json=as_json)
+    return result.exit_code
+
+
+def with_options(options: list[Callable[[F], F]]) -> Callable[[F], F]:
+    def apply(func: F) -> F:
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return apply
+
+
+executor_options = [
+    click.option(
+        "--executor",
+        type=click.Choice(["handoff", "command", "llm", "remote"]),
+        help="Who does the steps: an external agent through the mailbox (handoff), a command"
+        " Conductor runs itself (command; implied by --exec), the model (llm), or `conductor worker`s"
+        " elsewhere through a git remote (remote; implied by --remote). Default: llm when a model is"
+        " configured, else handoff.",
+    ),
+    click.option(
+        "--remote",
+        metavar="NAME",
+        help="The remote executor's git remote: workers on other machines claim the steps from it.",
+    ),
+    click.option(
+        "--exec",
+        "command",
+        metavar="CMD",
+        help="The command executor's command, run in the fork's worktree for every task with the"
+        " instruction on stdin and CONDUCTOR_TASK_FILE, CONDUCTOR_WORKSPACE, CONDUCTOR_RESULT_DIR set.",
+    ),
+]
+
+llm_options = [
+    click.option(
+        "--llm",
+        type=click.Choice(["gemini", "openai"]),
+        help="Model provider (default: from .conductor/config.yaml, or gemini when GEMINI_API_KEY is set).",
+    ),
+    click.option("--model", help="Model name (gemini default: gemini-3.8-flash)."),
+    click.option(
+        "--base-url", metavar="URL", help="Model API address, e.g. http://localhost:11434/v1 (Ollama)."
+    ),
+]
+
+signing_options = [
+    click.option(
+        "--sign/--no-sign",
+        default=None,
+        help="Sign each step's provenance with sigstore, or never (default: policy provenance.sign).",
+    ),
+    click.option("--oauth", is_flag=True, help="Sign in with a browser when no identity token is found."),
+    click.option(
+        "--trust-config",
+        metavar="FILE",
+        help="A sigstore client trust config (default: $CONDUCTOR_TRUST_CONFIG, else public Sigstore).",
+    ),
+]
+
+yes_option = click.option(
+    "--yes", is_flag=True, help="Run LOW-confidence steps without waiting for approval."
+)
+launch_options = [*executor_options, *llm_options, *signing_options, yes_option]
+
+
+def signing_from(options: dict[str, Any]) -> SigningChoice:
+    from conductor.provenance.signing import SigningChoice
+
+    return SigningChoice(sign=options["sign"], oauth=options["oauth"], trust_config=options["trust_config"])
+
+
+def launch_from(options: dict[str, Any]) -> Launch:
+    """How to run a new plan, from the executor, model, signing and --yes options."""
+    from conductor.runner.launch import Launch
+
+    return Launch(
+        executor=options["executor"],
+        command=options["command"],
+        remote=options["remote"],
+        llm=options["llm"],
+        model=options["model"],
+        base_url=options["base_url"],
+        signing=signing_from(options),
+        yes=options["yes"],
+    )

@@ -1,0 +1,274 @@
+"""Commands that run plans or take part in them: build, explore, fork, resume, approve, reject,
+replay, worker, demo."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from conductor.cli.app import cli
+from conductor.cli.options import (
+    F,
+    finish,
+    json_option,
+    launch_from,
+    launch_options,
+    signing_from,
+    signing_options,
+    with_options,
+    yes_option,
+)
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  conductor build "Add a --verbose flag to cli.py"              one step, an agent picks it up
+  conductor build --plan plan.yaml --exec "aider --yes-always"  a plan file, run by a CLI agent
+  conductor build "Fix the typo in README.md" --exec ./agent.sh --yes
+
+\b
+Exit status: 0 when every step is accepted; 1 when the plan failed or halted
+(a LOW-confidence step waits for `conductor approve`, or Ctrl-C: then `conductor resume`).
+"""
+)
+@click.argument("goal", required=False)
+@click.option(
+    "--plan",
+    "plan_file",
+    metavar="FILE",
+    help="Run the steps of this plan file (see `conductor schema plan`).",
+)
+@with_options(launch_options)
+@json_option
+def build(goal: str | None, plan_file: str | None, as_json: bool, **launch: Any) -> int:
+    """Run a goal or a plan file as one strategy: steps in order, each verified and committed.
+
+    With a model configured (GEMINI_API_KEY, or --llm), the model plans the steps and does them.
+    """
+    from conductor.commands import build as command
+
+    return finish(command.run(goal, plan_file=plan_file, launch=launch_from(launch)), as_json)
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  conductor explore "Create a Python CLI task manager"             3 strategies from the model
+  conductor explore "Add caching" --forks 2 --model gemini-3.8-flash
+  conductor explore "Speed up the parser" --strategy "memoize" --strategy "rewrite the tokenizer" \\
+      --exec "aider --yes-always --no-auto-commits --message-file -"
+  conductor explore --plan strategies.yaml                         forks written by hand
+
+\b
+Exit status: 0 when a fork is recommended (at least one completed), else 1.
+"""
+)
+@click.argument("goal", required=False)
+@click.option("--forks", type=click.IntRange(1, 8), help="How many strategies the model plans (default 3).")
+@click.option(
+    "--strategy",
+    "strategies",
+    multiple=True,
+    metavar="TEXT",
+    help="A strategy of your own (repeatable): one fork each.",
+)
+@click.option("--plan", "plan_file", metavar="FILE", help="A plan file with `forks:`.")
+@click.option("--jobs", type=click.IntRange(1, 16), help="Forks run at once (default: up to 4).")
+@click.option("--no-spawn", is_flag=True, help="Do not plan a new strategy when a fork fails.")
+@with_options(launch_options)
+@json_option
+def explore(
+    goal: str | None,
+    forks: int | None,
+    strategies: tuple[str, ...],
+    plan_file: str | None,
+    jobs: int | None,
+    no_spawn: bool,
+    as_json: bool,
+    **launch: Any,
+) -> int:
+    """Run several strategies in parallel, one fork branch each; compare them and recommend one."""
+    from conductor.commands import explore as command
+
+    result = command.run(
+        goal,
+        forks=forks,
+        strategies=list(strategies),
+        plan_file=plan_file,
+        jobs=jobs,
+        spawn=not no_spawn,
+        launch=launch_from(launch),
+        live=False if as_json else None,
+    )
+    return finish(result, as_json)
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  conductor replay task-manager-3f9a            re-run from the recorded model answers
+  conductor replay task-manager-3f9a --verify   exit 1 unless every step gives the same tree
+"""
+)
+@click.argument("plan")
+@click.option("--verify", is_flag=True, help="Exit 1 unless every step produced the same tree.")
+@json_option
+def replay(plan: str, verify: bool, as_json: bool) -> int:
+    """Re-run a model-driven plan from its recordings (offline, no key) into new forks."""
+    from conductor.commands import replay as command
+
+    return finish(command.run(plan, verify=verify), as_json)
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  conductor fork --from hello-3f9a/main@step_001 --exec "aider --yes-always"   redo the rest
+  conductor fork --from hello-3f9a/main@step_002 --strategy "use sqlite" --strategy "use json"
+  conductor fork --from hello-3f9a/main@base --plan other.yaml
+
+\b
+A new plan starts from the code as that step was accepted; the old plan is unchanged.
+Exit status as for build: 0 when every fork completed.
+"""
+)
+@click.option("--from", "origin", required=True, metavar="PLAN/FORK@STEP", help="The point to start from.")
+@click.option(
+    "--strategy",
+    "strategies",
+    multiple=True,
+    metavar="TEXT",
+    help="A new strategy from there (repeatable: one fork each). Default: the old fork's remaining steps.",
+)
+@click.option("--plan", "plan_file", metavar="FILE", help="Run this plan file from there instead.")
+@with_options(launch_options)
+@json_option
+def fork(
+    origin: str, strategies: tuple[str, ...], plan_file: str | None, as_json: bool, **launch: Any
+) -> int:
+    """Start a new plan from a point of an old one (the old plan and its history stay)."""
+    from conductor.commands import fork as command
+
+    result = command.run(origin, strategies=list(strategies), plan_file=plan_file, launch=launch_from(launch))
+    return finish(result, as_json)
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  conductor resume                      the most recent unfinished plan
+  conductor resume hello-3f9a --yes
+"""
+)
+@click.argument("plan", required=False)
+@click.option("--exec", "command", metavar="CMD", help="Use this command instead of the recorded one.")
+@with_options([*signing_options, yes_option])
+@json_option
+def resume(plan: str | None, command: str | None, yes: bool, as_json: bool, **signing: Any) -> int:
+    """Continue a halted or crashed plan exactly where its log ends."""
+    from conductor.commands import resume as resume_command
+
+    return finish(resume_command.run(plan, command=command, yes=yes, signing=signing_from(signing)), as_json)
+
+
+def decision_options(func: F) -> F:
+    """The arguments approve and reject share."""
+    func = click.argument("step")(func)
+    func = click.option("--plan", help="The plan (default: the one where STEP waits).")(func)
+    func = click.option("--fork", help="The fork (default: the one where STEP waits).")(func)
+    func = click.option("--reason", default="", help="Why; recorded with the decision.")(func)
+    func = click.option(
+        "--no-resume", is_flag=True, help="Only record the decision; do not continue the plan."
+    )(func)
+    return json_option(func)
+
+
+def _decide(approve: bool) -> Callable[..., int]:
+    def decide(
+        step: str, plan: str | None, fork: str | None, reason: str, no_resume: bool, as_json: bool
+    ) -> int:
+        from conductor.commands import decide as command
+
+        result = command.run(step, approve=approve, plan=plan, fork=fork, reason=reason, no_resume=no_resume)
+        return finish(result, as_json)
+
+    return decide
+
+
+cli.command(
+    "approve",
+    help="Approve a step that waits for approval (LOW confidence), then continue the plan.",
+    epilog="Example:\n\n  conductor approve step_001 --plan hello-3f9a",
+)(decision_options(_decide(approve=True)))
+cli.command(
+    "reject",
+    help="Reject a step that waits for approval; its fork fails.",
+    epilog="Example:\n\n  conductor reject step_001 --reason 'too broad; split it'",
+)(decision_options(_decide(approve=False)))
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  conductor worker --remote origin --exec "aider --yes-always --no-auto-commits --message-file -"
+  conductor worker --remote origin --exec ./agent.sh --once     do what is queued now, then exit
+
+\b
+Run it in a clone of the repository on any machine that can push to the remote. The plan
+itself runs elsewhere with `--remote origin` (the remote executor), which verifies and commits
+each result. A task is claimed by an atomic push, so no two workers ever do the same one.
+"""
+)
+@click.option(
+    "--remote", required=True, metavar="NAME", help="The git remote the plans queue their steps on."
+)
+@click.option(
+    "--exec",
+    "command",
+    required=True,
+    metavar="CMD",
+    help="The agent command for each task, run in the task's worktree (a relative path is relative to it).",
+)
+@click.option(
+    "--name", metavar="NAME", help="This worker's name in claims (default: host name and a number)."
+)
+@click.option("--once", is_flag=True, help="Do what is queued now, then exit (default: keep polling).")
+@click.option(
+    "--poll",
+    "poll_seconds",
+    type=click.FloatRange(0.1, 3600),
+    default=2.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Seconds between looks at the queue.",
+)
+@json_option
+def worker(
+    remote: str, command: str, name: str | None, once: bool, poll_seconds: float, as_json: bool
+) -> int:
+    """Do steps queued on a git remote by plans that run on other machines."""
+    from conductor.commands import worker as worker_command
+
+    result = worker_command.run(
+        remote=remote, command=command, name=name, once=once, poll_seconds=poll_seconds
+    )
+    return finish(result, as_json)
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  conductor demo               run in a fresh temporary directory (removed afterwards)
+  conductor demo --keep        keep the demo project to explore it with git
+"""
+)
+@click.option("--keep", is_flag=True, help="Keep the demo project instead of deleting it.")
+@click.option("--dir", "directory", type=click.Path(file_okay=False), help="Create the demo project here.")
+def demo(keep: bool, directory: str | None) -> int:
+    """Run Conductor end to end in a throwaway project, offline."""
+    from conductor.commands import demo as command
+
+    return finish(command.run(keep=keep, directory=directory), as_json=False)

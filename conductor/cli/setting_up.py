@@ -1,0 +1,142 @@
+"""Commands that set a repository up: init, policy, hooks, schema, clean."""
+
+from __future__ import annotations
+
+import click
+
+from conductor.cli.app import cli
+from conductor.cli.options import finish, json_option
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  conductor init my-project     new directory, git init, default policy, first commit
+  conductor init                set up Conductor in the current repository (idempotent)
+"""
+)
+@click.argument("name", required=False)
+@json_option
+def init(name: str | None, as_json: bool) -> int:
+    """Create a project NAME, or set up Conductor in the current repository."""
+    from conductor.commands import init as command
+
+    return finish(command.run(name), as_json)
+
+
+@cli.group(
+    invoke_without_command=True,
+    epilog="""\b
+Examples:
+  conductor policy                      merged policy with the origin of each value
+  conductor policy --json
+  conductor policy check                validate .conductor/policy.yaml
+  conductor policy check other.yaml
+""",
+)
+@json_option
+@click.pass_context
+def policy(ctx: click.Context, as_json: bool) -> int:
+    """Show the effective policy, with where each value comes from."""
+    if ctx.invoked_subcommand is not None:
+        return 0
+    from conductor.commands import policy as command
+
+    return finish(command.run(), as_json)
+
+
+@policy.command("check")
+@click.argument("file", required=False)
+@json_option
+def policy_check(file: str | None, as_json: bool) -> int:
+    """Validate a policy file (default: .conductor/policy.yaml); exit 1 if invalid."""
+    from conductor.commands import policy_check as command
+
+    return finish(command.run(file), as_json)
+
+
+@cli.group()
+def hooks() -> None:
+    """Install or remove Conductor's git hooks."""
+
+
+@hooks.command(
+    "install",
+    epilog="""\b
+Examples:
+  conductor hooks install              pre-commit guard for protected files
+  conductor hooks install --pre-push   also verify provenance of conductor/* branches before a push
+  conductor hooks install --force      replace a hook Conductor did not write (kept as a backup)
+""",
+)
+@click.option("--pre-push", is_flag=True, help="Also install the pre-push provenance check.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace a hook Conductor did not write (it is kept as <hook>.pre-conductor).",
+)
+@json_option
+def hooks_install(pre_push: bool, force: bool, as_json: bool) -> int:
+    """Install the pre-commit guard (and the pre-push check) into the repository's hooks directory."""
+    from conductor.commands import hooks as command
+
+    return finish(command.run("install", pre_push=pre_push, force=force), as_json)
+
+
+@hooks.command("uninstall")
+@json_option
+def hooks_uninstall(as_json: bool) -> int:
+    """Remove Conductor's hooks, restoring any hook they replaced."""
+    from conductor.commands import hooks as command
+
+    return finish(command.run("uninstall"), as_json)
+
+
+@hooks.command(
+    "pre-push",
+    epilog="""\b
+git runs it with the remote's name and URL, and one line per pushed ref on stdin
+(`<local ref> <local sha> <remote ref> <remote sha>`). Exit 1 refuses the push.
+""",
+)
+@click.argument("remote", required=False)
+@click.argument("url", required=False)
+@json_option
+def hooks_pre_push(remote: str | None, url: str | None, as_json: bool) -> int:
+    """The pre-push check itself (what the hook runs): verify every conductor/* branch pushed."""
+    import sys
+
+    from conductor.commands import prepush as command
+
+    return finish(command.run(sys.stdin), as_json)
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  conductor schema task > task.schema.json
+  conductor schema policy
+"""
+)
+@click.argument("name", type=click.Choice(["task", "result", "policy", "plan", "config"]))
+def schema(name: str) -> int:
+    """Print the JSON Schema of a task, result, policy, plan or config file."""
+    from conductor.commands import schema as command
+
+    return finish(command.run(name), as_json=True)
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  conductor clean                 every finished plan
+  conductor clean hello-3f9a
+"""
+)
+@click.argument("plan", required=False)
+@json_option
+def clean(plan: str | None, as_json: bool) -> int:
+    """Remove worktrees and mailboxes of finished plans (their history stays in git)."""
+    from conductor.commands import clean as command
+
+    return finish(command.run(plan), as_json)

@@ -1,0 +1,93 @@
+"""`conductor hooks pre-push`: the pre-push check — verify the provenance of every Conductor
+branch (and fork log) a push updates. The installed pre-push hook runs it.
+
+git runs the hook with the remote's name and URL as arguments and one line per pushed ref on
+stdin: `<local ref> <local sha> <remote ref> <remote sha>`. Deleting a ref is not checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from conductor.errors import ConductorError
+from conductor.ledger import refs
+from conductor.ledger.store import Ledger
+from conductor.project import find_root
+from conductor.provenance.verifier import Options, VerifyReport, verify_plan
+from conductor.report import Report
+
+PREFIX = "conductor pre-push:"
+
+
+def pushed_forks(lines: Iterable[str]) -> list[tuple[str, str]]:
+    """The (plan, fork) pairs whose code branch or fork log a push updates, in order."""
+    found: dict[tuple[str, str], None] = {}
+    for line in lines:
+        parts = line.split()
+        if len(parts) != 4 or parts[1].strip("0") == "":
+            continue
+        local, _, remote, _ = parts
+        for name in (local, remote):
+            pair = refs.parse_branch(name)
+            log = refs.parse(name)
+            if pair is None and log is not None and log.kind == "fork" and log.plan and log.fork:
+                pair = (log.plan, log.fork)
+            if pair is not None:
+                found.setdefault(pair)
+                break
+    return list(found)
+
+
+@dataclass
+class PrePush(Report):
+    checked: list[tuple[str, str]] = field(default_factory=list)
+    reports: list[VerifyReport] = field(default_factory=list)  # of the forks that do not verify
+    errors: list[str] = field(default_factory=list)  # forks that could not be checked
+
+    @property
+    def failed(self) -> int:
+        return len(self.reports) + len(self.errors)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "checked": [f"{plan}/{fork}" for plan, fork in self.checked],
+            "ok": not self.failed,
+            "failed": [r.to_json() for r in self.reports],
+            "errors": self.errors,
+        }
+
+    def render(self) -> str:
+        if not self.checked:
+            return ""
+        lines = [f"{PREFIX} {error}" for error in self.errors]
+        lines += [report.render() for report in self.reports]
+        if self.failed:
+            lines.append(
+                f"{PREFIX} {self.failed} branch(es) do not verify; push refused "
+                "(details above; `conductor verify PLAN` to recheck; `git push --no-verify` to bypass)"
+            )
+        else:
+            lines.append(f"{PREFIX} provenance of {len(self.checked)} fork(s) verified")
+        return "\n".join(lines)
+
+
+def run(lines: Iterable[str]) -> PrePush:
+    result = PrePush(pushed_forks(lines))
+    if not result.checked:
+        return result
+    ledger = Ledger(find_root())
+    for plan, fork in result.checked:
+        try:
+            report = verify_plan(ledger, plan, fork=fork, options=Options())
+        except ConductorError as exc:
+            result.errors.append(f"{refs.short_branch(plan, fork)}: {exc.diagnostics()}")
+            continue
+        if not report.ok:
+            result.reports.append(report)
+    return result

@@ -1,0 +1,54 @@
+"""What a command returns: one object that says the same facts as text and as JSON.
+
+Every `conductor.commands.X.run(...)` returns a `Report`; the CLI prints `render()` — or
+`to_json()` with `--json` — and exits with `exit_code`. Reports that could be long (the event
+log) stream themselves by overriding `emit`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TextIO
+
+
+def json_text(data: Any) -> str:
+    """JSON as Conductor prints it: indented, UTF-8 as is, anything else as its str()."""
+    return json.dumps(data, indent=2, ensure_ascii=False, default=str)
+
+
+class Report:
+    """Base of every command's result. Subclasses define `to_json` and `render`."""
+
+    @property
+    def exit_code(self) -> int:
+        """0 when the command did what was asked; 1 when the outcome is a failure."""
+        return 0
+
+    def to_json(self) -> Any:
+        raise NotImplementedError
+
+    def render(self) -> str:
+        raise NotImplementedError
+
+    def emit(self, out: TextIO, *, as_json: bool) -> None:
+        text = json_text(self.to_json()) if as_json else self.render()
+        if text:
+            out.write(text + "\n")
+            out.flush()
+
+
+def json_line(data: Any) -> str:
+    """One JSON object on one line (JSON Lines)."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def table(rows: list[list[str]], *, indent: str = "") -> str:
+    """Left-aligned columns, two spaces apart (cheap: no rich import on fast paths)."""
+    if not rows:
+        return ""
+    widths = [max(len(row[i]) for row in rows if i < len(row)) for i in range(max(map(len, rows)))]
+    lines = []
+    for row in rows:
+        cells = [cell.ljust(widths[i]) if i < len(row) - 1 else cell for i, cell in enumerate(row)]
+        lines.append(indent + "  ".join(cells).rstrip())
+    return "\n".join(lines)

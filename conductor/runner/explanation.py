@@ -1,0 +1,188 @@
+"""Explaining a step (`conductor explain STEP`): why it went the way it did — instruction,
+confidence factors, effective policy with origins, each attempt's verdict and evidence,
+recovery, commits."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from conductor.engine.state import ForkState
+from conductor.errors import NotFoundError
+from conductor.ledger import refs
+from conductor.ledger.store import Ledger
+from conductor.models.event import EventType
+from conductor.models.layout import DIRS, TASK, StepPaths
+from conductor.project import find_root
+from conductor.report import Report
+from conductor.runner.plans import load_plan
+
+
+def _json(raw: bytes | None) -> Any:
+    return json.loads(raw) if raw is not None else None
+
+
+@dataclass
+class Explanation(Report):
+    """Everything recorded about one step, as one JSON object."""
+
+    data: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return self.data
+
+    def render(self) -> str:
+        data = self.data
+        out = [
+            f"{data['step']} of {data['plan']}/{data['fork']}: {data['title']}  [{data['state']}]",
+            "",
+            "Instruction:",
+            *[f"  {line}" for line in data["instruction"].splitlines()],
+            f"Allowed files: {', '.join(data['allowed_files'])}",
+        ]
+        for attempt in data["attempts"]:
+            out.append("")
+            label = (
+                "Assessment (before any attempt)"
+                if attempt["attempt"] == 0
+                else f"Attempt {attempt['attempt']}"
+            )
+            out.append(label + ":")
+            confidence = attempt["confidence"]
+            if confidence:
+                out.append(f"  confidence {confidence['score']:.2f} ({confidence['level']}):")
+                for factor in confidence["factors"]:
+                    weighted = f"{factor['value']:.2f} x {factor['weight']:.2f}"
+                    out.append(f"    {factor['name']:<9} {weighted}  {factor['detail']}")
+            verdict = attempt["verdict"]
+            if verdict is None:
+                out.append("  no verdict yet")
+                continue
+            if verdict.get("accepted"):
+                out.append(f"  ACCEPTED: passed {', '.join(verdict['checks'])}")
+                out.append(
+                    f"  change: {verdict.get('diffstat') or 'no files changed'} ({verdict['lines']} lines)"
+                )
+            else:
+                out.append(f"  REJECTED: {verdict['failure']} ({verdict['cause']}): {verdict['reason']}")
+                for violation in verdict.get("violations", []):
+                    out.append(f"    - {violation['path']}: {violation['detail']}")
+                for line in verdict.get("evidence", [])[: 10 if not verdict.get("violations") else 0]:
+                    out.append(f"    | {line}")
+                out.append(f"  recovery: {verdict['hint']}")
+                if verdict.get("diffstat"):
+                    out.append(f"  rejected change: {verdict['diffstat']}")
+            for command in verdict.get("commands", []):
+                status = "timed out" if command["timed_out"] else f"exit {command['exit_code']}"
+                out.append(
+                    f"  verify `{command['command']}`: {status} in {command['seconds']}s"
+                    f" (output {command['output_sha256'][:19]}…)"
+                )
+            if attempt["evidence_files"]:
+                out.append(f"  evidence: {', '.join(attempt['evidence_files'])}")
+            if attempt["commit"]:
+                out.append(f"  commit: {attempt['commit']}  (git show {attempt['commit'][:12]})")
+        policy = data["policy"]
+        if policy:
+            out.append("")
+            out.append("Effective policy for this step:")
+            for key, entry in policy["values"].items():
+                if isinstance(entry, list):
+                    values = ", ".join(f"{i['value']} ({i['origin']})" for i in entry) or "[]"
+                    out.append(f"  {key}: {values}")
+                else:
+                    out.append(f"  {key}: {entry['value']}  ({entry['origin']})")
+        out.append("")
+        out.append("Events:")
+        for event in data["events"]:
+            out.append(
+                f"  {event['time'][:19].replace('T', ' ')}  {event['type']:<18} #{event['attempt'] or '-'}"
+                f"  {event['summary']}"
+            )
+        out.append("")
+        out.append(
+            f"Records: git show {data['ref']}:{StepPaths(data['step']).evidence}/   Branch: {data['branch']}"
+        )
+        return "\n".join(out)
+
+
+def locate(ledger: Ledger, step: str, plan: str | None, fork: str | None) -> tuple[str, str]:
+    """The plan and fork to explain: as given, or the latest plan that has this step."""
+    candidates = []
+    for plan_id in [plan] if plan else ledger.plans():
+        for fork_id in [fork] if fork else ledger.forks(plan_id):
+            tip = ledger.tip(refs.fork_log(plan_id, fork_id))
+            paths = StepPaths(step)
+            if tip is not None and (
+                any(tip.exists(paths.record(d, TASK)) for d in DIRS) or tip.exists(paths.evidence)
+            ):
+                candidates.append((tip.event.time or "", plan_id, fork_id))
+    if not candidates:
+        raise NotFoundError(
+            f"no {step} recorded" + (f" in plan {plan}" if plan else ""),
+            hint="`conductor status` lists plans, forks and steps",
+        )
+    candidates.sort()
+    return candidates[-1][1], candidates[-1][2]
+
+
+def explain(step: str, *, plan: str | None = None, fork: str | None = None) -> Explanation:
+    ledger = Ledger(find_root())
+    plan_id, fork_id = locate(ledger, step, plan, fork)
+    record = load_plan(ledger, plan_id)
+    spec = record.step(fork_id, step)
+    ref = refs.fork_log(plan_id, fork_id)
+    tip = ledger.tip(ref)
+    assert tip is not None
+    events = [e for e in ledger.log(ref, newest_first=False) if e.step == step]
+    state = ForkState.replay(plan_id, fork_id, list(ledger.log(ref, newest_first=False))).step(step)
+    paths = StepPaths(step)
+    attempts = []
+    for n in range(1, state.attempt + 1):
+        evidence = paths.attempt(n)
+        verdict = _json(tip.read(evidence.verdict))
+        attempts.append(
+            {
+                "attempt": n,
+                "confidence": _json(tip.read(evidence.confidence)),
+                "verdict": verdict,
+                "evidence_files": [f"{evidence.evidence}/{name}" for name in tip.listdir(evidence.evidence)],
+                "commit": next(
+                    (
+                        e.data.get("commit")
+                        for e in events
+                        if e.type is EventType.TASK_COMPLETED and e.attempt == n
+                    ),
+                    None,
+                ),
+            }
+        )
+    if not attempts:  # waiting for approval: only the assessment exists
+        assessment = _json(tip.read(paths.assessment))
+        if assessment is not None:
+            attempts.append(
+                {
+                    "attempt": 0,
+                    "confidence": assessment,
+                    "verdict": None,
+                    "evidence_files": [],
+                    "commit": None,
+                }
+            )
+    return Explanation(
+        {
+            "plan": plan_id,
+            "fork": fork_id,
+            "step": step,
+            "title": spec.title,
+            "instruction": spec.instruction,
+            "allowed_files": list(spec.allowed_files) or ["**"],
+            "state": state.phase.value,
+            "attempts": attempts,
+            "policy": _json(tip.read(paths.policy)),
+            "events": [e.to_json() for e in events],
+            "ref": ref,
+            "branch": refs.short_branch(plan_id, fork_id),
+        }
+    )

@@ -1,0 +1,126 @@
+"""Conductor's git hooks (`conductor hooks install|uninstall`), in the repository's hooks dir.
+
+The hooks dir is the one git uses (`git rev-parse --git-path hooks`), so core.hooksPath and
+worktrees are respected. A hook that Conductor did not write is never overwritten unless
+--force is given, and then it is kept beside ours as `<hook>.pre-conductor`.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import shlex
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from conductor.errors import HookError
+from conductor.gitcli import git_text
+from conductor.report import Report
+
+MARKER = "# conductor-hook:"
+PYTHON_LINE = "CONDUCTOR_PYTHON=python3"
+BACKUP_SUFFIX = ".pre-conductor"
+
+
+@dataclass(frozen=True)
+class HookChange:
+    hook: str
+    path: Path
+    action: str  # installed, updated, replaced, removed, restored, absent, foreign
+
+    def to_json(self) -> dict[str, str]:
+        return {"hook": self.hook, "path": str(self.path), "action": self.action}
+
+
+def hooks_dir() -> Path:
+    """The directory git runs hooks from in the current repository."""
+    path = Path(git_text(["rev-parse", "--path-format=absolute", "--git-path", "hooks"]))
+    return path
+
+
+def script(hook: str, *, python: str = sys.executable) -> str:
+    """The hook script as installed: the one in hooks/, pointed at this Python."""
+    source = importlib.resources.files("conductor._hooks").joinpath(hook)
+    text = source.read_text(encoding="utf-8")
+    if PYTHON_LINE not in text:
+        raise HookError(f"the packaged {hook} hook is damaged (no {PYTHON_LINE} line)")
+    return text.replace(PYTHON_LINE, f"CONDUCTOR_PYTHON={shlex.quote(python)}", 1)
+
+
+def is_ours(path: Path) -> bool:
+    try:
+        head = path.read_text(encoding="utf-8", errors="replace")[:400]
+    except OSError:
+        return False
+    return MARKER in head
+
+
+def install(hooks: list[str], *, force: bool) -> HookChanges:
+    """Install each hook; refuse (before writing any) if a foreign hook is in the way."""
+    directory = hooks_dir()
+    targets = [(hook, directory / hook) for hook in hooks]
+    foreign = [path for _, path in targets if path.exists() and not is_ours(path)]
+    if foreign and not force:
+        names = ", ".join(str(p) for p in foreign)
+        raise HookError(
+            f"a hook not written by Conductor is already installed: {names}",
+            hint="chain it yourself, or run `conductor hooks install --force` (the existing "
+            f"hook is kept as <hook>{BACKUP_SUFFIX})",
+        )
+    directory.mkdir(parents=True, exist_ok=True)
+    changes = []
+    for hook, path in targets:
+        if path.exists() and not is_ours(path):
+            path.replace(path.with_name(hook + BACKUP_SUFFIX))
+            action = "replaced"
+        else:
+            action = "updated" if path.exists() else "installed"
+        tmp = path.with_name(f".{hook}.conductor-tmp")
+        tmp.write_text(script(hook), encoding="utf-8")
+        tmp.chmod(0o755)
+        tmp.replace(path)
+        changes.append(HookChange(hook, path, action))
+    return HookChanges(changes)
+
+
+def uninstall(hooks: list[str]) -> HookChanges:
+    """Remove Conductor's hooks (restoring a hook --force displaced); leave others alone."""
+    directory = hooks_dir()
+    changes = []
+    for hook in hooks:
+        path = directory / hook
+        backup = path.with_name(hook + BACKUP_SUFFIX)
+        if not path.exists():
+            changes.append(HookChange(hook, path, "absent"))
+        elif not is_ours(path):
+            changes.append(HookChange(hook, path, "foreign"))
+        else:
+            path.unlink()
+            if backup.exists():
+                backup.replace(path)
+                changes.append(HookChange(hook, path, "restored"))
+            else:
+                changes.append(HookChange(hook, path, "removed"))
+    return HookChanges(changes)
+
+
+DESCRIBE = {
+    "installed": "installed",
+    "updated": "updated (it was already Conductor's)",
+    "replaced": f"installed; the previous hook was kept as <hook>{BACKUP_SUFFIX}",
+    "removed": "removed",
+    "restored": "removed; the hook it replaced was restored",
+    "absent": "not installed, nothing to do",
+    "foreign": "left alone: it was not written by Conductor",
+}
+
+
+@dataclass
+class HookChanges(Report):
+    changes: list[HookChange] = field(default_factory=list)
+
+    def to_json(self) -> list[dict[str, str]]:
+        return [c.to_json() for c in self.changes]
+
+    def render(self) -> str:
+        return "\n".join(f"{c.hook}: {DESCRIBE[c.action]} ({c.path})" for c in self.changes)

@@ -1,0 +1,279 @@
+"""The launch path shared by build, explore, fork, resume, approve and replay: resolve how to run
+(executor, model, signing) before any work, record a new plan after checking its scope, run
+it, and report each fork's state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from conductor.errors import ConfigError
+from conductor.executors import registry
+from conductor.executors.base import Executor
+from conductor.ledger import refs
+from conductor.ledger.message import format_time
+from conductor.ledger.store import Ledger, utc_now
+from conductor.llm import config as llm_config
+from conductor.llm.config import LLMSettings
+from conductor.models.loader import validate
+from conductor.models.plan import PlanSpec
+from conductor.models.source import YamlDocument, read_file
+from conductor.policy.effective import EffectivePolicy
+from conductor.progress import say
+from conductor.project import POLICY_FILE, find_root
+from conductor.provenance.signing import Signing, SigningChoice, signing_for
+from conductor.report import Report
+from conductor.runner.fork import RunOptions
+from conductor.runner.plans import (
+    RESUMABLE,
+    PlanRecord,
+    latest_plan,
+    load_plan,
+    new_plan_id,
+    record_exchanges,
+    record_plan,
+)
+from conductor.runner.scheduler import Spawner, run_plan
+from conductor.runner.status import ForkView, plan_view
+from conductor.runner.worktree import require_commit
+
+if TYPE_CHECKING:
+    from conductor.llm.caller import Exchange
+    from conductor.llm.planner import LLMPlanner
+
+WILDCARDS = set("*?[")
+
+
+@dataclass
+class PlanRun(Report):
+    """A plan after a run: its state and each fork's, with the steps."""
+
+    plan: str
+    state: str
+    base: str = ""
+    forks: list[ForkView] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.state == "completed" else 1
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "plan": self.plan,
+            "state": self.state,
+            "base": self.base,
+            "forks": [f.to_json() for f in self.forks],
+        }
+
+    def render(self) -> str:
+        lines = [f"plan {self.plan}: {self.state}"]
+        for fork in self.forks:
+            lines.append(f"  fork {fork.id} [{fork.state}] branch {fork.branch}")
+            for step, state in fork.steps.items():
+                lines.append(f"    {step}: {state}")
+        if self.state == "completed":
+            branch = self.forks[0].branch if self.forks else ""
+            lines.append(f"Review: git log --stat {self.base[:12]}..{branch}")
+            lines.append(f"        (or push {branch} and open a pull request)")
+        elif self.state == "halted":
+            lines.append(f"Continue with: conductor resume {self.plan}")
+        lines.append(
+            f"Details: conductor explain <step> --plan {self.plan}; conductor events --plan {self.plan}"
+        )
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Launch:
+    """How to run a new plan, as the command line says: executor, model, signing, approval."""
+
+    executor: str | None = None
+    command: str | None = None
+    remote: str | None = None
+    llm: str | None = None
+    model: str | None = None
+    base_url: str | None = None
+    signing: SigningChoice = field(default_factory=SigningChoice)
+    yes: bool = False
+
+
+@dataclass
+class Start:
+    """Everything a new plan needs, resolved from the command line and the project."""
+
+    root: Path
+    ledger: Ledger
+    base: str
+    settings: LLMSettings | None
+    executor: Executor
+    signing: Signing
+    yes: bool
+
+
+def begin(launch: Launch) -> Start:
+    """Resolve the launch before any work: a bad executor, model or signing setup stops here."""
+    root = find_root()
+    ledger = Ledger(root)
+    base = require_commit(root)
+    settings = llm_config.resolve(root, llm=launch.llm, model=launch.model, base_url=launch.base_url)
+    signing = decide_signing(root, launch.signing)
+    executor = registry.make(launch.executor, command=launch.command, llm=settings, remote=launch.remote)
+    return Start(root, ledger, base, settings, executor, signing, launch.yes)
+
+
+def project_policy(root: Path) -> EffectivePolicy:
+    from conductor.policy.project import effective
+
+    return effective(root)
+
+
+def decide_signing(root: Path, choice: SigningChoice | None) -> Signing:
+    """Decide signing before any work starts (`always` without an identity stops here)."""
+    return signing_for(choice or SigningChoice(), project_policy(root).sign)
+
+
+def planner(start: Start) -> LLMPlanner:
+    from conductor.llm.caller import Caller
+    from conductor.llm.planner import LLMPlanner
+
+    assert start.settings is not None
+    caller = Caller(
+        llm_config.make_provider(start.settings),
+        retries=start.settings.retries,
+        backoff_seconds=start.settings.retry_backoff_seconds,
+    )
+    return LLMPlanner(caller, root=start.root, policy=project_policy(start.root))
+
+
+def load_plan_file(path: str) -> tuple[PlanSpec, YamlDocument]:
+    doc = read_file(Path(path), display=path)
+    return validate(doc, PlanSpec, schema="plan"), doc
+
+
+def check_scope(spec: PlanSpec, policy: EffectivePolicy, doc: YamlDocument | None, path: str) -> None:
+    """A step may not list a file the policy protects: say so now, not after the work is done."""
+    shorthand = doc is not None and isinstance(doc.data, dict) and "steps" in doc.data
+    for f_index, fork in enumerate(spec.forks):
+        for s_index, step in enumerate(fork.steps):
+            for p_index, pattern in enumerate(step.allowed_files):
+                if WILDCARDS & set(pattern):
+                    continue
+                hit = policy.protected.check(pattern)
+                if hit is None:
+                    continue
+                loc: tuple[str | int, ...] = (
+                    ("steps", s_index) if shorthand else ("forks", f_index, "steps", s_index)
+                )
+                loc = (*loc, "allowed_files", p_index)
+                raise ConfigError(
+                    f"step {s_index + 1} ('{step.title}') allows '{pattern}', which is protected by"
+                    f" '{hit.pattern}' ({hit.origin})",
+                    path=path,
+                    line=doc.line_of(loc) if doc else None,
+                    field=".".join(map(str, loc)),
+                    hint="remove it from allowed_files; protected files cannot be changed by a plan",
+                )
+
+
+def create(
+    start: Start,
+    spec: PlanSpec,
+    *,
+    plan_file: str | None,
+    doc: YamlDocument | None,
+    source: str,
+    exchanges: list[Exchange] | None = None,
+) -> PlanRecord:
+    """Record a new plan (after checking its scope against the policy) and say what it is."""
+    policy_path = start.root / POLICY_FILE
+    record = PlanRecord(
+        id=new_plan_id(spec.goal),
+        goal=spec.goal,
+        base=start.base,
+        created=format_time(utc_now()),
+        source=source,
+        spec=spec,
+        policy_text=policy_path.read_text(encoding="utf-8") if policy_path.is_file() else None,
+        plan_text=Path(plan_file).read_text(encoding="utf-8") if plan_file else None,
+        plan_path=plan_file,
+        executor=start.executor.settings(),
+    )
+    check_scope(spec, record.effective(spec.forks[0].id), doc, plan_file or "the planner's plan")
+    record_plan(start.ledger, record)
+    if exchanges:
+        record_exchanges(start.ledger, record.id, exchanges)
+    say(f"plan {record.id}: {spec.goal}")
+    for fork in spec.forks:
+        branch = refs.short_branch(record.id, fork.id)
+        what = f" ({fork.strategy})" if fork.strategy else ""
+        say(f"  fork {fork.id}{what}: {len(fork.steps)} step(s), branch {branch}")
+    say(f"  base {start.base[:12]}, executor {start.executor.name}")
+    return record
+
+
+def execute(
+    ledger: Ledger,
+    plan: PlanRecord,
+    executor: Executor,
+    *,
+    root: Path,
+    yes: bool,
+    resuming: bool = False,
+    jobs: int = 1,
+    spawner: Spawner | None = None,
+    say_fn: Callable[[str], None] | None = None,
+    signing: Signing | None = None,
+) -> PlanRun:
+    """Run a recorded plan's unfinished forks, up to `jobs` at a time."""
+    say_fn = say_fn or say
+    if signing is not None and signing.note:
+        say_fn(signing.note)
+    options = RunOptions(
+        yes=yes, resuming=resuming, say=say_fn, signer=signing.signer if signing is not None else None
+    )
+    outcome = run_plan(ledger, plan, executor, repo_root=root, options=options, jobs=jobs, spawner=spawner)
+    view = plan_view(ledger, outcome.plan)
+    return PlanRun(outcome.plan, outcome.state, plan.base, view.forks if view is not None else [])
+
+
+def launched(
+    start: Start,
+    record: PlanRecord,
+    *,
+    jobs: int = 1,
+    spawner: Spawner | None = None,
+    say_fn: Callable[[str], None] | None = None,
+) -> PlanRun:
+    """Run a plan just created from `start`."""
+    return execute(
+        start.ledger,
+        record,
+        start.executor,
+        root=start.root,
+        yes=start.yes,
+        jobs=jobs,
+        spawner=spawner,
+        say_fn=say_fn,
+        signing=start.signing,
+    )
+
+
+def resume(
+    plan_id: str | None, *, command: str | None, yes: bool, signing: SigningChoice | None = None
+) -> PlanRun:
+    """Continue a plan where its log ends, with the executor it was started with."""
+    root = find_root()
+    ledger = Ledger(root)
+    plan_id = plan_id or latest_plan(ledger, states=RESUMABLE)
+    plan = load_plan(ledger, plan_id)
+    state = ledger.tip(refs.plan_log(plan_id))
+    if state is not None and state.event.state in ("completed", "failed"):
+        say(f"plan {plan_id} already {state.event.state}; nothing to resume")
+    sign_with = decide_signing(root, signing)
+    executor = registry.from_settings(plan.executor, command=command, ledger=ledger)
+    say(f"resuming plan {plan_id}")
+    jobs = min(4, len(plan.spec.forks))
+    return execute(ledger, plan, executor, root=root, yes=yes, resuming=True, jobs=jobs, signing=sign_with)

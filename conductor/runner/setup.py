@@ -1,0 +1,126 @@
+"""Setting a project up (`conductor init [NAME]`): a new project, or Conductor in the current
+repository.
+
+With NAME: a new directory with `git init`, the default policy, `.conductor/.gitignore` and a
+first commit. Without NAME: add whichever of those files are missing to the current
+repository, touching no existing file and no history (so running it twice changes nothing).
+The git CLI does the repository work, so the user's git config (default branch, templates,
+hooks, signing) applies as it would to their own commands.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from conductor.errors import ConductorError
+from conductor.gitcli import git, git_text
+from conductor.project import IGNORE_FILE, POLICY_FILE, find_root
+from conductor.report import Report
+
+FALLBACK_IDENTITY = {
+    "GIT_AUTHOR_NAME": "Conductor",
+    "GIT_AUTHOR_EMAIL": "conductor@localhost",
+    "GIT_COMMITTER_NAME": "Conductor",
+    "GIT_COMMITTER_EMAIL": "conductor@localhost",
+}
+
+
+@dataclass
+class InitResult(Report):
+    root: Path
+    created_repo: bool
+    written: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    commit: str | None = None
+    identity_fallback: bool = False
+    name: str = ""  # NAME as given, for the `cd` hint
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "root": str(self.root),
+            "created_repository": self.created_repo,
+            "written": self.written,
+            "kept": self.kept,
+            "commit": self.commit,
+        }
+
+    def render(self) -> str:
+        if self.created_repo:
+            lines = [f"Created {self.root} with {', '.join(self.written)} (commit {str(self.commit)[:12]})."]
+            if self.identity_fallback:
+                lines.append("No git identity is configured, so the first commit is by 'Conductor'.")
+            lines.append(f"Next: cd {self.name} && conductor policy")
+            return "\n".join(lines)
+        if not self.written:
+            return f"Conductor is already set up in {self.root} (nothing changed)."
+        lines = [f"Set up Conductor in {self.root}: wrote {', '.join(self.written)}."]
+        if self.kept:
+            lines.append(f"Kept existing {', '.join(self.kept)}.")
+        lines.append(
+            "Review the policy, then commit it: git add .conductor && git commit -m 'Add Conductor policy'"
+        )
+        return "\n".join(lines)
+
+
+def template(name: str) -> str:
+    return importlib.resources.files("conductor.templates").joinpath(name).read_text("utf-8")
+
+
+def _write_missing(root: Path, result: InitResult) -> None:
+    for rel, name in ((POLICY_FILE, "policy.yaml"), (IGNORE_FILE, "gitignore")):
+        target = root / rel
+        if target.exists() or target.is_symlink():
+            result.kept.append(rel)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.name + ".tmp")
+        tmp.write_text(template(name), encoding="utf-8")
+        tmp.replace(target)
+        result.written.append(rel)
+
+
+def has_identity(root: Path) -> bool:
+    """True when git can name an author in `root` without Conductor's help."""
+    names = {"user.name", "user.email"}
+    for key in list(names):
+        env = "GIT_AUTHOR_" + key.split(".")[1].upper()
+        if os.environ.get(env):
+            names.discard(key)
+            continue
+        try:
+            if git_text(["config", "--get", key], cwd=root):
+                names.discard(key)
+        except ConductorError:
+            pass
+    return not names
+
+
+def new_project(name: str) -> InitResult:
+    root = Path(name).resolve()
+    if root.exists() and (not root.is_dir() or any(root.iterdir())):
+        raise ConductorError(
+            f"{name} already exists and is not an empty directory",
+            hint="choose another NAME, or run `conductor init` inside an existing repository",
+        )
+    root.mkdir(parents=True, exist_ok=True)
+    git(["init", "--quiet", str(root)])
+    result = InitResult(root=root, created_repo=True, name=name)
+    _write_missing(root, result)
+    env = None
+    if not has_identity(root):
+        env = FALLBACK_IDENTITY
+        result.identity_fallback = True
+    git(["add", "--", *result.written], cwd=root)
+    git(["commit", "--quiet", "--no-verify", "-m", "Set up Conductor"], cwd=root, env=env)
+    result.commit = git_text(["rev-parse", "HEAD"], cwd=root)
+    return result
+
+
+def existing_repo() -> InitResult:
+    root = find_root()
+    result = InitResult(root=root, created_repo=False)
+    _write_missing(root, result)
+    return result

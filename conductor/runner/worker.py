@@ -1,0 +1,173 @@
+"""A worker (`conductor worker --remote NAME --exec CMD`): do queued steps for plans run elsewhere.
+
+Run it in a clone of the repository on any machine that can push to the shared remote. It
+fetches the queue, claims a task by an atomic compare-and-swap push (so no task is done
+twice), runs CMD on it under the same file contract as the command executor, in a worktree
+of its own at the code the step starts from, and pushes the result. The machine that runs
+the plan verifies the result against its policy and commits it.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from conductor.executors.base import Assignment, Outcome
+from conductor.executors.command import CommandExecutor
+from conductor.executors.queue import Queue
+from conductor.ledger import refs
+from conductor.ledger.refs import WORK_CLAIM, WORK_RESULT, WORK_TASK
+from conductor.mailbox import Mailbox
+from conductor.models import layout
+from conductor.models.result import ResultFile, ResultStatus
+from conductor.models.task import TaskFile
+from conductor.progress import say
+from conductor.project import find_root
+from conductor.report import Report
+
+
+@dataclass
+class WorkerReport(Report):
+    done: list[dict[str, Any]] = field(default_factory=list)
+    lost: list[str] = field(default_factory=list)  # claims another worker won
+
+    def to_json(self) -> dict[str, Any]:
+        return {"done": self.done, "lost_claims": self.lost}
+
+    def render(self) -> str:
+        return f"{len(self.done)} task(s) done" + (
+            f", {len(self.lost)} claimed by others" if self.lost else ""
+        )
+
+
+def open_slots(listing: dict[str, str]) -> list[str]:
+    """Queue slots with a task and neither a claim nor a result, oldest name first."""
+    kinds: dict[str, set[str]] = {}
+    for ref in listing:
+        parsed = refs.parse_work_ref(ref)
+        if parsed is not None:
+            kinds.setdefault(ref.rsplit("/", 1)[0], set()).add(parsed[4])
+    return sorted(base for base, present in kinds.items() if present == {WORK_TASK})
+
+
+def _as_agent(raw: bytes, worker: str) -> str:
+    """The result, naming this worker as the agent (the commit author) unless it names one."""
+    try:
+        result = ResultFile.from_json(raw)
+    except ValueError:
+        return raw.decode("utf-8", "replace")  # the machine that runs the plan reports it
+    if result.agent:
+        return raw.decode("utf-8", "replace")
+    return result.model_copy(update={"agent": worker}).to_json()
+
+
+def _status(result: str) -> str:
+    try:
+        return str(json.loads(result).get("status", "?"))
+    except (ValueError, AttributeError):
+        return "unreadable result"
+
+
+def default_name() -> str:
+    return f"{platform.node() or 'worker'}-{int(time.time()) % 100000}"
+
+
+def work(
+    *,
+    remote: str,
+    command: str,
+    name: str | None = None,
+    once: bool = False,
+    poll_seconds: float = 2.0,
+    say_fn: Callable[[str], None] = say,
+) -> WorkerReport:
+    root = find_root()
+    queue = Queue(root, remote)
+    queue.check_remote()
+    worker = name or default_name()
+    report = WorkerReport()
+    say_fn(f"worker {worker}: taking tasks from {remote} ({refs.WORK_PREFIX}*); Ctrl-C to stop")
+    while True:
+        claimed_any = False
+        for base in open_slots(queue.listing()):
+            task_commit = queue.listing(f"{base}/{WORK_TASK}").get(f"{base}/{WORK_TASK}")
+            if task_commit is None:
+                continue
+            queue.fetch(f"{base}/{WORK_TASK}")
+            claim = queue.commit(
+                {layout.QUEUE_WORKER: json.dumps({"name": worker, "host": platform.node()}).encode()},
+                parent=task_commit,
+                message=f"claimed by {worker}\n",
+            )
+            if not queue.create(f"{base}/{WORK_CLAIM}", claim):
+                report.lost.append(base)
+                say_fn(f"worker {worker}: {base} was claimed by another worker")
+                continue
+            claimed_any = True
+            report.done.append(do_task(queue, base, task_commit, command, worker, say_fn))
+        if once and not claimed_any:
+            return report
+        if not claimed_any:
+            time.sleep(poll_seconds)
+
+
+def do_task(
+    queue: Queue, base: str, task_commit: str, command: str, worker: str, say_fn: Callable[[str], None]
+) -> dict[str, Any]:
+    parsed = refs.parse_work_ref(f"{base}/{WORK_TASK}")
+    assert parsed is not None
+    plan, fork, step, attempt, _ = parsed
+    task = TaskFile.from_json(queue.read(task_commit, layout.QUEUE_TASK))
+    parent = queue.git("rev-parse", f"{task_commit}^")
+    scratch = Path(tempfile.mkdtemp(prefix="conductor-worker-"))
+    workspace = scratch / "workspace"
+    queue.git("worktree", "add", "--quiet", "--detach", str(workspace), parent)
+    try:
+        local = task.model_copy(update={"workspace": str(workspace)}).sealed()
+        mailbox = Mailbox(scratch / "handoff", plan, fork)
+        mailbox.hand_out(step, local.to_json())
+        assignment = Assignment(
+            task=local,
+            mailbox=mailbox,
+            workspace=workspace,
+            deadline=time.time() + task.timeout_seconds,
+            claimed=True,
+            on_claim=lambda data: None,
+            on_stale=lambda found, attempt: None,
+            say=lambda text: say_fn(f"[{plan}/{fork}] {text}"),
+        )
+        outcome = CommandExecutor(command).execute(assignment)
+        found = mailbox.find_result(step)
+        if outcome is not Outcome.RESULT or found is None:
+            result = ResultFile(
+                task_id=step,
+                attempt=attempt,
+                status=ResultStatus.FAILED,
+                summary=f"`{command}` {outcome.value} on worker {worker} after {task.timeout_seconds}s",
+            ).to_json()
+            explanation = f"# {step}\n\nThe worker's command did not finish ({outcome.value}).\n"
+        else:
+            result, explanation = _as_agent(found.result, worker), found.explanation
+        queue.git("-C", str(workspace), "add", "--all")
+        tree = queue.git("-C", str(workspace), "write-tree")
+        code = queue.git("commit-tree", tree, "-p", parent, stdin=f"work on {step} by {worker}\n".encode())
+        files = {
+            layout.QUEUE_RESULT: result.encode(),
+            layout.QUEUE_EXPLANATION: explanation.encode(),
+            layout.QUEUE_WORKER: json.dumps({"name": worker, "outcome": outcome.value}).encode(),
+        }
+        report = queue.commit(files, parent=code, message=f"result of {step} attempt {attempt} by {worker}\n")
+        queue.create(f"{base}/{WORK_RESULT}", report)
+        status = _status(result)
+        say_fn(f"worker {worker}: {plan}/{fork} {step} attempt {attempt}: {status}, result pushed")
+        return {"plan": plan, "fork": fork, "step": step, "attempt": attempt, "status": status}
+    finally:
+        queue.git("worktree", "remove", "--force", str(workspace))
+        shutil.rmtree(scratch, ignore_errors=True)
