@@ -15,7 +15,7 @@ import yaml
 from _common import BIN, ENV, PYTHON, git, workdir
 
 ROOT = Path(__file__).resolve().parents[1]
-AGENT = ROOT / "fixtures" / "agents" / "scripted.py"
+AGENT = ROOT / "conductor" / "resources" / "fixtures" / "agents" / "scripted.py"
 STEPS = 3
 FORKS = 4
 

@@ -17,7 +17,7 @@ from conductor.ledger.store import Ledger
 from conductor.models.event import Event
 from tests.conftest import PYTHON, ROOT, Result, git
 
-AGENT = ROOT / "fixtures" / "agents" / "scripted.py"
+AGENT = ROOT / "conductor" / "resources" / "fixtures" / "agents" / "scripted.py"
 
 HELLO_STEPS = [
     {

@@ -3,14 +3,13 @@
 Everything is the real thing — the planner, three forks run in parallel, the llm executor,
 verification with pytest, the policy rejecting a protected file and the repair, the comparison,
 a replay from the recordings, the guard hook — except the model. Its answers are SCRIPTED
-(fixtures/scripts/demo_llm.json), served by a local stand-in for the Gemini API
-(conductor/llm/fake.py) to the real google-genai SDK. Say so, loudly: nothing here is an AI.
+(conductor/resources/fixtures/scripts/demo_llm.json), served by a local stand-in for the Gemini
+API (conductor/llm/fake.py) to the real google-genai SDK. Say so, loudly: nothing here is an AI.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib.resources
 import json
 import os
 import shutil
@@ -24,6 +23,7 @@ from typing import Any
 
 import click
 
+from conductor import resources
 from conductor.gitcli import git, git_text
 from conductor.ledger import refs
 from conductor.ledger.store import Ledger
@@ -42,10 +42,6 @@ GOAL = "Create a Python CLI task manager"
 def _section(title: str) -> None:
     click.echo()
     click.secho(f"== {title}", bold=True)
-
-
-def _fixture(name: str) -> Path:
-    return Path(str(importlib.resources.files("conductor._fixtures").joinpath(name)))
 
 
 @contextlib.contextmanager
@@ -104,11 +100,12 @@ def run(*, keep: bool, directory: str | None) -> DemoReport:
     parent = Path(directory).resolve() if directory else Path(tempfile.mkdtemp(prefix="conductor-demo-"))
     parent.mkdir(parents=True, exist_ok=True)
     root = parent / "task-manager"
-    scripted: dict[str, Any] = json.loads(_fixture("scripts/demo_llm.json").read_text(encoding="utf-8"))
+    scripted: dict[str, Any] = json.loads(resources.text("fixtures/scripts/demo_llm.json"))
     click.secho("Conductor demo: offline, in a throwaway project. All real except the model:", bold=True)
     click.echo(
-        "its answers are SCRIPTED (fixtures/scripts/demo_llm.json), served by a local stand-in for the\n"
-        "Gemini API to the real google-genai SDK. With GEMINI_API_KEY set, the same commands run live."
+        "its answers are SCRIPTED (conductor/resources/fixtures/scripts/demo_llm.json), served by a\n"
+        "local stand-in for the Gemini API to the real google-genai SDK. With GEMINI_API_KEY set, the\n"
+        "same commands run live."
     )
 
     _section(f"conductor init {root.name}")

@@ -1,6 +1,6 @@
 """`conductor-guard`: refuse a commit whose staged changes touch protected files.
 
-Run by the native pre-commit hook (hooks/pre-commit) and by the pre-commit framework
+Run by the native pre-commit hook (conductor/resources/hooks/pre-commit) and by the pre-commit framework
 (.pre-commit-hooks.yaml). Exit 0 when the commit may proceed, 1 when it is refused or the
 policy is unreadable. Kept to argparse, PyYAML and pathspec so it starts in milliseconds.
 """

@@ -7,12 +7,12 @@ worktrees are respected. A hook that Conductor did not write is never overwritte
 
 from __future__ import annotations
 
-import importlib.resources
 import shlex
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from conductor import resources
 from conductor.errors import HookError
 from conductor.gitcli import git_text
 from conductor.report import Report
@@ -40,8 +40,7 @@ def hooks_dir() -> Path:
 
 def script(hook: str, *, python: str = sys.executable) -> str:
     """The hook script as installed: the one in hooks/, pointed at this Python."""
-    source = importlib.resources.files("conductor._hooks").joinpath(hook)
-    text = source.read_text(encoding="utf-8")
+    text = resources.text(f"hooks/{hook}")
     if PYTHON_LINE not in text:
         raise HookError(f"the packaged {hook} hook is damaged (no {PYTHON_LINE} line)")
     return text.replace(PYTHON_LINE, f"CONDUCTOR_PYTHON={shlex.quote(python)}", 1)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import importlib.resources
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -13,6 +12,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
+from conductor import resources
 from conductor.engine.state import ForkStatus
 from conductor.errors import ConductorError
 from conductor.executors.base import Executor
@@ -67,7 +67,7 @@ def plan_lock(git_dir: Path, plan: str) -> Iterator[None]:
 
 
 def write_protocol(repo_root: Path) -> None:
-    text = importlib.resources.files("conductor.templates").joinpath(PROTOCOL_FILE).read_text("utf-8")
+    text = resources.text(f"templates/{PROTOCOL_FILE}")
     target = repo_root / HANDOFF_DIR / PROTOCOL_FILE
     if not target.exists() or target.read_text("utf-8") != text:
         write_atomic(target, text)

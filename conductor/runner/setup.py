@@ -10,11 +10,11 @@ hooks, signing) applies as it would to their own commands.
 
 from __future__ import annotations
 
-import importlib.resources
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from conductor import resources
 from conductor.errors import ConductorError
 from conductor.gitcli import git, git_text
 from conductor.project import IGNORE_FILE, POLICY_FILE, find_root
@@ -66,7 +66,7 @@ class InitResult(Report):
 
 
 def template(name: str) -> str:
-    return importlib.resources.files("conductor.templates").joinpath(name).read_text("utf-8")
+    return resources.text(f"templates/{name}")
 
 
 def _write_missing(root: Path, result: InitResult) -> None:

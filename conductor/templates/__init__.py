@@ -1,1 +1,0 @@
-"""Files Conductor writes into projects: the default policy and .conductor/.gitignore."""

@@ -1,1 +1,0 @@
-"""Native git hook scripts, shipped inside the package as conductor._hooks."""
