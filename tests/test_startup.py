@@ -31,27 +31,3 @@ def test_fast_commands_import_nothing_heavy(project: Path, args: list[str]) -> N
 def test_help_imports_no_pygit2(project: Path) -> None:
     code = "import sys\nfrom conductor.cli import main\nmain(['--help'])\nprint('pygit2' in sys.modules)"
     assert run_process(PYTHON, "-c", code, cwd=project).out.strip().endswith("False")
-
-
-def test_only_the_signing_module_imports_sigstore_and_only_inside_functions() -> None:
-    import ast
-
-    package = Path(__file__).resolve().parents[1] / "conductor"
-    found = []
-    for path in sorted(package.rglob("*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        top_level = {id(node) for node in tree.body}
-        for node in ast.walk(tree):
-            names = (
-                [a.name for a in node.names]
-                if isinstance(node, ast.Import)
-                else [node.module or ""]
-                if isinstance(node, ast.ImportFrom)
-                else []
-            )
-            for name in names:
-                if name.split(".")[0] in ("sigstore", "cryptography"):
-                    found.append((path.relative_to(package).as_posix(), id(node) in top_level))
-    assert found, "the signing module imports sigstore"
-    assert {where for where, _ in found} == {"provenance/signing.py"}
-    assert not any(at_top for _, at_top in found)

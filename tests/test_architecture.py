@@ -1,0 +1,144 @@
+"""The layer rules of docs/architecture.md, checked on every module of the package: the two
+tables are read from the document, so the rules and their check cannot drift apart."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+import pytest
+
+from tests.conftest import ROOT
+
+PACKAGE = ROOT / "conductor"
+DOC = ROOT / "docs" / "architecture.md"
+
+
+@dataclass(frozen=True)
+class Import:
+    source: str  # the importing file, relative to conductor/
+    target: str  # the imported module, dotted ("conductor.runner.launch", "pygit2")
+    nested: bool  # inside a function, or under `if TYPE_CHECKING:` (not run at import time)
+
+
+def table(header: str) -> list[list[str]]:
+    """The rows of the table whose first header cell is `header`, cells stripped."""
+    lines = DOC.read_text(encoding="utf-8").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"| {header} |"))
+    rows = []
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip().strip("|").split("|")])
+    return rows
+
+
+def names(cell: str) -> set[str]:
+    return {part.strip().strip("`").rstrip("/") for part in cell.split(",") if part.strip()}
+
+
+def unit_of(path: str) -> str:
+    """The layer of a file: its top-level package or module under conductor/."""
+    first = path.split("/")[0]
+    return first.removesuffix(".py")
+
+
+def _type_checking(node: ast.AST) -> bool:
+    return isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+
+
+def imports() -> list[Import]:
+    found = []
+    for file in sorted(PACKAGE.rglob("*.py")):
+        source = file.relative_to(PACKAGE).as_posix()
+        tree = ast.parse(file.read_text(encoding="utf-8"))
+        at_import_time = {id(node) for node in tree.body}
+        for node in tree.body:  # `if TYPE_CHECKING:` blocks never run
+            if _type_checking(node):
+                at_import_time -= {id(child) for child in ast.walk(node)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                targets = [node.module]
+                if node.module.startswith("conductor"):  # `from conductor.runner import launch`
+                    targets = [_submodule(node.module, alias.name) for alias in node.names]
+            else:
+                continue
+            for target in targets:
+                if target != "conductor.__version__":
+                    found.append(Import(source, target, id(node) not in at_import_time))
+    return found
+
+
+def _submodule(module: str, name: str) -> str:
+    candidate = PACKAGE.parent.joinpath(*f"{module}.{name}".split("."))
+    is_module = candidate.with_suffix(".py").is_file() or (candidate / "__init__.py").is_file()
+    return f"{module}.{name}" if is_module else module
+
+
+ALL_IMPORTS = imports()
+LAYERS = {row[0].strip("`"): (names(row[1]), names(row[2])) for row in table("Layer")}
+UNITS = sorted(
+    path.name.removesuffix(".py")
+    for path in PACKAGE.iterdir()
+    if (path.suffix == ".py" and path.name != "__init__.py") or (path / "__init__.py").is_file()
+)
+
+
+def test_every_layer_of_the_package_has_a_row_and_every_row_a_layer() -> None:
+    assert sorted(LAYERS) == UNITS
+
+
+def _allowed(target: str, entries: set[str]) -> bool:
+    dotted = target.removeprefix("conductor.")
+    return any(dotted == entry or dotted.startswith(f"{entry}.") for entry in entries)
+
+
+@pytest.mark.parametrize("layer", sorted(LAYERS))
+def test_a_layer_imports_only_what_its_row_allows(layer: str) -> None:
+    always, nested_only = LAYERS[layer]
+    wrong = []
+    for found in ALL_IMPORTS:
+        if unit_of(found.source) != layer or not found.target.startswith("conductor."):
+            continue
+        target_unit = found.target.split(".")[1]
+        if target_unit == layer:
+            continue
+        if _allowed(found.target, always) or (found.nested and _allowed(found.target, nested_only)):
+            continue
+        wrong.append(f"{found.source} imports {found.target}" + (" (in a function)" if found.nested else ""))
+    assert wrong == []
+
+
+def test_commands_never_import_each_other_and_only_main_imports_the_cli() -> None:
+    wrong = []
+    for found in ALL_IMPORTS:
+        if found.source.startswith("commands/") and found.target.startswith("conductor.commands."):
+            wrong.append(f"{found.source} imports {found.target}")
+        if found.target.startswith("conductor.cli") and unit_of(found.source) not in ("cli", "__main__"):
+            wrong.append(f"{found.source} imports {found.target}")
+    assert wrong == []
+
+
+@pytest.mark.parametrize("row", table("Library"), ids=lambda row: row[0].strip("`"))
+def test_an_outside_library_is_imported_only_by_its_owner(row: list[str]) -> None:
+    library, owners, nested = row[0].strip("`"), names(row[1]), row[2] == "yes"
+    users = [i for i in ALL_IMPORTS if i.target == library or i.target.startswith(f"{library}.")]
+    assert users, f"nothing imports {library}: remove its row"
+    elsewhere = [
+        i.source for i in users if not any(i.source == o or i.source.startswith(f"{o}/") for o in owners)
+    ]
+    assert elsewhere == []
+    if nested:
+        assert [i.source for i in users if not i.nested] == []
+
+
+def test_the_check_sees_a_violation() -> None:
+    """The checker itself: a module that imported upwards would be found."""
+    sample = Import("ledger/store.py", "conductor.runner.fork", False)
+    always, nested_only = LAYERS["ledger"]
+    assert not _allowed(sample.target, always) and not _allowed(sample.target, nested_only)
+    assert _allowed("conductor.runner.launch", LAYERS["cli"][1]) and not _allowed(
+        "conductor.runner", LAYERS["cli"][0]
+    )
