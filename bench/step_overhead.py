@@ -27,7 +27,7 @@ from conductor.ledger.message import format_time
 from conductor.ledger.store import Ledger, utc_now
 from conductor.mailbox import write_atomic
 from conductor.models.plan import ForkSpec, PlanSpec, StepSpec
-from conductor.runner.fork import ForkRunner, RunOptions
+from conductor.runner.fork import Fork, ForkRunner, RunOptions
 from conductor.runner.plans import PlanRecord, record_plan
 
 SIZES = (1_000, 20_000, 100_000)
@@ -106,14 +106,16 @@ def measure(files: int) -> tuple[float, float]:
     agent = InstantAgent()
     marks: list[float] = []
     runner = ForkRunner(
-        ledger,
-        plan,
-        "main",
-        agent,
-        repo_root=root,
-        options=RunOptions(
-            yes=True, say=lambda text: marks.append(time.perf_counter()) if "accepted" in text else None
-        ),
+        Fork(
+            ledger,
+            plan,
+            "main",
+            agent,
+            repo_root=root,
+            options=RunOptions(
+                yes=True, say=lambda text: marks.append(time.perf_counter()) if "accepted" in text else None
+            ),
+        )
     )
     start = time.perf_counter()
     status = runner.run()

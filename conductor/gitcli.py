@@ -45,5 +45,12 @@ def _command(args: Sequence[str]) -> str:
     return " ".join(args[start : start + 2])
 
 
-def git_text(args: Sequence[str], **kwargs: object) -> str:
-    return git(args, **kwargs).decode("utf-8", "surrogateescape").strip()  # type: ignore[arg-type]
+def git_text(
+    args: Sequence[str],
+    *,
+    cwd: Path | str | None = None,
+    stdin: bytes | None = None,
+    env: Mapping[str, str] | None = None,
+) -> str:
+    """Like `git`, decoded and stripped."""
+    return git(args, cwd=cwd, stdin=stdin, env=env).decode("utf-8", "surrogateescape").strip()

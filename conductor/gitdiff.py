@@ -19,7 +19,6 @@ KINDS = {
 }
 SYMLINK = "120000"
 GITLINK = "160000"
-EXECUTABLE = "100755"
 ABSENT = "000000"
 
 
@@ -44,10 +43,6 @@ class Change:
         if self.old_path is not None:
             return f"{self.kind} {self.old_path} -> {self.path}"
         return f"{self.kind} {self.path}"
-
-    @property
-    def mode_changed(self) -> bool:
-        return self.old_mode not in (ABSENT, self.new_mode) and self.new_mode != ABSENT
 
 
 def parse_raw(output: bytes) -> list[Change]:

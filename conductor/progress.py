@@ -7,7 +7,11 @@ import re
 import sys
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.live import Live
+    from rich.table import Table
 
 _PREFIX = re.compile(r"^\[(?P<plan>[^/\]]+)(?:/(?P<fork>[^\]]+))?\] (?P<text>.*)$")
 
@@ -25,7 +29,7 @@ class Board:
         self._rows: dict[str, tuple[str, float]] = {}
         self._started: dict[str, float] = {}
         self._lock = threading.Lock()
-        self._display: Any = None
+        self._display: Live | None = None
 
     def __enter__(self) -> Board:
         if self.live:
@@ -56,7 +60,7 @@ class Board:
                 return
         print(line, file=sys.stderr, flush=True)
 
-    def _render(self) -> Any:
+    def _render(self) -> Table:
         from rich.table import Table
 
         table = Table(title="forks", expand=False)

@@ -10,7 +10,8 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -55,10 +56,58 @@ for var in (
     os.environ.pop(var, None)
 
 if TYPE_CHECKING:
+    from conductor.models.event import Event, EventType
+    from tests.fakesigstore import FakeSigstore
     from tests.scenario import Project
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
+
+
+def event(
+    kind: EventType,
+    /,
+    step: str | None = None,
+    attempt: int | None = None,
+    *,
+    summary: str | None = None,
+    plan: str = "p1",
+    fork: str | None = "main",
+    state: str | None = None,
+    data: dict[str, object] | None = None,
+    **fields: object,
+) -> Event:
+    """An event as Conductor would record it; `fields` are added to its data."""
+    from conductor.models.event import Event
+
+    return Event(
+        kind,
+        plan=plan,
+        fork=fork,
+        step=step,
+        attempt=attempt,
+        summary=kind.value if summary is None else summary,
+        state=state,
+        data={**(data or {}), **fields},
+    )
+
+
+def wait_until(condition: Callable[[], object], *, timeout: float = 30, what: str = "a condition") -> None:
+    """Poll `condition` every 50 ms until it is true; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.05)
+
+
+def alive(pid: int) -> bool:
+    """True while process `pid` runs (a zombie, killed but not yet reaped, is not alive)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def git(
@@ -174,3 +223,14 @@ def proj(project: Path, tmp_path: Path) -> Project:
     scripts = tmp_path / "scripts"
     scripts.mkdir()
     return Project(project, scripts)
+
+
+@pytest.fixture
+def fake_sigstore(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSigstore]:
+    """A local Fulcio, Rekor and OIDC issuer (tests/fakesigstore), trusted through
+    CONDUCTOR_TRUST_CONFIG."""
+    from tests.fakesigstore import FakeSigstore
+
+    with FakeSigstore(tmp_path / "sigstore") as instance:
+        monkeypatch.setenv("CONDUCTOR_TRUST_CONFIG", str(instance.trust_config_path))
+        yield instance

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import PYTHON, ROOT, run_process
 
 
@@ -12,6 +14,7 @@ def test_ruff_lint_and_format() -> None:
     assert fmt.code == 0, fmt.out + fmt.err
 
 
+@pytest.mark.slow
 def test_mypy_strict() -> None:
     result = run_process(PYTHON, "-m", "mypy", cwd=ROOT, timeout=300)
     assert result.code == 0, result.out + result.err

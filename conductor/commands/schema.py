@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from conductor.models.schema import schema
+from conductor.models.schema import schema, schema_text
 from conductor.report import Report
 
 
@@ -22,7 +22,7 @@ class Schema(Report):
         return json.dumps(self.document, indent=2, sort_keys=False)
 
     def emit(self, out: TextIO, *, as_json: bool) -> None:
-        out.write(self.render() + "\n")  # it is JSON either way, as docs/schemas/ holds it
+        out.write(schema_text(self.name))  # JSON either way, exactly as docs/schemas/ holds it
 
 
 def run(name: str) -> Schema:

@@ -50,8 +50,6 @@ class StepState:
     confidence: float | None = None
     created_at: str | None = None  # when the current attempt's task was handed out
     created_seq: int = 0  # the seq of that task.created event
-    claimed_at: str | None = None
-    finished_at: str | None = None
     worker: dict[str, object] = field(default_factory=dict)
     gitdir: str = ""  # fingerprint of the repository's config and hooks at hand-out
     model: str | None = None  # the model the current attempt last called, if any
@@ -115,7 +113,6 @@ class ForkState:
             step.phase = Phase.PENDING
             step.created_at = event.time
             step.created_seq = event.seq
-            step.claimed_at = None
             step.worker = {}
             step.gitdir = str(event.data.get("gitdir", ""))
             step.model = None
@@ -136,7 +133,6 @@ class ForkState:
             step.failures.append(Failure(step.attempt, FailureKind.LOW_CONFIDENCE, event.summary))
         elif kind is EventType.TASK_CLAIMED:
             step.phase = Phase.CLAIMED
-            step.claimed_at = event.time
             step.worker = dict(event.data.get("worker", {}))
         elif kind is EventType.LLM_EXCHANGE:
             if event.attempt == step.attempt:
@@ -148,10 +144,8 @@ class ForkState:
         elif kind is EventType.TASK_COMPLETED:
             step.phase = Phase.COMPLETED
             step.commit = str(event.data.get("commit") or "") or None
-            step.finished_at = event.time
         elif kind in FAILURE_EVENTS:
             step.phase = Phase.FAILED
-            step.finished_at = event.time
             failure = FailureKind(event.data.get("kind", FailureKind.EXECUTOR_FAILED.value))
             step.failures.append(Failure(event.attempt or step.attempt, failure, event.summary))
         elif kind is EventType.REPAIR_SCHEDULED:

@@ -27,11 +27,6 @@ class Snapshot:
     def tree_id(self) -> str:
         return str(self._commit.tree_id)
 
-    @property
-    def parent_id(self) -> str | None:
-        parents = self._commit.parent_ids
-        return str(parents[0]) if parents else None
-
     def read(self, path: str) -> bytes | None:
         """The bytes of the record at `path`, or None."""
         return tree.read(self._repo, self._commit.tree, path)

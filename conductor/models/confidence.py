@@ -56,7 +56,3 @@ class Confidence(Model):
                 )
             data = {**data, "level": derived}
         return data
-
-    @classmethod
-    def of(cls, score: float) -> Confidence:
-        return cls(score=round(score, 2))

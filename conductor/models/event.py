@@ -39,7 +39,6 @@ class EventType(StrEnum):
     APPROVAL_GRANTED = "approval.granted"
     APPROVAL_DENIED = "approval.denied"
     LLM_EXCHANGE = "llm.exchange"
-    PROVENANCE_RECORDED = "provenance.recorded"
     LESSON_RECORDED = "lesson.recorded"
     NOTE = "note"
 

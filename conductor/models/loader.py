@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from conductor.errors import ConfigError
 from conductor.models.source import Location, YamlDocument
@@ -56,7 +57,7 @@ def _to_config_error(
     return ConfigError(text, path=doc.path, line=line, field=field, details=more)
 
 
-def _describe(err: Any) -> str:
+def _describe(err: ErrorDetails) -> str:
     kind = err["type"]
     if kind == "extra_forbidden":
         return "unknown key (check the spelling)"

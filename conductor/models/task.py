@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
 
 from pydantic import Field, field_validator
 
@@ -94,6 +93,3 @@ class TaskFile(Model):
     @classmethod
     def from_json(cls, text: str | bytes) -> TaskFile:
         return cls.model_validate_json(text)
-
-    def json_dict(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")

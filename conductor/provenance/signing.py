@@ -13,9 +13,17 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from conductor.errors import ConductorError
+
+if TYPE_CHECKING:
+    from sigstore.models import Bundle, ClientTrustConfig
+    from sigstore.oidc import IdentityToken
+    from sigstore.sign import Signer as SigstoreSigner
+    from sigstore.verify.policy import VerificationPolicy
+
+    TrustConfig = ClientTrustConfig
 
 TRUST_ENV = "CONDUCTOR_TRUST_CONFIG"
 TOKEN_ENV = "SIGSTORE_ID_TOKEN"
@@ -29,7 +37,7 @@ class BundleError(ConductorError):
     """A bundle does not verify."""
 
 
-def trust_config(path: str | Path | None = None, *, offline: bool = False) -> Any:
+def trust_config(path: str | Path | None = None, *, offline: bool = False) -> TrustConfig:
     """The client trust configuration: a file, or the public Sigstore instance — refreshed over
     TUF, or (offline) from the local TUF cache, which starts as the root sigstore ships with."""
     from sigstore.models import ClientTrustConfig
@@ -55,7 +63,7 @@ def trust_config(path: str | Path | None = None, *, offline: bool = False) -> An
 class Identity:
     """An identity token and where it came from."""
 
-    token: Any  # sigstore.oidc.IdentityToken
+    token: IdentityToken
     source: str
 
     @property
@@ -72,7 +80,7 @@ class Identity:
         return str(self.token.issuer)
 
 
-def find_identity(*, oauth: bool = False, trust: Any = None) -> Identity | None:
+def find_identity(*, oauth: bool = False, trust: TrustConfig | None = None) -> Identity | None:
     """An identity token from the environment, the CI, or (with oauth) the browser."""
     from sigstore.oidc import IdentityError, IdentityToken, Issuer, detect_credential
 
@@ -92,7 +100,7 @@ def find_identity(*, oauth: bool = False, trust: Any = None) -> Identity | None:
     if ambient:
         return make(ambient, "ambient CI credentials")
     if oauth:
-        issuer = Issuer(trust.signing_config.get_oidc_url())
+        issuer = Issuer((trust or trust_config()).signing_config.get_oidc_url())
         return Identity(issuer.identity_token(), "interactive sign-in")
     return None
 
@@ -151,15 +159,15 @@ def signing_for(choice: SigningChoice, policy_mode: str) -> Signing:
 class Signer:
     """Signs statements for one run; the signing certificate is reused while it is valid."""
 
-    def __init__(self, identity: Identity, trust: Any) -> None:
+    def __init__(self, identity: Identity, trust: TrustConfig) -> None:
         from sigstore.sign import SigningContext
 
         self.identity = identity
         self._context = SigningContext.from_trust_config(trust)
-        self._signer: Any = None
+        self._signer: SigstoreSigner | None = None
         self._lock = threading.Lock()
 
-    def _fresh(self) -> Any:
+    def _fresh(self) -> SigstoreSigner:
         from sigstore.sign import Signer as SigstoreSigner
 
         return SigstoreSigner(self.identity.token, self._context, cache=True)
@@ -186,7 +194,7 @@ class Signer:
         return str(bundle.to_json()), signed_by(bundle)
 
 
-def signed_by(bundle: Any) -> str:
+def signed_by(bundle: Bundle) -> str:
     """The identities (SANs) of a bundle's signing certificate."""
     from cryptography.x509 import SubjectAlternativeName
 
@@ -195,7 +203,7 @@ def signed_by(bundle: Any) -> str:
 
 
 def verify_bundle(
-    bundle_json: bytes, statement: bytes, *, trust: Any, identity: str | None, issuer: str | None
+    bundle_json: bytes, statement: bytes, *, trust: TrustConfig, identity: str | None, issuer: str | None
 ) -> str:
     """Check a bundle against the trust root and the identity policy, and that it signs exactly
     `statement`. Returns who signed it; raises BundleError."""
@@ -209,7 +217,9 @@ def verify_bundle(
         bundle = Bundle.from_json(bundle_json)
     except Exception as exc:
         raise BundleError(f"the bundle cannot be read: {exc}") from None
-    policy: Any = IdentityPolicy(identity=identity, issuer=issuer) if identity and issuer else UnsafeNoOp()
+    policy: VerificationPolicy = (
+        IdentityPolicy(identity=identity, issuer=issuer) if identity and issuer else UnsafeNoOp()
+    )
     verifier = Verifier(trusted_root=trust.trusted_root)
     try:
         payload_type, payload = verifier.verify_dsse(bundle, policy)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from conductor.errors import NotFoundError
 from conductor.ledger import refs
@@ -33,6 +33,9 @@ from conductor.models.layout import BUNDLE, COMPLETED, PROVENANCE, TASK, StepPat
 from conductor.models.task import TaskFile
 from conductor.provenance import statement as statement_module
 from conductor.report import Report
+
+if TYPE_CHECKING:
+    from conductor.provenance.signing import TrustConfig
 
 
 @dataclass
@@ -77,7 +80,7 @@ class StepReport:
 class Options:
     identity: str | None = None
     issuer: str | None = None
-    trust: Any = None  # a sigstore ClientTrustConfig, loaded only when a bundle is checked
+    trust: TrustConfig | None = None  # loaded only when a bundle is checked
     trust_path: str | None = None
     require_signature: bool = False
 

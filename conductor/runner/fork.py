@@ -183,17 +183,10 @@ class Fork:
 
 
 class ForkRunner:
-    def __init__(
-        self,
-        ledger: Ledger,
-        plan: PlanRecord,
-        fork_id: str,
-        executor: Executor,
-        *,
-        repo_root: Path,
-        options: RunOptions,
-    ) -> None:
-        self.fork = Fork(ledger, plan, fork_id, executor, repo_root=repo_root, options=options)
+    """The loop: reconcile, then ask the engine for the next action and carry it out."""
+
+    def __init__(self, fork: Fork) -> None:
+        self.fork = fork
 
     def run(self) -> ForkStatus:
         reconcile(self.fork)

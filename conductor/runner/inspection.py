@@ -8,6 +8,7 @@ tree becomes the step's commit when every check passes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -169,12 +170,11 @@ def check(
     return Verdict(None), result
 
 
-def run_verify(commands: list[str], *, worktree: Path, timeout: float, say: object) -> Verdict:
+def run_verify(commands: list[str], *, worktree: Path, timeout: float, say: Callable[[str], None]) -> Verdict:
     """Step 4: the verify commands, in order, stopping at the first failure."""
     results: list[CommandEvidence] = []
     for command in commands:
-        if callable(say):
-            say(f"verify `{command}`")
+        say(f"verify `{command}`")
         results.append(run_command(command, cwd=worktree, timeout=timeout))
         if not results[-1].passed:
             break

@@ -24,7 +24,7 @@ from conductor.models.layout import PLAN_FILE
 from conductor.models.plan import ForkSpec
 from conductor.project import HANDOFF_DIR
 from conductor.runner import metrics
-from conductor.runner.fork import ForkRunner, RunOptions
+from conductor.runner.fork import Fork, ForkRunner, RunOptions
 from conductor.runner.plans import PlanRecord, ensure_fork
 
 PLAN_EVENTS = {
@@ -117,7 +117,9 @@ def run_plan(
 
         def run_fork(fork: ForkSpec) -> ForkStatus:
             ensure_fork(ledger, plan, fork)
-            return ForkRunner(ledger, plan, fork.id, executor, repo_root=repo_root, options=options).run()
+            return ForkRunner(
+                Fork(ledger, plan, fork.id, executor, repo_root=repo_root, options=options)
+            ).run()
 
         pool = ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="fork")
         try:

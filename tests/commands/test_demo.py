@@ -6,10 +6,13 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from conductor.ledger.store import Ledger
 from tests.conftest import PYTHON, assert_fsck_clean, conductor_bin, git, run_process
 
 
+@pytest.mark.slow
 def test_demo_runs_the_main_job_offline_and_cleans_up(tmp_path: Path) -> None:
     result = run_process(conductor_bin(), "demo", cwd=tmp_path, timeout=180)
     assert result.code == 0, result.out + result.err
@@ -41,6 +44,7 @@ def test_demo_runs_the_main_job_offline_and_cleans_up(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_demo_keep_leaves_a_project_to_inspect(tmp_path: Path) -> None:
     result = run_process(conductor_bin(), "demo", "--dir", str(tmp_path / "d"), cwd=tmp_path, timeout=180)
     assert result.code == 0, result.err

@@ -21,12 +21,9 @@ from conductor.engine.failures import FAILURES, FailureKind, describe
 from conductor.engine.state import ForkState, ForkStatus, Phase
 from conductor.models.confidence import ConfidenceLevel
 from conductor.models.event import Event, EventType
+from tests.conftest import event as ev
 
 STEPS = [StepPlan("step_001", 2), StepPlan("step_002", 2)]
-
-
-def ev(type_: EventType, step: str | None = None, attempt: int | None = None, **data: object) -> Event:
-    return Event(type_, plan="p", fork="f", step=step, attempt=attempt, summary=type_.value, data=dict(data))
 
 
 def state(*events: Event) -> ForkState:

@@ -254,6 +254,7 @@ def test_pre_commit_manifest_validates() -> None:
     assert result.code == 0, result.out + result.err
 
 
+@pytest.mark.slow
 def test_pre_commit_try_repo_blocks_a_protected_file(guarded: Path) -> None:
     """The real pre-commit framework installs this repository's hook and runs it."""
     (guarded / "poetry.lock").write_text("v2\n")

@@ -15,22 +15,11 @@ import pytest
 from conductor.errors import LedgerFormatError, NotARepositoryError
 from conductor.ledger import refs
 from conductor.ledger.store import Ledger
-from conductor.models.event import Event, EventType
+from conductor.models.event import EventType
 from tests.conftest import assert_fsck_clean, git
+from tests.conftest import event as ev
 
 PLAN = "p1"
-
-
-def ev(
-    kind: EventType,
-    summary: str = "s",
-    *,
-    fork: str | None = "main",
-    step: str | None = None,
-    plan: str = PLAN,
-    **kw: object,
-) -> Event:
-    return Event(kind, plan=plan, fork=fork, step=step, summary=summary, **kw)  # type: ignore[arg-type]
 
 
 def test_append_makes_exactly_one_commit_with_trailers_and_full_snapshot(repo: Path) -> None:
@@ -38,12 +27,12 @@ def test_append_makes_exactly_one_commit_with_trailers_and_full_snapshot(repo: P
     ref = refs.fork_log(PLAN, "main")
     first = ledger.append(
         ref,
-        ev(EventType.TASK_CREATED, "Create hello.py", step="step_001", attempt=1),
+        ev(EventType.TASK_CREATED, summary="Create hello.py", step="step_001", attempt=1),
         {"pending/step_001.task.json": b'{"a": 1}\n'},
     )
     second = ledger.append(
         ref,
-        ev(EventType.TASK_CLAIMED, "claimed", step="step_001", attempt=1, state="running"),
+        ev(EventType.TASK_CLAIMED, summary="claimed", step="step_001", attempt=1, state="running"),
         lambda snap: {
             "pending/step_001.task.json": None,
             "in_progress/step_001.task.json": snap.read("pending/step_001.task.json"),
@@ -86,7 +75,9 @@ def test_event_data_survives_round_trip_including_newlines(repo: Path) -> None:
     ledger = Ledger(repo)
     ref = refs.fork_log(PLAN, "main")
     data = {"reason": "line one\nline two: 'quoted'", "n": [1, 2], "unicode": "héllo ✓"}
-    ledger.append(ref, ev(EventType.TASK_REJECTED, "touched a protected file\nsecond line", data=data))
+    ledger.append(
+        ref, ev(EventType.TASK_REJECTED, summary="touched a protected file\nsecond line", data=data)
+    )
     (event,) = list(ledger.log(ref))
     assert event.data == data
     assert event.summary == "touched a protected file second line"
@@ -99,7 +90,7 @@ def test_read_any_record_at_any_event(repo: Path) -> None:
     ledger = Ledger(repo)
     ref = refs.fork_log(PLAN, "main")
     for i in range(1, 4):
-        ledger.append(ref, ev(EventType.NOTE, f"v{i}"), {"evidence/out.txt": f"version {i}\n"})
+        ledger.append(ref, ev(EventType.NOTE, summary=f"v{i}"), {"evidence/out.txt": f"version {i}\n"})
     history = list(ledger.log(ref, newest_first=False))
     assert [e.summary for e in history] == ["v1", "v2", "v3"]
     for i, event in enumerate(history, start=1):
@@ -135,11 +126,11 @@ def test_invalid_record_paths_are_refused(repo: Path) -> None:
 def test_events_merge_across_plans_and_filter(repo: Path) -> None:
     clock = FakeClock()
     ledger = Ledger(repo, clock=clock)
-    ledger.append(refs.plan_log("a"), ev(EventType.PLAN_CREATED, "plan a", plan="a", fork=None))
-    ledger.append(refs.fork_log("a", "x"), ev(EventType.FORK_CREATED, "a/x", plan="a", fork="x"))
-    ledger.append(refs.plan_log("b"), ev(EventType.PLAN_CREATED, "plan b", plan="b", fork=None))
-    ledger.append(refs.fork_log("b", "x"), ev(EventType.FORK_CREATED, "b/x", plan="b", fork="x"))
-    ledger.append(refs.fork_log("a", "y"), ev(EventType.TASK_CREATED, "a/y", plan="a", fork="y"))
+    ledger.append(refs.plan_log("a"), ev(EventType.PLAN_CREATED, summary="plan a", plan="a", fork=None))
+    ledger.append(refs.fork_log("a", "x"), ev(EventType.FORK_CREATED, summary="a/x", plan="a", fork="x"))
+    ledger.append(refs.plan_log("b"), ev(EventType.PLAN_CREATED, summary="plan b", plan="b", fork=None))
+    ledger.append(refs.fork_log("b", "x"), ev(EventType.FORK_CREATED, summary="b/x", plan="b", fork="x"))
+    ledger.append(refs.fork_log("a", "y"), ev(EventType.TASK_CREATED, summary="a/y", plan="a", fork="y"))
     newest = [e.summary for e in ledger.events()]
     assert newest == ["a/y", "b/x", "plan b", "a/x", "plan a"]
     assert [e.summary for e in ledger.events(newest_first=False)] == newest[::-1]
@@ -158,7 +149,7 @@ def test_events_of_many_logs_in_exact_time_order_within_and_across_seconds(repo:
     ledger = Ledger(repo, clock=lambda: next(moments))
     order = ["a", "b", "a", "c", "c", "b", "a", "b", "c", "a"] * 3
     for i, fork in enumerate(order):
-        ledger.append(refs.fork_log(PLAN, fork), ev(EventType.NOTE, f"{i}", fork=fork))
+        ledger.append(refs.fork_log(PLAN, fork), ev(EventType.NOTE, summary=f"{i}", fork=fork))
     newest = [int(e.summary) for e in ledger.events()]
     assert newest == list(range(len(order)))[::-1]
     oldest = [int(e.summary) for e in ledger.events(newest_first=False)]
@@ -188,8 +179,8 @@ def test_time_never_goes_backwards_within_a_log(repo: Path) -> None:
     times = iter([dt.datetime(2026, 1, 1, 12, tzinfo=dt.UTC), dt.datetime(2025, 1, 1, tzinfo=dt.UTC)])
     ledger = Ledger(repo, clock=lambda: next(times))
     ref = refs.fork_log(PLAN, "main")
-    ledger.append(ref, ev(EventType.NOTE, "first"))
-    ledger.append(ref, ev(EventType.NOTE, "clock jumped back"))
+    ledger.append(ref, ev(EventType.NOTE, summary="first"))
+    ledger.append(ref, ev(EventType.NOTE, summary="clock jumped back"))
     first, second = ledger.log(ref, newest_first=False)
     assert second.time >= first.time  # type: ignore[operator]
     assert second.time == "2026-01-01T12:00:00.000000Z"
@@ -200,7 +191,7 @@ def test_newest_first_stream_is_lazy(repo: Path) -> None:
     ledger = Ledger(repo)
     ref = refs.fork_log(PLAN, "main")
     for i in range(5):
-        ledger.append(ref, ev(EventType.NOTE, f"n{i}"))
+        ledger.append(ref, ev(EventType.NOTE, summary=f"n{i}"))
     stream = ledger.log(ref)
     assert next(stream).summary == "n4"
     # Break the history below the tip: a lazy reader never notices.
@@ -219,7 +210,7 @@ def _append_many(path: str, worker: int, count: int) -> None:
     for i in range(count):
         ledger.append(
             refs.fork_log(PLAN, "main"),
-            ev(EventType.NOTE, f"w{worker}-{i}", data={"worker": worker, "i": i}),
+            ev(EventType.NOTE, summary=f"w{worker}-{i}", data={"worker": worker, "i": i}),
             {f"evidence/w{worker}.txt": f"{i}\n"},
         )
 
@@ -244,7 +235,7 @@ def test_concurrent_threads_never_lose_an_event(repo: Path) -> None:
         for i in range(each):
             ledger.append(
                 refs.fork_log(PLAN, "main"),
-                ev(EventType.NOTE, f"w{w}-{i}", data={"worker": w, "i": i}),
+                ev(EventType.NOTE, summary=f"w{w}-{i}", data={"worker": w, "i": i}),
                 {f"evidence/w{w}.txt": f"{i}\n"},
             )
 
@@ -313,10 +304,10 @@ def test_push_and_fetch_move_all_state(repo: Path, tmp_path: Path) -> None:
     ledger = Ledger(repo)
     ledger.append(
         refs.plan_log(PLAN),
-        ev(EventType.PLAN_CREATED, "goal", fork=None),
+        ev(EventType.PLAN_CREATED, summary="goal", fork=None),
         {"plan.json": json.dumps({"goal": "goal"})},
     )
-    ledger.append(refs.fork_log(PLAN, "main"), ev(EventType.FORK_CREATED, "fork"))
+    ledger.append(refs.fork_log(PLAN, "main"), ev(EventType.FORK_CREATED, summary="fork"))
     remote = tmp_path / "remote.git"
     git(tmp_path, "init", "-q", "--bare", str(remote))
     git(repo, "push", "-q", str(remote), "refs/conductor/*:refs/conductor/*")
@@ -332,7 +323,7 @@ def test_push_and_fetch_move_all_state(repo: Path, tmp_path: Path) -> None:
 def test_git_log_shows_the_audit_trail(repo: Path) -> None:
     ledger = Ledger(repo)
     ref = refs.fork_log(PLAN, "main")
-    ledger.append(ref, ev(EventType.TASK_CREATED, "Create hello.py", step="step_001", attempt=1))
+    ledger.append(ref, ev(EventType.TASK_CREATED, summary="Create hello.py", step="step_001", attempt=1))
     subjects = git(repo, "log", "--format=%s", ref).splitlines()
     assert subjects == ["task.created step_001 (attempt 1): Create hello.py"]
     # state refs are not branches

@@ -48,7 +48,7 @@ def test_confidence_level_that_contradicts_the_score_is_refused() -> None:
 def test_the_seed_task_file_is_a_valid_task_exactly_as_written() -> None:
     task = TaskFile.model_validate(SEED_TASK)
     assert task.confidence.level is ConfidenceLevel.HIGH
-    dumped = task.json_dict()
+    dumped = task.model_dump(mode="json")
     for key, value in SEED_TASK.items():
         assert dumped[key] == value
     assert task.attempt == 1

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,21 +22,14 @@ TEST = {"write": {"test_hello.py": "import hello\n\nassert hello.greet('a') == '
 SIGSTORE_CLI = Path(sys.executable).parent / "sigstore"
 
 
-@pytest.fixture
-def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSigstore]:
-    with FakeSigstore(tmp_path / "sigstore") as instance:
-        monkeypatch.setenv("CONDUCTOR_TRUST_CONFIG", str(instance.trust_config_path))
-        yield instance
-
-
 def run_build(proj: Project, run_cli, *extra: str):
     plan = proj.plan(HELLO_STEPS)
     return build(run_cli, proj, plan, proj.agent({"step_001": [HELLO], "step_002": [TEST]}), *extra)
 
 
 @pytest.fixture
-def signed(proj: Project, run_cli, fake: FakeSigstore, monkeypatch: pytest.MonkeyPatch) -> Project:
-    token = fake.identity_token(IDENTITY)
+def signed(proj: Project, run_cli, fake_sigstore: FakeSigstore, monkeypatch: pytest.MonkeyPatch) -> Project:
+    token = fake_sigstore.identity_token(IDENTITY)
     monkeypatch.setenv("SIGSTORE_ID_TOKEN", token)
     result = run_build(proj, run_cli)
     assert result.code == 0, result.err
@@ -50,8 +42,8 @@ def signed(proj: Project, run_cli, fake: FakeSigstore, monkeypatch: pytest.Monke
     return proj
 
 
-def verify(run_cli, fake: FakeSigstore, *args: str, identity: str = IDENTITY) -> tuple[int, dict]:
-    result = run_cli("verify", "--identity", identity, "--issuer", fake.issuer, *args, "--json")
+def verify(run_cli, fake_sigstore: FakeSigstore, *args: str, identity: str = IDENTITY) -> tuple[int, dict]:
+    result = run_cli("verify", "--identity", identity, "--issuer", fake_sigstore.issuer, *args, "--json")
     return result.code, json.loads(result.out)
 
 
@@ -69,31 +61,31 @@ def replace_bundle(proj: Project, step: str, bundle: bytes) -> None:
     rewrite_tip(proj.root, refs.fork_log(proj.only_plan(), "main"), path, lambda _: bundle)
 
 
-def sign_as(fake: FakeSigstore, statement: bytes, identity: str) -> bytes:
+def sign_as(fake_sigstore: FakeSigstore, statement: bytes, identity: str) -> bytes:
     from sigstore import dsse
     from sigstore.oidc import IdentityToken
     from sigstore.sign import SigningContext
 
-    context = SigningContext.from_trust_config(fake.trust_config)
-    with context.signer(IdentityToken(fake.identity_token(identity))) as signer:
+    context = SigningContext.from_trust_config(fake_sigstore.trust_config)
+    with context.signer(IdentityToken(fake_sigstore.identity_token(identity))) as signer:
         return signer.sign_dsse(dsse.Statement(statement)).to_json().encode()
 
 
 def test_every_step_is_signed_and_verifies_for_its_identity_and_issuer(
-    signed: Project, run_cli, fake: FakeSigstore
+    signed: Project, run_cli, fake_sigstore: FakeSigstore
 ) -> None:
-    assert len(fake.entries) == 2  # one Rekor entry per accepted step
-    code, data = verify(run_cli, fake)
+    assert len(fake_sigstore.entries) == 2  # one Rekor entry per accepted step
+    code, data = verify(run_cli, fake_sigstore)
     assert code == 0 and data["ok"] is True
     assert [s["signed"] for s in data["steps"]] == [True, True]
-    text = run_cli("verify", "--identity", IDENTITY, "--issuer", fake.issuer)
-    assert text.code == 0 and f"signed by {IDENTITY} ({fake.issuer})" in text.out
+    text = run_cli("verify", "--identity", IDENTITY, "--issuer", fake_sigstore.issuer)
+    assert text.code == 0 and f"signed by {IDENTITY} ({fake_sigstore.issuer})" in text.out
     events = [e for e in signed.events() if e.type.value == "task.completed"]
     assert all(e.data["signed"] and e.data["signed_by"] == IDENTITY for e in events)
 
 
-def test_a_wrong_identity_or_issuer_fails(signed: Project, run_cli, fake: FakeSigstore) -> None:
-    code, data = verify(run_cli, fake, identity="mallory@example.com")
+def test_a_wrong_identity_or_issuer_fails(signed: Project, run_cli, fake_sigstore: FakeSigstore) -> None:
+    code, data = verify(run_cli, fake_sigstore, identity="mallory@example.com")
     assert code == 1
     assert set(signature_failures(data)) == {"step_001", "step_002"}
     wrong_issuer = run_cli("verify", "--identity", IDENTITY, "--issuer", "https://issuer.invalid", "--json")
@@ -102,17 +94,19 @@ def test_a_wrong_identity_or_issuer_fails(signed: Project, run_cli, fake: FakeSi
 
 
 @pytest.mark.parametrize("at", [60, 700, 1500, -40])
-def test_a_flipped_byte_in_a_bundle_is_caught(signed: Project, run_cli, fake: FakeSigstore, at: int) -> None:
+def test_a_flipped_byte_in_a_bundle_is_caught(
+    signed: Project, run_cli, fake_sigstore: FakeSigstore, at: int
+) -> None:
     bundle = signed.record("completed/step_002.provenance.sigstore.json").encode()
     replace_bundle(signed, "step_002", flip(bundle, at))
-    code, data = verify(run_cli, fake)
+    code, data = verify(run_cli, fake_sigstore)
     assert code == 1
     assert list(signature_failures(data)) == ["step_002"]
     assert [s["ok"] for s in data["steps"]] == [True, False]
 
 
 def test_a_tampered_signed_statement_fails_its_signature_too(
-    signed: Project, run_cli, fake: FakeSigstore
+    signed: Project, run_cli, fake_sigstore: FakeSigstore
 ) -> None:
     statement = signed.record("completed/step_001.provenance.json").encode()
     tampered = statement.replace(b'"level":"', b'"level":"x', 1)
@@ -123,17 +117,17 @@ def test_a_tampered_signed_statement_fails_its_signature_too(
         "completed/step_001.provenance.json",
         lambda _: tampered,
     )
-    code, data = verify(run_cli, fake)
+    code, data = verify(run_cli, fake_sigstore)
     assert code == 1
     assert signature_failures(data) == {"step_001": "the bundle signs a different statement"}
 
 
 def test_a_bundle_from_another_identity_or_instance_or_step_is_caught(
-    signed: Project, run_cli, fake: FakeSigstore, tmp_path: Path
+    signed: Project, run_cli, fake_sigstore: FakeSigstore, tmp_path: Path
 ) -> None:
     statement = signed.record("completed/step_001.provenance.json").encode()
-    replace_bundle(signed, "step_001", sign_as(fake, statement, "mallory@example.com"))
-    code, data = verify(run_cli, fake)
+    replace_bundle(signed, "step_001", sign_as(fake_sigstore, statement, "mallory@example.com"))
+    code, data = verify(run_cli, fake_sigstore)
     assert code == 1 and "does not verify" in signature_failures(data)["step_001"]
     # without an identity policy the signature is still checked, and its signer named
     loose = run_cli("verify")
@@ -142,17 +136,18 @@ def test_a_bundle_from_another_identity_or_instance_or_step_is_caught(
 
     with FakeSigstore(tmp_path / "other") as other:
         replace_bundle(signed, "step_001", sign_as(other, statement, IDENTITY))
-    code, data = verify(run_cli, fake)
+    code, data = verify(run_cli, fake_sigstore)
     assert code == 1 and "does not verify" in signature_failures(data)["step_001"]
 
     second = signed.record("completed/step_002.provenance.sigstore.json").encode()
     replace_bundle(signed, "step_001", second)
-    code, data = verify(run_cli, fake)
+    code, data = verify(run_cli, fake_sigstore)
     assert signature_failures(data) == {"step_001": "the bundle signs a different statement"}
 
 
+@pytest.mark.slow
 def test_the_sigstore_cli_verifies_a_record_against_the_step_bundle(
-    signed: Project, fake: FakeSigstore, tmp_path: Path
+    signed: Project, fake_sigstore: FakeSigstore, tmp_path: Path
 ) -> None:
     record = tmp_path / "step_001.result.json"
     record.write_bytes(signed.record("completed/step_001.result.json").encode())
@@ -162,9 +157,15 @@ def test_the_sigstore_cli_verifies_a_record_against_the_step_bundle(
     def cli(identity: str, artifact: Path) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [
-                *(str(SIGSTORE_CLI), "--trust-config", str(fake.trust_config_path), "verify", "identity"),
+                *(
+                    str(SIGSTORE_CLI),
+                    "--trust-config",
+                    str(fake_sigstore.trust_config_path),
+                    "verify",
+                    "identity",
+                ),
                 *("--offline", "--bundle", str(bundle), "--cert-identity", identity),
-                *("--cert-oidc-issuer", fake.issuer, str(artifact)),
+                *("--cert-oidc-issuer", fake_sigstore.issuer, str(artifact)),
             ],
             capture_output=True,
             text=True,
@@ -180,12 +181,12 @@ def test_the_sigstore_cli_verifies_a_record_against_the_step_bundle(
 
 
 def test_no_sign_records_unsigned_provenance_even_with_an_identity(
-    proj: Project, run_cli, fake: FakeSigstore, monkeypatch: pytest.MonkeyPatch
+    proj: Project, run_cli, fake_sigstore: FakeSigstore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("SIGSTORE_ID_TOKEN", fake.identity_token(IDENTITY))
+    monkeypatch.setenv("SIGSTORE_ID_TOKEN", fake_sigstore.identity_token(IDENTITY))
     result = run_build(proj, run_cli, "--no-sign")
     assert result.code == 0, result.err
-    assert "signing provenance" not in result.err and fake.entries == []
+    assert "signing provenance" not in result.err and fake_sigstore.entries == []
     assert (
         git(proj.root, "ls-tree", "-r", "--name-only", refs.fork_log(proj.only_plan(), "main")).count(
             "provenance.json"
@@ -196,13 +197,13 @@ def test_no_sign_records_unsigned_provenance_even_with_an_identity(
         proj.root, "ls-tree", "-r", "--name-only", refs.fork_log(proj.only_plan(), "main")
     )
     assert run_cli("verify").code == 0
-    code, data = verify(run_cli, fake)
+    code, data = verify(run_cli, fake_sigstore)
     assert code == 1 and signature_failures(data)["step_001"] == "unsigned (an identity is required)"
 
 
 @pytest.mark.parametrize("how", ["policy", "flag"])
 def test_required_signing_without_an_identity_fails_before_any_work(
-    proj: Project, run_cli, fake: FakeSigstore, how: str
+    proj: Project, run_cli, fake_sigstore: FakeSigstore, how: str
 ) -> None:
     extra: tuple[str, ...] = ("--sign",)
     if how == "policy":
@@ -218,7 +219,7 @@ def test_required_signing_without_an_identity_fails_before_any_work(
 
 
 def test_explore_and_resume_also_refuse_to_start_without_an_identity(
-    proj: Project, run_cli, fake: FakeSigstore
+    proj: Project, run_cli, fake_sigstore: FakeSigstore
 ) -> None:
     command = proj.agent({"*": [HELLO]})
     explored = run_cli(
@@ -259,9 +260,9 @@ def test_a_bad_trust_config_is_named(signed: Project, run_cli, tmp_path: Path) -
 
 
 def test_an_expired_token_is_refused_when_required_and_skipped_in_auto_mode(
-    proj: Project, run_cli, fake: FakeSigstore, monkeypatch: pytest.MonkeyPatch
+    proj: Project, run_cli, fake_sigstore: FakeSigstore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("SIGSTORE_ID_TOKEN", fake.identity_token(IDENTITY, expired=True))
+    monkeypatch.setenv("SIGSTORE_ID_TOKEN", fake_sigstore.identity_token(IDENTITY, expired=True))
     required = run_build(proj, run_cli, "--sign")
     assert required.code == 1 and "the identity token from SIGSTORE_ID_TOKEN is not usable" in required.err
     assert proj.ledger().plans() == []
@@ -271,10 +272,10 @@ def test_an_expired_token_is_refused_when_required_and_skipped_in_auto_mode(
 
 
 def test_a_signing_failure_keeps_the_step_and_says_so(
-    proj: Project, run_cli, fake: FakeSigstore, monkeypatch: pytest.MonkeyPatch
+    proj: Project, run_cli, fake_sigstore: FakeSigstore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("SIGSTORE_ID_TOKEN", fake.identity_token(IDENTITY))
-    fake.close()  # Fulcio and Rekor are gone: every signature fails
+    monkeypatch.setenv("SIGSTORE_ID_TOKEN", fake_sigstore.identity_token(IDENTITY))
+    fake_sigstore.close()  # Fulcio and Rekor are gone: every signature fails
     result = run_build(proj, run_cli, "--sign")
     assert result.code == 0, result.err
     assert "step_001: provenance recorded UNSIGNED: signing failed:" in result.err

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.conftest import PYTHON, assert_fsck_clean, git, run_process
+from tests.conftest import PYTHON, alive, assert_fsck_clean, git, run_process, wait_until
 from tests.scenario import HELLO_STEPS as STEPS
 from tests.scenario import Project, build
 
@@ -192,9 +192,9 @@ def test_command_executor_contract_env_stdin_and_derived_result(
 def test_command_executor_kills_the_whole_process_group_at_the_timeout(
     proj: Project, run_cli, tmp_path: Path
 ) -> None:
-    marker = tmp_path / "grandchild-finished"
+    pid_file = tmp_path / "grandchild.pid"
     agent = tmp_path / "slow.sh"
-    agent.write_text(f"#!/bin/sh\n(sleep 3; touch {marker}) &\nsleep 30\n")
+    agent.write_text(f"#!/bin/sh\nsh -c 'echo $$ > {pid_file}; exec sleep 120' &\nsleep 30\n")
     agent.chmod(0o755)
     plan = proj.plan(
         [{"title": "t", "instruction": "i", "allowed_files": ["a.py"], "timeout_seconds": 1}],
@@ -206,7 +206,5 @@ def test_command_executor_kills_the_whole_process_group_at_the_timeout(
     assert len(timed_out) == 1
     assert timed_out[0].summary.startswith("Task timeout:")
     assert timed_out[0].data["hint"].startswith("Increase `timeout_seconds`")
-    import time
-
-    time.sleep(3.5)
-    assert not marker.exists(), "the agent's child survived the timeout"
+    grandchild = int(pid_file.read_text())
+    wait_until(lambda: not alive(grandchild), timeout=5, what="the agent's child to be gone")

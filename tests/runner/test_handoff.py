@@ -6,11 +6,10 @@ import json
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import assert_fsck_clean, conductor_bin, git
+from tests.conftest import assert_fsck_clean, conductor_bin, git, wait_until
 from tests.scenario import Project
 
 STEP = {
@@ -31,38 +30,19 @@ def fork_dir(proj: Project) -> Path:
     return plan_dir / "fork_main"
 
 
-def wait_for(path_fn: Any, timeout: float = 30) -> Path:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            found = path_fn()
-        except ValueError:  # the plan directory is not there yet
-            found = None
-        if found is not None and found.exists():
-            return found
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for the mailbox")
-
-
-def wait_until(condition: Any, timeout: float = 30) -> None:
-    deadline = time.time() + timeout
-    while not condition():
-        if time.time() > deadline:
-            raise AssertionError("timed out waiting")
-        time.sleep(0.05)
-
-
 def pending(proj: Project, step: str = "step_001", attempt: int = 1) -> dict[str, Any]:
-    path = wait_for(lambda: fork_dir(proj) / "pending" / f"{step}.task.json")
-    deadline = time.time() + 30
-    while True:
+    """The pending task of `attempt`, as soon as Conductor hands it out."""
+    found: dict[str, Any] = {}
+
+    def handed_out() -> bool:
         try:
-            task = json.loads(path.read_text())
-        except (FileNotFoundError, ValueError):  # Conductor is handing out the next attempt
-            task = {"attempt": None}
-        if task["attempt"] == attempt or time.time() > deadline:
-            return task
-        time.sleep(0.05)
+            found.update(json.loads((fork_dir(proj) / "pending" / f"{step}.task.json").read_text()))
+        except (FileNotFoundError, ValueError):  # no mailbox yet, no task yet, or being replaced
+            return False
+        return found.get("attempt") == attempt
+
+    wait_until(handed_out, what=f"{step} attempt {attempt} in pending/")
+    return found
 
 
 def claim(proj: Project, step: str = "step_001") -> None:

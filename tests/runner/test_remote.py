@@ -12,13 +12,16 @@ from pathlib import Path
 import pytest
 
 from conductor.executors.queue import Queue
-from tests.conftest import assert_fsck_clean, conductor_bin, git, run_process
+from tests.conftest import assert_fsck_clean, conductor_bin, git, run_process, wait_until
 from tests.scenario import Project
 
 STEPS = [
     {"title": "Write a.txt", "instruction": "Write a.txt", "allowed_files": ["a.txt"]},
     {"title": "Write b.txt", "instruction": "Write b.txt", "allowed_files": ["b.txt"]},
 ]
+
+
+pytestmark = pytest.mark.slow  # workers in other clones, a coordinator process each
 
 
 @pytest.fixture
@@ -168,9 +171,9 @@ def test_a_coordinator_killed_while_waiting_resumes_and_takes_the_workers_result
     plan_file = proj.plan(STEPS[:1])
     coordinator = coordinate(proj, plan_file)
     queue = Queue(proj.root, "origin")
-    deadline = time.monotonic() + 60
-    while not any(ref.endswith("/task") for ref in queue.listing()) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_until(
+        lambda: any(ref.endswith("/task") for ref in queue.listing()), timeout=60, what="a queued task"
+    )
     coordinator.kill()
     coordinator.communicate(timeout=30)
     script = {"step_001": [{"write": {"a.txt": "done while nobody watched\n"}}]}
