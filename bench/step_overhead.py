@@ -27,7 +27,8 @@ from conductor.ledger.message import format_time
 from conductor.ledger.store import Ledger, utc_now
 from conductor.mailbox import write_atomic
 from conductor.models.plan import ForkSpec, PlanSpec, StepSpec
-from conductor.runner.fork import Fork, ForkRunner, RunOptions
+from conductor.runner.fork import Fork, RunOptions
+from conductor.runner.forkrunner import ForkRunner
 from conductor.runner.plans import PlanRecord, record_plan
 
 SIZES = (1_000, 20_000, 100_000)

@@ -1,18 +1,8 @@
-"""Running one fork: ask the engine what to do, record it, do it, repeat.
+"""One fork during a run: its plan, its records, its worktree and mailbox, its state — and the
+one way to record an event (`Fork.record`: append to the fork log, then fold it in).
 
-`ForkRunner.run()` is the loop. `Fork` is the fork as a run sees it — its plan, its records,
-its worktree — and the one way to record an event. The side effects of each phase live in
-modules of their own, in the order a step meets them:
-
-    reconcile.py bring the worktree, branch and mailbox in line with the log
-    handout.py   create the task (or ask for approval), hand it to the executor, take the result
-    verdicts.py  inspect the attempt, then accept it (commit, provenance) or fail it (evidence)
-
-Every transition is appended to the fork log *before* anything acts on it, and the fork's
-state is the fold of those events (conductor.engine.state); what is recorded is shaped by
-pure modules (tasks.py, records.py, acceptance.py). A crash anywhere leaves a log from which
-`resume` continues: half-done work is finished or redone, never done twice
-(docs/lifecycle.md walks through each crash point).
+The run itself is forkrunner.py's; the phases it calls (reconcile.py, handout.py,
+verdicts.py) each get the `Fork` to act on.
 """
 
 from __future__ import annotations
@@ -23,9 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from conductor.engine import decide as engine
 from conductor.engine.confidence import signature
-from conductor.engine.failures import describe
 from conductor.engine.state import ForkState, ForkStatus, Phase
 from conductor.executors.base import Executor
 from conductor.ledger import refs
@@ -37,11 +25,10 @@ from conductor.models.layout import FILED
 from conductor.models.plan import StepSpec
 from conductor.policy.effective import EffectivePolicy
 from conductor.project import HANDOFF_DIR
-from conductor.runner import detection, handout, records, tasks, verdicts
+from conductor.runner import detection, records, tasks
 from conductor.runner import memory as memory_module
 from conductor.runner.index_sync import IndexSync
 from conductor.runner.plans import PlanRecord, step_id
-from conductor.runner.reconcile import reconcile
 from conductor.runner.worktree import Worktree
 from conductor.secrets import Redactor
 
@@ -53,7 +40,6 @@ FORK_STATES = {
     EventType.FORK_COMPLETED: "completed",
     EventType.FORK_FAILED: "failed",
 }
-INTERRUPTED = "interrupted (Ctrl-C); continue with `conductor resume`"
 
 
 @dataclass
@@ -93,7 +79,7 @@ class Fork:
         self.redact = Redactor.from_env()
         self.state = ForkState.replay(plan.id, fork_id, list(ledger.log(self.ref, newest_first=False)))
         self.step_ids = [step_id(i) for i in range(len(self.spec.steps))]
-        self.watcher: detection.Watcher | None = None  # started by reconcile()
+        self.watcher: detection.Watcher | None = None  # started by reconcile.reconcile()
         self.watch_seq = 0  # events up to this seq happened before the watcher started
         self.index_sync = IndexSync(self.worktree)
         self._policies: dict[str, EffectivePolicy] = {}
@@ -180,62 +166,3 @@ class Fork:
         self.index_sync.settle()
         if self.watcher is not None:
             self.watcher.close()
-
-
-class ForkRunner:
-    """The loop: reconcile, then ask the engine for the next action and carry it out."""
-
-    def __init__(self, fork: Fork) -> None:
-        self.fork = fork
-
-    def run(self) -> ForkStatus:
-        reconcile(self.fork)
-        try:
-            return self._loop()
-        finally:
-            self.fork.close()
-
-    def _loop(self) -> ForkStatus:
-        fork = self.fork
-        try:
-            while True:
-                if fork.options.stop.is_set():
-                    fork.halt(INTERRUPTED)
-                    return ForkStatus.HALTED
-                plans = [engine.StepPlan(s, fork.policy(s).max_attempts) for s in fork.step_ids]
-                action = engine.decide(fork.state, plans)
-                if isinstance(action, engine.Finished):
-                    return action.status
-                if isinstance(action, engine.CreateTask):
-                    if not handout.create_task(fork, action.step, action.attempt):
-                        return ForkStatus.HALTED
-                elif isinstance(action, engine.AwaitApproval):
-                    fork.halt(f"{action.step} is waiting for approval (conductor approve {action.step})")
-                    return ForkStatus.HALTED
-                elif isinstance(action, engine.Dispatch):
-                    handout.dispatch(fork, action.step)
-                elif isinstance(action, engine.Verify):
-                    verdicts.judge(fork, action.step)
-                elif isinstance(action, engine.Repair):
-                    self._repair(action)
-                elif isinstance(action, engine.FailFork):
-                    fork.record(EventType.FORK_FAILED, action.reason, step=action.step)
-                    fork.say(f"failed: {action.reason}")
-                    return ForkStatus.FAILED
-                elif isinstance(action, engine.CompleteFork):
-                    fork.record(EventType.FORK_COMPLETED, f"all {len(fork.step_ids)} steps completed")
-                    fork.say(f"completed: branch {refs.short_branch(fork.plan.id, fork.id)}")
-                    return ForkStatus.COMPLETED
-        except KeyboardInterrupt:
-            fork.halt(INTERRUPTED)
-            raise
-
-    def _repair(self, action: engine.Repair) -> None:
-        info = describe(action.failure.kind)
-        self.fork.record(
-            EventType.REPAIR_SCHEDULED,
-            f"attempt {action.attempt} after {info.name}: {info.recovery}",
-            step=action.step,
-            attempt=action.attempt,
-            data={"after": action.failure.kind.value, "previous_attempt": action.failure.attempt},
-        )

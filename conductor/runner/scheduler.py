@@ -24,7 +24,8 @@ from conductor.models.layout import PLAN_FILE
 from conductor.models.plan import ForkSpec
 from conductor.project import HANDOFF_DIR
 from conductor.runner import metrics
-from conductor.runner.fork import Fork, ForkRunner, RunOptions
+from conductor.runner.fork import Fork, RunOptions
+from conductor.runner.forkrunner import ForkRunner
 from conductor.runner.plans import PlanRecord, ensure_fork
 
 PLAN_EVENTS = {

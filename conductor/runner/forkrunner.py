@@ -1,0 +1,87 @@
+"""Running one fork: ask the engine what to do, record it, do it, repeat.
+
+`ForkRunner` is the imperative shell. The side effects of each phase live in modules of
+their own, in the order a step meets them, and each acts on the `Fork` (fork.py):
+
+    reconcile.py bring the worktree, branch and mailbox in line with the log
+    handout.py   create the task (or ask for approval), hand it to the executor, take the result
+    verdicts.py  inspect the attempt, then accept it (commit, provenance) or fail it (evidence)
+
+Every transition is appended to the fork log *before* anything acts on it, and the fork's
+state is the fold of those events (conductor.engine.state); what is recorded is shaped by
+pure modules (tasks.py, records.py, acceptance.py). A crash anywhere leaves a log from which
+`resume` continues: half-done work is finished or redone, never done twice
+(docs/lifecycle.md walks through each crash point).
+"""
+
+from __future__ import annotations
+
+from conductor.engine import decide as engine
+from conductor.engine.failures import describe
+from conductor.engine.state import ForkStatus
+from conductor.ledger import refs
+from conductor.models.event import EventType
+from conductor.runner import handout, verdicts
+from conductor.runner.fork import Fork
+from conductor.runner.reconcile import reconcile
+
+INTERRUPTED = "interrupted (Ctrl-C); continue with `conductor resume`"
+
+
+class ForkRunner:
+    """The loop: reconcile, then ask the engine for the next action and carry it out."""
+
+    def __init__(self, fork: Fork) -> None:
+        self.fork = fork
+
+    def run(self) -> ForkStatus:
+        reconcile(self.fork)
+        try:
+            return self._loop()
+        finally:
+            self.fork.close()
+
+    def _loop(self) -> ForkStatus:
+        fork = self.fork
+        try:
+            while True:
+                if fork.options.stop.is_set():
+                    fork.halt(INTERRUPTED)
+                    return ForkStatus.HALTED
+                plans = [engine.StepPlan(s, fork.policy(s).max_attempts) for s in fork.step_ids]
+                action = engine.decide(fork.state, plans)
+                if isinstance(action, engine.Finished):
+                    return action.status
+                if isinstance(action, engine.CreateTask):
+                    if not handout.create_task(fork, action.step, action.attempt):
+                        return ForkStatus.HALTED
+                elif isinstance(action, engine.AwaitApproval):
+                    fork.halt(f"{action.step} is waiting for approval (conductor approve {action.step})")
+                    return ForkStatus.HALTED
+                elif isinstance(action, engine.Dispatch):
+                    handout.dispatch(fork, action.step)
+                elif isinstance(action, engine.Verify):
+                    verdicts.judge(fork, action.step)
+                elif isinstance(action, engine.Repair):
+                    self._repair(action)
+                elif isinstance(action, engine.FailFork):
+                    fork.record(EventType.FORK_FAILED, action.reason, step=action.step)
+                    fork.say(f"failed: {action.reason}")
+                    return ForkStatus.FAILED
+                elif isinstance(action, engine.CompleteFork):
+                    fork.record(EventType.FORK_COMPLETED, f"all {len(fork.step_ids)} steps completed")
+                    fork.say(f"completed: branch {refs.short_branch(fork.plan.id, fork.id)}")
+                    return ForkStatus.COMPLETED
+        except KeyboardInterrupt:
+            fork.halt(INTERRUPTED)
+            raise
+
+    def _repair(self, action: engine.Repair) -> None:
+        info = describe(action.failure.kind)
+        self.fork.record(
+            EventType.REPAIR_SCHEDULED,
+            f"attempt {action.attempt} after {info.name}: {info.recovery}",
+            step=action.step,
+            attempt=action.attempt,
+            data={"after": action.failure.kind.value, "previous_attempt": action.failure.attempt},
+        )
