@@ -142,3 +142,19 @@ def test_the_check_sees_a_violation() -> None:
     assert _allowed("conductor.runner.launch", LAYERS["cli"][1]) and not _allowed(
         "conductor.runner", LAYERS["cli"][0]
     )
+
+
+@pytest.mark.parametrize(
+    "module", sorted(p.stem for p in (PACKAGE / "commands").glob("*.py") if p.stem != "__init__")
+)
+def test_every_command_module_has_one_run_that_returns_a_report(module: str) -> None:
+    import importlib
+    import typing
+
+    from conductor.report import Report
+
+    command = importlib.import_module(f"conductor.commands.{module}")
+    returned = typing.get_type_hints(command.run)["return"]
+    assert issubclass(returned, Report)
+    # the report says the same thing as text and as JSON: both are defined, not inherited stubs
+    assert returned.render is not Report.render and returned.to_json is not Report.to_json

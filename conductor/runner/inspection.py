@@ -170,7 +170,9 @@ def check(
     return Verdict(None), result
 
 
-def run_verify(commands: list[str], *, worktree: Path, timeout: float, say: Callable[[str], None]) -> Verdict:
+def run_verify_commands(
+    commands: list[str], *, worktree: Path, timeout: float, say: Callable[[str], None]
+) -> Verdict:
     """Step 4: the verify commands, in order, stopping at the first failure."""
     results: list[CommandEvidence] = []
     for command in commands:

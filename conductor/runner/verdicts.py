@@ -49,7 +49,7 @@ def judge(fork: Fork, step: str) -> None:
         git_dir=fork.ledger.git_dir,
     )
     if verdict.accepted and task.verify:
-        verdict = inspection.run_verify(
+        verdict = inspection.run_verify_commands(
             task.verify,
             worktree=fork.worktree.path,
             timeout=policy.verify_timeout_seconds,
