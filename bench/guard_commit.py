@@ -14,6 +14,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import ENV, PYTHON, git, interleaved, report, workdir
 
+from conductor.runner.hooks import script
+
 FILES = 1000
 ROUNDS = 11
 POLICY = "file_rules:\n  protected_patterns:\n    - '*.lock'\n    - 'migrations/*'\n    - 'secrets/**'\n"
@@ -58,8 +60,7 @@ def commit_timer(root: Path) -> tuple[Callable[[], None], list[float]]:
 
 
 def main() -> None:
-    hook = (Path(__file__).resolve().parents[1] / "hooks" / "pre-commit").read_text()
-    guarded = make_repo("guard", hook.replace("CONDUCTOR_PYTHON=python3", f"CONDUCTOR_PYTHON={PYTHON}"))
+    guarded = make_repo("guard", script("pre-commit", python=PYTHON))
     plain = make_repo("plain", f"#!/bin/sh\nexec {PYTHON} -c pass\n")
     ours, ours_samples = commit_timer(guarded)
     base, base_samples = commit_timer(plain)
