@@ -158,3 +158,30 @@ def test_every_command_module_has_one_run_that_returns_a_report(module: str) -> 
     assert issubclass(returned, Report)
     # the report says the same thing as text and as JSON: both are defined, not inherited stubs
     assert returned.render is not Report.render and returned.to_json is not Report.to_json
+
+
+def test_every_cli_callback_returns_finish_of_a_commands_run() -> None:
+    """The CLI stays thin: what a callback prints and its exit code come from a command's report."""
+    callbacks = {}
+    for file in ("running.py", "inspecting.py", "setting_up.py"):
+        tree = ast.parse((PACKAGE / "cli" / file).read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.FunctionDef):
+                continue
+            finished = any(
+                isinstance(r, ast.Return)
+                and isinstance(r.value, ast.Call)
+                and ast.unparse(r.value.func) == "finish"
+                and isinstance(r.value.args[0], ast.Call)
+                and ast.unparse(r.value.args[0].func).endswith(".run")
+                for r in ast.walk(node)
+            )
+            decorated = any(
+                isinstance(d, ast.Call) and ast.unparse(d.func).endswith((".command", ".group"))
+                for d in node.decorator_list
+            )
+            if finished or decorated:
+                callbacks[f"{file}:{node.name}"] = finished
+    assert len(callbacks) >= 20
+    # `hooks` is a group that only holds its subcommands
+    assert [name for name, finished in callbacks.items() if not finished] == ["setting_up.py:hooks"]

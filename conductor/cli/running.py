@@ -93,17 +93,19 @@ def explore(
     """Run several strategies in parallel, one fork branch each; compare them and recommend one."""
     from conductor.commands import explore as command
 
-    result = command.run(
-        goal,
-        forks=forks,
-        strategies=list(strategies),
-        plan_file=plan_file,
-        jobs=jobs,
-        spawn=not no_spawn,
-        launch=launch_from(launch),
-        live=False if as_json else None,
+    return finish(
+        command.run(
+            goal,
+            forks=forks,
+            strategies=list(strategies),
+            plan_file=plan_file,
+            jobs=jobs,
+            spawn=not no_spawn,
+            launch=launch_from(launch),
+            live=False if as_json else None,
+        ),
+        as_json,
     )
-    return finish(result, as_json)
 
 
 @cli.command(
@@ -152,8 +154,10 @@ def fork(
     """Start a new plan from a point of an old one (the old plan and its history stay)."""
     from conductor.commands import fork as command
 
-    result = command.run(origin, strategies=list(strategies), plan_file=plan_file, launch=launch_from(launch))
-    return finish(result, as_json)
+    return finish(
+        command.run(origin, strategies=list(strategies), plan_file=plan_file, launch=launch_from(launch)),
+        as_json,
+    )
 
 
 @cli.command(
@@ -192,8 +196,10 @@ def _decide(approve: bool) -> Callable[..., int]:
     ) -> int:
         from conductor.commands import decide as command
 
-        result = command.run(step, approve=approve, plan=plan, fork=fork, reason=reason, no_resume=no_resume)
-        return finish(result, as_json)
+        return finish(
+            command.run(step, approve=approve, plan=plan, fork=fork, reason=reason, no_resume=no_resume),
+            as_json,
+        )
 
     return decide
 
@@ -252,10 +258,10 @@ def worker(
     """Do steps queued on a git remote by plans that run on other machines."""
     from conductor.commands import worker as worker_command
 
-    result = worker_command.run(
-        remote=remote, command=command, name=name, once=once, poll_seconds=poll_seconds
+    return finish(
+        worker_command.run(remote=remote, command=command, name=name, once=once, poll_seconds=poll_seconds),
+        as_json,
     )
-    return finish(result, as_json)
 
 
 @cli.command(
