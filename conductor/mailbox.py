@@ -14,8 +14,10 @@ Files are written to a temporary name and renamed, so a reader never sees half a
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
+import stat
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -54,6 +56,31 @@ def write_atomic(path: Path, data: bytes | str) -> None:
     tmp.replace(path)
 
 
+DEFAULT_LIMIT = 1024 * 1024
+
+
+class UnsafeFile(ValueError):
+    """A file an executor left that Conductor will not read: not a regular file, or too big."""
+
+
+def read_regular(path: Path, *, limit: int | None = None) -> bytes:
+    """The bytes of a regular file — never through a symlink (it could point anywhere), never a
+    FIFO or device — of at most `limit` bytes. FileNotFoundError when there is none."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UnsafeFile(f"{path.name} is a symbolic link") from None
+        raise
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise UnsafeFile(f"{path.name} is not a regular file")
+        data = handle.read() if limit is None else handle.read(limit + 1)
+    if limit is not None and len(data) > limit:
+        raise UnsafeFile(f"{path.name} is over the {limit}-byte limit (behavior.max_result_bytes)")
+    return data
+
+
 @dataclass(frozen=True)
 class Found:
     """Result files an executor left for a step."""
@@ -61,6 +88,7 @@ class Found:
     directory: str  # completed or failed
     result: bytes
     explanation: str
+    problem: str | None = None  # why the files cannot be taken as they are (then both are empty)
 
 
 class Mailbox:
@@ -118,18 +146,26 @@ class Mailbox:
             return None
         return target
 
-    def find_result(self, step: str) -> Found | None:
-        """The result an executor wrote for `step`, if a complete one is there."""
+    def find_result(self, step: str, *, limit: int = DEFAULT_LIMIT) -> Found | None:
+        """The result an executor wrote for `step`, if one is there. A result or explanation
+        that is a symlink, not a regular file, or over `limit` bytes is found with a problem."""
         for directory in RESULT_DIRS:
             result = self.path(directory, step, RESULT)
-            if result.exists():
-                try:
-                    data = result.read_bytes()
-                except FileNotFoundError:
-                    continue
-                explanation = self.path(directory, step, EXPLANATION)
-                text = explanation.read_text("utf-8", errors="replace") if explanation.exists() else ""
-                return Found(directory, data, text)
+            if not os.path.lexists(result):
+                continue
+            try:
+                data = read_regular(result, limit=limit)
+            except FileNotFoundError:
+                continue  # it vanished between looking and reading
+            except UnsafeFile as exc:
+                return Found(directory, b"", "", problem=str(exc))
+            try:
+                explanation = read_regular(self.path(directory, step, EXPLANATION), limit=limit)
+            except FileNotFoundError:
+                explanation = b""
+            except UnsafeFile as exc:
+                return Found(directory, b"", "", problem=str(exc))
+            return Found(directory, data, explanation.decode("utf-8", errors="replace"))
         return None
 
     def drop_result(self, step: str) -> None:

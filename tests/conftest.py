@@ -64,6 +64,25 @@ ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 
 
+def _no_sandbox() -> str | None:
+    from conductor.sandbox import bwrap
+
+    reason = bwrap.unavailable()
+    if reason and os.environ.get("CONDUCTOR_TEST_REQUIRE_SANDBOX"):  # CI: the sandbox is part of the test
+        raise RuntimeError(f"CONDUCTOR_TEST_REQUIRE_SANDBOX is set, but {reason}")
+    return reason
+
+
+NO_SANDBOX = _no_sandbox()
+SANDBOX_MODES = [
+    pytest.param(
+        "auto", marks=pytest.mark.skipif(NO_SANDBOX is not None, reason=f"no sandbox: {NO_SANDBOX}")
+    ),
+    "off",
+]
+"""Run a test with bubblewrap (where it can run) and with the fallback."""
+
+
 def event(
     kind: EventType,
     /,
@@ -108,6 +127,21 @@ def alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def processes_with(marker: str) -> list[int]:
+    """The running processes whose command line holds `marker` (zombies aside)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+        except OSError:
+            continue
+        if marker in cmdline and alive(int(entry.name)):
+            found.append(int(entry.name))
+    return found
 
 
 def git(

@@ -63,6 +63,12 @@ class Project:
         path.write_text(json.dumps(script))
         return f"{shlex.quote(PYTHON)} {shlex.quote(str(AGENT))} {shlex.quote(str(path))}"
 
+    def sandbox(self, mode: str) -> None:
+        """Set the project's `sandbox.mode` (auto | required | off) and commit the policy."""
+        policy = self.root / ".conductor" / "policy.yaml"
+        policy.write_text(policy.read_text() + f"\nsandbox:\n  mode: {mode}\n")
+        git(self.root, "commit", "-q", "-am", f"sandbox: {mode}")
+
     def ledger(self) -> Ledger:
         return Ledger(self.root)
 

@@ -3,15 +3,15 @@ are the evidence that a step did what it claims."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
-import signal
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from conductor.sandbox.confinement import Confinement, kill_group, launch, stop
 
 OUTPUT_KEEP = 32 * 1024
 
@@ -38,27 +38,29 @@ class CommandEvidence:
         }
 
 
-def run_command(command: str, *, cwd: Path, timeout: float) -> CommandEvidence:
+def run_command(command: str, *, cwd: Path, timeout: float, confinement: Confinement) -> CommandEvidence:
+    """Run a verify command in `cwd` under `confinement`; whatever it starts ends with it."""
     started = time.monotonic()
-    proc = subprocess.Popen(
-        command,
-        shell=True,
-        cwd=cwd,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-        env={**os.environ, "CONDUCTOR_VERIFY": "1"},
-    )
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-        code: int | None = proc.returncode
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        out, _ = proc.communicate()
-        code = None
-        out += f"\n[conductor: killed after {timeout:.0f}s timeout]\n".encode()
+    with launch(confinement, command, env={**os.environ, "CONDUCTOR_VERIFY": "1"}) as prepared:
+        proc = subprocess.Popen(
+            prepared.argv,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env=prepared.env,
+        )
+        try:
+            out, _ = proc.communicate(timeout=timeout)
+            code: int | None = proc.returncode
+        except subprocess.TimeoutExpired:
+            stop(proc, isolated=prepared.isolated)
+            out, _ = proc.communicate()
+            code = None
+            out += f"\n[conductor: killed after {timeout:.0f}s timeout]\n".encode()
+        finally:
+            kill_group(proc.pid)
     return CommandEvidence(
         command=command,
         exit_code=code,

@@ -51,7 +51,7 @@ class StepState:
     created_at: str | None = None  # when the current attempt's task was handed out
     created_seq: int = 0  # the seq of that task.created event
     worker: dict[str, object] = field(default_factory=dict)
-    gitdir: str = ""  # fingerprint of the repository's config and hooks at hand-out
+    tripwire: str = ""  # digest of what the attempt must not change outside its worktree
     model: str | None = None  # the model the current attempt last called, if any
     tokens: dict[str, int] = field(default_factory=lambda: {"input": 0, "output": 0})
 
@@ -114,7 +114,7 @@ class ForkState:
             step.created_at = event.time
             step.created_seq = event.seq
             step.worker = {}
-            step.gitdir = str(event.data.get("gitdir", ""))
+            step.tripwire = str(event.data.get("tripwire", ""))
             step.model = None
             step.tokens = {"input": 0, "output": 0}
             score = event.data.get("confidence", {}).get("score") if isinstance(event.data, dict) else None

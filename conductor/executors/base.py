@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from conductor.mailbox import Found, Mailbox
 from conductor.models.task import TaskFile
+from conductor.sandbox.confinement import Confinement
 
 if TYPE_CHECKING:
     from conductor.llm.caller import Exchange
@@ -37,6 +38,7 @@ class Assignment:
     say: Callable[[str], None]  # progress for the user
     record_llm: Callable[[Exchange], None] = lambda exchange: None  # model calls, for the ledger
     stop: threading.Event = field(default_factory=threading.Event)  # set: give up (Ctrl-C)
+    confinement: Confinement | None = None  # where the processes it starts may write; None: none
 
     @property
     def step(self) -> str:

@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import threading
@@ -20,9 +21,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from conductor.executors.base import Assignment, Outcome
-from conductor.mailbox import write_atomic
+from conductor.mailbox import read_regular, write_atomic
 from conductor.models.layout import COMPLETED, EXPLANATION, IN_PROGRESS, RESULT, TASK, WORKER
 from conductor.models.result import ResultFile, ResultStatus
+from conductor.sandbox.confinement import STOP_GRACE_SECONDS, Launch, kill_group, launch, stop
 
 OUTPUT_HEAD = 16 * 1024
 OUTPUT_TAIL = 48 * 1024
@@ -55,13 +57,9 @@ class BoundedOutput:
         )
 
 
-def kill_group(pgid: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGKILL)
-
-
 def kill_leftover(worker_file: Path) -> bool:
-    """Kill the process group a previous (crashed) run left behind; True if one was running."""
+    """Kill what a previous (crashed) run left running; True if something was. The fallback's
+    subreaper gets SIGTERM first, to take the processes that left its group down with it."""
     try:
         info = json.loads(worker_file.read_text())
         pgid = int(info["pgid"])
@@ -71,8 +69,42 @@ def kill_leftover(worker_file: Path) -> bool:
         os.killpg(pgid, 0)
     except (ProcessLookupError, PermissionError):
         return False
+    if not info.get("sandboxed"):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pgid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        while time.monotonic() < deadline and _alive(pgid):
+            time.sleep(0.05)
     kill_group(pgid)
     return True
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+def _handover(scratch: Path, task_path: Path) -> tuple[Path, Path]:
+    """The task file and the result directory the sandboxed command sees (in its scratch)."""
+    handover = scratch / "handover"
+    (handover / "result").mkdir(parents=True)
+    shutil.copyfile(task_path, handover / "task.json")
+    return handover / "task.json", handover / "result"
+
+
+def _bring_back(source: Path, result_dir: Path, step: str) -> None:
+    """Move the command's result and explanation into the mailbox: regular files only (a
+    symlink could point anywhere outside the sandbox), each as it is."""
+    for suffix in (EXPLANATION, RESULT):  # the result last: it is what Conductor waits for
+        path = source / f"{step}{suffix}"
+        try:
+            data = read_regular(path)
+        except FileNotFoundError:
+            continue
+        write_atomic(result_dir / path.name, data)
 
 
 def _wait(proc: subprocess.Popen[bytes], assignment: Assignment) -> int:
@@ -104,7 +136,8 @@ class CommandExecutor:
         return {"executor": self.name, "exec": self.command}
 
     def execute(self, assignment: Assignment) -> Outcome:
-        step, mailbox = assignment.step, assignment.mailbox
+        step, mailbox, confinement = assignment.step, assignment.mailbox, assignment.confinement
+        assert confinement is not None, "the runner says where the command may write"
         assignment.on_claim({"executor": self.name, "command": self.command, "pid": os.getpid()})
         task_path = mailbox.claim(step)
         if task_path is None:  # the mailbox was rebuilt or cleaned: the ledger has the task
@@ -114,26 +147,49 @@ class CommandExecutor:
         result_dir.mkdir(parents=True, exist_ok=True)
         env = {
             **os.environ,
-            "CONDUCTOR_TASK_FILE": str(task_path),
             "CONDUCTOR_WORKSPACE": str(assignment.workspace),
-            "CONDUCTOR_RESULT_DIR": str(result_dir),
             "CONDUCTOR_STEP": step,
             "CONDUCTOR_ATTEMPT": str(assignment.task.attempt),
         }
-        assignment.say(f"{step}: running `{self.command}` (timeout {int(assignment.remaining())}s)")
+        with launch(confinement, self.command, env=env) as prepared:
+            # Under bubblewrap the mailbox is out of sight: the command gets a copy of its task
+            # and a result directory of its own, whose files are brought back when it ends.
+            handover = _handover(prepared.scratch, task_path) if prepared.scratch else None
+            where = handover or (task_path, result_dir)
+            prepared.env.update({"CONDUCTOR_TASK_FILE": str(where[0]), "CONDUCTOR_RESULT_DIR": str(where[1])})
+            outcome, code, output = self._run(assignment, prepared)
+            if handover is not None and outcome is Outcome.RESULT:
+                _bring_back(handover[1], result_dir, step)
+        if outcome is not Outcome.RESULT:
+            return outcome
+        if mailbox.find_result(step) is None:
+            self._write_result(assignment, code, output)
+        return Outcome.RESULT
+
+    def _run(self, assignment: Assignment, prepared: Launch) -> tuple[Outcome, int, str]:
+        """Start the command, feed it the instruction, wait for it within the deadline."""
+        step, mailbox = assignment.step, assignment.mailbox
+        sandboxed = "in the sandbox" if prepared.isolated else "without a sandbox"
+        assignment.say(
+            f"{step}: running `{self.command}` {sandboxed} (timeout {int(assignment.remaining())}s)"
+        )
         started = time.monotonic()
         proc = subprocess.Popen(
-            self.command,
-            shell=True,
+            prepared.argv,
             cwd=assignment.workspace,
-            env=env,
+            env=prepared.env,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         worker = mailbox.path(IN_PROGRESS, step, WORKER)
-        write_atomic(worker, json.dumps({"pid": proc.pid, "pgid": proc.pid, "command": self.command}))
+        write_atomic(
+            worker,
+            json.dumps(
+                {"pid": proc.pid, "pgid": proc.pid, "command": self.command, "sandboxed": prepared.isolated}
+            ),
+        )
         output = BoundedOutput()
         assert proc.stdout is not None and proc.stdin is not None
         reader = threading.Thread(target=output.feed, args=(proc.stdout,), daemon=True)
@@ -146,28 +202,27 @@ class CommandExecutor:
         try:
             code = _wait(proc, assignment)
         except subprocess.TimeoutExpired:
-            kill_group(proc.pid)
+            stop(proc, isolated=prepared.isolated)
             proc.wait()
             reader.join(5)
             if assignment.stop.is_set():
                 assignment.say(f"{step}: stopped; command killed")
-                return Outcome.STOPPED
+                return Outcome.STOPPED, -1, output.text()
             assignment.say(f"{step}: timed out after {time.monotonic() - started:.0f}s; command killed")
-            return Outcome.TIMEOUT
+            return Outcome.TIMEOUT, -1, output.text()
         except BaseException:
-            kill_group(proc.pid)
+            stop(proc, isolated=prepared.isolated)
             proc.wait()
             raise
         finally:
-            # Children the command left running in its group die with it.
+            # Whatever the command left running dies with it (its group; the sandbox's PID
+            # namespace; the fallback's subreaper got the others already).
             kill_group(proc.pid)
         reader.join(5)
         with contextlib.suppress(FileNotFoundError):
             worker.unlink()
-        if mailbox.find_result(step) is None:
-            self._write_result(assignment, code, output.text())
         assignment.say(f"{step}: command exited with code {code} after {time.monotonic() - started:.1f}s")
-        return Outcome.RESULT
+        return Outcome.RESULT, code, output.text()
 
     def _write_result(self, assignment: Assignment, code: int, output: str) -> None:
         """The command wrote no result: derive one from its exit code and output."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, field_validator
 
 from conductor.models.base import Model
 
@@ -40,6 +40,12 @@ class Behavior(_Section):
     )
     max_attempts: int | None = Field(
         default=None, ge=1, description="Attempts per step, repairs included (default 2)."
+    )
+    max_result_bytes: int | None = Field(
+        default=None,
+        ge=1024,
+        description="Largest result or explanation file an executor may write, in bytes "
+        "(default 1048576); a larger one rejects the attempt.",
     )
 
 
@@ -73,6 +79,37 @@ class ProvenanceRules(_Section):
     )
 
 
+SandboxMode = Literal["auto", "required", "off"]
+
+
+class SandboxRules(_Section):
+    mode: SandboxMode | None = Field(
+        default=None,
+        description="Run executor, verify and worker commands under bubblewrap: auto (when it can "
+        "run here; else unsandboxed, with the fallback checks), required (refuse to run without "
+        "it), off (default auto). A plan or step can make it stricter, never looser.",
+    )
+    network: bool | None = Field(
+        default=None,
+        description="Whether sandboxed commands may reach the network (default true). A plan or "
+        "step can turn it off, not on.",
+    )
+
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _unquoted_off(cls, value: object) -> object:
+        """YAML reads an unquoted `off` as false: take it as meant."""
+        return "off" if value is False else value
+
+
+class SecretRules(_Section):
+    env: list[str] | None = Field(
+        default=None,
+        description="Environment variables whose values are secrets, redacted wherever they "
+        "appear — besides those recognized by their name or their format.",
+    )
+
+
 class PolicyFile(_Section):
     """A policy layer: the project file, or the `policy:` block of a plan or a step."""
 
@@ -86,3 +123,5 @@ class PolicyFile(_Section):
     verify: VerifyRules | None = None
     confidence: ConfidenceRules | None = None
     provenance: ProvenanceRules | None = None
+    sandbox: SandboxRules | None = None
+    secrets: SecretRules | None = None

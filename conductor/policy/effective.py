@@ -25,8 +25,17 @@ DEFAULTS: dict[str, Any] = {
     "verify.timeout_seconds": 300,
     "confidence.approval_below": 0.5,
     "provenance.sign": "auto",
+    "behavior.max_result_bytes": 1024 * 1024,
+    "sandbox.mode": "auto",
+    "sandbox.network": True,
 }
-LISTS = ("global_constraints", "verify.commands")
+LISTS = ("global_constraints", "verify.commands", "secrets.env")
+TIGHTENING: dict[str, list[Any]] = {
+    "sandbox.mode": ["off", "auto", "required"],
+    "sandbox.network": [True, False],
+}
+"""Settings a plan or step layer can only make stricter (later in the list); only the project's
+own policy file may loosen them."""
 PROTECTED = "file_rules.protected_patterns"
 BUILTIN_PROTECTED = (".conductor/", ".git/")
 """Always protected from agent steps (not from humans: the guard uses the files only)."""
@@ -51,6 +60,7 @@ class PolicyLayer:
     policy: PolicyFile
     doc: YamlDocument | None = None
     at: Location = ()
+    trusted: bool = False  # the project's own policy file (a plan may come from a model)
 
     def origin(self, key: str, index: int | None = None) -> str:
         if self.doc is None:
@@ -98,6 +108,10 @@ class EffectivePolicy:
                     if item not in present:
                         lists[key].append(Sourced(item, layer.origin(key, i)))
                         present.add(item)
+            elif key in TIGHTENING and not layer.trusted:
+                order = TIGHTENING[key]
+                if order.index(value) > order.index(scalars[key].value):
+                    scalars[key] = Sourced(value, layer.origin(key))
             elif key != "version":
                 scalars[key] = Sourced(value, layer.origin(key))
         return EffectivePolicy(scalars, lists, protected, [*self.layers, layer.label])
@@ -143,6 +157,22 @@ class EffectivePolicy:
     @property
     def sign(self) -> str:
         return str(self.value("provenance.sign"))
+
+    @property
+    def max_result_bytes(self) -> int:
+        return int(self.value("behavior.max_result_bytes"))
+
+    @property
+    def sandbox_mode(self) -> str:
+        return str(self.value("sandbox.mode"))
+
+    @property
+    def sandbox_network(self) -> bool:
+        return bool(self.value("sandbox.network"))
+
+    @property
+    def secret_names(self) -> list[str]:
+        return [item.value for item in self.lists["secrets.env"]]
 
     def to_json(self) -> dict[str, Any]:
         """Every effective value with its origin; the same data as the text view."""

@@ -14,7 +14,9 @@ from conductor.project import POLICY_FILE
 def load_layer(file: Path, *, display: str) -> PolicyLayer:
     """Read and validate a policy file; any problem is a ConfigError naming file, line, field."""
     doc = read_file(file, display=display)
-    return PolicyLayer(label=display, policy=validate(doc, PolicyFile, schema="policy"), doc=doc)
+    return PolicyLayer(
+        label=display, policy=validate(doc, PolicyFile, schema="policy"), doc=doc, trusted=True
+    )
 
 
 def project_layer(root: Path) -> PolicyLayer | None:

@@ -7,6 +7,7 @@ verdicts.py) each get the `Fork` to act on.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from conductor.runner import memory as memory_module
 from conductor.runner.index_sync import IndexSync
 from conductor.runner.plans import PlanRecord, step_id
 from conductor.runner.worktree import Worktree
+from conductor.sandbox.confinement import Confinement, exposed_paths, fallback_note, isolate
 from conductor.secrets import Redactor
 
 if TYPE_CHECKING:
@@ -159,6 +161,24 @@ class Fork:
                 reason=reason,
                 hint=hint,
             )
+        )
+
+    def confinement(self, step: str) -> Confinement:
+        """Where the processes started for `step` may write (its policy's sandbox settings)."""
+        policy = self.policy(step)
+        isolated = isolate(policy.sandbox_mode)
+        if not isolated and policy.sandbox_mode == "auto":
+            note = fallback_note()
+            if note:
+                self.say(note)
+        root = self.worktree.repo_root
+        return Confinement(
+            workspace=self.worktree.path,
+            repo_root=root,
+            git_dir=self.ledger.git_dir,
+            isolated=isolated,
+            network=policy.sandbox_network,
+            exposed=exposed_paths(root, os.environ),
         )
 
     def close(self) -> None:

@@ -19,9 +19,8 @@ from conductor.models.layout import COMPLETED, RESULT, StepPaths
 from conductor.models.plan import StepSpec
 from conductor.models.task import TaskContext, TaskFile
 from conductor.policy.effective import EffectivePolicy
-from conductor.runner import acceptance, records, tasks, verdicts
+from conductor.runner import acceptance, records, tasks, tripwire, verdicts
 from conductor.runner.plans import exchange_record
-from conductor.runner.worktree import gitdir_fingerprint
 
 if TYPE_CHECKING:
     from conductor.runner.fork import Fork
@@ -50,6 +49,7 @@ def create_task(fork: Fork, step: str, attempt: int) -> bool:
         return False
     task = _task(fork, step, attempt, spec, policy, assessment, verify)
     task_json = task.to_json()
+    armed = tripwire.arm(fork, step, attempt) if tripwire.needed(fork, step) else ""
     fork.record(
         EventType.TASK_CREATED,
         spec.title,
@@ -60,7 +60,7 @@ def create_task(fork: Fork, step: str, attempt: int) -> bool:
             "confidence": {"score": assessment.score, "level": assessment.level.value},
             "timeout_seconds": task.timeout_seconds,
             "signature": sig,
-            "gitdir": gitdir_fingerprint(fork.ledger.git_dir),
+            "tripwire": armed,
         },
         changes=records.hand_out(
             step,
@@ -158,6 +158,7 @@ def dispatch(fork: Fork, step: str) -> None:
         say=fork.say,
         record_llm=lambda exchange: _record_llm(fork, step, task.attempt, exchange),
         stop=fork.options.stop,
+        confinement=fork.confinement(step),
     )
     if st.phase is Phase.CLAIMED and fork.executor.name == "command":
         outcome = Outcome.RESULT  # resume kept a finished command's result
@@ -168,8 +169,12 @@ def dispatch(fork: Fork, step: str) -> None:
     if outcome is Outcome.TIMEOUT:
         _timed_out(fork, step, task)
         return
-    found = fork.mailbox.find_result(step)
+    found = fork.mailbox.find_result(step, limit=fork.policy(step).max_result_bytes)
     if found is None:  # the files vanished between seeing and reading them
+        return
+    if found.problem is not None:
+        fork.mailbox.drop_result(step)
+        verdicts.fail_attempt(fork, step, task.attempt, FailureKind.INVALID_RESULT, found.problem)
         return
     fork.record(
         EventType.RESULT_RECEIVED,

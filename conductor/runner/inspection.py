@@ -23,7 +23,9 @@ from conductor.models.result import ResultFile, ResultStatus
 from conductor.models.task import TaskFile
 from conductor.policy.effective import EffectivePolicy
 from conductor.runner import detection
-from conductor.runner.worktree import Worktree, gitdir_fingerprint
+from conductor.runner.tripwire import Tripped
+from conductor.runner.worktree import Worktree
+from conductor.sandbox.confinement import Confinement
 
 
 @dataclass
@@ -104,8 +106,6 @@ def check(
     observed: Observed,
     policy: EffectivePolicy,
     link_was_intact: bool,
-    gitdir_before: str,
-    git_dir: Path,
 ) -> tuple[Verdict, ResultFile | None]:
     """Steps 1-3 of the pipeline: everything but the verify commands."""
     attempt = task.attempt
@@ -136,9 +136,6 @@ def check(
     if not link_was_intact:
         link = "writes under .git: the worktree's .git link was changed (restored)"
         violations.append(Violation(FailureKind.CONSTRAINT, ".git", link))
-    if gitdir_before and gitdir_before != gitdir_fingerprint(git_dir):
-        changed = "writes under .git: the repository's hooks or config changed while the step ran"
-        violations.append(Violation(FailureKind.CONSTRAINT, ".git", changed))
     for nested in observed.changed.nested_repos:
         violations.append(Violation(FailureKind.CONSTRAINT, nested, "adds a nested git repository"))
     symlinks = {
@@ -171,13 +168,18 @@ def check(
 
 
 def run_verify_commands(
-    commands: list[str], *, worktree: Path, timeout: float, say: Callable[[str], None]
+    commands: list[str],
+    *,
+    worktree: Path,
+    timeout: float,
+    say: Callable[[str], None],
+    confinement: Confinement,
 ) -> Verdict:
     """Step 4: the verify commands, in order, stopping at the first failure."""
     results: list[CommandEvidence] = []
     for command in commands:
         say(f"verify `{command}`")
-        results.append(run_command(command, cwd=worktree, timeout=timeout))
+        results.append(run_command(command, cwd=worktree, timeout=timeout, confinement=confinement))
         if not results[-1].passed:
             break
     failed = next((r for r in results if not r.passed), None)
@@ -186,6 +188,30 @@ def run_verify_commands(
     state = "timed out" if failed.exit_code is None else f"exited with {failed.exit_code}"
     tail = failed.output.strip().splitlines()[-10:]
     return Verdict(FailureKind.VERIFY_FAILED, f"`{failed.command}` {state}", evidence=tail, commands=results)
+
+
+def outside(tripped: Tripped, verdict: Verdict) -> Verdict:
+    """The verdict when the step changed something outside its worktree: a rejection naming
+    each path and whether it was put back — whatever else was found."""
+    violations = [
+        Violation(
+            FailureKind.CONSTRAINT,
+            path,
+            "changed outside the worktree while the step ran"
+            + (" (put back)" if path in tripped.restored else " (Conductor keeps no copy to put back)"),
+        )
+        for path in tripped.changed
+    ]
+    if tripped.tampered:
+        violations.append(
+            Violation(
+                FailureKind.CONSTRAINT, ".git/conductor/tripwires", "the step's fingerprint was changed"
+            )
+        )
+    first = violations[0]
+    return Verdict(
+        first.kind, str(first), violations=[*violations, *verdict.violations], commands=verdict.commands
+    )
 
 
 def settle(worktree: Path, ledger: Ledger, observed: Observed, touched: set[str]) -> None:

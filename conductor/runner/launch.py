@@ -39,6 +39,7 @@ from conductor.runner.plans import (
 from conductor.runner.scheduler import Spawner, run_plan
 from conductor.runner.status import ForkView, plan_view
 from conductor.runner.worktree import require_commit
+from conductor.sandbox.confinement import isolate
 
 if TYPE_CHECKING:
     from conductor.llm.caller import Exchange
@@ -119,6 +120,7 @@ def begin(launch: Launch) -> Start:
     ledger = Ledger(root)
     base = require_commit(root)
     settings = llm_config.resolve(root, llm=launch.llm, model=launch.model, base_url=launch.base_url)
+    isolate(project_policy(root).sandbox_mode)  # `required` without a sandbox stops here
     signing = decide_signing(root, launch.signing)
     executor = registry.make(launch.executor, command=launch.command, llm=settings, remote=launch.remote)
     return Start(root, ledger, base, settings, executor, signing, launch.yes)
@@ -273,6 +275,7 @@ def resume(
     if state is not None and state.event.state in ("completed", "failed"):
         say(f"plan {plan_id} already {state.event.state}; nothing to resume")
     sign_with = decide_signing(root, signing)
+    isolate(plan.effective(plan.spec.forks[0].id).sandbox_mode)  # `required` without a sandbox stops here
     executor = registry.from_settings(plan.executor, command=command, ledger=ledger)
     say(f"resuming plan {plan_id}")
     jobs = min(4, len(plan.spec.forks))

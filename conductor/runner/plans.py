@@ -116,7 +116,7 @@ class PlanRecord:
         if self.policy_text is None:
             return None
         doc = parse(self.policy_text, path=POLICY_FILE)
-        return PolicyLayer(POLICY_FILE, validate(doc, PolicyFile), doc)
+        return PolicyLayer(POLICY_FILE, validate(doc, PolicyFile), doc, trusted=True)
 
     def _plan_location(self, fork_index: int, step_index: int | None) -> Location:
         shorthand = self.plan_text is not None and "steps" in (parse(self.plan_text, path="plan").data or {})

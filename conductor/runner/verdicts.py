@@ -20,7 +20,7 @@ from conductor.models.layout import COMPLETED, FAILED, HANDED, IN_PROGRESS, RESU
 from conductor.models.result import ResultFile
 from conductor.models.task import TaskFile
 from conductor.provenance.statement import StepFacts
-from conductor.runner import acceptance, attest, detection, inspection, records
+from conductor.runner import acceptance, attest, detection, inspection, records, tripwire
 
 if TYPE_CHECKING:
     from conductor.runner.fork import Fork
@@ -45,8 +45,6 @@ def judge(fork: Fork, step: str) -> None:
         observed=observed,
         policy=policy,
         link_was_intact=link_intact,
-        gitdir_before=fork.state.step(step).gitdir,
-        git_dir=fork.ledger.git_dir,
     )
     if verdict.accepted and task.verify:
         verdict = inspection.run_verify_commands(
@@ -54,6 +52,7 @@ def judge(fork: Fork, step: str) -> None:
             worktree=fork.worktree.path,
             timeout=policy.verify_timeout_seconds,
             say=lambda text: fork.say(f"{step}: {text}"),
+            confinement=fork.confinement(step),
         )
         # whatever the commands wrote is not part of the step
         touched = fork.watcher.drain() if fork.watcher is not None else None
@@ -63,6 +62,9 @@ def judge(fork: Fork, step: str) -> None:
             observed,
             touched if touched is not None else detection.from_status(fork.worktree.path),
         )
+    tripped = _disarm(fork, step, task.attempt)
+    if tripped.changed or tripped.tampered:
+        verdict = inspection.outside(tripped, verdict)
     if not verdict.accepted or result is None:
         assert verdict.kind is not None
         fail_attempt(
@@ -219,6 +221,7 @@ def fail_attempt(
     commands: Sequence[CommandEvidence] = (),
 ) -> None:
     """Record a failed attempt with its evidence, then reset the worktree to the fork tip."""
+    _disarm(fork, step, attempt)
     info = describe(kind)
     verdict = acceptance.failed_verdict(
         step,
@@ -245,3 +248,11 @@ def fail_attempt(
     if kind is not FailureKind.INTERRUPTED:
         fork.learn(step, attempt, succeeded=False, kind=kind.value, reason=reason, hint=info.recovery)
     fork.say(f"{step}: {info.name}: {reason}")
+
+
+def _disarm(fork: Fork, step: str, attempt: int) -> tripwire.Tripped:
+    """Check the attempt's tripwire (when it has one), put back what can be, and say so."""
+    tripped = tripwire.check(fork, step, attempt, recorded=fork.state.step(step).tripwire)
+    if tripped.restored:
+        fork.say(f"{step}: put back what the step changed: {', '.join(tripped.restored)}")
+    return tripped

@@ -10,6 +10,7 @@ the plan verifies the result against its policy and commits it.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import shutil
 import tempfile
@@ -22,15 +23,18 @@ from typing import Any
 from conductor.executors.base import Assignment, Outcome
 from conductor.executors.command import CommandExecutor
 from conductor.executors.queue import Queue
+from conductor.gitcli import git_text
 from conductor.ledger import refs
 from conductor.ledger.refs import WORK_CLAIM, WORK_RESULT, WORK_TASK
 from conductor.mailbox import Mailbox
 from conductor.models import layout
 from conductor.models.result import ResultFile, ResultStatus
 from conductor.models.task import TaskFile
+from conductor.policy.project import effective
 from conductor.progress import say
 from conductor.project import find_root
 from conductor.report import Report
+from conductor.sandbox.confinement import Confinement, exposed_paths, isolate
 
 
 @dataclass
@@ -142,6 +146,7 @@ def do_task(
             on_claim=lambda data: None,
             on_stale=lambda found, attempt: None,
             say=lambda text: say_fn(f"[{plan}/{fork}] {text}"),
+            confinement=_confinement(queue.root, workspace),
         )
         outcome = CommandExecutor(command).execute(assignment)
         found = mailbox.find_result(step)
@@ -171,3 +176,17 @@ def do_task(
     finally:
         queue.git("worktree", "remove", "--force", str(workspace))
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _confinement(root: Path, workspace: Path) -> Confinement:
+    """The worker's command is confined as a local step is, by this clone's own policy."""
+    policy = effective(root)
+    git_dir = Path(git_text(["rev-parse", "--path-format=absolute", "--git-common-dir"], cwd=root))
+    return Confinement(
+        workspace=workspace,
+        repo_root=root,
+        git_dir=git_dir,
+        isolated=isolate(policy.sandbox_mode),
+        network=policy.sandbox_network,
+        exposed=exposed_paths(root, os.environ),
+    )

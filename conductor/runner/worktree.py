@@ -8,8 +8,6 @@ handles checkouts, .gitignore and the index exactly as users expect.
 
 from __future__ import annotations
 
-import hashlib
-import os
 import shutil
 import threading
 from collections.abc import Mapping, Sequence
@@ -116,46 +114,6 @@ class Worktree:
         elif dot_git.exists() or dot_git.is_symlink():
             dot_git.unlink()
         dot_git.write_text(f"gitdir: {admin}\n", encoding="utf-8")
-
-
-_FINGERPRINTS: dict[tuple[object, ...], str] = {}
-
-
-def gitdir_fingerprint(git_common_dir: Path) -> str:
-    """A digest of the repository's config and hooks: an executor must not change them.
-
-    Cached by the files' sizes and modification times (nanoseconds), so a check that finds
-    nothing changed reads no file."""
-    hooks = git_common_dir / "hooks"
-    try:
-        stamp = (
-            tuple(
-                (entry.name, entry.stat().st_mtime_ns, entry.stat().st_size)
-                for entry in sorted(os.scandir(hooks), key=lambda e: e.name)
-            )
-            if hooks.is_dir()
-            else ()
-        )
-        config = (git_common_dir / "config").stat()
-        key: tuple[object, ...] = (str(git_common_dir), config.st_mtime_ns, config.st_size, stamp)
-    except OSError:
-        key = (str(git_common_dir), "unreadable")
-    cached = _FINGERPRINTS.get(key)
-    if cached is None:
-        cached = _FINGERPRINTS[key] = _digest(git_common_dir)
-    return cached
-
-
-def _digest(git_common_dir: Path) -> str:
-    digest = hashlib.sha256()
-    files = [git_common_dir / "config", *sorted((git_common_dir / "hooks").glob("*"))]
-    for file in files:
-        try:
-            data = file.read_bytes() if file.is_file() else b""
-        except OSError:
-            data = b""
-        digest.update(file.name.encode() + b"\0" + hashlib.sha256(data).digest())
-    return "sha256:" + digest.hexdigest()
 
 
 def require_commit(repo_root: Path) -> str:

@@ -162,22 +162,22 @@ def test_needs_approval_only_below_threshold_without_yes_or_approval() -> None:
     assert not needs_approval(0.6, threshold=0.5, approved=None, yes=False)
 
 
-def test_an_attempt_carries_its_gitdir_fingerprint_and_its_model_usage() -> None:
+def test_an_attempt_carries_its_tripwire_digest_and_its_model_usage() -> None:
     events = [
         ev(EventType.FORK_CREATED),
-        ev(EventType.TASK_CREATED, "step_001", 1, gitdir="sha256:one"),
+        ev(EventType.TASK_CREATED, "step_001", 1, tripwire="sha256:one"),
         ev(EventType.LLM_EXCHANGE, "step_001", 1, model="m-1", tokens={"input": 10, "output": 2}),
         ev(EventType.LLM_EXCHANGE, "step_001", 1, model=None, tokens=None, error="HTTP 500"),
         ev(EventType.LLM_EXCHANGE, "step_001", 1, model="m-2", tokens={"input": 5, "output": 1}),
     ]
     st = state(*events).steps["step_001"]
-    assert (st.gitdir, st.model, st.tokens) == ("sha256:one", "m-2", {"input": 15, "output": 3})
+    assert (st.tripwire, st.model, st.tokens) == ("sha256:one", "m-2", {"input": 15, "output": 3})
     events += [
         ev(EventType.TASK_REJECTED, "step_001", 1, kind="verify_failed"),
         ev(EventType.REPAIR_SCHEDULED, "step_001", 2),
-        ev(EventType.TASK_CREATED, "step_001", 2, gitdir="sha256:two"),
+        ev(EventType.TASK_CREATED, "step_001", 2, tripwire="sha256:two"),
         # a call of the old attempt that is recorded late does not count for the new one
         ev(EventType.LLM_EXCHANGE, "step_001", 1, model="m-1", tokens={"input": 99, "output": 99}),
     ]
     st = state(*events).steps["step_001"]
-    assert (st.gitdir, st.model, st.tokens) == ("sha256:two", None, {"input": 0, "output": 0})
+    assert (st.tripwire, st.model, st.tokens) == ("sha256:two", None, {"input": 0, "output": 0})

@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
-from tests.conftest import PYTHON, alive, assert_fsck_clean, git, run_process, wait_until
+import pytest
+
+from tests.conftest import (
+    PYTHON,
+    SANDBOX_MODES,
+    assert_fsck_clean,
+    git,
+    processes_with,
+    run_process,
+    wait_until,
+)
 from tests.scenario import HELLO_STEPS as STEPS
 from tests.scenario import Project, build
 
@@ -159,29 +170,38 @@ def test_an_invalid_plan_file_is_a_clear_error_and_records_nothing(proj: Project
     assert git(proj.root, "branch", "--list", "conductor/*") == ""
 
 
+@pytest.mark.parametrize("sandbox", SANDBOX_MODES)
 def test_command_executor_contract_env_stdin_and_derived_result(
-    proj: Project, run_cli, tmp_path: Path
+    proj: Project, run_cli, tmp_path: Path, sandbox: str
 ) -> None:
-    seen = tmp_path / "seen.json"
+    proj.sandbox(sandbox)
     agent = tmp_path / "agent.py"
     keys = ("CONDUCTOR_TASK_FILE", "CONDUCTOR_WORKSPACE", "CONDUCTOR_RESULT_DIR")
     agent.write_text(
         "import json, os, sys\n"
         f"seen = {{k: os.environ[k] for k in {keys!r}}}\n"
         "seen.update(stdin=sys.stdin.read(), cwd=os.getcwd())\n"
-        f"json.dump(seen, open({str(seen)!r}, 'w'))\n"
+        "seen.update(task=json.load(open(os.environ['CONDUCTOR_TASK_FILE']))['task_id'])\n"
+        "json.dump(seen, open('seen.json', 'w'))\n"
         "open('made.txt', 'w').write('x' * 10)\n"
         "print('line of output\\n' * 20000)\n"
     )
-    plan = proj.plan([{"title": "t", "instruction": "Make made.txt please", "allowed_files": ["made.txt"]}])
+    plan = proj.plan(
+        [{"title": "t", "instruction": "Make made.txt please", "allowed_files": ["made.txt", "seen.json"]}]
+    )
     result = build(run_cli, proj, plan, f"{PYTHON} {agent}")
     assert result.code == 0, result.err
-    info = json.loads(seen.read_text())
+    assert ("in the sandbox" if sandbox == "auto" else "without a sandbox") in result.err
+    info = json.loads(git(proj.root, "show", f"{proj.branch()}:seen.json"))
     worktree = str(proj.worktree())
-    assert info["stdin"] == "Make made.txt please"
+    assert info["stdin"] == "Make made.txt please" and info["task"] == "step_001"
     assert info["cwd"] == worktree and info["CONDUCTOR_WORKSPACE"] == worktree
-    assert info["CONDUCTOR_TASK_FILE"].endswith("/in_progress/step_001.task.json")
-    assert info["CONDUCTOR_RESULT_DIR"].endswith("/completed")
+    if sandbox == "auto":  # the mailbox is out of sight: a copy of the task, a result dir of its own
+        assert info["CONDUCTOR_TASK_FILE"].endswith("/handover/task.json")
+        assert info["CONDUCTOR_RESULT_DIR"].endswith("/handover/result")
+    else:
+        assert info["CONDUCTOR_TASK_FILE"].endswith("/in_progress/step_001.task.json")
+        assert info["CONDUCTOR_RESULT_DIR"].endswith("/completed")
     derived = json.loads(proj.record("completed/step_001.result.json"))
     assert derived["status"] == "completed" and "exited with code 0" in derived["summary"]
     explanation = proj.record("completed/step_001.explanation.md")
@@ -189,12 +209,15 @@ def test_command_executor_contract_env_stdin_and_derived_result(
     assert len(explanation) < 80_000  # bounded, though the command printed ~300 KB
 
 
-def test_command_executor_kills_the_whole_process_group_at_the_timeout(
-    proj: Project, run_cli, tmp_path: Path
+@pytest.mark.parametrize("sandbox", SANDBOX_MODES)
+def test_command_executor_kills_everything_it_started_at_the_timeout(
+    proj: Project, run_cli, tmp_path: Path, sandbox: str
 ) -> None:
-    pid_file = tmp_path / "grandchild.pid"
+    proj.sandbox(sandbox)
+    marker = f"{987000 + os.getpid() % 1000}.5"  # a sleep nobody else runs
     agent = tmp_path / "slow.sh"
-    agent.write_text(f"#!/bin/sh\nsh -c 'echo $$ > {pid_file}; exec sleep 120' &\nsleep 30\n")
+    # a child in the same group, and a daemon that leaves the group and the session
+    agent.write_text(f"#!/bin/sh\nsleep {marker} &\nsetsid sleep {marker} &\nsleep 30\n")
     agent.chmod(0o755)
     plan = proj.plan(
         [{"title": "t", "instruction": "i", "allowed_files": ["a.py"], "timeout_seconds": 1}],
@@ -206,5 +229,6 @@ def test_command_executor_kills_the_whole_process_group_at_the_timeout(
     assert len(timed_out) == 1
     assert timed_out[0].summary.startswith("Task timeout:")
     assert timed_out[0].data["hint"].startswith("Increase `timeout_seconds`")
-    grandchild = int(pid_file.read_text())
-    wait_until(lambda: not alive(grandchild), timeout=5, what="the agent's child to be gone")
+    wait_until(
+        lambda: not processes_with(f"sleep {marker}"), timeout=5, what="the agent's processes to be gone"
+    )

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import PYTHON, git
+from tests.conftest import PYTHON, SANDBOX_MODES, git
 from tests.scenario import Project, build
 
 
@@ -23,6 +23,7 @@ class Case:
     in_patch: str | None = None  # a path the kept patch must mention
     step: dict[str, Any] = field(default_factory=dict)
     policy: dict[str, Any] = field(default_factory=dict)
+    unsandboxed: bool = False  # an attack the sandbox makes impossible: tried without it
 
 
 CASES = {
@@ -91,6 +92,7 @@ CASES = {
         [{"write": {".git": "gitdir: /tmp/elsewhere\n"}}],
         "Constraint violation",
         "the worktree's .git link was changed",
+        unsandboxed=True,
     ),
     "nested_repository": Case(
         [{"write": {"vendor/a.py": "x\n"}}], "Constraint violation", "vendor", allowed=["**"]
@@ -124,6 +126,7 @@ CASES = {
         "Checksum mismatch",
         "differs from the one handed out",
         in_patch="new.py",
+        unsandboxed=True,
     ),
     "stale_attempt": Case(
         [{"write": {"new.py": "x\n"}}, {"result": {"attempt": 7}}], "Stale result", "not step_001 attempt 1"
@@ -170,6 +173,8 @@ def test_rejection(proj: Project, run_cli, name: str) -> None:
     policy = {"behavior": {"max_attempts": 1}}
     for key, value in case.policy.items():
         policy.setdefault(key, {}).update(value)
+    if case.unsandboxed:
+        proj.sandbox("off")
     plan = proj.plan([step], policy=policy)
     script = {"step_001": case.actions}
     command = proj.agent(script)
@@ -217,13 +222,19 @@ def test_rejection(proj: Project, run_cli, name: str) -> None:
     assert f"REJECTED: {case.failure}" in explained.out and "recovery:" in explained.out
 
 
-def test_hooks_changed_while_a_step_runs_count_as_writes_under_git(proj: Project, run_cli) -> None:
+@pytest.mark.parametrize("sandbox", SANDBOX_MODES)
+def test_a_hook_planted_by_a_step_never_stays(proj: Project, run_cli, sandbox: str) -> None:
+    proj.sandbox(sandbox)
     hook = proj.root / ".git" / "hooks" / "post-checkout"
     step = {"title": "t", "instruction": "i", "allowed_files": ["new.py"]}
     plan = proj.plan([step], policy={"behavior": {"max_attempts": 1}})
     command = proj.agent({"*": [{"write": {"new.py": "x\n"}}]})
-    result = build(run_cli, proj, plan, f"printf '#!/bin/sh\\n' > {hook} && {command}")
+    result = build(run_cli, proj, plan, f"printf '#!/bin/sh\\n' > {hook} ; {command}")
+    assert not hook.exists()
+    if sandbox == "auto":  # the repository's .git is out of sight: the write went nowhere
+        assert result.code == 0, result.err
+        return
     assert result.code == 1
-    assert "hooks or config changed while the step ran" in proj.record(
-        "evidence/step_001/attempt_1/verdict.json"
-    )
+    verdict = proj.record("evidence/step_001/attempt_1/verdict.json")
+    assert ".git/hooks/post-checkout: changed outside the worktree while the step ran (put back)" in verdict
+    assert "put back what the step changed: .git/hooks/post-checkout" in result.err

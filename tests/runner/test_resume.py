@@ -8,13 +8,12 @@ import os
 import signal
 import subprocess
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
 from conductor.engine.confidence import signature
 from conductor.runner.memory import Memory
-from tests.conftest import alive, assert_fsck_clean, conductor_bin, git, wait_until
+from tests.conftest import SANDBOX_MODES, assert_fsck_clean, conductor_bin, git, processes_with, wait_until
 from tests.scenario import HELLO_STEPS as STEPS
 from tests.scenario import Project
 
@@ -125,35 +124,41 @@ def test_killed_at_any_event_and_resumed(proj: Project, failpoint: str) -> None:
 
 
 @pytest.mark.slow
-def test_killed_while_the_command_runs_and_resumed(proj: Project, tmp_path: Path) -> None:
+@pytest.mark.parametrize("sandbox", SANDBOX_MODES)
+def test_killed_while_the_command_runs_and_resumed(proj: Project, sandbox: str) -> None:
+    proj.sandbox(sandbox)
     plan = proj.plan(STEPS)
     base = git(proj.root, "rev-parse", "HEAD").strip()
-    marker = tmp_path / "agent-started"
     script = {
         **SCRIPT,
         "step_001": {
-            "1": [{"write": {"hello.py": "half\n"}}, {"marker": str(marker)}, {"sleep": 60}],
+            "1": [{"write": {"hello.py": "half\n"}}, {"marker": "started"}, {"sleep": 60}],
             "*": SCRIPT["step_001"],
         },
     }
     command = proj.agent(script)
+    agent = str(proj.scripts / "script.json")  # in the agent's command line, and nobody else's
     proc = subprocess.Popen(
         [conductor_bin(), "build", "--plan", plan, "--exec", command, "--yes"],
         cwd=proj.root,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    wait_until(marker.exists, timeout=60, what="the agent to start")
-    agent_pid = int(marker.read_text())
+    started = lambda: bool(proj.ledger().plans()) and (proj.worktree() / "started").exists()  # noqa: E731
+    wait_until(started, timeout=60, what="the agent to start")
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=30)
-    assert alive(agent_pid)  # the agent outlived Conductor: it runs in its own session
+    if sandbox == "off":  # the agent outlived Conductor: it runs in a session of its own
+        assert processes_with(agent)
+    else:  # the sandbox dies with the process that started it
+        wait_until(lambda: not processes_with(agent), timeout=5, what="the sandbox to end with Conductor")
     resumed = run(proj, "resume")
     assert resumed.returncode == 0, resumed.stderr
-    wait_until(lambda: not alive(agent_pid), timeout=5, what="resume to kill the orphaned agent")
+    assert not processes_with(agent)
     interrupted = [e for e in proj.events() if e.type.value == "task.failed"]
     assert len(interrupted) == 1 and interrupted[0].data["kind"] == "interrupted"
-    assert "processes were killed" in interrupted[0].summary
+    if sandbox == "off":
+        assert "processes were killed" in interrupted[0].summary
     created = [(e.step, e.attempt) for e in proj.events() if e.type.value == "task.created"]
     assert created[:2] == [("step_001", 1), ("step_001", 2)]
     assert json.loads(proj.record("completed/step_001.result.json"))["attempt"] == 2

@@ -1,0 +1,154 @@
+"""The confinement of one step: where the processes Conductor starts for it may write, and how
+each is launched — inside bubblewrap, or (the fallback) under a subreaper that leaves nothing
+running behind it. docs/security.md says what each mode stops and what it does not.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from conductor.errors import ConductorError
+from conductor.sandbox import bwrap, gitview
+
+SHELL = "/bin/sh"
+
+
+class SandboxError(ConductorError):
+    """The policy asks for a sandbox this machine cannot give."""
+
+
+STOP_GRACE_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Confinement:
+    """The rules for the processes of one step."""
+
+    workspace: Path  # the step's worktree: read-write
+    repo_root: Path  # the user's checkout, .git included: hidden under bubblewrap
+    git_dir: Path  # the repository's (common) git directory
+    isolated: bool  # bubblewrap; False: the fallback (a subreaper, and fingerprint.py)
+    network: bool = True
+    exposed: tuple[Path, ...] = field(default=())  # read-only inside the checkout (a venv on PATH)
+
+
+@dataclass
+class Launch:
+    """One process to start: its argv and environment, and where its private files are."""
+
+    argv: list[str]
+    env: dict[str, str]
+    scratch: Path | None  # the private directory (bubblewrap only), removed afterwards
+    isolated: bool
+
+
+def exposed_paths(repo_root: Path, environ: Mapping[str, str]) -> tuple[Path, ...]:
+    """What the checkout holds that commands need: an activated virtualenv, PATH entries."""
+    found: list[Path] = []
+    candidates = [environ.get("VIRTUAL_ENV", ""), *environ.get("PATH", "").split(os.pathsep)]
+    for entry in filter(None, candidates):
+        path = Path(entry)
+        if not path.is_absolute() or not path.resolve().is_relative_to(repo_root):
+            continue
+        path = path.resolve()
+        if path.name == "bin" and (path.parent / "pyvenv.cfg").exists():
+            path = path.parent  # a virtualenv: its bin/ links into lib/
+        if path not in found:
+            found.append(path)
+    return tuple(found)
+
+
+@contextlib.contextmanager
+def launch(
+    confinement: Confinement,
+    command: str,
+    *,
+    env: Mapping[str, str],
+    writable: Sequence[Path] = (),
+) -> Iterator[Launch]:
+    """`command` (a shell command) ready to start under `confinement`; `writable` are more
+    paths it may write (the command executor's result directory)."""
+    if not confinement.isolated:
+        argv = [sys.executable, "-m", "conductor.sandbox.reaper", "--", SHELL, "-c", command]
+        yield Launch(argv, dict(env), None, isolated=False)
+        return
+    parent = confinement.git_dir / "conductor" / "sandbox"
+    parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="step-", dir=parent))
+    try:
+        dot_git = gitview.prepare(scratch, worktree=confinement.workspace, git_dir=confinement.git_dir)
+        temp = scratch / "tmp"
+        temp.mkdir()
+        mounts = bwrap.Mounts(
+            hidden=[confinement.repo_root],
+            readable=[confinement.git_dir / "objects", *confinement.exposed],
+            writable=[confinement.workspace, scratch, *writable],
+            files=[(dot_git, confinement.workspace / ".git")],
+            network=confinement.network,
+        )
+        argv = bwrap.command([SHELL, "-c", command], mounts, cwd=confinement.workspace)
+        yield Launch(argv, {**env, "TMPDIR": str(temp)}, scratch, isolated=True)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def stop(proc: subprocess.Popen[bytes], *, isolated: bool) -> None:
+    """End a launched process and everything it started. Under bubblewrap, killing its group
+    ends the PID namespace; the fallback's subreaper first gets SIGTERM, to kill what escaped
+    its group, then the group goes."""
+    if not isolated and proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=STOP_GRACE_SECONDS)
+    kill_group(proc.pid)
+
+
+def kill_group(pgid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
+INSTALL_HINT = (
+    "install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap; Fedora: dnf install bubblewrap; "
+    "Arch: pacman -S bubblewrap) where user namespaces are allowed, or set sandbox.mode: auto in "
+    ".conductor/policy.yaml to run with the fallback checks (docs/security.md)"
+)
+_said = threading.Event()
+
+
+def isolate(mode: str) -> bool:
+    """Whether to use bubblewrap under a policy's `sandbox.mode`: `off` never, `auto` when it
+    can run here, `required` or else a SandboxError before anything runs."""
+    if mode == "off":
+        return False
+    reason = bwrap.unavailable()
+    if reason is None:
+        return True
+    if mode == "required":
+        raise SandboxError(
+            f"the policy requires a sandbox (sandbox.mode: required), but {reason}", hint=INSTALL_HINT
+        )
+    return False
+
+
+def fallback_note() -> str | None:
+    """What to tell the user, once per process, when `auto` runs without bubblewrap."""
+    reason = bwrap.unavailable()
+    if reason is None or _said.is_set():
+        return None
+    _said.set()
+    return (
+        f"no sandbox: {reason}; commands run unconfined, and each step is checked for changes to"
+        " your checkout and .git afterwards (see docs/security.md)"
+    )

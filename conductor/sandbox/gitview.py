@@ -1,0 +1,91 @@
+"""A private git directory for a sandboxed worktree, so an agent's own git commands work while
+the repository's .git stays hidden.
+
+The worktree's `.git` file is covered, inside the sandbox, by one that points here. This git
+directory borrows the repository's objects read-only (an alternate) and starts from a copy of
+its refs, HEAD and index; whatever the agent's git writes — objects, commits, branches,
+stashes, the index — lands here and is thrown away with the step. Conductor takes the step
+from the files in the worktree, never from the agent's commits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from pathlib import Path
+
+from conductor.errors import ConductorError
+from conductor.gitcli import git_text
+
+# Settings copied from the repository's config: what makes git read its objects and files the
+# same way. Nothing else (remotes, credentials, hooks, fsmonitor) reaches the agent.
+CORE = "repositoryformatversion|autocrlf|eol|ignorecase|symlinks|precomposeunicode|filemode"
+COPIED = rf"^(extensions\..*|core\.({CORE}))$"
+STATE_REFS = "refs/conductor/"
+
+
+def admin_dir(worktree: Path) -> Path:
+    """The worktree's administrative directory, from its `.git` file."""
+    dot_git = worktree / ".git"
+    try:
+        text = dot_git.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConductorError(f"the worktree {worktree} has no readable .git file: {exc}") from None
+    if not text.startswith("gitdir: "):
+        raise ConductorError(f"{dot_git} does not point at a git directory")
+    return Path(text.removeprefix("gitdir: "))
+
+
+def prepare(scratch: Path, *, worktree: Path, git_dir: Path) -> Path:
+    """Make `scratch/git` for `worktree` and return `scratch/dotgit`, the `.git` file that
+    points at it (bound over the worktree's own inside the sandbox)."""
+    admin = admin_dir(worktree)
+    private = scratch / "git"
+    (private / "objects" / "info").mkdir(parents=True)
+    (private / "refs" / "heads").mkdir(parents=True)
+    (private / "info").mkdir()
+    (private / "objects" / "info" / "alternates").write_text(f"{git_dir / 'objects'}\n", encoding="utf-8")
+    settings = _settings(git_dir)
+    (private / "config").write_text(
+        "[core]\n\tbare = false\n\tlogallrefupdates = true\n" + settings, encoding="utf-8"
+    )
+    refs = git_text(["for-each-ref", "--format=%(objectname) %(refname)"], cwd=git_dir)
+    lines = [line for line in refs.splitlines() if not line.split(" ", 1)[1].startswith(STATE_REFS)]
+    (private / "packed-refs").write_text(
+        "# pack-refs with: sorted\n" + "".join(f"{line}\n" for line in lines), encoding="utf-8"
+    )
+    shutil.copyfile(admin / "HEAD", private / "HEAD")
+    for name, source in (("index", admin / "index"), ("shallow", git_dir / "shallow")):
+        if source.is_file():
+            _link_or_copy(source, private / name)
+    exclude = git_dir / "info" / "exclude"
+    if exclude.is_file():
+        shutil.copyfile(exclude, private / "info" / "exclude")
+    dot_git = scratch / "dotgit"
+    dot_git.write_text(f"gitdir: {private}\n", encoding="utf-8")
+    return dot_git
+
+
+def _settings(git_dir: Path) -> str:
+    try:
+        found = git_text(["config", "--file", str(git_dir / "config"), "--get-regexp", COPIED])
+    except ConductorError:  # exit 1: none of them is set
+        return ""
+    out = []
+    for line in found.splitlines():
+        key, _, value = line.partition(" ")
+        section, _, name = key.rpartition(".")
+        quoted = value.replace("\\", "\\\\").replace('"', '\\"')
+        out.append(f'[{section}]\n\t{name} = "{quoted}"\n')
+    return "".join(out)
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    """A hard link where possible: git replaces files by renaming a new one over them, so the
+    original is never written through the link."""
+    try:
+        os.link(source, target)
+    except OSError:
+        with contextlib.suppress(FileNotFoundError):
+            shutil.copyfile(source, target)

@@ -1,0 +1,82 @@
+"""`python -m conductor.sandbox.reaper -- COMMAND...`: run COMMAND, and when it ends (or when
+this process gets SIGTERM) kill every process it left behind — also those that left its
+process group and session (`setsid` daemons), which this process adopts as a child
+subreaper (Linux `prctl(PR_SET_CHILD_SUBREAPER)`). The fallback when there is no sandbox.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Sequence
+
+PR_SET_CHILD_SUBREAPER = 36
+MAX_ROUNDS = 1000
+
+
+def become_subreaper() -> bool:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return bool(libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
+    except (OSError, AttributeError):
+        return False
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (from /proc; empty where there is none)."""
+    found = []
+    with contextlib.suppress(OSError):
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry.name}/stat", "rb") as stat:
+                    fields = stat.read().rsplit(b")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def reap_all() -> None:
+    """Kill this process's children until none is left (orphans of theirs come back to us)."""
+    me = os.getpid()
+    for _ in range(MAX_ROUNDS):
+        left = children(me)
+        if not left:
+            return
+        for pid in left:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        for pid in left:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+
+
+def main(argv: Sequence[str]) -> int:
+    args = list(argv)
+    if args[:1] == ["--"]:
+        args = args[1:]
+    if not args:
+        print("usage: python -m conductor.sandbox.reaper -- COMMAND...", file=sys.stderr)
+        return 2
+    become_subreaper()
+    child = subprocess.Popen(args)
+
+    def stop(signum: int, frame: object) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            child.kill()
+
+    signal.signal(signal.SIGTERM, stop)
+    code = child.wait()
+    reap_all()
+    return 128 - code if code < 0 else code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
