@@ -104,8 +104,10 @@ Examples:
 
 \b
 Checks, offline, every accepted step: the task checksum, the records its statement names, the
-code commit and its Conductor-Provenance trailer, the event chain, and the sigstore bundle.
-With --identity and --issuer every step must be signed by that identity.
+code commit and its Conductor-Provenance trailer, the event chain, and the sigstore bundle;
+and that each fork branch ends at its last accepted step (a commit on top fails, unless
+--allow-reviewer-commits). With --identity and --issuer every step must be signed by that
+identity.
 Exit status: 0 when everything verifies, 1 when anything does not.
 """
 )
@@ -121,6 +123,11 @@ Exit status: 0 when everything verifies, 1 when anything does not.
     help="A sigstore client trust config (default: $CONDUCTOR_TRUST_CONFIG, else public Sigstore).",
 )
 @click.option("--require-signature", is_flag=True, help="Fail steps that are not signed.")
+@click.option(
+    "--allow-reviewer-commits",
+    is_flag=True,
+    help="Accept commits on top of a fork's last accepted step (they are listed) instead of failing.",
+)
 @json_option
 def verify(
     plan: str | None,
@@ -129,6 +136,7 @@ def verify(
     issuer: str | None,
     trust_config: str | None,
     require_signature: bool,
+    allow_reviewer_commits: bool,
     as_json: bool,
 ) -> int:
     """Verify the provenance of a plan's accepted steps."""
@@ -144,6 +152,7 @@ def verify(
             issuer=issuer,
             trust_config=trust_config,
             require_signature=require_signature,
+            allow_reviewer_commits=allow_reviewer_commits,
         ),
         as_json,
     )

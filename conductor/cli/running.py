@@ -219,6 +219,29 @@ cli.command(
 @cli.command(
     epilog="""\b
 Examples:
+  conductor abandon hello-3f9a --reason "the approach does not work"
+  conductor abandon hello-3f9a --fork sqlite     end one fork; the others go on
+
+\b
+The plan's history stays; its forks are marked abandoned, so `conductor status` no longer
+shows them as running and `conductor clean PLAN` can remove their worktrees and mailbox.
+Refused while a Conductor process runs the plan.
+"""
+)
+@click.argument("plan")
+@click.option("--fork", help="Only this fork (default: every fork not finished yet).")
+@click.option("--reason", default="", help="Why; recorded with the end.")
+@json_option
+def abandon(plan: str, fork: str | None, reason: str, as_json: bool) -> int:
+    """End a plan (or one fork) that will not be finished, whatever its records say."""
+    from conductor.commands import abandon as command
+
+    return finish(command.run(plan, fork=fork, reason=reason), as_json)
+
+
+@cli.command(
+    epilog="""\b
+Examples:
   conductor worker --remote origin --exec "aider --yes-always --no-auto-commits --message-file -"
   conductor worker --remote origin --exec ./agent.sh --once     do what is queued now, then exit
 

@@ -28,7 +28,8 @@ from conductor.gitcli import git, git_text
 from conductor.ledger import refs
 from conductor.ledger.store import Ledger
 from conductor.models.layout import COMPLETED, RESULT, StepPaths
-from conductor.provenance.verifier import Options, verify_plan
+from conductor.provenance.attestation import Options
+from conductor.provenance.verifier import verify_plan
 from conductor.report import Report
 from conductor.runner import hooks, setup
 from conductor.runner.explanation import explain

@@ -15,7 +15,8 @@ from conductor.errors import ConductorError
 from conductor.ledger import refs
 from conductor.ledger.store import Ledger
 from conductor.project import find_root
-from conductor.provenance.verifier import Options, VerifyReport, verify_plan
+from conductor.provenance.attestation import Options
+from conductor.provenance.verifier import VerifyReport, verify_plan
 from conductor.report import Report
 
 PREFIX = "conductor pre-push:"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from conductor.engine.state import Failure, ForkState, ForkStatus, Phase
+from conductor.engine.state import FINAL, Failure, ForkState, ForkStatus, Phase
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ Action = CreateTask | AwaitApproval | Dispatch | Verify | Repair | FailFork | Co
 
 
 def decide(state: ForkState, steps: Sequence[StepPlan]) -> Action:
-    if state.status in (ForkStatus.COMPLETED, ForkStatus.FAILED):
+    if state.status in FINAL:
         return Finished(state.status)
     for planned in steps:
         step = state.steps.get(planned.id)

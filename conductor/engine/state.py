@@ -30,6 +30,10 @@ class ForkStatus(StrEnum):
     HALTED = "halted"
     COMPLETED = "completed"
     FAILED = "failed"
+    ABANDONED = "abandoned"  # ended by `conductor abandon`
+
+
+FINAL = (ForkStatus.COMPLETED, ForkStatus.FAILED, ForkStatus.ABANDONED)
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,9 @@ class ForkState:
             self.status = ForkStatus.COMPLETED
         elif kind is EventType.FORK_FAILED:
             self.status = ForkStatus.FAILED
+            self.halt_reason = event.summary
+        elif kind is EventType.FORK_ABANDONED:
+            self.status = ForkStatus.ABANDONED
             self.halt_reason = event.summary
         if event.step is None:
             return

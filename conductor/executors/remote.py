@@ -22,7 +22,8 @@ from conductor.ledger.refs import WORK_CLAIM, WORK_RESULT, WORK_TASK
 from conductor.mailbox import write_atomic
 from conductor.models import layout
 from conductor.models.layout import EXPLANATION, RESULT
-from conductor.models.result import ResultFile
+from conductor.models.paths import escape_reason, printable, unstorable_reason
+from conductor.models.result import ResultFile, ResultStatus
 
 POLL_SECONDS = 1.0
 REMIND_SECONDS = 60.0
@@ -37,7 +38,12 @@ def apply_changes(queue: Queue, workspace: Path, parent: str, commit: str) -> li
         if not meta:
             continue
         _old_mode, new_mode, _old, blob, status = meta.lstrip(":").split(" ")
+        reason = escape_reason(path) or unstorable_reason(path)
         target = workspace / path
+        if reason is None and not target.parent.resolve().is_relative_to(workspace.resolve()):
+            reason = "leads outside the workspace through a symbolic link"
+        if reason is not None:
+            raise ConductorError(f"the worker's change has a path that {reason}: {printable(path)}")
         if status == "D":
             target.unlink(missing_ok=True)
         elif new_mode == "160000":
@@ -118,7 +124,16 @@ class RemoteExecutor:
                 {"executor": self.name, "remote": self.remote, "note": "result without a claim"}
             )
         code = queue.git("rev-parse", f"{report}^")
-        changed = apply_changes(queue, assignment.workspace, parent, code)
+        try:
+            changed = apply_changes(queue, assignment.workspace, parent, code)
+        except ConductorError as exc:  # the worker's change cannot be taken: the attempt fails
+            refused = ResultFile(
+                task_id=step, attempt=assignment.task.attempt, status=ResultStatus.FAILED, summary=exc.message
+            )
+            write_atomic(mailbox.path(layout.FAILED, step, EXPLANATION), f"# {step}\n\n{exc.message}\n")
+            write_atomic(mailbox.path(layout.FAILED, step, RESULT), refused.to_json())
+            assignment.say(f"{step}: refused the worker's change: {exc.message}")
+            return Outcome.RESULT
         raw = queue.read(report, layout.QUEUE_RESULT)
         try:
             directory = ResultFile.from_json(raw).status.value

@@ -20,7 +20,7 @@ from pathlib import Path
 import pygit2
 from pygit2.enums import ObjectType
 
-from conductor import failpoints
+from conductor import failpoints, secrets
 from conductor.errors import LedgerConflictError, LedgerError, NotARepositoryError
 from conductor.ledger import code, message, refs, tree
 from conductor.ledger import format as ledger_format
@@ -54,7 +54,7 @@ class Ledger:
         self._path = found
         self._local = threading.local()
         self._clock = clock
-        self._redact = Redactor.from_env()
+        self._redactor: tuple[frozenset[str], Redactor] | None = None
         repo = self.repo
         self.git_dir = Path(repo.path).resolve()
         self.workdir = Path(repo.workdir).resolve() if repo.workdir else None
@@ -156,6 +156,17 @@ class Ledger:
             hint="another Conductor process is writing the same log; retry when it is done",
         )
 
+    @property
+    def _redact(self) -> Redactor:
+        """The redactor for what is written, made at the first write (recognizing credentials by
+        format takes detect-secrets, which reads need not load) and again when the policy
+        declares more secrets."""
+        names = secrets.declared()
+        made = self._redactor
+        if made is None or made[0] != names:
+            made = self._redactor = (names, Redactor.from_env())
+        return made[1]
+
     def _redacted(self, content: bytes | str | tree.Entry | None) -> bytes | str | tree.Entry | None:
         if content is None or not self._redact or isinstance(content, tuple):
             return content
@@ -193,6 +204,12 @@ class Ledger:
         if ancestor == descendant:
             return True
         return bool(self.repo.descendant_of(pygit2.Oid(hex=descendant), pygit2.Oid(hex=ancestor)))
+
+    def commits_between(self, ancestor: str, tip: str) -> list[tuple[str, str]]:
+        """The commits reachable from `tip` but not from `ancestor`, newest first: (id, subject)."""
+        walker = self.repo.walk(pygit2.Oid(hex=tip), pygit2.enums.SortMode.TOPOLOGICAL)
+        walker.hide(pygit2.Oid(hex=ancestor))
+        return [(str(c.id), c.message.split("\n", 1)[0]) for c in walker]
 
     def commit_parent(self, commit: str) -> str | None:
         found = self._commit(commit)

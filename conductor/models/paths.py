@@ -26,6 +26,24 @@ def escape_reason(path: str) -> str | None:
     return None
 
 
+def unstorable_reason(path: str) -> str | None:
+    """Why git and the ledger cannot store `path` as it is named (not UTF-8, a control
+    character), or None. `path` is as read from disk: undecodable bytes as surrogates."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return "is not valid UTF-8"
+    if any(ord(c) < 32 or ord(c) == 127 for c in path):
+        return "contains a control character (a newline, a tab…)"
+    return None
+
+
+def printable(path: str) -> str:
+    """A path as it can be shown and recorded: odd bytes and control characters escaped."""
+    text = path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
+
+
 def _check(path: str) -> str:
     reason = escape_reason(path)
     if reason:

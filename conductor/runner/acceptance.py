@@ -105,12 +105,12 @@ def verify_logs(paths: AttemptPaths, commands: Sequence[CommandEvidence]) -> dic
 def commit_message(
     *, title: str, summary: str, plan: str, fork: str, task: TaskFile, evidence_digest: str
 ) -> str:
-    """The step's commit message: title, the result's summary on one line (so no trailer can
-    hide in it), and the trailers docs/storage.md lists (provenance is added by attest)."""
-    one_line = " ".join(summary.split())
+    """The step's commit message: the title and the result's summary each on one line (so no
+    trailer can hide in them), and the trailers docs/storage.md lists (provenance is added by
+    attest)."""
     confidence = task.confidence
     return (
-        f"{title}\n\n{one_line}\n\n"
+        f"{_one_line(title)}\n\n{_one_line(summary)}\n\n"
         f"Conductor-Plan: {plan}\n"
         f"Conductor-Fork: {fork}\n"
         f"Conductor-Step: {task.task_id}\n"
@@ -118,6 +118,11 @@ def commit_message(
         f"Conductor-Confidence: {confidence.score:.2f} {confidence.level.value}\n"
         f"Conductor-Evidence: {evidence_digest}\n"
     )
+
+
+def _one_line(text: str) -> str:
+    """Text as one line: whitespace runs to one space, other control characters dropped."""
+    return "".join(c for c in " ".join(text.split()) if c.isprintable())
 
 
 def commit_author(executor: tuple[str, str], agent: str | None) -> tuple[str, str]:

@@ -21,7 +21,7 @@ from conductor.report import Report
 from conductor.runner.scheduler import plan_lock
 from conductor.runner.worktree import Worktree
 
-FINISHED = ("completed", "failed")
+FINISHED = ("completed", "failed", "abandoned")
 
 
 @dataclass

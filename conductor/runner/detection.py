@@ -28,6 +28,7 @@ from conductor.errors import ConductorError
 from conductor.gitcli import git
 from conductor.ledger.store import Ledger
 from conductor.ledger.tree import Entry
+from conductor.models.paths import unstorable_reason
 
 DRAIN_SECONDS = 10.0
 SENTINEL = ".conductor-sentinel-"
@@ -120,6 +121,7 @@ class ChangedFiles:
     files: dict[str, Entry | None] = field(default_factory=dict)
     nested_repos: list[str] = field(default_factory=list)
     git_paths: list[str] = field(default_factory=list)
+    unstorable: list[str] = field(default_factory=list)  # names git cannot store as they are
 
 
 def _entry(full: Path, st: os.stat_result) -> Entry:
@@ -178,6 +180,9 @@ def read_changes(root: Path, ledger: Ledger, base: str, candidates: Iterable[str
             new_files.append(rel)
     for ignored in _ignored(root, new_files):
         snap.files.pop(ignored, None)
+    for path in [p for p in snap.files if unstorable_reason(p)]:
+        del snap.files[path]
+        snap.unstorable.append(path)
     return snap
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from conductor import secrets
 from conductor.engine.confidence import signature
 from conductor.engine.state import ForkState, ForkStatus, Phase
 from conductor.executors.base import Executor
@@ -78,6 +79,7 @@ class Fork:
         self.worktree = Worktree(Worktree.location(ledger.git_dir, plan.id, fork_id), repo_root=repo_root)
         self.mailbox = Mailbox(repo_root / HANDOFF_DIR, plan.id, fork_id)
         self.memory = memory_module.Memory(ledger)
+        secrets.declare(plan.effective(fork_id).secret_names)
         self.redact = Redactor.from_env()
         self.state = ForkState.replay(plan.id, fork_id, list(ledger.log(self.ref, newest_first=False)))
         self.step_ids = [step_id(i) for i in range(len(self.spec.steps))]

@@ -19,6 +19,7 @@ from conductor.ledger.code import TreeDiff
 from conductor.ledger.store import Ledger
 from conductor.ledger.tree import Entry
 from conductor.mailbox import Mailbox
+from conductor.models.paths import printable, unstorable_reason
 from conductor.models.result import ResultFile, ResultStatus
 from conductor.models.task import TaskFile
 from conductor.policy.effective import EffectivePolicy
@@ -137,7 +138,12 @@ def check(
         link = "writes under .git: the worktree's .git link was changed (restored)"
         violations.append(Violation(FailureKind.CONSTRAINT, ".git", link))
     for nested in observed.changed.nested_repos:
-        violations.append(Violation(FailureKind.CONSTRAINT, nested, "adds a nested git repository"))
+        violations.append(
+            Violation(FailureKind.CONSTRAINT, printable(nested), "adds a nested git repository")
+        )
+    for name in sorted(observed.changed.unstorable):
+        reason = f"a file name that {unstorable_reason(name)}: git cannot store it as it is"
+        violations.append(Violation(FailureKind.CONSTRAINT, printable(name), reason))
     symlinks = {
         path: entry[1].decode("utf-8", "surrogateescape")
         for path, entry in observed.changed.files.items()

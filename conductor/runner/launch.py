@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from conductor import secrets
 from conductor.errors import ConfigError
 from conductor.executors import registry
 from conductor.executors.base import Executor
@@ -29,6 +30,7 @@ from conductor.report import Report
 from conductor.runner.fork import RunOptions
 from conductor.runner.plans import (
     RESUMABLE,
+    PlanExists,
     PlanRecord,
     latest_plan,
     load_plan,
@@ -120,7 +122,9 @@ def begin(launch: Launch) -> Start:
     ledger = Ledger(root)
     base = require_commit(root)
     settings = llm_config.resolve(root, llm=launch.llm, model=launch.model, base_url=launch.base_url)
-    isolate(project_policy(root).sandbox_mode)  # `required` without a sandbox stops here
+    policy = project_policy(root)
+    isolate(policy.sandbox_mode)  # `required` without a sandbox stops here
+    secrets.declare(policy.secret_names)
     signing = decide_signing(root, launch.signing)
     executor = registry.make(launch.executor, command=launch.command, llm=settings, remote=launch.remote)
     return Start(root, ledger, base, settings, executor, signing, launch.yes)
@@ -204,7 +208,14 @@ def create(
         executor=start.executor.settings(),
     )
     check_scope(spec, record.effective(spec.forks[0].id), doc, plan_file or "the planner's plan")
-    record_plan(start.ledger, record)
+    for attempt in range(1, 6):  # a taken id gets a fresh one
+        try:
+            record_plan(start.ledger, record)
+            break
+        except PlanExists:
+            if attempt == 5:
+                raise
+            record.id = new_plan_id(spec.goal)
     if exchanges:
         record_exchanges(start.ledger, record.id, exchanges)
     say(f"plan {record.id}: {spec.goal}")
@@ -272,10 +283,14 @@ def resume(
     plan_id = plan_id or latest_plan(ledger, states=RESUMABLE)
     plan = load_plan(ledger, plan_id)
     state = ledger.tip(refs.plan_log(plan_id))
-    if state is not None and state.event.state in ("completed", "failed"):
+    if state is not None and state.event.state in ("completed", "failed", "abandoned"):
         say(f"plan {plan_id} already {state.event.state}; nothing to resume")
+        view = plan_view(ledger, plan_id)
+        return PlanRun(plan_id, str(state.event.state), plan.base, view.forks if view is not None else [])
     sign_with = decide_signing(root, signing)
-    isolate(plan.effective(plan.spec.forks[0].id).sandbox_mode)  # `required` without a sandbox stops here
+    recorded = plan.effective(plan.spec.forks[0].id)
+    isolate(recorded.sandbox_mode)  # `required` without a sandbox stops here
+    secrets.declare([*recorded.secret_names, *project_policy(root).secret_names])
     executor = registry.from_settings(plan.executor, command=command, ledger=ledger)
     say(f"resuming plan {plan_id}")
     jobs = min(4, len(plan.spec.forks))

@@ -44,15 +44,34 @@ def single_step_plan(goal: str) -> PlanSpec:
     return PlanSpec(goal=goal, forks=[ForkSpec(id="main", strategy="single strategy", steps=[step])])
 
 
+ID_SUFFIX_BYTES = 6
+"""48 random bits after the slug: a plan file rerun in CI a thousand times (the same slug each
+time, in clones that never see each other's plans) collides with odds of about 2 in a billion.
+A collision within one repository is refused anyway (record_plan)."""
+
+
 def new_plan_id(goal: str, rng: random.Random | None = None) -> str:
     slug = ""
     for word in re.findall(r"[a-z0-9]+", goal.lower()):
         if slug and len(slug) + len(word) + 1 > 24:
             break
         slug = f"{slug}-{word}" if slug else word[:24]
-    slug = slug or "plan"
-    suffix = "".join((rng or random.SystemRandom()).choice("0123456789abcdef") for _ in range(4))
-    return f"{slug}-{suffix}"
+    return f"{slug or 'plan'}-{_suffix(rng)}"
+
+
+def derived_id(source: str, tag: str) -> str:
+    """A new plan's id made from another's: `<source>-<tag>-<suffix>`, within the id length."""
+    return f"{source[: 62 - len(tag) - 2 * ID_SUFFIX_BYTES - 1]}-{tag}-{_suffix(None)}"
+
+
+def _suffix(rng: random.Random | None) -> str:
+    return "".join(
+        (rng or random.SystemRandom()).choice("0123456789abcdef") for _ in range(2 * ID_SUFFIX_BYTES)
+    )
+
+
+class PlanExists(ConductorError):
+    """A new plan's id is taken: a plan is only ever joined through `conductor resume`."""
 
 
 @dataclass
@@ -147,22 +166,26 @@ class PlanRecord:
 
 
 def record_plan(ledger: Ledger, plan: PlanRecord) -> None:
-    """Write the plan log and, for each fork, its branch and fork log (idempotently)."""
-    ref = refs.plan_log(plan.id)
-    if ledger.tip(ref) is None:
-        ledger.append(
-            ref,
-            Event(
-                EventType.PLAN_CREATED,
-                plan=plan.id,
-                summary=plan.goal or plan.id,
-                state="running",
-                data={"base": plan.base, "source": plan.source, "forks": [f.id for f in plan.spec.forks]},
-            ),
-            {
-                PLAN_FILE: json.dumps(plan.to_json(), indent=2) + "\n",
-                PLAN_POLICY: json.dumps(plan.effective(plan.spec.forks[0].id).to_json(), indent=2) + "\n",
-            },
+    """Write a new plan's log and, for each fork, its branch and fork log. An id that is taken
+    is refused (PlanExists), never joined — even when another process takes it meanwhile."""
+    files = {
+        PLAN_FILE: json.dumps(plan.to_json(), indent=2) + "\n",
+        PLAN_POLICY: json.dumps(plan.effective(plan.spec.forks[0].id).to_json(), indent=2) + "\n",
+    }
+    created = ledger.append_once(
+        refs.plan_log(plan.id),
+        Event(
+            EventType.PLAN_CREATED,
+            plan=plan.id,
+            summary=plan.goal or plan.id,
+            state="running",
+            data={"base": plan.base, "source": plan.source, "forks": [f.id for f in plan.spec.forks]},
+        ),
+        lambda snapshot: files if snapshot is None else None,
+    )
+    if created is None:
+        raise PlanExists(
+            f"a plan {plan.id} is recorded already", hint=f"continue it with `conductor resume {plan.id}`"
         )
     for fork in plan.spec.forks:
         ensure_fork(ledger, plan, fork)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from conductor.engine.failures import FailureKind, describe
-from conductor.engine.state import ForkStatus, Phase
+from conductor.engine.state import FINAL, ForkStatus, Phase
 from conductor.ledger.snapshot import Snapshot
 from conductor.mailbox import write_atomic
 from conductor.models.event import EventType
@@ -31,7 +31,7 @@ def reconcile(fork: Fork) -> None:
         fork.record(EventType.FORK_RESUMED, "resumed after Conductor stopped (a crash or a kill)")
     if fork.worktree.exists() and fork.options.resuming:
         fork.worktree.refresh_index()  # a crash may have cut the index sync short
-    if fork.state.status in (ForkStatus.COMPLETED, ForkStatus.FAILED):
+    if fork.state.status in FINAL:
         return
     fork.worktree.create(fork.branch)
     fork.watcher = detection.Watcher(fork.worktree.path)

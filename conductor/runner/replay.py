@@ -4,7 +4,6 @@ produced the same tree."""
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +16,7 @@ from conductor.progress import say
 from conductor.project import find_root
 from conductor.report import Report
 from conductor.runner.launch import execute
-from conductor.runner.plans import PlanRecord, load_plan, record_plan
+from conductor.runner.plans import PlanRecord, derived_id, load_plan, record_plan
 
 
 @dataclass
@@ -98,9 +97,8 @@ def replay(plan_id: str, *, must_match: bool = False) -> Replay:
     source = load_plan(ledger, plan_id)
     provider = replay_provider(ledger, plan_id)
     executor = LLMExecutor(lambda: provider, settings=provider.settings(), retries=0, backoff_seconds=0)
-    suffix = "".join(random.SystemRandom().choice("0123456789abcdef") for _ in range(4))
     record = PlanRecord(
-        id=f"{plan_id[:48]}-replay-{suffix}",
+        id=derived_id(plan_id, "replay"),
         goal=source.goal,
         base=source.base,
         created=format_time(utc_now()),

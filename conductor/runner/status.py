@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conductor.engine.state import ForkState, Phase
+from conductor.errors import ConductorError
 from conductor.ledger import refs
 from conductor.ledger.snapshot import Snapshot
 from conductor.ledger.store import Ledger
@@ -45,9 +46,10 @@ class PlanView:
     created: str
     forks: list[ForkView] = field(default_factory=list)
     origin: str | None = None  # PLAN/FORK@STEP it was forked from (`conductor fork --from`)
+    error: str | None = None  # why its records cannot be read (state "unreadable")
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "id": self.id,
             "goal": self.goal,
             "state": self.state,
@@ -55,6 +57,9 @@ class PlanView:
             "origin": self.origin,
             "forks": [f.to_json() for f in self.forks],
         }
+        if self.error is not None:
+            out["error"] = self.error
+        return out
 
 
 PHASE_NAMES = {
@@ -125,7 +130,17 @@ def plan_view(ledger: Ledger, plan_id: str) -> PlanView | None:
 
 
 def collect(ledger: Ledger) -> list[PlanView]:
-    return [view for plan_id in ledger.plans() if (view := plan_view(ledger, plan_id)) is not None]
+    """Every plan; one whose records cannot be read is listed with the error, not skipped."""
+    views = []
+    for plan_id in ledger.plans():
+        try:
+            view = plan_view(ledger, plan_id)
+        except (ConductorError, ValueError) as exc:
+            message = exc.message if isinstance(exc, ConductorError) else str(exc)
+            view = PlanView(plan_id, "", "unreadable", "", error=message)
+        if view is not None:
+            views.append(view)
+    return views
 
 
 @dataclass
@@ -150,6 +165,10 @@ def render(plans: list[PlanView]) -> str:
     for plan in plans:
         origin = f"  (from {plan.origin})" if plan.origin else ""
         out.append(f"plan {plan.id}  [{plan.state}]  {plan.goal}{origin}")
+        if plan.error is not None:
+            out.append(f"  {plan.error}")
+            out.append(f"  (end it with `conductor abandon {plan.id}`)")
+            continue
         rows = []
         for fork in plan.forks:
             counts: dict[str, int] = {}

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from conductor import secrets
 from conductor.executors.base import Assignment, Outcome
 from conductor.executors.command import CommandExecutor
 from conductor.executors.queue import Queue
@@ -181,6 +182,7 @@ def do_task(
 def _confinement(root: Path, workspace: Path) -> Confinement:
     """The worker's command is confined as a local step is, by this clone's own policy."""
     policy = effective(root)
+    secrets.declare(policy.secret_names)
     git_dir = Path(git_text(["rev-parse", "--path-format=absolute", "--git-common-dir"], cwd=root))
     return Confinement(
         workspace=workspace,

@@ -36,7 +36,8 @@ def test_demo_runs_the_main_job_offline_and_cleans_up(tmp_path: Path) -> None:
     assert "commit refused" in out
     # provenance: verified, then one flipped byte in a record is caught
     verified = out.split("== conductor verify", 1)[1].split("\n== ", 1)[0]
-    assert verified.count("ok  ") == 8 and verified.rstrip().endswith("verified")
+    assert verified.count("/step_0") == 8 and verified.count("ok  branch ") == 3
+    assert "FAIL" not in verified and verified.rstrip().endswith("verified")
     tampered = out.split("is changed in the json-file fork's log", 1)[1].split("\n== ", 1)[0]
     assert "FAIL json-file/step_001" in tampered
     assert "records: completed/step_001.result.json: sha256 " in tampered and "1 check(s) failed" in tampered

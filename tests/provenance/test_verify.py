@@ -220,3 +220,24 @@ def test_pre_push_hook_refuses_a_branch_whose_provenance_does_not_verify(
     assert run_process("git", "push", "-q", "origin", f":{branch}", cwd=built.root).code == 0
     removed = run_cli("hooks", "uninstall")
     assert "pre-push: removed" in removed.out
+
+
+def test_a_commit_on_top_of_the_last_accepted_step_fails_unless_allowed(built: Project, run_cli) -> None:
+    git(built.worktree(), "commit", "-q", "--allow-empty", "-m", "sneaked in")
+    code, data = verify_json(run_cli)
+    assert code == 1
+    (branch,) = data["branches"]
+    assert not branch["ok"] and "1 commit(s) on top of the last accepted step" in branch["detail"]
+    assert "sneaked in" in branch["detail"] and all(s["ok"] for s in data["steps"])
+    text = run_cli("verify")
+    assert "FAIL branch main" in text.out and "1 check(s) failed" in text.out
+    code, data = verify_json(run_cli, "--allow-reviewer-commits")
+    assert code == 0 and "reviewer commit(s) on top" in data["branches"][0]["detail"]
+    assert "sneaked in" in data["branches"][0]["detail"]
+
+
+def test_a_branch_that_lost_its_last_accepted_step_fails(built: Project, run_cli) -> None:
+    previous = git(built.root, "rev-parse", f"{built.branch()}~1").strip()
+    git(built.root, "update-ref", f"refs/heads/{built.branch()}", previous)  # checked out in the worktree
+    code, data = verify_json(run_cli)
+    assert code == 1 and "does not contain its last accepted step" in data["branches"][0]["detail"]

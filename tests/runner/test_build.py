@@ -232,3 +232,38 @@ def test_command_executor_kills_everything_it_started_at_the_timeout(
     wait_until(
         lambda: not processes_with(f"sleep {marker}"), timeout=5, what="the agent's processes to be gone"
     )
+
+
+def test_a_new_plan_never_joins_an_earlier_one_whose_id_it_drew(
+    proj: Project, run_cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conductor.runner import launch
+
+    plan = proj.plan(STEPS[:1])
+    command = proj.agent({"*": [{"write": {"hello.py": "def greet(name):\n    return name\n"}}]})
+    assert build(run_cli, proj, plan, command).code == 0
+    taken = proj.only_plan()
+    before = git(proj.root, "rev-parse", f"refs/conductor/plans/{taken}")
+    drawn = iter([taken])  # the id generator draws the taken id first, then a fresh one
+    fresh = launch.new_plan_id
+    monkeypatch.setattr(launch, "new_plan_id", lambda goal: next(drawn, None) or fresh(goal))
+    again = build(run_cli, proj, plan, command)
+    assert again.code == 0, again.err
+    plans = proj.ledger().plans()
+    assert len(plans) == 2 and taken in plans
+    assert git(proj.root, "rev-parse", f"refs/conductor/plans/{taken}") == before  # untouched
+    (other,) = set(plans) - {taken}
+    assert [e.type.value for e in proj.events(other)][-1] == "fork.completed"  # its steps ran
+
+
+def test_plan_ids_are_long_enough_not_to_collide_and_valid_everywhere() -> None:
+    from conductor.models.plan import is_valid_id
+    from conductor.runner.plans import derived_id, new_plan_id
+
+    ids = {new_plan_id("Create a Python CLI task manager") for _ in range(2000)}
+    assert len(ids) == 2000
+    sample = next(iter(ids))
+    assert sample.startswith("create-a-python-cli-task-") and len(sample.rsplit("-", 1)[1]) == 12
+    long_source = "x" * 63
+    assert all(is_valid_id(i) for i in [*ids, derived_id(long_source, "replay"), new_plan_id("Ünïcödé!!")])
+    assert len(derived_id(long_source, "replay")) <= 63

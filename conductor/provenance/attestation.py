@@ -1,0 +1,291 @@
+"""The checks of one accepted step (`conductor verify`): its records, statement, commit and
+signature still agree — and what exactly does not.
+
+Per step (the attempt that was accepted):
+  task       the task file's canonical checksum = its `checksum` field = the one recorded when
+             it was handed out (task.created)
+  records    each statement subject's sha256 = the record in the fork log now
+  evidence   each evidence digest in the predicate = the evidence record now
+  policy     the effective-policy digest = evidence/<step>/policy.json now
+  commit     the code commit minus its Conductor-Provenance line = the payload the statement
+             names (sha256 and git id), with the same tree and parent; its trailers name this
+             plan, fork and step; the fork branch contains it
+  trailer    the commit's Conductor-Provenance = sha256 of the recorded statement
+  statement  the predicate names this plan, fork, step and attempt
+  signature  the sigstore bundle verifies against the trust root and the identity policy, and
+             signs exactly this statement (unsigned steps are reported, and fail when an
+             identity is required)
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from conductor.ledger import refs
+from conductor.ledger.snapshot import Snapshot
+from conductor.ledger.store import Ledger
+from conductor.models.event import Event, EventType
+from conductor.models.layout import BUNDLE, COMPLETED, PROVENANCE, TASK, StepPaths
+from conductor.models.task import TaskFile
+from conductor.provenance import statement as statement_module
+
+if TYPE_CHECKING:
+    from conductor.provenance.signing import TrustConfig
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"check": self.name, "ok": self.ok, "detail": self.detail}
+
+
+@dataclass
+class StepReport:
+    plan: str
+    fork: str
+    step: str
+    attempt: int | None
+    checks: list[Check] = field(default_factory=list)
+    signed: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+    def add(self, name: str, ok: bool, detail: str) -> None:
+        self.checks.append(Check(name, ok, detail))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "plan": self.plan,
+            "fork": self.fork,
+            "step": self.step,
+            "attempt": self.attempt,
+            "ok": self.ok,
+            "signed": self.signed,
+            "checks": [c.to_json() for c in self.checks],
+        }
+
+
+@dataclass
+class Options:
+    identity: str | None = None
+    issuer: str | None = None
+    trust: TrustConfig | None = None  # loaded only when a bundle is checked
+    trust_path: str | None = None
+    require_signature: bool = False
+    allow_reviewer_commits: bool = False  # commits on top of the last accepted step are listed, not failed
+
+
+def accepted_steps(events: list[Event]) -> list[str]:
+    """The steps of a fork with an accepted attempt, in the order they were accepted."""
+    seen: dict[str, None] = {}
+    for event in events:
+        if event.type is EventType.TASK_COMPLETED and event.step:
+            seen.setdefault(event.step)
+    return list(seen)
+
+
+def verify_step(
+    ledger: Ledger, tip: Snapshot, events: list[Event], step: str, options: Options
+) -> StepReport:
+    """One accepted step of the fork whose log ends at `tip` with `events`."""
+    plan, fork = tip.event.plan, str(tip.event.fork)
+    completed = [e for e in events if e.type is EventType.TASK_COMPLETED and e.step == step]
+    report = StepReport(plan, fork, step, completed[-1].attempt if completed else None)
+    if not completed:
+        report.add("accepted", False, "no accepted attempt is recorded")
+        return report
+    accepted = completed[-1]
+    paths = StepPaths(step)
+    raw_statement = tip.read(paths.record(COMPLETED, PROVENANCE))
+    if raw_statement is None:
+        report.add("statement", False, f"{paths.record(COMPLETED, PROVENANCE)} is missing")
+        return report
+    try:
+        statement = json.loads(raw_statement)
+        predicate = statement["predicate"]
+        subjects = {s["name"]: s["digest"]["sha256"] for s in statement["subject"]}
+    except (ValueError, KeyError, TypeError) as exc:
+        report.add("statement", False, f"the statement cannot be read: {exc}")
+        return report
+
+    # task: the file, its field, and the checksum recorded when it was handed out
+    created = next(
+        (
+            e
+            for e in events
+            if e.type is EventType.TASK_CREATED and e.step == step and e.attempt == accepted.attempt
+        ),
+        None,
+    )
+    raw_task = tip.read(paths.record(COMPLETED, TASK))
+    try:
+        task = TaskFile.from_json(raw_task or b"")
+    except ValueError as exc:
+        report.add("task", False, f"the task file cannot be read: {exc}")
+    else:
+        computed = task.canonical_digest()
+        handed = str(created.data.get("checksum")) if created else None
+        ok = computed == task.checksum == handed == predicate.get("task", {}).get("checksum")
+        report.add(
+            "task",
+            ok,
+            f"checksum {computed[:19]}…"
+            if ok
+            else f"task checksum {computed} ≠ recorded {handed} (field {task.checksum})",
+        )
+
+    # records named by the statement
+    for name, wanted in sorted(subjects.items()):
+        if name.startswith("git-commit-payload:"):
+            continue
+        data = tip.read(name)
+        found = statement_module.sha256(data) if data is not None else None
+        report.add(
+            "records",
+            found == wanted,
+            f"{name} matches"
+            if found == wanted
+            else f"{name}: sha256 {_short(found)} ≠ statement {_short(wanted)}",
+        )
+
+    # evidence the predicate names (the verdict, command logs)
+    evidence = predicate.get("evidence") or {}
+    changed = [
+        path
+        for path, wanted in sorted(evidence.items())
+        if (data := tip.read(path)) is None or "sha256:" + statement_module.sha256(data) != wanted
+    ]
+    report.add(
+        "evidence",
+        not changed,
+        f"{len(evidence)} evidence record(s) match"
+        if not changed
+        else f"changed or missing: {', '.join(changed)}",
+    )
+
+    policy = tip.read(paths.policy)
+    wanted_policy = (predicate.get("policy") or {}).get("digest")
+    found_policy = "sha256:" + statement_module.sha256(policy) if policy is not None else None
+    report.add(
+        "policy",
+        found_policy == wanted_policy,
+        "the effective policy matches"
+        if found_policy == wanted_policy
+        else f"{paths.policy}: {_short(found_policy)} ≠ statement {_short(wanted_policy)}",
+    )
+
+    # the statement is about this step
+    where = (predicate.get("plan"), predicate.get("fork"), predicate.get("step"), predicate.get("attempt"))
+    expected = (plan, fork, step, accepted.attempt)
+    report.add(
+        "statement",
+        where == expected,
+        "names this plan, fork, step and attempt"
+        if where == expected
+        else f"names {'/'.join(map(str, where))}, not {'/'.join(map(str, expected))}",
+    )
+
+    # the code commit: trailer, payload, tree, parent, branch
+    commit_id = str(accepted.data.get("commit"))
+    try:
+        raw_commit = ledger.object_bytes(commit_id)
+    except (KeyError, ValueError):
+        report.add("commit", False, f"the code commit {commit_id[:12]} is missing")
+        return _signature(report, tip, paths, raw_statement, options)
+    trailers = _trailers(raw_commit)
+    digest = statement_module.digest(raw_statement)
+    report.add(
+        "trailer",
+        trailers.get(statement_module.TRAILER) == digest,
+        "Conductor-Provenance matches the statement"
+        if trailers.get(statement_module.TRAILER) == digest
+        else f"Conductor-Provenance {trailers.get(statement_module.TRAILER)} ≠ statement {digest}",
+    )
+    payload = statement_module.strip_trailer(raw_commit)
+    payload_subject = next((v for k, v in subjects.items() if k.startswith("git-commit-payload:")), None)
+    commit_info = predicate.get("commit", {})
+    problems = []
+    if statement_module.sha256(payload) != payload_subject:
+        problems.append("the commit (without its provenance line) is not the one the statement names")
+    if statement_module.git_object_id("commit", payload) != commit_info.get("payload_id"):
+        problems.append("the commit payload's git id differs from the statement's")
+    header = _headers(raw_commit)
+    if header.get("tree") != commit_info.get("tree") or header.get("parent") != commit_info.get("parent"):
+        problems.append("tree or parent differ from the statement's")
+    if (trailers.get("Conductor-Plan"), trailers.get("Conductor-Fork"), trailers.get("Conductor-Step")) != (
+        plan,
+        fork,
+        step,
+    ):
+        problems.append("the commit's trailers name another step")
+    branch_tip = ledger.ref_target(refs.code_branch(plan, fork))
+    if branch_tip is None or not ledger.is_ancestor(commit_id, branch_tip):
+        problems.append(f"the branch {refs.short_branch(plan, fork)} does not contain it")
+    report.add(
+        "commit",
+        not problems,
+        f"{commit_id[:12]} on {refs.short_branch(plan, fork)}" if not problems else "; ".join(problems),
+    )
+    return _signature(report, tip, paths, raw_statement, options)
+
+
+def _signature(
+    report: StepReport, tip: Snapshot, paths: StepPaths, raw_statement: bytes, options: Options
+) -> StepReport:
+    bundle = tip.read(paths.record(COMPLETED, BUNDLE))
+    if bundle is None:
+        report.add(
+            "signature",
+            not options.require_signature,
+            "unsigned (an identity is required)" if options.require_signature else "unsigned",
+        )
+        return report
+    report.signed = True
+    from conductor.provenance.signing import BundleError, trust_config, verify_bundle
+
+    if options.trust is None:
+        options.trust = trust_config(options.trust_path, offline=True)
+    try:
+        signer = verify_bundle(
+            bundle, raw_statement, trust=options.trust, identity=options.identity, issuer=options.issuer
+        )
+    except BundleError as exc:
+        report.add("signature", False, exc.message)
+        return report
+    if options.identity and options.issuer:
+        report.add("signature", True, f"signed by {signer} ({options.issuer})")
+    else:
+        report.add(
+            "signature", True, f"valid signature by {signer}; identity not checked (--identity, --issuer)"
+        )
+    return report
+
+
+def _short(digest: str | None) -> str:
+    return f"{digest[:16]}…" if digest else "missing"
+
+
+def _headers(raw_commit: bytes) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for line in raw_commit.split(b"\n\n", 1)[0].decode("utf-8", "replace").split("\n"):
+        key, _, value = line.partition(" ")
+        out.setdefault(key, value)
+    return out
+
+
+def _trailers(raw_commit: bytes) -> dict[str, str]:
+    body = raw_commit.split(b"\n\n", 1)[-1].decode("utf-8", "replace")
+    out = {}
+    for line in body.splitlines():
+        key, sep, value = line.partition(": ")
+        if sep and key.startswith("Conductor-"):
+            out[key] = value
+    return out
