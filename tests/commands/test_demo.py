@@ -36,7 +36,7 @@ def test_demo_runs_the_main_job_offline_and_cleans_up(tmp_path: Path) -> None:
     assert "commit refused" in out
     # provenance: verified, then one flipped byte in a record is caught
     verified = out.split("== conductor verify", 1)[1].split("\n== ", 1)[0]
-    assert verified.count("/step_0") == 8 and verified.count("ok  branch ") == 3
+    assert verified.count("/step_0") == 5 and verified.count("ok   branch ") == 3
     assert "FAIL" not in verified and verified.rstrip().endswith("verified")
     tampered = out.split("is changed in the json-file fork's log", 1)[1].split("\n== ", 1)[0]
     assert "FAIL json-file/step_001" in tampered
