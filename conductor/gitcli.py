@@ -1,5 +1,8 @@
 """Running the git CLI, for what users expect to behave exactly like git (init, hooks paths,
-the index as a hook sees it). Everything else goes through conductor.ledger (pygit2)."""
+the index as a hook sees it). Everything else goes through conductor.ledger (pygit2).
+
+Conductor's own git commands run no repository hooks and no fsmonitor: what a step may have
+planted in `.git` never runs through Conductor (docs/security.md)."""
 
 from __future__ import annotations
 
@@ -10,6 +13,24 @@ from pathlib import Path
 
 from conductor.errors import ConductorError, NotARepositoryError
 
+HARDENED = {"core.fsmonitor": "false", "core.hooksPath": os.devnull}
+
+
+def hardened(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment for a git command Conductor runs: `env` over os.environ, plus settings
+    (GIT_CONFIG_COUNT, after any the user has) that keep hooks and fsmonitor from running."""
+    out = {**os.environ, **(env or {})}
+    try:
+        count = int(out.get("GIT_CONFIG_COUNT", "0"))
+    except ValueError:
+        count = 0
+    for key, value in HARDENED.items():
+        out[f"GIT_CONFIG_KEY_{count}"] = key
+        out[f"GIT_CONFIG_VALUE_{count}"] = value
+        count += 1
+    out["GIT_CONFIG_COUNT"] = str(count)
+    return out
+
 
 def git(
     args: Sequence[str],
@@ -17,9 +38,11 @@ def git(
     cwd: Path | str | None = None,
     stdin: bytes | None = None,
     env: Mapping[str, str] | None = None,
+    as_configured: bool = False,
 ) -> bytes:
-    """Run `git ARGS` and return stdout; a failure is a ConductorError quoting git."""
-    full_env = {**os.environ, **env} if env else None
+    """Run `git ARGS` and return stdout; a failure is a ConductorError quoting git. Hooks and
+    fsmonitor are off unless `as_configured` (to read where the repository keeps its hooks)."""
+    full_env = {**os.environ, **(env or {})} if as_configured else hardened(env)
     try:
         proc = subprocess.run(
             ["git", *args], cwd=cwd, input=stdin, capture_output=True, env=full_env, check=False
@@ -51,6 +74,8 @@ def git_text(
     cwd: Path | str | None = None,
     stdin: bytes | None = None,
     env: Mapping[str, str] | None = None,
+    as_configured: bool = False,
 ) -> str:
     """Like `git`, decoded and stripped."""
-    return git(args, cwd=cwd, stdin=stdin, env=env).decode("utf-8", "surrogateescape").strip()
+    out = git(args, cwd=cwd, stdin=stdin, env=env, as_configured=as_configured)
+    return out.decode("utf-8", "surrogateescape").strip()

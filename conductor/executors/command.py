@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from conductor.executors.base import Assignment, Outcome
-from conductor.mailbox import read_regular, write_atomic
+from conductor.mailbox import UnsafeFile, read_regular, write_atomic
 from conductor.models.layout import COMPLETED, EXPLANATION, IN_PROGRESS, RESULT, TASK, WORKER
 from conductor.models.result import ResultFile, ResultStatus
 from conductor.sandbox.confinement import STOP_GRACE_SECONDS, Launch, kill_group, launch, stop
@@ -104,7 +104,19 @@ def _bring_back(source: Path, result_dir: Path, step: str) -> None:
             data = read_regular(path)
         except FileNotFoundError:
             continue
+        except UnsafeFile:  # brought back as it is (a symlink stays one): the runner refuses it
+            _copy_as_is(path, result_dir / path.name)
+            continue
         write_atomic(result_dir / path.name, data)
+
+
+def _copy_as_is(source: Path, target: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        target.unlink()
+    if source.is_symlink():
+        os.symlink(os.readlink(source), target)
+    else:  # a FIFO, a device…: an empty placeholder the runner refuses as not regular
+        os.mkfifo(target)
 
 
 def _wait(proc: subprocess.Popen[bytes], assignment: Assignment) -> int:

@@ -16,13 +16,12 @@ exist yet); libgit2 has no lease, so this is the git CLI. The remote decides who
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 from typing import Any
 
 from conductor.errors import ConductorError
-from conductor.gitcli import git_text
+from conductor.gitcli import git_text, hardened
 from conductor.ledger import refs
 
 NO_PROMPT = {"GIT_TERMINAL_PROMPT": "0"}  # a worker never waits for a password
@@ -37,8 +36,9 @@ class Queue:
 
     def _run(self, args: list[str]) -> subprocess.CompletedProcess[bytes]:
         """git, for the calls whose failure is an answer (a lost lease, a missing object)."""
-        env = {**os.environ, **NO_PROMPT}
-        return subprocess.run(["git", *args], cwd=self.root, capture_output=True, env=env, check=False)
+        return subprocess.run(
+            ["git", *args], cwd=self.root, capture_output=True, env=hardened(NO_PROMPT), check=False
+        )
 
     def git(self, *args: str, stdin: bytes | None = None) -> str:
         return git_text(args, cwd=self.root, stdin=stdin, env=NO_PROMPT)

@@ -34,7 +34,7 @@ class HookChange:
 
 def hooks_dir() -> Path:
     """The directory git runs hooks from in the current repository."""
-    path = Path(git_text(["rev-parse", "--path-format=absolute", "--git-path", "hooks"]))
+    path = Path(git_text(["rev-parse", "--path-format=absolute", "--git-path", "hooks"], as_configured=True))
     return path
 
 

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from conductor.sandbox import fingerprint
+from conductor.sandbox.fingerprint import Fingerprint
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from conductor.runner.fork import Fork
 
 
@@ -29,7 +29,19 @@ class Tripped:
 
     changed: list[str] = field(default_factory=list)
     restored: list[str] = field(default_factory=list)
+    left: list[str] = field(default_factory=list)  # checkout files with uncommitted changes, not put back
     tampered: bool = False  # the stored fingerprint itself was changed
+    quarantine: Path | None = None  # where the step's versions of checkout files are kept
+
+    def merge(self, other: Tripped) -> Tripped:
+        """Both checks of an attempt (after the executor, after the verify commands) in one."""
+        return Tripped(
+            changed=sorted({*self.changed, *other.changed}),
+            restored=sorted({*self.restored, *other.restored}),
+            left=sorted({*self.left, *other.left}),
+            tampered=self.tampered or other.tampered,
+            quarantine=self.quarantine or other.quarantine,
+        )
 
 
 def needed(fork: Fork, step: str) -> bool:
@@ -37,14 +49,19 @@ def needed(fork: Fork, step: str) -> bool:
     return fork.executor.name == "handoff" or not fork.confinement(step).isolated
 
 
-def _path(fork: Fork, step: str, attempt: int) -> Path:
-    return fork.ledger.git_dir / "conductor" / "tripwires" / fork.plan.id / fork.id / f"{step}.{attempt}.json"
+def _path(fork: Fork, step: str, attempt: int, phase: str) -> Path:
+    name = f"{step}.{attempt}{'.' + phase if phase else ''}.json"
+    return fork.ledger.git_dir / "conductor" / "tripwires" / fork.plan.id / fork.id / name
 
 
-def arm(fork: Fork, step: str, attempt: int) -> str:
+def _quarantine(fork: Fork, step: str, attempt: int) -> Path:
+    return fork.ledger.git_dir / "conductor" / "quarantine" / fork.plan.id / fork.id / f"{step}.{attempt}"
+
+
+def arm(fork: Fork, step: str, attempt: int, *, phase: str = "") -> str:
     """Fingerprint before the attempt (kept if one exists already: a resumed run must not take
     the step's own changes as the starting point). Returns the digest to record."""
-    path = _path(fork, step, attempt)
+    path = _path(fork, step, attempt, phase)
     found = fingerprint.load(path)
     if found is None:
         found = fingerprint.take(fork.worktree.repo_root, fork.ledger.git_dir)
@@ -52,17 +69,32 @@ def arm(fork: Fork, step: str, attempt: int) -> str:
     return found.digest()
 
 
-def check(fork: Fork, step: str, attempt: int, *, recorded: str) -> Tripped:
-    """Compare with the fingerprint of the attempt's start, put back what can be, and disarm."""
-    path = _path(fork, step, attempt)
+def check(fork: Fork, step: str, attempt: int, *, recorded: str, phase: str = "") -> Tripped:
+    """Compare with the fingerprint of the attempt's start, put back what can be, and disarm.
+    The repository's files are compared and put back before any git command runs."""
+    path = _path(fork, step, attempt, phase)
     before = fingerprint.load(path)
     if before is None:  # never armed, or the step removed it
         return Tripped(tampered=bool(recorded))
-    now = fingerprint.take(fork.worktree.repo_root, fork.ledger.git_dir)
-    tripped = Tripped(changed=fingerprint.changes(before, now))
-    tripped.tampered = bool(recorded) and before.digest() != recorded
-    if tripped.changed:
-        tripped.restored = fingerprint.restore(before, now, fork.ledger.git_dir)
+    root, git_dir = fork.worktree.repo_root, fork.ledger.git_dir
+    tripped = Tripped(tampered=bool(recorded) and before.digest() != recorded)
+    # the repository first, read and put back without running git; then the checkout, which
+    # `git status` reads — against the HEAD just put back
+    now = fingerprint.take(root, git_dir, checkout=False)
+    tripped.changed = fingerprint.changes(
+        Fingerprint(files=before.files, refs=before.refs, modes=before.modes), now
+    )
+    tripped.restored = fingerprint.restore_git(before, now, git_dir)
+    now.checkout = fingerprint.checkout_of(root)
+    in_checkout = fingerprint.changes(
+        Fingerprint(checkout=before.checkout), Fingerprint(checkout=now.checkout)
+    )
+    if in_checkout:
+        tripped.changed += in_checkout
+        tripped.quarantine = _quarantine(fork, step, attempt)
+        done = fingerprint.restore_checkout(before, now, repo_root=root, quarantine=tripped.quarantine)
+        tripped.restored += done.put_back
+        tripped.left = done.left
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
     return tripped

@@ -33,6 +33,8 @@ def judge(fork: Fork, step: str) -> None:
     task = TaskFile.from_json(tip.read(paths.record(IN_PROGRESS, TASK)) or b"")
     raw_result = tip.read(paths.record(IN_PROGRESS, RESULT)) or b""
     policy = fork.policy(step)
+    # first, before Conductor's own git looks at anything the step may have planted
+    tripped = _disarm(fork, step, task.attempt)
     link_intact = fork.worktree.link_intact(fork.ledger.git_dir)
     if not link_intact:
         fork.worktree.restore_link(fork.ledger.git_dir)
@@ -47,6 +49,7 @@ def judge(fork: Fork, step: str) -> None:
         link_was_intact=link_intact,
     )
     if verdict.accepted and task.verify:
+        armed = tripwire.arm(fork, step, task.attempt, phase="verify") if tripwire.needed(fork, step) else ""
         verdict = inspection.run_verify_commands(
             task.verify,
             worktree=fork.worktree.path,
@@ -62,7 +65,7 @@ def judge(fork: Fork, step: str) -> None:
             observed,
             touched if touched is not None else detection.from_status(fork.worktree.path),
         )
-    tripped = _disarm(fork, step, task.attempt)
+        tripped = tripped.merge(_disarm(fork, step, task.attempt, phase="verify", recorded=armed))
     if tripped.changed or tripped.tampered:
         verdict = inspection.outside(tripped, verdict)
     if not verdict.accepted or result is None:
@@ -250,9 +253,18 @@ def fail_attempt(
     fork.say(f"{step}: {info.name}: {reason}")
 
 
-def _disarm(fork: Fork, step: str, attempt: int) -> tripwire.Tripped:
+def _disarm(
+    fork: Fork, step: str, attempt: int, *, phase: str = "", recorded: str | None = None
+) -> tripwire.Tripped:
     """Check the attempt's tripwire (when it has one), put back what can be, and say so."""
-    tripped = tripwire.check(fork, step, attempt, recorded=fork.state.step(step).tripwire)
+    digest = fork.state.step(step).tripwire if recorded is None else recorded
+    tripped = tripwire.check(fork, step, attempt, recorded=digest, phase=phase)
     if tripped.restored:
         fork.say(f"{step}: put back what the step changed: {', '.join(tripped.restored)}")
+    if tripped.left:
+        fork.say(
+            f"{step}: changed files that had uncommitted changes, left as they are: {', '.join(tripped.left)}"
+        )
+    if tripped.quarantine is not None and tripped.quarantine.exists():
+        fork.say(f"{step}: the step's versions of the changed files are kept in {tripped.quarantine}")
     return tripped

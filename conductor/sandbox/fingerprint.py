@@ -1,9 +1,15 @@
 """What a step must not change outside its worktree, when no sandbox keeps it out: the user's
 checkout, the repository's config, hooks and info files, its refs (Conductor's own aside) and
-HEAD. Taken before the step, compared after it; what changed rejects the step, and what can be
-put back (everything but the checkout's files) is put back (docs/security.md).
+HEAD. Taken before the step, compared after it; what changed rejects the step and is put back
+(docs/security.md):
 
-The checkout is read through `git status`, so a change to an ignored file is not seen.
+  * config, hooks, info files, refs and HEAD: as they were;
+  * a checkout file that was clean when the step started: as HEAD has it (a new file goes);
+  * a checkout file that already had uncommitted changes: left as it is — putting back an
+    older version could undo someone else's — and reported.
+
+Every checkout file that is put back is first copied to a quarantine directory, so nothing is
+lost. The checkout is read through `git status`, so a change to an ignored file is not seen.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +28,7 @@ from typing import Any
 from conductor.errors import ConductorError
 from conductor.gitcli import git, git_text
 
+QUIET = {"GIT_OPTIONAL_LOCKS": "0"}  # git status must not rewrite the index while it looks
 OWN_REFS = ("refs/conductor/", "refs/heads/conductor/")
 WATCHED_FILES = ("config", "config.worktree", "HEAD")
 WATCHED_DIRS = ("hooks", "info")
@@ -30,9 +38,10 @@ WATCHED_DIRS = ("hooks", "info")
 class Fingerprint:
     """The state a step must leave as it found it."""
 
-    checkout: dict[str, list[int]] = field(default_factory=dict)  # path -> [mode, size, mtime_ns]
+    checkout: dict[str, list[object]] = field(default_factory=dict)  # path -> [status, mode, size, mtime]
     files: dict[str, bytes | None] = field(default_factory=dict)  # git-dir path -> content
     refs: dict[str, str] = field(default_factory=dict)  # ref -> object id
+    modes: dict[str, int] = field(default_factory=dict)  # git-dir path -> permission bits
 
     def digest(self) -> str:
         blob = json.dumps(self.to_json(), sort_keys=True).encode()
@@ -45,21 +54,27 @@ class Fingerprint:
                 k: None if v is None else base64.b64encode(v).decode() for k, v in sorted(self.files.items())
             },
             "refs": self.refs,
+            "modes": self.modes,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Fingerprint:
         files = {k: None if v is None else base64.b64decode(v) for k, v in data.get("files", {}).items()}
-        return cls(dict(data.get("checkout", {})), files, dict(data.get("refs", {})))
+        return cls(
+            dict(data.get("checkout", {})), files, dict(data.get("refs", {})), dict(data.get("modes", {}))
+        )
 
 
 def take(repo_root: Path, git_dir: Path, *, checkout: bool = True) -> Fingerprint:
+    """The state now; without `checkout`, only what is read without `git status` (which could
+    run filters a step configured)."""
     found = Fingerprint()
     if checkout:
-        found.checkout = _checkout(repo_root)
+        found.checkout = checkout_of(repo_root)
     for name in _watched(git_dir):
         try:
             found.files[name] = (git_dir / name).read_bytes()
+            found.modes[name] = (git_dir / name).stat().st_mode & 0o7777
         except OSError:
             found.files[name] = None
     found.refs = _refs(git_dir)
@@ -70,20 +85,97 @@ def changes(before: Fingerprint, after: Fingerprint) -> list[str]:
     """What differs, as paths a user recognizes: `README.md`, `.git/hooks/post-checkout`,
     `refs/heads/main`."""
     out = _differ(before.checkout, after.checkout)
-    out += [f".git/{name}" for name in _differ(before.files, after.files)]
+    out += [
+        f".git/{name}"
+        for name in sorted(set(_differ(before.files, after.files)) | set(_differ(before.modes, after.modes)))
+    ]
     out += _differ(before.refs, after.refs)
     return out
+
+
+def _files_differ(before: Fingerprint, after: Fingerprint) -> list[str]:
+    return sorted({*_differ(before.files, after.files), *_differ(before.modes, after.modes)})
 
 
 def _differ(before: Mapping[str, object], after: Mapping[str, object]) -> list[str]:
     return [key for key in sorted(set(before) | set(after)) if before.get(key) != after.get(key)]
 
 
-def restore(before: Fingerprint, after: Fingerprint, git_dir: Path) -> list[str]:
-    """Put the repository's files and refs back as `before` had them; returns what was put back.
-    (The checkout's files are not: Conductor keeps no copy of them.)"""
+@dataclass
+class Restored:
+    put_back: list[str] = field(default_factory=list)
+    left: list[str] = field(default_factory=list)  # checkout files that had uncommitted changes
+
+
+def restore_checkout(
+    before: Fingerprint, after: Fingerprint, *, repo_root: Path, quarantine: Path
+) -> Restored:
+    """Put back the checkout files that changed, as far as the module docstring says (after
+    `restore_git`, so that they are set right against the HEAD the step found)."""
+    done = Restored()
+    changed = _differ(before.checkout, after.checkout)
+    if changed:
+        now = checkout_of(repo_root)
+        _fix_checkout(
+            repo_root, [p for p in changed if p not in before.checkout and p in now], quarantine, done
+        )
+        for path in changed:
+            if path in before.checkout:
+                _copy(repo_root / path, quarantine / path)
+                done.left.append(path)
+    return done
+
+
+def _fix_checkout(repo_root: Path, paths: list[str], quarantine: Path, done: Restored) -> None:
+    """Paths that were clean: index and file as HEAD has them (a file HEAD lacks is removed)."""
+    if not paths:
+        return
+    for path in paths:
+        _copy(repo_root / path, quarantine / path)
+    listed = "\0".join(paths).encode("utf-8", "surrogateescape")
+    in_head = git(["ls-tree", "-r", "-z", "--name-only", "HEAD", "--", *paths], cwd=repo_root, env=QUIET)
+    tracked = {p for p in in_head.decode("utf-8", "surrogateescape").split("\0") if p}
+    git(
+        ["reset", "-q", "--pathspec-from-file=-", "--pathspec-file-nul", "HEAD"],
+        cwd=repo_root,
+        stdin=listed,
+        env=QUIET,
+    )
+    if tracked:
+        git(
+            ["checkout", "-q", "--pathspec-from-file=-", "--pathspec-file-nul", "HEAD"],
+            cwd=repo_root,
+            stdin="\0".join(sorted(tracked)).encode("utf-8", "surrogateescape"),
+            env=QUIET,
+        )
+    for path in paths:
+        if path not in tracked:
+            target = repo_root / path
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target, ignore_errors=True)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    target.unlink()
+        done.put_back.append(path)
+
+
+def _copy(source: Path, target: Path) -> None:
+    """Keep a file as the step left it (a symlink as a symlink); nothing when there is none."""
+    if not os.path.lexists(source):
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if source.is_symlink():
+        with contextlib.suppress(FileExistsError):
+            os.symlink(os.readlink(source), target)
+    elif source.is_file():
+        shutil.copyfile(source, target)
+
+
+def restore_git(before: Fingerprint, after: Fingerprint, git_dir: Path) -> list[str]:
+    """Put the repository's watched files, refs and HEAD back; returns what was put back. Files
+    are written without git, so nothing the step planted runs while they are."""
     restored = []
-    for name in _differ(before.files, after.files):
+    for name in _files_differ(before, after):
         old = before.files.get(name)
         target = git_dir / name
         if old is None:
@@ -93,10 +185,7 @@ def restore(before: Fingerprint, after: Fingerprint, git_dir: Path) -> list[str]
             target.parent.mkdir(parents=True, exist_ok=True)
             temporary = target.with_name(f".{target.name}.conductor-restore")
             temporary.write_bytes(old)
-            if target.exists():
-                os.chmod(temporary, target.stat().st_mode & 0o7777)
-            elif name.startswith("hooks/"):
-                os.chmod(temporary, 0o755)
+            os.chmod(temporary, before.modes.get(name, 0o644))
             temporary.replace(target)
         restored.append(f".git/{name}")
     updates = []
@@ -130,22 +219,27 @@ def _refs(git_dir: Path) -> dict[str, str]:
     return refs
 
 
-def _checkout(repo_root: Path) -> dict[str, list[int]]:
-    """Every path `git status` reports (changed, new, deleted), with its mode, size and time."""
+def checkout_of(repo_root: Path) -> dict[str, list[object]]:
+    """Every path `git status` reports (changed, staged, new, deleted), with its status, mode,
+    size and time. Read without refreshing the index (which would change it)."""
     try:
-        out = git(["status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames"], cwd=repo_root)
+        out = git(
+            ["status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames"],
+            cwd=repo_root,
+            env=QUIET,
+        )
     except ConductorError:
         return {}
-    found: dict[str, list[int]] = {}
+    found: dict[str, list[object]] = {}
     for item in out.decode("utf-8", "surrogateescape").split("\0"):
         if len(item) <= 3:
             continue
         path = item[3:]
         try:
             st = os.lstat(repo_root / path)
-            found[path] = [st.st_mode, st.st_size, st.st_mtime_ns]
+            found[path] = [item[:2], st.st_mode, st.st_size, st.st_mtime_ns]
         except OSError:
-            found[path] = [0, 0, 0]
+            found[path] = [item[:2], 0, 0, 0]
     return found
 
 

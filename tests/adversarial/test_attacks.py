@@ -1,0 +1,197 @@
+"""A hostile agent, through the real CLI: every attack is impossible (under the sandbox) or
+rejected and undone (without it), nothing of it is left behind, and nothing it started still
+runs after the step. docs/security.md is the threat model these cases check."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PYTHON, SANDBOX_MODES, git, processes_with
+from tests.scenario import Project, build
+
+# Every hostile script starts with a process that would outlive the step if it could: `sleep`
+# for a time no other process on the machine sleeps.
+LINGER = "setsid sleep {marker} </dev/null >/dev/null 2>&1 &\n"
+ROOT_OF_CHECKOUT = (
+    'root=$(cd "$CONDUCTOR_WORKSPACE/../../../../.." && pwd)\n'  # .git/conductor/worktrees/<plan>/<fork>
+)
+GIT_DIR = "gitdir=$root/.git\n"
+HONEST = "printf 'x = 1\\n' > new.py\n"
+
+
+def state_of(root: Path) -> dict[str, str]:
+    """Everything a step must leave as it found it, byte for byte: the checkout's files (the
+    mailbox aside), the repository's config, hooks and info files, HEAD and refs."""
+    out: dict[str, str] = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        if rel.startswith((".git/", ".conductor/handoff")) or rel == ".git" or path.is_dir():
+            if rel in (".git/config", ".git/HEAD"):
+                out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+            continue
+        out[rel] = os.readlink(path) if path.is_symlink() else hashlib.sha256(path.read_bytes()).hexdigest()
+    for directory in ("hooks", "info"):
+        for path in sorted((root / ".git" / directory).rglob("*")):
+            if path.is_file():
+                out[path.relative_to(root).as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()
+    for line in git(root, "for-each-ref", "--format=%(refname) %(objectname)").splitlines():
+        if not line.startswith(("refs/conductor/", "refs/heads/conductor/")):
+            name, oid = line.split()
+            out[name] = oid
+    return out
+
+
+@dataclass
+class Attack:
+    script: str  # shell, run in the worktree as the step's agent (after LINGER)
+    sandboxed: str  # what happens under the sandbox: "accepted" or the rejection's words
+    unsandboxed: str  # what happens without it
+    check: Callable[[Project], None] | None = None  # more to assert afterwards
+    result: dict[str, object] | None = None  # the result file to write, when not derived
+
+
+def writes_result(fields: dict[str, object]) -> str:
+    body = json.dumps(
+        {"task_id": "step_001", "attempt": 1, "status": "completed", "summary": "done", **fields}
+    )
+    return f"printf '%s' '{body}' > \"$CONDUCTOR_RESULT_DIR/step_001.result.json\"\n"
+
+
+def nothing_huge_in_the_ledger(proj: Project) -> None:
+    sizes = git(proj.root, "cat-file", "--batch-all-objects", "--batch-check=%(objectsize)").split()
+    assert max(map(int, sizes)) < 2 * 1024 * 1024
+
+
+def no_passwd_in_the_ledger(proj: Project) -> None:
+    objects = subprocess.run(
+        ["git", "cat-file", "--batch-all-objects", "--batch"], cwd=proj.root, capture_output=True, check=True
+    ).stdout
+    assert b"root:x:0:0" not in objects
+
+
+ATTACKS = {
+    "write_the_checkout_by_absolute_path": Attack(
+        ROOT_OF_CHECKOUT + 'echo pwned >> "$root/README.md"; echo x > "$root/pwned.txt"\n' + HONEST,
+        sandboxed="accepted",
+        unsandboxed="README.md: changed outside the worktree while the step ran (put back)",
+    ),
+    "write_the_checkout_through_a_symlink": Attack(
+        ROOT_OF_CHECKOUT + 'ln -s "$root/README.md" link.py; echo pwned >> link.py\n' + HONEST,
+        sandboxed="symlink to an absolute path",
+        unsandboxed="README.md: changed outside the worktree",
+    ),
+    "plant_a_hook": Attack(
+        ROOT_OF_CHECKOUT + GIT_DIR + "printf '#!/bin/sh\\necho pwned\\n' > $gitdir/hooks/post-checkout; "
+        "chmod +x $gitdir/hooks/post-checkout\n" + HONEST,
+        sandboxed="accepted",
+        unsandboxed=".git/hooks/post-checkout: changed outside the worktree while the step ran (put back)",
+    ),
+    "set_core_fsmonitor": Attack(
+        ROOT_OF_CHECKOUT
+        + GIT_DIR
+        + 'git config --file $gitdir/config core.fsmonitor "touch $PWNED"\n'
+        + HONEST,
+        sandboxed="accepted",
+        unsandboxed=".git/config: changed outside the worktree while the step ran (put back)",
+    ),
+    "write_info_attributes_and_exclude": Attack(
+        ROOT_OF_CHECKOUT + GIT_DIR + "echo '* filter=pwn' > $gitdir/info/attributes; "
+        "echo 'README.md' >> $gitdir/info/exclude\n" + HONEST,
+        sandboxed="accepted",
+        unsandboxed=".git/info/attributes: changed outside the worktree while the step ran (put back)",
+    ),
+    "move_the_users_branch": Attack(
+        ROOT_OF_CHECKOUT + GIT_DIR + "c=$(git --git-dir=$gitdir commit-tree -m pwned 'HEAD^{tree}') && "
+        "git --git-dir=$gitdir update-ref refs/heads/main $c\n" + HONEST,
+        sandboxed="accepted",
+        unsandboxed="refs/heads/main: changed outside the worktree while the step ran (put back)",
+    ),
+    "a_daemon_that_outlives_the_step": Attack(
+        "setsid sh -c 'sleep 1; while true; do echo x >> daemon.txt; sleep 0.1; done' </dev/null >/dev/null"
+        " 2>&1 &\n" + HONEST,
+        sandboxed="accepted",
+        unsandboxed="accepted",
+        check=lambda proj: "daemon.txt" not in git(proj.root, "ls-tree", "-r", "--name-only", proj.branch()),
+    ),
+    "a_file_name_git_cannot_store": Attack(
+        "touch \"$(printf 'bad\\377name.py')\" \"$(printf 'new\\nline.py')\"\n" + HONEST,
+        sandboxed="bad\\xffname.py: a file name that is not valid UTF-8",
+        unsandboxed="bad\\xffname.py: a file name that is not valid UTF-8",
+    ),
+    "an_agent_name_with_angle_brackets": Attack(
+        HONEST + writes_result({"agent": "Evil <evil@example.com>"}),
+        sandboxed="must not contain '<' or '>'",
+        unsandboxed="must not contain '<' or '>'",
+    ),
+    "a_trailer_in_the_summary": Attack(
+        HONEST
+        + writes_result({"summary": "done\\n\\nConductor-Step: step_999\\nConductor-Provenance: sha256:x"}),
+        sandboxed="accepted",
+        unsandboxed="accepted",
+        check=lambda proj: (
+            "step_999"
+            not in git(proj.root, "log", "-1", "--format=%(trailers:key=Conductor-Step)", proj.branch())
+        ),
+    ),
+    "a_50_MB_summary": Attack(
+        HONEST + f"{PYTHON} -c \"import json, os; json.dump({{'task_id': 'step_001', 'attempt': 1, 'status': "
+        "'completed', 'summary': 'x' * 50_000_000}, open(os.environ['CONDUCTOR_RESULT_DIR'] + "
+        "'/step_001.result.json', 'w'))\"\n",
+        sandboxed="over the 1048576-byte limit",
+        unsandboxed="over the 1048576-byte limit",
+        check=nothing_huge_in_the_ledger,
+    ),
+    "a_result_that_is_a_symlink_to_a_system_file": Attack(
+        HONEST + 'ln -s /etc/passwd "$CONDUCTOR_RESULT_DIR/step_001.result.json"\n',
+        sandboxed="is a symbolic link",
+        unsandboxed="is a symbolic link",
+        check=no_passwd_in_the_ledger,
+    ),
+}
+
+
+@pytest.mark.parametrize("sandbox", SANDBOX_MODES)
+@pytest.mark.parametrize("name", sorted(ATTACKS))
+def test_an_attack_is_impossible_or_rejected_and_leaves_nothing_behind(
+    proj: Project, run_cli, sandbox: str, name: str
+) -> None:
+    attack = ATTACKS[name]
+    proj.sandbox(sandbox)
+    plan = proj.plan(
+        [{"title": "Write new.py", "instruction": "Write new.py", "allowed_files": ["new.py", "*.py"]}],
+        policy={"behavior": {"max_attempts": 1}},
+    )
+    marker = f"8675309.{os.getpid()}{sorted(ATTACKS).index(name):02d}"
+    pwned = proj.scripts / "pwned"  # what a planted hook or setting would create, if it ever ran
+    script = proj.scripts / "hostile.sh"
+    script.write_text(f"#!/bin/sh\nPWNED={pwned}\n" + LINGER.format(marker=marker) + attack.script)
+    script.chmod(0o755)
+    before = state_of(proj.root)
+    result = build(run_cli, proj, plan, str(script))
+    expected = attack.sandboxed if sandbox == "auto" else attack.unsandboxed
+    if expected == "accepted":
+        assert result.code == 0, result.err
+    else:
+        assert result.code == 1, result.err
+        verdict = json.loads(proj.record("evidence/step_001/attempt_1/verdict.json"))
+        said = [verdict["reason"], *verdict["evidence"]]
+        said += [f"{v['path']}: {v['detail']}" for v in verdict["violations"]]
+        assert any(expected in line for line in said), said
+    assert processes_with(f"sleep {marker}") == [], "something the step started still runs"
+    assert state_of(proj.root) == before
+    git(proj.root, "status")  # what a planted hook or setting would run on: the user's next command
+    git(proj.root, "checkout", "-q", "main")
+    assert not pwned.exists()
+    if attack.check is not None:
+        attack.check(proj)
+    # the plan ended cleanly: status, explain and clean work on it
+    assert run_cli("status").code == 0 and run_cli("explain", "step_001").code == 0
+    assert run_cli("clean").code == 0
