@@ -6,23 +6,36 @@ Each repository gets a plan of STEPS one-file steps. The executor is an in-proce
 that writes its file and its result straight into the mailbox, and times itself; Conductor's
 overhead per step is the fork's wall time minus the agent's, over the steps after the first
 (the first step pays for the worktree checkout, a per-fork cost reported separately).
+
+Then the sandbox's cost: plans of one-file steps run by the real command executor (a shell
+command that writes its file) with one verify command, on the 1k repository, in three ways:
+`unconfined`, the baseline, as before the sandbox existed (the commands started directly:
+no bubblewrap, no subreaper, no tripwire); `sandbox.mode: required` (bubblewrap around the
+command and the verify run); and `off` (the fallback: a subreaper, and the tripwire's checks
+of the checkout and .git around each). Rounds alternate between the three; each figure is
+the median of whole-step wall times, and the cost is its difference from the baseline's
+(target for the sandbox: under 15 ms).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import statistics
 import sys
 import time
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import ENV, git, workdir
 
 from conductor.executors.base import Assignment, Outcome
+from conductor.executors.command import CommandExecutor
 from conductor.ledger.message import format_time
 from conductor.ledger.store import Ledger, utc_now
 from conductor.mailbox import write_atomic
@@ -30,9 +43,20 @@ from conductor.models.plan import ForkSpec, PlanSpec, StepSpec
 from conductor.runner.fork import Fork, RunOptions
 from conductor.runner.forkrunner import ForkRunner
 from conductor.runner.plans import PlanRecord, record_plan
+from conductor.sandbox import bwrap
+from conductor.sandbox.confinement import SHELL, Confinement, Launch
 
 SIZES = (1_000, 20_000, 100_000)
 STEPS = 21
+SANDBOX_STEPS = 16
+SANDBOX_ROUNDS = 3
+AGENT = 'mkdir -p new && printf "value = 1\\n" > "new/$CONDUCTOR_STEP.py"'
+SANDBOX_POLICY = """\
+verify:
+  commands: ['true']
+sandbox:
+  mode: {mode}
+"""
 FILES_PER_DIR = 100
 
 
@@ -83,28 +107,25 @@ def make_repo(files: int) -> Path:
     return root
 
 
-def measure(files: int) -> tuple[float, float]:
-    root = make_repo(files)
+def step_times(
+    root: Path, plan_id: str, steps: list[StepSpec], agent: Any, policy: str | None = None
+) -> list[float]:
+    """Run a one-fork plan of `steps` with `agent` (under the project `policy`, a policy.yaml
+    text); the wall time of each step, in order."""
     os.chdir(root)
     ledger = Ledger(root)
-    steps = [
-        StepSpec(
-            title=f"change {i}", instruction=f"change module {i}", allowed_files=[f"pkg0000/mod{i:03d}.py"]
-        )
-        for i in range(STEPS)
-    ]
     spec = PlanSpec(goal="bench", forks=[ForkSpec(id="main", steps=steps)])
     base = git(root, "rev-parse", "HEAD").strip()
     plan = PlanRecord(
-        id=f"bench-{files}",
+        id=plan_id,
         goal="bench",
         base=base,
         created=format_time(utc_now()),
         source="bench",
         spec=spec,
+        policy_text=policy,
     )
     record_plan(ledger, plan)
-    agent = InstantAgent()
     marks: list[float] = []
     runner = ForkRunner(
         Fork(
@@ -122,9 +143,58 @@ def measure(files: int) -> tuple[float, float]:
     status = runner.run()
     assert status.value == "completed", status
     bounds = [start, *marks]
-    per_step = [bounds[i + 1] - bounds[i] - agent.spent[i] for i in range(STEPS)]
-    first = per_step[0]
-    return statistics.median(per_step[1:]), first
+    return [bounds[i + 1] - bounds[i] for i in range(len(steps))]
+
+
+def measure(files: int) -> tuple[float, float]:
+    root = make_repo(files)
+    steps = [
+        StepSpec(
+            title=f"change {i}", instruction=f"change module {i}", allowed_files=[f"pkg0000/mod{i:03d}.py"]
+        )
+        for i in range(STEPS)
+    ]
+    agent = InstantAgent()
+    walls = step_times(root, f"bench-{files}", steps, agent)
+    per_step = [wall - spent for wall, spent in zip(walls, agent.spent, strict=True)]
+    return statistics.median(per_step[1:]), per_step[0]
+
+
+@contextlib.contextmanager
+def bare_launch(
+    confinement: Confinement, command: str, *, env: Mapping[str, str], writable: Sequence[Path] = ()
+) -> Iterator[Launch]:
+    """How commands started before the sandbox: the shell, directly."""
+    yield Launch([SHELL, "-c", command], dict(env), None, isolated=False)
+
+
+@contextlib.contextmanager
+def configured(way: str) -> Iterator[str]:
+    """The policy text for `way`; for `unconfined`, Conductor as it was before the sandbox."""
+    if way != "unconfined":
+        yield SANDBOX_POLICY.format(mode=way)
+        return
+    with (
+        mock.patch("conductor.executors.command.launch", bare_launch),
+        mock.patch("conductor.checks.evidence.launch", bare_launch),
+        mock.patch("conductor.runner.tripwire.needed", lambda fork, step: False),
+    ):
+        yield SANDBOX_POLICY.format(mode="off")
+
+
+def measure_sandbox(root: Path, ways: Sequence[str]) -> dict[str, float]:
+    """Median wall time of a command-executor step with one verify command, each of `ways`."""
+    steps = [
+        StepSpec(title=f"add {i}", instruction=f"add module {i}", allowed_files=["new/*.py"])
+        for i in range(SANDBOX_STEPS)
+    ]
+    walls: dict[str, list[float]] = {way: [] for way in ways}
+    for round in range(SANDBOX_ROUNDS):
+        for way in ways:
+            with configured(way) as policy:
+                times = step_times(root, f"{way}-{round}", steps, CommandExecutor(AGENT), policy)
+            walls[way] += times[1:]
+    return {way: statistics.median(times) for way, times in walls.items()}
 
 
 def main() -> None:
@@ -140,7 +210,22 @@ def main() -> None:
     at_20k = results[20_000][0] * 1000
     ratio = results[100_000][0] / results[1_000][0]
     print(f"  at 20k files: {at_20k:.1f} ms (target <= 50 ms: {'ok' if at_20k <= 50 else 'OVER TARGET'})")
-    print(f"  100k / 1k:    {ratio:.2f}x (target <= 1.5x: {'ok' if ratio <= 1.5 else 'OVER TARGET'})")
+    verdict = "ok" if ratio <= 1.5 else "OVER TARGET"
+    print(f"  100k / 1k:    {ratio:.2f}x (target <= 1.5x: {verdict})", flush=True)
+    reason = bwrap.unavailable()
+    if reason is not None:
+        print(f"Sandbox cost: not measured ({reason})")
+        return
+    print("measuring the sandbox...", file=sys.stderr)
+    medians = measure_sandbox(make_repo(SIZES[0]), ("unconfined", "required", "off"))
+    base = medians["unconfined"]
+    sandbox, fallback = (medians["required"] - base) * 1000, (medians["off"] - base) * 1000
+    print("Command-executor step with one verify command, 1k files (whole step, median)")
+    print(f"  unconfined (baseline):   {base * 1000:7.1f} ms per step")
+    print(f"  sandbox (bubblewrap):    {medians['required'] * 1000:7.1f} ms per step  (+{sandbox:.1f} ms)")
+    print(f"  fallback (sandbox: off): {medians['off'] * 1000:7.1f} ms per step  (+{fallback:.1f} ms)")
+    verdict = "ok" if sandbox < 15 else "OVER TARGET"
+    print(f"  sandbox cost: {sandbox:.1f} ms per step (target < 15 ms: {verdict})")
 
 
 if __name__ == "__main__":

@@ -11,12 +11,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import select
 import shlex
 import shutil
 import signal
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -120,15 +122,35 @@ def _copy_as_is(source: Path, target: Path) -> None:
 
 
 def _wait(proc: subprocess.Popen[bytes], assignment: Assignment) -> int:
-    """The command's exit code; TimeoutExpired at the deadline or when asked to stop."""
-    while True:
-        remaining = assignment.remaining()
-        if remaining <= 0 or assignment.stop.is_set():
-            raise subprocess.TimeoutExpired(proc.args, 0)
-        try:
-            return proc.wait(timeout=min(remaining, 0.2))
-        except subprocess.TimeoutExpired:
-            continue
+    """The command's exit code; TimeoutExpired at the deadline or when asked to stop. Woken
+    by the exit itself where the system can say (a pidfd), not by polling."""
+    with _exit_signal(proc.pid) as ended:
+        while True:
+            remaining = assignment.remaining()
+            if remaining <= 0 or assignment.stop.is_set():
+                raise subprocess.TimeoutExpired(proc.args, 0)
+            if ended is not None:
+                ended.poll(min(remaining, 0.2) * 1000)
+            try:
+                return proc.wait(timeout=0 if ended is not None else min(remaining, 0.2))
+            except subprocess.TimeoutExpired:
+                continue
+
+
+@contextlib.contextmanager
+def _exit_signal(pid: int) -> Iterator[select.poll | None]:
+    """A poll object that becomes ready when `pid` exits (Linux 5.3+), or None."""
+    try:
+        fd = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        yield None
+        return
+    try:
+        ended = select.poll()
+        ended.register(fd, select.POLLIN)
+        yield ended
+    finally:
+        os.close(fd)
 
 
 class CommandExecutor:

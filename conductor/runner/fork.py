@@ -87,6 +87,7 @@ class Fork:
         self.watch_seq = 0  # events up to this seq happened before the watcher started
         self.index_sync = IndexSync(self.worktree)
         self._policies: dict[str, EffectivePolicy] = {}
+        self._confinements: dict[str, Confinement] = {}
 
     def record(
         self,
@@ -167,6 +168,11 @@ class Fork:
 
     def confinement(self, step: str) -> Confinement:
         """Where the processes started for `step` may write (its policy's sandbox settings)."""
+        if step not in self._confinements:
+            self._confinements[step] = self._confine(step)
+        return self._confinements[step]
+
+    def _confine(self, step: str) -> Confinement:
         policy = self.policy(step)
         isolated = isolate(policy.sandbox_mode)
         if not isolated and policy.sandbox_mode == "auto":

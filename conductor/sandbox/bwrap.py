@@ -47,6 +47,11 @@ def unavailable() -> str | None:
     return None
 
 
+@functools.cache
+def _program() -> str:
+    return shutil.which("bwrap") or "bwrap"
+
+
 def _isolation(*, network: bool) -> list[str]:
     flags = [
         "--unshare-user",
@@ -66,8 +71,7 @@ def _isolation(*, network: bool) -> list[str]:
 
 def command(argv: Sequence[str], mounts: Mounts, *, cwd: Path) -> list[str]:
     """`argv` wrapped in bubblewrap with `mounts`, started in `cwd`."""
-    program = shutil.which("bwrap") or "bwrap"
-    out = [program, *_isolation(network=mounts.network), *SYSTEM]
+    out = [_program(), *_isolation(network=mounts.network), *SYSTEM]
     for path in mounts.hidden:
         out += ["--tmpfs", str(path)]
     for path in mounts.readable:

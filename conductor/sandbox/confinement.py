@@ -10,7 +10,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -18,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from conductor.errors import ConductorError
-from conductor.sandbox import bwrap, gitview
+from conductor.sandbox import bwrap, gitview, reaper
 
 SHELL = "/bin/sh"
 
@@ -79,8 +78,7 @@ def launch(
     """`command` (a shell command) ready to start under `confinement`; `writable` are more
     paths it may write (the command executor's result directory)."""
     if not confinement.isolated:
-        argv = [sys.executable, "-m", "conductor.sandbox.reaper", "--", SHELL, "-c", command]
-        yield Launch(argv, dict(env), None, isolated=False)
+        yield Launch(reaper.argv([SHELL, "-c", command]), dict(env), None, isolated=False)
         return
     parent = confinement.git_dir / "conductor" / "sandbox"
     parent.mkdir(parents=True, exist_ok=True)

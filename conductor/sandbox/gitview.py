@@ -11,6 +11,7 @@ from the files in the worktree, never from the agent's commits.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 from pathlib import Path
@@ -46,15 +47,11 @@ def prepare(scratch: Path, *, worktree: Path, git_dir: Path) -> Path:
     (private / "refs" / "heads").mkdir(parents=True)
     (private / "info").mkdir()
     (private / "objects" / "info" / "alternates").write_text(f"{git_dir / 'objects'}\n", encoding="utf-8")
-    settings = _settings(git_dir)
+    settings = _settings(git_dir / "config")
     (private / "config").write_text(
         "[core]\n\tbare = false\n\tlogallrefupdates = true\n" + settings, encoding="utf-8"
     )
-    refs = git_text(["for-each-ref", "--format=%(objectname) %(refname)"], cwd=git_dir)
-    lines = [line for line in refs.splitlines() if not line.split(" ", 1)[1].startswith(STATE_REFS)]
-    (private / "packed-refs").write_text(
-        "# pack-refs with: sorted\n" + "".join(f"{line}\n" for line in lines), encoding="utf-8"
-    )
+    _copy_refs(git_dir, private)
     shutil.copyfile(admin / "HEAD", private / "HEAD")
     for name, source in (("index", admin / "index"), ("shallow", git_dir / "shallow")):
         if source.is_file():
@@ -67,9 +64,50 @@ def prepare(scratch: Path, *, worktree: Path, git_dir: Path) -> Path:
     return dot_git
 
 
-def _settings(git_dir: Path) -> str:
+def _copy_refs(git_dir: Path, private: Path) -> None:
+    """The repository's refs, but Conductor's own, as one packed-refs file (a few symbolic
+    ones stay loose): what is written and removed per step does not grow with their number."""
+    hidden = STATE_REFS.encode()
+    refs: dict[bytes, bytes] = {}
+    with contextlib.suppress(FileNotFoundError):
+        for line in (git_dir / "packed-refs").read_bytes().splitlines():
+            oid, _, name = line.partition(b" ")
+            if name and not line.startswith((b"#", b"^")) and not name.startswith(hidden):
+                refs[name] = oid
+    root = os.fsencode(git_dir)
+    for directory, subdirectories, files in os.walk(os.path.join(root, b"refs")):
+        relative = os.path.relpath(directory, root).replace(os.sep.encode(), b"/")
+        if relative + b"/" == hidden:
+            subdirectories.clear()
+            continue
+        for file in files:
+            name = relative + b"/" + file
+            with contextlib.suppress(OSError):
+                content = Path(os.fsdecode(os.path.join(directory, file))).read_bytes().strip()
+                if content.startswith(b"ref: "):  # symbolic: as it is
+                    target = private / os.fsdecode(name)
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(content + b"\n")
+                else:
+                    refs[name] = content
+    lines = b"".join(b"%s %s\n" % (refs[name], name) for name in sorted(refs))
+    (private / "packed-refs").write_bytes(b"# pack-refs with: sorted\n" + lines)
+
+
+def _settings(config: Path) -> str:
+    """The settings of COPIED in the repository's `config`, as config text (cached while the
+    file does not change: reading it takes a git process)."""
     try:
-        found = git_text(["config", "--file", str(git_dir / "config"), "--get-regexp", COPIED])
+        st = config.stat()
+    except OSError:
+        return ""
+    return _read_settings(str(config), (st.st_ino, st.st_size, st.st_mtime_ns))
+
+
+@functools.lru_cache(maxsize=16)
+def _read_settings(config: str, version: tuple[int, int, int]) -> str:
+    try:
+        found = git_text(["config", "--file", config, "--get-regexp", COPIED])
     except ConductorError:  # exit 1: none of them is set
         return ""
     out = []

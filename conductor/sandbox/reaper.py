@@ -1,7 +1,10 @@
-"""`python -m conductor.sandbox.reaper -- COMMAND...`: run COMMAND, and when it ends (or when
-this process gets SIGTERM) kill every process it left behind — also those that left its
-process group and session (`setsid` daemons), which this process adopts as a child
-subreaper (Linux `prctl(PR_SET_CHILD_SUBREAPER)`). The fallback when there is no sandbox.
+"""`python -I -S reaper.py -- COMMAND...`: run COMMAND, and when it ends (or when this process
+gets SIGTERM) kill every process it left behind — also those that left its process group
+and session (`setsid` daemons), which this process adopts as a child subreaper (Linux
+`prctl(PR_SET_CHILD_SUBREAPER)`). The fallback when there is no sandbox.
+
+It starts once per command, so it imports only what it needs from the standard library (no
+site, no subprocess): `argv()` gives the command line that runs it.
 """
 
 from __future__ import annotations
@@ -10,12 +13,16 @@ import contextlib
 import ctypes
 import os
 import signal
-import subprocess
 import sys
 from collections.abc import Sequence
 
 PR_SET_CHILD_SUBREAPER = 36
 MAX_ROUNDS = 1000
+
+
+def argv(command: Sequence[str]) -> list[str]:
+    """The command line that runs `command` under this reaper."""
+    return [sys.executable, "-I", "-S", os.path.abspath(__file__), "--", *command]
 
 
 def become_subreaper() -> bool:
@@ -63,18 +70,23 @@ def main(argv: Sequence[str]) -> int:
     if args[:1] == ["--"]:
         args = args[1:]
     if not args:
-        print("usage: python -m conductor.sandbox.reaper -- COMMAND...", file=sys.stderr)
+        print("usage: python -I -S reaper.py -- COMMAND...", file=sys.stderr)
         return 2
     become_subreaper()
-    child = subprocess.Popen(args)
+    try:
+        child = os.posix_spawnp(args[0], args, os.environ)
+    except OSError as exc:
+        print(f"{args[0]}: {exc.strerror}", file=sys.stderr)
+        return 127
 
     def stop(signum: int, frame: object) -> None:
         with contextlib.suppress(ProcessLookupError):
-            child.kill()
+            os.kill(child, signal.SIGKILL)
 
     signal.signal(signal.SIGTERM, stop)
-    code = child.wait()
+    _, status = os.waitpid(child, 0)
     reap_all()
+    code = os.waitstatus_to_exitcode(status)
     return 128 - code if code < 0 else code
 
 

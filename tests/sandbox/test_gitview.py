@@ -1,0 +1,78 @@
+"""An agent's own git inside the sandbox: it works on the worktree as in any clone, sees the
+repository's branches and tags but not Conductor's refs, and whatever it writes (commits,
+branches, tags, stashes, the index) stays in its private git directory."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conductor.sandbox.confinement import Confinement, launch
+from tests.conftest import NO_SANDBOX, git
+
+pytestmark = pytest.mark.skipif(NO_SANDBOX is not None, reason=f"no sandbox: {NO_SANDBOX}")
+
+AGENT = """
+set -e
+echo "status: $(git status --porcelain | wc -l)"
+echo "describe: $(git describe --tags)"
+echo "origin: $(git rev-parse --abbrev-ref origin/HEAD)"
+echo "branches: $(git branch --format='%(refname:short)' | sort | tr '\\n' ' ')"
+echo "conductor refs: $(git for-each-ref refs/conductor | wc -l)"
+echo "log: $(git log --oneline | wc -l)"
+echo agent > agent.txt
+git add agent.txt
+git commit -q -m "the agent's commit"
+git branch agent-branch
+git tag agent-tag
+echo more >> agent.txt
+git stash -q
+git stash list | wc -l
+echo "done"
+"""
+
+
+def refs(root: Path) -> str:
+    return git(root, "for-each-ref", "--format=%(objectname) %(refname)")
+
+
+def test_an_agents_git_works_and_writes_nothing_outside_its_step(repo: Path, tmp_path: Path) -> None:
+    default = git(repo, "branch", "--show-current").strip()
+    git(repo, "tag", "-a", "v1", "-m", "release")
+    git(repo, "branch", "feature")
+    git(repo, "pack-refs", "--all")
+    git(repo, "branch", "loose")  # one loose ref beside the packed ones
+    git(repo, "update-ref", "refs/remotes/origin/main", "HEAD")
+    git(repo, "symbolic-ref", "refs/remotes/origin/HEAD", "refs/remotes/origin/main")
+    git(repo, "update-ref", "refs/conductor/plans/secret", "HEAD")
+    worktree = tmp_path / "wt"
+    git(repo, "worktree", "add", "-q", "-b", "conductor/plan/main", str(worktree))
+    admin = Path(git(worktree, "rev-parse", "--absolute-git-dir").strip())
+    index_before, refs_before = (admin / "index").read_bytes(), refs(repo)
+    confinement = Confinement(workspace=worktree, repo_root=repo, git_dir=repo / ".git", isolated=True)
+
+    with launch(confinement, AGENT, env=dict(os.environ)) as prepared:
+        proc = subprocess.run(
+            prepared.argv, cwd=worktree, env=prepared.env, capture_output=True, text=True, check=False
+        )
+
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    branches = sorted(["conductor/plan/main", "feature", "loose", default])
+    assert lines[:6] == [
+        "status: 0",
+        "describe: v1",
+        "origin: origin/main",
+        f"branches: {' '.join(branches)} ",
+        "conductor refs: 0",
+        "log: 1",
+    ]
+    assert lines[-2:] == ["1", "done"]
+    # the step's work is the files: the commit, branch, tag and stash stayed in the sandbox
+    assert (worktree / "agent.txt").read_text() == "agent\n"
+    assert refs(repo) == refs_before
+    assert (admin / "index").read_bytes() == index_before
+    assert git(worktree, "status", "--porcelain") == "?? agent.txt\n"
