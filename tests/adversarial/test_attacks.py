@@ -56,6 +56,7 @@ class Attack:
     unsandboxed: str  # what happens without it
     check: Callable[[Project], None] | None = None  # more to assert afterwards
     result: dict[str, object] | None = None  # the result file to write, when not derived
+    env: dict[str, str] | None = None  # in Conductor's environment (and so the agent's)
 
 
 def writes_result(fields: dict[str, object]) -> str:
@@ -75,6 +76,35 @@ def no_passwd_in_the_ledger(proj: Project) -> None:
         ["git", "cat-file", "--batch-all-objects", "--batch"], cwd=proj.root, capture_output=True, check=True
     ).stdout
     assert b"root:x:0:0" not in objects
+
+
+GITHUB_PAT = "ghp_" + "Zq3" * 12
+DATABASE_PASSWORD = "s3cr3t-pa55word"
+
+
+def no_credentials_in_the_ledger(proj: Project) -> None:
+    objects = subprocess.run(
+        ["git", "cat-file", "--batch-all-objects", "--batch"], cwd=proj.root, capture_output=True, check=True
+    ).stdout
+    assert GITHUB_PAT.encode() not in objects and DATABASE_PASSWORD.encode() not in objects
+    assert b"[redacted:$GITHUB_PAT]" in objects  # it was there to leak
+
+
+def only_conductors_commit_on_the_branch(proj: Project) -> None:
+    """The agent's own commit is not the step: the branch has Conductor's, which verifies."""
+    log = git(
+        proj.root, "log", "--format=%s%n%(trailers:key=Conductor-Step,valueonly)", f"main..{proj.branch()}"
+    )
+    assert log.split() == ["Write", "new.py", "step_001"], log
+    assert (
+        subprocess.run(
+            [str(Path(PYTHON).parent / "conductor"), "verify"],
+            cwd=proj.root,
+            capture_output=True,
+            check=False,
+        ).returncode
+        == 0
+    )
 
 
 ATTACKS = {
@@ -149,6 +179,22 @@ ATTACKS = {
         unsandboxed="over the 1048576-byte limit",
         check=nothing_huge_in_the_ledger,
     ),
+    "leak_credentials_through_the_output": Attack(
+        HONEST + 'echo "my token is $GITHUB_PAT, the database $DATABASE_URL"\n',
+        sandboxed="accepted",
+        unsandboxed="accepted",
+        check=no_credentials_in_the_ledger,
+        env={
+            "GITHUB_PAT": GITHUB_PAT,
+            "DATABASE_URL": f"postgres://app:{DATABASE_PASSWORD}@db.internal:5432/app",
+        },
+    ),
+    "commit_on_the_fork_branch": Attack(
+        HONEST + "git add -A && git -c user.name=evil -c user.email=evil@example.com commit -q -m pwned\n",
+        sandboxed="accepted",
+        unsandboxed="accepted",
+        check=only_conductors_commit_on_the_branch,
+    ),
     "a_result_that_is_a_symlink_to_a_system_file": Attack(
         HONEST + 'ln -s /etc/passwd "$CONDUCTOR_RESULT_DIR/step_001.result.json"\n',
         sandboxed="is a symbolic link",
@@ -161,9 +207,11 @@ ATTACKS = {
 @pytest.mark.parametrize("sandbox", SANDBOX_MODES)
 @pytest.mark.parametrize("name", sorted(ATTACKS))
 def test_an_attack_is_impossible_or_rejected_and_leaves_nothing_behind(
-    proj: Project, run_cli, sandbox: str, name: str
+    proj: Project, run_cli, monkeypatch: pytest.MonkeyPatch, sandbox: str, name: str
 ) -> None:
     attack = ATTACKS[name]
+    for key, value in (attack.env or {}).items():
+        monkeypatch.setenv(key, value)
     proj.sandbox(sandbox)
     plan = proj.plan(
         [{"title": "Write new.py", "instruction": "Write new.py", "allowed_files": ["new.py", "*.py"]}],
