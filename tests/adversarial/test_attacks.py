@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PYTHON, SANDBOX_MODES, git, processes_with
+from tests.conftest import NO_SANDBOX, PYTHON, SANDBOX_MODES, git, processes_with
 from tests.scenario import Project, build
 
 # Every hostile script starts with a process that would outlive the step if it could: `sleep`
@@ -243,3 +243,23 @@ def test_an_attack_is_impossible_or_rejected_and_leaves_nothing_behind(
     # the plan ended cleanly: status, explain and clean work on it
     assert run_cli("status").code == 0 and run_cli("explain", "step_001").code == 0
     assert run_cli("clean").code == 0
+
+
+@pytest.mark.skipif(NO_SANDBOX is not None, reason=f"no sandbox: {NO_SANDBOX}")
+def test_in_the_sandbox_a_step_cannot_read_the_users_checkout(proj: Project, run_cli) -> None:
+    """Uncommitted work, `.git` and the mailbox are out of sight; the worktree and the
+    repository's history are not."""
+    (proj.root / "wip.py").write_text("UNCOMMITTED = 'the user is still writing this'\n")
+    plan = proj.plan([{"title": "Write new.py", "instruction": "Write new.py", "allowed_files": ["new.py"]}])
+    script = proj.scripts / "reader.sh"
+    script.write_text(
+        "#!/bin/sh\n"
+        + ROOT_OF_CHECKOUT
+        + '{ cat "$root/wip.py" "$root/.git/config"; ls "$root/.conductor/handoff"; git log --oneline;'
+        + " } > new.py 2>&1; true\n"
+    )
+    script.chmod(0o755)
+    assert build(run_cli, proj, plan, str(script)).code == 0
+    seen = git(proj.root, "show", f"{proj.branch()}:new.py")
+    assert "the user is still writing" not in seen and "[core]" not in seen and "plan_" not in seen, seen
+    assert f"add {plan}" in seen  # history is readable
