@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from conductor.policy.effective import EffectivePolicy
+from conductor.policy.effective import EffectivePolicy, shown
 from conductor.policy.project import effective
 from conductor.project import POLICY_FILE, find_root
 from conductor.report import Report
@@ -41,6 +41,5 @@ def render(root: Path, policy: EffectivePolicy) -> str:
             for item in entry:
                 lines.append(f"  - {item['value']!r:<{item_width}}  # {item['origin']}")
         else:
-            shown = "null" if entry["value"] is None else str(entry["value"])
-            lines.append(f"{key + ':':<{width + 1}} {shown:<8}  # {entry['origin']}")
+            lines.append(f"{key + ':':<{width + 1}} {shown(entry['value']):<8}  # {entry['origin']}")
     return "\n".join(lines)

@@ -41,6 +41,15 @@ BUILTIN_PROTECTED = (".conductor/", ".git/")
 """Always protected from agent steps (not from humans: the guard uses the files only)."""
 
 
+def shown(value: Any) -> str:
+    """A policy value as the policy file writes it: `true`, `null`, `300`."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 @dataclass(frozen=True)
 class Sourced:
     """A value and where it came from: `default`, `.conductor/policy.yaml:7`, `step step_002`…"""

@@ -14,6 +14,7 @@ from conductor.ledger import refs
 from conductor.ledger.store import Ledger
 from conductor.models.event import EventType
 from conductor.models.layout import DIRS, TASK, StepPaths
+from conductor.policy.effective import shown
 from conductor.project import find_root
 from conductor.report import Report
 from conductor.runner.plans import load_plan
@@ -92,7 +93,7 @@ class Explanation(Report):
                     values = ", ".join(f"{i['value']} ({i['origin']})" for i in entry) or "[]"
                     out.append(f"  {key}: {values}")
                 else:
-                    out.append(f"  {key}: {entry['value']}  ({entry['origin']})")
+                    out.append(f"  {key}: {shown(entry['value'])}  ({entry['origin']})")
         out.append("")
         out.append("Events:")
         for event in data["events"]:

@@ -140,6 +140,7 @@ def test_policy_shows_values_with_origins(project: Path, run_cli) -> None:
         for line in lines
     )
     assert any("behavior.max_attempts:" in line and "# default" in line for line in lines)
+    assert any(line.split()[:2] == ["sandbox.network:", "true"] for line in lines)  # as YAML writes it
     assert any("'*.lock'" in line and ".conductor/policy.yaml:14" in line for line in lines)
     data = json.loads(run_cli("policy", "--json").out)
     assert data["values"]["behavior.max_diff_lines"] == {"value": 500, "origin": ".conductor/policy.yaml:18"}
