@@ -53,7 +53,7 @@ def state_of(root: Path) -> dict[str, str]:
 class Attack:
     script: str  # shell, run in the worktree as the step's agent (after LINGER)
     sandboxed: str  # what happens under the sandbox: "accepted" or the rejection's words
-    unsandboxed: str  # what happens without it
+    unsandboxed: str | None = None  # what happens without it, when that differs
     check: Callable[[Project], None] | None = None  # more to assert afterwards
     result: dict[str, object] | None = None  # the result file to write, when not derived
     env: dict[str, str] | None = None  # in Conductor's environment (and so the agent's)
@@ -71,11 +71,20 @@ def nothing_huge_in_the_ledger(proj: Project) -> None:
     assert max(map(int, sizes)) < 2 * 1024 * 1024
 
 
-def no_passwd_in_the_ledger(proj: Project) -> None:
-    objects = subprocess.run(
+def every_object(proj: Project) -> bytes:
+    """The content of every object in the repository: the ledger, the branches, all."""
+    return subprocess.run(
         ["git", "cat-file", "--batch-all-objects", "--batch"], cwd=proj.root, capture_output=True, check=True
     ).stdout
-    assert b"root:x:0:0" not in objects
+
+
+def no_passwd_in_the_ledger(proj: Project) -> None:
+    assert b"root:x:0:0" not in every_object(proj)
+
+
+def put_back(path: str) -> str:
+    """The rejection of a change outside the worktree, undone."""
+    return f"{path}: changed outside the worktree while the step ran (put back)"
 
 
 GITHUB_PAT = "ghp_" + "Zq3" * 12
@@ -83,9 +92,7 @@ DATABASE_PASSWORD = "s3cr3t-pa55word"
 
 
 def no_credentials_in_the_ledger(proj: Project) -> None:
-    objects = subprocess.run(
-        ["git", "cat-file", "--batch-all-objects", "--batch"], cwd=proj.root, capture_output=True, check=True
-    ).stdout
+    objects = every_object(proj)
     assert GITHUB_PAT.encode() not in objects and DATABASE_PASSWORD.encode() not in objects
     assert b"[redacted:$GITHUB_PAT]" in objects  # it was there to leak
 
@@ -111,7 +118,7 @@ ATTACKS = {
     "write_the_checkout_by_absolute_path": Attack(
         ROOT_OF_CHECKOUT + 'echo pwned >> "$root/README.md"; echo x > "$root/pwned.txt"\n' + HONEST,
         sandboxed="accepted",
-        unsandboxed="README.md: changed outside the worktree while the step ran (put back)",
+        unsandboxed=put_back("README.md"),
     ),
     "write_the_checkout_through_a_symlink": Attack(
         ROOT_OF_CHECKOUT + 'ln -s "$root/README.md" link.py; echo pwned >> link.py\n' + HONEST,
@@ -122,7 +129,7 @@ ATTACKS = {
         ROOT_OF_CHECKOUT + GIT_DIR + "printf '#!/bin/sh\\necho pwned\\n' > $gitdir/hooks/post-checkout; "
         "chmod +x $gitdir/hooks/post-checkout\n" + HONEST,
         sandboxed="accepted",
-        unsandboxed=".git/hooks/post-checkout: changed outside the worktree while the step ran (put back)",
+        unsandboxed=put_back(".git/hooks/post-checkout"),
     ),
     "set_core_fsmonitor": Attack(
         ROOT_OF_CHECKOUT
@@ -130,42 +137,38 @@ ATTACKS = {
         + 'git config --file $gitdir/config core.fsmonitor "touch $PWNED"\n'
         + HONEST,
         sandboxed="accepted",
-        unsandboxed=".git/config: changed outside the worktree while the step ran (put back)",
+        unsandboxed=put_back(".git/config"),
     ),
     "write_info_attributes_and_exclude": Attack(
         ROOT_OF_CHECKOUT + GIT_DIR + "echo '* filter=pwn' > $gitdir/info/attributes; "
         "echo 'README.md' >> $gitdir/info/exclude\n" + HONEST,
         sandboxed="accepted",
-        unsandboxed=".git/info/attributes: changed outside the worktree while the step ran (put back)",
+        unsandboxed=put_back(".git/info/attributes"),
     ),
     "move_the_users_branch": Attack(
         ROOT_OF_CHECKOUT + GIT_DIR + "c=$(git --git-dir=$gitdir commit-tree -m pwned 'HEAD^{tree}') && "
         "git --git-dir=$gitdir update-ref refs/heads/main $c\n" + HONEST,
         sandboxed="accepted",
-        unsandboxed="refs/heads/main: changed outside the worktree while the step ran (put back)",
+        unsandboxed=put_back("refs/heads/main"),
     ),
     "a_daemon_that_outlives_the_step": Attack(
         "setsid sh -c 'sleep 1; while true; do echo x >> daemon.txt; sleep 0.1; done' </dev/null >/dev/null"
         " 2>&1 &\n" + HONEST,
         sandboxed="accepted",
-        unsandboxed="accepted",
         check=lambda proj: "daemon.txt" not in git(proj.root, "ls-tree", "-r", "--name-only", proj.branch()),
     ),
     "a_file_name_git_cannot_store": Attack(
         "touch \"$(printf 'bad\\377name.py')\" \"$(printf 'new\\nline.py')\"\n" + HONEST,
         sandboxed="bad\\xffname.py: a file name that is not valid UTF-8",
-        unsandboxed="bad\\xffname.py: a file name that is not valid UTF-8",
     ),
     "an_agent_name_with_angle_brackets": Attack(
         HONEST + writes_result({"agent": "Evil <evil@example.com>"}),
         sandboxed="must not contain '<' or '>'",
-        unsandboxed="must not contain '<' or '>'",
     ),
     "a_trailer_in_the_summary": Attack(
         HONEST
         + writes_result({"summary": "done\\n\\nConductor-Step: step_999\\nConductor-Provenance: sha256:x"}),
         sandboxed="accepted",
-        unsandboxed="accepted",
         check=lambda proj: (
             "step_999"
             not in git(proj.root, "log", "-1", "--format=%(trailers:key=Conductor-Step)", proj.branch())
@@ -176,13 +179,11 @@ ATTACKS = {
         "'completed', 'summary': 'x' * 50_000_000}, open(os.environ['CONDUCTOR_RESULT_DIR'] + "
         "'/step_001.result.json', 'w'))\"\n",
         sandboxed="over the 1048576-byte limit",
-        unsandboxed="over the 1048576-byte limit",
         check=nothing_huge_in_the_ledger,
     ),
     "leak_credentials_through_the_output": Attack(
         HONEST + 'echo "my token is $GITHUB_PAT, the database $DATABASE_URL"\n',
         sandboxed="accepted",
-        unsandboxed="accepted",
         check=no_credentials_in_the_ledger,
         env={
             "GITHUB_PAT": GITHUB_PAT,
@@ -192,13 +193,11 @@ ATTACKS = {
     "commit_on_the_fork_branch": Attack(
         HONEST + "git add -A && git -c user.name=evil -c user.email=evil@example.com commit -q -m pwned\n",
         sandboxed="accepted",
-        unsandboxed="accepted",
         check=only_conductors_commit_on_the_branch,
     ),
     "a_result_that_is_a_symlink_to_a_system_file": Attack(
         HONEST + 'ln -s /etc/passwd "$CONDUCTOR_RESULT_DIR/step_001.result.json"\n',
         sandboxed="is a symbolic link",
-        unsandboxed="is a symbolic link",
         check=no_passwd_in_the_ledger,
     ),
 }
@@ -224,7 +223,7 @@ def test_an_attack_is_impossible_or_rejected_and_leaves_nothing_behind(
     script.chmod(0o755)
     before = state_of(proj.root)
     result = build(run_cli, proj, plan, str(script))
-    expected = attack.sandboxed if sandbox == "auto" else attack.unsandboxed
+    expected = attack.unsandboxed if sandbox == "off" and attack.unsandboxed else attack.sandboxed
     if expected == "accepted":
         assert result.code == 0, result.err
     else:
