@@ -141,3 +141,31 @@ def test_guard_knows_every_file_rules_key() -> None:
 def test_flatten_lists_only_what_a_layer_sets() -> None:
     policy = PolicyFile.model_validate({"behavior": {"max_attempts": 3}})
     assert flatten(policy) == {"behavior.max_attempts": 3}
+
+
+def _layer(text: str, label: str, *, trusted: bool) -> PolicyLayer:
+    doc = parse(text, path=label)
+    return PolicyLayer(label, validate(doc, PolicyFile), doc, trusted=trusted)
+
+
+def test_a_plan_or_step_can_tighten_the_sandbox_but_never_loosen_it() -> None:
+    project = _layer("sandbox:\n  mode: auto\n", ".conductor/policy.yaml", trusted=True)
+    loosening = _layer("sandbox:\n  mode: off\n  network: true\n", "plan", trusted=False)
+    tightening = _layer("sandbox:\n  mode: required\n  network: false\n", "step", trusted=False)
+
+    loose = EffectivePolicy.merge(project, loosening)
+    assert (loose.sandbox_mode, loose.sandbox_network) == ("auto", True)
+    assert loose.scalars["sandbox.mode"].origin == ".conductor/policy.yaml:2"
+
+    tight = EffectivePolicy.merge(project, loosening, tightening)
+    assert (tight.sandbox_mode, tight.sandbox_network) == ("required", False)
+    # and once tightened, a later untrusted layer cannot undo it
+    again = EffectivePolicy.merge(project, tightening, loosening)
+    assert (again.sandbox_mode, again.sandbox_network) == ("required", False)
+
+
+def test_the_projects_own_policy_can_turn_the_sandbox_off() -> None:
+    project = _layer("sandbox:\n  mode: off\n", ".conductor/policy.yaml", trusted=True)
+    assert EffectivePolicy.merge(project).sandbox_mode == "off"
+    unquoted = _layer("sandbox:\n  mode: off\n", "p", trusted=True)  # YAML reads `off` as false
+    assert unquoted.policy.sandbox is not None and unquoted.policy.sandbox.mode == "off"
