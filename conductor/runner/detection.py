@@ -15,6 +15,7 @@ repositories, same result.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 import time
@@ -145,6 +146,9 @@ def _walk(root: Path, rel: str, snap: ChangedFiles) -> Iterable[str]:
                 yield f"{base}/{name}"
 
 
+NO_SUCH_PATH = {errno.ENOENT, errno.ENOTDIR, errno.ENAMETOOLONG, errno.ELOOP}
+
+
 def read_changes(root: Path, ledger: Ledger, base: str, candidates: Iterable[str]) -> ChangedFiles:
     """Read `candidates` from the worktree at `root`, against the fork tip `base`."""
     snap = ChangedFiles()
@@ -161,7 +165,11 @@ def read_changes(root: Path, ledger: Ledger, base: str, candidates: Iterable[str
         kind, _ = ledger.entry(base, rel)
         try:
             st = os.lstat(full)
-        except FileNotFoundError:
+        except OSError as exc:
+            # no such file — also where a path an executor reported cannot exist: a file for
+            # a directory, a name too long, a loop of symlinks
+            if exc.errno not in NO_SUCH_PATH:
+                raise
             if kind != "none":
                 snap.files[rel] = None
             continue

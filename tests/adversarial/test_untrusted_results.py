@@ -13,7 +13,7 @@ from typing import Any
 
 import hypothesis.strategies as st
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 
 from conductor.engine.state import ForkStatus
 from conductor.executors.base import Assignment, Outcome
@@ -104,6 +104,12 @@ def repository(base: Path) -> Path:
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(result=st.binary(max_size=400) | RESULTS.map(lambda d: json.dumps(d).encode()), name=NAMES)
+@example(  # paths that cannot exist: too long, under a file
+    result=json.dumps(
+        {"task_id": "step_001", "attempt": 1, "status": "completed", "files_changed": ["x" * 5000, "f/inner"]}
+    ).encode(),
+    name=b"f",
+)
 def test_any_result_and_any_file_name_end_in_a_verdict(tmp_path: Path, result: bytes, name: bytes) -> None:
     root = repository(tmp_path)
     status = run_one(root, result, name)
