@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -94,15 +95,20 @@ def run_one(root: Path, result: bytes, file_name: bytes) -> ForkStatus:
 
 
 def repository(base: Path) -> Path:
-    root = base / "repo"
-    if not root.exists():
-        root.mkdir()
-        for args in (["init", "-q"], ["commit", "-q", "--allow-empty", "-m", "base"]):
-            subprocess.run(["git", *args], cwd=root, check=True)
+    """A fresh repository for each example (plans piling up in one would slow every next one)."""
+    root = Path(tempfile.mkdtemp(prefix="repo-", dir=base))
+    for args in (["init", "-q"], ["commit", "-q", "--allow-empty", "-m", "base"]):
+        subprocess.run(["git", *args], cwd=root, check=True)
     return root
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# Derandomized, so a CI run is reproducible; CONDUCTOR_PROPERTY_EXAMPLES=1000 searches further.
+@settings(
+    max_examples=int(os.environ.get("CONDUCTOR_PROPERTY_EXAMPLES", "40")),
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(result=st.binary(max_size=400) | RESULTS.map(lambda d: json.dumps(d).encode()), name=NAMES)
 @example(  # paths that cannot exist: too long, under a file
     result=json.dumps(
