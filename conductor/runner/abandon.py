@@ -17,9 +17,8 @@ from conductor.ledger.store import Ledger
 from conductor.models.event import Event, EventType
 from conductor.project import find_root
 from conductor.report import Report
+from conductor.runner.plans import FINISHED
 from conductor.runner.scheduler import plan_lock
-
-FINAL = ("completed", "failed", "abandoned")
 
 
 @dataclass
@@ -68,7 +67,7 @@ def abandon(plan: str, *, fork: str | None, reason: str) -> Abandoned:
             ref = refs.fork_log(plan, fork_id)
             tip = ledger.tip(ref)
             state = (tip.event.state if tip is not None else None) or "running"
-            if (fork is None or fork_id == fork) and state not in FINAL:
+            if (fork is None or fork_id == fork) and state not in FINISHED:
                 ledger.append(
                     ref,
                     Event(EventType.FORK_ABANDONED, plan=plan, fork=fork_id, summary=why, state="abandoned"),
@@ -80,7 +79,7 @@ def abandon(plan: str, *, fork: str | None, reason: str) -> Abandoned:
             states[fork_id] = state
         current = (plan_tip.event.state if plan_tip is not None else None) or "running"
         result.plan_state = current
-        if all(state in FINAL for state in states.values()) and current not in FINAL:
+        if all(state in FINISHED for state in states.values()) and current not in FINISHED:
             result.plan_state = "completed" if "completed" in states.values() else "abandoned"
             kind = EventType.PLAN_COMPLETED if result.plan_state == "completed" else EventType.PLAN_ABANDONED
             summary = ", ".join(f"{f} {s}" for f, s in states.items())

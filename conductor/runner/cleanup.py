@@ -18,10 +18,9 @@ from conductor.ledger.store import Ledger
 from conductor.mailbox import plan_folder
 from conductor.project import HANDOFF_DIR, find_root
 from conductor.report import Report
+from conductor.runner.plans import FINISHED
 from conductor.runner.scheduler import plan_lock
 from conductor.runner.worktree import Worktree
-
-FINISHED = ("completed", "failed", "abandoned")
 
 
 @dataclass

@@ -29,6 +29,7 @@ from conductor.provenance.signing import Signing, SigningChoice, signing_for
 from conductor.report import Report
 from conductor.runner.fork import RunOptions
 from conductor.runner.plans import (
+    FINISHED,
     RESUMABLE,
     PlanExists,
     PlanRecord,
@@ -283,7 +284,7 @@ def resume(
     plan_id = plan_id or latest_plan(ledger, states=RESUMABLE)
     plan = load_plan(ledger, plan_id)
     state = ledger.tip(refs.plan_log(plan_id))
-    if state is not None and state.event.state in ("completed", "failed", "abandoned"):
+    if state is not None and state.event.state in FINISHED:
         say(f"plan {plan_id} already {state.event.state}; nothing to resume")
         view = plan_view(ledger, plan_id)
         return PlanRun(plan_id, str(state.event.state), plan.base, view.forks if view is not None else [])

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from conductor.engine.state import FINAL
 from conductor.errors import ConductorError, NotFoundError
 from conductor.ledger import refs
 from conductor.ledger.store import Ledger
@@ -250,7 +251,8 @@ def record_exchanges(ledger: Ledger, plan_id: str, exchanges: list[Exchange]) ->
 
 
 RESUMABLE = ("running", "halted")
-ANY_STATE = ("running", "halted", "completed", "failed")
+FINISHED = tuple(str(status) for status in FINAL)  # completed, failed, abandoned
+ANY_STATE = (*RESUMABLE, *FINISHED)
 
 
 def latest_plan(ledger: Ledger, *, states: tuple[str, ...]) -> str:

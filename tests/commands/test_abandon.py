@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 
 from conductor.ledger import refs
-from tests.conftest import git
+from tests.conftest import conductor_bin, git, wait_until
 from tests.provenance.tamper import rewrite_tip
 from tests.scenario import Project
 
@@ -34,6 +36,7 @@ def test_an_abandoned_plan_is_ended_shown_and_cleaned(proj: Project, run_cli) ->
     assert json.loads(run_cli("status", "--json").out)[0]["forks"][0]["state"] == "abandoned"
     resumed = run_cli("resume", plan)
     assert "already abandoned; nothing to resume" in resumed.err and resumed.code == 1
+    assert run_cli("verify").out.startswith(f"plan {plan}")  # the latest plan, abandoned or not
     assert [e.type.value for e in proj.events()][-1] == "fork.abandoned"  # resume did nothing
     cleaned = run_cli("clean", plan)
     assert cleaned.code == 0 and "removed" in cleaned.out and not proj.worktree(plan).exists()
@@ -76,3 +79,30 @@ def test_a_plan_whose_records_cannot_be_read_is_shown_as_such_and_can_be_ended(
 def test_unknown_plans_are_named(proj: Project, run_cli) -> None:
     result = run_cli("abandon", "no-such-plan")
     assert result.code == 1 and "no plan 'no-such-plan'" in result.err
+
+
+def test_a_plan_a_conductor_process_runs_cannot_be_abandoned_under_it(proj: Project, run_cli) -> None:
+    plan_file = proj.plan([{"title": "Wait", "instruction": "wait", "allowed_files": ["x.py"]}])
+    running = subprocess.Popen(
+        [conductor_bin(), "build", "--plan", plan_file, "--exec", "sleep 60", "--yes"],
+        cwd=proj.root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_until(
+            lambda: (
+                proj.ledger().plans()
+                and proj.state().status.value == "running"
+                and any(e.type.value == "task.claimed" for e in proj.events())
+            ),
+            what="the step to run",
+        )
+        refused = run_cli("abandon", proj.only_plan())
+        assert refused.code == 1 and "is being run by conductor pid" in refused.err, refused.err
+        assert proj.events()[-1].type.value == "task.claimed"  # nothing recorded
+    finally:
+        running.send_signal(signal.SIGINT)
+        running.wait(30)
+    assert run_cli("abandon", proj.only_plan()).code == 0  # once it has stopped
