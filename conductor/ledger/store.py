@@ -137,7 +137,7 @@ class Ledger:
             recorded = replace(event, seq=seq, time=stamp, ref=ref, commit=None)
             # The commit time is the event's second: readers that merge logs rely on it.
             sig = self.signature(dt.datetime.fromisoformat(stamp))
-            text = self._redact.text(message.encode(recorded)) if self._redact else message.encode(recorded)
+            text = self.redactor.text(message.encode(recorded)) if self.redactor else message.encode(recorded)
             commit_id = repo.create_commit(None, sig, sig, text, tree_id, [parent.id] if parent else [])
             try:
                 if current is None:
@@ -157,7 +157,7 @@ class Ledger:
         )
 
     @property
-    def _redact(self) -> Redactor:
+    def redactor(self) -> Redactor:
         """The redactor for what is written, made at the first write (recognizing credentials by
         format takes detect-secrets, which reads need not load) and again when the policy
         declares more secrets."""
@@ -168,11 +168,11 @@ class Ledger:
         return made[1]
 
     def _redacted(self, content: bytes | str | tree.Entry | None) -> bytes | str | tree.Entry | None:
-        if content is None or not self._redact or isinstance(content, tuple):
+        if content is None or not self.redactor or isinstance(content, tuple):
             return content
         if isinstance(content, str):
-            return self._redact.text(content)
-        return self._redact.data(content)
+            return self.redactor.text(content)
+        return self.redactor.data(content)
 
     def set_branch(self, name: str, target: str, *, expect: str | None) -> None:
         """Move (or create) a branch by compare-and-swap: only if it still points at `expect`."""

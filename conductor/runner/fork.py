@@ -80,7 +80,6 @@ class Fork:
         self.mailbox = Mailbox(repo_root / HANDOFF_DIR, plan.id, fork_id)
         self.memory = memory_module.Memory(ledger)
         secrets.declare(plan.effective(fork_id).secret_names)
-        self.redact = Redactor.from_env()
         self.state = ForkState.replay(plan.id, fork_id, list(ledger.log(self.ref, newest_first=False)))
         self.step_ids = [step_id(i) for i in range(len(self.spec.steps))]
         self.watcher: detection.Watcher | None = None  # started by reconcile.reconcile()
@@ -88,6 +87,11 @@ class Fork:
         self.index_sync = IndexSync(self.worktree)
         self._policies: dict[str, EffectivePolicy] = {}
         self._confinements: dict[str, Confinement] = {}
+
+    @property
+    def redact(self) -> Redactor:
+        """What the ledger redacts as it writes (what is digested before it is written, too)."""
+        return self.ledger.redactor
 
     def record(
         self,
