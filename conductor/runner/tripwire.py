@@ -32,6 +32,7 @@ class Tripped:
     left: list[str] = field(default_factory=list)  # checkout files with uncommitted changes, not put back
     tampered: bool = False  # the stored fingerprint itself was changed
     quarantine: Path | None = None  # where the step's versions of checkout files are kept
+    now: Fingerprint | None = field(default=None, repr=False)  # the state found, if unchanged
 
     def merge(self, other: Tripped) -> Tripped:
         """Both checks of an attempt (after the executor, after the verify commands) in one."""
@@ -58,13 +59,14 @@ def _quarantine(fork: Fork, step: str, attempt: int) -> Path:
     return fork.ledger.git_dir / "conductor" / "quarantine" / fork.plan.id / fork.id / f"{step}.{attempt}"
 
 
-def arm(fork: Fork, step: str, attempt: int, *, phase: str = "") -> str:
+def arm(fork: Fork, step: str, attempt: int, *, phase: str = "", start: Fingerprint | None = None) -> str:
     """Fingerprint before the attempt (kept if one exists already: a resumed run must not take
-    the step's own changes as the starting point). Returns the digest to record."""
+    the step's own changes as the starting point), or take `start`, a state just checked.
+    Returns the digest to record."""
     path = _path(fork, step, attempt, phase)
     found = fingerprint.load(path)
     if found is None:
-        found = fingerprint.take(fork.worktree.repo_root, fork.ledger.git_dir)
+        found = start or fingerprint.take(fork.worktree.repo_root, fork.ledger.git_dir)
         fingerprint.save(found, path)
     return found.digest()
 
@@ -76,25 +78,17 @@ def check(fork: Fork, step: str, attempt: int, *, recorded: str, phase: str = ""
     before = fingerprint.load(path)
     if before is None:  # never armed, or the step removed it
         return Tripped(tampered=bool(recorded))
-    root, git_dir = fork.worktree.repo_root, fork.ledger.git_dir
-    tripped = Tripped(tampered=bool(recorded) and before.digest() != recorded)
-    # the repository first, read and put back without running git; then the checkout, which
-    # `git status` reads — against the HEAD just put back
-    now = fingerprint.take(root, git_dir, checkout=False)
-    tripped.changed = fingerprint.changes(
-        Fingerprint(files=before.files, refs=before.refs, modes=before.modes), now
+    quarantine = _quarantine(fork, step, attempt)
+    undone = fingerprint.undo(
+        before, repo_root=fork.worktree.repo_root, git_dir=fork.ledger.git_dir, quarantine=quarantine
     )
-    tripped.restored = fingerprint.restore_git(before, now, git_dir)
-    now.checkout = fingerprint.checkout_of(root)
-    in_checkout = fingerprint.changes(
-        Fingerprint(checkout=before.checkout), Fingerprint(checkout=now.checkout)
-    )
-    if in_checkout:
-        tripped.changed += in_checkout
-        tripped.quarantine = _quarantine(fork, step, attempt)
-        done = fingerprint.restore_checkout(before, now, repo_root=root, quarantine=tripped.quarantine)
-        tripped.restored += done.put_back
-        tripped.left = done.left
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
-    return tripped
+    return Tripped(
+        changed=undone.changed,
+        restored=undone.restored,
+        left=undone.left,
+        tampered=bool(recorded) and before.digest() != recorded,
+        quarantine=quarantine if undone.in_checkout else None,
+        now=undone.now,
+    )

@@ -49,7 +49,11 @@ def judge(fork: Fork, step: str) -> None:
         link_was_intact=link_intact,
     )
     if verdict.accepted and task.verify:
-        armed = tripwire.arm(fork, step, task.attempt, phase="verify") if tripwire.needed(fork, step) else ""
+        armed = (
+            tripwire.arm(fork, step, task.attempt, phase="verify", start=tripped.now)
+            if tripwire.needed(fork, step)
+            else ""
+        )
         verdict = inspection.run_verify_commands(
             task.verify,
             worktree=fork.worktree.path,

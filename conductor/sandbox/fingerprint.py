@@ -102,31 +102,41 @@ def _differ(before: Mapping[str, object], after: Mapping[str, object]) -> list[s
 
 
 @dataclass
-class Restored:
-    put_back: list[str] = field(default_factory=list)
+class Undone:
+    """What a step changed outside its worktree, and what of it was put back."""
+
+    changed: list[str] = field(default_factory=list)  # every path that differs
+    restored: list[str] = field(default_factory=list)
     left: list[str] = field(default_factory=list)  # checkout files that had uncommitted changes
+    in_checkout: bool = False  # checkout files changed: copies are in the quarantine
+    now: Fingerprint | None = None  # the state found, when nothing had changed
 
 
-def restore_checkout(
-    before: Fingerprint, after: Fingerprint, *, repo_root: Path, quarantine: Path
-) -> Restored:
-    """Put back the checkout files that changed, as far as the module docstring says (after
-    `restore_git`, so that they are set right against the HEAD the step found)."""
-    done = Restored()
-    changed = _differ(before.checkout, after.checkout)
-    if changed:
-        now = checkout_of(repo_root)
-        _fix_checkout(
-            repo_root, [p for p in changed if p not in before.checkout and p in now], quarantine, done
-        )
-        for path in changed:
-            if path in before.checkout:
-                _copy(repo_root / path, quarantine / path)
-                done.left.append(path)
-    return done
+def undo(before: Fingerprint, *, repo_root: Path, git_dir: Path, quarantine: Path) -> Undone:
+    """Compare with `before` and put back what the module docstring says. The repository's
+    files first, read and written without running git (a planted hook or setting never runs);
+    then the checkout, which `git status` reads against the HEAD just put back."""
+    now = take(repo_root, git_dir, checkout=False)
+    found = Undone(
+        changed=changes(Fingerprint(files=before.files, refs=before.refs, modes=before.modes), now)
+    )
+    found.restored = restore_git(before, now, git_dir)
+    now.checkout = checkout_of(repo_root)
+    in_checkout = _differ(before.checkout, now.checkout)
+    found.changed += in_checkout
+    found.in_checkout = bool(in_checkout)
+    clean = [path for path in in_checkout if path not in before.checkout]
+    _fix_checkout(repo_root, clean, quarantine, found)
+    for path in in_checkout:
+        if path in before.checkout:
+            _copy(repo_root / path, quarantine / path)
+            found.left.append(path)
+    if not found.changed:
+        found.now = now
+    return found
 
 
-def _fix_checkout(repo_root: Path, paths: list[str], quarantine: Path, done: Restored) -> None:
+def _fix_checkout(repo_root: Path, paths: list[str], quarantine: Path, done: Undone) -> None:
     """Paths that were clean: index and file as HEAD has them (a file HEAD lacks is removed)."""
     if not paths:
         return
@@ -156,7 +166,7 @@ def _fix_checkout(repo_root: Path, paths: list[str], quarantine: Path, done: Res
             else:
                 with contextlib.suppress(FileNotFoundError):
                     target.unlink()
-        done.put_back.append(path)
+        done.restored.append(path)
 
 
 def _copy(source: Path, target: Path) -> None:

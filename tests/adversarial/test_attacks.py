@@ -262,3 +262,74 @@ def test_in_the_sandbox_a_step_cannot_read_the_users_checkout(proj: Project, run
     seen = git(proj.root, "show", f"{proj.branch()}:new.py")
     assert "the user is still writing" not in seen and "[core]" not in seen and "plan_" not in seen, seen
     assert f"add {plan}" in seen  # history is readable
+
+
+def test_without_a_sandbox_a_changed_checkout_is_put_back_and_the_steps_versions_kept(
+    proj: Project, run_cli
+) -> None:
+    proj.sandbox("off")
+    (proj.root / "clean.py").write_text("clean = 1\n")
+    (proj.root / "README.md").write_text("# proj\n")
+    git(proj.root, "add", "clean.py", "README.md")
+    git(proj.root, "commit", "-q", "-m", "two files")
+    plan = proj.plan(
+        [{"title": "Write new.py", "instruction": "Write new.py", "allowed_files": ["new.py"]}],
+        policy={"behavior": {"max_attempts": 1}},
+    )
+    users = (proj.root / "README.md").read_text() + "the user's edit, not committed yet\n"
+    (proj.root / "README.md").write_text(users)
+    script = proj.scripts / "hostile.sh"
+    script.write_text(
+        "#!/bin/sh\n"
+        + ROOT_OF_CHECKOUT
+        + 'echo hostile >> "$root/README.md"; echo hostile > "$root/clean.py"\n'
+        + 'echo new > "$root/planted.py"\n'
+        + HONEST
+    )
+    script.chmod(0o755)
+
+    result = build(run_cli, proj, plan, str(script))
+
+    assert result.code == 1
+    verdict = json.loads(proj.record("evidence/step_001/attempt_1/verdict.json"))
+    named = {v["path"] for v in verdict["violations"]}
+    assert {"README.md", "clean.py", "planted.py"} <= named, verdict
+    # what was clean is as HEAD has it, what is new is gone; the user's own edit is not undone
+    assert (proj.root / "clean.py").read_text() == "clean = 1\n"
+    assert not (proj.root / "planted.py").exists()
+    assert (proj.root / "README.md").read_text() == users + "hostile\n"
+    assert "left as they are: README.md" in result.err
+    kept = proj.root / ".git" / "conductor" / "quarantine" / proj.only_plan() / "main" / "step_001.1"
+    assert f"kept in {kept}" in result.err
+    assert (kept / "clean.py").read_text() == "hostile\n" and (kept / "planted.py").read_text() == "new\n"
+    assert (kept / "README.md").read_text() == users + "hostile\n"
+
+
+@pytest.mark.parametrize("sandbox", SANDBOX_MODES)
+def test_a_verify_command_cannot_leave_a_change_in_the_checkout(proj: Project, run_cli, sandbox: str) -> None:
+    """A plan (which a model may write) can name verify commands: they are watched too."""
+    proj.sandbox(sandbox)
+    escape = "echo pwned > ../../../../../verify-pwned.txt"  # from the worktree to the checkout
+    plan = proj.plan(
+        [
+            {
+                "title": "Write new.py",
+                "instruction": "Write new.py",
+                "allowed_files": ["new.py"],
+                "verify": [escape],
+            }
+        ]
+    )
+    script = proj.scripts / "honest.sh"
+    script.write_text("#!/bin/sh\n" + HONEST)
+    script.chmod(0o755)
+    before = state_of(proj.root)
+
+    result = build(run_cli, proj, plan, str(script))
+
+    if sandbox == "off":  # it ran, and was caught
+        assert result.code == 1
+        assert "verify-pwned.txt: changed outside the worktree" in result.err, result.err
+    else:  # it wrote into an empty, private tmpfs where the checkout would be
+        assert result.code == 0, result.err
+    assert state_of(proj.root) == before
