@@ -35,6 +35,7 @@ from conductor.policy.project import effective
 from conductor.progress import say
 from conductor.project import find_root
 from conductor.report import Report
+from conductor.sandbox import fingerprint
 from conductor.sandbox.confinement import Confinement, exposed_paths, isolate
 
 
@@ -138,6 +139,7 @@ def do_task(
         local = task.model_copy(update={"workspace": str(workspace)}).sealed()
         mailbox = Mailbox(scratch / "handoff", plan, fork)
         mailbox.hand_out(step, local.to_json())
+        confinement = _confinement(queue.root, workspace)
         assignment = Assignment(
             task=local,
             mailbox=mailbox,
@@ -147,18 +149,27 @@ def do_task(
             on_claim=lambda data: None,
             on_stale=lambda found, attempt: None,
             say=lambda text: say_fn(f"[{plan}/{fork}] {text}"),
-            confinement=_confinement(queue.root, workspace),
+            confinement=confinement,
         )
+        # without a sandbox, this clone is watched as a local step's checkout is (tripwire.py)
+        before = None if confinement.isolated else fingerprint.take(queue.root, confinement.git_dir)
         outcome = CommandExecutor(command).execute(assignment)
+        outside = _undo(before, confinement, f"{plan}/{fork}/{step}.{attempt}", say_fn) if before else []
         found = mailbox.find_result(step)
-        if outcome is not Outcome.RESULT or found is None:
-            result = ResultFile(
-                task_id=step,
-                attempt=attempt,
-                status=ResultStatus.FAILED,
-                summary=f"`{command}` {outcome.value} on worker {worker} after {task.timeout_seconds}s",
-            ).to_json()
-            explanation = f"# {step}\n\nThe worker's command did not finish ({outcome.value}).\n"
+        if outside:
+            result, explanation = _failed(
+                step,
+                attempt,
+                f"`{command}` changed the worker's repository outside its workspace (put back): "
+                + ", ".join(outside),
+            )
+        elif outcome is not Outcome.RESULT or found is None:
+            result, explanation = _failed(
+                step,
+                attempt,
+                f"`{command}` {outcome.value} on worker {worker} after {task.timeout_seconds}s",
+                f"The worker's command did not finish ({outcome.value}).",
+            )
         else:
             result, explanation = _as_agent(found.result, worker), found.explanation
         queue.git("-C", str(workspace), "add", "--all")
@@ -177,6 +188,32 @@ def do_task(
     finally:
         queue.git("worktree", "remove", "--force", str(workspace))
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _failed(step: str, attempt: int, summary: str, explanation: str = "") -> tuple[str, str]:
+    """A failed result the worker writes itself, and its explanation."""
+    result = ResultFile(task_id=step, attempt=attempt, status=ResultStatus.FAILED, summary=summary)
+    return result.to_json(), f"# {step}\n\n{explanation or summary}\n"
+
+
+def _undo(
+    before: fingerprint.Fingerprint, confinement: Confinement, name: str, say_fn: Callable[[str], None]
+) -> list[str]:
+    """What the command changed in this clone outside its workspace, put back (the step's
+    versions of checkout files kept in the quarantine)."""
+    quarantine = confinement.git_dir / "conductor" / "quarantine" / "worker" / name
+    undone = fingerprint.undo(
+        before, repo_root=confinement.repo_root, git_dir=confinement.git_dir, quarantine=quarantine
+    )
+    if undone.restored:
+        say_fn(
+            f"{name}: put back what the command changed outside its workspace: {', '.join(undone.restored)}"
+        )
+    if undone.left:
+        say_fn(f"{name}: changed files with uncommitted changes, left as they are: {', '.join(undone.left)}")
+    if undone.in_checkout:
+        say_fn(f"{name}: the command's versions of the changed files are kept in {quarantine}")
+    return undone.changed
 
 
 def _confinement(root: Path, workspace: Path) -> Confinement:

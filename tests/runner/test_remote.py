@@ -195,3 +195,30 @@ def test_a_coordinator_killed_while_waiting_resumes_and_takes_the_workers_result
     tasks = [ref for ref in queue.listing() if ref.endswith("/task")]
     assert len(tasks) == 1  # the resumed plan did not queue the task again
     assert [e.type.value for e in proj.events()].count("task.completed") == 1
+
+
+def test_without_a_sandbox_a_workers_clone_is_watched_and_put_back(shared: tuple[Project, Path]) -> None:
+    """A hostile command on a worker that runs with `sandbox.mode: off` writes the worker's
+    clone: the attempt fails, and the clone is as it was."""
+    proj, clone = shared
+    policy = clone / ".conductor" / "policy.yaml"
+    policy.write_text(policy.read_text() + "\nsandbox:\n  mode: off\n")
+    git(clone, "commit", "-q", "-am", "no sandbox on this worker")
+    hook = clone / ".git" / "hooks" / "post-checkout"
+    hostile = (
+        f"echo pwned > {clone}/pwned.txt; printf '#!/bin/sh\\necho pwned\\n' > {hook}; chmod +x {hook};"
+        " printf 'a\\n' > a.txt"
+    )
+    before = git(clone, "status", "--porcelain"), git(clone, "for-each-ref", "refs/heads", "refs/tags")
+    plan = proj.plan(STEPS[:1], policy={"behavior": {"max_attempts": 1}})
+    coordinator = coordinate(proj, plan)
+    done = work_until_done(coordinator, clone, hostile, "hostile")
+    _, err = coordinator.communicate(timeout=60)
+    assert coordinator.returncode == 1
+    assert [d["status"] for d in done] == ["failed"]
+    assert "changed the worker's repository outside its workspace (put back)" in err, err
+    assert not (clone / "pwned.txt").exists() and not hook.exists()
+    assert (
+        git(clone, "status", "--porcelain"),
+        git(clone, "for-each-ref", "refs/heads", "refs/tags"),
+    ) == before
