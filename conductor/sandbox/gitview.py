@@ -81,6 +81,8 @@ def _copy_refs(git_dir: Path, private: Path) -> None:
             subdirectories.clear()
             continue
         for file in files:
+            if file.endswith(b".lock"):  # a ref being written: not a ref
+                continue
             name = relative + b"/" + file
             with contextlib.suppress(OSError):
                 content = Path(os.fsdecode(os.path.join(directory, file))).read_bytes().strip()

@@ -48,6 +48,8 @@ def test_an_agents_git_works_and_writes_nothing_outside_its_step(repo: Path, tmp
     git(repo, "update-ref", "refs/remotes/origin/main", "HEAD")
     git(repo, "symbolic-ref", "refs/remotes/origin/HEAD", "refs/remotes/origin/main")
     git(repo, "update-ref", "refs/conductor/plans/secret", "HEAD")
+    head = git(repo, "rev-parse", "HEAD").strip()
+    (repo / ".git" / "refs" / "heads" / "feature.lock").write_text(head + "\n")  # a ref being written
     worktree = tmp_path / "wt"
     git(repo, "worktree", "add", "-q", "-b", "conductor/plan/main", str(worktree))
     admin = Path(git(worktree, "rev-parse", "--absolute-git-dir").strip())
@@ -60,6 +62,7 @@ def test_an_agents_git_works_and_writes_nothing_outside_its_step(repo: Path, tmp
         )
 
     assert proc.returncode == 0, proc.stderr
+    assert "warning" not in proc.stderr, proc.stderr
     lines = proc.stdout.splitlines()
     branches = sorted(["conductor/plan/main", "feature", "loose", default])
     assert lines[:6] == [
