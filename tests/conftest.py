@@ -7,6 +7,7 @@ reads the location of the global git config once), so no test sees the developer
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -195,6 +196,13 @@ def run_process(
         check=False,
     )
     return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def free_port() -> int:
+    """A local TCP port nothing listens on (a refused connection, for a server that is not running)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def conductor_bin(name: str = "conductor") -> str:

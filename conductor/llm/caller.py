@@ -107,9 +107,11 @@ class Caller:
             except TransientLLMError as exc:
                 self._record(Exchange(request, None, exc.message, time.monotonic() - started, number), answer)
                 if number > self.retries:
+                    times = "once" if number == 1 else f"{number} times"
                     raise LLMError(
-                        f"the model failed {number} times; last: {exc.message}",
-                        hint="try again later, or raise llm.retries in .conductor/config.yaml",
+                        f"the model failed {times}; last: {exc.message}",
+                        # a busy server (429, 5xx) may answer later; a refused connection will not
+                        hint=exc.hint or "try again later, or raise llm.retries in .conductor/config.yaml",
                     ) from exc
                 delay = self.backoff_seconds * (2 ** (number - 1))
                 self.sleep(delay + random.uniform(0, delay / 4))

@@ -11,8 +11,10 @@ import os
 from typing import Any
 
 from conductor.llm.provider import BlockedError, LLMError, LLMRequest, LLMResponse, TransientLLMError, Usage
+from conductor.llm.transport import URL_SETTINGS, unreachable
 
 DEFAULT_MODEL = "gemini-3.8-flash"
+PUBLIC_URL = "https://generativelanguage.googleapis.com"  # the SDK's, when no base URL is set
 KEY_VARIABLES = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
 RETRY_STATUSES = {408, 429, 500, 502, 503, 504}
 
@@ -25,15 +27,18 @@ def api_key() -> str | None:
     return None
 
 
-def _transport_errors() -> tuple[type[BaseException], ...]:
+def _transport_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
+    """The SDK's transport errors, and which of them are timeouts."""
     found: list[type[BaseException]] = []
+    timeouts: list[type[BaseException]] = []
     for module_name in ("httpx2", "httpx"):
         try:
             module = __import__(module_name)
         except ImportError:
             continue
         found += [module.TimeoutException, module.TransportError]
-    return tuple(found)
+        timeouts.append(module.TimeoutException)
+    return tuple(found), tuple(timeouts)
 
 
 class GeminiProvider:
@@ -70,7 +75,7 @@ class GeminiProvider:
             options["api_version"] = api_version
         self._types = types
         self._errors = __import__("google.genai.errors", fromlist=["errors"])
-        self._transport = _transport_errors()
+        self._transport, self._timeouts = _transport_errors()
         self._client = genai.Client(api_key=key, http_options=types.HttpOptions(**options))
 
     def settings(self) -> dict[str, Any]:
@@ -94,7 +99,14 @@ class GeminiProvider:
                 raise TransientLLMError(message, status=code) from exc
             raise LLMError(message, hint=_hint(code)) from exc
         except self._transport as exc:
-            raise TransientLLMError(f"cannot reach Gemini: {type(exc).__name__}: {exc}") from exc
+            raise unreachable(
+                self.base_url or PUBLIC_URL,
+                exc,
+                timed_out=isinstance(exc, self._timeouts),
+                timeout_seconds=self.timeout_seconds,
+                service="Gemini",
+                settings=f"{URL_SETTINGS} / GOOGLE_GEMINI_BASE_URL",
+            ) from exc
         feedback = getattr(answer, "prompt_feedback", None)
         if feedback is not None and getattr(feedback, "block_reason", None):
             raise BlockedError(f"Gemini blocked the request: {feedback.block_reason}")

@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 from conductor.llm.provider import BlockedError, LLMError, LLMRequest, LLMResponse, TransientLLMError, Usage
+from conductor.llm.transport import unreachable
 
 DEFAULT_BASE_URL = "http://localhost:11434/v1"  # Ollama
 RETRY_STATUSES = {408, 429, 500, 502, 503, 504}
@@ -29,6 +30,7 @@ class OpenAIProvider:
         self.model = model
         self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
         self.api_key_env = api_key_env
+        self.timeout_seconds = timeout_seconds
         # Local servers need no key; the SDK insists on one, so a placeholder goes if none is set.
         key = os.environ.get(api_key_env) or "not-needed"
         self._client = openai.OpenAI(
@@ -63,8 +65,13 @@ class OpenAIProvider:
             if exc.status_code in RETRY_STATUSES:
                 raise TransientLLMError(message, status=exc.status_code) from exc
             raise LLMError(message) from exc
-        except (openai.APITimeoutError, openai.APIConnectionError) as exc:
-            raise TransientLLMError(f"cannot reach {self.base_url}: {type(exc).__name__}: {exc}") from exc
+        except openai.APIConnectionError as exc:  # APITimeoutError is one too
+            raise unreachable(
+                self.base_url,
+                exc,
+                timed_out=isinstance(exc, openai.APITimeoutError),
+                timeout_seconds=self.timeout_seconds,
+            ) from exc
         if not answer.choices:
             raise BlockedError("the model gave no answer")
         choice = answer.choices[0]

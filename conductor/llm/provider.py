@@ -15,10 +15,11 @@ class LLMError(ConductorError):
 
 
 class TransientLLMError(LLMError):
-    """A failure worth retrying: 408, 429, 5xx, a timeout, a refused connection."""
+    """A failure worth retrying: 408, 429, 5xx, a timeout, a refused connection. `hint` says
+    what to check when retrying does not help (a server that is not running, a short timeout)."""
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, *, status: int | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
         self.status = status
 
 

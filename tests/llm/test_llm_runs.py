@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from conductor.llm.fake import FakeModelServer
-from tests.conftest import git
+from tests.conftest import free_port, git
 from tests.scenario import Project
 
 KEY = "fake-gemini-key-abcdef123456"
@@ -323,7 +323,7 @@ def test_explore_with_strategies_of_your_own_and_a_command_executor(proj: Projec
 
 
 def test_explore_without_a_model_or_strategies_says_how_to_configure_one(proj: Project, run_cli) -> None:
-    result = run_cli("explore", "Anything")
+    result = run_cli("explore", "Anything", "--exec", "true")
     assert result.code == 1
     assert (
         "explore needs strategies" in result.err
@@ -332,6 +332,18 @@ def test_explore_without_a_model_or_strategies_says_how_to_configure_one(proj: P
     )
     no_key = run_cli("build", "Anything", "--executor", "llm")
     assert no_key.code == 1 and "needs a model" in no_key.err
+
+
+def test_a_refused_connection_names_the_url_and_asks_whether_the_server_runs(proj: Project, run_cli) -> None:
+    config = proj.root / ".conductor" / "config.yaml"
+    config.write_text("llm:\n  retries: 1\n  retry_backoff_seconds: 0.01\n  timeout_seconds: 5\n")
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    result = run_cli("build", "--llm", "openai", "--base-url", url, "--model", "m", "Add x.py")
+    assert result.code == 1
+    assert f"error: the model failed 2 times; last: cannot reach {url}: connection refused" in result.err
+    assert "hint: is the server running at that URL? (check --base-url / llm.base_url)" in result.err
+    assert "llm.retries" not in result.err
+    assert proj.ledger().plans() == []
 
 
 def test_an_openai_compatible_server_through_the_cli(proj: Project, run_cli, model) -> None:

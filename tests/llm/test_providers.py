@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 
 import pytest
 
@@ -13,6 +12,7 @@ from conductor.llm.fake import FakeModelServer
 from conductor.llm.gemini import GeminiProvider
 from conductor.llm.openai_compat import OpenAIProvider
 from conductor.llm.provider import BlockedError, LLMError, LLMRequest
+from tests.conftest import free_port
 
 KEY = "fake-gemini-key-0123456789"
 GOOD = {
@@ -41,12 +41,6 @@ def gemini(fake: FakeModelServer, *, timeout: float = 5.0, api_version: str | No
 
 def caller(provider, recorded: list[Exchange], retries: int = 3) -> Caller:
     return Caller(provider, retries=retries, backoff_seconds=0.01, recorder=recorded.append)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_gemini_success_structured_answer_usage_and_no_key_in_the_record() -> None:
@@ -86,6 +80,7 @@ def test_500_every_time_fails_after_the_retries() -> None:
     with FakeModelServer([{"status": 500}] * 5) as fake, pytest.raises(LLMError) as info:
         caller(gemini(fake), recorded, retries=2).ask(request(), EditAnswer)
     assert "the model failed 3 times" in info.value.message and "HTTP 500" in info.value.message
+    assert info.value.hint == "try again later, or raise llm.retries in .conductor/config.yaml"
     assert len(fake.seen) == 3 and len(recorded) == 3
 
 
@@ -95,17 +90,31 @@ def test_a_slow_answer_past_the_timeout_is_a_transient_failure() -> None:
     with FakeModelServer(script) as fake:
         answer = caller(gemini(fake, timeout=0.5), recorded).ask(request(), EditAnswer)
     assert answer.value.summary == "did it"
-    assert "cannot reach Gemini" in (recorded[0].error or "") and "Timeout" in (recorded[0].error or "")
+    assert recorded[0].error == f"Gemini at {fake.url} did not answer within 0.5 s (timed out)"
 
 
-def test_a_refused_connection_is_retried_then_reported() -> None:
-    recorded: list[Exchange] = []
-    provider = GeminiProvider(
-        model="m", base_url=f"http://127.0.0.1:{free_port()}", timeout_seconds=2, key=KEY
+def test_a_timeout_every_time_says_which_setting_gives_more_time() -> None:
+    with FakeModelServer([{"delay": 1.0, "json": GOOD}] * 2) as fake, pytest.raises(LLMError) as info:
+        caller(gemini(fake, timeout=0.3), [], retries=0).ask(request(), EditAnswer)
+    assert info.value.message.endswith(f"last: Gemini at {fake.url} did not answer within 0.3 s (timed out)")
+    assert (
+        info.value.hint and "llm.timeout_seconds" in info.value.hint and "llm.retries" not in info.value.hint
     )
+
+
+def test_a_refused_connection_is_retried_then_reported_with_a_hint_about_the_server() -> None:
+    recorded: list[Exchange] = []
+    url = f"http://127.0.0.1:{free_port()}"
+    provider = GeminiProvider(model="m", base_url=url, timeout_seconds=2, key=KEY)
     with pytest.raises(LLMError) as info:
         caller(provider, recorded, retries=1).ask(request(), EditAnswer)
-    assert "ConnectError" in info.value.message and len(recorded) == 2
+    assert len(recorded) == 2
+    assert (
+        info.value.message
+        == f"the model failed 2 times; last: cannot reach Gemini at {url}: connection refused"
+    )
+    assert info.value.hint and info.value.hint.startswith("is the server running at that URL?")
+    assert "GOOGLE_GEMINI_BASE_URL" in info.value.hint
 
 
 def test_malformed_json_is_asked_again_once_with_the_error() -> None:
@@ -169,6 +178,28 @@ def test_openai_compatible_success_retry_schema_and_filter() -> None:
         pytest.raises(BlockedError, match="content filter"),
     ):
         caller(openai_provider(fake), []).ask(request(), EditAnswer)
-    refused = OpenAIProvider(model="m", base_url=f"http://127.0.0.1:{free_port()}/v1", timeout_seconds=2)
-    with pytest.raises(LLMError, match="cannot reach"):
+
+
+def test_openai_compatible_transport_errors_say_what_failed_and_what_to_check() -> None:
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    refused = OpenAIProvider(model="m", base_url=url, timeout_seconds=2)
+    with pytest.raises(LLMError) as info:
         caller(refused, [], retries=0).ask(request(), EditAnswer)
+    assert info.value.message == f"the model failed once; last: cannot reach {url}: connection refused"
+    assert info.value.hint == "is the server running at that URL? (check --base-url / llm.base_url)"
+    unknown = OpenAIProvider(model="m", base_url="http://no-such-host.invalid/v1", timeout_seconds=5)
+    with pytest.raises(LLMError) as info:
+        caller(unknown, [], retries=0).ask(request(), EditAnswer)
+    assert (
+        "cannot reach http://no-such-host.invalid/v1: no such host 'no-such-host.invalid'"
+        in info.value.message
+    )
+    assert info.value.hint and "the host name" in info.value.hint and "llm.retries" not in info.value.hint
+    with (
+        FakeModelServer([{"delay": 1.0, "json": GOOD}], flavor="openai") as fake,
+        pytest.raises(LLMError) as info,
+    ):
+        slow = OpenAIProvider(model="m", base_url=fake.url, timeout_seconds=0.3)
+        caller(slow, [], retries=0).ask(request(), EditAnswer)
+    assert info.value.message.endswith(f"last: {fake.url} did not answer within 0.3 s (timed out)")
+    assert info.value.hint and "llm.timeout_seconds" in info.value.hint
