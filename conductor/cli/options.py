@@ -44,7 +44,7 @@ executor_options = [
         help="Who does the steps: an external agent through the mailbox (handoff), a command"
         " Conductor runs itself (command; implied by --exec), the model (llm), or `conductor worker`s"
         " elsewhere through a git remote (remote; implied by --remote). Default: llm when a model is"
-        " configured, else handoff.",
+        " configured; without one there is no default: name one, or give --exec or --remote.",
     ),
     click.option(
         "--remote",

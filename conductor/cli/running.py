@@ -25,9 +25,10 @@ from conductor.cli.options import (
 @cli.command(
     epilog="""\b
 Examples:
-  conductor build "Add a --verbose flag to cli.py"              one step, an agent picks it up
+  conductor build "Add a --verbose flag to cli.py"              the model plans and does it
   conductor build --plan plan.yaml --exec "aider --yes-always"  a plan file, run by a CLI agent
   conductor build "Fix the typo in README.md" --exec ./agent.sh --yes
+  conductor build --plan plan.yaml --executor handoff           tasks as files, for an IDE agent
 
 \b
 Exit status: 0 when every step is accepted; 1 when the plan failed or halted
@@ -47,6 +48,8 @@ def build(goal: str | None, plan_file: str | None, as_json: bool, **launch: Any)
     """Run a goal or a plan file as one strategy: steps in order, each verified and committed.
 
     With a model configured (GEMINI_API_KEY, or --llm), the model plans the steps and does them.
+    Without one, name who does the steps (--exec CMD, --executor handoff or --remote NAME);
+    a goal is then one step.
     """
     from conductor.commands import build as command
 
@@ -60,7 +63,8 @@ Examples:
   conductor explore "Add caching" --forks 2 --model gemini-3.8-flash
   conductor explore "Speed up the parser" --strategy "memoize" --strategy "rewrite the tokenizer" \\
       --exec "aider --yes-always --no-auto-commits --message-file -"
-  conductor explore --plan strategies.yaml                         forks written by hand
+  conductor explore --plan strategies.yaml --exec ./agent.sh      forks written by hand
+  conductor explore "Add caching" --strategy "lru" --strategy "redis" --executor handoff
 
 \b
 Exit status: 0 when a fork is recommended (at least one completed), else 1.

@@ -40,13 +40,13 @@ def remaining(spec: PlanSpec, point: Point) -> PlanSpec:
 
 
 def run(origin: str, *, strategies: list[str], plan_file: str | None, launch: Launch) -> PlanRun:
+    if plan_file and strategies:
+        raise ConductorError("give --strategy or --plan, not both")
     start = begin(launch)
     point = resolve(start.ledger, origin)
     start = dataclasses.replace(start, base=point.commit)
     old = load_plan(start.ledger, point.plan)
     doc = None
-    if plan_file and strategies:
-        raise ConductorError("give --strategy or --plan, not both")
     if plan_file:
         spec, doc = load_plan_file(plan_file)
         spec = spec if spec.goal else spec.model_copy(update={"goal": old.goal})

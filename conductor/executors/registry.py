@@ -14,16 +14,23 @@ if TYPE_CHECKING:
     from conductor.llm.config import LLMSettings
 
 NAMES = ("handoff", "command", "llm", "remote")
+NO_EXECUTOR = "no model is configured and no executor was given: nothing would do the steps"
+NO_EXECUTOR_HINT = """choose who does them:
+  - a model: export GEMINI_API_KEY=... (Gemini), or an OpenAI-compatible server such as Ollama or vLLM:
+    --llm openai --base-url http://localhost:11434/v1 --model NAME (or `llm:` in .conductor/config.yaml)
+  - a CLI agent: --exec "CMD", e.g. --exec "aider --yes-always --no-auto-commits --message-file -"
+  - an IDE agent or a person: --executor handoff (tasks as files in .conductor/handoff/, docs/protocol.md)"""
 
 
 def make(
     name: str | None, *, command: str | None, llm: LLMSettings | None = None, remote: str | None = None
 ) -> Executor:
     """`--executor NAME` / `--exec CMD` / `--remote NAME`. Without any: the model when one is
-    configured, else the handoff mailbox."""
-    chosen = name or (
-        "command" if command else "remote" if remote else "llm" if llm is not None else "handoff"
-    )
+    configured. Without a model either, an error: the handoff mailbox only when asked for, as
+    a plan waiting for an agent nobody started would look like a hang."""
+    if name is None and not command and not remote and llm is None:
+        raise ConductorError(NO_EXECUTOR, hint=NO_EXECUTOR_HINT)
+    chosen = name or ("command" if command else "remote" if remote else "llm")
     if chosen == "remote":
         if not remote:
             raise ConductorError("the remote executor needs a git remote", hint="give it with --remote NAME")

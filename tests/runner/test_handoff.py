@@ -72,7 +72,7 @@ def report(proj: Project, task: dict[str, Any], *, attempt: int | None = None, *
 
 def test_an_external_agent_completes_a_task_through_the_mailbox(proj: Project) -> None:
     plan = proj.plan([STEP])
-    proc = start(proj, "build", "--plan", plan, "--yes")
+    proc = start(proj, "build", "--plan", plan, "--executor", "handoff", "--yes")
     task = pending(proj)
     assert task["task_id"] == "step_001" and task["allowed_files"] == ["hello.py"]
     assert task["checksum"].startswith("sha256:") and task["confidence"]["level"] in ("high", "medium", "low")
@@ -109,7 +109,7 @@ def test_an_external_agent_completes_a_task_through_the_mailbox(proj: Project) -
 
 def test_nobody_claims_the_task_before_the_timeout(proj: Project) -> None:
     plan = proj.plan([{**STEP, "timeout_seconds": 1}], policy={"behavior": {"max_attempts": 1}})
-    proc = start(proj, "build", "--plan", plan, "--yes")
+    proc = start(proj, "build", "--plan", plan, "--executor", "handoff", "--yes")
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 1
     kinds = [e.type.value for e in proj.events()]
@@ -119,7 +119,7 @@ def test_nobody_claims_the_task_before_the_timeout(proj: Project) -> None:
 
 def test_a_late_result_for_an_old_attempt_is_refused(proj: Project) -> None:
     plan = proj.plan([{**STEP, "timeout_seconds": 2}])
-    proc = start(proj, "build", "--plan", plan, "--yes")
+    proc = start(proj, "build", "--plan", plan, "--executor", "handoff", "--yes")
     first = pending(proj)
     assert first["attempt"] == 1  # ignored: attempt 1 times out
     second = pending(proj, attempt=2)
@@ -146,7 +146,7 @@ def test_a_late_result_for_an_old_attempt_is_refused(proj: Project) -> None:
 
 def test_ctrl_c_halts_and_resume_rebuilds_a_deleted_mailbox(proj: Project) -> None:
     plan = proj.plan([STEP])
-    proc = start(proj, "build", "--plan", plan, "--yes")
+    proc = start(proj, "build", "--plan", plan, "--executor", "handoff", "--yes")
     task = pending(proj)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
@@ -177,7 +177,7 @@ def test_ctrl_c_halts_and_resume_rebuilds_a_deleted_mailbox(proj: Project) -> No
 
 def test_a_second_process_cannot_run_the_same_plan(proj: Project) -> None:
     plan = proj.plan([STEP])
-    proc = start(proj, "build", "--plan", plan, "--yes")
+    proc = start(proj, "build", "--plan", plan, "--executor", "handoff", "--yes")
     pending(proj)
     second = subprocess.run([conductor_bin(), "resume"], cwd=proj.root, capture_output=True, text=True)
     assert second.returncode == 1
