@@ -86,6 +86,12 @@ signing_options = [
     ),
 ]
 
+base_option = click.option(
+    "--base",
+    metavar="REF",
+    help="Start the plan from this commit (a branch, tag, sha or HEAD~1) instead of HEAD.",
+)
+
 yes_option = click.option(
     "--yes", is_flag=True, help="Run LOW-confidence steps without waiting for approval."
 )
@@ -109,6 +115,7 @@ def launch_from(options: dict[str, Any]) -> Launch:
         llm=options["llm"],
         model=options["model"],
         base_url=options["base_url"],
+        base=options.get("base"),
         signing=signing_from(options),
         yes=options["yes"],
     )

@@ -11,6 +11,7 @@ import click
 from conductor.cli.app import cli
 from conductor.cli.options import (
     F,
+    base_option,
     finish,
     json_option,
     launch_from,
@@ -29,6 +30,11 @@ Examples:
   conductor build --plan plan.yaml --exec "aider --yes-always"  a plan file, run by a CLI agent
   conductor build "Fix the typo in README.md" --exec ./agent.sh --yes
   conductor build --plan plan.yaml --executor handoff           tasks as files, for an IDE agent
+  conductor build "Backport the fix" --base release-1.2 --exec ./agent.sh   start from a branch
+
+\b
+The plan starts from HEAD, or from --base REF: changes you have not committed are not
+part of it (Conductor says so when there are any).
 
 \b
 Exit status: 0 when every step is accepted; 1 when the plan failed or halted
@@ -42,6 +48,7 @@ Exit status: 0 when every step is accepted; 1 when the plan failed or halted
     metavar="FILE",
     help="Run the steps of this plan file (see `conductor schema plan`).",
 )
+@base_option
 @with_options(launch_options)
 @json_option
 def build(goal: str | None, plan_file: str | None, as_json: bool, **launch: Any) -> int:
@@ -64,7 +71,7 @@ Examples:
   conductor explore "Speed up the parser" --strategy "memoize" --strategy "rewrite the tokenizer" \\
       --exec "aider --yes-always --no-auto-commits --message-file -"
   conductor explore --plan strategies.yaml --exec ./agent.sh      forks written by hand
-  conductor explore "Add caching" --strategy "lru" --strategy "redis" --executor handoff
+  conductor explore "Add caching" --strategy "lru" --strategy "redis" --executor handoff --base main
 
 \b
 Exit status: 0 when a fork is recommended (at least one completed), else 1.
@@ -82,6 +89,7 @@ Exit status: 0 when a fork is recommended (at least one completed), else 1.
 @click.option("--plan", "plan_file", metavar="FILE", help="A plan file with `forks:`.")
 @click.option("--jobs", type=click.IntRange(1, 16), help="Forks run at once (default: up to 4).")
 @click.option("--no-spawn", is_flag=True, help="Do not plan a new strategy when a fork fails.")
+@base_option
 @with_options(launch_options)
 @json_option
 def explore(

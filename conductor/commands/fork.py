@@ -11,8 +11,10 @@ from __future__ import annotations
 import dataclasses
 
 from conductor.errors import ConductorError
+from conductor.ledger.store import Ledger
 from conductor.models.plan import ForkSpec, PlanSpec
 from conductor.progress import say
+from conductor.project import find_root
 from conductor.runner.explore import user_strategies
 from conductor.runner.launch import Launch, PlanRun, begin, create, launched, load_plan_file
 from conductor.runner.plans import load_plan
@@ -42,9 +44,8 @@ def remaining(spec: PlanSpec, point: Point) -> PlanSpec:
 def run(origin: str, *, strategies: list[str], plan_file: str | None, launch: Launch) -> PlanRun:
     if plan_file and strategies:
         raise ConductorError("give --strategy or --plan, not both")
-    start = begin(launch)
-    point = resolve(start.ledger, origin)
-    start = dataclasses.replace(start, base=point.commit)
+    point = resolve(Ledger(find_root()), origin)
+    start = begin(dataclasses.replace(launch, base=point.commit))
     old = load_plan(start.ledger, point.plan)
     doc = None
     if plan_file:

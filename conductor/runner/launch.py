@@ -27,6 +27,7 @@ from conductor.progress import say
 from conductor.project import POLICY_FILE, find_root
 from conductor.provenance.signing import Signing, SigningChoice, signing_for
 from conductor.report import Report
+from conductor.runner import startpoint
 from conductor.runner.fork import RunOptions
 from conductor.runner.plans import (
     FINISHED,
@@ -41,7 +42,6 @@ from conductor.runner.plans import (
 )
 from conductor.runner.scheduler import Spawner, run_plan
 from conductor.runner.status import ForkView, plan_view
-from conductor.runner.worktree import require_commit
 from conductor.sandbox.confinement import isolate
 
 if TYPE_CHECKING:
@@ -100,6 +100,7 @@ class Launch:
     llm: str | None = None
     model: str | None = None
     base_url: str | None = None
+    base: str | None = None  # the commit to start from (`--base REF`); None: HEAD
     signing: SigningChoice = field(default_factory=SigningChoice)
     yes: bool = False
 
@@ -118,16 +119,19 @@ class Start:
 
 
 def begin(launch: Launch) -> Start:
-    """Resolve the launch before any work: a bad executor, model or signing setup stops here."""
+    """Resolve the launch before any work: a bad base, executor, model or signing setup stops here."""
     root = find_root()
     ledger = Ledger(root)
-    base = require_commit(root)
+    base = startpoint.base_commit(root, launch.base)
     settings = llm_config.resolve(root, llm=launch.llm, model=launch.model, base_url=launch.base_url)
     policy = project_policy(root)
     isolate(policy.sandbox_mode)  # `required` without a sandbox stops here
     secrets.declare(policy.secret_names)
     signing = decide_signing(root, launch.signing)
     executor = registry.make(launch.executor, command=launch.command, llm=settings, remote=launch.remote)
+    note = startpoint.unseen_note(root, base) if launch.base is None else None
+    if note:
+        say(note)
     return Start(root, ledger, base, settings, executor, signing, launch.yes)
 
 
