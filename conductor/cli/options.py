@@ -63,8 +63,11 @@ executor_options = [
 llm_options = [
     click.option(
         "--llm",
-        type=click.Choice(["gemini", "openai"]),
-        help="Model provider (default: from .conductor/config.yaml, or gemini when GEMINI_API_KEY is set).",
+        type=click.Choice(["gemini", "openai", "ollama"]),
+        help=(
+            "Model provider: gemini, openai (any OpenAI-compatible server) or ollama (default: from"
+            " .conductor/config.yaml, or gemini when GEMINI_API_KEY is set)."
+        ),
     ),
     click.option("--model", help="Model name (gemini default: gemini-3.8-flash)."),
     click.option(

@@ -20,7 +20,7 @@ from conductor.executors.edits import apply_edits
 from conductor.gitcli import git
 from conductor.ledger import refs
 from conductor.ledger.store import Ledger
-from conductor.llm.answers import EditAnswer, answer_schema
+from conductor.llm.answers import EditAnswer, answer_schema, edit_problems
 from conductor.llm.caller import Caller
 from conductor.llm.provider import LLMError, LLMRequest, Provider
 from conductor.llm.replay import ReplayProvider
@@ -155,7 +155,7 @@ class LLMExecutor:
             recorder=assignment.record_llm,
         )
         try:
-            answer = caller.ask(request, EditAnswer)
+            answer = caller.ask(request, EditAnswer, edit_problems)
         except LLMError as exc:
             self._report(
                 assignment, ResultStatus.FAILED, exc.message, [], f"# {step}\n\n{exc.diagnostics()}\n", None

@@ -19,6 +19,8 @@ from pydantic import BaseModel, ValidationError
 from conductor.llm.provider import LLMError, LLMRequest, LLMResponse, Provider, TransientLLMError, Usage
 
 M = TypeVar("M", bound=BaseModel)
+Check = Callable[[M], list[str]]
+MAX_PROBLEMS = 10
 
 
 @dataclass
@@ -124,31 +126,38 @@ class Caller:
             return Exchange(request, response, None, time.monotonic() - started, number)
         raise AssertionError("unreachable")
 
-    def ask(self, request: LLMRequest, model: type[M]) -> Answer:
-        """A `model` instance from the provider; re-asked once when the answer does not fit."""
+    def ask(self, request: LLMRequest, model: type[M], check: Check[M] | None = None) -> Answer:
+        """A `model` instance from the provider; re-asked once, with every problem named, when
+        the answer does not fit the schema or `check` finds something wrong with it."""
         answer = Answer(value=None)
         current = request
         for round_number in (1, 2):
             exchange = self._complete(current, answer)
             assert exchange.response is not None
             response = exchange.response
-            problem = _problem(response.text, model)
-            exchange.valid = problem is None
+            value, problems = _parse(response.text, model)
+            if value is not None and check is not None:
+                problems = check(value)
+            exchange.valid = not problems
             self._record(exchange, answer)
-            if problem is None:
-                answer.value = model.model_validate_json(_json_text(response.text))
+            if not problems:
+                answer.value = value
                 return answer
+            listed = "; ".join(problems[:MAX_PROBLEMS]) + (
+                f"; and {len(problems) - MAX_PROBLEMS} more" if len(problems) > MAX_PROBLEMS else ""
+            )
             if round_number == 2:
                 raise LLMError(
-                    f"the model's answer did not match the {request.schema_name} schema twice: {problem}",
+                    f"the model's {request.schema_name} answer was wrong twice: {listed}",
                     hint="try another model (--model), or a lower temperature",
                 )
+            shown = "\n".join(f"- {p}" for p in problems[:MAX_PROBLEMS])
             current = LLMRequest(
                 purpose=request.purpose,
                 system=request.system,
                 prompt=(
-                    f"{request.prompt}\n\nYour previous answer was rejected: {problem}\n"
-                    f"Answer again with JSON that matches the {request.schema_name} schema exactly."
+                    f"{request.prompt}\n\nYour previous answer was rejected:\n{shown}\n"
+                    f"Answer again with JSON that matches the {request.schema_name} schema, fixing these."
                 ),
                 schema_name=request.schema_name,
                 schema=request.schema,
@@ -167,17 +176,18 @@ def _json_text(text: str) -> str:
     return stripped.strip()
 
 
-def _problem(text: str, model: type[BaseModel]) -> str | None:
-    """Why `text` is not a valid `model` answer, or None."""
+def _parse(text: str, model: type[M]) -> tuple[M | None, list[str]]:
+    """The answer as a `model`, or every reason it is not one."""
     body = _json_text(text)
     try:
         json.loads(body)
     except ValueError as exc:
-        return f"not valid JSON ({exc})"
+        return None, [f"not valid JSON ({exc})"]
     try:
-        model.model_validate_json(body)
+        return model.model_validate_json(body), []
     except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        return f"{where}: {first['msg']}"
-    return None
+        problems = []
+        for error in exc.errors(include_url=False):
+            where = ".".join(str(p) for p in error["loc"]) or "(top level)"
+            problems.append(f"{where}: {error['msg']}")
+        return None, problems

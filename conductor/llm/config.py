@@ -62,13 +62,13 @@ def resolve(
         provider = "gemini"
     if provider is None:
         return None
-    if provider not in ("gemini", "openai"):
-        raise ConductorError(f"unknown model provider '{provider}' (known: gemini, openai)")
+    if provider not in ("gemini", "openai", "ollama"):
+        raise ConductorError(f"unknown model provider '{provider}' (known: gemini, openai, ollama)")
     chosen_model = model or (config.model if config else None)
     if chosen_model is None:
-        if provider == "openai":
+        if provider != "gemini":
             raise ConductorError(
-                "the openai provider needs a model name",
+                f"the {provider} provider needs a model name",
                 hint="--model llama3.1, or llm.model in .conductor/config.yaml",
             )
         chosen_model = gemini.DEFAULT_MODEL
@@ -99,6 +99,7 @@ def make_provider(settings: LLMSettings) -> Provider:
         base_url=settings.base_url,
         timeout_seconds=settings.timeout_seconds,
         api_key_env=settings.api_key_env or "OPENAI_API_KEY",
+        dialect="ollama" if settings.provider == "ollama" else "openai",
     )
 
 

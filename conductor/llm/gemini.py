@@ -11,6 +11,7 @@ import os
 from typing import Any
 
 from conductor.llm.provider import BlockedError, LLMError, LLMRequest, LLMResponse, TransientLLMError, Usage
+from conductor.llm.schema import for_dialect
 from conductor.llm.transport import URL_SETTINGS, unreachable
 
 DEFAULT_MODEL = "gemini-3.8-flash"
@@ -43,6 +44,7 @@ def _transport_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[Bas
 
 class GeminiProvider:
     name = "gemini"
+    dialect = "gemini"
 
     def __init__(
         self,
@@ -86,7 +88,7 @@ class GeminiProvider:
             system_instruction=request.system,
             temperature=request.temperature,
             response_mime_type="application/json",
-            response_json_schema=request.schema,
+            response_json_schema=for_dialect(request.schema, self.dialect),
         )
         try:
             answer = self._client.models.generate_content(

@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 from conductor.llm.provider import BlockedError, LLMError, LLMRequest, LLMResponse, TransientLLMError, Usage
+from conductor.llm.schema import for_dialect
 from conductor.llm.transport import unreachable
 
 DEFAULT_BASE_URL = "http://localhost:11434/v1"  # Ollama
@@ -23,6 +24,7 @@ class OpenAIProvider:
         base_url: str | None = None,
         timeout_seconds: float = 120.0,
         api_key_env: str = "OPENAI_API_KEY",
+        dialect: str = "openai",
     ) -> None:
         import openai
 
@@ -31,6 +33,9 @@ class OpenAIProvider:
         self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
         self.api_key_env = api_key_env
         self.timeout_seconds = timeout_seconds
+        self.dialect = dialect
+        if dialect == "ollama":
+            self.name = "ollama"
         # Local servers need no key; the SDK insists on one, so a placeholder goes if none is set.
         key = os.environ.get(api_key_env) or "not-needed"
         self._client = openai.OpenAI(
@@ -57,7 +62,11 @@ class OpenAIProvider:
                 ],
                 response_format={
                     "type": "json_schema",
-                    "json_schema": {"name": request.schema_name, "schema": request.schema},
+                    "json_schema": {
+                        "name": request.schema_name,
+                        "schema": for_dialect(request.schema, self.dialect),
+                        "strict": self.dialect == "openai",
+                    },
                 },
             )
         except openai.APIStatusError as exc:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from conductor.errors import ConductorError
 from conductor.gitcli import git
-from conductor.llm.answers import PlanAnswer, PlannedStrategy, answer_schema
+from conductor.llm.answers import PlanAnswer, PlannedStrategy, answer_schema, label, plan_problems
 from conductor.llm.caller import Answer, Caller
 from conductor.llm.provider import LLMError, LLMRequest
 from conductor.models.plan import ForkSpec, PlanSpec, StepSpec, is_valid_id
@@ -21,6 +21,7 @@ from conductor.policy.effective import EffectivePolicy
 MAX_FILES = 300
 README_CHARS = 2000
 WILDCARDS = set("*?[")
+STRATEGY_CHARS = 500
 
 SYSTEM = """\
 You are the planner of Conductor, which hands each step of a plan to a coding agent and checks
@@ -74,8 +75,11 @@ def protected_problems(answer: PlanAnswer, policy: EffectivePolicy) -> list[str]
 
 
 def unique_id(raw: str, taken: set[str]) -> str:
-    base = re.sub(r"[^a-z0-9._-]+", "-", raw.lower()).strip("-.") or "strategy"
-    base = base[:40]
+    """A fork id from a label as the model wrote it ("Approach 3" → "approach-3"), unique
+    among `taken` (which it joins)."""
+    base = re.sub(r"[^a-z0-9]+", "-", raw.lower()).strip("-")[:40].strip("-")
+    if not base or not is_valid_id(base):
+        base = f"strategy-{base}".strip("-")[:40].strip("-")
     candidate, n = base, 2
     while candidate in taken or not is_valid_id(candidate):
         candidate = f"{base[:36]}-{n}"
@@ -99,7 +103,8 @@ def to_forks(strategies: list[PlannedStrategy], taken: set[str] | None = None) -
             )
             for s in strategy.steps
         ]
-        forks.append(ForkSpec(id=unique_id(strategy.id, used), strategy=strategy.strategy, steps=steps))
+        text = label(strategy.strategy, limit=STRATEGY_CHARS) or label(strategy.id) or "A strategy"
+        forks.append(ForkSpec(id=unique_id(strategy.id, used), strategy=text, steps=steps))
     return forks
 
 
@@ -119,7 +124,7 @@ class LLMPlanner:
             schema=answer_schema(PlanAnswer),
             scope=scope,
         )
-        answer = self.caller.ask(request, PlanAnswer)
+        answer = self.caller.ask(request, PlanAnswer, plan_problems)
         self.answers.append(answer)
         plan: PlanAnswer = answer.value
         problems = protected_problems(plan, self.policy)
@@ -133,7 +138,7 @@ class LLMPlanner:
             schema=request.schema,
             scope=scope,
         )
-        answer = self.caller.ask(retry, PlanAnswer)
+        answer = self.caller.ask(retry, PlanAnswer, plan_problems)
         self.answers.append(answer)
         plan = answer.value
         problems = protected_problems(plan, self.policy)

@@ -92,6 +92,7 @@ class LLMResponse:
 class Provider(Protocol):
     name: str
     model: str
+    dialect: str  # the JSON Schema dialect it is sent (conductor.llm.schema)
 
     def complete(self, request: LLMRequest) -> LLMResponse:
         """One call. Raises TransientLLMError (retry), BlockedError or LLMError."""

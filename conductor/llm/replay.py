@@ -16,6 +16,7 @@ from conductor.llm.provider import LLMError, LLMRequest, LLMResponse
 
 class ReplayProvider:
     name = "replay"
+    dialect = "gemini"  # not sent anywhere
 
     def __init__(
         self, recordings: dict[str, list[dict[str, Any]]], *, source: str, model: str = "replay"

@@ -14,8 +14,12 @@ class _Section(Model):
 
 
 class LLMConfig(_Section):
-    provider: Literal["gemini", "openai"] | None = Field(
-        default=None, description="gemini (needs GEMINI_API_KEY) or openai (any OpenAI-compatible server)."
+    provider: Literal["gemini", "openai", "ollama"] | None = Field(
+        default=None,
+        description=(
+            "gemini (needs GEMINI_API_KEY), openai (any OpenAI-compatible server) or ollama"
+            " (its OpenAI-compatible API, sent the schema subset its `format` follows)."
+        ),
     )
     model: str | None = Field(default=None, description="Model name (gemini default: gemini-3.8-flash).")
     base_url: str | None = Field(default=None, description="API address, e.g. http://localhost:11434/v1.")

@@ -124,15 +124,18 @@ def test_malformed_json_is_asked_again_once_with_the_error() -> None:
     assert answer.value.summary == "did it"
     assert [e.valid for e in recorded] == [False, True]
     retry_prompt = fake.seen[1].body["contents"][0]["parts"][0]["text"]
-    assert "Your previous answer was rejected: not valid JSON" in retry_prompt
+    assert "Your previous answer was rejected:\n- not valid JSON" in retry_prompt
 
 
 def test_the_wrong_schema_twice_is_a_clear_error() -> None:
-    wrong = {"summary": "x", "explanation": "y", "edits": [{"path": "a.py", "action": "rename"}]}
+    wrong = {"summary": "x", "edits": [{"path": "a.py", "action": "rename"}]}
     with FakeModelServer([{"json": wrong}, {"json": wrong}]) as fake, pytest.raises(LLMError) as info:
         caller(gemini(fake), []).ask(request(), EditAnswer)
-    assert "did not match the EditAnswer schema twice" in info.value.message
-    assert "edits.0.action" in info.value.message
+    assert "EditAnswer answer was wrong twice" in info.value.message
+    # every problem is named, in the error and in the re-ask
+    assert "edits.0.action" in info.value.message and "explanation: Field required" in info.value.message
+    retry_prompt = fake.seen[1].body["contents"][0]["parts"][0]["text"]
+    assert "- explanation: Field required" in retry_prompt and "- edits.0.action" in retry_prompt
     assert len(fake.seen) == 2
 
 
@@ -170,7 +173,7 @@ def test_openai_compatible_success_retry_schema_and_filter() -> None:
     assert "HTTP 503" in (recorded[0].error or "")
     with (
         FakeModelServer([{"text": "nope"}, {"json": {"wrong": 1}}], flavor="openai") as fake,
-        pytest.raises(LLMError, match="schema twice"),
+        pytest.raises(LLMError, match="answer was wrong twice"),
     ):
         caller(openai_provider(fake), []).ask(request(), EditAnswer)
     with (
