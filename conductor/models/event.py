@@ -28,6 +28,7 @@ class EventType(StrEnum):
     FORK_ABANDONED = "fork.abandoned"
     FORK_HALTED = "fork.halted"
     FORK_RESUMED = "fork.resumed"
+    WORKSPACE_PREPARED = "workspace.prepared"
     TASK_CREATED = "task.created"
     TASK_CLAIMED = "task.claimed"
     RESULT_RECEIVED = "result.received"

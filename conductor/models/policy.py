@@ -102,6 +102,30 @@ class SandboxRules(_Section):
         return "off" if value is False else value
 
 
+class WorkspaceRules(_Section):
+    setup: list[str] | None = Field(
+        default=None,
+        description="Commands run in each new worktree before its first step (e.g. `pip install -e .`,"
+        " `npm ci`), and again when a file in setup_inputs changes; their output is evidence.",
+    )
+    setup_inputs: list[str] | None = Field(
+        default=None,
+        description="Files whose change makes the setup run again (lock files: uv.lock, package-lock.json).",
+    )
+    env: dict[str, str] | None = Field(
+        default=None,
+        description="Environment for the executor and verify commands. $NAME takes the value from"
+        " Conductor's environment; relative entries of variables named *PATH, *_DIR, *_HOME or"
+        " *_FILE, and values starting with ./, are resolved against the worktree (PYTHONPATH: src).",
+    )
+    copy_files: list[str] | None = Field(
+        default=None,
+        alias="copy",
+        description="Untracked files of the checkout copied into each new worktree (e.g. .env);"
+        " they are the workspace's, never part of a step's change.",
+    )
+
+
 class SecretRules(_Section):
     env: list[str] | None = Field(
         default=None,
@@ -125,3 +149,4 @@ class PolicyFile(_Section):
     provenance: ProvenanceRules | None = None
     sandbox: SandboxRules | None = None
     secrets: SecretRules | None = None
+    workspace: WorkspaceRules | None = None

@@ -28,8 +28,16 @@ DEFAULTS: dict[str, Any] = {
     "behavior.max_result_bytes": 1024 * 1024,
     "sandbox.mode": "auto",
     "sandbox.network": True,
+    "workspace.env": None,
 }
-LISTS = ("global_constraints", "verify.commands", "secrets.env")
+LISTS = (
+    "global_constraints",
+    "verify.commands",
+    "secrets.env",
+    "workspace.setup",
+    "workspace.setup_inputs",
+    "workspace.copy",
+)
 TIGHTENING: dict[str, list[Any]] = {
     "sandbox.mode": ["off", "auto", "required"],
     "sandbox.network": [True, False],
@@ -134,6 +142,14 @@ class EffectivePolicy:
     def global_constraints(self) -> list[str]:
         return [item.value for item in self.lists["global_constraints"]]
 
+    def items(self, key: str) -> list[str]:
+        """A list setting's values, every layer's, in order."""
+        return [item.value for item in self.lists[key]]
+
+    @property
+    def workspace_env(self) -> dict[str, str]:
+        return dict(self.value("workspace.env") or {})
+
     @property
     def verify_commands(self) -> list[str]:
         return [item.value for item in self.lists["verify.commands"]]
@@ -199,10 +215,10 @@ def flatten(policy: PolicyFile) -> dict[str, Any]:
         if value is None:
             continue
         if isinstance(value, BaseModel):
-            for sub in type(value).model_fields:
+            for sub, info in type(value).model_fields.items():
                 inner = getattr(value, sub)
                 if inner is not None:
-                    out[f"{name}.{sub}"] = inner
+                    out[f"{name}.{info.alias or sub}"] = inner
         else:
             out[name] = value
     return out

@@ -71,8 +71,10 @@ def failed_verdict(
     evidence: Sequence[str] | None = None,
     diffstat: str = "",
     commands: Sequence[CommandEvidence] = (),
+    hint: str | None = None,
 ) -> str:
-    """The verdict of a rejected or failed attempt: the seed's failure name, cause and recovery."""
+    """The verdict of a rejected or failed attempt: the seed's failure name, cause and recovery
+    (`hint`, when the check knows better than the failure kind's general advice)."""
     info = describe(kind)
     return dumps(
         {
@@ -83,7 +85,7 @@ def failed_verdict(
             "failure": info.name,
             "cause": info.cause,
             "reason": reason,
-            "hint": info.recovery,
+            "hint": hint or info.recovery,
             "violations": [v.to_json() for v in violations],
             "evidence": list(evidence) if evidence is not None else [str(v) for v in violations],
             "diffstat": diffstat,

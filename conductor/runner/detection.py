@@ -30,6 +30,7 @@ from conductor.gitcli import git
 from conductor.ledger.store import Ledger
 from conductor.ledger.tree import Entry
 from conductor.models.paths import unstorable_reason
+from conductor.runner import workspace
 
 DRAIN_SECONDS = 10.0
 SENTINEL = ".conductor-sentinel-"
@@ -153,7 +154,8 @@ def read_changes(root: Path, ledger: Ledger, base: str, candidates: Iterable[str
     """Read `candidates` from the worktree at `root`, against the fork tip `base`."""
     snap = ChangedFiles()
     new_files: list[str] = []
-    paths = sorted(set(candidates))
+    prepared = workspace.prepared_paths(root)  # the workspace's own files: never a change
+    paths = sorted(p for p in set(candidates) if not (prepared and workspace.is_prepared(p, prepared)))
     queue = list(paths)
     while queue:
         rel = queue.pop()

@@ -27,7 +27,7 @@ from conductor.models.layout import FILED
 from conductor.models.plan import StepSpec
 from conductor.policy.effective import EffectivePolicy
 from conductor.project import HANDOFF_DIR
-from conductor.runner import detection, records, tasks
+from conductor.runner import detection, records, tasks, workspace
 from conductor.runner import memory as memory_module
 from conductor.runner.index_sync import IndexSync
 from conductor.runner.plans import PlanRecord, step_id
@@ -191,6 +191,7 @@ class Fork:
             isolated=isolated,
             network=policy.sandbox_network,
             exposed=exposed_paths(root, os.environ),
+            env=tuple(workspace.environment(policy.workspace_env, self.worktree.path, os.environ).items()),
         )
 
     def close(self) -> None:

@@ -19,11 +19,13 @@ from conductor.models.layout import COMPLETED, RESULT, StepPaths
 from conductor.models.plan import StepSpec
 from conductor.models.task import TaskContext, TaskFile
 from conductor.policy.effective import EffectivePolicy
-from conductor.runner import acceptance, records, tasks, tripwire, verdicts
+from conductor.runner import acceptance, records, tasks, tripwire, verdicts, workspace
 from conductor.runner.plans import exchange_record
 
 if TYPE_CHECKING:
     from conductor.runner.fork import Fork
+
+SETUP_OUTPUT_KEEP = 4096
 
 
 def create_task(fork: Fork, step: str, attempt: int) -> bool:
@@ -160,6 +162,8 @@ def dispatch(fork: Fork, step: str) -> None:
         stop=fork.options.stop,
         confinement=fork.confinement(step),
     )
+    if not _prepare(fork, step, task.attempt):
+        return
     if st.phase is Phase.CLAIMED and fork.executor.name == "command":
         outcome = Outcome.RESULT  # resume kept a finished command's result
     else:
@@ -184,6 +188,50 @@ def dispatch(fork: Fork, step: str) -> None:
         data={"directory": found.directory, **acceptance.reported_usage(found.result)},
         changes=records.receive(step, result=found.result, explanation=found.explanation),
     )
+
+
+def _prepare(fork: Fork, step: str, attempt: int) -> bool:
+    """The worktree copied and set up first (when new, or a setup input changed), the output
+    kept as evidence; a setup that fails fails the attempt."""
+    policy = fork.policy(step)
+    done = workspace.prepare(
+        fork.worktree.path,
+        fork.worktree.repo_root,
+        policy,
+        fork.confinement(step),
+        policy.verify_timeout_seconds,
+    )
+    if done is None:
+        return True
+    for note in done.notes:
+        fork.say(note)
+    commands = [
+        {**c.to_json(), "output": fork.redact.text(c.output[-SETUP_OUTPUT_KEEP:])} for c in done.commands
+    ]
+    failed = done.failed
+    ran = ", ".join(f"`{c.command}`" for c in done.commands) or "no commands"
+    fork.record(
+        EventType.WORKSPACE_PREPARED,
+        f"workspace set up ({done.reason}): {ran}" + (" — failed" if failed else ""),
+        step=step,
+        attempt=attempt,
+        data={"reason": done.reason, "copied": done.copied, "notes": done.notes, "commands": commands},
+    )
+    if failed is None:
+        return True
+    state = "timed out" if failed.exit_code is None else f"exited with {failed.exit_code}"
+    verdicts.fail_attempt(
+        fork,
+        step,
+        attempt,
+        FailureKind.EXECUTOR_FAILED,
+        f"workspace setup `{failed.command}` {state}",
+        evidence=failed.output.strip().splitlines()[-10:],
+        commands=done.commands,
+        hint="fix workspace.setup in .conductor/policy.yaml (its output is in the workspace.prepared"
+        " event: conductor events --plan PLAN)",
+    )
+    return False
 
 
 def _record_llm(fork: Fork, step: str, attempt: int, exchange: Exchange) -> None:

@@ -8,6 +8,7 @@ tree becomes the step's commit when every check passes.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,7 @@ from conductor.models.paths import printable, unstorable_reason
 from conductor.models.result import ResultFile, ResultStatus
 from conductor.models.task import TaskFile
 from conductor.policy.effective import EffectivePolicy
-from conductor.runner import detection
+from conductor.runner import detection, workspace
 from conductor.runner.tripwire import Tripped
 from conductor.runner.worktree import Worktree
 from conductor.sandbox.confinement import Confinement
@@ -77,6 +78,7 @@ class Verdict:
     violations: list[Violation] = field(default_factory=list)
     evidence: list[str] = field(default_factory=list)
     commands: list[CommandEvidence] = field(default_factory=list)
+    hint: str | None = None  # better advice than the failure kind's general one
 
     @property
     def accepted(self) -> bool:
@@ -181,7 +183,14 @@ def run_verify_commands(
     say: Callable[[str], None],
     confinement: Confinement,
 ) -> Verdict:
-    """Step 4: the verify commands, in order, stopping at the first failure."""
+    """Step 4: the verify commands, in order, stopping at the first failure. Without the
+    sandbox (which hides the checkout), first a check that they would test the worktree."""
+    if commands and not confinement.isolated:
+        env = {**os.environ, **dict(confinement.env)}
+        leak = workspace.import_leak(worktree, confinement.repo_root, env)
+        if leak is not None:
+            reason = leak.reason()
+            return Verdict(FailureKind.VERIFY_FAILED, reason, evidence=[reason], hint=workspace.LEAK_HINT)
     results: list[CommandEvidence] = []
     for command in commands:
         say(f"verify `{command}`")

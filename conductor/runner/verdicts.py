@@ -85,6 +85,7 @@ def judge(fork: Fork, step: str) -> None:
             evidence=verdict.evidence,
             diffstat=observed.diffstat(),
             commands=verdict.commands,
+            hint=verdict.hint,
         )
         return
     accept(fork, task, result, observed, verdict.commands)
@@ -226,10 +227,12 @@ def fail_attempt(
     evidence: Sequence[str] | None = None,
     diffstat: str = "",
     commands: Sequence[CommandEvidence] = (),
+    hint: str | None = None,
 ) -> None:
     """Record a failed attempt with its evidence, then reset the worktree to the fork tip."""
     _disarm(fork, step, attempt)
     info = describe(kind)
+    hint = hint or info.recovery
     verdict = acceptance.failed_verdict(
         step,
         attempt,
@@ -239,6 +242,7 @@ def fail_attempt(
         evidence=evidence,
         diffstat=diffstat,
         commands=commands,
+        hint=hint,
     )
     logs = acceptance.verify_logs(StepPaths(step).attempt(attempt), commands)
     fork.record(
@@ -246,14 +250,14 @@ def fail_attempt(
         f"{info.name}: {reason}",
         step=step,
         attempt=attempt,
-        data={"kind": kind.value, "failure": info.name, "hint": info.recovery, "violations": len(violations)},
+        data={"kind": kind.value, "failure": info.name, "hint": hint, "violations": len(violations)},
         changes=records.fail(step, attempt, verdict=verdict, patch=patch, logs=logs),
     )
     fork.index_sync.settle()
     fork.worktree.reset()
     fork.file_step(fork.tip(), step, FAILED)
     if kind is not FailureKind.INTERRUPTED:
-        fork.learn(step, attempt, succeeded=False, kind=kind.value, reason=reason, hint=info.recovery)
+        fork.learn(step, attempt, succeeded=False, kind=kind.value, reason=reason, hint=hint)
     fork.say(f"{step}: {info.name}: {reason}")
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from conductor.errors import ConductorError
 from conductor.gitcli import git, git_text
+from conductor.runner import workspace
 
 _CREATING = threading.Lock()
 
@@ -64,7 +65,8 @@ class Worktree:
     def reset(self) -> None:
         """Back to the fork tip: tracked files restored, untracked ones removed."""
         self._git(["reset", "--quiet", "--hard", "HEAD"])
-        self._git(["clean", "-ffdq"])  # twice -f: nested repositories an executor made go too
+        keep = [arg for path in workspace.prepared_paths(self.path) for arg in ("-e", "/" + path)]
+        self._git(["clean", "-ffdq", *keep])  # twice -f: nested repositories an executor made go too
 
     def refresh_index(self) -> None:
         """The index back in line with HEAD, keeping the files as they are."""

@@ -39,6 +39,7 @@ class Confinement:
     isolated: bool  # bubblewrap; False: the fallback (a subreaper, and fingerprint.py)
     network: bool = True
     exposed: tuple[Path, ...] = field(default=())  # read-only inside the checkout (a venv on PATH)
+    env: tuple[tuple[str, str], ...] = field(default=())  # the policy's workspace.env, resolved
 
 
 @dataclass
@@ -77,8 +78,9 @@ def launch(
 ) -> Iterator[Launch]:
     """`command` (a shell command) ready to start under `confinement`; `writable` are more
     paths it may write (the command executor's result directory)."""
+    env = {**env, **dict(confinement.env)}
     if not confinement.isolated:
-        yield Launch(reaper.argv([SHELL, "-c", command]), dict(env), None, isolated=False)
+        yield Launch(reaper.argv([SHELL, "-c", command]), env, None, isolated=False)
         return
     parent = confinement.git_dir / "conductor" / "sandbox"
     parent.mkdir(parents=True, exist_ok=True)

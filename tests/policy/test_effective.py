@@ -128,7 +128,7 @@ def test_every_policy_field_has_a_merge_rule() -> None:
             a for a in getattr(sub, "__args__", (sub,)) if isinstance(a, type) and hasattr(a, "model_fields")
         ]
         if inner:
-            keys |= {f"{name}.{f}" for f in inner[0].model_fields}
+            keys |= {f"{name}.{i.alias or f}" for f, i in inner[0].model_fields.items()}
         else:
             keys.add(name)
     assert keys - {"version"} == set(DEFAULTS) | set(LISTS) | {PROTECTED}
