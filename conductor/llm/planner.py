@@ -32,10 +32,11 @@ it (for Python, tests run with `python -m pytest -q`). Never list a protected fi
 JSON matching the schema, nothing else."""
 
 
-def repo_context(root: Path, policy: EffectivePolicy) -> str:
-    """What the planner may know of the repository, bounded in size."""
+def repo_context(root: Path, policy: EffectivePolicy, base: str = "HEAD") -> str:
+    """What the planner may know of the repository at commit `base`, bounded in size."""
     try:
-        files = git(["ls-files", "-z"], cwd=root).decode("utf-8", "replace").split("\0")
+        listed = git(["ls-tree", "-r", "-z", "--name-only", base], cwd=root)
+        files = listed.decode("utf-8", "replace").split("\0")
     except ConductorError:
         files = []
     files = [f for f in files if f]
@@ -43,8 +44,12 @@ def repo_context(root: Path, policy: EffectivePolicy) -> str:
     more = f"\n... and {len(files) - MAX_FILES} more" if len(files) > MAX_FILES else ""
     readme = ""
     for name in ("README.md", "README.rst", "README.txt", "README"):
-        if (root / name).is_file():
-            readme = (root / name).read_text(encoding="utf-8", errors="replace")[:README_CHARS]
+        if name in files:
+            try:
+                text = git(["cat-file", "blob", f"{base}:{name}"], cwd=root)
+            except ConductorError:
+                continue
+            readme = text[: README_CHARS * 4].decode("utf-8", "replace")[:README_CHARS]
             break
     protected = ", ".join(p.text for p in policy.protected.patterns) or "none"
     constraints = "\n".join(f"- {c}" for c in policy.global_constraints) or "- none"
@@ -109,7 +114,8 @@ def to_forks(strategies: list[PlannedStrategy], taken: set[str] | None = None) -
 
 
 class LLMPlanner:
-    def __init__(self, caller: Caller, *, root: Path, policy: EffectivePolicy) -> None:
+    def __init__(self, caller: Caller, *, root: Path, policy: EffectivePolicy, base: str = "HEAD") -> None:
+        self.base = base
         self.caller = caller
         self.root = root
         self.policy = policy
@@ -150,7 +156,7 @@ class LLMPlanner:
         return plan
 
     def plan(self, goal: str, *, forks: int = 1, strategies: list[str] | None = None) -> PlanSpec:
-        context = repo_context(self.root, self.policy)
+        context = repo_context(self.root, self.policy, self.base)
         if strategies:
             listed = "\n".join(f"{i}. {s}" for i, s in enumerate(strategies, start=1))
             ask = f"Plan one strategy for each of these approaches, in this order:\n{listed}"
@@ -172,7 +178,7 @@ class LLMPlanner:
     ) -> ForkSpec:
         """A new strategy after others failed (dynamic forking)."""
         tried = "\n".join(f"- {strategy}: failed because {reason}" for strategy, reason in failed)
-        context = repo_context(self.root, self.policy)
+        context = repo_context(self.root, self.policy, self.base)
         prompt = (
             f"Goal: {goal}\n\nThese strategies were tried and failed:\n{tried}\n\n"
             f"Plan one different strategy that avoids these failures.\n\n{context}"

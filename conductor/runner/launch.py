@@ -156,7 +156,7 @@ def planner(start: Start) -> LLMPlanner:
         retries=start.settings.retries,
         backoff_seconds=start.settings.retry_backoff_seconds,
     )
-    return LLMPlanner(caller, root=start.root, policy=project_policy(start.root))
+    return LLMPlanner(caller, root=start.root, policy=project_policy(start.root), base=start.base)
 
 
 def load_plan_file(path: str) -> tuple[PlanSpec, YamlDocument]:

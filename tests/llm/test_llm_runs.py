@@ -360,3 +360,21 @@ def test_an_openai_compatible_server_through_the_cli(proj: Project, run_cli, mod
     plan = proj.only_plan()
     recorded = json.loads(git(proj.root, "show", f"refs/conductor/plans/{plan}:plan.json"))
     assert recorded["executor"]["llm"]["provider"] == "openai"
+
+
+def test_the_planner_sees_the_repository_at_the_base_it_plans_from(proj: Project, run_cli, model) -> None:
+    (proj.root / "later.py").write_text("added after the base\n")
+    git(proj.root, "add", "later.py")
+    git(proj.root, "commit", "-q", "-m", "later")
+    (proj.root / "staged.py").write_text("not committed\n")
+    git(proj.root, "add", "staged.py")
+    fake = model(
+        [
+            plan_reply(("one", "Notes", [step("Write notes", "notes.md")])),
+            edit_reply("Notes", "step_001", 1, edits(("notes.md", "n\n"))),
+        ]
+    )
+    result = run_cli("build", "Write notes", "--base", "HEAD~1", "--yes")
+    assert result.code == 0, result.err
+    prompt = fake.seen[0].body["contents"][0]["parts"][0]["text"]
+    assert "app.py" in prompt and "later.py" not in prompt and "staged.py" not in prompt
