@@ -35,6 +35,7 @@ from conductor.policy.project import effective
 from conductor.progress import say
 from conductor.project import find_root
 from conductor.report import Report
+from conductor.runner.workspace import environment as workspace_env
 from conductor.sandbox import fingerprint
 from conductor.sandbox.confinement import Confinement, exposed_paths, isolate
 
@@ -228,4 +229,5 @@ def _confinement(root: Path, workspace: Path) -> Confinement:
         isolated=isolate(policy.sandbox_mode),
         network=policy.sandbox_network,
         exposed=exposed_paths(root, os.environ),
+        env=tuple(workspace_env(policy.workspace_env, workspace, os.environ).items()),
     )
