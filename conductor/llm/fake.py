@@ -14,6 +14,9 @@ matches fit is served. A reply is one of:
     {"delay": 3.0, ...}        wait first (then serve the rest of the reply)
     {"block": "SAFETY"}        a safety block
     {"empty": true}            a candidate with no text
+
+`conductor.llm.fakemodel.SchemaFollowingModel` serves the same endpoints without a script: it
+answers each request with an instance of the request's own schema.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 
 @dataclass
@@ -31,6 +34,7 @@ class Seen:
     path: str
     headers: dict[str, str]
     body: dict[str, Any]
+    reply: dict[str, Any] = field(default_factory=dict)  # what was served (an error, an answer)
 
     @property
     def text(self) -> str:
@@ -52,7 +56,7 @@ class FakeModelServer:
         base = f"http://127.0.0.1:{self._server.server_port}"
         return base + ("/v1" if self.flavor == "openai" else "")
 
-    def start(self) -> FakeModelServer:
+    def start(self) -> Self:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -74,22 +78,27 @@ class FakeModelServer:
             self._server.shutdown()
             self._server.server_close()
 
-    def __enter__(self) -> FakeModelServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
     def _next(self, seen: Seen) -> dict[str, Any]:
-        text = seen.text
         with self._lock:
             self.seen.append(seen)
-            for index, reply in enumerate(self.script):
-                if index in self._used:
-                    continue
-                if all(needle in text for needle in reply.get("match", [])):
-                    self._used.add(index)
-                    return reply
+            seen.reply = self._reply(seen)
+            return seen.reply
+
+    def _reply(self, seen: Seen) -> dict[str, Any]:
+        """The reply to a request (called in arrival order, under the lock)."""
+        text = seen.text
+        for index, reply in enumerate(self.script):
+            if index in self._used:
+                continue
+            if all(needle in text for needle in reply.get("match", [])):
+                self._used.add(index)
+                return reply
         return {"status": 500, "message": "the fake model has no scripted reply for this request"}
 
     def _handle(self, handler: BaseHTTPRequestHandler, seen: Seen) -> None:
