@@ -108,7 +108,7 @@ def hooks_pre_push(remote: str | None, url: str | None, as_json: bool) -> int:
 
     from conductor.commands import prepush as command
 
-    return finish(command.run(sys.stdin), as_json)
+    return finish(command.run(sys.stdin, remote=remote), as_json)
 
 
 @cli.command(

@@ -7,11 +7,12 @@ stdin: `<local ref> <local sha> <remote ref> <remote sha>`. Deleting a ref is no
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from conductor.errors import ConductorError
+from conductor.gitcli import git_text
 from conductor.ledger import refs
 from conductor.ledger.store import Ledger
 from conductor.project import find_root
@@ -20,6 +21,47 @@ from conductor.provenance.verifier import VerifyReport, verify_plan
 from conductor.report import Report
 
 PREFIX = "conductor pre-push:"
+
+
+def pushed_refs(lines: Iterable[str]) -> set[str]:
+    """The remote ref names a push updates (not those it deletes)."""
+    names = set()
+    for line in lines:
+        parts = line.split()
+        if len(parts) == 4 and parts[1].strip("0") != "":
+            names.add(parts[2])
+    return names
+
+
+def missing_records(
+    forks: list[tuple[str, str]], pushed: set[str], on_remote: Callable[[list[str]], set[str] | None]
+) -> list[str]:
+    """The state refs (plan log, fork log) of pushed forks that neither this push nor the
+    remote holds: without them a reviewer's `conductor verify` finds no plan."""
+    wanted: list[str] = []
+    for plan, fork in forks:
+        for ref in (refs.plan_log(plan), refs.fork_log(plan, fork)):
+            if ref not in pushed and ref not in wanted:
+                wanted.append(ref)
+    if not wanted:
+        return []
+    present = on_remote(wanted) or set()
+    return [ref for ref in wanted if ref not in present]
+
+
+def remote_has(remote: str | None) -> Callable[[list[str]], set[str] | None]:
+    """Which of some refs the remote has (`git ls-remote`); None when it cannot be asked."""
+
+    def ask(names: list[str]) -> set[str] | None:
+        if not remote:
+            return None
+        try:
+            out = git_text(["ls-remote", "--refs", remote, *names], cwd=find_root())
+        except ConductorError:
+            return None
+        return {line.split("\t", 1)[1] for line in out.splitlines() if "\t" in line}
+
+    return ask
 
 
 def pushed_forks(lines: Iterable[str]) -> list[tuple[str, str]]:
@@ -46,6 +88,8 @@ class PrePush(Report):
     checked: list[tuple[str, str]] = field(default_factory=list)
     reports: list[VerifyReport] = field(default_factory=list)  # of the forks that do not verify
     errors: list[str] = field(default_factory=list)  # forks that could not be checked
+    remote: str = ""
+    missing: list[str] = field(default_factory=list)  # state refs left behind (a warning)
 
     @property
     def failed(self) -> int:
@@ -61,6 +105,7 @@ class PrePush(Report):
             "ok": not self.failed,
             "failed": [r.to_json() for r in self.reports],
             "errors": self.errors,
+            "records_left_behind": self.missing,
         }
 
     def render(self) -> str:
@@ -75,13 +120,23 @@ class PrePush(Report):
             )
         else:
             lines.append(f"{PREFIX} provenance of {len(self.checked)} fork(s) verified")
+        if self.missing:
+            remote = self.remote or "REMOTE"
+            lines.append(
+                f"{PREFIX} warning: the records of these forks stay behind ({', '.join(self.missing)});"
+                f" a reviewer's `conductor verify` will find no plan. Push them too:"
+                f" git push {remote} 'refs/conductor/*:refs/conductor/*'  (or use `conductor pr`)"
+            )
         return "\n".join(lines)
 
 
-def run(lines: Iterable[str]) -> PrePush:
-    result = PrePush(pushed_forks(lines))
+def run(lines: Iterable[str], *, remote: str | None = None) -> PrePush:
+    lines = list(lines)
+    result = PrePush(pushed_forks(lines), remote=remote or "")
     if not result.checked:
         return result
+    branches = [pair for pair in result.checked if refs.code_branch(*pair) in pushed_refs(lines)]
+    result.missing = missing_records(branches, pushed_refs(lines), remote_has(remote))
     ledger = Ledger(find_root())
     for plan, fork in result.checked:
         try:

@@ -241,3 +241,26 @@ def test_a_branch_that_lost_its_last_accepted_step_fails(built: Project, run_cli
     git(built.root, "update-ref", f"refs/heads/{built.branch()}", previous)  # checked out in the worktree
     code, data = verify_json(run_cli)
     assert code == 1 and "does not contain its last accepted step" in data["branches"][0]["detail"]
+
+
+def test_pre_push_warns_when_a_fork_branch_leaves_its_records_behind(
+    built: Project, run_cli, tmp_path: Path
+) -> None:
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    git(built.root, "remote", "add", "origin", str(remote))
+    assert run_cli("hooks", "install", "--pre-push").code == 0
+    plan, branch = built.only_plan(), built.branch()
+    alone = run_process("git", "push", "-q", "origin", branch, cwd=built.root)
+    assert alone.code == 0, alone.err  # a warning, not a refusal
+    assert "records of these forks stay behind" in alone.err
+    assert refs.plan_log(plan) in alone.err and refs.fork_log(plan, "main") in alone.err
+    assert "git push origin 'refs/conductor/*:refs/conductor/*'" in alone.err
+    with_records = run_process(
+        "git", "push", "-q", "origin", branch, "refs/conductor/*:refs/conductor/*", cwd=built.root
+    )
+    assert with_records.code == 0 and "stay behind" not in with_records.err
+    # once the remote has them, pushing the branch again needs no warning
+    git(built.worktree(), "commit", "-q", "--allow-empty", "-m", "more")
+    again = run_process("git", "push", "-q", "origin", branch, cwd=built.root)
+    assert "stay behind" not in again.err
