@@ -190,6 +190,38 @@ def resume(plan: str | None, command: str | None, yes: bool, as_json: bool, **si
     return finish(resume_command.run(plan, command=command, yes=yes, signing=signing_from(signing)), as_json)
 
 
+@cli.command(
+    epilog="""\b
+Examples:
+  conductor revise hello-3f9a/main --comment "hello.py:2: greet should strip the name"
+  conductor revise hello-3f9a/main --comment "add a test for an empty name" --yes
+"""
+)
+@click.argument("target", metavar="PLAN/FORK")
+@click.option(
+    "--comment",
+    "comments",
+    multiple=True,
+    required=True,
+    help="A review comment; `path:line: text` points at a line. Repeat for several.",
+)
+@click.option("--exec", "command", metavar="CMD", help="Use this command instead of the recorded one.")
+@with_options([*signing_options, yes_option])
+@json_option
+def revise(
+    target: str, comments: tuple[str, ...], command: str | None, yes: bool, as_json: bool, **signing: Any
+) -> int:
+    """Turn review comments into the next step of a finished fork, on the same branch."""
+    from conductor.commands import revise as revise_command
+
+    return finish(
+        revise_command.run(
+            target, comments=list(comments), command=command, yes=yes, signing=signing_from(signing)
+        ),
+        as_json,
+    )
+
+
 def decision_options(func: F) -> F:
     """The arguments approve and reject share."""
     func = click.argument("step")(func)
