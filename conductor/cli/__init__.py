@@ -6,7 +6,7 @@ are imported inside each callback, so `conductor --help` loads click and nothing
     options.py     options several commands share; `finish` (print, exit code)
     setting_up.py  init, policy, hooks, schema, clean
     running.py     build, explore, fork, resume, approve, reject, replay, worker, demo
-    inspecting.py  status, events, explain, verify, checkout, handoff-metrics
+    inspecting.py  status, events, explain, verify, checkout, compare, diff, handoff-metrics
 """
 
 from __future__ import annotations

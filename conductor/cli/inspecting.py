@@ -1,5 +1,5 @@
 """Commands that look at what was recorded: status, events, explain, verify, checkout,
-handoff-metrics."""
+compare, diff, handoff-metrics."""
 
 from __future__ import annotations
 
@@ -178,6 +178,53 @@ def checkout(point: str, directory: str | None, as_json: bool) -> int:
     from conductor.commands import checkout as command
 
     return finish(command.run(point, directory), as_json)
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  conductor compare                      the latest plan
+  conductor compare hello-3f9a --json
+
+\b
+Shows the comparison recorded in the plan log when its last run ended (explore, resume,
+approve), or computes it now when none is recorded or the plan has moved on since, and says
+which. A plan with one fork shows that fork's summary.
+"""
+)
+@click.argument("plan", required=False)
+@json_option
+def compare(plan: str | None, as_json: bool) -> int:
+    """Compare a plan's forks side by side, with the one recommended."""
+    from conductor.commands import compare as command
+
+    return finish(command.run(plan), as_json)
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  conductor diff hello-3f9a/short hello-3f9a/long   from one fork to the other
+  conductor diff hello-3f9a/long --stat             what the fork changed since the plan's base
+  conductor diff hello-3f9a/main@step_001 hello-3f9a/main --json
+
+\b
+`git diff` of the two points (a fork's branch tip, PLAN/FORK@STEP, or @base), coloured on a
+terminal; --json lists the files with their added and removed lines.
+"""
+)
+@click.argument("left", metavar="PLAN/A")
+@click.argument("right", metavar="[PLAN/B]", required=False)
+@click.option("--stat", is_flag=True, help="A summary per file (git diff --stat) instead of the patch.")
+@click.option(
+    "--color/--no-color", default=None, help="Colour the diff (default: when stdout is a terminal)."
+)
+@json_option
+def diff(left: str, right: str | None, stat: bool, color: bool | None, as_json: bool) -> int:
+    """Show the difference between two forks, or a fork and its plan's base."""
+    from conductor.commands import diff as command
+
+    return finish(command.run(left, right, stat=stat, color=color), as_json)
 
 
 @cli.command("handoff-metrics", epilog="Example:\n\n  conductor handoff-metrics --json")

@@ -21,6 +21,7 @@ class EventType(StrEnum):
     PLAN_ABANDONED = "plan.abandoned"
     PLAN_HALTED = "plan.halted"
     PLAN_RESUMED = "plan.resumed"
+    PLAN_COMPARED = "plan.compared"
     PLAN_REVISED = "plan.revised"
     FORK_CREATED = "fork.created"
     FORK_SPAWNED = "fork.spawned"

@@ -33,6 +33,7 @@ FILED = (*HANDED, PROVENANCE, BUNDLE)  # a finished step's records, as the mailb
 # Files at the top of a log's tree.
 PLAN_FILE = "plan.json"  # plan log: goal, strategies, source, base commit
 PLAN_POLICY = "policy.json"  # plan log: the effective project policy with origins
+COMPARISON_FILE = "comparison.json"  # plan log: its forks compared, the one recommended
 FORK_FILE = "fork.json"  # fork log: id, strategy, branch, base, planned steps
 EVIDENCE = "evidence"
 LLM = "llm"

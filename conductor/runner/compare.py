@@ -1,4 +1,6 @@
-"""Comparing the forks of a plan, and recommending one — from the ledger alone."""
+"""Comparing the forks of a plan, and recommending one — from the ledger alone; and the
+comparison recorded in the plan log (`comparison.json`, `plan.compared`) when a run of a plan
+with several forks ends, for `conductor compare` to show again."""
 
 from __future__ import annotations
 
@@ -10,8 +12,8 @@ from typing import Any
 from conductor.engine.state import ForkState, Phase
 from conductor.ledger import refs
 from conductor.ledger.store import Ledger
-from conductor.models.event import EventType
-from conductor.models.layout import FORK_FILE, StepPaths
+from conductor.models.event import Event, EventType
+from conductor.models.layout import COMPARISON_FILE, FORK_FILE, StepPaths
 
 
 @dataclass
@@ -47,6 +49,26 @@ class ForkSummary:
             "seconds": round(self.seconds, 1) if self.seconds is not None else None,
             "spawned": self.spawned,
         }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ForkSummary:
+        """A summary as `to_json` wrote it (into comparison.json)."""
+        return cls(
+            fork=str(data["fork"]),
+            strategy=str(data.get("strategy") or ""),
+            branch=str(data["branch"]),
+            status=str(data["status"]),
+            steps_total=int(data["steps"]["total"]),
+            steps_passed=int(data["steps"]["passed"]),
+            evidence_passed=int(data["evidence"]["passed"]),
+            evidence_total=int(data["evidence"]["total"]),
+            diff_lines=int(data["diff_lines"]),
+            confidence=data.get("confidence"),
+            tokens=int(data["tokens"]),
+            repairs=int(data["repairs"]),
+            seconds=data.get("seconds"),
+            spawned=bool(data.get("spawned")),
+        )
 
 
 def summarize_fork(ledger: Ledger, plan: str, fork: str) -> ForkSummary:
@@ -170,3 +192,99 @@ def table_rows(summaries: list[ForkSummary]) -> list[list[str]]:
             ]
         )
     return rows
+
+
+@dataclass
+class Comparison:
+    """A plan's forks compared and the one recommended, as recorded (or computed) at one moment.
+
+    `tips` are the fork logs' tip commits it was computed from: when one has moved since, the
+    recorded comparison is out of date."""
+
+    plan: str
+    state: str
+    forks: list[ForkSummary]
+    recommended: str | None
+    reason: str
+    tips: dict[str, str | None]
+    time: str | None = None  # when it was recorded (None: computed now, not recorded)
+    commit: str | None = None  # the plan-log commit of its `plan.compared` event
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "plan": self.plan,
+            "state": self.state,
+            "forks": [f.to_json() for f in self.forks],
+            "recommended": self.recommended,
+            "reason": self.reason,
+            "tips": self.tips,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], *, time: str | None, commit: str | None) -> Comparison:
+        return cls(
+            plan=str(data["plan"]),
+            state=str(data["state"]),
+            forks=[ForkSummary.from_json(f) for f in data["forks"]],
+            recommended=data.get("recommended"),
+            reason=str(data.get("reason") or ""),
+            tips={str(k): v for k, v in dict(data.get("tips") or {}).items()},
+            time=time,
+            commit=commit,
+        )
+
+
+def fork_tips(ledger: Ledger, plan: str) -> dict[str, str | None]:
+    return {fork: ledger.ref_target(refs.fork_log(plan, fork)) for fork in ledger.forks(plan)}
+
+
+def current(ledger: Ledger, plan: str, state: str) -> Comparison:
+    """The comparison as the ledger says now (not recorded)."""
+    tips = fork_tips(ledger, plan)
+    summaries = compare(ledger, plan)
+    best, reason = recommend(summaries)
+    return Comparison(plan, state, summaries, best.fork if best else None, reason, tips)
+
+
+def record_comparison(ledger: Ledger, plan: str, state: str) -> Comparison | None:
+    """At the end of a run of a plan with several forks: write the comparison into the plan log
+    (`comparison.json`, event `plan.compared`, carrying the plan's state). Nothing for a plan with
+    one fork, nor when the recorded one is still the same."""
+    if len(ledger.forks(plan)) < 2:
+        return None
+    found = current(ledger, plan, state)
+    before = recorded(ledger, plan)
+    if before is not None and before.to_json() == found.to_json():
+        return before
+    what = f"recommended {found.recommended}" if found.recommended else "no fork to recommend"
+    event = ledger.append(
+        refs.plan_log(plan),
+        Event(
+            EventType.PLAN_COMPARED,
+            plan=plan,
+            summary=f"{len(found.forks)} forks compared: {what}",
+            state=state,
+            data={"recommended": found.recommended, "reason": found.reason},
+        ),
+        {COMPARISON_FILE: json.dumps(found.to_json(), indent=2) + "\n"},
+    )
+    found.time, found.commit = event.time, event.commit
+    return found
+
+
+def recorded(ledger: Ledger, plan: str) -> Comparison | None:
+    """The comparison last recorded in the plan log, with when; None if there is none."""
+    tip = ledger.tip(refs.plan_log(plan))
+    raw = tip.read(COMPARISON_FILE) if tip is not None else None
+    if tip is None or raw is None:
+        return None
+    for event in ledger.log(refs.plan_log(plan)):  # the newest plan.compared wrote it
+        if event.type is EventType.PLAN_COMPARED:
+            return Comparison.from_json(json.loads(raw), time=event.time, commit=event.commit)
+    return Comparison.from_json(json.loads(raw), time=None, commit=None)
+
+
+def moved_on(comparison: Comparison, ledger: Ledger) -> list[str]:
+    """The forks whose logs have moved since the comparison was made (new, changed or gone)."""
+    now = fork_tips(ledger, comparison.plan)
+    return sorted(f for f in set(now) | set(comparison.tips) if now.get(f) != comparison.tips.get(f))

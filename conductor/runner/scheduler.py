@@ -1,5 +1,6 @@
-"""Running a plan: its forks, a lock so one process runs it at a time, plan-level events,
-and the mailbox's shared files (PROTOCOL.md, metrics.json)."""
+"""Running a plan: its forks, a lock so one process runs it at a time, plan-level events (the
+last one, for a plan with several forks, its comparison), and the mailbox's shared files
+(PROTOCOL.md, metrics.json)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from conductor.models.event import Event, EventType
 from conductor.models.layout import PLAN_FILE
 from conductor.models.plan import ForkSpec
 from conductor.project import HANDOFF_DIR
-from conductor.runner import metrics
+from conductor.runner import compare, metrics
 from conductor.runner.fork import Fork, RunOptions
 from conductor.runner.forkrunner import ForkRunner
 from conductor.runner.plans import PlanRecord, ensure_fork
@@ -178,6 +179,7 @@ def run_plan(
                     data={"forks": {k: v.value for k, v in statuses.items()}},
                 ),
             )
+        compare.record_comparison(ledger, plan.id, state)  # every run of explore, resume, approve
         return PlanOutcome(plan.id, state, statuses)
 
 

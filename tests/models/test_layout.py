@@ -80,6 +80,7 @@ def test_the_plan_log_table_is_the_layout_module() -> None:
         FORMAT_FILE,
         layout.PLAN_FILE,
         layout.PLAN_POLICY,
+        layout.COMPARISON_FILE,
         f"{layout.llm_folder('<scope>')}/<NNN>.json",
     ]
     assert documented()[2] == from_code

@@ -1,0 +1,75 @@
+"""The difference between two points of plans (`conductor diff`): two fork branches, or a fork
+and its plan's base — through the git CLI, so it reads (and applies) as `git diff` does."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from conductor.gitcli import git
+from conductor.ledger.store import Ledger
+from conductor.report import Report
+from conductor.runner import point
+from conductor.runner.point import Point
+
+
+@dataclass(frozen=True)
+class FileChange:
+    path: str
+    added: int | None  # None: a binary file
+    removed: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "added": self.added, "removed": self.removed, "binary": self.added is None}
+
+
+@dataclass
+class ForkDiff(Report):
+    """From `old` to `new`: the files with their added and removed lines, and git's text (the
+    patch, or with `--stat` its summary)."""
+
+    old: Point
+    new: Point
+    files: list[FileChange]
+    text: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "from": self.old.to_json(),
+            "to": self.new.to_json(),
+            "files": [f.to_json() for f in self.files],
+            "added": sum(f.added or 0 for f in self.files),
+            "removed": sum(f.removed or 0 for f in self.files),
+        }
+
+    def render(self) -> str:
+        if not self.files:
+            return f"no difference between {self.old.label} and {self.new.label}"
+        return self.text.removesuffix("\n")
+
+
+def points(ledger: Ledger, left: str, right: str | None) -> tuple[Point, Point]:
+    """`A B`: from A to B. `A` alone: from its plan's base to A."""
+    if right is not None:
+        return point.resolve(ledger, left), point.resolve(ledger, right)
+    new = point.resolve(ledger, left)
+    return point.resolve(ledger, f"{new.plan}/{new.fork}@base"), new
+
+
+def diff(ledger: Ledger, root: Path, left: str, right: str | None, *, stat: bool, color: bool) -> ForkDiff:
+    old, new = points(ledger, left, right)
+    raw = git(["diff", "--no-ext-diff", "--no-renames", "--numstat", "-z", old.commit, new.commit], cwd=root)
+    files = []
+    for record in raw.decode("utf-8", "surrogateescape").split("\0"):
+        if not record:
+            continue
+        added, removed, path = record.split("\t", 2)
+        files.append(
+            FileChange(path, None if added == "-" else int(added), None if removed == "-" else int(removed))
+        )
+    args = ["diff", "--no-ext-diff", f"--color={'always' if color else 'never'}"]
+    if stat:
+        args.append("--stat")
+    text = git([*args, old.commit, new.commit], cwd=root).decode("utf-8", "replace") if files else ""
+    return ForkDiff(old, new, files, text)

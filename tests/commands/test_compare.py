@@ -1,0 +1,153 @@
+"""`conductor compare` and `conductor diff`: the comparison of an explore is recorded in the plan
+log when a run ends (again after approve and resume), shown at any time, and two forks'
+branches are diffed through git."""
+
+from __future__ import annotations
+
+import json
+
+import yaml
+
+from conductor.ledger import refs
+from conductor.models.event import Event, EventType
+from tests.conftest import git
+from tests.scenario import Project
+
+FORKS = {
+    "goal": "Write notes",
+    "forks": [
+        {
+            "id": "short",
+            "strategy": "short notes",
+            "steps": [
+                {"title": "Write notes.md", "instruction": "Write notes", "allowed_files": ["notes.md"]}
+            ],
+        },
+        {
+            "id": "long",
+            "strategy": "long notes",
+            "steps": [
+                {"title": "Write notes.md", "instruction": "Write notes", "allowed_files": ["notes.md"]},
+                {"title": "Write more.md", "instruction": "Write more", "allowed_files": ["more.md"]},
+            ],
+        },
+    ],
+}
+SCRIPT = {
+    "step_001": [{"write": {"notes.md": "# notes\n"}}],
+    "step_002": [{"write": {"more.md": "more\nand more\n"}}],
+}
+
+
+def explored(proj: Project, run_cli) -> str:
+    (proj.root / "forks.yaml").write_text(yaml.safe_dump(FORKS, sort_keys=False))
+    git(proj.root, "add", "forks.yaml")
+    git(proj.root, "commit", "-q", "-m", "forks")
+    result = run_cli("explore", "--plan", "forks.yaml", "--exec", proj.agent(SCRIPT), "--yes", "--json")
+    assert result.code == 0, result.err
+    return str(json.loads(result.out)["plan"])
+
+
+def plan_events(proj: Project, plan: str) -> list[Event]:
+    return list(proj.ledger().log(refs.plan_log(plan), newest_first=False))
+
+
+def test_compare_shows_the_comparison_recorded_when_explore_ended(proj: Project, run_cli) -> None:
+    plan = explored(proj, run_cli)
+    events = plan_events(proj, plan)
+    assert events[-1].type is EventType.PLAN_COMPARED and events[-1].state == "completed"
+    record = json.loads(git(proj.root, "show", f"{refs.plan_log(plan)}:comparison.json"))
+    assert sorted(f["fork"] for f in record["forks"]) == ["long", "short"]
+    assert record["recommended"] == "long" and record["tips"].keys() == {"short", "long"}
+
+    shown = run_cli("compare")  # the latest plan
+    assert shown.code == 0, shown.err
+    assert f"plan {plan}: completed" in shown.out
+    assert f"recorded in the plan log at {events[-1].time} (plan.compared)" in shown.out
+    rows = [line.split()[:3] for line in shown.out.splitlines() if line.startswith("  ")]
+    assert ["fork", "status", "steps"] in rows and ["long", "completed", "2/2"] in rows
+    assert f"Recommended: long — {record['reason']}" in shown.out
+    assert f"conductor diff {plan}/short {plan}/long" in shown.out
+    data = json.loads(run_cli("compare", plan, "--json").out)
+    assert data["source"] == "recorded" and data["recorded_at"] == events[-1].time
+    assert data["recommended"] == "long" and data["forks"] == record["forks"]
+
+    # A fork log that moves makes the record out of date: computed now, and said so.
+    proj.ledger().append(
+        refs.fork_log(plan, "long"), Event(EventType.NOTE, plan=plan, fork="long", summary="x")
+    )
+    fresh = json.loads(run_cli("compare", plan, "--json").out)
+    assert fresh["source"] == "computed" and fresh["recorded_at"] is None
+    assert "moved on since the comparison recorded" in fresh["note"] and "fork long changed" in fresh["note"]
+    assert fresh["recommended"] == "long"
+
+
+def test_diff_between_two_forks_and_against_the_base(proj: Project, run_cli) -> None:
+    plan = explored(proj, run_cli)
+    between = run_cli("diff", f"{plan}/short", f"{plan}/long", "--json")
+    assert between.code == 0, between.err
+    data = json.loads(between.out)
+    assert data["files"] == [{"path": "more.md", "added": 2, "removed": 0, "binary": False}]
+    assert data["from"]["point"] == f"{plan}/short" and data["to"]["point"] == f"{plan}/long"
+    patch = run_cli("diff", f"{plan}/short", f"{plan}/long")
+    assert "diff --git a/more.md b/more.md" in patch.out and "+and more" in patch.out
+    assert "\x1b[" not in patch.out  # no colour when stdout is not a terminal
+    assert "\x1b[" in run_cli("diff", f"{plan}/short", f"{plan}/long", "--color").out
+    stat = run_cli("diff", f"{plan}/long", "--stat")  # against the plan's base
+    assert "more.md" in stat.out and "notes.md" in stat.out and "2 files changed" in stat.out
+    alone = json.loads(run_cli("diff", f"{plan}/long", "--json").out)
+    assert [f["path"] for f in alone["files"]] == ["more.md", "notes.md"]
+    assert alone["from"]["point"] == f"{plan}/long@base"
+    same = run_cli("diff", f"{plan}/short", f"conductor/{plan}/short")
+    assert same.code == 0 and same.out == f"no difference between {plan}/short and {plan}/short\n"
+
+
+def test_unknown_plans_and_forks_are_named(proj: Project, run_cli) -> None:
+    plan = explored(proj, run_cli)
+    missing = run_cli("diff", "nope/short", f"{plan}/long")
+    assert missing.code == 1 and "no plan 'nope'" in missing.err and plan in missing.err
+    no_fork = run_cli("diff", f"{plan}/medium")
+    assert no_fork.code == 1 and f"plan {plan} has no fork medium" in no_fork.err
+    assert "its forks: long, short" in no_fork.err
+    bad = run_cli("diff", plan)
+    assert bad.code == 1 and "is not a point in a plan" in bad.err
+    unknown = run_cli("compare", "nope")
+    assert unknown.code == 1 and "no plan 'nope'" in unknown.err
+
+
+def test_a_halted_explore_is_compared_again_after_approve_and_resume(proj: Project, run_cli) -> None:
+    command = proj.agent({"*": [{"write": {"x.py": "x = 1\n"}}]})
+    started = run_cli(
+        "explore", "Add x.py", "--strategy", "one way", "--strategy", "another", "--exec", command
+    )
+    assert started.code == 1  # both wait for approval
+    plan = proj.only_plan()
+    first = json.loads(run_cli("compare", "--json").out)
+    assert first["source"] == "recorded" and first["state"] == "halted" and first["recommended"] is None
+    assert "No fork to recommend" in run_cli("compare").out
+
+    approved = run_cli("approve", "step_001", "--plan", plan, "--fork", "one-way")
+    assert approved.code == 1, approved.err  # the other fork still waits
+    compared = [e for e in plan_events(proj, plan) if e.type is EventType.PLAN_COMPARED]
+    assert len(compared) == 2 and compared[-1].data["recommended"] == "one-way"
+    again = json.loads(run_cli("compare", "--json").out)
+    assert again["source"] == "recorded" and again["recommended"] == "one-way"
+    assert again["recorded_at"] == compared[-1].time
+
+    run_cli("approve", "step_001", "--plan", plan, "--fork", "another")
+    last = plan_events(proj, plan)[-1]
+    assert last.type is EventType.PLAN_COMPARED and last.state == "completed"
+    assert run_cli("resume", plan).code == 0  # nothing to run: nothing recorded again
+    assert plan_events(proj, plan)[-1].commit == last.commit
+
+
+def test_a_plan_with_one_fork_shows_its_summary_and_records_nothing(proj: Project, run_cli) -> None:
+    command = proj.agent({"*": [{"write": {"x.py": "x = 1\n"}}]})
+    assert run_cli("build", "Add x.py", "--exec", command, "--yes").code == 0
+    plan = proj.only_plan()
+    shown = run_cli("compare")
+    assert shown.code == 0, shown.err
+    assert "one fork: nothing to compare" in shown.out
+    assert ["main", "completed", "1/1"] in [line.split()[:3] for line in shown.out.splitlines()]
+    assert "Recommended" not in shown.out
+    assert all(e.type is not EventType.PLAN_COMPARED for e in plan_events(proj, plan))
