@@ -334,6 +334,50 @@ def worker(
 @cli.command(
     epilog="""\b
 Examples:
+  conductor pr                              the latest plan's recommended fork, to origin
+  conductor pr hello-3f9a/b --draft         that fork, as a draft
+  conductor pr --state-remote records --base develop
+  conductor pr --repo acme/app --remote fork
+
+\b
+Pushes the fork branch (--force-with-lease) and the plan's records (refs/conductor/...),
+then creates the pull request on GitHub, or updates the open one for the same branch: its
+body lists the steps, their verdicts, checks and provenance, and how to verify them.
+The token comes from GITHUB_TOKEN, GH_TOKEN or `gh auth token`; the API from
+GITHUB_API_URL (default https://api.github.com). For a remote that is not GitHub the
+body is written to .git/conductor/pr/PLAN.md, with `git request-pull` instructions.
+"""
+)
+@click.argument("target", metavar="[PLAN[/FORK]]", required=False)
+@click.option("--remote", default="origin", show_default=True, metavar="NAME", help="Push the branch here.")
+@click.option(
+    "--state-remote", metavar="NAME", help="Push the plan's records here instead (to keep them private)."
+)
+@click.option("--base", metavar="BRANCH", help="The branch to merge into (default: the remote's default).")
+@click.option("--repo", metavar="OWNER/NAME", help="The GitHub repository (default: from the remote's URL).")
+@click.option("--draft", is_flag=True, help="Open the pull request as a draft.")
+@json_option
+def pr(
+    target: str | None,
+    remote: str,
+    state_remote: str | None,
+    base: str | None,
+    repo: str | None,
+    draft: bool,
+    as_json: bool,
+) -> int:
+    """Push a fork with its records and open (or update) its pull request."""
+    from conductor.commands import pr as command
+
+    return finish(
+        command.run(target, remote=remote, state_remote=state_remote, base=base, repo=repo, draft=draft),
+        as_json,
+    )
+
+
+@cli.command(
+    epilog="""\b
+Examples:
   conductor demo               run in a fresh temporary directory (removed afterwards)
   conductor demo --keep        keep the demo project to explore it with git
 """

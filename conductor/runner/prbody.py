@@ -1,0 +1,139 @@
+"""The pull request's text for a fork, rendered from facts gathered out of the ledger: a pure
+function (same facts, same Markdown), written to read well on GitHub — tables, and long
+evidence in collapsed <details>."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Rejection:
+    attempt: int
+    failure: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class StepFacts:
+    id: str
+    title: str
+    state: str  # completed, failed, pending, ...
+    confidence: float | None = None
+    level: str | None = None
+    commands: list[tuple[str, bool]] = field(default_factory=list)  # (command, passed)
+    rejections: list[Rejection] = field(default_factory=list)
+    provenance: str | None = None  # the statement's digest
+    signer: str | None = None  # the sigstore identity; None when unsigned
+    commit: str | None = None
+
+
+@dataclass(frozen=True)
+class PrFacts:
+    plan: str
+    fork: str
+    goal: str
+    strategy: str
+    branch: str
+    base: str  # the commit the plan started from
+    steps: list[StepFacts]
+    tokens: int = 0
+    forks: list[list[str]] = field(default_factory=list)  # the comparison table, header first
+    recommendation: str | None = None
+    several_forks: bool = False
+
+
+def title(facts: PrFacts) -> str:
+    goal = " ".join(facts.goal.split())
+    return goal if len(goal) <= 72 else goal[:71] + "…"
+
+
+def verify_instructions(facts: PrFacts, remote: str = "origin") -> list[str]:
+    """The commands a reviewer runs to check the evidence in their own clone."""
+    fork = f" --fork {facts.fork}" if facts.several_forks else ""
+    return [
+        f"git fetch {remote} 'refs/conductor/*:refs/conductor/*' {facts.branch}:{facts.branch}",
+        f"conductor verify {facts.plan}{fork}",
+    ]
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def _verdict(step: StepFacts) -> str:
+    if step.state == "completed":
+        return "accepted" + (f" after {len(step.rejections)} rejected" if step.rejections else "")
+    return step.state
+
+
+def _checks(step: StepFacts) -> str:
+    if not step.commands:
+        return "-"
+    return "<br>".join(f"{'✅' if ok else '❌'} `{_cell(cmd)}`" for cmd, ok in step.commands)
+
+
+def render(facts: PrFacts) -> str:
+    """The Markdown body of the pull request for `facts.fork` of `facts.plan`."""
+    accepted = sum(1 for s in facts.steps if s.state == "completed")
+    out = [
+        f"**Goal:** {facts.goal.strip()}",
+        "",
+        f"**Strategy:** {facts.strategy or '-'} (fork `{facts.fork}` of plan `{facts.plan}`,"
+        f" from `{facts.base[:12]}`)",
+        "",
+        f"{accepted}/{len(facts.steps)} steps accepted"
+        + (f"; {facts.tokens} tokens" if facts.tokens else ""),
+        "",
+        "## Steps",
+        "",
+        "| Step | Title | Confidence | Verdict | Verify commands |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for step in facts.steps:
+        confidence = f"{step.confidence:.2f}" if step.confidence is not None else "-"
+        if step.level:
+            confidence += f" ({step.level})"
+        out.append(f"| {step.id} | {_cell(step.title)} | {confidence} | {_verdict(step)} | {_checks(step)} |")
+    rejected = [s for s in facts.steps if s.rejections]
+    if rejected:
+        out += ["", "<details><summary>Rejected attempts and repairs</summary>", ""]
+        for step in rejected:
+            for r in step.rejections:
+                out.append(f"- {step.id} attempt {r.attempt}: **{r.failure}**: {_cell(r.reason)}")
+        out += ["", "</details>"]
+    out += [
+        "",
+        "## Provenance",
+        "",
+        "| Step | Commit | Statement digest | Signer |",
+        "| --- | --- | --- | --- |",
+    ]
+    for step in facts.steps:
+        if step.provenance is None:
+            continue
+        commit = f"`{step.commit[:12]}`" if step.commit else "-"
+        signer = _cell(step.signer) if step.signer else "unsigned"
+        out.append(f"| {step.id} | {commit} | `{step.provenance}` | {signer} |")
+    if len(facts.forks) > 1 and facts.several_forks:
+        header, *rows = facts.forks
+        out += ["", "## Other forks", ""]
+        if facts.recommendation:
+            out += [f"Recommended: `{facts.fork}` — {facts.recommendation}", ""]
+        out.append("| " + " | ".join(header) + " |")
+        out.append("|" + " --- |" * len(header))
+        out += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    out += [
+        "",
+        "## How to check it",
+        "",
+        "Every accepted step's task, verdict, evidence and provenance statement are recorded in git"
+        " (`refs/conductor/`). In a clone of this repository:",
+        "",
+        "```sh",
+        *verify_instructions(facts),
+        "```",
+        "",
+        f"<sub>Opened by `conductor pr` from the records of plan `{facts.plan}`.</sub>",
+    ]
+    return "\n".join(out) + "\n"

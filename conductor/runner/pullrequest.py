@@ -1,0 +1,316 @@
+"""`conductor pr`: a fork becomes a pull request. Pick the fork, gather its facts from the ledger,
+push its branch and the plan's records, then create or update the pull request on GitHub — or,
+for a remote that is not GitHub, write the body to a file and say how to ask for the pull.
+
+Order matters for "nothing half-done": the token and the repository are checked (one GET)
+before anything is pushed, and no pull request is made when the push fails."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from conductor.engine.state import ForkState, Phase
+from conductor.errors import ConductorError, NotFoundError
+from conductor.gitcli import git_text
+from conductor.ledger import refs
+from conductor.ledger.store import Ledger
+from conductor.models.event import EventType
+from conductor.models.layout import FORK_FILE, StepPaths
+from conductor.report import Report
+from conductor.runner import compare, github, prbody
+from conductor.runner.plans import ANY_STATE, latest_plan, load_plan
+
+
+@dataclass
+class PrReport(Report):
+    plan: str
+    fork: str
+    branch: str
+    remote: str
+    pushed: list[str]
+    title: str
+    body: str
+    action: str  # "created", "updated" or "written" (not GitHub)
+    number: int | None = None
+    url: str | None = None
+    draft: bool = False
+    repo: str | None = None
+    body_file: str | None = None
+    instructions: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "plan": self.plan,
+            "fork": self.fork,
+            "branch": self.branch,
+            "remote": self.remote,
+            "pushed": self.pushed,
+            "action": self.action,
+            "repo": self.repo,
+            "number": self.number,
+            "url": self.url,
+            "draft": self.draft,
+            "title": self.title,
+            "body": self.body,
+            "body_file": self.body_file,
+        }
+
+    def render(self) -> str:
+        pushed = f"pushed {self.branch} and {len(self.pushed) - 1} record ref(s) to {self.remote}"
+        if self.action == "written":
+            return "\n".join(
+                [
+                    pushed,
+                    f"{self.remote} is not GitHub: the pull request's text is in {self.body_file}",
+                    "",
+                    *self.instructions,
+                    "",
+                    self.body.rstrip(),
+                ]
+            )
+        draft = " (draft)" if self.draft else ""
+        return f"{pushed}\n{self.action} pull request #{self.number}{draft} on {self.repo}: {self.url}"
+
+
+def parse_target(target: str | None) -> tuple[str | None, str | None]:
+    if not target:
+        return None, None
+    plan, _, fork = target.partition("/")
+    return plan, fork or None
+
+
+def choose_fork(
+    ledger: Ledger, plan: str, fork: str | None
+) -> tuple[str, list[compare.ForkSummary], str | None]:
+    """The fork to open: the one named, else the recommended one (the only completed fork)."""
+    summaries = compare.compare(ledger, plan)
+    forks = [s.fork for s in summaries]
+    if not forks:
+        raise NotFoundError(f"plan {plan} has no forks", hint="`conductor status` lists plans and forks")
+    best, reason = compare.recommend(summaries)
+    if fork is not None:
+        if fork not in forks:
+            raise NotFoundError(f"plan {plan} has no fork {fork}", hint=f"its forks: {', '.join(forks)}")
+        return fork, summaries, reason if best is not None and best.fork == fork else None
+    if best is None:
+        raise ConductorError(
+            f"no fork of plan {plan} completed: nothing to open a pull request for",
+            hint=f"name one to open it anyway: conductor pr {plan}/FORK (forks: {', '.join(forks)})",
+        )
+    return best.fork, summaries, reason
+
+
+def _json(raw: bytes | None) -> Any:
+    return json.loads(raw) if raw is not None else None
+
+
+def gather(
+    ledger: Ledger, plan: str, fork: str, summaries: list[compare.ForkSummary], why: str | None
+) -> prbody.PrFacts:
+    """Everything the body says, read from the plan and fork logs."""
+    record = load_plan(ledger, plan)
+    ref = refs.fork_log(plan, fork)
+    events = list(ledger.log(ref, newest_first=False))
+    tip = ledger.tip(ref)
+    state = ForkState.replay(plan, fork, events)
+    info = json.loads(tip.read_text(FORK_FILE) or "{}") if tip else {}
+    steps = []
+    for planned in info.get("steps", []):
+        step = planned["id"]
+        st = state.steps.get(step)
+        created = [e for e in events if e.step == step and e.type is EventType.TASK_CREATED]
+        confidence = created[-1].data.get("confidence") if created else None
+        completed = [e for e in events if e.step == step and e.type is EventType.TASK_COMPLETED]
+        done = completed[-1].data if completed else {}
+        rejections, commands = [], []
+        for n in range(1, (st.attempt if st else 0) + 1):
+            verdict = _json(tip.read(StepPaths(step).attempt(n).verdict)) if tip else None
+            if not isinstance(verdict, dict):
+                continue
+            if verdict.get("accepted"):
+                commands = [(str(c["command"]), c.get("exit_code") == 0) for c in verdict.get("commands", [])]
+            else:
+                rejections.append(
+                    prbody.Rejection(
+                        n, str(verdict.get("failure", "rejected")), str(verdict.get("reason", ""))
+                    )
+                )
+        steps.append(
+            prbody.StepFacts(
+                id=step,
+                title=str(planned.get("title", step)),
+                state="completed"
+                if st and st.phase is Phase.COMPLETED
+                else (st.phase.value if st else "planned"),
+                confidence=float(confidence["score"]) if isinstance(confidence, dict) else None,
+                level=str(confidence["level"])
+                if isinstance(confidence, dict) and "level" in confidence
+                else None,
+                commands=commands,
+                rejections=rejections,
+                provenance=done.get("provenance"),
+                signer=done.get("signed_by") if done.get("signed") else None,
+                commit=done.get("commit"),
+            )
+        )
+    mine = next(s for s in summaries if s.fork == fork)
+    return prbody.PrFacts(
+        plan=plan,
+        fork=fork,
+        goal=record.goal,
+        strategy=mine.strategy or next((f.strategy for f in record.spec.forks if f.id == fork), ""),
+        branch=refs.short_branch(plan, fork),
+        base=record.base,
+        steps=steps,
+        tokens=mine.tokens,
+        forks=compare.table_rows(summaries),
+        recommendation=why,
+        several_forks=len(summaries) > 1,
+    )
+
+
+def _remote_url(root: Path, remote: str, *, push: bool = False) -> str:
+    try:
+        return git_text(["remote", "get-url", *(["--push"] if push else []), remote], cwd=root)
+    except ConductorError:
+        raise ConductorError(
+            f"no git remote named {remote}", hint="`git remote -v` lists them; choose one with --remote NAME"
+        ) from None
+
+
+def lease(root: Path, remote: str, branch: str) -> str | None:
+    """`--force-with-lease` for the branch when this clone knows where the remote had it (the
+    branch moves on after a repair or reviewer commits); else None: a plain push, which git
+    refuses unless it fast-forwards."""
+    tracking = f"refs/remotes/{remote}/{branch.removeprefix('refs/heads/')}"
+    try:
+        known = git_text(["rev-parse", "--verify", "--quiet", tracking], cwd=root)
+    except ConductorError:
+        return None
+    return f"--force-with-lease={branch}:{known}"
+
+
+def push(root: Path, remote: str, refspecs: list[str], *, options: list[str] | None = None) -> None:
+    """`git push --porcelain` by remote name (so its pushurl applies); hooks off as for every
+    git command Conductor runs."""
+    args = ["push", "--porcelain", *(options or []), remote, *refspecs]
+    try:
+        git_text(args, cwd=root)
+    except ConductorError as exc:
+        raise ConductorError(
+            f"pushing to {remote} failed; no pull request was made. {exc.message}",
+            hint=f"fetch from {remote} and look at what is there (someone else pushed to the branch?),"
+            " or check access to the remote",
+        ) from None
+
+
+def default_branch(root: Path, remote: str) -> str:
+    """The remote's default branch as this clone knows it (`<remote>/HEAD`), else main."""
+    try:
+        head = git_text(["symbolic-ref", "--quiet", f"refs/remotes/{remote}/HEAD"], cwd=root)
+    except ConductorError:
+        return "main"
+    return head.removeprefix(f"refs/remotes/{remote}/") or "main"
+
+
+def push_branch(root: Path, remote: str, branch: str) -> None:
+    with_lease = lease(root, remote, branch)
+    push(root, remote, [f"{branch}:{branch}"], options=[with_lease] if with_lease else [])
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the pull request goes: a GitHub repository and API, or None (not GitHub)."""
+
+    repo: github.RepoName | None
+    head_owner: str | None
+    api: str
+
+
+def resolve(root: Path, remote: str, repo: str | None) -> Target:
+    url = _remote_url(root, remote)
+    api = github.api_url()
+    parsed = github.parse_remote_url(url)
+    pushed_to = github.parse_remote_url(_remote_url(root, remote, push=True))
+    if repo is not None:
+        target = github.parse_slug(repo)
+    elif parsed is not None and (parsed.host == "github.com" or api is not None):
+        target = parsed
+    else:
+        return Target(None, None, "")
+    # the head lives where the branch is pushed: a pushurl to one's own fork of the repository
+    owner = pushed_to.owner if pushed_to is not None and pushed_to.name == target.name else target.owner
+    return Target(target, owner, api or github.DEFAULT_API)
+
+
+def open_pr(
+    root: Path,
+    target: str | None,
+    *,
+    remote: str,
+    state_remote: str | None,
+    base: str | None,
+    repo: str | None,
+    draft: bool,
+) -> PrReport:
+    ledger = Ledger(root)
+    plan, fork = parse_target(target)
+    if plan is None:
+        if not ledger.plans():
+            raise NotFoundError(
+                "no plans are recorded in this repository", hint="run `conductor build` first"
+            )
+        plan = latest_plan(ledger, states=ANY_STATE)
+    load_plan(ledger, plan)
+    fork, summaries, why = choose_fork(ledger, plan, fork)
+    facts = gather(ledger, plan, fork, summaries, why)
+    body, title = prbody.render(facts), prbody.title(facts)
+    branch = refs.code_branch(plan, fork)
+    if ledger.ref_target(branch) is None:
+        raise NotFoundError(f"{facts.branch} does not exist", hint="it was deleted: nothing to push")
+    state_refs = [refs.plan_log(plan)] + [refs.fork_log(plan, f) for f in ledger.forks(plan)]
+    where = resolve(root, remote, repo)
+    if state_remote is not None:
+        _remote_url(root, state_remote)
+    pushed = [facts.branch, *state_refs]
+
+    if where.repo is None:  # not GitHub: push, then the body as a file
+        push_branch(root, remote, branch)
+        push(root, state_remote or remote, [f"{r}:{r}" for r in state_refs])
+        out = Path(git_text(["rev-parse", "--git-common-dir"], cwd=root))
+        out = (root / out if not out.is_absolute() else out) / "conductor" / "pr" / f"{plan}.md"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(f"# {title}\n\n{body}", encoding="utf-8")
+        url = _remote_url(root, remote)
+        return PrReport(
+            plan, fork, facts.branch, remote, pushed, title, body, "written",
+            body_file=str(out),
+            instructions=[
+                "Ask for the pull (the text above goes with it):",
+                f"  git request-pull {base or facts.base[:12]} {url} {facts.branch}",
+            ],
+        )  # fmt: skip
+
+    token = github.find_token()
+    if token is None:
+        raise github.GitHubError(
+            "no GitHub token: set GITHUB_TOKEN or GH_TOKEN (nothing was pushed)",
+            hint="create a token with pull requests: write, or log in with `gh auth login`",
+        )
+    api = github.GitHub(where.repo, token=token, base=where.api)
+    head = f"{where.head_owner}:{facts.branch}"
+    existing = api.find_open(head)  # checks the token and the repository before any push
+    push_branch(root, remote, branch)
+    push(root, state_remote or remote, [f"{r}:{r}" for r in state_refs])
+    if existing is not None:
+        pr, action = api.update(existing.number, title=title, body=body), "updated"
+    else:
+        into = base or default_branch(root, remote)
+        pr, action = api.create(title=title, head=head, base=into, body=body, draft=draft), "created"
+    return PrReport(
+        plan, fork, facts.branch, remote, pushed, title, body, action,
+        number=pr.number, url=pr.url, draft=pr.draft, repo=where.repo.slug,
+    )  # fmt: skip

@@ -1,0 +1,241 @@
+"""`conductor pr` through the real CLI: a plan built by a scripted agent, pushed to a local bare
+remote, opened and updated on a fake GitHub (tests/fakegithub) — and each way it can fail."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conductor.runner import github as client
+from tests.conftest import free_port, git
+from tests.fakegithub import FakeGitHub
+from tests.scenario import HELLO_STEPS, Project, build
+
+TOKEN = "ghp_fake0123456789secret"
+HELLO = {"write": {"hello.py": "def greet(name):\n    return f'Hello, {name}!'\n"}}
+TEST = {"write": {"test_hello.py": "import hello\n\nassert hello.greet('a') == 'Hello, a!'\n"}}
+
+
+@pytest.fixture
+def remote(proj: Project, tmp_path: Path) -> Path:
+    bare = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    git(proj.root, "remote", "add", "origin", str(bare))
+    git(proj.root, "push", "-q", "--no-verify", "origin", "HEAD:refs/heads/main")
+    return bare
+
+
+@pytest.fixture
+def fake(remote: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeGitHub]:
+    with FakeGitHub(token=TOKEN) as instance:
+        instance.add_repo("o", "r", remote)
+        monkeypatch.setenv("GITHUB_API_URL", instance.url)
+        monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+        monkeypatch.delenv("GH_TOKEN", raising=False)
+        yield instance
+
+
+@pytest.fixture
+def plan(proj: Project, run_cli) -> str:
+    steps = [dict(HELLO_STEPS[0]), dict(HELLO_STEPS[1])]
+    command = proj.agent(
+        {"step_001": {"1": [{"write": {"hello.py": "syntax error ("}}], "*": [HELLO]}, "step_002": [TEST]}
+    )
+    result = build(run_cli, proj, proj.plan(steps, goal="Greet people by name"), command)
+    assert result.code == 0, result.err
+    return proj.only_plan()
+
+
+def refs_in(bare: Path) -> str:
+    return git(bare, "for-each-ref", "--format=%(refname)")
+
+
+def test_pr_creates_a_draft_then_updates_it_with_the_evidence_body(
+    proj: Project, plan: str, fake: FakeGitHub, remote: Path, run_cli
+) -> None:
+    first = run_cli("pr", "--repo", "o/r", "--draft", "--json")
+    assert first.code == 0, first.err
+    data = json.loads(first.out)
+    assert (data["action"], data["number"], data["draft"], data["fork"]) == ("created", 1, True, "main")
+    (pull,) = fake.pulls("o", "r")
+    assert pull["head"]["ref"] == f"conductor/{plan}/main" and pull["base"]["ref"] == "main"
+    assert pull["draft"] is True and pull["title"] == "Greet people by name"
+    body = pull["body"]
+    assert "**Goal:** Greet people by name" in body
+    assert "| step_001 | Create hello.py |" in body and "| step_002 | Test hello.py |" in body
+    assert "accepted after 1 rejected" in body and "<details>" in body
+    assert "sha256:" in body and "unsigned" in body
+    assert (
+        f"conductor verify {plan}" in body and "git fetch origin 'refs/conductor/*:refs/conductor/*'" in body
+    )
+    # the branch and every record ref are on the remote
+    pushed = refs_in(remote)
+    for ref in (
+        f"refs/heads/conductor/{plan}/main",
+        f"refs/conductor/plans/{plan}",
+        f"refs/conductor/forks/{plan}/main",
+    ):
+        assert ref in pushed
+
+    second = run_cli("pr", "--repo", "o/r")
+    assert second.code == 0, second.err
+    assert "updated pull request #1" in second.out
+    assert len(fake.pulls("o", "r")) == 1
+    methods = [(r.method, r.path) for r in fake.requests]
+    assert methods == [
+        ("GET", "/repos/o/r/pulls"),
+        ("POST", "/repos/o/r/pulls"),
+        ("GET", "/repos/o/r/pulls"),
+        ("PATCH", "/repos/o/r/pulls/1"),
+    ]
+    assert fake.requests[0].query == {"head": [f"o:conductor/{plan}/main"], "state": ["open"]}
+    for request in fake.requests:
+        assert request.headers["Authorization"] == f"Bearer {TOKEN}"
+        assert request.headers["Accept"] == "application/vnd.github+json"
+        assert request.headers["X-GitHub-Api-Version"] == "2022-11-28"
+        assert TOKEN not in request.body
+    assert set(fake.requests[3].json()) == {"title", "body"}
+    # the token is in no output and nowhere in the repository's history or records
+    assert TOKEN not in first.out + first.err + second.out + second.err
+    for repo in (proj.root, remote):
+        assert TOKEN not in git(repo, "log", "-p", "--all")
+
+
+def test_a_reviewers_fresh_clone_fetches_the_records_and_verifies(
+    proj: Project, plan: str, fake: FakeGitHub, remote: Path, tmp_path: Path, run_cli, monkeypatch
+) -> None:
+    assert run_cli("pr", "--repo", "o/r").code == 0
+    body = fake.pulls("o", "r")[0]["body"]
+    fetch = next(line for line in body.splitlines() if line.startswith("git fetch origin"))
+    clone = tmp_path / "reviewer"
+    git(tmp_path, "clone", "-q", str(remote), str(clone))
+    git(clone, *shlex.split(fetch)[1:])
+    monkeypatch.chdir(clone)
+    result = run_cli("verify", plan)
+    assert result.code == 0, result.out + result.err
+    assert "verified" in result.out
+
+
+def test_no_token_fails_before_anything_is_pushed(
+    proj: Project, plan: str, fake: FakeGitHub, remote: Path, run_cli, monkeypatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("GITHUB_TOKEN")
+    bin_dir = tmp_path / "bin"  # git but no gh on PATH
+    bin_dir.mkdir()
+    (bin_dir / "git").symlink_to(shutil.which("git") or "git")
+    monkeypatch.setenv("PATH", str(bin_dir))
+    result = run_cli("pr", "--repo", "o/r")
+    assert result.code == 1
+    assert "no GitHub token" in result.err and "hint:" in result.err
+    assert "conductor/" not in refs_in(remote) and fake.requests == []
+
+
+def test_a_refused_token_or_unknown_repository_pushes_nothing(
+    proj: Project, plan: str, fake: FakeGitHub, remote: Path, run_cli, monkeypatch
+) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", "wrong")
+    result = run_cli("pr", "--repo", "o/r")
+    assert result.code == 1 and "401" in result.err and "Bad credentials" in result.err
+    assert "GITHUB_TOKEN" in result.err  # the hint
+    assert "wrong" not in result.err
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    result = run_cli("pr", "--repo", "o/nope")
+    assert result.code == 1 and "404" in result.err and "--repo OWNER/NAME" in result.err
+    assert "conductor/" not in refs_in(remote)
+
+
+def test_a_refused_connection_pushes_nothing(
+    proj: Project, plan: str, remote: Path, run_cli, monkeypatch
+) -> None:
+    monkeypatch.setenv("GITHUB_API_URL", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    result = run_cli("pr", "--repo", "o/r")
+    assert result.code == 1 and "cannot reach the GitHub API" in result.err
+    assert "conductor/" not in refs_in(remote)
+
+
+def test_a_failed_push_makes_no_pull_request(
+    proj: Project, plan: str, fake: FakeGitHub, remote: Path, run_cli
+) -> None:
+    # someone else's commit is on the remote branch: the push does not fast-forward
+    git(proj.root, "push", "-q", "--no-verify", str(remote), f"main:refs/heads/conductor/{plan}/main")
+    git(
+        remote,
+        "update-ref",
+        f"refs/heads/conductor/{plan}/main",
+        git(remote, "commit-tree", "-m", "theirs", "main^{tree}").strip(),
+    )
+    result = run_cli("pr", "--repo", "o/r")
+    assert result.code == 1 and "no pull request was made" in result.err
+    assert [r.method for r in fake.requests] == ["GET"] and fake.pulls("o", "r") == []
+
+
+def test_a_head_pushed_elsewhere_is_refused_with_a_hint(
+    proj: Project, plan: str, fake: FakeGitHub, remote: Path, tmp_path: Path, run_cli
+) -> None:
+    # the remote's push URL is honoured: the branch goes there, not where the pull request is
+    other = tmp_path / "other.git"
+    git(tmp_path, "init", "-q", "--bare", str(other))
+    git(proj.root, "remote", "set-url", "--push", "origin", str(other))
+    result = run_cli("pr", "--repo", "o/r")
+    assert result.code == 1 and "422" in result.err and "Validation Failed" in result.err
+    assert "pushed" in result.err  # the hint
+    assert f"refs/heads/conductor/{plan}/main" in refs_in(other)
+
+
+def test_records_go_to_the_state_remote(
+    proj: Project, plan: str, fake: FakeGitHub, remote: Path, tmp_path: Path, run_cli
+) -> None:
+    private = tmp_path / "private.git"
+    git(tmp_path, "init", "-q", "--bare", str(private))
+    git(proj.root, "remote", "add", "records", str(private))
+    assert run_cli("pr", "--repo", "o/r", "--state-remote", "records").code == 0
+    assert "refs/conductor/" not in refs_in(remote) and f"refs/heads/conductor/{plan}/main" in refs_in(remote)
+    assert f"refs/conductor/plans/{plan}" in refs_in(private)
+
+
+def test_a_remote_that_is_not_github_gets_the_body_as_a_file(
+    proj: Project, plan: str, remote: Path, run_cli, monkeypatch
+) -> None:
+    monkeypatch.delenv("GITHUB_API_URL", raising=False)
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    result = run_cli("pr")
+    assert result.code == 0, result.err
+    written = proj.root / ".git" / "conductor" / "pr" / f"{plan}.md"
+    assert written.read_text().startswith("# Greet people by name\n")
+    assert "git request-pull" in result.out and "| step_001 |" in result.out
+    assert f"refs/conductor/forks/{plan}/main" in refs_in(remote)
+
+
+def test_a_second_open_pull_request_for_the_same_head_is_refused(
+    fake: FakeGitHub, remote: Path, proj: Project
+) -> None:
+    git(proj.root, "push", "-q", "--no-verify", "origin", "HEAD:refs/heads/topic")
+    api = client.GitHub(client.RepoName("", "o", "r"), token=TOKEN, base=fake.url)
+    api.create(title="t", head="o:topic", base="main", body="b", draft=False)
+    with pytest.raises(client.GitHubError) as caught:
+        api.create(title="t", head="o:topic", base="main", body="b", draft=False)
+    assert "A pull request already exists for o:topic." in caught.value.message
+    assert caught.value.hint
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://github.com/o/r.git", ("github.com", "o", "r")),
+        ("https://github.com/o/r", ("github.com", "o", "r")),
+        ("git@github.com:o/r.git", ("github.com", "o", "r")),
+        ("ssh://git@ghe.example.com:2222/o/r.git", ("ghe.example.com", "o", "r")),
+        ("https://user@ghe.example.com/o/r/", ("ghe.example.com", "o", "r")),
+        ("/srv/git/r.git", None),
+        ("../r.git", None),
+    ],
+)
+def test_owner_and_repository_from_a_remote_url(url: str, expected: tuple[str, str, str] | None) -> None:
+    parsed = client.parse_remote_url(url)
+    assert (None if parsed is None else (parsed.host, parsed.owner, parsed.name)) == expected
