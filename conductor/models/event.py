@@ -23,6 +23,7 @@ class EventType(StrEnum):
     PLAN_RESUMED = "plan.resumed"
     PLAN_COMPARED = "plan.compared"
     PLAN_REVISED = "plan.revised"
+    PLAN_ADOPTED = "plan.adopted"
     FORK_CREATED = "fork.created"
     FORK_SPAWNED = "fork.spawned"
     FORK_COMPLETED = "fork.completed"

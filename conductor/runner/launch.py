@@ -116,6 +116,7 @@ class Start:
     executor: Executor
     signing: Signing
     yes: bool
+    branch: str | None = None  # the branch `base` came from, when it is one
 
 
 def begin(launch: Launch) -> Start:
@@ -132,7 +133,8 @@ def begin(launch: Launch) -> Start:
     note = startpoint.unseen_note(root, base) if launch.base is None else None
     if note:
         say(note)
-    return Start(root, ledger, base, settings, executor, signing, launch.yes)
+    branch = startpoint.start_branch(root, launch.base)
+    return Start(root, ledger, base, settings, executor, signing, launch.yes, branch)
 
 
 def project_policy(root: Path) -> EffectivePolicy:
@@ -211,6 +213,7 @@ def create(
         plan_text=Path(plan_file).read_text(encoding="utf-8") if plan_file else None,
         plan_path=plan_file,
         executor=start.executor.settings(),
+        branch=start.branch,
     )
     check_scope(spec, record.effective(spec.forks[0].id), doc, plan_file or "the planner's plan")
     for attempt in range(1, 6):  # a taken id gets a fresh one

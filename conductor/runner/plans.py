@@ -87,6 +87,7 @@ class PlanRecord:
     plan_text: str | None = None
     plan_path: str | None = None
     executor: dict[str, Any] = field(default_factory=dict)
+    branch: str | None = None  # the branch the plan started from (None: detached, or older plans)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -100,6 +101,7 @@ class PlanRecord:
             "plan_text": self.plan_text,
             "plan_path": self.plan_path,
             "executor": self.executor,
+            "branch": self.branch,
         }
 
     @classmethod
@@ -115,6 +117,7 @@ class PlanRecord:
             plan_text=data.get("plan_text"),
             plan_path=data.get("plan_path"),
             executor=dict(data.get("executor") or {}),
+            branch=data.get("branch"),
         )
 
     def fork(self, fork_id: str) -> ForkSpec:

@@ -108,6 +108,7 @@ def replay(plan_id: str, *, must_match: bool = False) -> Replay:
         plan_text=source.plan_text,
         plan_path=source.plan_path,
         executor=executor.settings(),
+        branch=source.branch,
     )
     record_plan(ledger, record)
     say(f"replaying plan {plan_id} from its recordings as {record.id} (no network, no key)")

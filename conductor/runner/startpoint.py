@@ -46,3 +46,18 @@ def unseen_note(root: Path, base: str) -> str | None:
         f"note: your checkout has uncommitted changes ({files}); the plan starts from HEAD"
         f" {base[:12]} and does not see them — commit them or use --base"
     )
+
+
+def start_branch(root: Path, ref: str | None) -> str | None:
+    """The branch a new plan starts from, for `conductor adopt`: the local branch `--base`
+    names, else the branch checked out; None for a tag, a commit or a detached HEAD."""
+    if ref is None:
+        try:
+            return git_text(["symbolic-ref", "--quiet", "--short", "HEAD"], cwd=root) or None
+        except ConductorError:
+            return None
+    try:
+        git(["show-ref", "--verify", "--quiet", f"refs/heads/{ref}"], cwd=root)
+    except ConductorError:
+        return None
+    return ref

@@ -1,0 +1,391 @@
+"""Bringing a finished fork into a branch (`conductor adopt`): fast-forward, merge or squash it
+with the git CLI, then record `plan.adopted` in the plan log and, with --prune, delete the other
+forks' branches (their logs stay).
+
+The work happens where a person would do it — in the checkout that has the target branch, or,
+when none has, in a scratch worktree whose result then moves the branch by compare-and-swap —
+and the merge or squash commit is a plain `git commit` run with the repository's hooks, so the
+guard judges it exactly as it judges a person's commit.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from conductor.errors import ConductorError, NotFoundError
+from conductor.gitcli import git, git_text
+from conductor.ledger import refs
+from conductor.ledger.store import Ledger
+from conductor.models.event import Event, EventType
+from conductor.progress import say
+from conductor.project import find_root
+from conductor.report import Report
+from conductor.runner.compare import compare, recommend
+from conductor.runner.plans import FINISHED, PlanRecord, load_plan
+from conductor.runner.scheduler import plan_lock
+from conductor.runner.startpoint import uncommitted
+from conductor.runner.worktree import Worktree
+
+STRATEGIES = ("ff", "merge", "squash")
+STEP_TRAILERS = ("Conductor-Step", "Conductor-Attempt", "Conductor-Confidence", "Conductor-Evidence")
+PROVENANCE = "Conductor-Provenance"
+
+
+@dataclass
+class Adopted(Report):
+    plan: str
+    fork: str
+    branch: str  # the fork's branch
+    into: str
+    strategy: str
+    previous: str  # the target branch's tip before
+    commit: str = ""  # ... and after
+    chosen: str = ""  # why this fork, when none was named
+    up_to_date: bool = False
+    steps: list[str] = field(default_factory=list)  # the step commits brought in, oldest first
+    pruned: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # other forks' branches not pruned, with why
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "plan": self.plan,
+            "fork": self.fork,
+            "branch": self.branch,
+            "into": self.into,
+            "strategy": self.strategy,
+            "previous": self.previous,
+            "commit": self.commit,
+            "up_to_date": self.up_to_date,
+            "chosen": self.chosen or None,
+            "steps": self.steps,
+            "pruned": self.pruned,
+            "kept": self.kept,
+            "notes": self.notes,
+        }
+
+    def render(self) -> str:
+        lines = [*(f"note: {n}" for n in self.notes)]
+        if self.up_to_date:
+            lines.append(f"{self.into} already contains {self.branch}: nothing to adopt")
+        else:
+            how = {"ff": "fast-forwarded", "merge": "merged", "squash": "squashed"}[self.strategy]
+            lines.append(
+                f"plan {self.plan}: fork {self.fork} {how} into {self.into}"
+                f" ({self.previous[:12]} → {self.commit[:12]}, {len(self.steps)} step commit(s))"
+            )
+        if self.chosen:
+            lines.append(f"  fork {self.fork}: {self.chosen}")
+        if self.pruned:
+            lines.append(f"  pruned branches: {', '.join(self.pruned)} (their logs stay)")
+        lines.extend(f"  kept {k}" for k in self.kept)
+        lines.append(f"Review: git log --stat {self.previous[:12]}..{self.into}")
+        return "\n".join(lines)
+
+
+def adopt(target: str, *, into: str | None, strategy: str, prune: bool) -> Adopted:
+    if strategy not in STRATEGIES:
+        raise ConductorError(f"unknown strategy '{strategy}'", hint="--ff, --merge or --squash")
+    root = find_root()
+    ledger = Ledger(root)
+    plan_id, _, named = target.partition("/")
+    plan = load_plan(ledger, plan_id)
+    fork, chosen = choose_fork(ledger, plan_id, named or None)
+    branch = refs.short_branch(plan_id, fork)
+    tip = ledger.ref_target(refs.code_branch(plan_id, fork))
+    if tip is None:
+        raise NotFoundError(f"the branch {branch} is gone", hint="its records stay in the fork log")
+    notes: list[str] = []
+    into = into or default_target(root, plan, notes)
+    if into == branch:
+        raise ConductorError(f"cannot adopt {branch} into itself", hint="--into BRANCH")
+    with plan_lock(ledger.git_dir, plan_id):
+        previous = ledger.ref_target(f"refs/heads/{into}")
+        if previous is None:
+            raise NotFoundError(f"no branch '{into}' in this repository", hint="--into names a local branch")
+        result = Adopted(plan_id, fork, branch, into, strategy, previous, chosen=chosen, notes=notes)
+        say(f"adopting {branch} into {into} ({strategy})")
+        if ledger.is_ancestor(tip, previous):
+            result.up_to_date, result.commit = True, previous
+        else:
+            result.steps = [sha for sha, _, _ in step_commits(root, previous, tip)]
+            result.commit = bring_in(
+                root, ledger, plan, fork, tip=tip, into=into, previous=previous, strategy=strategy
+            )
+            say(f"  {into} is now at {result.commit[:12]}")
+        if prune:
+            prune_others(root, ledger, plan_id, fork, result)
+        record(ledger, result)
+    return result
+
+
+def choose_fork(ledger: Ledger, plan: str, fork: str | None) -> tuple[str, str]:
+    """The fork to adopt — the one named, else the recommended one — and why it was chosen;
+    an unfinished fork is refused."""
+    forks = ledger.forks(plan)
+    if fork is None:
+        best, why = recommend(compare(ledger, plan))
+        if best is None:
+            raise ConductorError(
+                f"no fork of plan {plan} has completed: there is nothing to adopt",
+                hint=f"see `conductor status`; finish a fork with `conductor resume {plan}`",
+            )
+        return best.fork, f"recommended ({why})" if len(forks) > 1 else ""
+    if fork not in forks:
+        raise NotFoundError(
+            f"plan {plan} has no fork '{fork}'", hint=f"its forks: {', '.join(forks) or 'none'}"
+        )
+    tip = ledger.tip(refs.fork_log(plan, fork))
+    state = (tip.event.state if tip is not None else None) or "running"
+    if state != "completed":
+        unfinished = state not in FINISHED
+        raise ConductorError(
+            f"fork {fork} of plan {plan} is {state}, not completed: only a finished fork is adopted",
+            hint=(
+                f"finish it with `conductor resume {plan}` (approving a waiting step), or adopt another fork"
+                if unfinished
+                else f"adopt a completed fork (see `conductor status`), or redo this one from a point"
+                f" with `conductor fork --from {plan}/{fork}@…`"
+            ),
+        )
+    return fork, ""
+
+
+def default_target(root: Path, plan: PlanRecord, notes: list[str]) -> str:
+    """The branch the plan started from; for a plan that did not record it, the branch checked out."""
+    if plan.branch:
+        return plan.branch
+    try:
+        current = git_text(["symbolic-ref", "--quiet", "--short", "HEAD"], cwd=root)
+    except ConductorError:
+        raise ConductorError(
+            f"plan {plan.id} did not record the branch it started from, and HEAD is detached",
+            hint="name the branch: --into BRANCH",
+        ) from None
+    notes.append(
+        f"plan {plan.id} did not record the branch it started from; adopting into {current}, checked out"
+    )
+    return current
+
+
+def step_commits(root: Path, previous: str, tip: str) -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """The commits `tip` adds to `previous`, oldest first: id, subject and Conductor-* trailers."""
+    out = git_text(
+        ["log", "--reverse", "-z", "--format=%H%n%s%n%(trailers:only,unfold)", f"{previous}..{tip}"], cwd=root
+    )
+    commits = []
+    for entry in filter(None, out.split("\0")):
+        sha, subject, *rest = entry.strip("\n").split("\n")
+        trailers = [
+            tuple(line.split(": ", 1)) for line in rest if line.startswith("Conductor-") and ": " in line
+        ]
+        commits.append((sha, subject, [(k, v) for k, v in trailers]))
+    return commits
+
+
+def bring_in(
+    root: Path,
+    ledger: Ledger,
+    plan: PlanRecord,
+    fork: str,
+    *,
+    tip: str,
+    into: str,
+    previous: str,
+    strategy: str,
+) -> str:
+    checkout = checkout_of(root, into)
+    ref = f"refs/heads/{into}"
+    if checkout is None and strategy == "ff":
+        if not ledger.is_ancestor(previous, tip):
+            raise not_fast_forward(into, refs.short_branch(plan.id, fork))
+        git(["update-ref", "-m", f"conductor adopt {plan.id}/{fork}", ref, tip, previous], cwd=root)
+        return tip
+    if checkout is not None:
+        require_clean(checkout, into, changed=changed_paths(root, previous, tip), strategy=strategy)
+    with workplace(root, ledger, plan.id, checkout, previous) as where:
+        commit = apply(where, plan, fork, tip=tip, into=into, previous=previous, strategy=strategy)
+    if checkout is None:
+        git(["update-ref", "-m", f"conductor adopt {plan.id}/{fork}", ref, commit, previous], cwd=root)
+    return commit
+
+
+def apply(
+    where: Path, plan: PlanRecord, fork: str, *, tip: str, into: str, previous: str, strategy: str
+) -> str:
+    branch = refs.short_branch(plan.id, fork)
+    if strategy == "ff":
+        try:
+            git(["merge", "--ff-only", "--quiet", tip], cwd=where)
+        except ConductorError:
+            raise not_fast_forward(into, branch) from None
+        return git_text(["rev-parse", "HEAD"], cwd=where)
+    start = ["merge", "--squash"] if strategy == "squash" else ["merge", "--no-ff", "--no-commit"]
+    try:
+        git([*start, "--quiet", tip], cwd=where)
+    except ConductorError as exc:
+        git(["reset", "--quiet", "--merge"], cwd=where)
+        raise ConductorError(
+            f"{branch} does not merge cleanly into {into}: {exc.message}",
+            hint=f"merge it yourself (`git merge {branch}`) and resolve the conflicts",
+        ) from None
+    commits = step_commits(where, previous, tip)
+    message = (
+        squash_message(plan, fork, commits) if strategy == "squash" else merge_message(plan, fork, commits)
+    )
+    try:
+        # As the person's own commit would be: their identity, their hooks (the guard), no --no-verify.
+        git(["commit", "--quiet", "--file", "-"], cwd=where, stdin=message.encode(), as_configured=True)
+    except ConductorError as exc:
+        git(["reset", "--quiet", "--merge"], cwd=where)
+        refused = exc.message.partition(" failed: ")[2] or exc.message
+        raise ConductorError(
+            f"the {strategy} commit into {into} was refused (by a hook such as the guard):\n{refused}",
+            hint=f"{into} is unchanged; fix the fork's change, or commit it yourself if you mean to",
+        ) from None
+    return git_text(["rev-parse", "HEAD"], cwd=where)
+
+
+def merge_message(plan: PlanRecord, fork: str, commits: list[tuple[str, str, list[tuple[str, str]]]]) -> str:
+    branch = refs.short_branch(plan.id, fork)
+    return (
+        f"Merge {branch}: {_line(plan.goal)}\n\n"
+        f"Adopts fork {fork} of plan {plan.id}{_strategy(plan, fork)}:"
+        f" {len(commits)} commit(s), each with its Conductor-* trailers.\n\n"
+        f"Conductor-Plan: {plan.id}\nConductor-Fork: {fork}\nConductor-Adopted: merge\n"
+    )
+
+
+def squash_message(plan: PlanRecord, fork: str, commits: list[tuple[str, str, list[tuple[str, str]]]]) -> str:
+    """One commit for the whole fork: each step's title and commit in the body, and each step's
+    trailers (step, attempt, confidence, evidence, provenance digest) kept in order below."""
+    branch = refs.short_branch(plan.id, fork)
+    body = [f"{_line(plan.goal)}\n", f"Squashes {branch} ({len(commits)} commit(s)):\n"]
+    trailers = [f"Conductor-Plan: {plan.id}", f"Conductor-Fork: {fork}", "Conductor-Adopted: squash"]
+    for sha, subject, found in commits:
+        values = dict(found)
+        step = values.get("Conductor-Step")
+        body.append(f"- {step or 'not a step'}: {_line(subject)} ({sha[:12]})")
+        if step is not None:
+            trailers += [f"{key}: {values[key]}" for key in (*STEP_TRAILERS, PROVENANCE) if key in values]
+    return "\n".join(body) + "\n\n" + "\n".join(trailers) + "\n"
+
+
+def _strategy(plan: PlanRecord, fork: str) -> str:
+    strategies = [f.strategy for f in plan.spec.forks if f.id == fork and f.strategy]
+    return f" ({_line(strategies[0])})" if strategies else ""
+
+
+def _line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def not_fast_forward(into: str, branch: str) -> ConductorError:
+    return ConductorError(
+        f"{into} has commits that {branch} does not have: it cannot be fast-forwarded",
+        hint="adopt with --merge (a merge commit) or --squash (one commit)",
+    )
+
+
+def checkout_of(root: Path, branch: str) -> Path | None:
+    """The worktree (the user's checkout or another) that has `branch` checked out, if any."""
+    out = git_text(["worktree", "list", "--porcelain"], cwd=root)
+    for block in out.split("\n\n"):
+        lines = block.splitlines()
+        if f"branch refs/heads/{branch}" in lines and lines[0].startswith("worktree "):
+            return Path(lines[0].removeprefix("worktree "))
+    return None
+
+
+def changed_paths(root: Path, previous: str, tip: str) -> set[str]:
+    out = git(["diff", "--name-only", "-z", "--no-renames", previous, tip], cwd=root)
+    return {p for p in out.decode("utf-8", "surrogateescape").split("\0") if p}
+
+
+def require_clean(checkout: Path, into: str, *, changed: set[str], strategy: str) -> None:
+    """Refuse when the checkout has changes the adoption would touch, or (for a new commit)
+    staged changes it would sweep into that commit."""
+    staged = git_text(["diff", "--cached", "--name-only"], cwd=checkout).splitlines()
+    if staged and strategy != "ff":
+        raise ConductorError(
+            f"the checkout of {into} ({checkout}) has staged changes: {', '.join(staged[:5])}",
+            hint="commit or unstage them first (they would go into the adoption's commit)",
+        )
+    touched = sorted(changed & set(uncommitted(checkout)))
+    if touched:
+        raise ConductorError(
+            f"the checkout of {into} ({checkout}) has uncommitted changes to files the adoption changes:"
+            f" {', '.join(touched[:5])}",
+            hint="commit or stash them first, or adopt into a branch that is not checked out (--into)",
+        )
+
+
+@contextmanager
+def workplace(root: Path, ledger: Ledger, plan: str, checkout: Path | None, previous: str) -> Iterator[Path]:
+    """The checkout that has the target branch, or a scratch worktree at its tip (removed after)."""
+    if checkout is not None:
+        yield checkout
+        return
+    path = ledger.git_dir / "conductor" / "adopt" / plan
+    if path.exists():  # left by a crash
+        shutil.rmtree(path)
+        git(["worktree", "prune"], cwd=root)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    git(["worktree", "add", "--quiet", "--detach", str(path), previous], cwd=root)
+    try:
+        yield path
+    finally:
+        git(["worktree", "remove", "--force", str(path)], cwd=root)
+
+
+def prune_others(root: Path, ledger: Ledger, plan: str, fork: str, result: Adopted) -> None:
+    """Delete the other finished forks' branches (and worktrees); their logs stay."""
+    for other in ledger.forks(plan):
+        branch = refs.short_branch(plan, other)
+        if other == fork or ledger.ref_target(refs.code_branch(plan, other)) is None:
+            continue
+        tip = ledger.tip(refs.fork_log(plan, other))
+        state = (tip.event.state if tip is not None else None) or "running"
+        if state not in FINISHED:
+            result.kept.append(f"{branch}: fork {other} is {state} (abandon it first to prune it)")
+            continue
+        Worktree(Worktree.location(ledger.git_dir, plan, other), repo_root=root).remove()
+        try:
+            git(["branch", "--quiet", "-D", branch], cwd=root)
+        except ConductorError as exc:
+            result.kept.append(f"{branch}: {exc.message}")
+            continue
+        result.pruned.append(branch)
+        say(f"  deleted branch {branch} (fork log {refs.fork_log(plan, other)} stays)")
+
+
+def record(ledger: Ledger, result: Adopted) -> None:
+    plan_ref = refs.plan_log(result.plan)
+    tip = ledger.tip(plan_ref)
+    state = (tip.event.state if tip is not None else None) or "running"
+    how = "already contained" if result.up_to_date else f"{result.strategy}, {result.commit[:12]}"
+    ledger.append(
+        plan_ref,
+        Event(
+            EventType.PLAN_ADOPTED,
+            plan=result.plan,
+            fork=result.fork,
+            summary=f"fork {result.fork} adopted into {result.into} ({how})",
+            state=state,  # adopting changes no state; a plan log's tip carries the plan's state
+            data={
+                "fork": result.fork,
+                "branch": result.branch,
+                "into": result.into,
+                "strategy": result.strategy,
+                "previous": result.previous,
+                "commit": result.commit,
+                "up_to_date": result.up_to_date,
+                "pruned": result.pruned,
+            },
+        ),
+    )
