@@ -286,6 +286,34 @@ def abandon(plan: str, fork: str | None, reason: str, as_json: bool) -> int:
 @cli.command(
     epilog="""\b
 Examples:
+  conductor adopt hello-3f9a                      the recommended (or only) fork, fast-forward
+  conductor adopt hello-3f9a/sqlite --merge       a merge commit naming the plan and fork
+  conductor adopt hello-3f9a --squash --prune     one commit; delete the other forks' branches
+  conductor adopt hello-3f9a --into release-1.2   a branch that need not be checked out
+
+\b
+The target is the branch the plan started from unless --into names another. The merge or
+squash commit is an ordinary `git commit`: your identity and your hooks (the guard) apply.
+Step commits keep their Conductor-* trailers; a squash lists each step's trailers.
+"""
+)
+@click.argument("target", metavar="PLAN[/FORK]")
+@click.option("--into", metavar="BRANCH", help="The branch to bring the fork into.")
+@click.option("--ff", "strategy", flag_value="ff", default=True, help="Fast-forward only (the default).")
+@click.option("--merge", "strategy", flag_value="merge", help="A merge commit (git merge --no-ff).")
+@click.option("--squash", "strategy", flag_value="squash", help="One commit listing the steps.")
+@click.option("--prune", is_flag=True, help="Delete the other forks' branches (their logs stay).")
+@json_option
+def adopt(target: str, into: str | None, strategy: str, prune: bool, as_json: bool) -> int:
+    """Bring a finished fork into a branch: fast-forward, merge or squash."""
+    from conductor.commands import adopt as command
+
+    return finish(command.run(target, into=into, strategy=strategy, prune=prune), as_json)
+
+
+@cli.command(
+    epilog="""\b
+Examples:
   conductor worker --remote origin --exec "aider --yes-always --no-auto-commits --message-file -"
   conductor worker --remote origin --exec ./agent.sh --once     do what is queued now, then exit
 
