@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conductor.runner import github as client
 from tests.conftest import free_port, git
@@ -239,3 +240,58 @@ def test_a_second_open_pull_request_for_the_same_head_is_refused(
 def test_owner_and_repository_from_a_remote_url(url: str, expected: tuple[str, str, str] | None) -> None:
     parsed = client.parse_remote_url(url)
     assert (None if parsed is None else (parsed.host, parsed.owner, parsed.name)) == expected
+
+
+FORKS = {
+    "goal": "Write notes",
+    "forks": [
+        {
+            "id": "short",
+            "strategy": "short notes",
+            "steps": [
+                {"title": "Write notes.md", "instruction": "Write notes", "allowed_files": ["notes.md"]}
+            ],
+        },
+        {
+            "id": "long",
+            "strategy": "long notes",
+            "steps": [
+                {"title": "Write notes.md", "instruction": "Write notes", "allowed_files": ["notes.md"]},
+                {"title": "Write more.md", "instruction": "Write more", "allowed_files": ["more.md"]},
+            ],
+        },
+    ],
+}
+
+
+def test_several_forks_open_the_recommended_one_with_the_comparison(
+    proj: Project, fake: FakeGitHub, remote: Path, tmp_path: Path, run_cli, monkeypatch
+) -> None:
+    (proj.root / "forks.yaml").write_text(yaml.safe_dump(FORKS, sort_keys=False))
+    git(proj.root, "add", "forks.yaml")
+    git(proj.root, "commit", "-q", "-m", "forks")
+    script = {
+        "step_001": [{"write": {"notes.md": "# notes\n"}}],
+        "step_002": [{"write": {"more.md": "more\n"}}],
+    }
+    assert run_cli("explore", "--plan", "forks.yaml", "--exec", proj.agent(script), "--yes").code == 0
+    plan = proj.only_plan()
+    result = run_cli("pr", "--repo", "o/r", "--json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["fork"] == "long"
+    body = fake.pulls("o", "r")[0]["body"]
+    assert "**Strategy:** long notes" in body and "## Other forks" in body
+    assert "Recommended: `long`" in body and "| short | completed |" in body
+    assert f"conductor verify {plan} --fork long" in body
+    # the other fork is a pull request of its own when asked for by name
+    other = run_cli("pr", f"{plan}/short", "--repo", "o/r", "--json")
+    assert other.code == 0, other.err
+    assert json.loads(other.out)["number"] == 2 and "Recommended:" not in fake.pulls("o", "r")[1]["body"]
+    # a reviewer verifies the fork of the pull request
+    clone = tmp_path / "reviewer"
+    git(tmp_path, "clone", "-q", str(remote), str(clone))
+    fetch, verify = [line for line in body.splitlines() if line.startswith(("git fetch", "conductor verify"))]
+    git(clone, *shlex.split(fetch)[1:])
+    monkeypatch.chdir(clone)
+    checked = run_cli(*shlex.split(verify)[1:])
+    assert checked.code == 0, checked.out + checked.err
