@@ -66,6 +66,10 @@ class Exploration(Report):
             if fork.strategy:
                 lines.append(f"  {fork.fork}: {fork.strategy}")
         lines.append(f"Details: conductor explain <step> --plan {self.run.plan} --fork <fork>")
+        if len(self.forks) > 1:
+            lines.append(
+                f"Again later: conductor compare {self.run.plan}; conductor diff {self.run.plan}/<fork>"
+            )
         return "\n".join(lines)
 
 

@@ -122,6 +122,7 @@ def test_a_halted_explore_is_compared_again_after_approve_and_resume(proj: Proje
     )
     assert started.code == 1  # both wait for approval
     plan = proj.only_plan()
+    assert f"Again later: conductor compare {plan}" in started.out
     first = json.loads(run_cli("compare", "--json").out)
     assert first["source"] == "recorded" and first["state"] == "halted" and first["recommended"] is None
     assert "No fork to recommend" in run_cli("compare").out
