@@ -2,17 +2,13 @@
 with the git CLI, then record `plan.adopted` in the plan log and, with --prune, delete the other
 forks' branches (their logs stay).
 
-The work happens where a person would do it — in the checkout that has the target branch, or,
-when none has, in a scratch worktree whose result then moves the branch by compare-and-swap —
-and the merge or squash commit is a plain `git commit` run with the repository's hooks, so the
-guard judges it exactly as it judges a person's commit.
+The git work is `branchmerge.py`'s, done as a person would do it, so the merge or squash commit
+is a plain `git commit` with the repository's hooks: the guard judges it as it judges theirs.
+This module chooses the fork and the branch, writes the messages and records the adoption.
 """
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,13 +21,12 @@ from conductor.models.event import Event, EventType
 from conductor.progress import say
 from conductor.project import find_root
 from conductor.report import Report
+from conductor.runner.branchmerge import STRATEGIES, Commit, Merge, bring_in, commits_between
 from conductor.runner.compare import compare, recommend
 from conductor.runner.plans import FINISHED, PlanRecord, load_plan
 from conductor.runner.scheduler import plan_lock
-from conductor.runner.startpoint import uncommitted
 from conductor.runner.worktree import Worktree
 
-STRATEGIES = ("ff", "merge", "squash")
 STEP_TRAILERS = ("Conductor-Step", "Conductor-Attempt", "Conductor-Confidence", "Conductor-Evidence")
 PROVENANCE = "Conductor-Provenance"
 
@@ -113,10 +108,18 @@ def adopt(target: str, *, into: str | None, strategy: str, prune: bool) -> Adopt
         if ledger.is_ancestor(tip, previous):
             result.up_to_date, result.commit = True, previous
         else:
-            result.steps = [sha for sha, _, _ in step_commits(root, previous, tip)]
-            result.commit = bring_in(
-                root, ledger, plan, fork, tip=tip, into=into, previous=previous, strategy=strategy
+            result.steps = [c.sha for c in commits_between(root, previous, tip)]
+            merge = Merge(
+                tip,
+                branch,
+                into,
+                previous,
+                strategy,
+                scratch=ledger.git_dir / "conductor" / "adopt" / plan_id,
+                reflog=f"conductor adopt {plan_id}/{fork}",
             )
+            compose = squash_message if strategy == "squash" else merge_message
+            result.commit = bring_in(root, ledger, merge, lambda commits: compose(plan, fork, commits))
             say(f"  {into} is now at {result.commit[:12]}")
         if prune:
             prune_others(root, ledger, plan_id, fork, result)
@@ -173,85 +176,7 @@ def default_target(root: Path, plan: PlanRecord, notes: list[str]) -> str:
     return current
 
 
-def step_commits(root: Path, previous: str, tip: str) -> list[tuple[str, str, list[tuple[str, str]]]]:
-    """The commits `tip` adds to `previous`, oldest first: id, subject and Conductor-* trailers."""
-    out = git_text(
-        ["log", "--reverse", "-z", "--format=%H%n%s%n%(trailers:only,unfold)", f"{previous}..{tip}"], cwd=root
-    )
-    commits = []
-    for entry in filter(None, out.split("\0")):
-        sha, subject, *rest = entry.strip("\n").split("\n")
-        trailers = [
-            tuple(line.split(": ", 1)) for line in rest if line.startswith("Conductor-") and ": " in line
-        ]
-        commits.append((sha, subject, [(k, v) for k, v in trailers]))
-    return commits
-
-
-def bring_in(
-    root: Path,
-    ledger: Ledger,
-    plan: PlanRecord,
-    fork: str,
-    *,
-    tip: str,
-    into: str,
-    previous: str,
-    strategy: str,
-) -> str:
-    checkout = checkout_of(root, into)
-    ref = f"refs/heads/{into}"
-    if checkout is None and strategy == "ff":
-        if not ledger.is_ancestor(previous, tip):
-            raise not_fast_forward(into, refs.short_branch(plan.id, fork))
-        git(["update-ref", "-m", f"conductor adopt {plan.id}/{fork}", ref, tip, previous], cwd=root)
-        return tip
-    if checkout is not None:
-        require_clean(checkout, into, changed=changed_paths(root, previous, tip), strategy=strategy)
-    with workplace(root, ledger, plan.id, checkout, previous) as where:
-        commit = apply(where, plan, fork, tip=tip, into=into, previous=previous, strategy=strategy)
-    if checkout is None:
-        git(["update-ref", "-m", f"conductor adopt {plan.id}/{fork}", ref, commit, previous], cwd=root)
-    return commit
-
-
-def apply(
-    where: Path, plan: PlanRecord, fork: str, *, tip: str, into: str, previous: str, strategy: str
-) -> str:
-    branch = refs.short_branch(plan.id, fork)
-    if strategy == "ff":
-        try:
-            git(["merge", "--ff-only", "--quiet", tip], cwd=where)
-        except ConductorError:
-            raise not_fast_forward(into, branch) from None
-        return git_text(["rev-parse", "HEAD"], cwd=where)
-    start = ["merge", "--squash"] if strategy == "squash" else ["merge", "--no-ff", "--no-commit"]
-    try:
-        git([*start, "--quiet", tip], cwd=where)
-    except ConductorError as exc:
-        git(["reset", "--quiet", "--merge"], cwd=where)
-        raise ConductorError(
-            f"{branch} does not merge cleanly into {into}: {exc.message}",
-            hint=f"merge it yourself (`git merge {branch}`) and resolve the conflicts",
-        ) from None
-    commits = step_commits(where, previous, tip)
-    message = (
-        squash_message(plan, fork, commits) if strategy == "squash" else merge_message(plan, fork, commits)
-    )
-    try:
-        # As the person's own commit would be: their identity, their hooks (the guard), no --no-verify.
-        git(["commit", "--quiet", "--file", "-"], cwd=where, stdin=message.encode(), as_configured=True)
-    except ConductorError as exc:
-        git(["reset", "--quiet", "--merge"], cwd=where)
-        refused = exc.message.partition(" failed: ")[2] or exc.message
-        raise ConductorError(
-            f"the {strategy} commit into {into} was refused (by a hook such as the guard):\n{refused}",
-            hint=f"{into} is unchanged; fix the fork's change, or commit it yourself if you mean to",
-        ) from None
-    return git_text(["rev-parse", "HEAD"], cwd=where)
-
-
-def merge_message(plan: PlanRecord, fork: str, commits: list[tuple[str, str, list[tuple[str, str]]]]) -> str:
+def merge_message(plan: PlanRecord, fork: str, commits: list[Commit]) -> str:
     branch = refs.short_branch(plan.id, fork)
     return (
         f"Merge {branch}: {_line(plan.goal)}\n\n"
@@ -261,16 +186,16 @@ def merge_message(plan: PlanRecord, fork: str, commits: list[tuple[str, str, lis
     )
 
 
-def squash_message(plan: PlanRecord, fork: str, commits: list[tuple[str, str, list[tuple[str, str]]]]) -> str:
+def squash_message(plan: PlanRecord, fork: str, commits: list[Commit]) -> str:
     """One commit for the whole fork: each step's title and commit in the body, and each step's
     trailers (step, attempt, confidence, evidence, provenance digest) kept in order below."""
     branch = refs.short_branch(plan.id, fork)
     body = [f"{_line(plan.goal)}\n", f"Squashes {branch} ({len(commits)} commit(s)):\n"]
     trailers = [f"Conductor-Plan: {plan.id}", f"Conductor-Fork: {fork}", "Conductor-Adopted: squash"]
-    for sha, subject, found in commits:
-        values = dict(found)
+    for commit in commits:
+        values = dict(commit.trailers)
         step = values.get("Conductor-Step")
-        body.append(f"- {step or 'not a step'}: {_line(subject)} ({sha[:12]})")
+        body.append(f"- {step or 'not a step'}: {_line(commit.subject)} ({commit.sha[:12]})")
         if step is not None:
             trailers += [f"{key}: {values[key]}" for key in (*STEP_TRAILERS, PROVENANCE) if key in values]
     return "\n".join(body) + "\n\n" + "\n".join(trailers) + "\n"
@@ -283,64 +208,6 @@ def _strategy(plan: PlanRecord, fork: str) -> str:
 
 def _line(text: str) -> str:
     return " ".join(text.split())
-
-
-def not_fast_forward(into: str, branch: str) -> ConductorError:
-    return ConductorError(
-        f"{into} has commits that {branch} does not have: it cannot be fast-forwarded",
-        hint="adopt with --merge (a merge commit) or --squash (one commit)",
-    )
-
-
-def checkout_of(root: Path, branch: str) -> Path | None:
-    """The worktree (the user's checkout or another) that has `branch` checked out, if any."""
-    out = git_text(["worktree", "list", "--porcelain"], cwd=root)
-    for block in out.split("\n\n"):
-        lines = block.splitlines()
-        if f"branch refs/heads/{branch}" in lines and lines[0].startswith("worktree "):
-            return Path(lines[0].removeprefix("worktree "))
-    return None
-
-
-def changed_paths(root: Path, previous: str, tip: str) -> set[str]:
-    out = git(["diff", "--name-only", "-z", "--no-renames", previous, tip], cwd=root)
-    return {p for p in out.decode("utf-8", "surrogateescape").split("\0") if p}
-
-
-def require_clean(checkout: Path, into: str, *, changed: set[str], strategy: str) -> None:
-    """Refuse when the checkout has changes the adoption would touch, or (for a new commit)
-    staged changes it would sweep into that commit."""
-    staged = git_text(["diff", "--cached", "--name-only"], cwd=checkout).splitlines()
-    if staged and strategy != "ff":
-        raise ConductorError(
-            f"the checkout of {into} ({checkout}) has staged changes: {', '.join(staged[:5])}",
-            hint="commit or unstage them first (they would go into the adoption's commit)",
-        )
-    touched = sorted(changed & set(uncommitted(checkout)))
-    if touched:
-        raise ConductorError(
-            f"the checkout of {into} ({checkout}) has uncommitted changes to files the adoption changes:"
-            f" {', '.join(touched[:5])}",
-            hint="commit or stash them first, or adopt into a branch that is not checked out (--into)",
-        )
-
-
-@contextmanager
-def workplace(root: Path, ledger: Ledger, plan: str, checkout: Path | None, previous: str) -> Iterator[Path]:
-    """The checkout that has the target branch, or a scratch worktree at its tip (removed after)."""
-    if checkout is not None:
-        yield checkout
-        return
-    path = ledger.git_dir / "conductor" / "adopt" / plan
-    if path.exists():  # left by a crash
-        shutil.rmtree(path)
-        git(["worktree", "prune"], cwd=root)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    git(["worktree", "add", "--quiet", "--detach", str(path), previous], cwd=root)
-    try:
-        yield path
-    finally:
-        git(["worktree", "remove", "--force", str(path)], cwd=root)
 
 
 def prune_others(root: Path, ledger: Ledger, plan: str, fork: str, result: Adopted) -> None:

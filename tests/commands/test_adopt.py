@@ -203,7 +203,10 @@ def test_errors_are_named_with_a_hint(proj: Project, run_cli) -> None:
     assert no_branch.code == 1 and "no branch 'nowhere'" in no_branch.err
     (proj.root / "hello.py").write_text("mine\n")  # in the way of the fork's hello.py
     dirty = run_cli("adopt", plan, "--merge")
-    assert dirty.code == 1 and "uncommitted changes to files the adoption changes: hello.py" in dirty.err
+    assert (
+        dirty.code == 1
+        and f"uncommitted changes to files conductor/{plan}/main changes: hello.py" in dirty.err
+    )
     assert "stash" in dirty.err and (proj.root / "hello.py").read_text() == "mine\n"
     (proj.root / "hello.py").unlink()
     (proj.root / "app.py").write_text("print('edited')\n")
