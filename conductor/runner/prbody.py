@@ -41,6 +41,7 @@ class PrFacts:
     forks: list[list[str]] = field(default_factory=list)  # the comparison table, header first
     recommendation: str | None = None
     several_forks: bool = False
+    records_from: str | None = None  # where the records are, when not on the branch's remote
 
 
 def title(facts: PrFacts) -> str:
@@ -51,10 +52,14 @@ def title(facts: PrFacts) -> str:
 def verify_instructions(facts: PrFacts, remote: str = "origin") -> list[str]:
     """The commands a reviewer runs to check the evidence in their own clone."""
     fork = f" --fork {facts.fork}" if facts.several_forks else ""
-    return [
-        f"git fetch {remote} 'refs/conductor/*:refs/conductor/*' {facts.branch}:{facts.branch}",
-        f"conductor verify {facts.plan}{fork}",
-    ]
+    verify = f"conductor verify {facts.plan}{fork}"
+    if facts.records_from:
+        return [
+            f"git fetch {remote} {facts.branch}:{facts.branch}",
+            f"git fetch {facts.records_from} 'refs/conductor/*:refs/conductor/*'",
+            verify,
+        ]
+    return [f"git fetch {remote} 'refs/conductor/*:refs/conductor/*' {facts.branch}:{facts.branch}", verify]
 
 
 def _cell(text: str) -> str:

@@ -8,7 +8,8 @@ before anything is pushed, and no pull request is made when the push fails."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -172,6 +173,11 @@ def gather(
     )
 
 
+def shown_url(url: str) -> str:
+    """A remote URL as it may be printed: without a user:password (or token) in it."""
+    return re.sub(r"^(https?://)[^@/]+@", r"\1", url, flags=re.I)
+
+
 def _remote_url(root: Path, remote: str, *, push: bool = False) -> str:
     try:
         return git_text(["remote", "get-url", *(["--push"] if push else []), remote], cwd=root)
@@ -267,14 +273,14 @@ def open_pr(
     load_plan(ledger, plan)
     fork, summaries, why = choose_fork(ledger, plan, fork)
     facts = gather(ledger, plan, fork, summaries, why)
+    if state_remote is not None:
+        facts = replace(facts, records_from=shown_url(_remote_url(root, state_remote)))
     body, title = prbody.render(facts), prbody.title(facts)
     branch = refs.code_branch(plan, fork)
     if ledger.ref_target(branch) is None:
         raise NotFoundError(f"{facts.branch} does not exist", hint="it was deleted: nothing to push")
     state_refs = [refs.plan_log(plan)] + [refs.fork_log(plan, f) for f in ledger.forks(plan)]
     where = resolve(root, remote, repo)
-    if state_remote is not None:
-        _remote_url(root, state_remote)
     pushed = [facts.branch, *state_refs]
 
     if where.repo is None:  # not GitHub: push, then the body as a file
@@ -284,7 +290,7 @@ def open_pr(
         out = (root / out if not out.is_absolute() else out) / "conductor" / "pr" / f"{plan}.md"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(f"# {title}\n\n{body}", encoding="utf-8")
-        url = _remote_url(root, remote)
+        url = shown_url(_remote_url(root, remote))
         return PrReport(
             plan, fork, facts.branch, remote, pushed, title, body, "written",
             body_file=str(out),

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from conductor.runner import github as client
+from conductor.runner import pullrequest
 from tests.conftest import free_port, git
 from tests.fakegithub import FakeGitHub
 from tests.scenario import HELLO_STEPS, Project, build
@@ -198,6 +199,21 @@ def test_records_go_to_the_state_remote(
     assert run_cli("pr", "--repo", "o/r", "--state-remote", "records").code == 0
     assert "refs/conductor/" not in refs_in(remote) and f"refs/heads/conductor/{plan}/main" in refs_in(remote)
     assert f"refs/conductor/plans/{plan}" in refs_in(private)
+    body = fake.pulls("o", "r")[0]["body"]
+    assert f"git fetch origin conductor/{plan}/main:conductor/{plan}/main" in body
+    assert f"git fetch {private} 'refs/conductor/*:refs/conductor/*'" in body
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://x-access-token:s3cret@github.com/o/r.git", "https://github.com/o/r.git"),
+        ("ssh://git@host/o/r.git", "ssh://git@host/o/r.git"),
+        ("/srv/r.git", "/srv/r.git"),
+    ],
+)
+def test_a_remote_url_is_shown_without_credentials(url: str, shown: str) -> None:
+    assert pullrequest.shown_url(url) == shown
 
 
 def test_a_remote_that_is_not_github_gets_the_body_as_a_file(
