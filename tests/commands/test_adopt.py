@@ -231,3 +231,32 @@ def test_the_help_names_the_strategies(run_cli) -> None:
     result = run_cli("adopt", "--help")
     assert result.code == 0
     assert "--ff" in result.out and "--merge" in result.out and "--squash" in result.out
+
+
+def test_a_commit_written_into_the_fork_by_hand_meets_the_guard_on_a_merge(proj: Project, run_cli) -> None:
+    assert run_cli("hooks", "install").code == 0
+    main = head_branch(proj)
+    plan = built(proj, run_cli)
+    fork_tree = proj.worktree(plan)
+    (fork_tree / "poetry.lock").write_text("changed by hand\n")  # '*.lock' is protected
+    git(fork_tree, "commit", "-q", "--no-verify", "-am", "a hand-made change")
+    (proj.root / "other.py").write_text("x = 1\n")
+    git(proj.root, "add", "other.py")
+    git(proj.root, "commit", "-q", "-m", "meanwhile")
+    before = tip(proj, main)
+    result = run_cli("adopt", plan, "--merge")
+    assert result.code == 1 and "was refused" in result.err and "poetry.lock" in result.err
+    assert tip(proj, main) == before and git(proj.root, "status", "--porcelain").strip() == ""
+    assert not (proj.root / ".git" / "MERGE_HEAD").exists()
+
+
+def test_a_conflict_is_left_to_the_person(proj: Project, run_cli) -> None:
+    main = head_branch(proj)
+    plan = built(proj, run_cli)
+    (proj.root / "hello.py").write_text("def hello():\n    return 'hello'\n")
+    git(proj.root, "add", "hello.py")
+    git(proj.root, "commit", "-q", "-m", "my own hello")
+    before = tip(proj, main)
+    result = run_cli("adopt", plan, "--squash")
+    assert result.code == 1 and "does not merge cleanly" in result.err and "git merge" in result.err
+    assert tip(proj, main) == before and git(proj.root, "status", "--porcelain").strip() == ""
