@@ -4,6 +4,7 @@ remote, opened and updated on a fake GitHub (tests/fakegithub) — and each way 
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import shutil
 from collections.abc import Iterator
@@ -311,3 +312,26 @@ def test_several_forks_open_the_recommended_one_with_the_comparison(
     monkeypatch.chdir(clone)
     checked = run_cli(*shlex.split(verify)[1:])
     assert checked.code == 0, checked.out + checked.err
+
+
+def test_the_token_of_gh_auth_is_used_when_no_variable_is_set(
+    proj: Project, plan: str, fake: FakeGitHub, run_cli, monkeypatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("GITHUB_TOKEN")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    gh = bin_dir / "gh"
+    gh.write_text(f"#!/bin/sh\n[ \"$1 $2\" = 'auth token' ] && echo {TOKEN}\n")
+    gh.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    result = run_cli("pr", "--repo", "o/r")
+    assert result.code == 0, result.err
+    assert fake.requests[-1].headers["Authorization"] == f"Bearer {TOKEN}"
+
+
+def test_an_unknown_fork_or_plan_is_named(proj: Project, plan: str, fake: FakeGitHub, run_cli) -> None:
+    result = run_cli("pr", f"{plan}/nope", "--repo", "o/r")
+    assert result.code == 1 and "has no fork nope" in result.err and "its forks: main" in result.err
+    result = run_cli("pr", "nope-123", "--repo", "o/r")
+    assert result.code == 1 and "no plan 'nope-123'" in result.err
+    assert fake.requests == []
