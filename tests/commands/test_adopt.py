@@ -260,3 +260,23 @@ def test_a_conflict_is_left_to_the_person(proj: Project, run_cli) -> None:
     result = run_cli("adopt", plan, "--squash")
     assert result.code == 1 and "does not merge cleanly" in result.err and "git merge" in result.err
     assert tip(proj, main) == before and git(proj.root, "status", "--porcelain").strip() == ""
+
+
+def test_a_plan_started_from_another_branch_goes_back_into_it(proj: Project, run_cli) -> None:
+    main = head_branch(proj)
+    name = proj.plan(HELLO_STEPS)
+    git(proj.root, "branch", "release")
+    git(proj.root, "tag", "v1")
+    assert build(run_cli, proj, name, proj.agent(HELLO), "--base", "release").code == 0
+    plan = proj.only_plan()
+    assert json.loads(proj.ledger().tip(refs.plan_log(plan)).read_text("plan.json"))["branch"] == "release"
+    checkout = tip(proj, main)
+    result = run_cli("adopt", plan, "--json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["into"] == "release" and tip(proj, "release") == tip(
+        proj, proj.branch(plan)
+    )
+    assert tip(proj, main) == checkout
+    assert build(run_cli, proj, name, proj.agent(HELLO), "--base", "v1").code == 0
+    (tagged,) = [p for p in proj.ledger().plans() if p != plan]
+    assert json.loads(proj.ledger().tip(refs.plan_log(tagged)).read_text("plan.json"))["branch"] is None
