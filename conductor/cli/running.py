@@ -1,5 +1,5 @@
 """Commands that run plans or take part in them: build, explore, fork, resume, approve, reject,
-replay, worker, pr, demo."""
+replay, worker, pr, adopt, demo."""
 
 from __future__ import annotations
 
