@@ -31,7 +31,7 @@ from conductor.models.layout import COMPLETED, RESULT, StepPaths
 from conductor.provenance.attestation import Options
 from conductor.provenance.verifier import verify_plan
 from conductor.report import Report
-from conductor.runner import hooks, setup
+from conductor.runner import hooks, prbody, pullrequest, setup
 from conductor.runner.explanation import explain
 from conductor.runner.explore import explore
 from conductor.runner.launch import Launch
@@ -163,6 +163,11 @@ def run(*, keep: bool, directory: str | None) -> DemoReport:
         click.echo(refused.stderr.rstrip())
         _git(root, "rm", "--cached", "--quiet", "poetry.lock")
         (root / "poetry.lock").unlink()
+
+        _section(f"conductor pr {plan}   (offline: the pull request a reviewer would get, not sent)")
+        fork, summaries, why = pullrequest.choose_fork(Ledger(root), plan, None)
+        body = prbody.render(pullrequest.gather(Ledger(root), plan, fork, summaries, why))
+        click.echo(body.rstrip())
 
     ok = (
         explored.recommended is not None

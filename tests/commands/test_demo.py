@@ -25,6 +25,9 @@ def test_demo_runs_the_main_job_offline_and_cleans_up(tmp_path: Path) -> None:
     header = next(line for line in out.splitlines() if "confidence" in line and "fork" in line)
     assert header.split() == ["fork", "status", "steps", "evidence", "diff", "confidence", "tokens", "time"]
     assert "Recommended: json-file" in out
+    # it ends with the pull request a reviewer would get
+    body = out.split("(offline: the pull request a reviewer would get, not sent)", 1)[1]
+    assert "json-file" in body and "conductor verify" in body and "refs/conductor/*" in body
     # evidence from pytest runs of the generated code; one failure repaired by tests
     assert "verify `python3 -m pytest -q -p no:cacheprovider`" in err
     assert "single-file] step_001: Verification failed" in err
