@@ -195,6 +195,7 @@ def resume(plan: str | None, command: str | None, yes: bool, as_json: bool, **si
 Examples:
   conductor revise hello-3f9a/main --comment "hello.py:2: greet should strip the name"
   conductor revise hello-3f9a/main --comment "add a test for an empty name" --yes
+  conductor revise hello-3f9a/main --from-pr --yes   the PR's review comments; then update the PR
 """
 )
 @click.argument("target", metavar="PLAN/FORK")
@@ -202,21 +203,42 @@ Examples:
     "--comment",
     "comments",
     multiple=True,
-    required=True,
     help="A review comment; `path:line: text` points at a line. Repeat for several.",
 )
+@click.option(
+    "--from-pr",
+    is_flag=True,
+    help="Also take the review comments of the fork's open GitHub pull request; update it afterwards.",
+)
+@click.option("--remote", default="origin", show_default=True, help="The remote of the pull request.")
+@click.option("--repo", metavar="OWNER/NAME", help="The GitHub repository (default: from the remote's URL).")
 @click.option("--exec", "command", metavar="CMD", help="Use this command instead of the recorded one.")
 @with_options([*signing_options, yes_option])
 @json_option
 def revise(
-    target: str, comments: tuple[str, ...], command: str | None, yes: bool, as_json: bool, **signing: Any
+    target: str,
+    comments: tuple[str, ...],
+    from_pr: bool,
+    remote: str,
+    repo: str | None,
+    command: str | None,
+    yes: bool,
+    as_json: bool,
+    **signing: Any,
 ) -> int:
     """Turn review comments into the next step of a finished fork, on the same branch."""
     from conductor.commands import revise as revise_command
 
     return finish(
         revise_command.run(
-            target, comments=list(comments), command=command, yes=yes, signing=signing_from(signing)
+            target,
+            comments=list(comments),
+            command=command,
+            yes=yes,
+            signing=signing_from(signing),
+            from_pr=from_pr,
+            remote=remote,
+            repo=repo,
         ),
         as_json,
     )

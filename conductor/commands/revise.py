@@ -7,6 +7,7 @@ import re
 
 from conductor.errors import ConductorError
 from conductor.ledger.store import Ledger
+from conductor.progress import say
 from conductor.project import find_root
 from conductor.provenance.signing import SigningChoice
 from conductor.runner import revise
@@ -24,6 +25,19 @@ def parse_comment(text: str) -> revise.Comment:
     return revise.Comment(text)
 
 
+def from_api(data: dict[str, object]) -> revise.Comment:
+    """A GitHub review comment (`line` is null on an outdated diff: `original_line` then)."""
+    line = data.get("line") or data.get("original_line")
+    user = data.get("user")
+    login = user.get("login") if isinstance(user, dict) else None
+    return revise.Comment(
+        str(data.get("body") or ""),
+        str(data["path"]) if data.get("path") else None,
+        int(line) if isinstance(line, int) else None,
+        str(login) if login else None,
+    )
+
+
 def run(
     target: str,
     *,
@@ -31,16 +45,31 @@ def run(
     command: str | None,
     yes: bool,
     signing: SigningChoice | None = None,
+    from_pr: bool = False,
+    remote: str = "origin",
+    repo: str | None = None,
 ) -> PlanRun:
-    ledger = Ledger(find_root())
+    root = find_root()
+    ledger = Ledger(root)
     plan, _, fork = target.partition("/")
     if not fork:
         raise ConductorError(
             f"'{target}' names no fork: give PLAN/FORK", hint="conductor status lists each plan's forks"
         )
     plan = plan or latest_plan(ledger, states=("completed",))
-    step = revise.reopen(ledger, plan, fork, [parse_comment(c) for c in comments])
-    from conductor.progress import say
+    found = [parse_comment(c) for c in comments]
+    if from_pr:
+        from conductor.runner.pullrequest import review_comments
 
-    say(f"{plan}/{fork}: the review comments are {step}")
-    return resume(plan, command=command, yes=yes, signing=signing)
+        found += [from_api(c) for c in review_comments(root, plan, fork, remote=remote, repo=repo)]
+    step = revise.reopen(ledger, plan, fork, found)
+    say(f"{plan}/{fork}: {len(found)} review comment(s) are {step}")
+    outcome = resume(plan, command=command, yes=yes, signing=signing)
+    if from_pr and outcome.state == "completed":
+        from conductor.runner.pullrequest import open_pr
+
+        updated = open_pr(
+            root, f"{plan}/{fork}", remote=remote, state_remote=None, base=None, repo=repo, draft=False
+        )
+        say(f"pull request #{updated.number} {updated.action}: {updated.url}")
+    return outcome

@@ -122,6 +122,11 @@ class GitHub:
             self._call("PATCH", f"/pulls/{number}", json={"title": title, "body": body})
         )
 
+    def review_comments(self, number: int) -> list[dict[str, Any]]:
+        """The pull request's review comments (on lines of its diff), oldest first."""
+        found = self._call("GET", f"/pulls/{number}/comments", params={"per_page": 100})
+        return [c for c in found if isinstance(c, dict)] if isinstance(found, list) else []
+
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         import httpx2
 

@@ -252,6 +252,32 @@ def resolve(root: Path, remote: str, repo: str | None) -> Target:
     return Target(target, owner, api or github.DEFAULT_API)
 
 
+def review_comments(
+    root: Path, plan: str, fork: str, *, remote: str, repo: str | None
+) -> list[dict[str, Any]]:
+    """The review comments of the open pull request of a fork's branch (GitHub only)."""
+    where = resolve(root, remote, repo)
+    if where.repo is None:
+        raise github.GitHubError(
+            f"remote '{remote}' is not on GitHub: no pull request to read comments from",
+            hint='give the comments with --comment "path:line: text"',
+        )
+    token = github.find_token()
+    if token is None:
+        raise github.GitHubError(
+            "no GitHub token: set GITHUB_TOKEN or GH_TOKEN", hint="or log in with `gh auth login`"
+        )
+    api = github.GitHub(where.repo, token=token, base=where.api)
+    branch = refs.short_branch(plan, fork)
+    pr = api.find_open(f"{where.head_owner}:{branch}")
+    if pr is None:
+        raise github.GitHubError(
+            f"no open pull request for {branch} in {where.repo.slug}",
+            hint=f"open one with `conductor pr {plan}/{fork}`",
+        )
+    return api.review_comments(pr.number)
+
+
 def open_pr(
     root: Path,
     target: str | None,

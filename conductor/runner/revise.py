@@ -17,7 +17,7 @@ from conductor.errors import ConductorError
 from conductor.ledger import refs
 from conductor.ledger.store import Ledger
 from conductor.models.event import Event, EventType
-from conductor.models.layout import PLAN_FILE
+from conductor.models.layout import FORK_FILE, PLAN_FILE
 from conductor.models.paths import escape_reason
 from conductor.models.plan import StepSpec
 from conductor.runner.plans import PlanRecord, load_plan
@@ -90,6 +90,8 @@ def reopen(ledger: Ledger, plan_id: str, fork: str, comments: list[Comment]) -> 
         ),
         {PLAN_FILE: json.dumps(revised.to_json(), indent=2) + "\n"},
     )
+    info = json.loads(tip.read_text(FORK_FILE) or "{}") if tip is not None else {}
+    info["steps"] = [*info.get("steps", []), {"id": step_id, "title": step.title}]
     ledger.append(
         refs.fork_log(plan_id, fork),
         Event(
@@ -100,5 +102,6 @@ def reopen(ledger: Ledger, plan_id: str, fork: str, comments: list[Comment]) -> 
             state="running",
             data={"revision": step_id},
         ),
+        {FORK_FILE: json.dumps(info, indent=2) + "\n"},
     )
     return step_id

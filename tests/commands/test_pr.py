@@ -335,3 +335,33 @@ def test_an_unknown_fork_or_plan_is_named(proj: Project, plan: str, fake: FakeGi
     result = run_cli("pr", "nope-123", "--repo", "o/r")
     assert result.code == 1 and "no plan 'nope-123'" in result.err
     assert fake.requests == []
+
+
+def test_revise_from_pr_turns_a_review_comment_into_a_step_and_updates_the_pr(
+    proj: Project, fake: FakeGitHub, remote: Path, run_cli
+) -> None:
+    fixed = {"write": {"hello.py": "def greet(name):\n    return f'Hello, {name.strip()}!'\n"}}
+    command = proj.agent({"step_001": [HELLO], "step_002": [TEST], "step_003": [fixed]})
+    assert build(run_cli, proj, proj.plan(HELLO_STEPS, goal="Greet people by name"), command).code == 0
+    plan = proj.only_plan()
+    assert run_cli("pr", "--repo", "o/r").code == 0
+    fake.review_comment("o", "r", 1, body="strip the name first", path="hello.py", line=2)
+    revised = run_cli("revise", f"{plan}/main", "--from-pr", "--repo", "o/r", "--yes")
+    assert revised.code == 0, revised.err
+    task = json.loads(proj.record("completed/step_003.task.json"))
+    assert "[hello.py:2] (reviewer) strip the name first" in task["instruction"]
+    # accepted on the same branch, pushed, and the same pull request updated
+    branch = f"conductor/{plan}/main"
+    assert git(remote, "rev-parse", branch) == git(proj.root, "rev-parse", branch)
+    assert "name.strip()" in git(remote, "show", f"{branch}:hello.py")
+    (pull,) = fake.pulls("o", "r")
+    assert "| step_003 | Address review comments |" in pull["body"]
+    assert "pull request #1 updated" in revised.err
+
+
+def test_revise_from_pr_without_an_open_pull_request_changes_nothing(
+    proj: Project, plan: str, fake: FakeGitHub, run_cli
+) -> None:
+    result = run_cli("revise", f"{plan}/main", "--from-pr", "--repo", "o/r")
+    assert result.code == 1 and f"no open pull request for conductor/{plan}/main in o/r" in result.err
+    assert proj.state(plan).status == "completed"

@@ -64,6 +64,7 @@ class FakeGitHub:
         self.requests: list[Recorded] = []
         self._repos: dict[tuple[str, str], Path] = {}
         self._pulls: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.comments: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -84,6 +85,22 @@ class FakeGitHub:
     def add_repo(self, owner: str, name: str, bare: Path) -> None:
         self._repos[(owner, name)] = bare
         self._pulls[(owner, name)] = []
+
+    def review_comment(self, owner: str, name: str, number: int, *, body: str, path: str, line: int) -> None:
+        """Seed a review comment as GitHub lists it (`GET …/pulls/{n}/comments`)."""
+        found = self.comments.setdefault((owner, name), [])
+        found.append(
+            {
+                "id": len(found) + 1,
+                "pull_request_number": number,
+                "body": body,
+                "path": path,
+                "line": line,
+                "original_line": line,
+                "side": "RIGHT",
+                "user": {"login": "reviewer"},
+            }
+        )
 
     def pulls(self, owner: str, name: str) -> list[dict[str, Any]]:
         return self._pulls[(owner, name)]
@@ -113,6 +130,8 @@ class FakeGitHub:
                 for p in pulls
                 if (state == "all" or p["state"] == state) and (head is None or p["head"]["label"] == head)
             ]
+        if method == "GET" and len(parts) == 6 and parts[4].isdigit() and parts[5] == "comments":
+            return 200, [c for c in self.comments.get(key, []) if c["pull_request_number"] == int(parts[4])]
         if method == "POST" and len(parts) == 4:
             return 201, self._create(key, json.loads(body or b"{}"))
         if method == "PATCH" and len(parts) == 5 and parts[4].isdigit():
