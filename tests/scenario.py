@@ -96,3 +96,26 @@ class Project:
 
 def build(run_cli: Callable[..., Result], project: Project, plan: str, command: str, *extra: str) -> Result:
     return run_cli("build", "--plan", plan, "--exec", command, "--yes", *extra)
+
+
+TWO_FORKS: dict[str, Any] = {
+    # two strategies of one goal, for comparing and reviewing forks
+    "goal": "Write notes",
+    "forks": [
+        {
+            "id": "short",
+            "strategy": "short notes",
+            "steps": [
+                {"title": "Write notes.md", "instruction": "Write notes", "allowed_files": ["notes.md"]}
+            ],
+        },
+        {
+            "id": "long",
+            "strategy": "long notes",
+            "steps": [
+                {"title": "Write notes.md", "instruction": "Write notes", "allowed_files": ["notes.md"]},
+                {"title": "Write more.md", "instruction": "Write more", "allowed_files": ["more.md"]},
+            ],
+        },
+    ],
+}

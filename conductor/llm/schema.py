@@ -9,6 +9,7 @@ and what is wrong with it semantically is said in a re-ask.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -42,6 +43,25 @@ _SCHEMA_VALUES = {"items", "additionalProperties"}
 _SCHEMA_LISTS = {"anyOf"}
 
 
+def _walk(
+    value: dict[str, Any], keep: Callable[[str], bool], child: Callable[[dict[str, Any]], Any]
+) -> dict[str, Any]:
+    """One schema node: the keys `keep` accepts, with every subschema passed through `child`."""
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        if not keep(key):
+            continue
+        if key in _SCHEMA_MAPS:
+            out[key] = {name: child(sub) for name, sub in item.items()}
+        elif key in _SCHEMA_VALUES and isinstance(item, dict):
+            out[key] = child(item)
+        elif key in _SCHEMA_LISTS:
+            out[key] = [child(sub) for sub in item]
+        else:
+            out[key] = item
+    return out
+
+
 def canonical(model: type[BaseModel]) -> dict[str, Any]:
     """The model's JSON Schema with every $ref inlined (not every API follows references) and
     no annotation titles. A property named `title` is a property, and stays."""
@@ -51,19 +71,7 @@ def canonical(model: type[BaseModel]) -> dict[str, Any]:
     def node(value: dict[str, Any]) -> dict[str, Any]:
         if "$ref" in value:
             return node(defs[value["$ref"].rsplit("/", 1)[1]])
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            if key == "title":
-                continue
-            if key in _SCHEMA_MAPS:
-                out[key] = {name: node(sub) for name, sub in item.items()}
-            elif key in _SCHEMA_VALUES and isinstance(item, dict):
-                out[key] = node(item)
-            elif key in _SCHEMA_LISTS:
-                out[key] = [node(sub) for sub in item]
-            else:
-                out[key] = item
-        return out
+        return _walk(value, lambda key: key != "title", node)
 
     return node(schema)
 
@@ -74,18 +82,7 @@ def for_dialect(schema: dict[str, Any], dialect: str) -> dict[str, Any]:
     allowed = KEYWORDS[dialect]  # type: ignore[index]
 
     def node(value: dict[str, Any]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            if key not in allowed:
-                continue
-            if key in _SCHEMA_MAPS:
-                out[key] = {name: node(sub) for name, sub in item.items()}
-            elif key in _SCHEMA_VALUES and isinstance(item, dict):
-                out[key] = node(item)
-            elif key in _SCHEMA_LISTS:
-                out[key] = [node(sub) for sub in item]
-            else:
-                out[key] = item
+        out = _walk(value, allowed.__contains__, node)
         if dialect == "ollama" and out.get("type") == "number":
             out.pop("minimum", None)
             out.pop("maximum", None)

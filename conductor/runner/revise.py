@@ -11,7 +11,7 @@ log, the same branch — so the new commit is attested like the others.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from conductor.errors import ConductorError
 from conductor.ledger import refs
@@ -75,7 +75,7 @@ def reopen(ledger: Ledger, plan_id: str, fork: str, comments: list[Comment]) -> 
         )
     step = revision_step(plan, fork, comments)
     forks = [f.model_copy(update={"steps": [*f.steps, step]}) if f.id == fork else f for f in plan.spec.forks]
-    revised = PlanRecord(**{**plan.__dict__, "spec": plan.spec.model_copy(update={"forks": forks})})
+    revised = replace(plan, spec=plan.spec.model_copy(update={"forks": forks}))
     step_id = f"step_{len(revised.fork(fork).steps):03d}"
     ledger.append(
         refs.plan_log(plan_id),

@@ -154,9 +154,14 @@ def _copy(name: str, repo_root: Path, worktree: Path, copied: list[str]) -> list
     return []
 
 
+# Runs in the worktree, whose files an agent wrote: the worktree leaves sys.path while the
+# probe imports what it needs, so no file there can stand in for those modules; find_spec then
+# locates each package as `python -m …` there would, without running it.
 PROBE = """
-import importlib.util, json, os, sys
-found = {}
+import sys
+here = sys.path.pop(0)
+import importlib.util, os
+sys.path.insert(0, here)
 for name in sys.argv[1:]:
     try:
         spec = importlib.util.find_spec(name)
@@ -168,8 +173,7 @@ for name in sys.argv[1:]:
     if origin is None and spec.submodule_search_locations:
         origin = list(spec.submodule_search_locations)[0]
     if origin:
-        found[name] = os.path.realpath(origin)
-print(json.dumps(found))
+        print(name + "\\t" + os.path.realpath(origin))
 """
 
 
@@ -223,10 +227,12 @@ def import_leak(worktree: Path, repo_root: Path, env: Mapping[str, str]) -> Leak
             capture_output=True,
             timeout=PROBE_TIMEOUT,
             check=False,
+            start_new_session=True,
         )
-        found = json.loads(proc.stdout or b"{}")
-    except (OSError, ValueError, subprocess.TimeoutExpired):
+    except (OSError, subprocess.TimeoutExpired):
         return None
+    lines = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
+    found = dict(line.split("\t", 1) for line in lines if line.count("\t") == 1)
     checkout, work, git_dir = repo_root.resolve(), worktree.resolve(), (repo_root / ".git").resolve()
     for module, origin in sorted(found.items()):
         where = Path(origin)

@@ -11,28 +11,8 @@ import yaml
 from conductor.ledger import refs
 from conductor.models.event import Event, EventType
 from tests.conftest import git
-from tests.scenario import Project
+from tests.scenario import TWO_FORKS, Project
 
-FORKS = {
-    "goal": "Write notes",
-    "forks": [
-        {
-            "id": "short",
-            "strategy": "short notes",
-            "steps": [
-                {"title": "Write notes.md", "instruction": "Write notes", "allowed_files": ["notes.md"]}
-            ],
-        },
-        {
-            "id": "long",
-            "strategy": "long notes",
-            "steps": [
-                {"title": "Write notes.md", "instruction": "Write notes", "allowed_files": ["notes.md"]},
-                {"title": "Write more.md", "instruction": "Write more", "allowed_files": ["more.md"]},
-            ],
-        },
-    ],
-}
 SCRIPT = {
     "step_001": [{"write": {"notes.md": "# notes\n"}}],
     "step_002": [{"write": {"more.md": "more\nand more\n"}}],
@@ -40,7 +20,7 @@ SCRIPT = {
 
 
 def explored(proj: Project, run_cli) -> str:
-    (proj.root / "forks.yaml").write_text(yaml.safe_dump(FORKS, sort_keys=False))
+    (proj.root / "forks.yaml").write_text(yaml.safe_dump(TWO_FORKS, sort_keys=False))
     git(proj.root, "add", "forks.yaml")
     git(proj.root, "commit", "-q", "-m", "forks")
     result = run_cli("explore", "--plan", "forks.yaml", "--exec", proj.agent(SCRIPT), "--yes", "--json")

@@ -17,7 +17,7 @@ from conductor.runner import github as client
 from conductor.runner import pullrequest
 from tests.conftest import free_port, git
 from tests.fakegithub import FakeGitHub
-from tests.scenario import HELLO_STEPS, Project, build
+from tests.scenario import HELLO_STEPS, TWO_FORKS, Project, build
 
 TOKEN = "ghp_fake0123456789secret"
 HELLO = {"write": {"hello.py": "def greet(name):\n    return f'Hello, {name}!'\n"}}
@@ -259,32 +259,10 @@ def test_owner_and_repository_from_a_remote_url(url: str, expected: tuple[str, s
     assert (None if parsed is None else (parsed.host, parsed.owner, parsed.name)) == expected
 
 
-FORKS = {
-    "goal": "Write notes",
-    "forks": [
-        {
-            "id": "short",
-            "strategy": "short notes",
-            "steps": [
-                {"title": "Write notes.md", "instruction": "Write notes", "allowed_files": ["notes.md"]}
-            ],
-        },
-        {
-            "id": "long",
-            "strategy": "long notes",
-            "steps": [
-                {"title": "Write notes.md", "instruction": "Write notes", "allowed_files": ["notes.md"]},
-                {"title": "Write more.md", "instruction": "Write more", "allowed_files": ["more.md"]},
-            ],
-        },
-    ],
-}
-
-
 def test_several_forks_open_the_recommended_one_with_the_comparison(
     proj: Project, fake: FakeGitHub, remote: Path, tmp_path: Path, run_cli, monkeypatch
 ) -> None:
-    (proj.root / "forks.yaml").write_text(yaml.safe_dump(FORKS, sort_keys=False))
+    (proj.root / "forks.yaml").write_text(yaml.safe_dump(TWO_FORKS, sort_keys=False))
     git(proj.root, "add", "forks.yaml")
     git(proj.root, "commit", "-q", "-m", "forks")
     script = {

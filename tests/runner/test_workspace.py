@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conductor.models.event import EventType
-from conductor.runner.workspace import environment
+from conductor.runner.workspace import environment, import_leak
 from tests.conftest import SANDBOX_MODES, git
 from tests.scenario import Project, build
 
@@ -189,3 +189,17 @@ def test_env_values_expand_variables_and_resolve_relative_path_entries(tmp_path:
         "NODE_ENV": "test",
         "CONFIG": str(tmp_path / "conf/app.toml"),
     }
+
+
+def test_the_import_probe_cannot_be_fooled_by_a_module_the_agent_wrote(tmp_path: Path) -> None:
+    checkout, worktree = tmp_path / "checkout", tmp_path / "checkout" / ".git" / "wt"
+    for root in (checkout, worktree):
+        (root / "src" / "calc").mkdir(parents=True)
+        (root / "src" / "calc" / "__init__.py").write_text(CALC)
+    # files that would stand in for the probe's own imports if the worktree came first
+    (worktree / "importlib.py").write_text("raise SystemExit(0)\n")
+    (worktree / "json.py").write_text("raise SystemExit(0)\n")
+    env = {"PATH": str(Path(sys.executable).parent), "PYTHONPATH": str(checkout / "src")}
+    leak = import_leak(worktree, checkout, env)
+    assert leak is not None and leak.origin == str((checkout / "src" / "calc" / "__init__.py").resolve())
+    assert import_leak(worktree, checkout, {**env, "PYTHONPATH": str(worktree / "src")}) is None
