@@ -16,9 +16,15 @@ if TYPE_CHECKING:
 _PREFIX = re.compile(r"^\[(?P<plan>[^/\]]+)(?:/(?P<fork>[^\]]+))?\] (?P<text>.*)$")
 
 
+_WRITING = threading.Lock()  # one line at a time, whichever thread (fork) says it
+
+
 def say(text: str) -> None:
-    """One line of progress on stderr (stdout carries the result)."""
-    print(text, file=sys.stderr, flush=True)
+    """One line of progress on stderr (stdout carries the result): written whole, in one
+    write under a lock, so lines from forks running side by side never run together."""
+    with _WRITING:
+        sys.stderr.write(text + "\n")
+        sys.stderr.flush()
 
 
 class Board:
@@ -58,7 +64,7 @@ class Board:
             if self._display is not None:
                 self._display.update(self._render())
                 return
-        print(line, file=sys.stderr, flush=True)
+        say(line)
 
     def _render(self) -> Table:
         from rich.table import Table
