@@ -47,6 +47,13 @@ class Assignment:
     def remaining(self) -> float:
         return self.deadline - time.time()
 
+    def timeout_note(self) -> str:
+        """`timeout 300s`, as configured; with the time left when the attempt began well before
+        (a resumed one): `timeout 300s, 120s left`."""
+        configured = self.task.timeout_seconds
+        left = max(0, round(self.remaining()))
+        return f"timeout {configured}s" + (f", {left}s left" if left < configured - 10 else "")
+
 
 class Waiting:
     """The patient half of an executor that waits for someone else's result: the deadline,

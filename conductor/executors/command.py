@@ -204,9 +204,7 @@ class CommandExecutor:
         """Start the command, feed it the instruction, wait for it within the deadline."""
         step, mailbox = assignment.step, assignment.mailbox
         sandboxed = "in the sandbox" if prepared.isolated else "without a sandbox"
-        assignment.say(
-            f"{step}: running `{self.command}` {sandboxed} (timeout {int(assignment.remaining())}s)"
-        )
+        assignment.say(f"{step}: running `{self.command}` {sandboxed} ({assignment.timeout_note()})")
         started = time.monotonic()
         proc = subprocess.Popen(
             prepared.argv,

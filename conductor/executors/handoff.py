@@ -38,7 +38,7 @@ class HandoffExecutor:
         pending = mailbox.path(PENDING, step, TASK)
         assignment.say(
             f"{step}: waiting for an agent to claim {pending} and write {step}{RESULT} into"
-            f" completed/ or failed/ (timeout in {int(assignment.remaining())}s; protocol:"
+            f" completed/ or failed/ ({assignment.timeout_note()}; protocol:"
             f" {mailbox.handoff / PROTOCOL_FILE})"
         )
         waiting = Waiting(assignment, poll_seconds=POLL_SECONDS, remind_seconds=REMIND_SECONDS)

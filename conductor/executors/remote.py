@@ -94,7 +94,7 @@ class RemoteExecutor:
             queue.create(f"{base}/{WORK_TASK}", commit)
         assignment.say(
             f"{step}: queued on {self.remote} ({base}); waiting for a worker:"
-            f" conductor worker --remote {self.remote} --exec CMD (timeout in {int(assignment.remaining())}s)"
+            f" conductor worker --remote {self.remote} --exec CMD ({assignment.timeout_note()})"
         )
         claimed = assignment.claimed
         waiting = Waiting(assignment, poll_seconds=self.poll_seconds, remind_seconds=REMIND_SECONDS)
