@@ -8,6 +8,7 @@ import contextlib
 import fcntl
 import json
 import os
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -50,9 +51,7 @@ def plan_lock(git_dir: Path, plan: str) -> Iterator[None]:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle = path.open("a+")
     try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not _try_lock(handle.fileno()):
             handle.seek(0)
             owner = handle.read().strip() or "another process"
             raise ConductorError(
@@ -66,6 +65,23 @@ def plan_lock(git_dir: Path, plan: str) -> Iterator[None]:
         yield
     finally:
         handle.close()  # closing releases the lock, also when the process dies
+
+
+LOCK_PATIENCE_SECONDS = 0.5
+"""How long a busy lock is retried: `conductor status` probes it with a shared lock that it
+lets go at once (status.runner_alive); a runner starting in that instant waits, not fails."""
+
+
+def _try_lock(fd: int) -> bool:
+    deadline = time.monotonic() + LOCK_PATIENCE_SECONDS
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
 
 
 def write_protocol(repo_root: Path) -> None:

@@ -1,12 +1,19 @@
 """The status read model: every plan and fork with its state, read from the ledger tips.
 
-`conductor status` shows all plans; the launch path shows the one it ran (`plan_view`).
+`conductor status` shows all plans, newest first; the launch path shows the one it ran
+(`plan_view`). A plan whose log says it runs but whose runner holds no lock any more (killed,
+the machine restarted) is shown as interrupted (`runner_alive`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
+import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from conductor.engine.state import ForkState, Phase
@@ -14,6 +21,7 @@ from conductor.errors import ConductorError
 from conductor.ledger import refs
 from conductor.ledger.snapshot import Snapshot
 from conductor.ledger.store import Ledger
+from conductor.models.event import EventType
 from conductor.models.layout import FORK_FILE, PLAN_FILE
 from conductor.report import Report, table
 
@@ -26,6 +34,7 @@ class ForkView:
     steps: dict[str, str] = field(default_factory=dict)
     last_event: str = ""
     updated: str = ""
+    confidence: dict[str, dict[str, Any]] = field(default_factory=dict)  # step -> level, score
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -33,6 +42,7 @@ class ForkView:
             "state": self.state,
             "branch": self.branch,
             "steps": self.steps,
+            "confidence": self.confidence,
             "last_event": self.last_event,
             "updated": self.updated,
         }
@@ -47,6 +57,12 @@ class PlanView:
     forks: list[ForkView] = field(default_factory=list)
     origin: str | None = None  # PLAN/FORK@STEP it was forked from (`conductor fork --from`)
     error: str | None = None  # why its records cannot be read (state "unreadable")
+    hint: str | None = None  # what to do next (an interrupted plan: resume it)
+
+    @property
+    def started(self) -> str:
+        """The creation time as shown: `2026-12-01 10:31` (UTC, as recorded)."""
+        return f"{self.created[:10]} {self.created[11:16]}".strip()
 
     def to_json(self) -> dict[str, Any]:
         out = {
@@ -55,6 +71,7 @@ class PlanView:
             "state": self.state,
             "created": self.created,
             "origin": self.origin,
+            "hint": self.hint,
             "forks": [f.to_json() for f in self.forks],
         }
         if self.error is not None:
@@ -73,9 +90,25 @@ PHASE_NAMES = {
 }
 
 
-def step_states(ledger: Ledger, ref: str, tip: Snapshot, plan: str, fork: str) -> tuple[str, dict[str, str]]:
-    """The fork's state and each step's, from its events; planned steps included."""
-    state = ForkState.replay(plan, fork, list(ledger.log(ref, newest_first=False)))
+INTERRUPTED = "interrupted"
+RESUME_HINT = (
+    "its runner is gone (killed, or the machine restarted): continue it with `conductor resume {plan}`"
+)
+
+
+def step_states(
+    ledger: Ledger, ref: str, tip: Snapshot, plan: str, fork: str
+) -> tuple[str, dict[str, str], dict[str, dict[str, Any]]]:
+    """The fork's state, each step's (planned steps included), and each step's confidence
+    (level and score, as the current attempt's task.created or approval.requested recorded it)."""
+    events = list(ledger.log(ref, newest_first=False))
+    state = ForkState.replay(plan, fork, events)
+    confidence: dict[str, dict[str, Any]] = {}
+    for event in events:
+        if event.step and event.type in (EventType.TASK_CREATED, EventType.APPROVAL_REQUESTED):
+            found = event.data.get("confidence") if isinstance(event.data, dict) else None
+            if isinstance(found, dict) and isinstance(found.get("level"), str):
+                confidence[event.step] = {"level": found["level"], "score": found.get("score")}
     steps: dict[str, str] = {}
     raw = tip.read(FORK_FILE)
     if raw is not None:
@@ -88,7 +121,7 @@ def step_states(ledger: Ledger, ref: str, tip: Snapshot, plan: str, fork: str) -
         elif st.attempt > 1 and st.phase is not Phase.NEW:
             name = f"{name} (attempt {st.attempt})"
         steps[step] = name
-    return state.status.value, dict(sorted(steps.items()))
+    return state.status.value, dict(sorted(steps.items())), dict(sorted(confidence.items()))
 
 
 def _stamp(snapshot: Snapshot) -> str:
@@ -96,8 +129,31 @@ def _stamp(snapshot: Snapshot) -> str:
     return f"{when[:10]} {when[11:19]}" if when else ""
 
 
-def plan_view(ledger: Ledger, plan_id: str) -> PlanView | None:
-    """One plan with its forks and steps; None when there is no such plan."""
+def runner_alive(git_dir: Path, plan: str) -> bool:
+    """Whether a process on this machine runs the plan: it holds the plan's lock
+    (scheduler.plan_lock, an exclusive flock). The probe takes a shared lock without waiting
+    and lets go at once; a runner starting in that instant waits for it (plan_lock retries
+    briefly) instead of being refused. No lock file: nothing ever ran the plan here."""
+    try:
+        fd = os.open(git_dir / "conductor" / "locks" / f"{plan}.lock", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
+
+
+def plan_view(ledger: Ledger, plan_id: str, *, alive: Callable[[str], bool] | None = None) -> PlanView | None:
+    """One plan with its forks and steps; None when there is no such plan. With `alive`, a
+    plan recorded as running whose runner is not alive is shown as interrupted, and so are
+    its forks that say running."""
     tip = ledger.tip(refs.plan_log(plan_id))
     if tip is None:
         return None
@@ -110,12 +166,18 @@ def plan_view(ledger: Ledger, plan_id: str) -> PlanView | None:
         created=str(info.get("created", "")),
         origin=source.removeprefix("fork:") if source.startswith("fork:") else None,
     )
+    interrupted = view.state == "running" and alive is not None and not alive(plan_id)
+    if interrupted:
+        view.state = INTERRUPTED
+        view.hint = RESUME_HINT.format(plan=plan_id)
     for fork_id in ledger.forks(plan_id):
         ref = refs.fork_log(plan_id, fork_id)
         fork_tip = ledger.tip(ref)
         if fork_tip is None:
             continue
-        state, steps = step_states(ledger, ref, fork_tip, plan_id, fork_id)
+        state, steps, confidence = step_states(ledger, ref, fork_tip, plan_id, fork_id)
+        if interrupted and state == "running":
+            state = INTERRUPTED
         view.forks.append(
             ForkView(
                 id=fork_id,
@@ -124,22 +186,26 @@ def plan_view(ledger: Ledger, plan_id: str) -> PlanView | None:
                 steps=steps,
                 last_event=fork_tip.event.type.value,
                 updated=_stamp(fork_tip),
+                confidence=confidence,
             )
         )
     return view
 
 
 def collect(ledger: Ledger) -> list[PlanView]:
-    """Every plan; one whose records cannot be read is listed with the error, not skipped."""
+    """Every plan, newest first (by creation time, then by id); one whose records cannot be
+    read is listed with the error, not skipped. Liveness is this machine's: see runner_alive."""
     views = []
-    for plan_id in ledger.plans():
+    alive = lambda plan: runner_alive(ledger.git_dir, plan)  # noqa: E731
+    for plan_id in sorted(ledger.plans()):
         try:
-            view = plan_view(ledger, plan_id)
+            view = plan_view(ledger, plan_id, alive=alive)
         except (ConductorError, ValueError) as exc:
             message = exc.message if isinstance(exc, ConductorError) else str(exc)
             view = PlanView(plan_id, "", "unreadable", "", error=message)
         if view is not None:
             views.append(view)
+    views.sort(key=lambda view: view.created, reverse=True)  # stable: equal times keep id order
     return views
 
 
@@ -154,6 +220,14 @@ class StatusReport(Report):
         return render(self.plans)
 
 
+def medium_mark(confidence: dict[str, Any] | None) -> str:
+    """` · MEDIUM 0.62` for a step of medium confidence (proceed with caution), else nothing."""
+    if not confidence or confidence.get("level") != "medium":
+        return ""
+    score = confidence.get("score")
+    return " · MEDIUM" + (f" {score:.2f}" if isinstance(score, int | float) else "")
+
+
 def render(plans: list[PlanView]) -> str:
     if not plans:
         return (
@@ -164,7 +238,10 @@ def render(plans: list[PlanView]) -> str:
     out = []
     for plan in plans:
         origin = f"  (from {plan.origin})" if plan.origin else ""
-        out.append(f"plan {plan.id}  [{plan.state}]  {plan.goal}{origin}")
+        started = f"  started {plan.started}" if plan.started else ""
+        out.append(f"plan {plan.id}  [{plan.state}]{started}  {plan.goal}{origin}".rstrip())
+        if plan.hint is not None:
+            out.append(f"  {plan.hint}")
         if plan.error is not None:
             out.append(f"  {plan.error}")
             out.append(f"  (end it with `conductor abandon {plan.id}`)")
@@ -178,7 +255,7 @@ def render(plans: list[PlanView]) -> str:
             summary = ", ".join(f"{n} {s}" for s, n in counts.items()) or "no steps yet"
             rows.append([f"fork {fork.id}", f"[{fork.state}]", fork.branch, summary, fork.updated])
             for step, state in fork.steps.items():
-                rows.append(["", "", f"  {step}", state, ""])
+                rows.append(["", "", f"  {step}", state + medium_mark(fork.confidence.get(step)), ""])
         if rows:
             out.append(table(rows, indent="  "))
         else:

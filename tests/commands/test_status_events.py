@@ -9,6 +9,7 @@ from pathlib import Path
 from conductor.ledger import refs
 from conductor.ledger.store import Ledger
 from conductor.models.event import Event, EventType
+from conductor.runner.scheduler import plan_lock
 
 
 def record(root: Path) -> Ledger:
@@ -41,6 +42,7 @@ def record(root: Path) -> Ledger:
             attempt=1,
             summary="Create cli.py",
             state="running",
+            data={"confidence": {"score": 0.62, "level": "medium"}},
         ),
         {"pending/step_001.task.json": "{}"},
     )
@@ -67,6 +69,7 @@ def record(root: Path) -> Ledger:
             attempt=1,
             summary="Add tests",
             state="running",
+            data={"confidence": {"score": 0.9, "level": "high"}},
         ),
         {"pending/step_002.task.json": "{}"},
     )
@@ -93,15 +96,20 @@ def test_status_lists_plans_forks_and_steps(project: Path, run_cli) -> None:
     result = run_cli("status")
     assert result.code == 0
     lines = result.out.splitlines()
-    assert lines[0] == "plan alpha  [running]  Build a CLI"
+    # no process holds alpha's lock: its runner is gone
+    assert lines[0] == "plan alpha  [interrupted]  started 2026-03-01  Build a CLI"
+    assert lines[1] == (
+        "  its runner is gone (killed, or the machine restarted): continue it with `conductor resume alpha`"
+    )
     assert any(
         "fork argparse" in ln
-        and "[running]" in ln
+        and "[interrupted]" in ln
         and "conductor/alpha/argparse" in ln
         and "1 completed, 1 pending" in ln
         for ln in lines
     )
-    assert any(ln.split() == ["step_001", "completed"] for ln in lines)
+    # a step of medium confidence is marked (proceed with caution); others are not
+    assert any(ln.split() == ["step_001", "completed", "·", "MEDIUM", "0.62"] for ln in lines)
     assert any(ln.split() == ["step_002", "pending"] for ln in lines)
     assert any("fork click" in ln and "[halted]" in ln and "no steps yet" in ln for ln in lines)
     assert "plan beta  [completed]  Fix bug" in lines
@@ -110,7 +118,41 @@ def test_status_lists_plans_forks_and_steps(project: Path, run_cli) -> None:
     argparse = data[0]["forks"][0]
     assert argparse["id"] == "argparse" and argparse["branch"] == "conductor/alpha/argparse"
     assert argparse["steps"] == {"step_001": "completed", "step_002": "pending"}
+    assert argparse["confidence"] == {
+        "step_001": {"level": "medium", "score": 0.62},
+        "step_002": {"level": "high", "score": 0.9},
+    }
     assert argparse["last_event"] == "task.created"
+    assert data[0]["state"] == "interrupted" and "conductor resume alpha" in data[0]["hint"]
+    assert argparse["state"] == "interrupted" and data[0]["forks"][1]["state"] == "halted"
+    assert data[1]["state"] == "completed" and data[1]["hint"] is None
+    # a live process holds alpha's lock: it runs
+    with plan_lock(project / ".git", "alpha"):
+        running = run_cli("status")
+        assert running.out.splitlines()[0] == "plan alpha  [running]  started 2026-03-01  Build a CLI"
+        assert "conductor resume" not in running.out
+        assert json.loads(run_cli("status", "--json").out)[0]["forks"][0]["state"] == "running"
+
+
+def test_status_lists_newest_first_and_equal_times_by_id(project: Path, run_cli) -> None:
+    ledger = Ledger(project)
+    for plan, created in [
+        ("b", "2026-03-01T10:00:00.000000Z"),
+        ("c", "2026-03-02T09:30:00.000000Z"),
+        ("a", "2026-03-01T10:00:00.000000Z"),
+    ]:
+        ledger.append(
+            refs.plan_log(plan),
+            Event(EventType.PLAN_CREATED, plan=plan, summary=plan, state="completed"),
+            {"plan.json": json.dumps({"id": plan, "goal": f"goal {plan}", "created": created})},
+        )
+    assert [p["id"] for p in json.loads(run_cli("status", "--json").out)] == ["c", "a", "b"]
+    heads = [ln for ln in run_cli("status").out.splitlines() if ln.startswith("plan ")]
+    assert heads == [
+        "plan c  [completed]  started 2026-03-02 09:30  goal c",
+        "plan a  [completed]  started 2026-03-01 10:00  goal a",
+        "plan b  [completed]  started 2026-03-01 10:00  goal b",
+    ]
 
 
 def test_events_text_json_filters_and_limit(project: Path, run_cli) -> None:
