@@ -252,7 +252,7 @@ def assert_fsck_clean(repo: Path) -> None:
 
 
 @pytest.fixture
-def proj(project: Path, tmp_path: Path) -> Project:
+def proj(project: Path, tmp_path: Path, run_cli) -> Project:
     """A `conductor init` project with a few committed files to work on."""
     from tests.scenario import Project
 
@@ -260,6 +260,8 @@ def proj(project: Path, tmp_path: Path) -> Project:
     (project / "poetry.lock").write_text("locked\n")
     (project / "migrations").mkdir()
     (project / "migrations" / "0001.py").write_text("up\n")
+    (project / ".conductor" / "policy.yaml").unlink()  # init again: now migrations/* applies
+    assert run_cli("init").code == 0
     git(project, "add", "-A")
     git(project, "commit", "-q", "-m", "base files")
     scripts = tmp_path / "scripts"

@@ -112,7 +112,7 @@ def run(*, keep: bool, directory: str | None) -> DemoReport:
     _section(f"conductor init {root.name}")
     result = setup.new_project(str(root))
     click.echo(f"Created a git repository with {', '.join(result.written)} and a first commit.")
-    click.echo("Its policy protects '*.lock' and 'migrations/*'; see `conductor policy`.")
+    click.echo("Its policy protects '*.lock' (and Conductor's own files); see `conductor policy`.")
     identity = setup.FALLBACK_IDENTITY if not setup.has_identity(root) else {}
 
     with FakeModelServer(scripted["replies"]) as model:

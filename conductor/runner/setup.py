@@ -4,6 +4,8 @@ repository.
 With NAME: a new directory with `git init`, the default policy, `.conductor/.gitignore` and a
 first commit. Without NAME: add whichever of those files are missing to the current
 repository, touching no existing file and no history (so running it twice changes nothing).
+The policy's rules about a directory (the seed's `/core`, `migrations/*`) are active only
+when the repository has that directory; otherwise they stay in the file as commented examples.
 The git CLI does the repository work, so the user's git config (default branch, templates,
 hooks, signing) applies as it would to their own commands.
 """
@@ -11,12 +13,14 @@ hooks, signing) applies as it would to their own commands.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from conductor import resources
 from conductor.errors import ConductorError
 from conductor.gitcli import git, git_text
+from conductor.ledger.store import fallback_note
 from conductor.project import IGNORE_FILE, POLICY_FILE, find_root
 from conductor.report import Report
 
@@ -69,6 +73,22 @@ def template(name: str) -> str:
     return resources.text(f"templates/{name}")
 
 
+_CONDITIONAL = re.compile(r"^(?P<indent>\s*)(?P<rule>- .*?)\s+# if (?P<dir>\S+/) exists$", re.MULTILINE)
+
+
+def policy_text(root: Path) -> str:
+    """The policy template for the repository at `root`: a rule marked `# if DIR/ exists` is
+    kept when `root` has DIR, and commented out (an example, saying why) when it does not."""
+
+    def render(match: re.Match[str]) -> str:
+        indent, rule, directory = match["indent"], match["rule"], match["dir"]
+        if (root / directory).is_dir():
+            return f"{indent}{rule}"
+        return f"{indent}# {rule}  (an example: this repository has no {directory})"
+
+    return _CONDITIONAL.sub(render, template("policy.yaml"))
+
+
 def _write_missing(root: Path, result: InitResult) -> None:
     for rel, name in ((POLICY_FILE, "policy.yaml"), (IGNORE_FILE, "gitignore")):
         target = root / rel
@@ -77,7 +97,8 @@ def _write_missing(root: Path, result: InitResult) -> None:
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(target.name + ".tmp")
-        tmp.write_text(template(name), encoding="utf-8")
+        text = policy_text(root) if name == "policy.yaml" else template(name)
+        tmp.write_text(text, encoding="utf-8")
         tmp.replace(target)
         result.written.append(rel)
 
@@ -113,6 +134,7 @@ def new_project(name: str) -> InitResult:
     if not has_identity(root):
         env = FALLBACK_IDENTITY
         result.identity_fallback = True
+        fallback_note(env["GIT_COMMITTER_NAME"], env["GIT_COMMITTER_EMAIL"], ["user.name", "user.email"])
     git(["add", "--", *result.written], cwd=root)
     git(["commit", "--quiet", "--no-verify", "-m", "Set up Conductor"], cwd=root, env=env)
     result.commit = git_text(["rev-parse", "HEAD"], cwd=root)

@@ -25,15 +25,9 @@ def test_init_name_creates_a_repository_with_policy_and_first_commit(
     assert sorted(git(root, "ls-files").split()) == [".conductor/.gitignore", ".conductor/policy.yaml"]
     assert git(root, "status", "--porcelain") == ""
     policy = validate(read_file(root / ".conductor" / "policy.yaml"), PolicyFile)
-    # the seed's example policy, active
-    assert policy.global_constraints == [
-        "Never modify files in /core",
-        "Always include tests for new functions",
-    ]
-    assert policy.file_rules is not None and policy.file_rules.protected_patterns == [
-        "*.lock",
-        "migrations/*",
-    ]
+    # the seed's example policy, without what this (empty) repository has no use for
+    assert policy.global_constraints == ["Always include tests for new functions"]
+    assert policy.file_rules is not None and policy.file_rules.protected_patterns == ["*.lock"]
     assert policy.behavior is not None
     assert (policy.behavior.max_diff_lines, policy.behavior.timeout_seconds) == (500, 300)
     ignore = (root / ".conductor" / ".gitignore").read_text()
@@ -127,3 +121,45 @@ def test_dash_c_runs_in_another_directory(tmp_path: Path, run_cli, monkeypatch: 
     result = run_cli("-C", str(tmp_path / "p"), "policy", "--json")
     assert result.code == 0
     assert json.loads(result.out)["root"] == str((tmp_path / "p").resolve())
+
+
+def active_lines(policy: Path) -> list[str]:
+    """The lines of a policy file that are not comments."""
+    return [line for line in policy.read_text().splitlines() if not line.strip().startswith("#")]
+
+
+def test_init_writes_no_rule_about_directories_the_repository_does_not_have(repo: Path, run_cli) -> None:
+    (repo / "src").mkdir()
+    (repo / "src" / "core").mkdir()  # not the root's core/: the seed's '/core' is anchored
+    result = run_cli("init")
+    assert result.code == 0, result.err
+    policy_file = repo / ".conductor" / "policy.yaml"
+    assert not any("core" in line or "migrations" in line for line in active_lines(policy_file))
+    # the examples stay, commented out, saying why
+    text = policy_file.read_text()
+    assert "# - 'Never modify files in /core'  (an example: this repository has no core/)" in text
+    assert "# - 'migrations/*'  (an example: this repository has no migrations/)" in text
+    shown = run_cli("policy", "--json")
+    assert shown.code == 0, shown.err
+    values = json.loads(shown.out)["values"]
+    assert [v["value"] for v in values["global_constraints"]] == ["Always include tests for new functions"]
+    patterns = [v["value"] for v in values["file_rules.protected_patterns"]]
+    assert "*.lock" in patterns and not [p for p in patterns if "core" in p or "migrations" in p]
+    assert "core" not in run_cli("policy").out
+    assert run_cli("policy", "check").code == 0
+
+
+def test_init_keeps_the_rules_for_directories_the_repository_has(repo: Path, run_cli) -> None:
+    (repo / "core").mkdir()
+    (repo / "core" / "engine.py").write_text("x = 1\n")
+    (repo / "migrations").mkdir()
+    result = run_cli("init")
+    assert result.code == 0, result.err
+    shown = json.loads(run_cli("policy", "--json").out)["values"]
+    assert {"value": "Never modify files in /core", "origin": ".conductor/policy.yaml:7"} in shown[
+        "global_constraints"
+    ]
+    assert {"value": "migrations/*", "origin": ".conductor/policy.yaml:15"} in shown[
+        "file_rules.protected_patterns"
+    ]
+    assert "# if" not in (repo / ".conductor" / "policy.yaml").read_text()

@@ -144,7 +144,7 @@ def test_policy_shows_values_with_origins(project: Path, run_cli) -> None:
     assert any("'*.lock'" in line and ".conductor/policy.yaml:14" in line for line in lines)
     data = json.loads(run_cli("policy", "--json").out)
     assert data["values"]["behavior.max_diff_lines"] == {"value": 500, "origin": ".conductor/policy.yaml:18"}
-    assert {"value": "migrations/*", "origin": ".conductor/policy.yaml:15"} in data["values"][
+    assert {"value": "*.lock", "origin": ".conductor/policy.yaml:14"} in data["values"][
         "file_rules.protected_patterns"
     ]
     assert data["layers"] == ["default", ".conductor/policy.yaml"]
