@@ -39,6 +39,7 @@ class Assignment:
     record_llm: Callable[[Exchange], None] = lambda exchange: None  # model calls, for the ledger
     stop: threading.Event = field(default_factory=threading.Event)  # set: give up (Ctrl-C)
     confinement: Confinement | None = None  # where the processes it starts may write; None: none
+    output: dict[str, str] = field(default_factory=dict)  # what its process printed: stdout, stderr
 
     @property
     def step(self) -> str:

@@ -3,7 +3,9 @@
 `--exec "CMD"` runs CMD through the shell in the fork's worktree with the instruction on
 stdin and CONDUCTOR_TASK_FILE, CONDUCTOR_WORKSPACE, CONDUCTOR_RESULT_DIR set. CMD runs in a
 process group of its own, which is killed (children and all) at the timeout. When CMD writes
-no result files, Conductor writes them from its exit code and captured output.
+no result files, Conductor writes them from its exit code and captured output. What CMD
+printed (stdout and stderr, each bounded) is handed back in `assignment.output`; the runner
+keeps its end, redacted, as the attempt's evidence.
 """
 
 from __future__ import annotations
@@ -192,6 +194,7 @@ class CommandExecutor:
             where = handover or (task_path, result_dir)
             prepared.env.update({"CONDUCTOR_TASK_FILE": str(where[0]), "CONDUCTOR_RESULT_DIR": str(where[1])})
             outcome, code, output = self._run(assignment, prepared)
+            assignment.output.update(output)
             if handover is not None and outcome is Outcome.RESULT:
                 _bring_back(handover[1], result_dir, step)
         if outcome is not Outcome.RESULT:
@@ -200,7 +203,7 @@ class CommandExecutor:
             self._write_result(assignment, code, output)
         return Outcome.RESULT
 
-    def _run(self, assignment: Assignment, prepared: Launch) -> tuple[Outcome, int, str]:
+    def _run(self, assignment: Assignment, prepared: Launch) -> tuple[Outcome, int, dict[str, str]]:
         """Start the command, feed it the instruction, wait for it within the deadline."""
         step, mailbox = assignment.step, assignment.mailbox
         sandboxed = "in the sandbox" if prepared.isolated else "without a sandbox"
@@ -212,7 +215,7 @@ class CommandExecutor:
             env=prepared.env,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
+            stderr=subprocess.PIPE,
             start_new_session=True,
         )
         worker = mailbox.path(IN_PROGRESS, step, WORKER)
@@ -222,10 +225,20 @@ class CommandExecutor:
                 {"pid": proc.pid, "pgid": proc.pid, "command": self.command, "sandboxed": prepared.isolated}
             ),
         )
-        output = BoundedOutput()
-        assert proc.stdout is not None and proc.stdin is not None
-        reader = threading.Thread(target=output.feed, args=(proc.stdout,), daemon=True)
-        reader.start()
+        streams = {"stdout": BoundedOutput(), "stderr": BoundedOutput()}
+        assert proc.stdout is not None and proc.stderr is not None and proc.stdin is not None
+        readers = [
+            threading.Thread(target=streams[name].feed, args=(pipe,), daemon=True)
+            for name, pipe in (("stdout", proc.stdout), ("stderr", proc.stderr))
+        ]
+        for reader in readers:
+            reader.start()
+
+        def output() -> dict[str, str]:
+            for reader in readers:
+                reader.join(5)
+            return {name: stream.text() for name, stream in streams.items()}
+
         try:
             proc.stdin.write(assignment.task.instruction.encode("utf-8"))
             proc.stdin.close()
@@ -236,12 +249,11 @@ class CommandExecutor:
         except subprocess.TimeoutExpired:
             stop(proc, isolated=prepared.isolated)
             proc.wait()
-            reader.join(5)
             if assignment.stop.is_set():
                 assignment.say(f"{step}: stopped; command killed")
-                return Outcome.STOPPED, -1, output.text()
+                return Outcome.STOPPED, -1, output()
             assignment.say(f"{step}: timed out after {time.monotonic() - started:.0f}s; command killed")
-            return Outcome.TIMEOUT, -1, output.text()
+            return Outcome.TIMEOUT, -1, output()
         except BaseException:
             stop(proc, isolated=prepared.isolated)
             proc.wait()
@@ -250,13 +262,13 @@ class CommandExecutor:
             # Whatever the command left running dies with it (its group; the sandbox's PID
             # namespace; the fallback's subreaper got the others already).
             kill_group(proc.pid)
-        reader.join(5)
+        printed = output()
         with contextlib.suppress(FileNotFoundError):
             worker.unlink()
         assignment.say(f"{step}: command exited with code {code} after {time.monotonic() - started:.1f}s")
-        return Outcome.RESULT, code, output.text()
+        return Outcome.RESULT, code, printed
 
-    def _write_result(self, assignment: Assignment, code: int, output: str) -> None:
+    def _write_result(self, assignment: Assignment, code: int, output: dict[str, str]) -> None:
         """The command wrote no result: derive one from its exit code and output."""
         status = ResultStatus.COMPLETED if code == 0 else ResultStatus.FAILED
         result = ResultFile(
@@ -268,8 +280,11 @@ class CommandExecutor:
         directory = status.value
         explanation = (
             f"# {assignment.step}: `{self.command}`\n\nExit code {code}. The command wrote no result file;"
-            f" Conductor wrote this one from its exit code and output.\n\n```\n{output.strip()}\n```\n"
+            " Conductor wrote this one from its exit code and output.\n"
         )
+        for name, text in output.items():
+            if text.strip():
+                explanation += f"\n{name}:\n\n```\n{text.strip()}\n```\n"
         path = assignment.mailbox.path(directory, assignment.step, RESULT)
         write_atomic(assignment.mailbox.path(directory, assignment.step, EXPLANATION), explanation)
         write_atomic(path, result.to_json())

@@ -107,6 +107,10 @@ class AttemptPaths:
         """The output of the index-th (from 1) verify command."""
         return f"{self.evidence}/verify-{index}.log"
 
+    def output(self, stream: str) -> str:
+        """The end of what the executor's process printed on `stream` (stdout, stderr)."""
+        return f"{self.evidence}/{stream}.log"
+
     def kept(self, suffix: str) -> str:
         """A failed attempt's own task, result or explanation (`task.json`…)."""
         return f"{self.evidence}/{suffix.lstrip('.')}"

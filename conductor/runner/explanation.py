@@ -1,6 +1,7 @@
 """Explaining a step (`conductor explain STEP`): why it went the way it did — instruction,
-confidence factors, effective policy with origins, each attempt's verdict and evidence,
-recovery, commits."""
+confidence (its level and what it means) and factors, effective policy with origins, each
+attempt's explanation (what the agent said), verdict and evidence (for a failed attempt what
+the executor's process printed), recovery, commits."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from conductor.errors import NotFoundError
 from conductor.ledger import refs
 from conductor.ledger.store import Ledger
 from conductor.models.event import EventType
-from conductor.models.layout import DIRS, TASK, StepPaths
+from conductor.models.layout import DIRS, EXPLANATION, TASK, StepPaths
 from conductor.policy.effective import shown
 from conductor.project import find_root
 from conductor.report import Report
@@ -22,6 +23,45 @@ from conductor.runner.plans import load_plan
 
 def _json(raw: bytes | None) -> Any:
     return json.loads(raw) if raw is not None else None
+
+
+def _text(raw: bytes | None) -> str | None:
+    return raw.decode("utf-8", "replace") if raw is not None else None
+
+
+MEANING = {  # ConfidenceLevel (docs/protocol.md): what each band means for the step
+    "high": "fully autonomous",
+    "medium": "proceed with caution",
+    "low": "human review recommended",
+}
+STREAMS = ("stderr", "stdout")  # what the executor's process printed, as kept for each attempt
+SHOWN_LINES = 40  # of an explanation or an output, in the text (--json has all that was kept)
+
+
+def _block(text: str, *, prefix: str) -> list[str]:
+    """The last SHOWN_LINES lines of `text`, indented, after a note of how many were left out."""
+    lines = text.rstrip().splitlines()
+    out = (
+        [f"{prefix}... {len(lines) - SHOWN_LINES} earlier lines (--json has them)"]
+        if len(lines) > SHOWN_LINES
+        else []
+    )
+    return out + [f"{prefix}{line}" for line in lines[-SHOWN_LINES:]]
+
+
+def _head(text: str, *, prefix: str) -> list[str]:
+    """The first SHOWN_LINES lines of `text`, indented, then how many more there are."""
+    lines = text.rstrip().splitlines()
+    out = [f"{prefix}{line}" for line in lines[:SHOWN_LINES]]
+    if len(lines) > SHOWN_LINES:
+        out.append(f"{prefix}... {len(lines) - SHOWN_LINES} more lines (--json has them)")
+    return out
+
+
+def confidence_line(confidence: dict[str, Any]) -> str:
+    """`MEDIUM 0.62 — proceed with caution`."""
+    level = str(confidence.get("level", ""))
+    return f"{level.upper()} {confidence['score']:.2f} — {MEANING.get(level, level)}"
 
 
 @dataclass
@@ -42,6 +82,8 @@ class Explanation(Report):
             *[f"  {line}" for line in data["instruction"].splitlines()],
             f"Allowed files: {', '.join(data['allowed_files'])}",
         ]
+        if data.get("confidence"):
+            out.append(f"Confidence: {confidence_line(data['confidence'])}")
         for attempt in data["attempts"]:
             out.append("")
             label = (
@@ -52,10 +94,13 @@ class Explanation(Report):
             out.append(label + ":")
             confidence = attempt["confidence"]
             if confidence:
-                out.append(f"  confidence {confidence['score']:.2f} ({confidence['level']}):")
+                out.append(f"  confidence {confidence_line(confidence)}:")
                 for factor in confidence["factors"]:
                     weighted = f"{factor['value']:.2f} x {factor['weight']:.2f}"
                     out.append(f"    {factor['name']:<9} {weighted}  {factor['detail']}")
+            if attempt.get("explanation"):
+                out.append("  explanation (what the agent said):")
+                out.extend(_head(attempt["explanation"], prefix="    > "))
             verdict = attempt["verdict"]
             if verdict is None:
                 out.append("  no verdict yet")
@@ -74,6 +119,11 @@ class Explanation(Report):
                 out.append(f"  recovery: {verdict['hint']}")
                 if verdict.get("diffstat"):
                     out.append(f"  rejected change: {verdict['diffstat']}")
+                for stream in STREAMS:
+                    printed = attempt.get("output", {}).get(stream)
+                    if printed and printed.strip():
+                        out.append(f"  the executor's {stream} (its end, redacted):")
+                        out.extend(_block(printed, prefix="    | "))
             for command in verdict.get("commands", []):
                 status = "timed out" if command["timed_out"] else f"exit {command['exit_code']}"
                 out.append(
@@ -143,10 +193,18 @@ def explain(step: str, *, plan: str | None = None, fork: str | None = None) -> E
     for n in range(1, state.attempt + 1):
         evidence = paths.attempt(n)
         verdict = _json(tip.read(evidence.verdict))
+        said = tip.read(evidence.kept(EXPLANATION))  # a failed attempt's own
+        if said is None and n == state.attempt:  # the current attempt's, wherever it is now
+            said = next(
+                (raw for d in DIRS if (raw := tip.read(paths.record(d, EXPLANATION))) is not None), None
+            )
+        output = {stream: _text(tip.read(evidence.output(stream))) for stream in STREAMS}
         attempts.append(
             {
                 "attempt": n,
                 "confidence": _json(tip.read(evidence.confidence)),
+                "explanation": _text(said),
+                "output": {stream: text for stream, text in output.items() if text is not None},
                 "verdict": verdict,
                 "evidence_files": [f"{evidence.evidence}/{name}" for name in tip.listdir(evidence.evidence)],
                 "commit": next(
@@ -166,11 +224,23 @@ def explain(step: str, *, plan: str | None = None, fork: str | None = None) -> E
                 {
                     "attempt": 0,
                     "confidence": assessment,
+                    "explanation": None,
+                    "output": {},
                     "verdict": None,
                     "evidence_files": [],
                     "commit": None,
                 }
             )
+    latest = next((a["confidence"] for a in reversed(attempts) if a["confidence"]), None)
+    confidence = (
+        {
+            "level": latest["level"],
+            "score": latest["score"],
+            "meaning": MEANING.get(str(latest["level"]), str(latest["level"])),
+        }
+        if latest
+        else None
+    )
     return Explanation(
         {
             "plan": plan_id,
@@ -180,6 +250,7 @@ def explain(step: str, *, plan: str | None = None, fork: str | None = None) -> E
             "instruction": spec.instruction,
             "allowed_files": list(spec.allowed_files) or ["**"],
             "state": state.phase.value,
+            "confidence": confidence,
             "attempts": attempts,
             "policy": _json(tip.read(paths.policy)),
             "events": [e.to_json() for e in events],

@@ -171,14 +171,16 @@ def dispatch(fork: Fork, step: str) -> None:
     if outcome is Outcome.STOPPED:
         return  # the loop halts the fork; resume picks the step up again
     if outcome is Outcome.TIMEOUT:
-        _timed_out(fork, step, task)
+        _timed_out(fork, step, task, assignment.output)
         return
     found = fork.mailbox.find_result(step, limit=fork.policy(step).max_result_bytes)
     if found is None:  # the files vanished between seeing and reading them
         return
     if found.problem is not None:
         fork.mailbox.drop_result(step)
-        verdicts.fail_attempt(fork, step, task.attempt, FailureKind.INVALID_RESULT, found.problem)
+        verdicts.fail_attempt(
+            fork, step, task.attempt, FailureKind.INVALID_RESULT, found.problem, output=assignment.output
+        )
         return
     fork.record(
         EventType.RESULT_RECEIVED,
@@ -186,7 +188,10 @@ def dispatch(fork: Fork, step: str) -> None:
         step=step,
         attempt=task.attempt,
         data={"directory": found.directory, **acceptance.reported_usage(found.result)},
-        changes=records.receive(step, result=found.result, explanation=found.explanation),
+        changes={
+            **records.receive(step, result=found.result, explanation=found.explanation),
+            **records.executor_output(step, task.attempt, assignment.output, fork.redact.text),
+        },
     )
 
 
@@ -279,7 +284,7 @@ def _stale(fork: Fork, step: str, found: Found, attempt: int) -> None:
     fork.say(f"{step}: refused a late result for attempt {attempt} ({info.recovery})")
 
 
-def _timed_out(fork: Fork, step: str, task: TaskFile) -> None:
+def _timed_out(fork: Fork, step: str, task: TaskFile, output: dict[str, str]) -> None:
     observed = verdicts.observe(fork, step, verdicts.base_commit(fork))
     verdicts.fail_attempt(
         fork,
@@ -289,4 +294,5 @@ def _timed_out(fork: Fork, step: str, task: TaskFile) -> None:
         f"no result within timeout_seconds={task.timeout_seconds}",
         patch=observed.diff.patch,
         diffstat=observed.diffstat(),
+        output=output,
     )

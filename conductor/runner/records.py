@@ -4,7 +4,8 @@ applies to the current snapshot in one append; none of them reads or writes anyt
 
     hand_out      task.created        the task into pending/, earlier copies cleared
     claim         task.claimed        pending/ -> in_progress/
-    receive       result.received     result and explanation into in_progress/
+    receive       result.received     result and explanation into in_progress/ (with
+                                      executor_output: what the command printed, in evidence/)
     accept        task.completed      in_progress/ -> completed/, verdict, logs, provenance
     fail          task.rejected…      pending/ or in_progress/ -> failed/, kept as evidence
     refuse_late   result.refused      a late result, kept as evidence only
@@ -79,6 +80,29 @@ def claim(step: str) -> Move:
 def receive(step: str, *, result: bytes, explanation: str) -> Changes:
     paths = StepPaths(step)
     return {paths.record(IN_PROGRESS, RESULT): result, paths.record(IN_PROGRESS, EXPLANATION): explanation}
+
+
+OUTPUT_KEEP = 4096
+"""Bytes of each stream the executor's process printed that the ledger keeps: the end."""
+
+
+def executor_output(
+    step: str, attempt: int, output: Mapping[str, str], redact: Callable[[str], str]
+) -> dict[str, str]:
+    """What the executor's process printed, as the attempt's evidence (`stdout.log`,
+    `stderr.log`): redacted first (a secret cut in half would not be recognized), then the
+    last OUTPUT_KEEP bytes, after a line that says the rest was not kept."""
+    paths = AttemptPaths(step, attempt)
+    out: dict[str, str] = {}
+    for stream, text in output.items():
+        if not text:
+            continue
+        redacted = redact(text)
+        data = redacted.encode("utf-8", "replace")
+        if len(data) > OUTPUT_KEEP:
+            redacted = "[... earlier output not kept ...]\n" + data[-OUTPUT_KEEP:].decode("utf-8", "ignore")
+        out[paths.output(stream)] = redacted
+    return out
 
 
 def accept(

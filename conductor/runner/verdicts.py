@@ -5,7 +5,7 @@ then accept it — commit it with its provenance, record it, move the branch, fi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from conductor.checks.diff import Violation
@@ -228,8 +228,10 @@ def fail_attempt(
     diffstat: str = "",
     commands: Sequence[CommandEvidence] = (),
     hint: str | None = None,
+    output: Mapping[str, str] | None = None,
 ) -> None:
-    """Record a failed attempt with its evidence, then reset the worktree to the fork tip."""
+    """Record a failed attempt with its evidence (with `output`: what the executor's process
+    printed, see records.executor_output), then reset the worktree to the fork tip."""
     _disarm(fork, step, attempt)
     info = describe(kind)
     hint = hint or info.recovery
@@ -245,6 +247,7 @@ def fail_attempt(
         hint=hint,
     )
     logs = acceptance.verify_logs(StepPaths(step).attempt(attempt), commands)
+    logs.update(records.executor_output(step, attempt, output or {}, fork.redact.text))
     fork.record(
         acceptance.failure_event(kind),
         f"{info.name}: {reason}",

@@ -66,6 +66,8 @@ def test_the_fork_log_table_is_the_layout_module() -> None:
         attempt.confidence,
         attempt.verdict,
         attempt.verify_log("<i>"),  # type: ignore[arg-type]
+        attempt.output("stdout"),
+        attempt.output("stderr"),
         attempt.patch,
         *[attempt.kept(suffix) for suffix in layout.HANDED],
         attempt.late(layout.RESULT),
