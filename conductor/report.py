@@ -37,6 +37,11 @@ class Report:
             out.flush()
 
 
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """`1 line`, `2 lines` (`many`: the plural when it is not `word` + s)."""
+    return f"{count} {word if count == 1 else many or word + 's'}"
+
+
 def json_line(data: Any) -> str:
     """One JSON object on one line (JSON Lines)."""
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)

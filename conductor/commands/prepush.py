@@ -18,7 +18,7 @@ from conductor.ledger.store import Ledger
 from conductor.project import find_root
 from conductor.provenance.attestation import Options
 from conductor.provenance.verifier import VerifyReport, verify_plan
-from conductor.report import Report
+from conductor.report import Report, plural
 
 PREFIX = "conductor pre-push:"
 
@@ -115,11 +115,12 @@ class PrePush(Report):
         lines += [report.render() for report in self.reports]
         if self.failed:
             lines.append(
-                f"{PREFIX} {self.failed} branch(es) do not verify; push refused "
+                f"{PREFIX} {plural(self.failed, 'branch', 'branches')}"
+                f" {'does' if self.failed == 1 else 'do'} not verify; push refused "
                 "(details above; `conductor verify PLAN` to recheck; `git push --no-verify` to bypass)"
             )
         else:
-            lines.append(f"{PREFIX} provenance of {len(self.checked)} fork(s) verified")
+            lines.append(f"{PREFIX} provenance of {plural(len(self.checked), 'fork')} verified")
         if self.missing:
             remote = self.remote or "REMOTE"
             lines.append(

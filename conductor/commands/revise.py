@@ -10,6 +10,7 @@ from conductor.ledger.store import Ledger
 from conductor.progress import say
 from conductor.project import find_root
 from conductor.provenance.signing import SigningChoice
+from conductor.report import plural
 from conductor.runner import revise
 from conductor.runner.launch import PlanRun, resume
 from conductor.runner.plans import latest_plan
@@ -63,7 +64,7 @@ def run(
 
         found += [from_api(c) for c in review_comments(root, plan, fork, remote=remote, repo=repo)]
     step = revise.reopen(ledger, plan, fork, found)
-    say(f"{plan}/{fork}: {len(found)} review comment(s) are {step}")
+    say(f"{plan}/{fork}: {plural(len(found), 'review comment')} {'is' if len(found) == 1 else 'are'} {step}")
     outcome = resume(plan, command=command, yes=yes, signing=signing)
     if from_pr and outcome.state == "completed":
         from conductor.runner.pullrequest import open_pr

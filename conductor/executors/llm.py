@@ -173,7 +173,8 @@ class LLMExecutor:
         usage = TokenUsage(input=answer.usage.input, output=answer.usage.output)
         self._report(assignment, status, edits.summary, applied.changed, explanation, usage)
         assignment.say(
-            f"{step}: {self.model} edited {len(applied.changed)} file(s)"
+            f"{step}: {self.model} edited {len(applied.changed)}"
+            f" file{'' if len(applied.changed) == 1 else 's'}"
             f" ({usage.input} + {usage.output} tokens)"
         )
         return Outcome.RESULT

@@ -141,5 +141,7 @@ class RemoteExecutor:
             directory = "failed"  # the runner reports the broken result file
         write_atomic(mailbox.path(directory, step, EXPLANATION), queue.read(report, layout.QUEUE_EXPLANATION))
         write_atomic(mailbox.path(directory, step, RESULT), raw)
-        assignment.say(f"{step}: result from the worker ({len(changed)} file(s) changed)")
+        assignment.say(
+            f"{step}: result from the worker ({len(changed)} file{'' if len(changed) == 1 else 's'} changed)"
+        )
         return Outcome.RESULT

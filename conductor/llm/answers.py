@@ -103,7 +103,10 @@ class EditAnswer(Answer):
 
     @model_validator(mode="after")
     def _summary(self) -> EditAnswer:
-        summary = label(self.summary, limit=200) or f"Edited {len(self.edits)} file(s)"
+        summary = (
+            label(self.summary, limit=200)
+            or f"Edited {len(self.edits)} file{'' if len(self.edits) == 1 else 's'}"
+        )
         if summary != self.summary:
             object.__setattr__(self, "summary", summary)
         return self

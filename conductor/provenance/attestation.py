@@ -30,6 +30,7 @@ from conductor.models.event import Event, EventType
 from conductor.models.layout import BUNDLE, COMPLETED, PROVENANCE, TASK, StepPaths
 from conductor.models.task import TaskFile
 from conductor.provenance import statement as statement_module
+from conductor.report import plural
 
 if TYPE_CHECKING:
     from conductor.provenance.signing import TrustConfig
@@ -166,7 +167,7 @@ def verify_step(
     report.add(
         "evidence",
         not changed,
-        f"{len(evidence)} evidence record(s) match"
+        f"{plural(len(evidence), 'evidence record')} match"
         if not changed
         else f"changed or missing: {', '.join(changed)}",
     )

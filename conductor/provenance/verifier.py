@@ -15,7 +15,7 @@ from conductor.ledger.store import Ledger
 from conductor.models.event import Event, EventType
 from conductor.models.layout import FORK_FILE
 from conductor.provenance.attestation import Check, Options, StepReport, accepted_steps, verify_step
-from conductor.report import Report
+from conductor.report import Report, plural
 
 
 @dataclass
@@ -61,7 +61,7 @@ class VerifyReport(Report):
         failed = sum(not s.ok for s in self.steps) + sum(not c.ok for c in [*self.chains, *self.branches])
         if not self.steps:
             lines.append("  no accepted steps to verify")
-        lines.append("verified" if self.ok else f"{failed} check(s) failed")
+        lines.append("verified" if self.ok else f"{plural(failed, 'check')} failed")
         return "\n".join(lines)
 
 
@@ -103,12 +103,13 @@ def branch_tip(ledger: Ledger, plan: str, fork: str, options: Options) -> Check:
         return Check(
             name,
             True,
-            f"{len(extra)} reviewer commit(s) on top, accepted by --allow-reviewer-commits: {shown}",
+            f"{plural(len(extra), 'reviewer commit')} on top, accepted by --allow-reviewer-commits: {shown}",
         )
     return Check(
         name,
         False,
-        f"{len(extra)} commit(s) on top of the last accepted step are attested by nothing: {shown}"
+        f"{plural(len(extra), 'commit')} on top of the last accepted step"
+        f" {'is' if len(extra) == 1 else 'are'} attested by nothing: {shown}"
         " (--allow-reviewer-commits accepts them)",
     )
 
@@ -146,4 +147,4 @@ def chain(events: list[Event]) -> Check:
     seqs = [e.seq for e in events]
     if seqs != list(range(1, len(events) + 1)):
         return Check("chain", False, f"event numbers are not 1..{len(events)}: {seqs[:10]}...")
-    return Check("chain", True, f"{len(events)} events, one chain, numbered without gaps")
+    return Check("chain", True, f"{plural(len(events), 'event')}, one chain, numbered without gaps")

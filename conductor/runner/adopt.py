@@ -20,7 +20,7 @@ from conductor.ledger.store import Ledger
 from conductor.models.event import Event, EventType
 from conductor.progress import say
 from conductor.project import find_root
-from conductor.report import Report
+from conductor.report import Report, plural
 from conductor.runner.branchmerge import STRATEGIES, Commit, Merge, bring_in, commits_between
 from conductor.runner.compare import compare, recommend
 from conductor.runner.plans import FINISHED, PlanRecord, load_plan
@@ -72,7 +72,7 @@ class Adopted(Report):
             how = {"ff": "fast-forwarded", "merge": "merged", "squash": "squashed"}[self.strategy]
             lines.append(
                 f"plan {self.plan}: fork {self.fork} {how} into {self.into}"
-                f" ({self.previous[:12]} → {self.commit[:12]}, {len(self.steps)} step commit(s))"
+                f" ({self.previous[:12]} → {self.commit[:12]}, {plural(len(self.steps), 'step commit')})"
             )
         if self.chosen:
             lines.append(f"  fork {self.fork}: {self.chosen}")
@@ -181,7 +181,7 @@ def merge_message(plan: PlanRecord, fork: str, commits: list[Commit]) -> str:
     return (
         f"Merge {branch}: {_line(plan.goal)}\n\n"
         f"Adopts fork {fork} of plan {plan.id}{_strategy(plan, fork)}:"
-        f" {len(commits)} commit(s), each with its Conductor-* trailers.\n\n"
+        f" {plural(len(commits), 'commit')}, each with its Conductor-* trailers.\n\n"
         f"Conductor-Plan: {plan.id}\nConductor-Fork: {fork}\nConductor-Adopted: merge\n"
     )
 
@@ -190,7 +190,7 @@ def squash_message(plan: PlanRecord, fork: str, commits: list[Commit]) -> str:
     """One commit for the whole fork: each step's title and commit in the body, and each step's
     trailers (step, attempt, confidence, evidence, provenance digest) kept in order below."""
     branch = refs.short_branch(plan.id, fork)
-    body = [f"{_line(plan.goal)}\n", f"Squashes {branch} ({len(commits)} commit(s)):\n"]
+    body = [f"{_line(plan.goal)}\n", f"Squashes {branch} ({plural(len(commits), 'commit')}):\n"]
     trailers = [f"Conductor-Plan: {plan.id}", f"Conductor-Fork: {fork}", "Conductor-Adopted: squash"]
     for commit in commits:
         values = dict(commit.trailers)

@@ -17,7 +17,7 @@ from conductor.ledger import refs
 from conductor.ledger.store import Ledger
 from conductor.mailbox import plan_folder
 from conductor.project import HANDOFF_DIR, find_root
-from conductor.report import Report
+from conductor.report import Report, plural
 from conductor.runner.plans import FINISHED
 from conductor.runner.scheduler import plan_lock
 from conductor.runner.worktree import Worktree
@@ -85,4 +85,6 @@ class CleanReport(Report):
     def render(self) -> str:
         if not self.cleaned:
             return "Nothing to clean."
-        return "\n".join(f"{c.plan}: removed {len(c.removed)} worktree/mailbox path(s)" for c in self.cleaned)
+        return "\n".join(
+            f"{c.plan}: removed {plural(len(c.removed), 'worktree/mailbox path')}" for c in self.cleaned
+        )

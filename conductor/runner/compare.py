@@ -14,6 +14,7 @@ from conductor.ledger import refs
 from conductor.ledger.store import Ledger
 from conductor.models.event import Event, EventType
 from conductor.models.layout import COMPARISON_FILE, FORK_FILE, StepPaths
+from conductor.report import plural
 
 
 @dataclass
@@ -158,15 +159,15 @@ def recommend(summaries: list[ForkSummary]) -> tuple[ForkSummary | None, str]:
     if not done:
         return None, "no fork completed: see `conductor explain` on the failed steps"
     best = max(done, key=_rank)
-    reasons = [f"{best.steps_passed}/{best.steps_total} steps passed"]
+    reasons = [f"{best.steps_passed}/{plural(best.steps_total, 'step')} passed"]
     if best.evidence_total:
-        reasons.append(f"{best.evidence_passed}/{best.evidence_total} verify commands passed")
+        reasons.append(f"{best.evidence_passed}/{plural(best.evidence_total, 'verify command')} passed")
     others = [s for s in done if s is not best]
     if others:
         if all(best.repairs < o.repairs for o in others):
             reasons.append(f"fewest repairs ({best.repairs})")
         if all(best.diff_lines < o.diff_lines for o in others):
-            reasons.append(f"smallest change ({best.diff_lines} lines)")
+            reasons.append(f"smallest change ({plural(best.diff_lines, 'line')})")
         if best.confidence is not None and all((o.confidence or 0) < best.confidence for o in others):
             reasons.append(f"highest confidence ({best.confidence:.2f})")
         if len(reasons) == 1 + bool(best.evidence_total):
@@ -185,7 +186,7 @@ def table_rows(summaries: list[ForkSummary]) -> list[list[str]]:
                 s.status,
                 f"{s.steps_passed}/{s.steps_total}",
                 f"{s.evidence_passed}/{s.evidence_total}" if s.evidence_total else "-",
-                f"{s.diff_lines} lines",
+                plural(s.diff_lines, "line"),
                 f"{s.confidence:.2f}" if s.confidence is not None else "-",
                 str(s.tokens) if s.tokens else "-",
                 f"{s.seconds:.1f}s" if s.seconds is not None else "-",
@@ -262,7 +263,7 @@ def record_comparison(ledger: Ledger, plan: str, state: str) -> Comparison | Non
         Event(
             EventType.PLAN_COMPARED,
             plan=plan,
-            summary=f"{len(found.forks)} forks compared: {what}",
+            summary=f"{plural(len(found.forks), 'fork')} compared: {what}",
             state=state,
             data={"recommended": found.recommended, "reason": found.reason},
         ),

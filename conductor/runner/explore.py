@@ -110,7 +110,8 @@ def explore(
     elif the_planner is not None and start.settings is not None:
         count = forks or (config.forks if config and config.forks else DEFAULT_FORKS)
         wanted = f"{len(strategies)} given" if strategies else str(count)
-        say(f"planning {wanted} strategies with {start.settings.provider} {start.settings.model}...")
+        what = "strategy" if (len(strategies) or count) == 1 else "strategies"
+        say(f"planning {wanted} {what} with {start.settings.provider} {start.settings.model}...")
         spec = the_planner.plan(goal, forks=count, strategies=strategies or None)
         exchanges = [e for answer in the_planner.answers for e in answer.exchanges]
         source = f"planner:{start.settings.provider}/{start.settings.model}"

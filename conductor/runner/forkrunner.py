@@ -21,6 +21,7 @@ from conductor.engine.failures import describe
 from conductor.engine.state import ForkStatus
 from conductor.ledger import refs
 from conductor.models.event import EventType
+from conductor.report import plural
 from conductor.runner import handout, verdicts
 from conductor.runner.fork import Fork
 from conductor.runner.reconcile import reconcile
@@ -69,7 +70,9 @@ class ForkRunner:
                     fork.say(f"failed: {action.reason}")
                     return ForkStatus.FAILED
                 elif isinstance(action, engine.CompleteFork):
-                    fork.record(EventType.FORK_COMPLETED, f"all {len(fork.step_ids)} steps completed")
+                    fork.record(
+                        EventType.FORK_COMPLETED, f"all {plural(len(fork.step_ids), 'step')} completed"
+                    )
                     fork.say(f"completed: branch {refs.short_branch(fork.plan.id, fork.id)}")
                     return ForkStatus.COMPLETED
         except KeyboardInterrupt:

@@ -26,7 +26,7 @@ from conductor.policy.effective import EffectivePolicy
 from conductor.progress import say
 from conductor.project import POLICY_FILE, find_root
 from conductor.provenance.signing import Signing, SigningChoice, signing_for
-from conductor.report import Report
+from conductor.report import Report, plural
 from conductor.runner import startpoint
 from conductor.runner.fork import RunOptions
 from conductor.runner.plans import (
@@ -230,7 +230,7 @@ def create(
     for fork in spec.forks:
         branch = refs.short_branch(record.id, fork.id)
         what = f" ({fork.strategy})" if fork.strategy else ""
-        say(f"  fork {fork.id}{what}: {len(fork.steps)} step(s), branch {branch}")
+        say(f"  fork {fork.id}{what}: {plural(len(fork.steps), 'step')}, branch {branch}")
     say(f"  base {start.base[:12]}, executor {start.executor.name}")
     return record
 

@@ -20,7 +20,7 @@ from conductor.ledger import refs
 from conductor.ledger.store import Ledger
 from conductor.models.event import EventType
 from conductor.models.layout import FORK_FILE, StepPaths
-from conductor.report import Report
+from conductor.report import Report, plural
 from conductor.runner import compare, github, prbody
 from conductor.runner.plans import ANY_STATE, latest_plan, load_plan
 
@@ -60,7 +60,7 @@ class PrReport(Report):
         }
 
     def render(self) -> str:
-        pushed = f"pushed {self.branch} and {len(self.pushed) - 1} record ref(s) to {self.remote}"
+        pushed = f"pushed {self.branch} and {plural(len(self.pushed) - 1, 'record ref')} to {self.remote}"
         if self.action == "written":
             return "\n".join(
                 [

@@ -20,6 +20,7 @@ from conductor.models.event import Event, EventType
 from conductor.models.layout import FORK_FILE, PLAN_FILE
 from conductor.models.paths import escape_reason
 from conductor.models.plan import StepSpec
+from conductor.report import plural
 from conductor.runner.plans import PlanRecord, load_plan
 
 TITLE = "Address review comments"
@@ -82,7 +83,8 @@ def reopen(ledger: Ledger, plan_id: str, fork: str, comments: list[Comment]) -> 
         Event(
             EventType.PLAN_REVISED,
             plan=plan_id,
-            summary=f"{fork}: {len(comments)} review comment(s) become {step_id}",
+            summary=f"{fork}: {plural(len(comments), 'review comment')}"
+            f" {'becomes' if len(comments) == 1 else 'become'} {step_id}",
             fork=fork,
             step=step_id,
             state="running",

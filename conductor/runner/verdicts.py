@@ -20,6 +20,7 @@ from conductor.models.layout import COMPLETED, FAILED, HANDED, IN_PROGRESS, RESU
 from conductor.models.result import ResultFile
 from conductor.models.task import TaskFile
 from conductor.provenance.statement import StepFacts
+from conductor.report import plural
 from conductor.runner import acceptance, attest, detection, inspection, records, tripwire
 
 if TYPE_CHECKING:
@@ -180,7 +181,7 @@ def accept(
     fork.file_step(fork.tip(), step, COMPLETED)
     fork.learn(step, attempt, succeeded=True)
     shown = f", {change.diffstat}" if change.diffstat else ""
-    fork.say(f"{step}: accepted, commit {attested.commit[:12]} ({change.lines} lines{shown})")
+    fork.say(f"{step}: accepted, commit {attested.commit[:12]} ({plural(change.lines, 'line')}{shown})")
 
 
 def _facts(

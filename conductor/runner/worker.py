@@ -34,7 +34,7 @@ from conductor.models.task import TaskFile
 from conductor.policy.project import effective
 from conductor.progress import say
 from conductor.project import find_root
-from conductor.report import Report
+from conductor.report import Report, plural
 from conductor.runner.workspace import environment as workspace_env
 from conductor.sandbox import fingerprint
 from conductor.sandbox.confinement import Confinement, exposed_paths, isolate
@@ -49,7 +49,7 @@ class WorkerReport(Report):
         return {"done": self.done, "lost_claims": self.lost}
 
     def render(self) -> str:
-        return f"{len(self.done)} task(s) done" + (
+        return f"{plural(len(self.done), 'task')} done" + (
             f", {len(self.lost)} claimed by others" if self.lost else ""
         )
 

@@ -43,7 +43,7 @@ def test_demo_runs_the_main_job_offline_and_cleans_up(tmp_path: Path) -> None:
     assert "FAIL" not in verified and verified.rstrip().endswith("verified")
     tampered = out.split("is changed in the json-file fork's log", 1)[1].split("\n== ", 1)[0]
     assert "FAIL json-file/step_001" in tampered
-    assert "records: completed/step_001.result.json: sha256 " in tampered and "1 check(s) failed" in tampered
+    assert "records: completed/step_001.result.json: sha256 " in tampered and "1 check failed" in tampered
     assert "has been removed" in out
     assert list(tmp_path.iterdir()) == []
 

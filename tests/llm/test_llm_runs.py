@@ -220,7 +220,7 @@ def test_explore_runs_three_forks_in_parallel_compares_and_recommends(proj: Proj
     assert forks["locked"]["status"] == "failed" and forks["locked"]["repairs"] == 1
     assert all(f["tokens"] > 0 and f["seconds"] is not None for f in forks.values())
     assert data["recommended"] == "argparse"
-    assert "1/1 verify commands passed" in data["reason"]
+    assert "1/1 verify command passed" in data["reason"]
     assert len(fake.seen) == 5
     for fork in ("argparse", "click-app", "locked"):
         assert git(proj.root, "rev-parse", "--verify", f"conductor/{data['plan']}/{fork}")

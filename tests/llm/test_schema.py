@@ -192,7 +192,7 @@ def test_labels_are_normalized_and_what_matters_is_a_problem() -> None:
             ],
         }
     )
-    assert edits.summary == "Edited 2 file(s)"
+    assert edits.summary == "Edited 2 files"
     assert edit_problems(edits) == [
         "edits.0 (a): action 'write' needs the whole file in content",
         "edits.1 (b): action 'replace' needs the exact search text",

@@ -201,7 +201,7 @@ def test_pre_push_hook_refuses_a_branch_whose_provenance_does_not_verify(
     branch = built.branch()
     pushed = run_process("git", "push", "-q", "origin", branch, "main", cwd=built.root)
     assert pushed.code == 0, pushed.err
-    assert "provenance of 1 fork(s) verified" in pushed.err
+    assert "provenance of 1 fork verified" in pushed.err
     assert git(remote, "rev-parse", branch) == git(built.root, "rev-parse", branch)
 
     plan = built.only_plan()
@@ -227,12 +227,15 @@ def test_a_commit_on_top_of_the_last_accepted_step_fails_unless_allowed(built: P
     code, data = verify_json(run_cli)
     assert code == 1
     (branch,) = data["branches"]
-    assert not branch["ok"] and "1 commit(s) on top of the last accepted step" in branch["detail"]
+    assert (
+        not branch["ok"]
+        and "1 commit on top of the last accepted step is attested by nothing" in branch["detail"]
+    )
     assert "sneaked in" in branch["detail"] and all(s["ok"] for s in data["steps"])
     text = run_cli("verify")
-    assert "FAIL branch main" in text.out and "1 check(s) failed" in text.out
+    assert "FAIL branch main" in text.out and "1 check failed" in text.out
     code, data = verify_json(run_cli, "--allow-reviewer-commits")
-    assert code == 0 and "reviewer commit(s) on top" in data["branches"][0]["detail"]
+    assert code == 0 and "1 reviewer commit on top" in data["branches"][0]["detail"]
     assert "sneaked in" in data["branches"][0]["detail"]
 
 
