@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import posixpath
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from conductor.models.confidence import ConfidenceLevel
@@ -135,13 +135,28 @@ def assess(
         factors.append(
             Factor("size", value, WEIGHTS["size"], f"~{expected_lines} of {max_diff_lines} allowed lines")
         )
-    score = sum(f.value * f.weight for f in factors) / sum(WEIGHTS.values())
-    if planner is not None:
+    if planner is not None:  # blended in: the other weights shrink so that all add up to 1
+        factors = [replace(f, weight=round(f.weight * (1 - PLANNER_WEIGHT), 4)) for f in factors]
         factors.append(Factor("planner", planner, PLANNER_WEIGHT, "the planner's own estimate"))
-        score = (1 - PLANNER_WEIGHT) * score + PLANNER_WEIGHT * planner
+    score = sum(f.value * f.weight for f in factors) / sum(f.weight for f in factors)
     return Assessment(round(min(1.0, max(0.0, score)), 2), factors)
 
 
-def needs_approval(score: float, *, threshold: float, approved: bool | None, yes: bool) -> bool:
-    """Whether the step must wait for `conductor approve` before it runs."""
-    return score < threshold and not yes and approved is not True
+def approval_reason(assessment: Assessment, *, threshold: float, verify: Sequence[str]) -> str | None:
+    """Why an attempt must wait for a person before it runs, or None (docs/protocol.md).
+
+    LOW (below `confidence.approval_below`) always waits. MEDIUM proceeds with caution: only
+    when verify commands will prove the result, since they must all run and pass for it to be
+    accepted; without them it waits like LOW. HIGH runs.
+    """
+    level = assessment.level.value.upper()
+    if assessment.score < threshold:
+        below = (
+            ""
+            if assessment.level is ConfidenceLevel.LOW
+            else f" (below confidence.approval_below {threshold})"
+        )
+        return f"{level} confidence {assessment.score:.2f}{below}"
+    if assessment.level is not ConfidenceLevel.HIGH and not verify:
+        return f"{level} confidence {assessment.score:.2f} and no verify commands to prove the result"
+    return None

@@ -48,7 +48,9 @@ class StepState:
     id: str
     attempt: int = 0
     phase: Phase = Phase.NEW
-    approved: bool | None = None
+    approved: bool | None = None  # the last decision on an approval request
+    approved_attempt: int = 0  # the attempt a person last approved (the gate asks per attempt)
+    awaiting_attempt: int = 0  # the attempt the open approval request is for
     failures: list[Failure] = field(default_factory=list)
     commit: str | None = None
     confidence: float | None = None
@@ -128,10 +130,12 @@ class ForkState:
             step.confidence = float(score) if isinstance(score, int | float) else step.confidence
         elif kind is EventType.APPROVAL_REQUESTED:
             step.phase = Phase.AWAITING_APPROVAL
+            step.awaiting_attempt = event.attempt or step.attempt + 1
             score = event.data.get("confidence", {}).get("score")
             step.confidence = float(score) if isinstance(score, int | float) else step.confidence
         elif kind is EventType.APPROVAL_GRANTED:
             step.approved = True
+            step.approved_attempt = event.attempt or step.awaiting_attempt
             if step.phase is Phase.AWAITING_APPROVAL:
                 step.phase = Phase.NEW
         elif kind is EventType.APPROVAL_DENIED:

@@ -18,6 +18,7 @@ class Waiting:
     plan: str
     fork: str
     step: str
+    attempt: int  # the attempt the request is for
 
 
 def find_waiting(ledger: Ledger, step: str, *, plan: str | None, fork: str | None) -> Waiting:
@@ -31,7 +32,7 @@ def find_waiting(ledger: Ledger, step: str, *, plan: str | None, fork: str | Non
             state = ForkState.replay(plan_id, fork_id, list(ledger.log(ref, newest_first=False)))
             st = state.steps.get(step)
             if st is not None and st.phase is Phase.AWAITING_APPROVAL:
-                found.append(Waiting(plan_id, fork_id, step))
+                found.append(Waiting(plan_id, fork_id, step, st.awaiting_attempt))
     if not found:
         raise NotFoundError(
             f"no {step} is waiting for approval" + (f" in plan {plan}" if plan else ""),
@@ -59,6 +60,7 @@ def record_decision(step: str, *, plan: str | None, fork: str | None, approve: b
             plan=waiting.plan,
             fork=waiting.fork,
             step=step,
+            attempt=waiting.attempt or None,
             summary=f"{verb} by {who}" + (f": {reason}" if reason else ""),
             state="halted",
             data={"by": who, "reason": reason},

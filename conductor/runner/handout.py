@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from conductor.engine.confidence import Assessment, assess, needs_approval, signature
+from conductor.engine.confidence import Assessment, approval_reason, assess, signature
 from conductor.engine.failures import FailureKind, describe
 from conductor.engine.state import Phase
 from conductor.executors.base import Assignment, Outcome
@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from conductor.runner.fork import Fork
 
 SETUP_OUTPUT_KEEP = 4096
+NO_EVIDENCE = (
+    "add verify commands that prove the step (policy `verify` or the step's `verify`), or approve it"
+)
 
 
 def create_task(fork: Fork, step: str, attempt: int) -> bool:
@@ -43,11 +46,10 @@ def create_task(fork: Fork, step: str, attempt: int) -> bool:
         planner=spec.confidence,
     )
     st = fork.state.steps.get(step)
-    approved = st.approved if st is not None else None
-    if attempt == 1 and needs_approval(
-        assessment.score, threshold=policy.approval_below, approved=approved, yes=fork.options.yes
-    ):
-        _request_approval(fork, step, attempt, spec, assessment)
+    approved = st is not None and st.approved_attempt == attempt
+    waits = approval_reason(assessment, threshold=policy.approval_below, verify=verify)
+    if waits and not approved and not fork.options.yes:  # every attempt, repairs included
+        _request_approval(fork, step, attempt, spec, assessment, waits)
         return False
     task = _task(fork, step, attempt, spec, policy, assessment, verify)
     task_json = task.to_json()
@@ -78,15 +80,22 @@ def create_task(fork: Fork, step: str, attempt: int) -> bool:
     return True
 
 
-def _request_approval(fork: Fork, step: str, attempt: int, spec: StepSpec, assessment: Assessment) -> None:
+def _request_approval(
+    fork: Fork, step: str, attempt: int, spec: StepSpec, assessment: Assessment, reason: str
+) -> None:
     info = describe(FailureKind.LOW_CONFIDENCE)
-    confidence = f"{assessment.level.value.upper()} confidence {assessment.score:.2f}"
+    confidence = reason if attempt == 1 else f"{reason} (repair attempt {attempt})"
     fork.record(
         EventType.APPROVAL_REQUESTED,
         f"{confidence} for '{spec.title}'",
         step=step,
         attempt=attempt,
-        data={"confidence": assessment.to_json(), "failure": info.name, "hint": info.recovery},
+        data={
+            "confidence": assessment.to_json(),
+            "reason": reason,
+            "failure": info.name,
+            "hint": info.recovery if assessment.score < fork.policy(step).approval_below else NO_EVIDENCE,
+        },
         changes=records.request_approval(step, assessment=acceptance.dumps(assessment.to_json())),
     )
     fork.halt(

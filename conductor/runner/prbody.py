@@ -97,9 +97,17 @@ def render(facts: PrFacts) -> str:
     ]
     for step in facts.steps:
         confidence = f"{step.confidence:.2f}" if step.confidence is not None else "-"
-        if step.level:
+        if step.level == "medium":
+            confidence += " ⚠️ **MEDIUM**"
+        elif step.level:
             confidence += f" ({step.level})"
         out.append(f"| {step.id} | {_cell(step.title)} | {confidence} | {_verdict(step)} | {_checks(step)} |")
+    if any(step.level == "medium" for step in facts.steps):
+        out += [
+            "",
+            "⚠️ **MEDIUM** confidence: proceed with caution. Such a step ran without a person only"
+            " because verify commands proved it (or a person approved it); review it first.",
+        ]
     rejected = [s for s in facts.steps if s.rejections]
     if rejected:
         out += ["", "<details><summary>Rejected attempts and repairs</summary>", ""]

@@ -72,6 +72,7 @@ def test_pr_creates_a_draft_then_updates_it_with_the_evidence_body(
     assert "**Goal:** Greet people by name" in body
     assert "| step_001 | Create hello.py |" in body and "| step_002 | Test hello.py |" in body
     assert "accepted after 1 rejected" in body and "<details>" in body
+    assert "⚠️ **MEDIUM**" in body and "proceed with caution" in body  # verified MEDIUM steps
     assert "sha256:" in body and "unsigned" in body
     assert (
         f"conductor verify {plan}" in body and "git fetch origin 'refs/conductor/*:refs/conductor/*'" in body

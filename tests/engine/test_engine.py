@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conductor.engine.confidence import History, assess, needs_approval, signature
+from conductor.engine.confidence import Assessment, History, approval_reason, assess, signature
 from conductor.engine.decide import (
     AwaitApproval,
     CompleteFork,
@@ -155,11 +155,47 @@ def test_confidence_factors_and_levels() -> None:
     assert big.score < focused.score
 
 
-def test_needs_approval_only_below_threshold_without_yes_or_approval() -> None:
-    assert needs_approval(0.4, threshold=0.5, approved=None, yes=False)
-    assert not needs_approval(0.4, threshold=0.5, approved=None, yes=True)
-    assert not needs_approval(0.4, threshold=0.5, approved=True, yes=False)
-    assert not needs_approval(0.6, threshold=0.5, approved=None, yes=False)
+def test_the_gate_by_band_low_waits_medium_needs_evidence_high_runs() -> None:
+    def at(score: float) -> Assessment:
+        return Assessment(score, [])
+
+    assert approval_reason(at(0.4), threshold=0.5, verify=["pytest"]) == "LOW confidence 0.40"
+    medium = approval_reason(at(0.6), threshold=0.5, verify=[])
+    assert medium == "MEDIUM confidence 0.60 and no verify commands to prove the result"
+    assert approval_reason(at(0.6), threshold=0.5, verify=["pytest"]) is None
+    assert approval_reason(at(0.8), threshold=0.5, verify=[]) is None
+    assert approval_reason(at(0.6), threshold=0.7, verify=["pytest"]) == (
+        "MEDIUM confidence 0.60 (below confidence.approval_below 0.7)"
+    )
+
+
+def test_weights_add_up_to_one_with_or_without_the_planner() -> None:
+    novel = History(signature("hello.py"))
+    for planner in (None, 0.9):
+        found = assess(
+            allowed_files=["hello.py"], verify=[], history=novel, max_diff_lines=100, planner=planner
+        )
+        assert round(sum(f.weight for f in found.factors), 6) == 1.0
+        assert found.score == round(sum(f.value * f.weight for f in found.factors), 2)
+
+
+def test_an_approval_is_for_the_attempt_it_was_asked_for() -> None:
+    first = [
+        ev(EventType.FORK_CREATED),
+        ev(EventType.APPROVAL_REQUESTED, "step_001", 1, confidence={"score": 0.3}),
+        ev(EventType.APPROVAL_GRANTED, "step_001"),
+        ev(EventType.TASK_CREATED, "step_001", 1),
+        ev(EventType.TASK_REJECTED, "step_001", 1, kind="verify_failed"),
+        ev(EventType.REPAIR_SCHEDULED, "step_001", 2),
+    ]
+    folded = state(*first)
+    assert folded.steps["step_001"].approved_attempt == 1
+    asked = state(*first, ev(EventType.APPROVAL_REQUESTED, "step_001", 2, confidence={"score": 0.3}))
+    assert decide(asked, STEPS) == AwaitApproval("step_001")
+    again = state(
+        *first, ev(EventType.APPROVAL_REQUESTED, "step_001", 2), ev(EventType.APPROVAL_GRANTED, "step_001")
+    )
+    assert again.steps["step_001"].approved_attempt == 2
 
 
 def test_an_attempt_carries_its_tripwire_digest_and_its_model_usage() -> None:

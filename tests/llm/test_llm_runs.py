@@ -90,7 +90,7 @@ def test_build_with_a_model_plans_does_and_records_every_call(proj: Project, run
             edit_reply("One module", "step_002", 1, edits(("TODO.md", "# Todo\n"))),
         ]
     )
-    result = run_cli("build", "Create a todo tool", "--json")
+    result = run_cli("build", "Create a todo tool", "--json", "--yes")
     assert result.code == 0, result.err
     data = json.loads(result.out)
     assert data["forks"][0]["steps"] == {"step_001": "completed", "step_002": "completed"}
@@ -136,7 +136,7 @@ def test_model_edits_to_a_protected_file_or_outside_the_workspace_are_rejected(
         (proj.root / ".conductor" / "policy.yaml").read_text() + "  max_attempts: 3\n"
     )
     git(proj.root, "commit", "-qam", "three attempts")
-    result = run_cli("build", "Change app.py")
+    result = run_cli("build", "Change app.py", "--yes")
     assert result.code == 0, result.err
     plan = proj.only_plan()
     rejected = [e for e in proj.events(plan, "one") if e.type.value == "task.rejected"]
@@ -159,7 +159,7 @@ def test_a_plan_that_lists_a_protected_file_is_sent_back_to_the_planner(
             edit_reply("Lock it", "step_001", 1, edits(("requirements.txt", "click==8\n"))),
         ]
     )
-    result = run_cli("build", "Pin versions")
+    result = run_cli("build", "Pin versions", "--yes")
     assert result.code == 0, result.err
     second = fake.seen[1].body["contents"][0]["parts"][0]["text"]
     assert "allows 'poetry.lock', which the policy protects ('*.lock')" in second
@@ -354,7 +354,9 @@ def test_an_openai_compatible_server_through_the_cli(proj: Project, run_cli, mod
         ],
         flavor="openai",
     )
-    result = run_cli("build", "Create a.py", "--llm", "openai", "--base-url", fake.url, "--model", "llama3.1")
+    result = run_cli(
+        "build", "Create a.py", "--llm", "openai", "--base-url", fake.url, "--model", "llama3.1", "--yes"
+    )
     assert result.code == 0, result.err
     assert all(s.path == "/v1/chat/completions" and s.body["model"] == "llama3.1" for s in fake.seen)
     plan = proj.only_plan()

@@ -39,10 +39,15 @@ def test_the_body_has_goal_steps_rejections_provenance_comparison_and_how_to_ver
     assert "**Goal:** Greet people | by name" in body
     assert "**Strategy:** a module and its test" in body and "1/2 steps accepted; 1234 tokens" in body
     assert (
-        "| step_001 | Create hello.py | 0.72 (medium) | accepted after 1 rejected |"
+        "| step_001 | Create hello.py | 0.72 ⚠️ **MEDIUM** | accepted after 1 rejected |"
         " ✅ `python -c 'import hello'` |" in body
     )
     assert "| step_002 | Test hello.py | - | failed | ❌ `python t.py` |" in body
+    assert "⚠️ **MEDIUM** confidence: proceed with caution." in body
+    high = PrFacts(
+        **{**FACTS.__dict__, "steps": [StepFacts(id="s", title="t", state="completed", level="high")]}
+    )
+    assert "| s | t | - (high) |" in render(high) and "proceed with caution" not in render(high)
     assert "<details><summary>Rejected attempts and repairs</summary>" in body
     assert "- step_001 attempt 1: **Verification failed**: `python -c 'import hello'` exited with 1" in body
     assert "| step_001 | `963f199606b1` | `sha256:bf2b` | ci@example.com |" in body
