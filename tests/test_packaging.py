@@ -33,7 +33,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
         PYTHON, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(out), str(ROOT)
     )
     assert built.code == 0, built.err
-    (found,) = out.glob("conductor-*.whl")
+    (found,) = out.glob("git_conductor-*.whl")
     return found
 
 
@@ -85,3 +85,51 @@ def test_readme_quick_start_has_exactly_two_commands() -> None:
     assert "pytest" in commands[1]
     ci = (ROOT / ".ci" / "run").read_text()
     assert "# run the tests" in ci and "# run the tests" in block
+
+
+def test_the_distribution_is_git_conductor_and_the_command_conductor(wheel: Path) -> None:
+    """`conductor` on PyPI is an unrelated project: ours is published as git-conductor."""
+    archive = zipfile.ZipFile(wheel)
+    (metadata,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+    assert "Name: git-conductor" in archive.read(metadata).decode().splitlines()
+    (entry_points,) = [n for n in archive.namelist() if n.endswith(".dist-info/entry_points.txt")]
+    scripts = archive.read(entry_points).decode()
+    assert "conductor = " in scripts and "conductor-guard = " in scripts
+    # every install line in the docs names the distribution, never the unrelated `conductor`
+    docs = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    for doc in docs:
+        for line in doc.read_text().splitlines():
+            if "pip install" in line and " -e " not in line and "$" not in line:
+                assert "git-conductor" in line, f"{doc.name}: {line.strip()}"
+
+
+def test_the_readme_pre_commit_snippet_runs_the_guard_with_the_real_framework(tmp_path: Path) -> None:
+    """The README's .pre-commit-config.yaml works as written (no release `rev` that does not
+    exist): a protected file is refused, an ordinary one committed."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("### With the pre-commit framework", 1)[1]
+    config = section.split("```yaml", 1)[1].split("```", 1)[0]
+    assert "rev:" not in config or "repo: local" not in config
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    (repo / ".pre-commit-config.yaml").write_text(config)
+    (repo / ".conductor").mkdir()
+    (repo / ".conductor" / "policy.yaml").write_text("file_rules:\n  protected_patterns: ['*.lock']\n")
+    (repo / "app.py").write_text("x = 1\n")
+    git(repo, "add", "-A")
+    env = {
+        **os.environ,
+        "PATH": f"{Path(PYTHON).parent}{os.pathsep}{os.environ['PATH']}",
+        "PRE_COMMIT_HOME": str(tmp_path / "cache"),
+    }
+    valid = run_process(PYTHON, "-m", "pre_commit", "validate-config", cwd=repo, env=env)
+    assert valid.code == 0, valid.out + valid.err
+    clean = run_process(PYTHON, "-m", "pre_commit", "run", cwd=repo, env=env, timeout=300)
+    assert clean.code == 0, clean.out + clean.err
+    git(repo, "commit", "-q", "--no-verify", "-m", "base")
+    (repo / "poetry.lock").write_text("v2\n")
+    git(repo, "add", "poetry.lock")
+    blocked = run_process(PYTHON, "-m", "pre_commit", "run", cwd=repo, env=env, timeout=300)
+    assert blocked.code == 1, blocked.out + blocked.err
+    assert "protected by '*.lock'" in blocked.out + blocked.err
