@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import random
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -35,6 +36,24 @@ ChangeFn = Callable[[Snapshot | None], tree.Changes | None]
 MAX_ATTEMPTS = 200
 FALLBACK_NAME = "Conductor"
 FALLBACK_EMAIL = "conductor@localhost"
+SET_IDENTITY = 'git config --global user.name "Your Name" && git config --global user.email you@example.com'
+
+_noting = threading.Lock()
+_noted = threading.Event()  # the note is said once per process
+
+
+def fallback_note(name: str, email: str, missing: list[str]) -> None:
+    """Say on stderr, once per process, that git has no identity (or half of one) and whom
+    Conductor commits as instead, with how to set one: never silently, never on stdout."""
+    with _noting:
+        if _noted.is_set():
+            return
+        _noted.set()
+    what = "user identity" if len(missing) > 1 else missing[0]
+    sys.stderr.write(
+        f"note: git has no {what}; committing as {name} <{email}>; set yours with: {SET_IDENTITY}\n"
+    )
+    sys.stderr.flush()
 
 
 def utc_now() -> dt.datetime:
@@ -71,15 +90,17 @@ class Ledger:
         return repo
 
     def identity(self) -> tuple[str, str]:
-        """The user's name and email from env/git config, or Conductor's when none is set."""
+        """The user's name and email from the environment (GIT_COMMITTER_*, then GIT_AUTHOR_*)
+        or git config, or Conductor's for what is not set, said once (fallback_note)."""
         found: tuple[str, str] | None = getattr(self._local, "identity", None)
         if found is None:
-            name = os.environ.get("GIT_COMMITTER_NAME")
-            email = os.environ.get("GIT_COMMITTER_EMAIL")
             config = self.repo.config
-            name = name or _config_str(config, "user.name") or FALLBACK_NAME
-            email = email or _config_str(config, "user.email") or FALLBACK_EMAIL
-            found = (name, email)
+            name = _env("NAME") or _config_str(config, "user.name")
+            email = _env("EMAIL") or _config_str(config, "user.email")
+            missing = [key for key, value in (("user.name", name), ("user.email", email)) if not value]
+            found = (name or FALLBACK_NAME, email or FALLBACK_EMAIL)
+            if missing:
+                fallback_note(*found, missing)
             self._local.identity = found
         return found
 
@@ -369,6 +390,10 @@ class Ledger:
             found = repo.get(oid)
             assert isinstance(found, pygit2.Commit)
             yield decode(found.message, commit=str(oid), ref=ref)
+
+
+def _env(field: str) -> str | None:
+    return os.environ.get(f"GIT_COMMITTER_{field}") or os.environ.get(f"GIT_AUTHOR_{field}") or None
 
 
 def _config_str(config: pygit2.Config, key: str) -> str | None:

@@ -1,0 +1,123 @@
+"""No silent identities: without a git identity, the first command that commits says (on stderr,
+once) which identity Conductor commits as and how to set one; never when there is one, never
+on stdout, never for a command that only reads."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+from pathlib import Path
+
+import yaml
+
+from tests.conftest import PYTHON, Result, conductor_bin, git, run_process
+from tests.scenario import AGENT
+
+NOTE = "note: git has no user identity; committing as Conductor <conductor@localhost>"
+HOW = 'git config --global user.name "Your Name" && git config --global user.email you@example.com'
+
+
+def fresh_env(home: Path) -> dict[str, str]:
+    """A user with no git identity: an empty HOME, no system config, no GIT_* identity."""
+    home.mkdir(exist_ok=True)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("GIT_AUTHOR_", "GIT_COMMITTER_")) and k not in ("EMAIL",)
+    }
+    env.update(
+        {
+            "HOME": str(home),
+            "XDG_CONFIG_HOME": str(home / ".config"),
+            "GIT_CONFIG_NOSYSTEM": "1",
+        }
+    )
+    return env
+
+
+def conductor(cwd: Path, env: dict[str, str], *args: str) -> Result:
+    return run_process(conductor_bin(), *args, cwd=cwd, env=env)
+
+
+def agent(tmp_path: Path) -> str:
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps({"*": [{"write": {"hello.py": "print('hello')\n"}}]}))
+    return f"{shlex.quote(PYTHON)} {shlex.quote(str(AGENT))} {shlex.quote(str(script))}"
+
+
+def plan_file(tmp_path: Path) -> str:
+    path = tmp_path / "plan.yaml"
+    step = {
+        "title": "Create hello.py",
+        "instruction": "Create hello.py",
+        "allowed_files": ["hello.py"],
+        "verify": [f"{PYTHON} hello.py"],
+    }
+    path.write_text(yaml.safe_dump({"goal": "hello", "steps": [step]}))
+    return str(path)
+
+
+def test_without_an_identity_the_first_commit_says_who_commits_and_how_to_change_it(
+    tmp_path: Path,
+) -> None:
+    env = fresh_env(tmp_path / "home")
+    init = conductor(tmp_path, env, "init", "proj")
+    assert init.code == 0, init.err
+    assert init.err.count(NOTE) == 1 and HOW in init.err
+    root = tmp_path / "proj"
+    assert git(root, "log", "--format=%an <%ae>", env=env).strip() == "Conductor <conductor@localhost>"
+
+    built = conductor(
+        root, env, "build", "--plan", plan_file(tmp_path), "--exec", agent(tmp_path), "--yes", "--json"
+    )
+    assert built.code == 0, built.err
+    assert json.loads(built.out)["state"] == "completed"  # stdout stays JSON
+    assert NOTE not in built.out
+    assert built.err.count(NOTE) == 1 and built.err.count(HOW) == 1  # once per process
+    plan = json.loads(built.out)["plan"]
+    committer = git(root, "log", "-1", "--format=%cn <%ce>", f"conductor/{plan}/main", env=env)
+    assert committer.strip() == "Conductor <conductor@localhost>"
+    recorder = git(root, "log", "-1", "--format=%an <%ae>", f"refs/conductor/plans/{plan}", env=env)
+    assert recorder.strip() == "Conductor <conductor@localhost>"
+
+    for reading in (["status"], ["events", "--plan", plan], ["explain", "step_001", "--plan", plan]):
+        shown = conductor(root, env, *reading)
+        assert shown.code == 0, (reading, shown.err)
+        assert "git has no user" not in shown.err + shown.out, reading
+
+
+def test_an_identity_from_config_or_the_environment_is_used_silently(tmp_path: Path) -> None:
+    env = fresh_env(tmp_path / "home")
+    assert conductor(tmp_path, env, "init", "proj").code == 0
+    root = tmp_path / "proj"
+    git(root, "config", "user.name", "Ada Lovelace", env=env)
+    git(root, "config", "user.email", "ada@example.com", env=env)
+    built = conductor(root, env, "build", "--plan", plan_file(tmp_path), "--exec", agent(tmp_path), "--yes")
+    assert built.code == 0, built.err
+    assert "git has no user" not in built.err + built.out
+    plan = git(root, "for-each-ref", "--format=%(refname:lstrip=3)", "refs/conductor/plans/", env=env).strip()
+    recorder = git(root, "log", "-1", "--format=%cn <%ce>", f"refs/conductor/plans/{plan}", env=env)
+    assert recorder.strip() == "Ada Lovelace <ada@example.com>"
+
+    by_env = {
+        **fresh_env(tmp_path / "home2"),
+        **{f"GIT_{who}_NAME": "Grace Hopper" for who in ("AUTHOR", "COMMITTER")},
+        **{f"GIT_{who}_EMAIL": "grace@example.com" for who in ("AUTHOR", "COMMITTER")},
+    }
+    initialized = conductor(tmp_path, by_env, "init", "other")
+    assert initialized.code == 0, initialized.err
+    assert "git has no user" not in initialized.err + initialized.out
+
+
+def test_half_an_identity_is_completed_and_said(tmp_path: Path) -> None:
+    env = fresh_env(tmp_path / "home")
+    assert conductor(tmp_path, env, "init", "proj").code == 0
+    root = tmp_path / "proj"
+    git(root, "config", "user.name", "Ada Lovelace", env=env)
+    built = conductor(root, env, "build", "--plan", plan_file(tmp_path), "--exec", agent(tmp_path), "--yes")
+    assert built.code == 0, built.err
+    assert (
+        built.err.count("note: git has no user.email; committing as Ada Lovelace <conductor@localhost>") == 1
+    )
+    assert HOW in built.err
