@@ -8,6 +8,7 @@ log) stream themselves by overriding `emit`.
 from __future__ import annotations
 
 import json
+import unicodedata
 from typing import Any, TextIO
 
 
@@ -47,13 +48,25 @@ def json_line(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
+def display_width(text: str) -> int:
+    """The columns `text` takes on a terminal: wide and full-width characters (CJK, most
+    emoji) two, combining marks none, the rest one."""
+    return sum(
+        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text
+    )
+
+
 def table(rows: list[list[str]], *, indent: str = "") -> str:
-    """Left-aligned columns, two spaces apart (cheap: no rich import on fast paths)."""
+    """Left-aligned columns, two spaces apart, measured as a terminal shows them (cheap: no
+    rich import on fast paths)."""
     if not rows:
         return ""
-    widths = [max(len(row[i]) for row in rows if i < len(row)) for i in range(max(map(len, rows)))]
+    widths = [max(display_width(row[i]) for row in rows if i < len(row)) for i in range(max(map(len, rows)))]
     lines = []
     for row in rows:
-        cells = [cell.ljust(widths[i]) if i < len(row) - 1 else cell for i, cell in enumerate(row)]
+        cells = [
+            cell + " " * (widths[i] - display_width(cell)) if i < len(row) - 1 else cell
+            for i, cell in enumerate(row)
+        ]
         lines.append(indent + "  ".join(cells).rstrip())
     return "\n".join(lines)

@@ -1,7 +1,9 @@
 """`conductor events`: the event log across plans, newest first, filtered and limited.
 
 The log can be long, so it is streamed: events are read lazily (`--limit 10` stops git after
-ten) and written as they come, one line (or one JSON object) each.
+ten) and written as they come, one line (or one JSON object) each. So that the columns line
+up without reading ahead, the `where` column is as wide as the longest PLAN/FORK among the
+logs listed (known from the refs alone); type and step have fixed widths.
 """
 
 from __future__ import annotations
@@ -12,38 +14,58 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+from conductor.ledger import refs
 from conductor.ledger.store import Ledger
 from conductor.models.event import Event, EventType
 from conductor.project import find_root
 from conductor.report import Report, json_line
 
+TYPE_WIDTH = max(len(kind.value) for kind in EventType)
+STEP_WIDTH = len("step_001#10")
+WHERE_WIDTH = 28  # without a ledger to measure
 
-def line(event: Event) -> str:
+
+def line(event: Event, where_width: int = WHERE_WIDTH) -> str:
     """One event as a line of text: time, where, type, step#attempt, summary."""
-    when = f"{event.time[:10]} {event.time[11:19]}" if event.time else "-"
+    when = f"{event.time[:10]} {event.time[11:19]}" if event.time else "-" * 19
     where = f"{event.plan}/{event.fork}" if event.fork else event.plan
     step = event.step or ""
     if step and event.attempt is not None:
         step = f"{step}#{event.attempt}"
-    return f"{when}  {where:<28} {event.type.value:<19} {step:<11} {event.summary}"
+    kind = event.type.value
+    return f"{when}  {where:<{where_width}}  {kind:<{TYPE_WIDTH}}  {step:<{STEP_WIDTH}}  {event.summary}"
+
+
+def where_width(ledger: Ledger, *, plan: str | None, fork: str | None) -> int:
+    """The longest `PLAN` or `PLAN/FORK` among the logs `events` lists (the same filter)."""
+    width = 0
+    for name in ledger.ref_names():
+        parsed = refs.parse(name)
+        if parsed is None or parsed.kind == "memory":
+            continue
+        if (plan is not None and parsed.plan != plan) or (fork is not None and parsed.fork != fork):
+            continue
+        width = max(width, len(f"{parsed.plan}/{parsed.fork}" if parsed.fork else str(parsed.plan)))
+    return width
 
 
 @dataclass
 class EventLog(Report):
     events: Iterator[Event]
     filtered: bool  # a filter was given: "no events match" rather than "no events yet"
+    where_width: int = WHERE_WIDTH
 
     def to_json(self) -> list[dict[str, Any]]:
         return [event.to_json() for event in self.events]
 
     def render(self) -> str:
-        return "\n".join(line(event) for event in self.events)
+        return "\n".join(line(event, self.where_width) for event in self.events)
 
     def emit(self, out: TextIO, *, as_json: bool) -> None:
         """JSON Lines with --json, else one line of text per event, as they are read."""
         count = 0
         for event in self.events:
-            out.write((json_line(event.to_json()) if as_json else line(event)) + "\n")
+            out.write((json_line(event.to_json()) if as_json else line(event, self.where_width)) + "\n")
             count += 1
         out.flush()
         if count == 0 and not as_json:
@@ -61,5 +83,7 @@ def run(
     ledger = Ledger(find_root())
     found = ledger.events(plan=plan, fork=fork, types=types, newest_first=not oldest_first)
     return EventLog(
-        itertools.islice(found, limit) if limit is not None else found, bool(plan or fork or types)
+        itertools.islice(found, limit) if limit is not None else found,
+        bool(plan or fork or types),
+        where_width(ledger, plan=plan, fork=fork),
     )

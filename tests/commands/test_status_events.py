@@ -199,3 +199,40 @@ def test_status_outside_a_repository(tmp_path: Path, run_cli, monkeypatch) -> No
     monkeypatch.chdir(tmp_path)
     result = run_cli("status")
     assert result.code == 1 and "not a git repository" in result.err and "Traceback" not in result.err
+
+
+def test_events_columns_line_up_with_long_ids_and_several_forks(project: Path, run_cli) -> None:
+    ledger = Ledger(project)
+    plan = "add-a-verbose-flag-to-the-cli-3f9a0b1c2d3e"  # as long as generated ids get, and more
+    ledger.append(
+        refs.plan_log(plan),
+        Event(EventType.PLAN_CREATED, plan=plan, summary="Add a verbose flag", state="running"),
+        {"plan.json": json.dumps({"id": plan, "goal": "Add a verbose flag"})},
+    )
+    for fork in ("a", "argparse-with-subcommands-and-a-long-name"):
+        log = refs.fork_log(plan, fork)
+        ledger.append(log, Event(EventType.FORK_CREATED, plan=plan, fork=fork, summary=f"fork {fork}"))
+        for attempt in (1, 2, 10):
+            ledger.append(
+                log,
+                Event(
+                    EventType.WORKSPACE_PREPARED if attempt == 10 else EventType.TASK_CREATED,
+                    plan=plan,
+                    fork=fork,
+                    step="step_001",
+                    attempt=attempt,
+                    summary=f"{fork} attempt {attempt} — café 日本語",
+                ),
+            )
+    lines = run_cli("events").out.splitlines()
+    events = [json.loads(ln) for ln in run_cli("events", "--json").out.splitlines()]
+    assert len(lines) == len(events) == 9
+    types = {line.index(f" {e['type']} ") for line, e in zip(lines, events, strict=True)}
+    summaries = {line.index(e["summary"]) for line, e in zip(lines, events, strict=True)}
+    steps = {line.index(" step_001#") for line in lines if "step_001#" in line}
+    assert len(types) == 1 and len(summaries) == 1 and len(steps) == 1, lines
+    # one fork only: the column is as wide as what is listed
+    only_a = run_cli("events", "--fork", "a", "--limit", "1").out
+    newest_a = json.loads(run_cli("events", "--fork", "a", "--limit", "1", "--json").out)
+    assert only_a.index(f" {newest_a['type']} ") == len("2026-12-01 10:35:35  ") + len(f"{plan}/a") + 1
+    assert only_a.index(f" {newest_a['type']} ") < types.pop()
