@@ -14,6 +14,8 @@ from pathlib import Path
 from conductor.errors import ConductorError, NotARepositoryError
 
 HARDENED = {"core.fsmonitor": "false", "core.hooksPath": os.devnull}
+OVERRIDE_VARIABLE = "CONDUCTOR_OVERRIDE"
+"""A person's reason to commit protected files (docs/policy.md); never handed to anything Conductor runs."""
 
 
 def hardened(env: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -43,6 +45,7 @@ def git(
     """Run `git ARGS` and return stdout; a failure is a ConductorError quoting git. Hooks and
     fsmonitor are off unless `as_configured` (to read where the repository keeps its hooks)."""
     full_env = {**os.environ, **(env or {})} if as_configured else hardened(env)
+    full_env.pop(OVERRIDE_VARIABLE, None)  # Conductor's own commits (adopt) never carry it
     try:
         proc = subprocess.run(
             ["git", *args], cwd=cwd, input=stdin, capture_output=True, env=full_env, check=False

@@ -64,7 +64,8 @@ def hooks() -> None:
     "install",
     epilog="""\b
 Examples:
-  conductor hooks install              pre-commit guard for protected files
+  conductor hooks install              pre-commit guard for protected files, and the commit-msg
+                                       hook that records CONDUCTOR_OVERRIDE='why' in the commit
   conductor hooks install --pre-push   also verify provenance of conductor/* branches before a push
   conductor hooks install --force      replace a hook Conductor did not write (kept as a backup)
 """,
@@ -77,7 +78,7 @@ Examples:
 )
 @json_option
 def hooks_install(pre_push: bool, force: bool, as_json: bool) -> int:
-    """Install the pre-commit guard (and the pre-push check) into the repository's hooks directory."""
+    """Install the pre-commit guard, its commit-msg hook (and the pre-push check) into the hooks directory."""
     from conductor.commands import hooks as command
 
     return finish(command.run("install", pre_push=pre_push, force=force), as_json)

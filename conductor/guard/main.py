@@ -2,15 +2,19 @@
 
 Run by the native pre-commit hook (conductor/resources/hooks/pre-commit) and by the pre-commit framework
 (.pre-commit-hooks.yaml). Exit 0 when the commit may proceed, 1 when it is refused or the
-policy is unreadable. Kept to argparse, PyYAML and pathspec so it starts in milliseconds.
+policy is unreadable. A person may commit protected files with CONDUCTOR_OVERRIDE='reason'
+(guard/override.py); `--commit-msg FILE` is the commit-msg hook that records the reason.
+Kept to argparse, PyYAML and pathspec so it starts in milliseconds.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 
 from conductor.errors import ConductorError
+from conductor.gitcli import OVERRIDE_VARIABLE
 from conductor.gitdiff import Change
 from conductor.guard.cache import PatternCache
 from conductor.guard.staged import PolicyBlob, policy_versions, staged_changes
@@ -20,6 +24,7 @@ EXAMPLES = """\
 examples:
   conductor-guard                 check everything staged for the next commit
   conductor-guard poetry.lock     check only staged changes to poetry.lock
+  CONDUCTOR_OVERRIDE='why' git commit   commit protected files anyway, the reason recorded
   conductor hooks install         run it before every commit (native git hook)
 """
 
@@ -64,27 +69,40 @@ def _layers(blobs: list[PolicyBlob]) -> list[list[Pattern]]:
     return layers
 
 
-def report(violations: list[tuple[Change, Protection]]) -> str:
+def listing(violations: list[tuple[Change, Protection]]) -> list[str]:
+    """One line per offending change: what it does, and the pattern that protects it."""
     width = max(len(change.describe()) for change, _ in violations)
-    lines = ["conductor-guard: commit refused: staged changes touch protected files"]
+    lines = []
     for change, hit in violations:
         side = ""
         if change.old_path is not None and change.kind == "renamed":
             side = " (old path)" if hit.path == change.old_path else " (new path)"
         lines.append(f"  {change.describe():<{width}}  protected by '{hit.pattern}' ({hit.origin}){side}")
+    return lines
+
+
+def report(violations: list[tuple[Change, Protection]]) -> str:
+    lines = ["conductor-guard: commit refused: staged changes touch protected files", *listing(violations)]
     lines.append(
         "Unstage them (git restore --staged PATH), or change the policy in a commit of its own."
-        " To bypass the hook once: git commit --no-verify"
+        " To commit them anyway, say why (the commit message records it):"
+        f" {OVERRIDE_VARIABLE}='reason' git commit ..."
     )
     return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["--commit-msg"]:
+        return _commit_msg(args[1:])
     # The common cases (the native hook: no arguments; pre-commit: file names) skip argparse.
     files = _parse(args) if any(a.startswith("-") for a in args) else args
     try:
         violations = find_violations(files)
+        if violations and OVERRIDE_VARIABLE in os.environ:  # only then: nothing to pay otherwise
+            from conductor.guard import override
+
+            return override.let_through(listing(violations))
     except ConductorError as exc:
         print(f"conductor-guard: error: {exc.diagnostics()}", file=sys.stderr)
         return 1
@@ -92,6 +110,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(report(violations), file=sys.stderr)
         return 1
     return 0
+
+
+def _commit_msg(args: list[str]) -> int:
+    """`--commit-msg FILE` (the commit-msg hook): record an override's reason in FILE."""
+    if len(args) != 1:
+        print("conductor-guard: error: --commit-msg takes one file, the commit message", file=sys.stderr)
+        return 2
+    if OVERRIDE_VARIABLE not in os.environ:
+        return 0
+    try:
+        from conductor.guard import override
+
+        return override.record(args[0], protected=bool(find_violations()))
+    except ConductorError as exc:
+        print(f"conductor-guard: error: {exc.diagnostics()}", file=sys.stderr)
+        return 1
 
 
 def _parse(args: list[str]) -> list[str]:
@@ -106,6 +140,12 @@ def _parse(args: list[str]) -> list[str]:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("files", nargs="*", help="limit the check to these staged paths")
+    parser.add_argument(
+        "--commit-msg",
+        metavar="MSGFILE",
+        help=f"the commit-msg hook: when {OVERRIDE_VARIABLE} let protected files through, write its reason"
+        " into MSGFILE as a Conductor-Override trailer",
+    )
     return list(parser.parse_args(args).files)
 
 

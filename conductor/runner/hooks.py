@@ -26,7 +26,7 @@ BACKUP_SUFFIX = ".pre-conductor"
 class HookChange:
     hook: str
     path: Path
-    action: str  # installed, updated, replaced, removed, restored, absent, foreign
+    action: str  # installed, updated, replaced, skipped, removed, restored, absent, foreign
 
     def to_json(self) -> dict[str, str]:
         return {"hook": self.hook, "path": str(self.path), "action": self.action}
@@ -54,13 +54,15 @@ def is_ours(path: Path) -> bool:
     return MARKER in head
 
 
-def install(hooks: list[str], *, force: bool) -> HookChanges:
-    """Install each hook; refuse (before writing any) if a foreign hook is in the way."""
+def install(hooks: list[str], *, force: bool, optional: tuple[str, ...] = ()) -> HookChanges:
+    """Install each hook; refuse (before writing any) if a foreign hook is in the way, except
+    for an `optional` one, which is then left alone (skipped) unless `force` is given."""
     directory = hooks_dir()
     targets = [(hook, directory / hook) for hook in hooks]
     foreign = [path for _, path in targets if path.exists() and not is_ours(path)]
-    if foreign and not force:
-        names = ", ".join(str(p) for p in foreign)
+    blocking = [path for path in foreign if path.name not in optional]
+    if blocking and not force:
+        names = ", ".join(str(p) for p in blocking)
         raise HookError(
             f"a hook not written by Conductor is already installed: {names}",
             hint="chain it yourself, or run `conductor hooks install --force` (the existing "
@@ -69,6 +71,9 @@ def install(hooks: list[str], *, force: bool) -> HookChanges:
     directory.mkdir(parents=True, exist_ok=True)
     changes = []
     for hook, path in targets:
+        if path in foreign and not force:
+            changes.append(HookChange(hook, path, "skipped"))
+            continue
         if path.exists() and not is_ours(path):
             path.replace(path.with_name(hook + BACKUP_SUFFIX))
             action = "replaced"
@@ -107,6 +112,8 @@ DESCRIBE = {
     "installed": "installed",
     "updated": "updated (it was already Conductor's)",
     "replaced": f"installed; the previous hook was kept as <hook>{BACKUP_SUFFIX}",
+    "skipped": "not installed: a hook not written by Conductor is there (--force replaces it, keeping it as"
+    f" <hook>{BACKUP_SUFFIX}); until Conductor's runs, CONDUCTOR_OVERRIDE is refused",
     "removed": "removed",
     "restored": "removed; the hook it replaced was restored",
     "absent": "not installed, nothing to do",

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from conductor.errors import ConductorError
+from conductor.gitcli import OVERRIDE_VARIABLE
 from conductor.sandbox import bwrap, gitview, reaper
 
 SHELL = "/bin/sh"
@@ -79,6 +80,7 @@ def launch(
     """`command` (a shell command) ready to start under `confinement`; `writable` are more
     paths it may write (the command executor's result directory)."""
     env = {**env, **dict(confinement.env)}
+    env.pop(OVERRIDE_VARIABLE, None)  # a person's pass through the guard is never an agent's
     if not confinement.isolated:
         yield Launch(reaper.argv([SHELL, "-c", command]), env, None, isolated=False)
         return

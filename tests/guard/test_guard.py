@@ -10,36 +10,13 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PYTHON, ROOT, conductor_bin, git, run_process
-
-POLICY = """\
-file_rules:
-  protected_patterns:
-    - '*.lock'
-    - 'migrations/*'
-"""
+from tests.guard.conftest import POLICY
 
 
 def commit(repo: Path, message: str = "change", *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["git", "commit", "-q", "-m", message, *extra], cwd=repo, capture_output=True, text=True, check=False
     )
-
-
-@pytest.fixture
-def guarded(repo: Path, run_cli) -> Path:
-    """A repository with a committed policy, protected files, and the native hook installed."""
-    (repo / ".conductor").mkdir()
-    (repo / ".conductor" / "policy.yaml").write_text(POLICY)
-    (repo / "poetry.lock").write_text("v1\n")
-    (repo / "migrations").mkdir()
-    (repo / "migrations" / "0001.py").write_text("up\n")
-    (repo / "app.py").write_text("print(1)\n")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "base")
-    result = run_cli("hooks", "install")
-    assert result.code == 0, result.err
-    assert "pre-commit: installed" in result.out
-    return repo
 
 
 def head(repo: Path) -> str:
@@ -189,9 +166,10 @@ def test_hooks_install_respects_core_hookspath(guarded: Path, run_cli) -> None:
     result = run_cli("hooks", "install", "--json")
     assert result.code == 0
     assert json.loads(result.out) == [
-        {"hook": "pre-commit", "path": str((custom / "pre-commit").resolve()), "action": "installed"}
+        {"hook": "pre-commit", "path": str((custom / "pre-commit").resolve()), "action": "installed"},
+        {"hook": "commit-msg", "path": str((custom / "commit-msg").resolve()), "action": "installed"},
     ]
-    assert (custom / "pre-commit").exists()
+    assert (custom / "pre-commit").exists() and (custom / "commit-msg").exists()
     assert os.access(custom / "pre-commit", os.X_OK)
     before = head(guarded)
     (guarded / "poetry.lock").write_text("v9\n")
