@@ -97,7 +97,7 @@ def explain(step: str, plan: str | None, fork: str | None, as_json: bool) -> int
 @cli.command(
     epilog="""\b
 Examples:
-  conductor verify                                   the latest plan; signatures checked if present
+  conductor verify                                   every plan; signatures checked if present
   conductor verify hello-3f9a --fork a --json
   conductor verify hello-3f9a --issuer https://token.actions.githubusercontent.com \\
       --identity https://github.com/acme/app/.github/workflows/ci.yml@refs/heads/main
@@ -107,12 +107,13 @@ Checks, offline, every accepted step: the task checksum, the records its stateme
 code commit and its Conductor-Provenance trailer, the event chain, and the sigstore bundle;
 and that each fork branch ends at its last accepted step (a commit on top fails, unless
 --allow-reviewer-commits). With --identity and --issuer every step must be signed by that
-identity.
+identity. Without PLAN every plan is checked, newest first, each with its own summary and
+one for all at the end (--json: {"ok": ..., "plans": [...]}).
 Exit status: 0 when everything verifies, 1 when anything does not.
 """
 )
 @click.argument("plan", required=False)
-@click.option("--fork", help="Only this fork.")
+@click.option("--fork", help="Only this fork (of the PLAN given).")
 @click.option(
     "--identity", metavar="ID", help="The signer's identity (certificate SAN) every step must carry."
 )
@@ -139,11 +140,13 @@ def verify(
     allow_reviewer_commits: bool,
     as_json: bool,
 ) -> int:
-    """Verify the provenance of a plan's accepted steps."""
+    """Verify the provenance of the accepted steps of a plan, or of every plan."""
     from conductor.commands import verify as command
 
     if bool(identity) != bool(issuer):
         raise click.UsageError("--identity and --issuer go together")
+    if fork and not plan:
+        raise click.UsageError("--fork needs a PLAN: conductor verify PLAN --fork FORK")
     return finish(
         command.run(
             plan,

@@ -1,14 +1,50 @@
 """`conductor verify [PLAN]`: check offline that every accepted step's task, records, statement,
-commit and signature agree, and that each fork log is one unbroken chain."""
+commit and signature agree, and that each fork log is one unbroken chain — of one plan, or,
+without PLAN, of every plan recorded (newest first, a summary per plan and one at the end)."""
 
 from __future__ import annotations
 
-from conductor.errors import NotFoundError
+from dataclasses import dataclass, field
+from typing import Any
+
+from conductor.errors import ConductorError, NotFoundError
 from conductor.ledger.store import Ledger
 from conductor.project import find_root
-from conductor.provenance.attestation import Options
+from conductor.provenance.attestation import Check, Options
 from conductor.provenance.verifier import VerifyReport, verify_plan
-from conductor.runner.plans import ANY_STATE, latest_plan
+from conductor.report import Report, plural
+from conductor.runner.plans import load_plan
+
+
+@dataclass
+class EveryPlan(Report):
+    """`conductor verify` without a plan: each plan's report, newest first."""
+
+    reports: list[VerifyReport] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.reports)
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.ok else 1
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "plans": [r.to_json() for r in self.reports]}
+
+    def render(self) -> str:
+        parts = [r.render() for r in self.reports]
+        failed = [r.plan for r in self.reports if not r.ok]
+        if len(self.reports) > 1:
+            total = len(self.reports)
+            summary = (
+                f"{len(failed)} of {plural(total, 'plan')} failed: {', '.join(failed)}"
+                if failed
+                else f"all {plural(total, 'plan')} verified"
+            )
+            parts.append(summary)
+        return "\n\n".join(parts)
 
 
 def run(
@@ -20,10 +56,8 @@ def run(
     trust_config: str | None = None,
     require_signature: bool = False,
     allow_reviewer_commits: bool = False,
-) -> VerifyReport:
+) -> VerifyReport | EveryPlan:
     ledger = Ledger(find_root())
-    if plan is None and not ledger.plans():
-        raise NotFoundError("no plans are recorded in this repository", hint="run `conductor build` first")
     options = Options(
         identity=identity,
         issuer=issuer,
@@ -31,4 +65,25 @@ def run(
         require_signature=require_signature or bool(identity),
         allow_reviewer_commits=allow_reviewer_commits,
     )
-    return verify_plan(ledger, plan or latest_plan(ledger, states=ANY_STATE), fork=fork, options=options)
+    if plan is not None:
+        return verify_plan(ledger, plan, fork=fork, options=options)
+    plans = ledger.plans()
+    if not plans:
+        raise NotFoundError("no plans are recorded in this repository", hint="run `conductor build` first")
+    newest_first = sorted(plans, key=lambda p: _created(ledger, p), reverse=True)
+    return EveryPlan([_verify(ledger, p, options) for p in newest_first])
+
+
+def _created(ledger: Ledger, plan: str) -> str:
+    """When the plan was created ("" when its record cannot be read: it goes last)."""
+    try:
+        return load_plan(ledger, plan).created
+    except ConductorError:
+        return ""
+
+
+def _verify(ledger: Ledger, plan: str, options: Options) -> VerifyReport:
+    try:
+        return verify_plan(ledger, plan, options=options)
+    except NotFoundError as exc:  # a plan log without a fork log: nothing of it verifies
+        return VerifyReport(plan, chains=[Check("forks", False, exc.message)])

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+from conductor.ledger import refs
+from tests.provenance.tamper import flip, rewrite_tip
 from tests.scenario import HELLO_STEPS, Project, build
 
 HELLO = {"write": {"hello.py": "def greet(name):\n    return f'Hello, {name}!'\n"}}
@@ -37,3 +39,39 @@ def test_one_of_a_thing_is_not_plural(proj: Project, run_cli) -> None:
     assert chain.endswith("events, one chain, numbered without gaps")
     cleaned = run_cli("clean", plan)
     assert cleaned.code == 0 and "path(s)" not in cleaned.out
+
+
+def test_verify_without_a_plan_checks_every_plan(proj: Project, run_cli) -> None:
+    first = build(
+        run_cli, proj, proj.plan(HELLO_STEPS), proj.agent({"step_001": [HELLO], "step_002": [TEST]})
+    )
+    assert first.code == 0, first.err
+    (old,) = proj.ledger().plans()
+    steps = [{"title": "Write a.txt", "instruction": "a", "allowed_files": ["a.txt"]}]
+    second = build(
+        run_cli, proj, proj.plan(steps, name="a.yaml"), proj.agent({"*": [{"write": {"a.txt": "a\n"}}]})
+    )
+    assert second.code == 0, second.err
+    (new,) = set(proj.ledger().plans()) - {old}
+    ok = run_cli("verify")
+    assert ok.code == 0, ok.out
+    assert (
+        f"plan {new}" in ok.out
+        and f"plan {old}" in ok.out
+        and ok.out.strip().endswith("all 2 plans verified")
+    )
+    # a record of the older plan changed: the latest still verifies, the run as a whole does not
+    path = "completed/step_001.result.json"
+    rewrite_tip(proj.root, refs.fork_log(old, "main"), path, lambda data: flip(data, 10))
+    assert run_cli("verify", new).code == 0
+    text = run_cli("verify")
+    assert text.code == 1 and path in text.out
+    assert text.out.index(f"plan {new}") < text.out.index(f"plan {old}")  # newest first, as status
+    assert text.out.strip().endswith(f"1 of 2 plans failed: {old}")
+    result = run_cli("verify", "--json")
+    data = json.loads(result.out)
+    assert result.code == 1 and data["ok"] is False
+    assert [(p["plan"], p["ok"]) for p in data["plans"]] == [(new, True), (old, False)]
+    assert json.loads(run_cli("verify", old, "--json").out)["plan"] == old  # one plan: its report
+    fork = run_cli("verify", "--fork", "main")
+    assert fork.code == 2 and "--fork needs a PLAN" in fork.err

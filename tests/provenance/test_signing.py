@@ -44,7 +44,8 @@ def signed(proj: Project, run_cli, fake_sigstore: FakeSigstore, monkeypatch: pyt
 
 def verify(run_cli, fake_sigstore: FakeSigstore, *args: str, identity: str = IDENTITY) -> tuple[int, dict]:
     result = run_cli("verify", "--identity", identity, "--issuer", fake_sigstore.issuer, *args, "--json")
-    return result.code, json.loads(result.out)
+    (report,) = json.loads(result.out)["plans"]  # every plan: the one these tests build
+    return result.code, report
 
 
 def signature_failures(data: dict) -> dict[str, str]:
@@ -90,7 +91,8 @@ def test_a_wrong_identity_or_issuer_fails(signed: Project, run_cli, fake_sigstor
     assert set(signature_failures(data)) == {"step_001", "step_002"}
     wrong_issuer = run_cli("verify", "--identity", IDENTITY, "--issuer", "https://issuer.invalid", "--json")
     assert wrong_issuer.code == 1
-    assert "does not verify" in signature_failures(json.loads(wrong_issuer.out))["step_001"]
+    (report,) = json.loads(wrong_issuer.out)["plans"]
+    assert "does not verify" in signature_failures(report)["step_001"]
 
 
 @pytest.mark.parametrize("at", [60, 700, 1500, -40])
@@ -246,7 +248,8 @@ def test_by_default_bundles_are_checked_offline_against_the_public_sigstore_root
 
 def verify_json_plain(run_cli) -> tuple[int, dict]:
     result = run_cli("verify", "--json")
-    return result.code, json.loads(result.out)
+    (report,) = json.loads(result.out)["plans"]
+    return result.code, report
 
 
 def test_a_bad_trust_config_is_named(signed: Project, run_cli, tmp_path: Path) -> None:

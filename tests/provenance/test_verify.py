@@ -29,8 +29,10 @@ def built(proj: Project, run_cli) -> Project:
 
 
 def verify_json(run_cli, *args: str) -> tuple[int, dict]:
+    """`conductor verify` (every plan) as JSON: the report of the one plan these tests build."""
     result = run_cli("verify", *args, "--json")
-    return result.code, json.loads(result.out)
+    (report,) = json.loads(result.out)["plans"]
+    return result.code, report
 
 
 def failed_checks(data: dict) -> dict[str, list[str]]:
