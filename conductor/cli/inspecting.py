@@ -23,7 +23,7 @@ Examples:
 )
 @json_option
 def status(as_json: bool) -> int:
-    """Show plans and forks with their states, from the ledger."""
+    """Show plans (newest first) and forks with their states; interrupted ones, to resume."""
     from conductor.commands import status as command
 
     return finish(command.run(), as_json)
@@ -88,7 +88,7 @@ Examples:
 @click.option("--fork", help="The fork (default: the latest one with this step).")
 @json_option
 def explain(step: str, plan: str | None, fork: str | None, as_json: bool) -> int:
-    """Explain a step: instruction, confidence, policy, each verdict and its evidence, commits."""
+    """Explain a step: instruction, confidence, policy, what the agent said, verdicts, evidence."""
     from conductor.commands import explain as command
 
     return finish(command.run(step, plan=plan, fork=fork), as_json)
