@@ -5,6 +5,8 @@
     ├── metrics.json                 execution statistics (projection)
     └── plan_<id>/fork_<id>/
         ├── pending/ in_progress/ completed/ failed/
+        │   (+ step_NNN.result.json.rejected-N / .stale-N: results refused, kept as evidence,
+        │    and step_NNN.result.problems.txt: why the last one was refused)
         └── audit.log                one JSON line per event (projection of the fork log)
 
 The ledger is the source of truth; everything here can be deleted and is rebuilt from it.
@@ -17,10 +19,11 @@ import contextlib
 import errno
 import json
 import os
+import re
 import stat
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from conductor.models.event import Event
@@ -30,6 +33,7 @@ from conductor.models.layout import (
     FILED,
     IN_PROGRESS,
     PENDING,
+    PROBLEMS,
     RESULT,
     RESULT_DIRS,
     TASK,
@@ -81,6 +85,13 @@ def read_regular(path: Path, *, limit: int | None = None) -> bytes:
     return data
 
 
+def _bytes_or_none(path: Path) -> bytes | None:
+    try:
+        return read_regular(path)
+    except (OSError, UnsafeFile):
+        return None
+
+
 @dataclass(frozen=True)
 class Found:
     """Result files an executor left for a step."""
@@ -89,6 +100,11 @@ class Found:
     result: bytes
     explanation: str
     problem: str | None = None  # why the files cannot be taken as they are (then both are empty)
+    kept_as: str | None = None  # once refused: where the result file was set aside (`completed/…`)
+
+    def name(self, step: str) -> str:
+        """The result file as the mailbox names it: `completed/step_001.result.json`."""
+        return f"{self.directory}/{step}{RESULT}"
 
 
 class Mailbox:
@@ -118,7 +134,7 @@ class Mailbox:
 
     def clear_step(self, step: str) -> None:
         """Remove every file of `step` (before a new attempt is handed out)."""
-        names = {f"{step}{suffix}" for suffix in (*FILED, WORKER)}
+        names = {f"{step}{suffix}" for suffix in (*FILED, WORKER, PROBLEMS)}
         for directory in DIRS:
             try:
                 present = names.intersection(os.listdir(self.root / directory))
@@ -168,11 +184,36 @@ class Mailbox:
             return Found(directory, data, explanation.decode("utf-8", errors="replace"))
         return None
 
-    def drop_result(self, step: str) -> None:
-        for directory in RESULT_DIRS:
-            for suffix in (RESULT, EXPLANATION):
-                with contextlib.suppress(FileNotFoundError):
-                    self.path(directory, step, suffix).unlink()
+    def set_aside(self, step: str, found: Found, label: str, *, explanation: bool = False) -> Found | None:
+        """Rename the result file of `found` (and its explanation, with `explanation`) to
+        `step_NNN.result.json.<label>-<n>`, kept as evidence, and return `found` saying where.
+        None when the file changed since it was read (the executor wrote a new one meanwhile:
+        that one is left in place, to be read afresh)."""
+        folder = self.root / found.directory
+        taken = re.compile(re.escape(f"{step}{RESULT}.{label}-") + r"(\d+)")
+        numbers = [int(m.group(1)) for m in map(taken.fullmatch, os.listdir(folder)) if m is not None]
+        suffix = f".{label}-{max(numbers, default=0) + 1}"
+        source = self.path(found.directory, step, RESULT)
+        target = source.with_name(source.name + suffix)
+        try:
+            os.rename(source, target)
+        except FileNotFoundError:
+            return None
+        if found.problem is None and _bytes_or_none(target) != found.result:
+            with contextlib.suppress(OSError):  # not what was read: put it back for the next look
+                os.rename(target, source)
+            return None
+        if explanation:
+            with contextlib.suppress(FileNotFoundError):
+                note = self.path(found.directory, step, EXPLANATION)
+                os.rename(note, note.with_name(note.name + suffix))
+        return replace(found, kept_as=f"{found.directory}/{target.name}")
+
+    def write_problems(self, step: str, directory: str, text: str) -> Path:
+        """`step_NNN.result.problems.txt` beside the refused result, for the agent to read."""
+        target = self.path(directory, step, PROBLEMS)
+        write_atomic(target, text)
+        return target
 
     def file_step(self, step: str, directory: str, records: Mapping[str, bytes | str]) -> None:
         """Put the final records of a step in `directory` (completed or failed)."""

@@ -10,7 +10,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from conductor.mailbox import Found, Mailbox
+from conductor.mailbox import DEFAULT_LIMIT, Found, Mailbox
 from conductor.models.task import TaskFile
 from conductor.sandbox.confinement import Confinement
 
@@ -40,6 +40,9 @@ class Assignment:
     stop: threading.Event = field(default_factory=threading.Event)  # set: give up (Ctrl-C)
     confinement: Confinement | None = None  # where the processes it starts may write; None: none
     output: dict[str, str] = field(default_factory=dict)  # what its process printed: stdout, stderr
+    # a malformed result for this attempt, set aside (found.kept_as); the attempt goes on
+    on_invalid: Callable[[Found, list[str]], None] = lambda found, problems: None
+    result_limit: int = DEFAULT_LIMIT  # behavior.max_result_bytes: a larger result is refused
 
     @property
     def step(self) -> str:
@@ -60,10 +63,18 @@ class Waiting:
     """The patient half of an executor that waits for someone else's result: the deadline,
     Ctrl-C, a reminder now and then, and the pause between looks."""
 
-    def __init__(self, assignment: Assignment, *, poll_seconds: float, remind_seconds: float) -> None:
+    def __init__(
+        self,
+        assignment: Assignment,
+        *,
+        poll_seconds: float,
+        remind_seconds: float,
+        reminder: Callable[[bool], str] | None = None,
+    ) -> None:
         self.assignment = assignment
         self.poll_seconds = poll_seconds
         self.remind_seconds = remind_seconds
+        self.reminder = reminder  # the reminder's text, given whether the task is claimed
         self.last_note = time.monotonic()
 
     def pause(self, *, claimed: bool) -> Outcome | None:
@@ -74,8 +85,13 @@ class Waiting:
         if assignment.stop.is_set():
             return Outcome.STOPPED
         if time.monotonic() - self.last_note > self.remind_seconds:
-            state = "claimed, working" if claimed else "not claimed yet"
-            assignment.say(f"{assignment.step}: still waiting ({state}; {int(assignment.remaining())}s left)")
+            if self.reminder is not None:
+                assignment.say(self.reminder(claimed))
+            else:
+                state = "claimed, working" if claimed else "not claimed yet"
+                assignment.say(
+                    f"{assignment.step}: still waiting ({state}; {int(assignment.remaining())}s left)"
+                )
             self.last_note = time.monotonic()
         time.sleep(self.poll_seconds)
         return None

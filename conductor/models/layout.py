@@ -27,6 +27,7 @@ EXPLANATION = ".explanation.md"
 PROVENANCE = ".provenance.json"  # the in-toto statement of an accepted step
 BUNDLE = ".provenance.sigstore.json"  # its sigstore bundle, when signed
 WORKER = ".worker.json"  # mailbox only: the process the command executor started
+PROBLEMS = ".result.problems.txt"  # mailbox only: why the result file beside it was refused
 HANDED = (TASK, RESULT, EXPLANATION)  # the records that move with a step between directories
 FILED = (*HANDED, PROVENANCE, BUNDLE)  # a finished step's records, as the mailbox shows them
 
@@ -118,6 +119,10 @@ class AttemptPaths:
     def late(self, suffix: str) -> str:
         """A result that came back after its attempt was over (`late.result.json`…)."""
         return f"{self.evidence}/late{suffix}"
+
+    def refused(self, number: int) -> str:
+        """The number-th malformed result of this attempt, refused while it went on."""
+        return f"{self.evidence}/refused-{number}{RESULT}"
 
     @property
     def llm(self) -> str:

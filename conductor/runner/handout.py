@@ -13,7 +13,7 @@ from conductor.engine.failures import FailureKind, describe
 from conductor.engine.state import Phase
 from conductor.executors.base import Assignment, Outcome
 from conductor.llm.caller import Exchange
-from conductor.mailbox import Found
+from conductor.mailbox import PROTOCOL_FILE, Found
 from conductor.models.event import EventType
 from conductor.models.layout import COMPLETED, RESULT, StepPaths
 from conductor.models.plan import StepSpec
@@ -170,6 +170,8 @@ def dispatch(fork: Fork, step: str) -> None:
         record_llm=lambda exchange: _record_llm(fork, step, task.attempt, exchange),
         stop=fork.options.stop,
         confinement=fork.confinement(step),
+        on_invalid=lambda found, problems: _refused(fork, step, task.attempt, found, problems),
+        result_limit=fork.policy(step).max_result_bytes,
     )
     if not _prepare(fork, step, task.attempt):
         return
@@ -185,10 +187,11 @@ def dispatch(fork: Fork, step: str) -> None:
     found = fork.mailbox.find_result(step, limit=fork.policy(step).max_result_bytes)
     if found is None:  # the files vanished between seeing and reading them
         return
-    if found.problem is not None:
-        fork.mailbox.drop_result(step)
+    if found.problem is not None:  # an executor that is done: the attempt fails, the file is kept
+        kept = fork.mailbox.set_aside(step, found, "rejected")
+        reason = f"{found.directory}/{found.problem}" + (f" (kept as {kept.kept_as})" if kept else "")
         verdicts.fail_attempt(
-            fork, step, task.attempt, FailureKind.INVALID_RESULT, found.problem, output=assignment.output
+            fork, step, task.attempt, FailureKind.INVALID_RESULT, reason, output=assignment.output
         )
         return
     fork.record(
@@ -272,11 +275,15 @@ def _claimed(fork: Fork, step: str, attempt: int, worker: dict[str, Any]) -> Non
 
 
 def _stale(fork: Fork, step: str, found: Found, attempt: int) -> None:
+    """A result for an older attempt: kept as evidence (in the ledger, and in the mailbox as
+    `….result.json.stale-N`), never taken for the current attempt."""
     info = describe(FailureKind.STALE)
     current = fork.state.step(step)
+    late = records.refuse_late(step, attempt, result=found.result, explanation=found.explanation)
     fork.record(
         EventType.RESULT_REFUSED,
-        f"{info.name}: result for attempt {attempt}, but attempt {current.attempt} is current",
+        f"{info.name}: result for attempt {attempt}, but attempt {current.attempt} is current"
+        f" (kept as {found.kept_as})",
         step=step,
         attempt=current.attempt,
         data={
@@ -284,16 +291,58 @@ def _stale(fork: Fork, step: str, found: Found, attempt: int) -> None:
             "stale_attempt": attempt,
             "failure": info.name,
             "hint": info.recovery,
+            "kept_as": found.kept_as,
+            "evidence": sorted(late),
         },
-        changes=records.refuse_late(step, attempt, result=found.result, explanation=found.explanation),
+        changes=late,
     )
     if current.phase is Phase.PENDING:
         fork.index_sync.settle()
         fork.worktree.reset()  # nobody works on the current attempt yet: the changes are stale
-    fork.say(f"{step}: refused a late result for attempt {attempt} ({info.recovery})")
+    fork.say(
+        f"{step}: refused a late result for attempt {attempt}, kept as {found.kept_as} ({info.recovery})"
+    )
+
+
+def _refused(fork: Fork, step: str, attempt: int, found: Found, problems: list[str]) -> None:
+    """A malformed result for the current attempt, from an executor that goes on waiting: every
+    problem recorded (`result.refused`), the file kept as evidence; the worktree is left alone."""
+    info = describe(FailureKind.INVALID_RESULT)
+    tip = fork.tip()
+    folder = StepPaths(step).attempt(attempt)
+    number = 1
+    while tip.read(folder.refused(number)) is not None:
+        number += 1
+    evidence: dict[str, bytes | str | None] = (
+        {folder.refused(number): found.result} if found.problem is None else {}
+    )
+    name = found.name(step)
+    listed = "; ".join(p.removeprefix(f"{name}: ") for p in problems)
+    count = f"{len(problems)} problem" + ("s" if len(problems) != 1 else "")
+    hint = f"write a corrected {name}: the attempt goes on until its deadline"
+    fork.record(
+        EventType.RESULT_REFUSED,
+        f"{info.name}: {count} in {name} (kept as {found.kept_as}): {listed}",
+        step=step,
+        attempt=attempt,
+        data={
+            "kind": FailureKind.INVALID_RESULT.value,
+            "failure": info.name,
+            "problems": problems,
+            "kept_as": found.kept_as,
+            "evidence": sorted(evidence),
+            "hint": hint,
+        },
+        changes=evidence,
+    )
+    fork.say(f"{step}: refused {name} ({count}; kept as {found.kept_as}); {hint}:")
+    for problem in problems:
+        fork.say(f"{step}:   {problem}")
 
 
 def _timed_out(fork: Fork, step: str, task: TaskFile, output: dict[str, str]) -> None:
+    if fork.executor.name == "handoff":
+        fork.say(_deadline_passed(fork, step, task))
     observed = verdicts.observe(fork, step, verdicts.base_commit(fork))
     verdicts.fail_attempt(
         fork,
@@ -304,4 +353,27 @@ def _timed_out(fork: Fork, step: str, task: TaskFile, output: dict[str, str]) ->
         patch=observed.diff.patch,
         diffstat=observed.diffstat(),
         output=output,
+    )
+
+
+def _deadline_passed(fork: Fork, step: str, task: TaskFile) -> str:
+    """What happened when nobody handed in a result, what happens next and what to do."""
+    st = fork.state.step(step)
+    result = fork.mailbox.path(COMPLETED, step, RESULT)
+    protocol = fork.mailbox.handoff / PROTOCOL_FILE
+    who = (
+        "the agent that claimed it wrote no" if st.phase is Phase.CLAIMED else "no agent claimed it or wrote"
+    )
+    happened = (
+        f"{step} attempt {task.attempt}: the deadline passed (timeout_seconds={task.timeout_seconds}):"
+        f" {who} {result}"
+    )
+    limit = fork.policy(step).max_attempts
+    if st.counted_failures + 1 < limit:
+        following = f"start an agent that follows {protocol}"
+        return f"{happened}. Attempt {task.attempt + 1} is handed out next: {following}"
+    return (
+        f"{happened}. That was the last attempt (behavior.max_attempts={limit}), so the fork fails:"
+        f" start an agent that follows {protocol} and run the plan again, or give the step a longer"
+        " timeout_seconds"
     )

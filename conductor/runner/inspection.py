@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from conductor import resultcheck
 from conductor.checks.diff import AllowedFiles, Violation, changed_lines, check_paths, check_size
 from conductor.checks.evidence import CommandEvidence, run_command
 from conductor.engine.failures import FailureKind
@@ -20,6 +21,7 @@ from conductor.ledger.code import TreeDiff
 from conductor.ledger.store import Ledger
 from conductor.ledger.tree import Entry
 from conductor.mailbox import Mailbox
+from conductor.models.layout import RESULT
 from conductor.models.paths import printable, unstorable_reason
 from conductor.models.result import ResultFile, ResultStatus
 from conductor.models.task import TaskFile
@@ -115,9 +117,9 @@ def check(
     # 1. the result, the task as handed out, the attempt
     try:
         result = ResultFile.from_json(raw_result)
-    except ValueError as exc:
-        reason = first_line(str(exc))
-        return Verdict(FailureKind.INVALID_RESULT, reason, evidence=[reason]), None
+    except ValueError as exc:  # every problem, each naming its field
+        problems = resultcheck.problems(raw_result, name=f"{step}{RESULT}") or [first_line(str(exc))]
+        return Verdict(FailureKind.INVALID_RESULT, "; ".join(problems), evidence=problems), None
     handed_out = mailbox.where_is_task(step)
     if handed_out is None:
         return Verdict(FailureKind.CHECKSUM, "the task file was removed from the mailbox"), result

@@ -72,6 +72,7 @@ def test_the_fork_log_table_is_the_layout_module() -> None:
         *[attempt.kept(suffix) for suffix in layout.HANDED],
         attempt.late(layout.RESULT),
         attempt.late(layout.EXPLANATION),
+        attempt.refused("<n>"),  # type: ignore[arg-type]
         f"{attempt.llm}/<NNN>.json",
     ]
     assert documented()[1] == from_code

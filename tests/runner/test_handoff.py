@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 from pathlib import Path
@@ -83,8 +84,19 @@ def test_an_external_agent_completes_a_task_through_the_mailbox(proj: Project) -
     report(proj, task)
     _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
-    assert "waiting for an agent to claim" in err and "PROTOCOL.md" in err
-    assert "claimed by an agent" in err
+    box = fork_dir(proj)
+    said = re.search(r"step_001: waiting for an agent to write (.*)", err)
+    assert said is not None, err
+    assert said.group(1).startswith(
+        f"{box / 'completed' / 'step_001.result.json'} (or failed/step_001.result.json)"
+        f" for step_001 attempt 1 (task: {box}/"  # pending/, or in_progress/ when claimed at once
+    )
+    assert (
+        f"step_001.task.json; protocol: {proj.root / '.conductor' / 'handoff' / 'PROTOCOL.md'})"
+        in said.group(1)
+    )
+    assert re.search(r"; deadline in (5m|4m 5\ds) \(at \d\d:\d\d:\d\d UTC; timeout 300s\)$", said.group(1))
+    assert "claimed by an agent" in err and "without a claim" not in err
     author = git(proj.root, "log", "-1", "--format=%an", proj.branch()).strip()
     assert author == "Antigravity"
     box = fork_dir(proj)
@@ -108,13 +120,22 @@ def test_an_external_agent_completes_a_task_through_the_mailbox(proj: Project) -
 
 
 def test_nobody_claims_the_task_before_the_timeout(proj: Project) -> None:
-    plan = proj.plan([{**STEP, "timeout_seconds": 1}], policy={"behavior": {"max_attempts": 1}})
+    plan = proj.plan([{**STEP, "timeout_seconds": 3}], policy={"behavior": {"max_attempts": 1}})
     proc = start(proj, "build", "--plan", plan, "--executor", "handoff", "--yes")
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 1
     kinds = [e.type.value for e in proj.events()]
     assert "task.claimed" not in kinds and "task.timed_out" in kinds and kinds[-1] == "fork.failed"
-    assert "Task timeout: no result within timeout_seconds=1" in err
+    assert "Task timeout: no result within timeout_seconds=3" in err
+    # it said what it waited for, then what happened and what to do
+    result = fork_dir(proj) / "completed" / "step_001.result.json"
+    assert f"step_001: waiting for an agent to write {result}" in err
+    assert "for step_001 attempt 1 (task: " in err and re.search(r"; deadline in [0-3]s \(at ", err)
+    assert (
+        f"step_001 attempt 1: the deadline passed (timeout_seconds=3): no agent claimed it or wrote {result}."
+        " That was the last attempt (behavior.max_attempts=1), so the fork fails: start an agent that"
+        f" follows {proj.root / '.conductor' / 'handoff' / 'PROTOCOL.md'} and run the plan again"
+    ) in err
 
 
 def test_a_late_result_for_an_old_attempt_is_refused(proj: Project) -> None:
@@ -128,19 +149,30 @@ def test_a_late_result_for_an_old_attempt_is_refused(proj: Project) -> None:
     (workspace / "hello.py").write_text("print('late')\n")
     report(proj, first)  # the slow agent finally answers attempt 1
     wait_until(lambda: any(e.type.value == "result.refused" for e in proj.events()))
-    # the late change is reset (attempt 2 was not claimed yet), the late result dropped
+    # the late change is reset (attempt 2 was not claimed yet); the late result is set aside, kept
     wait_until(lambda: not (workspace / "hello.py").exists())
-    assert not (fork_dir(proj) / "completed" / "step_001.result.json").exists()
+    completed = fork_dir(proj) / "completed"
+    assert not (completed / "step_001.result.json").exists()
+    assert json.loads((completed / "step_001.result.json.stale-1").read_text())["attempt"] == 1
+    assert (completed / "step_001.explanation.md.stale-1").read_text() == "# Done\n\nWrote the file.\n"
     claim(proj)
     (workspace / "hello.py").write_text("print('hello')\n")
     report(proj, second)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
+    result = fork_dir(proj) / "completed" / "step_001.result.json"
+    assert (
+        "step_001 attempt 1: the deadline passed (timeout_seconds=2): no agent claimed it or wrote"
+        f" {result}. Attempt 2 is handed out next: start an agent that follows"
+    ) in err
     events = proj.events()
     refusals = [e for e in events if e.type.value == "result.refused"]
     assert len(refusals) == 1 and refusals[0].data["stale_attempt"] == 1
     assert refusals[0].summary.startswith("Stale result: result for attempt 1, but attempt 2 is current")
+    assert refusals[0].data["kept_as"] == "completed/step_001.result.json.stale-1"
     assert json.loads(proj.record("evidence/step_001/attempt_1/late.result.json"))["attempt"] == 1
+    assert proj.record("evidence/step_001/attempt_1/late.explanation.md") == "# Done\n\nWrote the file.\n"
+    assert (fork_dir(proj) / "completed" / "step_001.result.json.stale-1").exists()  # still there
     assert git(proj.root, "show", f"{proj.branch()}:hello.py") == "print('hello')\n"
 
 
@@ -164,6 +196,10 @@ def test_ctrl_c_halts_and_resume_rebuilds_a_deleted_mailbox(proj: Project) -> No
     report(proj, again)
     _, err = resumed.communicate(timeout=60)
     assert resumed.returncode == 0, err
+    # resuming says what it waits for: the result file, the step and attempt, the task, the deadline
+    result = fork_dir(proj) / "completed" / "step_001.result.json"
+    assert f"waiting for an agent to write {result}" in err and "for step_001 attempt 1 (task: " in err
+    assert "; deadline in " in err
     kinds = [e.type.value for e in proj.events()]
     assert kinds.count("task.created") == 1
     assert "fork.halted" in kinds and "fork.resumed" in kinds and kinds[-1] == "fork.completed"
@@ -184,3 +220,84 @@ def test_a_second_process_cannot_run_the_same_plan(proj: Project) -> None:
     assert "is being run by conductor pid" in second.stderr
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=30)
+
+
+def test_a_malformed_result_is_refused_whole_and_corrected_within_the_attempt(proj: Project, run_cli) -> None:
+    plan = proj.plan([STEP])
+    proc = start(proj, "build", "--plan", plan, "--executor", "handoff", "--yes")
+    task = pending(proj)
+    claim(proj)
+    workspace = Path(task["workspace"])
+    (workspace / "hello.py").write_text("print('hello')\n")
+    completed = fork_dir(proj) / "completed"
+    problems_file = completed / "step_001.result.problems.txt"
+
+    # first a JSON syntax error: the line and column are named
+    syntax = b'{"task_id": "step_001",\n "attempt": 1,,\n}'
+    (completed / "step_001.result.json").write_bytes(syntax)
+    wait_until(lambda: (completed / "step_001.result.json.rejected-1").exists(), what="the file set aside")
+    wait_until(problems_file.exists, what="the problems file")
+    assert "completed/step_001.result.json: Invalid JSON at line 2, column 15" in problems_file.read_text()
+
+    # then three schema errors at once: all three reported, in the problems file and the ledger
+    malformed = {"task_id": "step_001", "attempt": 1, "status": "done", "summary": 5, "files_changed": [3]}
+    (completed / "step_001.result.json").write_text(json.dumps(malformed))
+    wait_until(lambda: (completed / "step_001.result.json.rejected-2").exists(), what="the second set aside")
+    wait_until(lambda: "rejected-2" in problems_file.read_text(), what="the problems of the second")
+    text = problems_file.read_text()
+    assert "Conductor refused completed/step_001.result.json for step_001 attempt 1: 3 problems." in text
+    for problem in (
+        "completed/step_001.result.json: status: must be 'completed' or 'failed' (it is 'done')",
+        "completed/step_001.result.json: summary: must be a string (it is 5)",
+        "completed/step_001.result.json: files_changed.0: must be a string (it is 3)",
+    ):
+        assert f"- {problem}\n" in text
+    assert "your changes\nin the workspace are kept" in text and "deadline in " in text
+    assert not (completed / "step_001.result.json").exists()
+    assert (workspace / "hello.py").read_text() == "print('hello')\n"  # the work is not reset
+    refusals = [e for e in proj.events() if e.type.value == "result.refused"]
+    assert [r.data["kind"] for r in refusals] == ["invalid_result", "invalid_result"]
+    assert len(refusals[1].data["problems"]) == 3
+    shown = run_cli("events", "--plan", proj.only_plan(), "--type", "result.refused", "--json").out
+    newest = json.loads(shown.splitlines()[0])
+    assert newest["summary"].startswith(
+        "Invalid result: 3 problems in completed/step_001.result.json"
+        " (kept as completed/step_001.result.json.rejected-2): status: must be 'completed' or 'failed'"
+    )
+    assert (
+        newest["data"]["problems"][2]
+        == "completed/step_001.result.json: files_changed.0: must be a string (it is 3)"
+    )
+
+    # the agent corrects it: the same attempt is accepted, with its work
+    report(proj, task)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "refused completed/step_001.result.json (3 problems; kept as" in err
+    assert "completed/step_001.result.json: files_changed.0: must be a string (it is 3)" in err
+    events = proj.events()
+    kinds = [e.type.value for e in events]
+    assert kinds.count("task.created") == 1 and "task.completed" in kinds and "task.rejected" not in kinds
+    assert [e.attempt for e in events if e.type.value == "task.completed"] == [1]
+    assert git(proj.root, "show", f"{proj.branch()}:hello.py") == "print('hello')\n"
+    # the malformed files are kept as evidence: in the mailbox and in the ledger
+    assert (completed / "step_001.result.json.rejected-1").read_bytes() == syntax
+    assert json.loads((completed / "step_001.result.json.rejected-2").read_text()) == malformed
+    assert proj.record("evidence/step_001/attempt_1/refused-1.result.json").encode() == syntax
+    assert json.loads(proj.record("evidence/step_001/attempt_1/refused-2.result.json")) == malformed
+    assert not problems_file.exists()  # the step is done: nothing left to correct
+
+
+def test_claiming_is_optional_a_result_without_a_claim_is_taken(proj: Project) -> None:
+    plan = proj.plan([STEP])
+    proc = start(proj, "build", "--plan", plan, "--executor", "handoff", "--yes")
+    task = pending(proj)
+    (Path(task["workspace"]) / "hello.py").write_text("print('hello')\n")
+    report(proj, task)  # straight from pending/, never renamed into in_progress/
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "step_001: a result without a claim (claiming is optional): taken as the claim" in err
+    claims = [e for e in proj.events() if e.type.value == "task.claimed"]
+    assert len(claims) == 1 and claims[0].data["worker"]["note"] == "result without a claim"
+    protocol = (proj.root / ".conductor" / "handoff" / "PROTOCOL.md").read_text()
+    assert "Claiming is optional" in protocol
