@@ -253,3 +253,31 @@ def test_pre_commit_try_repo_records_the_reason(guarded: Path, tmp_path: Path) -
     assert proc.code == 0, proc.out + proc.err
     assert "records CONDUCTOR_OVERRIDE" in proc.out
     assert msg.read_text() == f"Update the lock\n\nConductor-Override: {REASON}\n"
+
+
+def test_the_readme_pre_commit_config_records_an_override(guarded: Path, run_cli, tmp_path: Path) -> None:
+    """The README's .pre-commit-config.yaml, installed by the real framework in place of
+    Conductor's hooks: the override goes through and is recorded, a plain commit is refused."""
+    assert run_cli("hooks", "uninstall").code == 0
+    section = (ROOT / "README.md").read_text().split("### With the pre-commit framework", 1)[1]
+    (guarded / ".pre-commit-config.yaml").write_text(section.split("```yaml", 1)[1].split("```", 1)[0])
+    git(guarded, "add", ".pre-commit-config.yaml")
+    git(guarded, "commit", "-q", "-m", "pre-commit config")
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "CONDUCTOR_OVERRIDE"},
+        "PATH": f"{Path(PYTHON).parent}{os.pathsep}{os.environ['PATH']}",
+        "PRE_COMMIT_HOME": str(tmp_path / "cache"),
+    }
+    installed = run_process(PYTHON, "-m", "pre_commit", "install", cwd=guarded, env=env)
+    assert installed.code == 0, installed.out + installed.err
+    assert (guarded / ".git" / "hooks" / "commit-msg").exists()
+    stage_lock(guarded)
+    before = head(guarded)
+    refused = run_process("git", "commit", "-q", "-m", "plain", cwd=guarded, env=env)
+    assert refused.code != 0 and "protected by '*.lock'" in refused.out + refused.err
+    assert head(guarded) == before
+    through = run_process(
+        "git", "commit", "-q", "-m", "Lock", cwd=guarded, env={**env, "CONDUCTOR_OVERRIDE": REASON}
+    )
+    assert through.code == 0, through.out + through.err
+    assert override_trailers(guarded) == [REASON]
