@@ -17,10 +17,11 @@ from conductor.runner.plans import load_plan
 
 
 @dataclass
-class EveryPlan(Report):
-    """`conductor verify` without a plan: each plan's report, newest first."""
+class Verification(Report):
+    """The report of the plan asked for (`one`), or each plan's, newest first."""
 
     reports: list[VerifyReport] = field(default_factory=list)
+    one: bool = False  # a plan was named: its report, as it is
 
     @property
     def ok(self) -> bool:
@@ -31,9 +32,13 @@ class EveryPlan(Report):
         return 0 if self.ok else 1
 
     def to_json(self) -> dict[str, Any]:
+        if self.one:
+            return self.reports[0].to_json()
         return {"ok": self.ok, "plans": [r.to_json() for r in self.reports]}
 
     def render(self) -> str:
+        if self.one:
+            return self.reports[0].render()
         parts = [r.render() for r in self.reports]
         failed = [r.plan for r in self.reports if not r.ok]
         if len(self.reports) > 1:
@@ -56,7 +61,7 @@ def run(
     trust_config: str | None = None,
     require_signature: bool = False,
     allow_reviewer_commits: bool = False,
-) -> VerifyReport | EveryPlan:
+) -> Verification:
     ledger = Ledger(find_root())
     options = Options(
         identity=identity,
@@ -66,12 +71,12 @@ def run(
         allow_reviewer_commits=allow_reviewer_commits,
     )
     if plan is not None:
-        return verify_plan(ledger, plan, fork=fork, options=options)
+        return Verification([verify_plan(ledger, plan, fork=fork, options=options)], one=True)
     plans = ledger.plans()
     if not plans:
         raise NotFoundError("no plans are recorded in this repository", hint="run `conductor build` first")
     newest_first = sorted(plans, key=lambda p: _created(ledger, p), reverse=True)
-    return EveryPlan([_verify(ledger, p, options) for p in newest_first])
+    return Verification([_verify(ledger, p, options) for p in newest_first])
 
 
 def _created(ledger: Ledger, plan: str) -> str:
