@@ -99,7 +99,7 @@ class Explanation(Report):
                     weighted = f"{factor['value']:.2f} x {factor['weight']:.2f}"
                     out.append(f"    {factor['name']:<9} {weighted}  {factor['detail']}")
             if attempt.get("explanation"):
-                out.append("  explanation (what the agent said):")
+                out.append("  explanation:")
                 out.extend(_head(attempt["explanation"], prefix="    > "))
             verdict = attempt["verdict"]
             if verdict is None:

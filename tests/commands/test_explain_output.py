@@ -50,9 +50,7 @@ def test_explain_shows_the_agents_explanation_and_the_confidence_level(proj: Pro
     checked = {**STEP, "verify": ["test -f notes.md"]}
     assert build(run_cli, proj, proj.plan([checked]), agent(proj, body)).code == 0
     text = run_cli("explain", "step_001").out
-    assert (
-        "  explanation (what the agent said):\n    > I chose X because Y.\n    > And nothing else.\n" in text
-    )
+    assert "  explanation:\n    > I chose X because Y.\n    > And nothing else.\n" in text
     assert "the executor's" not in text  # its output is shown for failed attempts only
     data = json.loads(run_cli("explain", "step_001", "--json").out)
     assert data["attempts"][0]["explanation"] == "I chose X because Y.\nAnd nothing else.\n"
