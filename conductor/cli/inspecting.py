@@ -170,7 +170,8 @@ Examples:
 
 \b
 The code is checked out (detached) in a new worktree, by default beside the repository;
-your own checkout is not touched. Remove it with `git worktree remove DIR`.
+your own checkout is not touched. Remove it with `git worktree remove DIR`, or with the plan's
+other working files by `conductor clean PLAN` once the plan is finished.
 """
 )
 @click.argument("point", metavar="PLAN/FORK[@STEP]")

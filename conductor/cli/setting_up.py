@@ -132,12 +132,17 @@ def schema(name: str) -> int:
 Examples:
   conductor clean                 every finished plan
   conductor clean hello-3f9a
+
+\b
+Removes each finished plan's fork worktrees, its mailbox, the local copies of its work-queue
+refs, and the worktrees `conductor checkout` made of its points; a checkout with changes of
+yours is kept and named. The plan's history, records and branches stay.
 """
 )
 @click.argument("plan", required=False)
 @json_option
 def clean(plan: str | None, as_json: bool) -> int:
-    """Remove worktrees and mailboxes of finished plans (their history stays in git)."""
+    """Remove worktrees and mailboxes of finished plans, and their checkouts (history stays)."""
     from conductor.commands import clean as command
 
     return finish(command.run(plan), as_json)

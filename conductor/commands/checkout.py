@@ -1,6 +1,6 @@
 """`conductor checkout PLAN/FORK@STEP [DIR]`: revisit a point of a plan's history — the code as
 that step was accepted, in a worktree of its own (your checkout is not touched), and the
-records as they were then."""
+records as they were then. `conductor clean` removes it with the plan's other working files."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from conductor.ledger.store import Ledger
 from conductor.models.layout import COMPLETED, RESULT, StepPaths
 from conductor.project import find_root
 from conductor.report import Report
+from conductor.runner.cleanup import remember_checkout
 from conductor.runner.point import Point, resolve
 
 
@@ -37,7 +38,10 @@ class Checkout(Report):
                 f"  (or browse them: git ls-tree -r --name-only {point.record[:12]}; the log: {log})"
             )
         lines.append(f"Start a new strategy from here: conductor fork --from {point.label} --strategy TEXT")
-        lines.append(f"Done looking: git worktree remove {self.path}")
+        lines.append(
+            f"Done looking: git worktree remove {self.path} (or `conductor clean {point.plan}`"
+            " once the plan is finished)"
+        )
         return "\n".join(lines)
 
 
@@ -55,4 +59,5 @@ def run(text: str, directory: str | None = None) -> Checkout:
             f"{path} already exists", hint="give another directory: conductor checkout POINT DIR"
         )
     git(["worktree", "add", "--quiet", "--detach", str(path), point.commit], cwd=root)
+    remember_checkout(path, point.plan, point.label)
     return Checkout(point, path)

@@ -1,14 +1,18 @@
-"""Cleaning up (`conductor clean [PLAN]`): remove the worktrees and mailboxes of finished plans.
+"""Cleaning up (`conductor clean [PLAN]`): remove the worktrees and mailboxes of finished plans,
+and the worktrees `conductor checkout` made of their points.
 
 Only working files go, and the local copies of a plan's work-queue refs (the remote keeps
 them); the plan's refs (its history, records and code branches) stay, so everything remains
-visible with `conductor events`, `explain` and git.
+visible with `conductor events`, `explain` and git. A checkout with changes of its own is
+kept (and named): those changes are the user's.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from conductor.errors import ConductorError
@@ -22,14 +26,38 @@ from conductor.runner.plans import FINISHED
 from conductor.runner.scheduler import plan_lock
 from conductor.runner.worktree import Worktree
 
+CHECKOUT_MARK = "conductor-checkout"
+"""In the admin directory git keeps for a worktree (`.git/worktrees/<name>/`): which plan's point
+`conductor checkout` put there. `git worktree remove` takes it along."""
+
+
+def remember_checkout(path: Path, plan: str, point: str) -> None:
+    """Mark the worktree `conductor checkout` just made at `path`, so `clean` finds it."""
+    admin = Path(git_text(["rev-parse", "--absolute-git-dir"], cwd=path))
+    (admin / CHECKOUT_MARK).write_text(json.dumps({"plan": plan, "point": point}) + "\n", encoding="utf-8")
+
+
+def checkouts(git_dir: Path, plan: str) -> list[Path]:
+    """The worktrees `conductor checkout` made of `plan`'s points (existing or not)."""
+    found = []
+    for mark in sorted((git_dir / "worktrees").glob(f"*/{CHECKOUT_MARK}")):
+        try:
+            if json.loads(mark.read_text(encoding="utf-8")).get("plan") != plan:
+                continue
+            found.append(Path((mark.parent / "gitdir").read_text(encoding="utf-8").strip()).parent)
+        except (OSError, ValueError, AttributeError):
+            continue
+    return found
+
 
 @dataclass
 class Cleaned:
     plan: str
     removed: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # checkouts with changes of the user's
 
     def to_json(self) -> dict[str, Any]:
-        return {"plan": self.plan, "removed": self.removed}
+        return {"plan": self.plan, "removed": self.removed, "kept": self.kept}
 
 
 def clean(plan: str | None) -> CleanReport:
@@ -70,9 +98,25 @@ def clean(plan: str | None) -> CleanReport:
             if mailbox.exists():
                 shutil.rmtree(mailbox)
                 cleaned.removed.append(str(mailbox))
-        if cleaned.removed:
+        _remove_checkouts(ledger, root, plan_id, cleaned)
+        if cleaned.removed or cleaned.kept:
             done.append(cleaned)
     return CleanReport(done)
+
+
+def _remove_checkouts(ledger: Ledger, root: Path, plan: str, cleaned: Cleaned) -> None:
+    stale = False
+    for path in checkouts(ledger.git_dir, plan):
+        if not path.exists():
+            stale = True  # removed by hand: git forgets it below
+            continue
+        if git_text(["status", "--porcelain", "--untracked-files=normal"], cwd=path):
+            cleaned.kept.append(str(path))
+            continue
+        git(["worktree", "remove", str(path)], cwd=root)
+        cleaned.removed.append(str(path))
+    if stale:
+        git(["worktree", "prune"], cwd=root)
 
 
 @dataclass
@@ -85,6 +129,12 @@ class CleanReport(Report):
     def render(self) -> str:
         if not self.cleaned:
             return "Nothing to clean."
-        return "\n".join(
-            f"{c.plan}: removed {plural(len(c.removed), 'worktree/mailbox path')}" for c in self.cleaned
-        )
+        lines = []
+        for c in self.cleaned:
+            if c.removed:
+                lines.append(f"{c.plan}: removed {plural(len(c.removed), 'worktree/mailbox path')}")
+            lines += [
+                f"{c.plan}: kept {path}: it has changes of yours (git worktree remove --force {path})"
+                for path in c.kept
+            ]
+        return "\n".join(lines)

@@ -4,8 +4,10 @@ numbers kept by `fork --from`, `clean` after `checkout`, the timeout as configur
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from conductor.ledger import refs
+from tests.conftest import git
 from tests.provenance.tamper import flip, rewrite_tip
 from tests.scenario import HELLO_STEPS, Project, build
 
@@ -75,3 +77,41 @@ def test_verify_without_a_plan_checks_every_plan(proj: Project, run_cli) -> None
     assert json.loads(run_cli("verify", old, "--json").out)["plan"] == old  # one plan: its report
     fork = run_cli("verify", "--fork", "main")
     assert fork.code == 2 and "--fork needs a PLAN" in fork.err
+
+
+def worktrees(proj: Project) -> list[str]:
+    listing = git(proj.root, "worktree", "list", "--porcelain")
+    return [line.removeprefix("worktree ") for line in listing.splitlines() if line.startswith("worktree ")]
+
+
+def test_clean_removes_what_checkout_created(proj: Project, run_cli, tmp_path: Path) -> None:
+    built = build(
+        run_cli, proj, proj.plan(HELLO_STEPS), proj.agent({"step_001": [HELLO], "step_002": [TEST]})
+    )
+    assert built.code == 0, built.err
+    plan = proj.only_plan()
+    branches = git(proj.root, "for-each-ref", "--format=%(refname)", "refs/heads")
+    first = json.loads(run_cli("checkout", f"{plan}/main@step_001", "--json").out)["path"]
+    second = run_cli("checkout", f"{plan}/main@base", str(tmp_path / "before"))
+    assert second.code == 0, second.err
+    assert "or `conductor clean " in second.out
+    changed = run_cli("checkout", f"{plan}/main", str(tmp_path / "mine"))
+    assert changed.code == 0, changed.err
+    (tmp_path / "mine" / "hello.py").write_text("my own change\n")  # work of the user's: kept
+    assert {first, str(tmp_path / "before"), str(tmp_path / "mine")} <= set(worktrees(proj))
+
+    result = run_cli("clean", plan, "--json")
+    assert result.code == 0, result.err
+    (cleaned,) = json.loads(result.out)
+    assert {first, str(tmp_path / "before")} <= set(cleaned["removed"])
+    assert cleaned["kept"] == [str(tmp_path / "mine")]
+    assert not Path(first).exists() and not (tmp_path / "before").exists()
+    assert (tmp_path / "mine" / "hello.py").read_text() == "my own change\n"
+    assert set(worktrees(proj)) == {str(proj.root), str(tmp_path / "mine")}
+    assert git(proj.root, "for-each-ref", "--format=%(refname)", "refs/heads") == branches
+
+    again = run_cli("clean", plan)
+    assert again.code == 0 and f"kept {tmp_path / 'mine'}" in again.out and "--force" in again.out
+    git(proj.root, "worktree", "remove", "--force", str(tmp_path / "mine"))
+    assert run_cli("clean", plan).out.strip() == "Nothing to clean."
+    assert worktrees(proj) == [str(proj.root)]
