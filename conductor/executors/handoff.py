@@ -66,6 +66,13 @@ class HandoffExecutor:
         pending = mailbox.path(PENDING, step, TASK)
         if assignment.remaining() > 0:
             assignment.say(self._waiting(assignment, claimed, first=True))
+        else:  # a resume after the deadline (or a setup that long): a result written meanwhile counts
+            at = time.strftime("%H:%M:%S UTC", time.gmtime(assignment.deadline))
+            result = mailbox.path(COMPLETED, step, RESULT)
+            assignment.say(
+                f"{step}: the deadline of attempt {assignment.task.attempt} passed at {at}, before this run"
+                f" began to wait (Conductor was stopped); looking once for {result}"
+            )
         waiting = Waiting(
             assignment,
             poll_seconds=POLL_SECONDS,

@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -301,3 +302,26 @@ def test_claiming_is_optional_a_result_without_a_claim_is_taken(proj: Project) -
     assert len(claims) == 1 and claims[0].data["worker"]["note"] == "result without a claim"
     protocol = (proj.root / ".conductor" / "handoff" / "PROTOCOL.md").read_text()
     assert "Claiming is optional" in protocol
+
+
+def test_resuming_after_the_deadline_says_so_and_what_to_do(proj: Project) -> None:
+    plan = proj.plan([{**STEP, "timeout_seconds": 2}], policy={"behavior": {"max_attempts": 1}})
+    proc = start(proj, "build", "--plan", plan, "--executor", "handoff", "--yes")
+    pending(proj)
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=30)
+    time.sleep(2.5)  # nobody came while Conductor was stopped
+    resumed = start(proj, "resume")
+    _, err = resumed.communicate(timeout=60)
+    assert resumed.returncode == 1, err
+    result = fork_dir(proj) / "completed" / "step_001.result.json"
+    assert re.search(
+        r"step_001: the deadline of attempt 1 passed at \d\d:\d\d:\d\d UTC, before this run began to wait"
+        rf" \(Conductor was stopped\); looking once for {re.escape(str(result))}",
+        err,
+    ), err
+    assert "waiting for an agent" not in err  # it does not pretend to wait
+    assert (
+        f"step_001 attempt 1: the deadline passed (timeout_seconds=2): no agent claimed it or wrote {result}."
+        " That was the last attempt (behavior.max_attempts=1), so the fork fails"
+    ) in err
