@@ -177,17 +177,26 @@ def fork(
 Examples:
   conductor resume                      the most recent unfinished plan
   conductor resume hello-3f9a --yes
+  conductor resume hello-3f9a --exec "aider --yes-always --no-auto-commits --message-file -"
+  conductor resume hello-3f9a --executor handoff         the rest as files, for an IDE agent
+
+\b
+Without --executor, --exec, --remote or --llm the plan goes on with the executor it last ran
+with. With one, the rest of the plan runs with that executor (as build makes it): the
+change is recorded (conductor events shows it) and later resumes keep it. A step handed to the
+old executor and not answered goes to the new one as a new attempt, which does not count
+against max_attempts. A failed or abandoned plan is not resumed: start again from one of its
+steps with `conductor fork --from`.
 """
 )
 @click.argument("plan", required=False)
-@click.option("--exec", "command", metavar="CMD", help="Use this command instead of the recorded one.")
-@with_options([*signing_options, yes_option])
+@with_options(launch_options)
 @json_option
-def resume(plan: str | None, command: str | None, yes: bool, as_json: bool, **signing: Any) -> int:
+def resume(plan: str | None, as_json: bool, **launch: Any) -> int:
     """Continue a halted or crashed plan exactly where its log ends."""
     from conductor.commands import resume as resume_command
 
-    return finish(resume_command.run(plan, command=command, yes=yes, signing=signing_from(signing)), as_json)
+    return finish(resume_command.run(plan, launch=launch_from(launch)), as_json)
 
 
 @cli.command(
@@ -212,7 +221,12 @@ Examples:
 )
 @click.option("--remote", default="origin", show_default=True, help="The remote of the pull request.")
 @click.option("--repo", metavar="OWNER/NAME", help="The GitHub repository (default: from the remote's URL).")
-@click.option("--exec", "command", metavar="CMD", help="Use this command instead of the recorded one.")
+@click.option(
+    "--exec",
+    "command",
+    metavar="CMD",
+    help="Run the rest with this command instead (recorded: later resumes keep it, as with resume --exec).",
+)
 @with_options([*signing_options, yes_option])
 @json_option
 def revise(

@@ -1,10 +1,10 @@
-"""`conductor resume [PLAN]`: continue a halted or crashed plan exactly where its log ends."""
+"""`conductor resume [PLAN]`: continue a halted or crashed plan exactly where its log ends,
+with the executor it last ran with or the one the command line names (recorded and kept)."""
 
 from __future__ import annotations
 
-from conductor.provenance.signing import SigningChoice
-from conductor.runner.launch import PlanRun, resume
+from conductor.runner.launch import Launch, PlanRun, resume
 
 
-def run(plan: str | None, *, command: str | None, yes: bool, signing: SigningChoice | None = None) -> PlanRun:
-    return resume(plan, command=command, yes=yes, signing=signing)
+def run(plan: str | None, *, launch: Launch) -> PlanRun:
+    return resume(plan, launch=launch)

@@ -86,10 +86,9 @@ def replay_executor(ledger: Ledger, source: str) -> Executor:
     return LLMExecutor(lambda: provider, settings=provider.settings(), retries=0, backoff_seconds=0)
 
 
-def from_settings(
-    settings: dict[str, Any], *, command: str | None = None, ledger: Ledger | None = None
-) -> Executor:
-    """The executor a plan was started with (a new --exec overrides the recorded command)."""
+def from_settings(settings: dict[str, Any], *, ledger: Ledger | None = None) -> Executor:
+    """The executor a plan runs with, from the settings it recorded (`conductor resume` makes
+    another with `make` when the command line names one)."""
     name = str(settings.get("executor") or "handoff")
     if name == "llm":
         llm = dict(settings.get("llm") or {})
@@ -101,5 +100,5 @@ def from_settings(
 
         return llm_executor(LLMSettings.from_json(llm))
     if name == "remote":
-        return make(name, command=command, remote=str(settings.get("remote") or ""))
-    return make(name, command=command or settings.get("exec"))
+        return make(name, command=None, remote=str(settings.get("remote") or ""))
+    return make(name, command=settings.get("exec"))

@@ -52,6 +52,7 @@ class RunOptions:
     say: Callable[[str], None] = lambda text: None
     stop: threading.Event = field(default_factory=threading.Event)  # set: halt at the next step
     signer: Signer | None = None  # sigstore signing of step provenance, when an identity is available
+    handover: str = ""  # resume changed the executor ("from X to Y"): conductor.runner.switch
 
 
 class Fork:

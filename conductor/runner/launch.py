@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from conductor import secrets
-from conductor.errors import ConfigError
+from conductor.engine.state import ForkState, Phase
+from conductor.errors import ConductorError, ConfigError
 from conductor.executors import registry
 from conductor.executors.base import Executor
 from conductor.ledger import refs
@@ -27,9 +28,10 @@ from conductor.progress import say
 from conductor.project import POLICY_FILE, find_root
 from conductor.provenance.signing import Signing, SigningChoice, signing_for
 from conductor.report import Report, plural
-from conductor.runner import startpoint
+from conductor.runner import startpoint, switch
 from conductor.runner.fork import RunOptions
 from conductor.runner.plans import (
+    ANY_STATE,
     FINISHED,
     RESUMABLE,
     PlanExists,
@@ -247,13 +249,19 @@ def execute(
     spawner: Spawner | None = None,
     say_fn: Callable[[str], None] | None = None,
     signing: Signing | None = None,
+    handover: str = "",
 ) -> PlanRun:
-    """Run a recorded plan's unfinished forks, up to `jobs` at a time."""
+    """Run a recorded plan's unfinished forks, up to `jobs` at a time (`handover`: the executor
+    changed, as this says; an attempt handed to the old one goes to the new one)."""
     say_fn = say_fn or say
     if signing is not None and signing.note:
         say_fn(signing.note)
     options = RunOptions(
-        yes=yes, resuming=resuming, say=say_fn, signer=signing.signer if signing is not None else None
+        yes=yes,
+        resuming=resuming,
+        say=say_fn,
+        signer=signing.signer if signing is not None else None,
+        handover=handover,
     )
     outcome = run_plan(ledger, plan, executor, repo_root=root, options=options, jobs=jobs, spawner=spawner)
     view = plan_view(ledger, outcome.plan)
@@ -283,23 +291,94 @@ def launched(
 
 
 def resume(
-    plan_id: str | None, *, command: str | None, yes: bool, signing: SigningChoice | None = None
+    plan_id: str | None,
+    *,
+    command: str | None = None,
+    yes: bool = False,
+    signing: SigningChoice | None = None,
+    launch: Launch | None = None,
 ) -> PlanRun:
-    """Continue a plan where its log ends, with the executor it was started with."""
+    """Continue a plan where its log ends: with the executor it last ran with, or with the one
+    `launch` names (--executor/--exec/--remote/--llm), which is recorded and kept from then on."""
+    launch = launch or Launch(command=command, yes=yes, signing=signing or SigningChoice())
     root = find_root()
     ledger = Ledger(root)
-    plan_id = plan_id or latest_plan(ledger, states=RESUMABLE)
+    plan_id = plan_id or resumable_plan(ledger)
     plan = load_plan(ledger, plan_id)
     state = ledger.tip(refs.plan_log(plan_id))
     if state is not None and state.event.state in FINISHED:
+        if state.event.state != "completed":
+            raise not_resumable(ledger, plan_id, str(state.event.state), state.event.summary)
         say(f"plan {plan_id} already {state.event.state}; nothing to resume")
         view = plan_view(ledger, plan_id)
         return PlanRun(plan_id, str(state.event.state), plan.base, view.forks if view is not None else [])
-    sign_with = decide_signing(root, signing)
+    sign_with = decide_signing(root, launch.signing)
     recorded = plan.effective(plan.spec.forks[0].id)
     isolate(recorded.sandbox_mode)  # `required` without a sandbox stops here
     secrets.declare([*recorded.secret_names, *project_policy(root).secret_names])
-    executor = registry.from_settings(plan.executor, command=command, ledger=ledger)
+    executor = rerun_executor(root, ledger, plan, launch)
+    handover = ""
+    if executor.settings() != plan.executor:
+        handover = switch.change_executor(ledger, plan, executor.settings(), repo_root=root)
     say(f"resuming plan {plan_id}")
     jobs = min(4, len(plan.spec.forks))
-    return execute(ledger, plan, executor, root=root, yes=yes, resuming=True, jobs=jobs, signing=sign_with)
+    return execute(
+        ledger,
+        plan,
+        executor,
+        root=root,
+        yes=launch.yes,
+        resuming=True,
+        jobs=jobs,
+        signing=sign_with,
+        handover=handover,
+    )
+
+
+def rerun_executor(root: Path, ledger: Ledger, plan: PlanRecord, launch: Launch) -> Executor:
+    """The recorded executor, unless the command line names one: then that, made and checked
+    as build makes it (an unknown name, a missing command or model stops here)."""
+    model = launch.llm or launch.model or launch.base_url
+    if not (launch.executor or launch.command or launch.remote or model):
+        return registry.from_settings(plan.executor, ledger=ledger)
+    settings = None
+    if model or launch.executor == "llm":
+        settings = llm_config.resolve(root, llm=launch.llm, model=launch.model, base_url=launch.base_url)
+    return registry.make(launch.executor, command=launch.command, llm=settings, remote=launch.remote)
+
+
+def resumable_plan(ledger: Ledger) -> str:
+    """The most recent running or halted plan; when there is none but the latest plan failed
+    (or was abandoned), say that instead of only 'nothing to resume'."""
+    try:
+        return latest_plan(ledger, states=RESUMABLE)
+    except ConductorError:
+        try:
+            latest = latest_plan(ledger, states=ANY_STATE)
+        except ConductorError:
+            latest = None
+        tip = ledger.tip(refs.plan_log(latest)) if latest is not None else None
+        if latest is not None and tip is not None and tip.event.state in ("failed", "abandoned"):
+            raise not_resumable(ledger, latest, str(tip.event.state), tip.event.summary) from None
+        raise
+
+
+def not_resumable(ledger: Ledger, plan_id: str, state: str, summary: str) -> ConductorError:
+    """One message for a plan that ended without completing: what ended it, and what to do."""
+    ended = []
+    for fork_id in ledger.forks(plan_id):
+        events = list(ledger.log(refs.fork_log(plan_id, fork_id), newest_first=False))
+        if events and events[-1].state == state:
+            fork = ForkState.replay(plan_id, fork_id, events)
+            accepted = [s for s, st in fork.steps.items() if st.phase is Phase.COMPLETED]
+            ended.append((fork_id, events[-1].step, events[-1].summary, accepted[-1] if accepted else "base"))
+    why = "; ".join(f"fork {fork_id}: {reason}" for fork_id, _, reason, _ in ended) or summary
+    fork_id, step, _, point = ended[0] if ended else ("FORK", None, "", "STEP")
+    verb = "failed" if state == "failed" else f"already {state}"
+    explain = f"see why with `conductor explain {step} --plan {plan_id}`; " if step else ""
+    return ConductorError(
+        f"plan {plan_id} {verb}; nothing to resume ({why})",
+        hint=f"{explain}to try again, start a new plan from its last accepted step, with another"
+        f" executor or strategy if need be: `conductor fork --from {plan_id}/{fork_id}@{point}"
+        " --exec CMD` (or --strategy TEXT), or run a new plan. The old plan's records stay as they are.",
+    )

@@ -17,7 +17,7 @@ from conductor.ledger.snapshot import Snapshot
 from conductor.mailbox import write_atomic
 from conductor.models.event import EventType
 from conductor.models.layout import COMPLETED, FAILED, IN_PROGRESS, PENDING, RESULT, TASK, WORKER, StepPaths
-from conductor.runner import detection, verdicts
+from conductor.runner import detection, switch, verdicts
 
 if TYPE_CHECKING:
     from conductor.runner.fork import Fork
@@ -47,7 +47,9 @@ def reconcile(fork: Fork) -> None:
     if current is None:
         return
     phase = fork.phase(current)
-    if phase is Phase.CLAIMED and fork.executor.name == "command":
+    if phase in switch.HANDED and fork.options.handover:
+        switch.hand_over(fork, current)  # the old executor's attempt ends; the new one gets the next
+    elif phase is Phase.CLAIMED and fork.executor.name == "command":
         _interrupted_command(fork, current)
     if phase in (Phase.NEW, Phase.PENDING, Phase.FAILED):
         fork.worktree.reset()  # whatever is in the worktree belongs to no live attempt
