@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import assert_fsck_clean, conductor_bin, git, wait_until
 from tests.scenario import Project
 
@@ -325,3 +327,23 @@ def test_resuming_after_the_deadline_says_so_and_what_to_do(proj: Project) -> No
         f"step_001 attempt 1: the deadline passed (timeout_seconds=2): no agent claimed it or wrote {result}."
         " That was the last attempt (behavior.max_attempts=1), so the fork fails"
     ) in err
+
+
+@pytest.mark.slow  # the reminder comes after REMIND_SECONDS (30 s)
+def test_the_wait_is_recalled_every_thirty_seconds(proj: Project) -> None:
+    plan = proj.plan([{**STEP, "timeout_seconds": 120}])
+    proc = start(proj, "build", "--plan", plan, "--executor", "handoff", "--yes")
+    assert proc.stderr is not None
+    lines = []
+    for line in proc.stderr:  # until the first reminder
+        lines.append(line)
+        if "still" in line:
+            break
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=30)
+    result = fork_dir(proj) / "completed" / "step_001.result.json"
+    assert re.search(
+        rf"step_001: still not claimed, waiting for an agent to write {re.escape(str(result))} .*"
+        r" for step_001 attempt 1 \(task: .*pending/step_001.task.json; .*\); deadline in 1m [23]\ds \(at ",
+        lines[-1],
+    ), lines
