@@ -220,7 +220,7 @@ def test_explore_completes_through_a_429_with_free_text_ids_and_replays(
 def test_build_through_an_openai_compatible_server(proj: Project, run_cli, schema_model) -> None:
     fake = schema_model("openai")
     result = run_cli(
-        "build", "Create a.py", "--llm", "openai", "--base-url", fake.url, "--model", "m", "--json"
+        "build", "Create a.py", "--llm", "openai", "--base-url", fake.url, "--model", "m", "--yes", "--json"
     )
     assert result.code == 0, result.err
     data = json.loads(result.out)
