@@ -39,7 +39,7 @@ def compute(ledger: Ledger, *, plan: str | None = None) -> dict[str, Any]:
     violations: Counter[str] = Counter()
     started: dict[tuple[str, str | None, str | None, int | None], str] = {}
     durations: list[float] = []
-    tasks = repairs = refused = approvals = 0
+    tasks = repairs = refused = malformed = approvals = 0
     tokens_in = tokens_out = 0
     cost = 0.0
     reported_usage = False
@@ -57,6 +57,8 @@ def compute(ledger: Ledger, *, plan: str | None = None) -> dict[str, Any]:
                 durations.append(_seconds(begin, event.time))
         elif event.type is EventType.REPAIR_SCHEDULED:
             repairs += 1
+        elif event.type is EventType.RESULT_REFUSED and event.data.get("kind") == "invalid_result":
+            malformed += 1  # refused while its attempt went on (handoff): not stale
         elif event.type is EventType.RESULT_REFUSED:
             refused += 1
         elif event.type is EventType.APPROVAL_REQUESTED:
@@ -83,6 +85,7 @@ def compute(ledger: Ledger, *, plan: str | None = None) -> dict[str, Any]:
         "violations": dict(sorted(violations.items())),
         "repairs": repairs,
         "stale_results_refused": refused,
+        "malformed_results_refused": malformed,
         "approvals_requested": approvals,
         "tokens": {"input": tokens_in, "output": tokens_out} if reported_usage else None,
         "cost_usd": round(cost, 6) if reported_usage else None,
@@ -103,6 +106,7 @@ def render(metrics: dict[str, Any]) -> str:
         "violations:         " + (", ".join(f"{n} {k}" for k, n in metrics["violations"].items()) or "none"),
         f"repairs:            {metrics['repairs']}",
         f"late results refused: {metrics['stale_results_refused']}",
+        f"malformed results refused: {metrics['malformed_results_refused']}",
         f"approvals requested: {metrics['approvals_requested']}",
     ]
     if metrics["tokens"] is not None:

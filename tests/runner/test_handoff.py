@@ -176,6 +176,8 @@ def test_a_late_result_for_an_old_attempt_is_refused(proj: Project) -> None:
     assert json.loads(proj.record("evidence/step_001/attempt_1/late.result.json"))["attempt"] == 1
     assert proj.record("evidence/step_001/attempt_1/late.explanation.md") == "# Done\n\nWrote the file.\n"
     assert (fork_dir(proj) / "completed" / "step_001.result.json.stale-1").exists()  # still there
+    metrics = json.loads((proj.root / ".conductor" / "handoff" / "metrics.json").read_text())
+    assert metrics["stale_results_refused"] == 1 and metrics["malformed_results_refused"] == 0
     assert git(proj.root, "show", f"{proj.branch()}:hello.py") == "print('hello')\n"
 
 
@@ -289,6 +291,9 @@ def test_a_malformed_result_is_refused_whole_and_corrected_within_the_attempt(pr
     assert proj.record("evidence/step_001/attempt_1/refused-1.result.json").encode() == syntax
     assert json.loads(proj.record("evidence/step_001/attempt_1/refused-2.result.json")) == malformed
     assert not problems_file.exists()  # the step is done: nothing left to correct
+    metrics = json.loads(run_cli("handoff-metrics", "--json").out)
+    assert metrics["malformed_results_refused"] == 2 and metrics["stale_results_refused"] == 0
+    assert "malformed results refused: 2" in run_cli("handoff-metrics").out
 
 
 def test_claiming_is_optional_a_result_without_a_claim_is_taken(proj: Project) -> None:
