@@ -145,7 +145,8 @@ Examples:
   conductor fork --from hello-3f9a/main@base --plan other.yaml
 
 \b
-A new plan starts from the code as that step was accepted; the old plan is unchanged.
+A new plan starts from the code as that step was accepted; the old plan is unchanged. The
+remaining steps keep their numbers (from step_002, after @step_001).
 Exit status as for build: 0 when every fork completed.
 """
 )

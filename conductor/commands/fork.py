@@ -2,8 +2,9 @@
 
 The new plan's base is the code as that step was accepted; the old plan and its history stay
 as they are. Its steps are, by default, the steps the old fork had left after that point
-(to run them again, say with another executor); or one fork per `--strategy TEXT`; or the
-forks of a plan file. The new plan records where it came from (`source: fork:<point>`).
+(to run them again, say with another executor), with the numbers they had there (the fork's
+`first_step`); or one fork per `--strategy TEXT`; or the forks of a plan file. The new plan
+records where it came from (`source: fork:<point>`).
 """
 
 from __future__ import annotations
@@ -17,18 +18,16 @@ from conductor.progress import say
 from conductor.project import find_root
 from conductor.runner.explore import user_strategies
 from conductor.runner.launch import Launch, PlanRun, begin, create, launched, load_plan_file
-from conductor.runner.plans import load_plan
+from conductor.runner.plans import load_plan, step_index
 from conductor.runner.point import Point, resolve
 
 
 def remaining(spec: PlanSpec, point: Point) -> PlanSpec:
-    """The steps the point's fork had after the point, as a one-fork plan."""
+    """The steps the point's fork had after the point, as a one-fork plan whose steps keep
+    their numbers (`first_step`): `@step_003` is the same step in both plans."""
     fork = next(f for f in spec.forks if f.id == point.fork)
-    rest = (
-        []
-        if point.step is None
-        else fork.steps[0 if point.step == "base" else int(point.step.removeprefix("step_")) :]
-    )
+    after = 0 if point.step in (None, "base") else step_index(fork, point.step or "") + 1
+    rest = [] if point.step is None else fork.steps[after:]
     if not rest:
         where = "at its tip" if point.step is None else f"after {point.step}"
         raise ConductorError(
@@ -36,8 +35,11 @@ def remaining(spec: PlanSpec, point: Point) -> PlanSpec:
             hint="say what to do from there: --strategy TEXT (repeatable) or --plan FILE",
         )
     strategy = f"the rest of {point.plan}/{point.fork} from {point.step}"
+    first = fork.first_step + after
     return PlanSpec(
-        goal=spec.goal, policy=spec.policy, forks=[ForkSpec(id=fork.id, strategy=strategy, steps=rest)]
+        goal=spec.goal,
+        policy=spec.policy,
+        forks=[ForkSpec(id=fork.id, strategy=strategy, steps=rest, first_step=first)],
     )
 
 

@@ -51,6 +51,12 @@ class ForkSpec(Model):
     id: str = Field(description="Lowercase id used in refs, e.g. 'argparse-json'.")
     strategy: str = Field(default="", description="The approach, in plain language.")
     steps: list[StepSpec] = Field(min_length=1)
+    first_step: int = Field(
+        default=1,
+        ge=1,
+        description="The number of the first step (step_NNN); `conductor fork --from` sets it so that"
+        " the new plan's steps keep the numbers they had in the old one.",
+    )
 
     @field_validator("id")
     @classmethod

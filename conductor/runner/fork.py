@@ -30,7 +30,7 @@ from conductor.project import HANDOFF_DIR
 from conductor.runner import detection, records, tasks, workspace
 from conductor.runner import memory as memory_module
 from conductor.runner.index_sync import IndexSync
-from conductor.runner.plans import PlanRecord, step_id
+from conductor.runner.plans import PlanRecord, step_ids
 from conductor.runner.worktree import Worktree
 from conductor.sandbox.confinement import Confinement, exposed_paths, fallback_note, isolate
 from conductor.secrets import Redactor
@@ -82,7 +82,7 @@ class Fork:
         self.memory = memory_module.Memory(ledger)
         secrets.declare(plan.effective(fork_id).secret_names)
         self.state = ForkState.replay(plan.id, fork_id, list(ledger.log(self.ref, newest_first=False)))
-        self.step_ids = [step_id(i) for i in range(len(self.spec.steps))]
+        self.step_ids = step_ids(self.spec)
         self.watcher: detection.Watcher | None = None  # started by reconcile.reconcile()
         self.watch_seq = 0  # events up to this seq happened before the watcher started
         self.index_sync = IndexSync(self.worktree)

@@ -37,6 +37,19 @@ def step_id(index: int) -> str:
     return f"step_{index + 1:03d}"
 
 
+def step_ids(fork: ForkSpec) -> list[str]:
+    """The ids of a fork's steps: step_001… or, from its `first_step` on, the old plan's numbers."""
+    return [step_id(fork.first_step - 1 + i) for i in range(len(fork.steps))]
+
+
+def step_index(fork: ForkSpec, step: str) -> int:
+    """Where `step` (step_NNN) is in the fork's list of steps (out of range if it is not)."""
+    try:
+        return int(step.removeprefix("step_")) - fork.first_step
+    except ValueError:
+        return -1
+
+
 def single_step_plan(goal: str) -> PlanSpec:
     """A plan without a planner: one fork, one step whose instruction is the goal and which may
     change any file the policy does not protect."""
@@ -128,7 +141,7 @@ class PlanRecord:
 
     def step(self, fork_id: str, step: str) -> StepSpec:
         steps = self.fork(fork_id).steps
-        index = int(step.removeprefix("step_")) - 1
+        index = step_index(self.fork(fork_id), step)
         if not 0 <= index < len(steps):
             raise NotFoundError(f"plan {self.id} fork {fork_id} has no {step}")
         return steps[index]
@@ -162,10 +175,8 @@ class PlanRecord:
             spec = self.step(fork_id, step)
             if spec.policy is not None:
                 fork_index = [f.id for f in self.spec.forks].index(fork_id)
-                step_index = int(step.removeprefix("step_")) - 1
-                layers.append(
-                    self._layer(f"step {step}", spec.policy, self._plan_location(fork_index, step_index))
-                )
+                at = self._plan_location(fork_index, step_index(self.fork(fork_id), step))
+                layers.append(self._layer(f"step {step}", spec.policy, at))
         return EffectivePolicy.merge(*layers)
 
 
@@ -212,7 +223,7 @@ def ensure_fork(ledger: Ledger, plan: PlanRecord, fork: ForkSpec) -> None:
             "strategy": fork.strategy,
             "branch": refs.short_branch(plan.id, fork.id),
             "base": plan.base,
-            "steps": [{"id": step_id(i), "title": s.title} for i, s in enumerate(fork.steps)],
+            "steps": [{"id": i, "title": s.title} for i, s in zip(step_ids(fork), fork.steps, strict=True)],
         }
         ledger.append(
             log,

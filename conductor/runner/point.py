@@ -15,7 +15,7 @@ from conductor.errors import ConductorError, NotFoundError
 from conductor.ledger import refs
 from conductor.ledger.store import Ledger
 from conductor.models.event import EventType
-from conductor.runner.plans import load_plan
+from conductor.runner.plans import PlanRecord, load_plan
 
 FORM = "PLAN/FORK@STEP (e.g. hello-3f9a/main@step_002; @base for the plan's base, no @ for the branch tip)"
 
@@ -51,6 +51,20 @@ def parse(text: str) -> tuple[str, str, str | None]:
     return plan, fork, step or None
 
 
+def before_first(plan: PlanRecord, fork: str, step: str) -> None:
+    """A step before the first of a plan made by `conductor fork --from` (which keeps the step
+    numbers) is the old plan's: say where it is."""
+    first = next((f.first_step for f in plan.spec.forks if f.id == fork), 1)
+    number = step.removeprefix("step_")
+    if not (plan.source.startswith("fork:") and number.isdigit() and 1 <= int(number) < first):
+        return
+    old_plan, old_fork, _ = parse(plan.source.removeprefix("fork:"))
+    raise NotFoundError(
+        f"{plan.id}/{fork} starts at step_{first:03d}: {step} is in the plan it came from",
+        hint=f"{old_plan}/{old_fork}@{step}" + (" (this plan's @base)" if int(number) == first - 1 else ""),
+    )
+
+
 def resolve(ledger: Ledger, text: str) -> Point:
     plan_id, fork, step = parse(text)
     plan = load_plan(ledger, plan_id)
@@ -72,6 +86,7 @@ def resolve(ledger: Ledger, text: str) -> Point:
         if event.type is EventType.TASK_COMPLETED and event.step:
             accepted[event.step] = (str(event.data.get("commit")), event.commit)
     if step not in accepted:
+        before_first(plan, fork, step)
         done = ", ".join(accepted) or "none yet"
         raise NotFoundError(
             f"{step} of {plan_id}/{fork} was not accepted", hint=f"accepted steps: {done}; or @base"

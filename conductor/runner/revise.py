@@ -21,7 +21,7 @@ from conductor.models.layout import FORK_FILE, PLAN_FILE
 from conductor.models.paths import escape_reason
 from conductor.models.plan import StepSpec
 from conductor.report import plural
-from conductor.runner.plans import PlanRecord, load_plan
+from conductor.runner.plans import PlanRecord, load_plan, step_ids
 
 TITLE = "Address review comments"
 REOPENABLE = ("completed",)
@@ -77,7 +77,7 @@ def reopen(ledger: Ledger, plan_id: str, fork: str, comments: list[Comment]) -> 
     step = revision_step(plan, fork, comments)
     forks = [f.model_copy(update={"steps": [*f.steps, step]}) if f.id == fork else f for f in plan.spec.forks]
     revised = replace(plan, spec=plan.spec.model_copy(update={"forks": forks}))
-    step_id = f"step_{len(revised.fork(fork).steps):03d}"
+    step_id = step_ids(revised.fork(fork))[-1]
     ledger.append(
         refs.plan_log(plan_id),
         Event(

@@ -115,3 +115,55 @@ def test_clean_removes_what_checkout_created(proj: Project, run_cli, tmp_path: P
     git(proj.root, "worktree", "remove", "--force", str(tmp_path / "mine"))
     assert run_cli("clean", plan).out.strip() == "Nothing to clean."
     assert worktrees(proj) == [str(proj.root)]
+
+
+THREE = [
+    {"title": f"Write {name}", "instruction": f"Write {name}", "allowed_files": [name]}
+    for name in ("a.txt", "b.txt", "c.txt")
+]
+WRITES = {
+    f"step_00{i}": [{"write": {name: f"{name}\n"}}] for i, name in enumerate(("a.txt", "b.txt", "c.txt"), 1)
+}
+
+
+def accepted(proj: Project, plan: str) -> list[str]:
+    return [e.step or "" for e in proj.events(plan) if e.type.value == "task.completed"]
+
+
+def test_fork_from_a_step_keeps_the_step_numbers(proj: Project, run_cli) -> None:
+    built = build(run_cli, proj, proj.plan(THREE), proj.agent(WRITES), "--json")
+    assert built.code == 0, built.err
+    old = json.loads(built.out)["plan"]
+    result = run_cli(
+        "fork", "--from", f"{old}/main@step_001", "--exec", proj.agent(WRITES), "--yes", "--json"
+    )
+    assert result.code == 0, result.err
+    new = json.loads(result.out)["plan"]
+    assert accepted(proj, new) == ["step_002", "step_003"]
+    assert "): 2 steps, branch" in result.err and f"[{new}/main] step_002 (attempt 1)" in result.err
+    # @step_002 is the same step in both plans: the same title, and here the same code
+    for step in ("step_002", "step_003"):
+        old_point = json.loads(
+            run_cli("checkout", f"{old}/main@{step}", str(proj.scripts / f"o{step}"), "--json").out
+        )
+        new_point = json.loads(
+            run_cli("checkout", f"{new}/main@{step}", str(proj.scripts / f"n{step}"), "--json").out
+        )
+        tree = [
+            git(proj.root, "rev-parse", f"{point['commit']}^{{tree}}") for point in (old_point, new_point)
+        ]
+        assert tree[0] == tree[1]
+    status = json.loads(run_cli("status", "--json").out)
+    (forked,) = [p for p in status if p["id"] == new]
+    assert list(forked["forks"][0]["steps"]) == ["step_002", "step_003"]
+    explained = run_cli("explain", "step_003", "--plan", new)
+    assert explained.code == 0 and "Write c.txt" in explained.out
+    assert run_cli("verify", new).code == 0
+    # before its first step, the new plan points back to where it came from
+    before = run_cli("checkout", f"{new}/main@step_001")
+    assert before.code == 1 and f"{new}/main starts at step_002" in before.err
+    assert f"{old}/main@step_001" in before.err
+    # a fork of the fork keeps them too
+    again = run_cli("fork", "--from", f"{new}/main@step_002", "--exec", proj.agent(WRITES), "--yes", "--json")
+    assert again.code == 0, again.err
+    assert accepted(proj, json.loads(again.out)["plan"]) == ["step_003"]

@@ -108,8 +108,8 @@ def test_fork_runs_the_remaining_steps_from_a_point_and_leaves_the_old_plan_alon
 ) -> None:
     proj, old = done
     before = snapshot(proj)
-    # the new plan's steps are the old step_002 and step_003, numbered from step_001 again
-    script = {"step_001": writes("two")["step_002"], "step_002": writes("two")["step_003"]}
+    # the new plan's steps are the old step_002 and step_003, with the same numbers
+    script = {"step_002": writes("two")["step_002"], "step_003": writes("two")["step_003"]}
     result = run_cli(
         "fork", "--from", f"{old}/main@step_001", "--exec", proj.agent(script, "two.json"), "--yes", "--json"
     )
