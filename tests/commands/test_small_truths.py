@@ -167,3 +167,16 @@ def test_fork_from_a_step_keeps_the_step_numbers(proj: Project, run_cli) -> None
     again = run_cli("fork", "--from", f"{new}/main@step_002", "--exec", proj.agent(WRITES), "--yes", "--json")
     assert again.code == 0, again.err
     assert accepted(proj, json.loads(again.out)["plan"]) == ["step_003"]
+
+
+def test_progress_of_forks_run_side_by_side_comes_in_whole_lines(proj: Project, run_cli) -> None:
+    strategies = [arg for n in range(4) for arg in ("--strategy", f"way {n}")]
+    script = proj.agent({"*": [{"write": {"x.txt": "x\n"}}]})
+    result = run_cli("explore", "Add x.txt", *strategies, "--jobs", "4", "--exec", script, "--yes", "--json")
+    assert result.code == 0, result.err
+    plan = json.loads(result.out)["plan"]
+    lines = result.err.splitlines()
+    forks = [line for line in lines if f"[{plan}/" in line]
+    assert len(forks) > 12  # each fork says several things
+    assert all(line.startswith(f"[{plan}/") and line.count(f"[{plan}/") == 1 for line in forks), result.err
+    assert {line.split("]")[0] for line in forks} == {f"[{plan}/way-{n}" for n in range(4)}
