@@ -200,8 +200,9 @@ class Mailbox:
         except FileNotFoundError:
             return None
         if found.problem is None and _bytes_or_none(target) != found.result:
-            with contextlib.suppress(OSError):  # not what was read: put it back for the next look
-                os.rename(target, source)
+            if not os.path.lexists(source):  # not what was read: put it back for the next look
+                with contextlib.suppress(OSError):
+                    os.rename(target, source)
             return None
         if explanation:
             with contextlib.suppress(FileNotFoundError):
