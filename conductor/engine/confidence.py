@@ -70,6 +70,10 @@ class Assessment:
         }
 
 
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def signature(allowed_files: Sequence[str]) -> str:
     """The shape of a step's scope: `dir/*.ext` per allowed pattern, sorted."""
     shapes = set()
@@ -96,10 +100,12 @@ def _scope(allowed_files: Sequence[str]) -> Factor:
         return Factor("scope", 0.2, weight, "may change any file that is not protected")
     wild = [p for p in patterns if WILDCARDS & set(p)]
     if wild:
-        return Factor("scope", 0.45, weight, f"{len(patterns)} pattern(s), {len(wild)} with wildcards")
+        return Factor(
+            "scope", 0.45, weight, f"{_count(len(patterns), 'pattern')}, {len(wild)} with wildcards"
+        )
     n = len(patterns)
     value = 1.0 if n == 1 else 0.85 if n <= 3 else 0.7 if n <= 10 else 0.45
-    return Factor("scope", value, weight, f"{n} file(s)")
+    return Factor("scope", value, weight, _count(n, "file"))
 
 
 def assess(
@@ -124,7 +130,7 @@ def assess(
         detail = f"novel: no earlier steps like this ({history.signature}) in this repository"
     factors = [Factor("history", rate, WEIGHTS["history"], detail), _scope(allowed_files)]
     if verify:
-        factors.append(Factor("evidence", 1.0, WEIGHTS["evidence"], f"{len(verify)} verify command(s)"))
+        factors.append(Factor("evidence", 1.0, WEIGHTS["evidence"], _count(len(verify), "verify command")))
     else:
         factors.append(Factor("evidence", 0.3, WEIGHTS["evidence"], "no verify commands: nothing proves it"))
     if expected_lines is None:

@@ -17,7 +17,7 @@ from conductor.models.event import EventType
 from conductor.models.layout import DIRS, EXPLANATION, TASK, StepPaths
 from conductor.policy.effective import shown
 from conductor.project import find_root
-from conductor.report import Report
+from conductor.report import Report, plural
 from conductor.runner.plans import load_plan
 
 
@@ -42,7 +42,7 @@ def _block(text: str, *, prefix: str) -> list[str]:
     """The last SHOWN_LINES lines of `text`, indented, after a note of how many were left out."""
     lines = text.rstrip().splitlines()
     out = (
-        [f"{prefix}... {len(lines) - SHOWN_LINES} earlier lines (--json has them)"]
+        [f"{prefix}... {plural(len(lines) - SHOWN_LINES, 'earlier line')} (--json has them)"]
         if len(lines) > SHOWN_LINES
         else []
     )
@@ -54,7 +54,7 @@ def _head(text: str, *, prefix: str) -> list[str]:
     lines = text.rstrip().splitlines()
     out = [f"{prefix}{line}" for line in lines[:SHOWN_LINES]]
     if len(lines) > SHOWN_LINES:
-        out.append(f"{prefix}... {len(lines) - SHOWN_LINES} more lines (--json has them)")
+        out.append(f"{prefix}... {plural(len(lines) - SHOWN_LINES, 'more line')} (--json has them)")
     return out
 
 
@@ -107,9 +107,8 @@ class Explanation(Report):
                 continue
             if verdict.get("accepted"):
                 out.append(f"  ACCEPTED: passed {', '.join(verdict['checks'])}")
-                out.append(
-                    f"  change: {verdict.get('diffstat') or 'no files changed'} ({verdict['lines']} lines)"
-                )
+                change = verdict.get("diffstat") or "no files changed"
+                out.append(f"  change: {change} ({plural(verdict['lines'], 'line')})")
             else:
                 out.append(f"  REJECTED: {verdict['failure']} ({verdict['cause']}): {verdict['reason']}")
                 for violation in verdict.get("violations", []):

@@ -217,3 +217,13 @@ def test_an_attempt_carries_its_tripwire_digest_and_its_model_usage() -> None:
     ]
     st = state(*events).steps["step_001"]
     assert (st.tripwire, st.model, st.tokens) == ("sha256:two", None, {"input": 0, "output": 0})
+
+
+def test_factor_details_count_in_words() -> None:
+    novel = History(signature(["a.py"]))
+    one = assess(allowed_files=["a.py"], verify=["pytest"], history=novel, max_diff_lines=100)
+    details = {f.name: f.detail for f in one.factors}
+    assert details["scope"] == "1 file" and details["evidence"] == "1 verify command"
+    two = assess(allowed_files=["a.py", "b.py"], verify=["a", "b"], history=novel, max_diff_lines=100)
+    details = {f.name: f.detail for f in two.factors}
+    assert details["scope"] == "2 files" and details["evidence"] == "2 verify commands"
