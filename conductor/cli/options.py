@@ -96,7 +96,9 @@ base_option = click.option(
 )
 
 yes_option = click.option(
-    "--yes", is_flag=True, help="Run LOW-confidence steps without waiting for approval."
+    "--yes",
+    is_flag=True,
+    help="Run every attempt without waiting for approval (LOW, or MEDIUM without verify commands).",
 )
 launch_options = [*executor_options, *llm_options, *signing_options, yes_option]
 

@@ -38,7 +38,8 @@ part of it (Conductor says so when there are any).
 
 \b
 Exit status: 0 when every step is accepted; 1 when the plan failed or halted
-(a LOW-confidence step waits for `conductor approve`, or Ctrl-C: then `conductor resume`).
+(a LOW attempt, or a MEDIUM one without verify commands, waits for `conductor approve`;
+after Ctrl-C: `conductor resume`).
 """
 )
 @click.argument("goal", required=False)
@@ -287,7 +288,7 @@ def _decide(approve: bool) -> Callable[..., int]:
 
 cli.command(
     "approve",
-    help="Approve a step that waits for approval (LOW confidence), then continue the plan.",
+    help="Approve a step that waits for a person (LOW, or MEDIUM without verify commands), then continue.",
     epilog="Example:\n\n  conductor approve step_001 --plan hello-3f9a",
 )(decision_options(_decide(approve=True)))
 cli.command(

@@ -84,7 +84,7 @@ def _request_approval(
     fork: Fork, step: str, attempt: int, spec: StepSpec, assessment: Assessment, reason: str
 ) -> None:
     info = describe(FailureKind.LOW_CONFIDENCE)
-    confidence = reason if attempt == 1 else f"{reason} (repair attempt {attempt})"
+    confidence = reason if attempt == 1 else f"{reason} (attempt {attempt})"
     fork.record(
         EventType.APPROVAL_REQUESTED,
         f"{confidence} for '{spec.title}'",

@@ -85,7 +85,19 @@ class PlanRun(Report):
             lines.append(f"Review: git log --stat {self.base[:12]}..{branch}")
             lines.append(f"        (or push {branch} and open a pull request)")
         elif self.state == "halted":
-            lines.append(f"Continue with: conductor resume {self.plan}")
+            waiting = [
+                (fork.id, step)
+                for fork in self.forks
+                for step, state in fork.steps.items()
+                if state.startswith("awaiting approval")
+            ]
+            for fork_id, step in waiting:
+                where = f"--plan {self.plan}" + (f" --fork {fork_id}" if len(self.forks) > 1 else "")
+                lines.append(
+                    f"Decide: conductor approve {step} {where}  (or: conductor reject {step} {where})"
+                )
+            if not waiting:
+                lines.append(f"Continue with: conductor resume {self.plan}")
         lines.append(
             f"Details: conductor explain <step> --plan {self.plan}; conductor events --plan {self.plan}"
         )

@@ -70,7 +70,8 @@ def test_the_low_gate_asks_again_for_a_repair_attempt(proj: Project, run_cli) ->
     assert halted.code == 1 and "needs approval: LOW confidence" in halted.err
     first = run_cli("approve", "step_001")  # attempt 1 runs and fails ...
     assert first.code == 1
-    assert "needs approval: LOW confidence" in first.err and "(repair attempt 2)" in first.err
+    assert "needs approval: LOW confidence" in first.err and "(attempt 2)" in first.err
+    assert "Decide: conductor approve step_001 --plan" in first.out
     kinds = [(e.type.value, e.attempt) for e in proj.events()]
     assert ("task.failed", 1) in kinds and ("task.created", 2) not in kinds
     assert kinds[-2:] == [("approval.requested", 2), ("fork.halted", None)]
