@@ -14,9 +14,9 @@ import json
 import time
 from typing import Any
 
-from conductor import resultcheck
 from conductor.executors.base import Assignment, Outcome, Waiting
 from conductor.mailbox import PROTOCOL_FILE, Found
+from conductor.models import resultcheck
 from conductor.models.layout import COMPLETED, FAILED, PENDING, RESULT, TASK
 
 POLL_SECONDS = 0.2

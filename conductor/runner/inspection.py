@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from conductor import resultcheck
 from conductor.checks.diff import AllowedFiles, Violation, changed_lines, check_paths, check_size
 from conductor.checks.evidence import CommandEvidence, run_command
 from conductor.engine.failures import FailureKind
@@ -21,6 +20,7 @@ from conductor.ledger.code import TreeDiff
 from conductor.ledger.store import Ledger
 from conductor.ledger.tree import Entry
 from conductor.mailbox import Mailbox
+from conductor.models import resultcheck
 from conductor.models.layout import RESULT
 from conductor.models.paths import printable, unstorable_reason
 from conductor.models.result import ResultFile, ResultStatus
