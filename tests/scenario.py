@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,6 +97,24 @@ class Project:
 
 def build(run_cli: Callable[..., Result], project: Project, plan: str, command: str, *extra: str) -> Result:
     return run_cli("build", "--plan", plan, "--exec", command, "--yes", *extra)
+
+
+def build_until_started(project: Project, plan: str, script: dict[str, Any]) -> subprocess.Popen[bytes]:
+    """`conductor build --plan PLAN` with the scripted agent, in a process of its own, returned
+    once the agent has begun: the script's first attempt must create the marker `started` in
+    the worktree (`{"marker": "started"}`) and then keep working (a long sleep)."""
+    from tests.conftest import conductor_bin, wait_until
+
+    command = project.agent(script)
+    proc = subprocess.Popen(
+        [conductor_bin(), "build", "--plan", plan, "--exec", command, "--yes"],
+        cwd=project.root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    started = lambda: bool(project.ledger().plans()) and (project.worktree() / "started").exists()  # noqa: E731
+    wait_until(started, timeout=60, what="the agent to start")
+    return proc
 
 
 TWO_FORKS: dict[str, Any] = {

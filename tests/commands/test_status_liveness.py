@@ -8,14 +8,13 @@ import fcntl
 import json
 import os
 import signal
-import subprocess
 import threading
 import time
 from pathlib import Path
 
 from conductor.runner.scheduler import plan_lock
-from tests.conftest import conductor_bin, processes_with, wait_until
-from tests.scenario import Project, build
+from tests.conftest import processes_with
+from tests.scenario import Project, build, build_until_started
 
 ONE_STEP = [{"title": "Write a.txt", "instruction": "Write a.txt", "allowed_files": ["a.txt"]}]
 
@@ -47,17 +46,9 @@ def test_a_plan_whose_runner_was_killed_is_interrupted_with_the_resume_hint(proj
             "*": [{"write": {"a.txt": "a\n"}}],
         }
     }
-    command = proj.agent(script)
     agent = str(proj.scripts / "script.json")  # in the agent's command line, and nobody else's
-    proc = subprocess.Popen(
-        [conductor_bin(), "build", "--plan", plan_file, "--exec", command, "--yes"],
-        cwd=proj.root,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    proc = build_until_started(proj, plan_file, script)
     try:
-        started = lambda: bool(proj.ledger().plans()) and (proj.worktree() / "started").exists()  # noqa: E731
-        wait_until(started, timeout=60, what="the agent to start")
         plan = proj.only_plan()
         # while its runner lives (it holds the plan's lock), the plan runs
         live = json.loads(run_cli("status", "--json").out)

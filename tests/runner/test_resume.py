@@ -15,7 +15,7 @@ from conductor.engine.confidence import signature
 from conductor.runner.memory import Memory
 from tests.conftest import SANDBOX_MODES, assert_fsck_clean, conductor_bin, git, processes_with, wait_until
 from tests.scenario import HELLO_STEPS as STEPS
-from tests.scenario import Project
+from tests.scenario import Project, build_until_started
 
 SCRIPT = {
     "step_001": [{"write": {"hello.py": "def greet(n):\n    return 'Hello, ' + n\n"}}],
@@ -136,16 +136,8 @@ def test_killed_while_the_command_runs_and_resumed(proj: Project, sandbox: str) 
             "*": SCRIPT["step_001"],
         },
     }
-    command = proj.agent(script)
     agent = str(proj.scripts / "script.json")  # in the agent's command line, and nobody else's
-    proc = subprocess.Popen(
-        [conductor_bin(), "build", "--plan", plan, "--exec", command, "--yes"],
-        cwd=proj.root,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    started = lambda: bool(proj.ledger().plans()) and (proj.worktree() / "started").exists()  # noqa: E731
-    wait_until(started, timeout=60, what="the agent to start")
+    proc = build_until_started(proj, plan, script)
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=30)
     if sandbox == "off":  # the agent outlived Conductor: it runs in a session of its own
