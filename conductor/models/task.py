@@ -41,7 +41,16 @@ class TaskContext(Model):
     strategy: str = ""
     plan_id: str = ""
     fork_id: str = ""
-    previous_steps: list[PreviousStep] = Field(default_factory=list)
+    previous_steps: list[PreviousStep] = Field(
+        default_factory=list,
+        description="The steps before this one in the fork, in plan order: the last 10 at most.",
+    )
+    earlier_steps: int = Field(
+        default=0,
+        ge=0,
+        description="How many steps came before the first of previous_steps (not listed; their"
+        " records are in the fork log).",
+    )
     lessons: list[str] = Field(default_factory=list)
     repair: RepairContext | None = None
 

@@ -115,11 +115,11 @@ def _task(
 ) -> TaskFile:
     """Gather what the task says about the fork so far; tasks.build shapes it."""
     tip = fork.tip()
-    earlier = fork.step_ids[: fork.step_ids.index(step)]
-    summaries = {s: tasks.result_summary(tip.read(StepPaths(s).record(COMPLETED, RESULT))) for s in earlier}
+    listed, counted = tasks.listed_previous(fork.step_ids[: fork.step_ids.index(step)])
+    summaries = {s: tasks.result_summary(tip.read(StepPaths(s).record(COMPLETED, RESULT))) for s in listed}
     previous = tasks.previous_steps(
-        titles={s: fork.step_spec(s).title for s in earlier},
-        statuses={s: fork.phase(s).value for s in earlier},
+        titles={s: fork.step_spec(s).title for s in listed},
+        statuses={s: fork.phase(s).value for s in listed},
         summaries=summaries,
     )
     repair = None
@@ -132,6 +132,7 @@ def _task(
         plan_id=fork.plan.id,
         fork_id=fork.id,
         previous_steps=previous,
+        earlier_steps=counted,
         lessons=fork.memory.lessons(signature(tasks.allowed_files(spec))),
         repair=repair,
     )

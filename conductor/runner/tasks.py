@@ -20,6 +20,10 @@ EVERYTHING = ["**"]
 
 MAX_REPAIR_EVIDENCE = 10
 
+PREVIOUS_STEPS_LISTED = 10
+"""Earlier steps a task lists in full (the last ones); the rest it counts (`earlier_steps`), so
+a task — and the work of making it — stays the same size however long the fork is."""
+
 
 def allowed_files(spec: StepSpec) -> list[str]:
     return list(spec.allowed_files) or EVERYTHING
@@ -52,10 +56,17 @@ def result_summary(raw: bytes | None) -> str:
     return str(data.get("summary", "")) if isinstance(data, dict) else ""
 
 
+def listed_previous(earlier: Sequence[str]) -> tuple[list[str], int]:
+    """The earlier steps a task lists (the last PREVIOUS_STEPS_LISTED, in plan order) and how
+    many before those it only counts."""
+    listed = list(earlier[-PREVIOUS_STEPS_LISTED:]) if earlier else []
+    return listed, len(earlier) - len(listed)
+
+
 def previous_steps(
     titles: Mapping[str, str], statuses: Mapping[str, str], summaries: Mapping[str, str]
 ) -> list[PreviousStep]:
-    """The steps before this one, in plan order (`titles` is ordered)."""
+    """The listed steps before this one, in plan order (`titles` is ordered)."""
     return [
         PreviousStep(task_id=step, title=title, status=statuses[step], summary=summaries.get(step, ""))
         for step, title in titles.items()

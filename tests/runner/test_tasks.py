@@ -125,3 +125,12 @@ def test_the_task_is_sealed_redacted_and_timed_by_the_step_or_the_policy() -> No
         verify=[],
     )
     assert own.timeout_seconds == 30 and own.allowed_files == ["**"]
+
+
+def test_a_task_lists_the_last_earlier_steps_and_counts_the_rest() -> None:
+    earlier = [f"step_{i:03d}" for i in range(1, 26)]
+    listed, counted = tasks.listed_previous(earlier)
+    assert listed == earlier[-tasks.PREVIOUS_STEPS_LISTED :] and listed[0] == "step_016"
+    assert counted == 15
+    assert tasks.listed_previous(earlier[:3]) == (earlier[:3], 0)
+    assert tasks.listed_previous([]) == ([], 0)
