@@ -1,9 +1,12 @@
 """Lessons learned, kept on `refs/conductor/memory` (docs/lifecycle.md).
 
 Every finished attempt is recorded, as a `Lesson`, under its step signature (conductor.engine.confidence):
-`signatures/<key>.json` counts attempts, successes and failures by kind, and
+`signatures/<key>.json` counts attempts, successes and failures by kind and keeps the newest
+lessons (`recent`, MAX_LESSONS of them, newest first), and
 `lessons/<key>/<plan>.<fork>.<step>.<attempt>.json` says what happened. Confidence reads
-the counts; repairs read the lessons. Recording is idempotent: a lesson that is already
+the counts; tasks read the recent lessons from the same file, so a task costs one read however
+many lessons the signature has (memory written before `recent` existed is read from `lessons/`,
+and gets its `recent` at the next lesson). Recording is idempotent: a lesson that is already
 there is not recorded again (so a resumed run cannot count an attempt twice).
 """
 
@@ -59,14 +62,12 @@ class Memory:
         tip = self.ledger.tip(refs.MEMORY)
         if tip is None:
             return []
-        folder = f"lessons/{signature_key(signature)}"
-        found = []
-        for name in tip.listdir(folder):
-            raw = tip.read(f"{folder}/{name}")
-            if raw is not None:
-                found.append(json.loads(raw))
-        found.sort(key=lambda item: item.get("time", ""), reverse=True)
-        return [str(item["text"]) for item in found[:MAX_LESSONS]]
+        key = signature_key(signature)
+        raw = tip.read(f"signatures/{key}.json")
+        recent = json.loads(raw).get("recent") if raw is not None else None
+        if not isinstance(recent, list):
+            recent = _newest(tip, key)
+        return [str(item["text"]) for item in recent[:MAX_LESSONS]]
 
     def record(self, lesson: Lesson) -> Event | None:
         key = signature_key(lesson.signature)
@@ -92,6 +93,8 @@ class Memory:
             raw = snapshot.read(f"signatures/{key}.json") if snapshot else None
             if raw is not None:
                 counts = json.loads(raw)
+            if not isinstance(counts.get("recent"), list) and snapshot is not None:
+                counts["recent"] = _newest(snapshot, key)  # memory from before `recent`
             counts["attempts"] += 1
             if lesson.succeeded:
                 counts["successes"] += 1
@@ -107,6 +110,8 @@ class Memory:
                 "text": text,
                 "time": format_time(utc_now()),
             }
+            recent = [{"text": text, "time": entry["time"]}, *counts.get("recent", [])]
+            counts["recent"] = recent[:MAX_LESSONS]
             return {
                 f"signatures/{key}.json": json.dumps(counts, indent=2, sort_keys=True) + "\n",
                 lesson_path: json.dumps(entry, indent=2, sort_keys=True) + "\n",
@@ -122,3 +127,17 @@ class Memory:
             data={"signature": lesson.signature, "succeeded": lesson.succeeded, "kind": lesson.kind},
         )
         return self.ledger.append_once(refs.MEMORY, event, change)
+
+
+def _newest(snapshot: Snapshot, key: str) -> list[dict[str, Any]]:
+    """The newest lessons of a signature read one by one from `lessons/<key>/` (memory
+    written before the counts kept them), newest first."""
+    folder = f"lessons/{key}"
+    found = []
+    for name in snapshot.listdir(folder):
+        raw = snapshot.read(f"{folder}/{name}")
+        if raw is not None:
+            item = json.loads(raw)
+            found.append({"text": str(item["text"]), "time": str(item.get("time", ""))})
+    found.sort(key=lambda item: item["time"], reverse=True)
+    return found[:MAX_LESSONS]
