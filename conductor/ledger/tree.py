@@ -11,6 +11,14 @@ from collections.abc import Mapping
 import pygit2
 from pygit2.enums import FileMode, ObjectType
 
+TREE_CACHE_LIMIT = 16 << 20
+"""libgit2 keeps parsed trees in its object cache only up to 4 KB by default. A long fork's
+`completed/` (four records a step: 40 KB at 200 steps) is bigger, so every read by path
+inflated and parsed it again — each read cost what the fork's history weighs. Trees up to
+this size stay cached (libgit2's cache is bounded as a whole); the setting is the process's."""
+
+pygit2.settings.cache_object_limit(ObjectType.TREE, TREE_CACHE_LIMIT)
+
 Entry = tuple[int, bytes]
 """A file with its git mode: (0o100644 | 0o100755 | 0o120000 for a symlink's target, data)."""
 

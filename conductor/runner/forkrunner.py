@@ -44,12 +44,12 @@ class ForkRunner:
 
     def _loop(self) -> ForkStatus:
         fork = self.fork
+        plans = [engine.StepPlan(s, fork.policy(s).max_attempts) for s in fork.step_ids]
         try:
             while True:
                 if fork.options.stop.is_set():
                     fork.halt(INTERRUPTED)
                     return ForkStatus.HALTED
-                plans = [engine.StepPlan(s, fork.policy(s).max_attempts) for s in fork.step_ids]
                 action = engine.decide(fork.state, plans)
                 if isinstance(action, engine.Finished):
                     return action.status

@@ -1,0 +1,154 @@
+"""Conductor's own time per step as a fork's history grows (issue 13, point 2). Goal: the
+overhead of a step around step 200 within 1.2x of the same around step 10 — the cost of one
+step must not depend on how many came before.
+
+One fork of STEPS trivial steps runs through the fork runner as `conductor build --yes` runs
+it (bench/step_overhead.py's way): an in-process agent writes one small new file per step and
+its result straight into the mailbox, and times itself; there are no verify commands and no
+approval gate. A step's overhead is its wall time minus the agent's. Each figure is the median
+over a window of steps around the step named, over ROUNDS forks (a fresh repository each).
+
+    python bench/step_overhead_growth.py            # 210 steps, 3 rounds
+    python bench/step_overhead_growth.py --quick    # 30 steps, 1 round (a smoke run)
+    python bench/step_overhead_growth.py --profile  # also: where the time of steps 150..210 goes
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import pstats
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import ENV, git, workdir
+from step_overhead import step_times
+
+from conductor.executors.base import Assignment, Outcome
+from conductor.mailbox import write_atomic
+from conductor.models.plan import StepSpec
+
+STEPS = 210
+ROUNDS = 3
+QUICK_STEPS = 30
+WINDOW = 5  # steps each side of the one named
+GOAL = 1.2
+FILES = 200  # a small repository: the history is what grows, not the checkout
+
+
+class NewFileAgent:
+    """An agent that writes one new small file at once and keeps the time it spent."""
+
+    name = "bench"
+
+    def __init__(self) -> None:
+        self.spent: list[float] = []
+
+    def identity(self) -> tuple[str, str]:
+        return ("bench agent", "bench@example.com")
+
+    def settings(self) -> dict[str, Any]:
+        return {"executor": "bench"}
+
+    def execute(self, assignment: Assignment) -> Outcome:
+        start = time.perf_counter()
+        assignment.on_claim({"executor": self.name})
+        step = assignment.step
+        target = assignment.workspace / assignment.task.allowed_files[0]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(f"# written by {step}\nvalue = {len(self.spent)}\n")
+        box = assignment.mailbox
+        write_atomic(box.path("completed", step, ".explanation.md"), "bench\n")
+        result = {
+            "task_id": step,
+            "attempt": assignment.task.attempt,
+            "status": "completed",
+            "summary": "bench",
+        }
+        write_atomic(box.path("completed", step, ".result.json"), json.dumps(result))
+        self.spent.append(time.perf_counter() - start)
+        return Outcome.RESULT
+
+
+def make_repo(name: str) -> Path:
+    root = workdir(name)
+    git(root, "init", "-q")
+    for i in range(FILES):
+        directory = root / f"pkg{i // 100:02d}"
+        directory.mkdir(exist_ok=True)
+        (directory / f"mod{i % 100:03d}.py").write_text(f"x = {i}\n")
+    git(root, "add", "-A")
+    git(root, "-c", "gc.auto=0", "commit", "-q", "-m", "base")
+    return root
+
+
+def one_fork(steps: int, round: int) -> list[float]:
+    """Conductor's overhead of each step of one fork of `steps` steps, in order (seconds)."""
+    root = make_repo(f"growth-{round}")
+    specs = [
+        StepSpec(title=f"add {i}", instruction=f"add module {i}", allowed_files=[f"new/m{i:04d}.py"])
+        for i in range(1, steps + 1)
+    ]
+    agent = NewFileAgent()
+    walls = step_times(root, f"growth-{round}", specs, agent)
+    return [wall - spent for wall, spent in zip(walls, agent.spent, strict=True)]
+
+
+def marks(steps: int) -> list[int]:
+    """The steps reported: ~10, 50, 100, 200, as far as the fork goes (the last window whole)."""
+    last = steps - WINDOW
+    shown = [m for m in (10, 50, 100, 200) if m <= last]
+    return [*shown, last] if not shown or (steps < 200 + WINDOW and shown[-1] < last) else shown
+
+
+def window(overheads: list[list[float]], step: int) -> float:
+    """The median overhead of steps step-WINDOW .. step+WINDOW (1-based) over every round."""
+    lo, hi = max(2, step - WINDOW), step + WINDOW  # step 1 pays for the worktree checkout
+    return statistics.median(o for run in overheads for o in run[lo - 1 : hi])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_STEPS} steps, one round")
+    parser.add_argument("--steps", type=int, help=f"steps in the fork (default {STEPS})")
+    parser.add_argument("--rounds", type=int, help=f"forks measured (default {ROUNDS})")
+    parser.add_argument("--profile", action="store_true", help="profile the last round (cProfile)")
+    args = parser.parse_args()
+    steps = args.steps or (QUICK_STEPS if args.quick else STEPS)
+    rounds = args.rounds or (1 if args.quick else ROUNDS)
+    os.environ.update({k: v for k, v in ENV.items() if k.startswith("GIT_")})
+    overheads = []
+    profiler = cProfile.Profile() if args.profile else None
+    for round in range(rounds):
+        print(f"round {round + 1} of {rounds}: one fork of {steps} steps...", file=sys.stderr)
+        if profiler is not None and round == rounds - 1:
+            profiler.enable()
+        overheads.append(one_fork(steps, round))
+        if profiler is not None:
+            profiler.disable()
+    shown = marks(steps)
+    first = window(overheads, shown[0])
+    print(f"Conductor's own time per step as the fork grows ({steps} steps, {rounds} round(s);")
+    print(f"median of steps n-{WINDOW}..n+{WINDOW}; the agent's time excluded)")
+    for step in shown:
+        value = window(overheads, step)
+        print(f"  step {step:>4}: {value * 1000:7.1f} ms per step   ({value / first:.2f}x step {shown[0]})")
+    ratio = window(overheads, shown[-1]) / first
+    verdict = "ok" if ratio <= GOAL else "OVER GOAL"
+    print(f"  step {shown[-1]} / step {shown[0]}: {ratio:.2f}x (goal <= {GOAL}x: {verdict})", flush=True)
+    if profiler is not None:
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(45)
+        print(out.getvalue())
+
+
+if __name__ == "__main__":
+    main()
