@@ -21,7 +21,7 @@ import json
 import os
 import re
 import stat
-import threading
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -51,13 +51,30 @@ def plan_folder(handoff: Path, plan: str) -> Path:
 
 
 def write_atomic(path: Path, data: bytes | str) -> None:
+    """Write through a fresh temporary file (O_EXCL, unpredictable name: never a file or link
+    planted in its place), then rename it over `path` (a link there is replaced, not followed)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    if isinstance(data, str):
-        tmp.write_text(data, encoding="utf-8")
-    else:
-        tmp.write_bytes(data)
-    tmp.replace(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _open_append(path: Path) -> int:
+    """Open our own log for appending; a link planted in its place is removed, never followed."""
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW
+    try:
+        return os.open(path, flags, 0o644)
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            raise
+        os.unlink(path)
+        return os.open(path, flags | os.O_EXCL, 0o644)
 
 
 DEFAULT_LIMIT = 1024 * 1024
@@ -225,7 +242,7 @@ class Mailbox:
 
     def append_audit(self, event: Event) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        with (self.root / AUDIT_LOG).open("a", encoding="utf-8") as log:
+        with os.fdopen(_open_append(self.root / AUDIT_LOG), "a", encoding="utf-8") as log:
             log.write(json.dumps(event.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n")
 
     def write_audit(self, events: list[Event]) -> None:
