@@ -354,6 +354,7 @@ def adopt(target: str, into: str | None, strategy: str, prune: bool, as_json: bo
 Examples:
   conductor worker --remote origin --exec "aider --yes-always --no-auto-commits --message-file -"
   conductor worker --remote origin --exec ./agent.sh --once     do what is queued now, then exit
+  conductor worker --remote origin --exec ./agent.sh --jobs 4   up to 4 tasks at once
 
 \b
 Run it in a clone of the repository on any machine that can push to the remote. The plan
@@ -382,17 +383,27 @@ each result. A task is claimed by an atomic push, so no two workers ever do the 
     default=2.0,
     show_default=True,
     metavar="SECONDS",
-    help="Seconds between looks at the queue.",
+    help="The longest pause between looks at the queue while it is idle (pauses start at 0.05 s).",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="Do up to N tasks at once, each in a worktree of its own.",
 )
 @json_option
 def worker(
-    remote: str, command: str, name: str | None, once: bool, poll_seconds: float, as_json: bool
+    remote: str, command: str, name: str | None, once: bool, poll_seconds: float, jobs: int, as_json: bool
 ) -> int:
     """Do steps queued on a git remote by plans that run on other machines."""
     from conductor.commands import worker as worker_command
 
     return finish(
-        worker_command.run(remote=remote, command=command, name=name, once=once, poll_seconds=poll_seconds),
+        worker_command.run(
+            remote=remote, command=command, name=name, once=once, poll_seconds=poll_seconds, jobs=jobs
+        ),
         as_json,
     )
 

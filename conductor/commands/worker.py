@@ -5,5 +5,7 @@ from __future__ import annotations
 from conductor.runner.worker import WorkerReport, work
 
 
-def run(*, remote: str, command: str, name: str | None, once: bool, poll_seconds: float) -> WorkerReport:
-    return work(remote=remote, command=command, name=name, once=once, poll_seconds=poll_seconds)
+def run(
+    *, remote: str, command: str, name: str | None, once: bool, poll_seconds: float, jobs: int = 1
+) -> WorkerReport:
+    return work(remote=remote, command=command, name=name, once=once, poll_seconds=poll_seconds, jobs=jobs)

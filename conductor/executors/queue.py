@@ -11,10 +11,16 @@ For attempt N of a step, under `refs/conductor/work/<plan>/<fork>/<step>/<N>/` (
 
 Each is pushed with `git push --atomic --force-with-lease=<ref>:` (empty: the ref must not
 exist yet); libgit2 has no lease, so this is the git CLI. The remote decides who wins.
+
+The coordinator deletes an attempt's refs (one atomic push of deletions, each leased on the
+value it saw) once it has the result, so the queue on the remote holds open work only.
+Whoever waits on the queue looks with one `git ls-remote` a round, and pauses between rounds
+as `Backoff` says: briefly after a change, longer and longer while nothing happens.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 from pathlib import Path
@@ -25,6 +31,38 @@ from conductor.gitcli import git_text, hardened
 from conductor.ledger import refs
 
 NO_PROMPT = {"GIT_TERMINAL_PROMPT": "0"}  # a worker never waits for a password
+FLOOR_SECONDS = 0.05  # the pause between looks right after a change
+CAP_SECONDS = 2.0  # the longest pause while nothing changes
+FACTOR = 1.5  # the next pause without a change: this much longer (waits overshoot by a third at most)
+QUEUED_AT = "Queued-At"  # the task commit's trailer: when it was queued (seconds since the epoch)
+
+
+class Backoff:
+    """Pauses between looks at the queue: `floor` after a change, `factor` times longer each
+    time nothing changed, up to `cap`. `reset()` on any change (a task, a claim, a result)."""
+
+    def __init__(
+        self, *, floor: float = FLOOR_SECONDS, cap: float = CAP_SECONDS, factor: float = FACTOR
+    ) -> None:
+        self.floor = min(floor, cap)
+        self.cap = cap
+        self.factor = factor
+        self.current = self.floor
+
+    def reset(self) -> None:
+        self.current = self.floor
+
+    def next(self) -> float:
+        """The pause to take now; the next one is `factor` times as long (at most `cap`)."""
+        pause = self.current
+        self.current = min(self.cap, self.current * self.factor)
+        return pause
+
+
+def claim_order(slots: list[str], worker: str) -> list[str]:
+    """`slots` in this worker's own order (a hash of its name and the slot), so that workers
+    looking at the same queue mostly try different tasks first instead of racing for one."""
+    return sorted(slots, key=lambda slot: hashlib.sha1(f"{worker}\0{slot}".encode()).digest())
 
 
 class Queue:
@@ -67,6 +105,7 @@ class Queue:
                 "--atomic",
                 "--porcelain",
                 "--quiet",
+                "--no-verify",  # no pre-push hook (hardened() turns hooks off as well)
                 f"--force-with-lease={ref}:",
                 self.remote,
                 f"{commit}:{ref}",
@@ -81,6 +120,32 @@ class Queue:
             self.git("update-ref", ref, commit)
         return True
 
+    def delete(self, found: dict[str, str]) -> bool:
+        """Delete `found` (ref -> the commit seen there) from the remote in one atomic push, each
+        leased on that commit, and the local copies; False if the remote refused (it changed)."""
+        if not found:
+            return True
+        leases = [f"--force-with-lease={ref}:{commit}" for ref, commit in sorted(found.items())]
+        proc = self._run(
+            ["push", "--atomic", "--porcelain", "--quiet", "--no-verify", *leases, self.remote]
+            + [f":{ref}" for ref in sorted(found)]
+        )
+        if proc.returncode != 0:
+            return False
+        local = "".join(f"delete {ref}\n" for ref in sorted(found))
+        self._run_stdin(["update-ref", "--stdin"], local.encode())
+        return True
+
+    def _run_stdin(self, args: list[str], data: bytes) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(
+            ["git", *args],
+            cwd=self.root,
+            input=data,
+            capture_output=True,
+            env=hardened(NO_PROMPT),
+            check=False,
+        )
+
     def listing(self, pattern: str = f"{refs.WORK_PREFIX}*") -> dict[str, str]:
         """Queue refs on the remote: name -> commit."""
         out = self.git("ls-remote", self.remote, pattern)
@@ -92,7 +157,14 @@ class Queue:
 
     def fetch(self, *refs: str) -> None:
         if refs:
-            self.git("fetch", "--quiet", "--no-tags", self.remote, *[f"+{ref}:{ref}" for ref in refs])
+            self.git(
+                "fetch",
+                "--quiet",
+                "--no-tags",
+                "--no-write-fetch-head",  # workers fetch side by side (--jobs): no shared file
+                self.remote,
+                *[f"+{ref}:{ref}" for ref in refs],
+            )
 
     def blob(self, spec: str) -> bytes:
         """The content of a blob (`<id>` or `<commit>:<path>`)."""

@@ -5,28 +5,49 @@ For each attempt it pushes the task (with the code it starts from), waits for a 
 claim and then for its result, and brings the worker's changes into the fork's worktree as
 file edits — as if an agent had made them there — so they are verified here, against this
 repository's policy, like any other executor's work.
+
+Once the result is in the mailbox (files on disk, from which a resumed run takes it), the
+attempt's refs are deleted from the remote in one atomic push, so the queue holds open work
+only; a timed-out attempt's refs go too, so no worker takes it up. Refs a crash or a failed
+push left behind are swept at the next run of any plan with this remote: those of attempts
+this repository's ledger has finished.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 from conductor.errors import ConductorError
 from conductor.executors.base import Assignment, Outcome, Waiting
-from conductor.executors.queue import Queue
+from conductor.executors.queue import QUEUED_AT, Backoff, Queue
 from conductor.gitcli import git_text
 from conductor.ledger import refs
 from conductor.ledger.refs import WORK_CLAIM, WORK_RESULT, WORK_TASK
+from conductor.ledger.store import Ledger
 from conductor.mailbox import write_atomic
 from conductor.models import layout
+from conductor.models.event import EventType
 from conductor.models.layout import EXPLANATION, RESULT
 from conductor.models.paths import escape_reason, printable, unstorable_reason
 from conductor.models.result import ResultFile, ResultStatus
 
-POLL_SECONDS = 1.0
+POLL_SECONDS = 1.0  # the longest pause between looks at the attempt's refs
+FACTOR = 1.5  # each pause without a change is this much longer than the one before
 REMIND_SECONDS = 60.0
+# events that end an attempt's wait: its refs on the remote are no longer needed
+ENDS_ATTEMPT = {
+    EventType.RESULT_RECEIVED,
+    EventType.TASK_COMPLETED,
+    EventType.TASK_FAILED,
+    EventType.TASK_REJECTED,
+    EventType.TASK_TIMED_OUT,
+}
+ENDS_FORK = {EventType.FORK_COMPLETED, EventType.FORK_FAILED, EventType.FORK_ABANDONED}
 
 
 def apply_changes(queue: Queue, workspace: Path, parent: str, commit: str) -> list[str]:
@@ -68,6 +89,8 @@ class RemoteExecutor:
     def __init__(self, remote: str, *, poll_seconds: float = POLL_SECONDS) -> None:
         self.remote = remote
         self.poll_seconds = poll_seconds
+        self._lock = threading.Lock()  # forks run side by side with one executor
+        self._swept = False
 
     def identity(self) -> tuple[str, str]:
         return (f"conductor worker (via {self.remote})", "remote-executor@conductor.invalid")
@@ -83,21 +106,33 @@ class RemoteExecutor:
         )
         queue = Queue(Path(common).parent, self.remote)
         base = refs.work_slot(mailbox.plan, mailbox.fork, step, task.attempt)
+        self._sweep_once(queue, assignment)
+        present = queue.listing(f"{refs.WORK_PREFIX}{mailbox.plan}/{mailbox.fork}/*")
+        # this fork does one attempt at a time: the refs of any other are leftovers
+        self._remove(
+            queue, {ref: c for ref, c in present.items() if not ref.startswith(f"{base}/")}, assignment
+        )
+        present = {ref: c for ref, c in present.items() if ref.startswith(f"{base}/")}
+        if _delivered(assignment):  # taken before a crash; the mailbox has it
+            self._remove(queue, present, assignment)
+            return Outcome.RESULT
         parent = queue.git("-C", str(assignment.workspace), "rev-parse", "HEAD")
-        present = queue.listing(f"{base}/*")
         if f"{base}/{WORK_TASK}" not in present:
             commit = queue.commit(
                 {layout.QUEUE_TASK: task.to_json().encode()},
                 parent=parent,
-                message=f"conductor task {mailbox.plan}/{mailbox.fork}/{step} attempt {task.attempt}\n",
+                message=f"conductor task {mailbox.plan}/{mailbox.fork}/{step} attempt {task.attempt}\n\n"
+                f"{QUEUED_AT}: {time.time():.3f}\n",
             )
             queue.create(f"{base}/{WORK_TASK}", commit)
+        again = "" if f"{base}/{WORK_TASK}" not in present else "already "
         assignment.say(
-            f"{step}: queued on {self.remote} ({base}); waiting for a worker:"
+            f"{step}: {again}queued on {self.remote} ({base}); waiting for a worker:"
             f" conductor worker --remote {self.remote} --exec CMD ({assignment.timeout_note()})"
         )
         claimed = assignment.claimed
         waiting = Waiting(assignment, poll_seconds=self.poll_seconds, remind_seconds=REMIND_SECONDS)
+        backoff = Backoff(cap=self.poll_seconds, factor=FACTOR)
         while True:
             present = queue.listing(f"{base}/*")
             if not claimed and f"{base}/{WORK_CLAIM}" in present:
@@ -106,17 +141,40 @@ class RemoteExecutor:
                 assignment.on_claim({**worker, "executor": self.name, "remote": self.remote})
                 mailbox.claim(step)
                 claimed = True
+                backoff.reset()
                 assignment.say(f"{step}: claimed by worker {worker.get('name', '?')}")
             if f"{base}/{WORK_RESULT}" in present:
                 queue.fetch(f"{base}/{WORK_RESULT}")
-                return self._deliver(assignment, queue, parent, present[f"{base}/{WORK_RESULT}"], claimed)
+                self._deliver(assignment, queue, parent, present[f"{base}/{WORK_RESULT}"], claimed)
+                self._remove(queue, present, assignment)
+                return Outcome.RESULT
+            waiting.poll_seconds = backoff.next()
             over = waiting.pause(claimed=claimed)
+            if over is Outcome.TIMEOUT:  # no worker takes up an attempt that is over
+                self._remove(queue, queue.listing(f"{base}/*"), assignment)
             if over is not None:
                 return over
 
-    def _deliver(
-        self, assignment: Assignment, queue: Queue, parent: str, report: str, claimed: bool
-    ) -> Outcome:
+    def _remove(self, queue: Queue, found: dict[str, str], assignment: Assignment) -> None:
+        """Delete `found` from the remote; a failure leaves them for the next sweep."""
+        if found and not queue.delete(found):
+            assignment.say(
+                f"{assignment.step}: could not remove {len(found)} queue ref(s) from {self.remote};"
+                " the next run with this remote removes them"
+            )
+
+    def _sweep_once(self, queue: Queue, assignment: Assignment) -> None:
+        """Once a process: remove the refs of attempts this repository's ledger has finished
+        (left by a crash or a failed push); other repositories' plans are left alone."""
+        with self._lock:
+            if self._swept:
+                return
+            self._swept = True
+        leftovers = finished_slots(queue, Ledger(queue.root))
+        if leftovers:
+            self._remove(queue, leftovers, assignment)
+
+    def _deliver(self, assignment: Assignment, queue: Queue, parent: str, report: str, claimed: bool) -> None:
         """The worker's result: its edits into the worktree, its result files into the mailbox."""
         step, mailbox = assignment.step, assignment.mailbox
         if not claimed:
@@ -133,7 +191,7 @@ class RemoteExecutor:
             write_atomic(mailbox.path(layout.FAILED, step, EXPLANATION), f"# {step}\n\n{exc.message}\n")
             write_atomic(mailbox.path(layout.FAILED, step, RESULT), refused.to_json())
             assignment.say(f"{step}: refused the worker's change: {exc.message}")
-            return Outcome.RESULT
+            return
         raw = queue.read(report, layout.QUEUE_RESULT)
         try:
             directory = ResultFile.from_json(raw).status.value
@@ -144,4 +202,42 @@ class RemoteExecutor:
         assignment.say(
             f"{step}: result from the worker ({len(changed)} file{'' if len(changed) == 1 else 's'} changed)"
         )
-        return Outcome.RESULT
+
+
+def _delivered(assignment: Assignment) -> bool:
+    """The mailbox holds this attempt's result: delivered before Conductor stopped."""
+    found = assignment.mailbox.find_result(assignment.step, limit=assignment.result_limit)
+    if found is None or found.problem is not None:
+        return found is not None
+    try:
+        attempt = json.loads(found.result).get("attempt")
+    except (ValueError, AttributeError):
+        return True  # a broken result is still this attempt's: the runner reports it
+    return attempt in (None, assignment.task.attempt)
+
+
+def finished_slots(queue: Queue, ledger: Ledger) -> dict[str, str]:
+    """Queue refs on the remote of attempts the ledger has finished: ref -> commit."""
+    by_fork: dict[tuple[str, str], dict[str, str]] = {}
+    for ref, commit in queue.listing().items():
+        parsed = refs.parse_work_ref(ref)
+        if parsed is not None:
+            by_fork.setdefault((parsed[0], parsed[1]), {})[ref] = commit
+    found: dict[str, str] = {}
+    for (plan, fork), slots in by_fork.items():
+        if ledger.ref_target(refs.fork_log(plan, fork)) is None:
+            continue  # a plan of another repository's: not ours to judge
+        ended: dict[str, int] = {}  # step -> the highest attempt that ended
+        over = False
+        for event in ledger.log(refs.fork_log(plan, fork), newest_first=False):
+            if event.type in ENDS_FORK:
+                over = True
+            elif event.step is not None and event.attempt is not None:
+                last = event.attempt if event.type in ENDS_ATTEMPT else event.attempt - 1
+                ended[event.step] = max(ended.get(event.step, 0), last)
+        for ref, commit in slots.items():
+            parsed = refs.parse_work_ref(ref)
+            assert parsed is not None
+            if over or parsed[3] <= ended.get(parsed[2], 0):
+                found[ref] = commit
+    return found

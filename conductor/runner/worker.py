@@ -5,6 +5,12 @@ fetches the queue, claims a task by an atomic compare-and-swap push (so no task 
 twice), runs CMD on it under the same file contract as the command executor, in a worktree
 of its own at the code the step starts from, and pushes the result. The machine that runs
 the plan verifies the result against its policy and commits it.
+
+Workers that look at the same queue try its open tasks in orders of their own (a hash of the
+worker's name and the task: `claim_order`), so they mostly claim different tasks; a claim lost
+to another worker moves on to the next task at once. Between looks, a worker pauses 0.05 s
+after a change and twice as long each time nothing changed, up to `--poll` (`Backoff`).
+With `--jobs N` it does up to N tasks at once, each in a thread with a worktree of its own.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import os
 import platform
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,9 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from conductor import secrets
+from conductor.errors import ConductorError
 from conductor.executors.base import Assignment, Outcome
 from conductor.executors.command import CommandExecutor
-from conductor.executors.queue import Queue
+from conductor.executors.queue import CAP_SECONDS, QUEUED_AT, Backoff, Queue, claim_order
 from conductor.gitcli import git_text
 from conductor.ledger import refs
 from conductor.ledger.refs import WORK_CLAIM, WORK_RESULT, WORK_TASK
@@ -92,41 +100,127 @@ def work(
     command: str,
     name: str | None = None,
     once: bool = False,
-    poll_seconds: float = 2.0,
+    poll_seconds: float = CAP_SECONDS,
+    jobs: int = 1,
     say_fn: Callable[[str], None] = say,
 ) -> WorkerReport:
+    """Claim and do queued tasks, up to `jobs` at once, until stopped (or, with `once`, until a
+    look at the queue finds nothing to claim and nothing is running)."""
     root = find_root()
     queue = Queue(root, remote)
     queue.check_remote()
     worker = name or default_name()
     report = WorkerReport()
-    say_fn(f"worker {worker}: taking tasks from {remote} ({refs.WORK_PREFIX}*); Ctrl-C to stop")
-    while True:
-        claimed_any = False
-        for base in open_slots(queue.listing()):
-            task_commit = queue.listing(f"{base}/{WORK_TASK}").get(f"{base}/{WORK_TASK}")
-            if task_commit is None:
-                continue
-            queue.fetch(f"{base}/{WORK_TASK}")
-            claim = queue.commit(
-                {layout.QUEUE_WORKER: json.dumps({"name": worker, "host": platform.node()}).encode()},
-                parent=task_commit,
-                message=f"claimed by {worker}\n",
-            )
-            if not queue.create(f"{base}/{WORK_CLAIM}", claim):
-                report.lost.append(base)
-                say_fn(f"worker {worker}: {base} was claimed by another worker")
-                continue
-            claimed_any = True
-            report.done.append(do_task(queue, base, task_commit, command, worker, say_fn))
-        if once and not claimed_any:
-            return report
-        if not claimed_any:
-            time.sleep(poll_seconds)
+    backoff = Backoff(cap=poll_seconds)
+    running: dict[str, threading.Thread] = {}  # slot -> the thread doing it
+    lock = threading.Lock()  # guards report and running
+    stop = threading.Event()
+    note = f", {jobs} at a time" if jobs > 1 else ""
+    say_fn(f"worker {worker}: taking tasks from {remote} ({refs.WORK_PREFIX}*{note}); Ctrl-C to stop")
+
+    def run_one(base: str, task_commit: str, queued_at: float | None, claimed_at: float) -> None:
+        try:
+            done = do_task(queue, base, task_commit, command, worker, say_fn, stop=stop)
+            done.update(_timing(queued_at, claimed_at))
+            with lock:
+                report.done.append(done)
+        except Exception as exc:  # one task's trouble does not stop the others
+            say_fn(f"worker {worker}: {base}: {exc}")
+        finally:
+            with lock:
+                running.pop(base, None)
+
+    try:
+        while True:
+            with lock:
+                busy = set(running)
+            claimed_any = False
+            if len(busy) < jobs:
+                listing = queue.listing()
+                for base in claim_order([b for b in open_slots(listing) if b not in busy], worker):
+                    if len(busy) >= jobs:
+                        break
+                    task_commit = listing[f"{base}/{WORK_TASK}"]
+                    queue.fetch(f"{base}/{WORK_TASK}")
+                    claimed_at = time.time()
+                    claim = queue.commit(
+                        {
+                            layout.QUEUE_WORKER: json.dumps(
+                                {"name": worker, "host": platform.node(), "claimed_at": round(claimed_at, 3)}
+                            ).encode()
+                        },
+                        parent=task_commit,
+                        message=f"claimed by {worker}\n",
+                    )
+                    if not queue.create(f"{base}/{WORK_CLAIM}", claim):
+                        with lock:
+                            report.lost.append(base)
+                        say_fn(f"worker {worker}: {base} was claimed by another worker; trying the next")
+                        continue  # the next candidate at once
+                    claimed_any = True
+                    busy.add(base)
+                    queued_at = queued_time(queue, task_commit)
+                    if jobs == 1:
+                        with lock:
+                            running[base] = threading.current_thread()
+                        run_one(base, task_commit, queued_at, claimed_at)
+                        break  # a fresh look at the queue: the listing is old by now
+                    thread = threading.Thread(
+                        target=run_one, args=(base, task_commit, queued_at, claimed_at), name=f"task {base}"
+                    )
+                    with lock:
+                        running[base] = thread
+                    thread.start()
+            with lock:
+                idle = not running
+            if once and not claimed_any and idle:
+                return report
+            if claimed_any:
+                backoff.reset()
+                continue  # look again at once: more may be queued
+            time.sleep(backoff.next())
+    except KeyboardInterrupt:
+        stop.set()  # the running commands are stopped; their attempts are reported as failed
+        raise
+    finally:
+        for thread in list(running.values()):
+            if thread is not threading.current_thread():
+                thread.join()
+
+
+def queued_time(queue: Queue, task_commit: str) -> float | None:
+    """When the coordinator queued the task (its `Queued-At:` trailer); None if not said."""
+    try:
+        message = queue.git("log", "-1", "--format=%B", task_commit)
+    except ConductorError:
+        return None
+    for line in message.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == QUEUED_AT:
+            try:
+                return float(value)
+            except ValueError:
+                return None
+    return None
+
+
+def _timing(queued_at: float | None, claimed_at: float) -> dict[str, float]:
+    out = {"claimed_at": round(claimed_at, 3)}
+    if queued_at is not None:
+        out["queued_at"] = round(queued_at, 3)
+        out["waited_seconds"] = round(max(0.0, claimed_at - queued_at), 3)
+    return out
 
 
 def do_task(
-    queue: Queue, base: str, task_commit: str, command: str, worker: str, say_fn: Callable[[str], None]
+    queue: Queue,
+    base: str,
+    task_commit: str,
+    command: str,
+    worker: str,
+    say_fn: Callable[[str], None],
+    *,
+    stop: threading.Event | None = None,
 ) -> dict[str, Any]:
     parsed = refs.parse_work_ref(f"{base}/{WORK_TASK}")
     assert parsed is not None
@@ -152,6 +246,8 @@ def do_task(
             say=lambda text: say_fn(f"[{plan}/{fork}] {text}"),
             confinement=confinement,
         )
+        if stop is not None:
+            assignment.stop = stop
         # without a sandbox, this clone is watched as a local step's checkout is (tripwire.py)
         before = None if confinement.isolated else fingerprint.take(queue.root, confinement.git_dir)
         outcome = CommandExecutor(command).execute(assignment)

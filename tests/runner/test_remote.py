@@ -21,6 +21,7 @@ STEPS = [
 ]
 
 
+REMOTE = ("--remote", "origin", "--yes", "--json")
 pytestmark = pytest.mark.slow  # workers in other clones, a coordinator process each
 
 
@@ -91,19 +92,11 @@ def test_workers_in_another_clone_do_the_steps_and_the_plan_verifies_them(
     assert authors == ["far-away", "scripted agent"]  # the agent's own name, else the worker's
     claims = [e for e in proj.events(plan) if e.type.value == "task.claimed"]
     assert [c.data["worker"]["name"] for c in claims] == ["far-away", "far-away"]
-    queue = Queue(proj.root, "origin").listing()
-    for step in ("step_001", "step_002"):
-        for kind in ("task", "claim", "result"):
-            assert f"refs/conductor/work/{plan}/main/{step}/1/{kind}" in queue
+    # each attempt's task, claim and result refs left the remote (and this clone) with its result
+    assert Queue(proj.root, "origin").listing() == {}
+    assert git(proj.root, "for-each-ref", "refs/conductor/work/") == ""
     assert run_cli("verify", plan).code == 0
     assert_fsck_clean(proj.root)
-    # clean drops the local copies of the queue refs; the remote keeps its record
-    local = git(proj.root, "for-each-ref", "--format=%(refname)", "refs/conductor/work/").split()
-    assert len(local) == 6
-    cleaned = run_cli("clean", plan, "--json")
-    assert "6 local work-queue refs" in cleaned.out
-    assert git(proj.root, "for-each-ref", "refs/conductor/work/") == ""
-    assert len(Queue(proj.root, "origin").listing()) == 6
     # the worker's clone keeps no worktree behind
     assert git(clone, "worktree", "list").count("\n") == 1
 
@@ -192,9 +185,9 @@ def test_a_coordinator_killed_while_waiting_resumes_and_takes_the_workers_result
     resumed = run_cli("resume", "--yes")
     assert resumed.code == 0, resumed.err
     assert git(proj.root, "show", f"{proj.branch()}:a.txt") == "done while nobody watched\n"
-    tasks = [ref for ref in queue.listing() if ref.endswith("/task")]
-    assert len(tasks) == 1  # the resumed plan did not queue the task again
     assert [e.type.value for e in proj.events()].count("task.completed") == 1
+    assert queue.listing() == {}  # the resumed run took the result and removed the refs
+    assert "step_001: already queued on origin" in resumed.err  # it did not queue the task again
 
 
 def test_without_a_sandbox_a_workers_clone_is_watched_and_put_back(shared: tuple[Project, Path]) -> None:
@@ -222,3 +215,112 @@ def test_without_a_sandbox_a_workers_clone_is_watched_and_put_back(shared: tuple
         git(clone, "status", "--porcelain"),
         git(clone, "for-each-ref", "refs/heads", "refs/tags"),
     ) == before
+
+
+def test_refs_a_failed_cleanup_left_are_removed_by_the_next_run(shared: tuple[Project, Path]) -> None:
+    """The state a coordinator killed between taking the result and removing its refs leaves:
+    the remote refuses the deletions here. The plan still completes; the next run with this
+    remote removes what this repository's ledger has finished, and nothing else."""
+    proj, clone = shared
+    hook = proj.root.parent / "remote.git" / "hooks" / "pre-receive"
+    hook.write_text(f"#!/bin/sh\nwhile read old new ref; do [ $new = {'0' * 40} ] && exit 1; done\nexit 0\n")
+    hook.chmod(0o755)
+    script = {"*": [{"write": {"a.txt": "a\n"}}]}
+    first = coordinate(proj, proj.plan(STEPS[:1]))
+    work_until_done(first, clone, proj.agent(script), "w")
+    out, err = first.communicate(timeout=60)
+    assert first.returncode == 0, err
+    plan = json.loads(out)["plan"]
+    assert "could not remove 3 queue ref(s) from origin" in err
+    left = Queue(proj.root, "origin").listing()
+    assert sorted(ref.rsplit("/", 1)[1] for ref in left) == ["claim", "result", "task"]
+    # a slot of a plan this repository does not know (another coordinator's): left alone
+    head = git(proj.root, "rev-parse", "HEAD").strip()
+    foreign = "refs/conductor/work/elsewhere-1/main/step_001/1/task"
+    git(proj.root, "push", "-q", "origin", f"{head}:{foreign}")
+    hook.unlink()
+    second = coordinate(proj, proj.plan([dict(STEPS[1])], name="second.yaml"))
+    work_until_done(second, clone, proj.agent(script | {"*": [{"write": {"b.txt": "b\n"}}]}), "w")
+    _, err = second.communicate(timeout=60)
+    assert second.returncode == 0, err
+    left = Queue(proj.root, "origin").listing()
+    assert left[foreign] == head  # (a worker may have taken it up meanwhile)
+    assert {ref.split("/")[3] for ref in left} == {"elsewhere-1"}
+    assert plan in proj.ledger().plans()
+
+
+def test_a_worker_with_jobs_2_does_two_steps_at_once(proj: Project, shared: tuple[Project, Path]) -> None:
+    """Two forks, one worker with --jobs 2: both steps run at the same time. (No sandbox on
+    this worker, so that the commands can leave their time marks outside their worktrees.)"""
+    _, clone = shared
+    policy = clone / ".conductor" / "policy.yaml"
+    policy.write_text(policy.read_text() + "\nsandbox:\n  mode: off\n")
+    git(clone, "commit", "-q", "-am", "no sandbox on this worker")
+    plan = {
+        "goal": "two at once",
+        "forks": [
+            {"id": f"f{n}", "strategy": f"way {n}", "steps": [dict(STEPS[0], title=f"a.txt, way {n}")]}
+            for n in (1, 2)
+        ],
+    }
+    (proj.root / "two.yaml").write_text(json.dumps(plan))
+    git(proj.root, "add", "two.yaml")
+    git(proj.root, "commit", "-q", "-m", "two forks")
+    marks = clone.parent / "marks"
+    marks.mkdir()
+    agent = proj.agent({"*": [{"sleep": 2}, {"write": {"a.txt": "a\n"}}]})
+    command = (
+        f'date +%s.%N > {marks}/"$$".start; {agent}; status=$?; date +%s.%N > {marks}/"$$".end; exit $status'
+    )
+    coordinator = subprocess.Popen(
+        [conductor_bin(), "explore", "--plan", "two.yaml", "--no-spawn", "--jobs", "2", *REMOTE],
+        cwd=proj.root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    queue = Queue(proj.root, "origin")
+    wait_until(
+        lambda: sum(ref.endswith("/task") for ref in queue.listing()) == 2,
+        timeout=60,
+        what="two queued tasks",
+    )
+    worked = run_process(
+        conductor_bin(),
+        "worker",
+        "--remote",
+        "origin",
+        "--exec",
+        command,
+        "--jobs",
+        "2",
+        "--once",
+        "--json",
+        cwd=clone,
+    )
+    assert worked.code == 0, worked.err
+    assert sorted(d["fork"] for d in json.loads(worked.out)["done"]) == ["f1", "f2"]
+    _, err = coordinator.communicate(timeout=60)
+    assert coordinator.returncode == 0, err
+    starts = sorted(float(p.read_text()) for p in marks.glob("*.start"))
+    ends = sorted(float(p.read_text()) for p in marks.glob("*.end"))
+    assert len(starts) == len(ends) == 2
+    assert starts[1] < ends[0]  # the second began before the first ended: they overlapped
+    assert "2 at a time" in worked.err
+    assert git(clone, "worktree", "list").count("\n") == 1
+
+
+def test_workers_try_the_open_tasks_in_orders_of_their_own() -> None:
+    from conductor.executors.queue import Backoff, claim_order
+
+    slots = [f"refs/conductor/work/p/f{n}/step_001/1" for n in range(8)]
+    orders = {tuple(claim_order(slots, f"worker-{n}")) for n in range(4)}
+    assert all(sorted(order) == sorted(slots) for order in orders)
+    assert len({order[0] for order in orders}) > 1  # not all of them start with the same task
+    assert claim_order(slots, "w") == claim_order(
+        list(reversed(slots)), "w"
+    )  # a worker's own order is stable
+    backoff = Backoff(floor=0.05, cap=0.5, factor=2)
+    assert [backoff.next() for _ in range(6)] == [0.05, 0.1, 0.2, 0.4, 0.5, 0.5]
+    backoff.reset()
+    assert backoff.next() == 0.05
