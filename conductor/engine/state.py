@@ -3,12 +3,21 @@
 `ForkState.replay(events)` folds the fork log oldest-first; a running fork applies each event
 as it records it, with the same reducer, so a resumed fork and an uninterrupted one are in
 the same state after the same events.
+
+The fold is also kept in the fork log's tree, written by the same commit as each event
+(docs/storage.md: `state.json` for the fork, `state/<step>.json` for each step), so a reader
+gets the state from the tip without reading the events. `fork_record`/`step_record` shape
+those files and `restore` reads them back — or refuses them (None: fold the log instead) when
+they are of another format or were not written with the tip's own event.
 """
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from conductor.engine.failures import FailureKind
 from conductor.models.event import Event, EventType
@@ -90,6 +99,15 @@ class ForkState:
             state.apply(event)
         return state
 
+    def after(self, event: Event) -> ForkState:
+        """The state with `event` applied, this one unchanged (only the event's step is copied)."""
+        steps = dict(self.steps)
+        if event.step is not None and event.step in steps:
+            steps[event.step] = copy.deepcopy(steps[event.step])
+        folded = ForkState(self.plan, self.fork, self.status, steps, self.halt_reason, self.last_seq)
+        folded.apply(event)
+        return folded
+
     def step(self, step_id: str) -> StepState:
         found = self.steps.get(step_id)
         if found is None:
@@ -161,3 +179,91 @@ class ForkState:
             step.failures.append(Failure(event.attempt or step.attempt, failure, event.summary))
         elif kind is EventType.REPAIR_SCHEDULED:
             step.phase = Phase.NEW
+
+
+STATE_FORMAT = 1
+"""The format of the folded state files; a reader that finds another folds the log instead."""
+
+
+def fork_record(state: ForkState) -> dict[str, Any]:
+    """`state.json`: the fork's own state after the event of the commit that holds it (`seq`)."""
+    return {
+        "format": STATE_FORMAT,
+        "plan": state.plan,
+        "fork": state.fork,
+        "seq": state.last_seq,
+        "status": state.status.value,
+        "halt_reason": state.halt_reason,
+    }
+
+
+def step_record(step: StepState) -> dict[str, Any]:
+    """`state/<step>.json`: one step's state."""
+    return {
+        "id": step.id,
+        "attempt": step.attempt,
+        "phase": step.phase.value,
+        "approved": step.approved,
+        "approved_attempt": step.approved_attempt,
+        "awaiting_attempt": step.awaiting_attempt,
+        "failures": [{"attempt": f.attempt, "kind": f.kind.value, "reason": f.reason} for f in step.failures],
+        "commit": step.commit,
+        "confidence": step.confidence,
+        "created_at": step.created_at,
+        "created_seq": step.created_seq,
+        "worker": step.worker,
+        "tripwire": step.tripwire,
+        "model": step.model,
+        "tokens": step.tokens,
+    }
+
+
+def restore(
+    plan: str, fork: str, record: Mapping[str, Any], steps: Mapping[str, Mapping[str, Any]], *, seq: int
+) -> ForkState | None:
+    """The state from its files, or None when they cannot be trusted: another format, another
+    fork, or not written with event `seq` (the tip's: a writer that does not keep the files
+    left them behind) — or anything malformed."""
+    if record.get("format") != STATE_FORMAT or record.get("seq") != seq:
+        return None
+    if record.get("plan") != plan or record.get("fork") != fork:
+        return None
+    try:
+        state = ForkState(
+            plan,
+            fork,
+            ForkStatus(record["status"]),
+            halt_reason=str(record.get("halt_reason", "")),
+            last_seq=seq,
+        )
+        for step_id, data in steps.items():
+            state.steps[step_id] = _step(step_id, data)
+    except (KeyError, TypeError, ValueError):
+        return None
+    return state
+
+
+def _step(step_id: str, data: Mapping[str, Any]) -> StepState:
+    if data["id"] != step_id:
+        raise ValueError(f"state of {data['id']} filed as {step_id}")
+    confidence = data.get("confidence")
+    return StepState(
+        step_id,
+        attempt=int(data["attempt"]),
+        phase=Phase(data["phase"]),
+        approved=data.get("approved"),
+        approved_attempt=int(data.get("approved_attempt", 0)),
+        awaiting_attempt=int(data.get("awaiting_attempt", 0)),
+        failures=[
+            Failure(int(f["attempt"]), FailureKind(f["kind"]), str(f["reason"]))
+            for f in data.get("failures", [])
+        ],
+        commit=data.get("commit"),
+        confidence=float(confidence) if isinstance(confidence, int | float) else None,
+        created_at=data.get("created_at"),
+        created_seq=int(data.get("created_seq", 0)),
+        worker=dict(data.get("worker", {})),
+        tripwire=str(data.get("tripwire", "")),
+        model=data.get("model"),
+        tokens={str(k): int(v) for k, v in dict(data.get("tokens", {})).items()},
+    )

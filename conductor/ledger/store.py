@@ -32,6 +32,7 @@ from conductor.secrets import Redactor
 
 Clock = Callable[[], dt.datetime]
 ChangeFn = Callable[[Snapshot | None], tree.Changes | None]
+FoldFn = Callable[[Snapshot | None, Event], tree.Changes]
 
 MAX_ATTEMPTS = 200
 FALLBACK_NAME = "Conductor"
@@ -111,15 +112,24 @@ class Ledger:
 
     # -- writing -------------------------------------------------------------------------
 
-    def append(self, ref: str, event: Event, changes: tree.Changes | ChangeFn | None = None) -> Event:
+    def append(
+        self,
+        ref: str,
+        event: Event,
+        changes: tree.Changes | ChangeFn | None = None,
+        *,
+        fold: FoldFn | None = None,
+    ) -> Event:
         """Record `event` as one commit on `ref`, with `changes` applied to the snapshot.
 
         `changes` may be a function of the current snapshot (None for a new log); it is called
         again if another writer moves the ref first. Returns the event as recorded (seq, time,
         commit and ref filled in). Secrets from the environment are redacted from the message
-        and every record (conductor.secrets).
+        and every record (conductor.secrets). `fold`, given the snapshot and the event as it is
+        being recorded (seq and time set), returns more changes for the same commit (a fork's
+        folded state, conductor.runner.records.fold_state).
         """
-        recorded = self._append(ref, event, changes)
+        recorded = self._append(ref, event, changes, fold)
         if recorded is None:
             raise LedgerError(f"nothing to record for {event.type.value} on {ref}")
         return recorded
@@ -128,14 +138,18 @@ class Ledger:
         """Like append, but `changes` may return None to record nothing (idempotent writes)."""
         return self._append(ref, event, changes)
 
-    def _append(self, ref: str, event: Event, changes: tree.Changes | ChangeFn | None) -> Event | None:
+    def _append(
+        self, ref: str, event: Event, changes: tree.Changes | ChangeFn | None, fold: FoldFn | None = None
+    ) -> Event | None:
         failpoints.hit(f"before:{event.type.value}")
-        recorded = self._write(ref, event, changes)
+        recorded = self._write(ref, event, changes, fold)
         if recorded is not None:
             failpoints.hit(f"after:{event.type.value}")
         return recorded
 
-    def _write(self, ref: str, event: Event, changes: tree.Changes | ChangeFn | None) -> Event | None:
+    def _write(
+        self, ref: str, event: Event, changes: tree.Changes | ChangeFn | None, fold: FoldFn | None
+    ) -> Event | None:
         repo = self.repo
         for attempt in range(MAX_ATTEMPTS):
             current = repo.references.get(ref)
@@ -147,15 +161,17 @@ class Ledger:
             wanted = changes(previous) if callable(changes) else (changes or {})
             if wanted is None:  # the change function found nothing to do: record nothing
                 return None
-            full = {path: self._redacted(content) for path, content in wanted.items()}
-            if parent is None:  # later snapshots inherit the entry (readers checked it above)
-                full[ledger_format.FORMAT_FILE] = ledger_format.encode()
-            tree_id = tree.apply(repo, parent.tree if parent else None, full)
             stamp = message.format_time(self._clock())
             if previous is not None and previous.event.time and stamp < previous.event.time:
                 stamp = previous.event.time  # keep every log ordered by time
             seq = previous.event.seq + 1 if previous is not None else 1
             recorded = replace(event, seq=seq, time=stamp, ref=ref, commit=None)
+            if fold is not None:
+                wanted = {**wanted, **fold(previous, recorded)}
+            full = {path: self._redacted(content) for path, content in wanted.items()}
+            if parent is None:  # later snapshots inherit the entry (readers checked it above)
+                full[ledger_format.FORMAT_FILE] = ledger_format.encode()
+            tree_id = tree.apply(repo, parent.tree if parent else None, full)
             # The commit time is the event's second: readers that merge logs rely on it.
             sig = self.signature(dt.datetime.fromisoformat(stamp))
             text = self.redactor.text(message.encode(recorded)) if self.redactor else message.encode(recorded)

@@ -36,6 +36,8 @@ PLAN_FILE = "plan.json"  # plan log: goal, strategies, source, base commit
 PLAN_POLICY = "policy.json"  # plan log: the effective project policy with origins
 COMPARISON_FILE = "comparison.json"  # plan log: its forks compared, the one recommended
 FORK_FILE = "fork.json"  # fork log: id, strategy, branch, base, planned steps
+STATE_FILE = "state.json"  # fork log: the fork's state folded up to this commit's event
+STATE_DIR = "state"  # fork log: each step's folded state, `state/<step>.json`
 EVIDENCE = "evidence"
 LLM = "llm"
 
@@ -64,6 +66,11 @@ class StepPaths:
     @property
     def evidence(self) -> str:
         return f"{EVIDENCE}/{self.step}"
+
+    @property
+    def state(self) -> str:
+        """The step's folded state, beside the fork's `state.json`."""
+        return f"{STATE_DIR}/{self.step}.json"
 
     @property
     def policy(self) -> str:

@@ -81,7 +81,7 @@ class Fork:
         self.mailbox = Mailbox(repo_root / HANDOFF_DIR, plan.id, fork_id)
         self.memory = memory_module.Memory(ledger)
         secrets.declare(plan.effective(fork_id).secret_names)
-        self.state = ForkState.replay(plan.id, fork_id, list(ledger.log(self.ref, newest_first=False)))
+        self.state = _state(ledger, self.ref, plan.id, fork_id)
         self.step_ids = step_ids(self.spec)
         self.watcher: detection.Watcher | None = None  # started by reconcile.reconcile()
         self.watch_seq = 0  # events up to this seq happened before the watcher started
@@ -115,7 +115,9 @@ class Fork:
             state=FORK_STATES.get(kind, "running"),
             data=data or {},
         )
-        recorded = self.ledger.append(self.ref, event, changes)
+        recorded = self.ledger.append(
+            self.ref, event, changes, fold=lambda previous, now: records.fold_state(previous, now, self.state)
+        )
         self.state.apply(recorded)
         self.mailbox.append_audit(recorded)
         return recorded
@@ -200,3 +202,13 @@ class Fork:
         self.index_sync.settle()
         if self.watcher is not None:
             self.watcher.close()
+
+
+def _state(ledger: Ledger, ref: str, plan: str, fork: str) -> ForkState:
+    """The fork's state from its log's tip, or, when the tip keeps none that can be trusted (a
+    log written before it was kept, or by a writer that keeps none), folded from its events."""
+    tip = ledger.tip(ref)
+    kept = records.read_state(tip, plan, fork) if tip is not None else None
+    if kept is not None:
+        return kept
+    return ForkState.replay(plan, fork, list(ledger.log(ref, newest_first=False)))

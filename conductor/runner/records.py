@@ -9,13 +9,20 @@ applies to the current snapshot in one append; none of them reads or writes anyt
     accept        task.completed      in_progress/ -> completed/, verdict, logs, provenance
     fail          task.rejected…      pending/ or in_progress/ -> failed/, kept as evidence
     refuse_late   result.refused      a late result, kept as evidence only
+
+and with every event the runner records, `fold_state`: the fork's state after it (`state.json`,
+`state/<step>.json`), which `read_state` gives back from a tip without reading the events.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
+from typing import Any
 
+from conductor.engine.state import ForkState, fork_record, restore, step_record
 from conductor.ledger.snapshot import Snapshot
+from conductor.models.event import Event
 from conductor.models.layout import (
     BUNDLE,
     COMPLETED,
@@ -27,6 +34,8 @@ from conductor.models.layout import (
     PENDING,
     PROVENANCE,
     RESULT,
+    STATE_DIR,
+    STATE_FILE,
     TASK,
     AttemptPaths,
     StepPaths,
@@ -182,3 +191,63 @@ def filed(snapshot: Snapshot, step: str, directory: str, suffixes: tuple[str, ..
         for suffix in suffixes
         if (data := snapshot.read(paths.record(directory, suffix))) is not None
     }
+
+
+def fold_state(previous: Snapshot | None, event: Event, known: ForkState) -> Changes:
+    """The folded state files after `event`, for the commit that records it. When `previous`
+    holds the state of its own event, only the fork's file and the event's step's change (a
+    step costs the same however many came before); else, when `known` (the runner's fold) is
+    the state of `previous`, every file is written from it (the first event, or one after a
+    writer that keeps no state); else none is, and readers fold the log."""
+    full = True
+    base: ForkState | None = None
+    if previous is not None:
+        record = _json(previous.read(STATE_FILE))
+        steps: dict[str, Any] = {}
+        if (
+            event.step is not None
+            and (found := _json(previous.read(StepPaths(event.step).state))) is not None
+        ):
+            steps[event.step] = found
+        if record is not None:
+            base = restore(known.plan, known.fork, record, steps, seq=previous.event.seq)
+            full = base is None
+    if base is None:
+        if known.last_seq != (previous.event.seq if previous is not None else 0):
+            return {}
+        base = known
+    after = base.after(event)
+    out: Changes = {STATE_FILE: _dumps(fork_record(after))}
+    for step_id, step in after.steps.items():
+        if full or step_id == event.step:
+            out[StepPaths(step_id).state] = _dumps(step_record(step))
+    return out
+
+
+def read_state(snapshot: Snapshot, plan: str, fork: str) -> ForkState | None:
+    """The fork's state as the snapshot keeps it, or None when it keeps none that was written
+    with its own event (then fold the log: conductor.engine.state.ForkState.replay)."""
+    record = _json(snapshot.read(STATE_FILE))
+    if record is None or record.get("seq") != snapshot.event.seq:
+        return None
+    steps = {}
+    for name in snapshot.listdir(STATE_DIR):
+        data = _json(snapshot.read(f"{STATE_DIR}/{name}"))
+        if data is None or not name.endswith(".json"):
+            return None
+        steps[name.removesuffix(".json")] = data
+    return restore(plan, fork, record, steps, seq=snapshot.event.seq)
+
+
+def _dumps(data: dict[str, Any]) -> str:
+    return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+
+def _json(raw: bytes | None) -> dict[str, Any] | None:
+    if raw is None:
+        return None
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None

@@ -58,6 +58,8 @@ def test_the_fork_log_table_is_the_layout_module() -> None:
     from_code = [
         FORMAT_FILE,
         layout.FORK_FILE,
+        layout.STATE_FILE,
+        step.state,
         *[step.record("<dir>", suffix) for suffix in layout.HANDED],
         step.record(layout.COMPLETED, layout.PROVENANCE),
         step.record(layout.COMPLETED, layout.BUNDLE),

@@ -1,0 +1,87 @@
+"""The folded state kept in the fork log's tree (engine/state.py): what is written is what is
+read back, and anything not written with the tip's own event is refused (the log is folded)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+from conductor.engine.state import (
+    STATE_FORMAT,
+    ForkState,
+    ForkStatus,
+    Phase,
+    fork_record,
+    restore,
+    step_record,
+)
+from conductor.models.event import Event, EventType
+from tests.conftest import event
+
+
+def numbered(*events: Event) -> list[Event]:
+    return [replace(e, seq=i, time=f"2026-12-01T10:00:{i:02d}.000000Z") for i, e in enumerate(events, 1)]
+
+
+EVENTS = numbered(
+    event(EventType.FORK_CREATED, plan="p", fork="f"),
+    event(
+        EventType.TASK_CREATED, "step_001", 1, plan="p", fork="f", confidence={"score": 0.7}, tripwire="t1"
+    ),
+    event(
+        EventType.TASK_CLAIMED, "step_001", 1, plan="p", fork="f", worker={"executor": "command", "pid": 7}
+    ),
+    event(
+        EventType.LLM_EXCHANGE, "step_001", 1, plan="p", fork="f", model="m", tokens={"input": 5, "output": 2}
+    ),
+    event(EventType.RESULT_RECEIVED, "step_001", 1, plan="p", fork="f"),
+    event(EventType.TASK_REJECTED, "step_001", 1, plan="p", fork="f", kind="protected_file", summary="no"),
+    event(EventType.REPAIR_SCHEDULED, "step_001", 2, plan="p", fork="f"),
+    event(EventType.TASK_CREATED, "step_001", 2, plan="p", fork="f"),
+    event(EventType.RESULT_RECEIVED, "step_001", 2, plan="p", fork="f"),
+    event(EventType.TASK_COMPLETED, "step_001", 2, plan="p", fork="f", commit="abc"),
+    event(EventType.APPROVAL_REQUESTED, "step_002", 1, plan="p", fork="f", confidence={"score": 0.3}),
+    event(EventType.FORK_HALTED, plan="p", fork="f", summary="step_002 needs approval"),
+)
+
+
+def written(state: ForkState) -> tuple[dict[str, object], dict[str, dict[str, object]]]:
+    """The files as the ledger keeps them: JSON text, read back."""
+    record = json.loads(json.dumps(fork_record(state)))
+    steps = {step: json.loads(json.dumps(step_record(st))) for step, st in state.steps.items()}
+    return record, steps
+
+
+def test_the_state_written_is_the_state_read_back() -> None:
+    folded = ForkState.replay("p", "f", EVENTS)
+    record, steps = written(folded)
+    assert record["format"] == STATE_FORMAT and record["seq"] == len(EVENTS)
+    restored = restore("p", "f", record, steps, seq=len(EVENTS))
+    assert restored == folded
+    assert restored is not None and restored.status is ForkStatus.HALTED
+    first = restored.steps["step_001"]
+    assert (first.phase, first.attempt, first.commit) == (Phase.COMPLETED, 2, "abc")
+    assert [f.kind.value for f in first.failures] == ["protected_file"]
+    assert restored.steps["step_002"].phase is Phase.AWAITING_APPROVAL
+
+
+def test_state_not_written_with_the_tips_event_is_refused() -> None:
+    folded = ForkState.replay("p", "f", EVENTS)
+    record, steps = written(folded)
+    assert restore("p", "f", record, steps, seq=len(EVENTS) + 1) is None  # a writer that kept no state
+    assert restore("p", "f", {**record, "format": STATE_FORMAT + 1}, steps, seq=len(EVENTS)) is None
+    assert restore("p", "other", record, steps, seq=len(EVENTS)) is None
+    assert restore("p", "f", {**record, "status": "sleeping"}, steps, seq=len(EVENTS)) is None
+    mislaid = {"step_009": steps["step_001"]}
+    assert restore("p", "f", record, mislaid, seq=len(EVENTS)) is None
+    assert restore("p", "f", record, {"step_001": {"id": "step_001"}}, seq=len(EVENTS)) is None
+
+
+def test_after_folds_one_event_into_a_copy() -> None:
+    before = ForkState.replay("p", "f", EVENTS[:5])
+    failures = list(before.steps["step_001"].failures)
+    after = before.after(EVENTS[5])
+    assert after.steps["step_001"].phase is Phase.FAILED and after.last_seq == 6
+    assert before.steps["step_001"].phase is Phase.RECEIVED and before.last_seq == 5
+    assert before.steps["step_001"].failures == failures
+    assert after == ForkState.replay("p", "f", EVENTS[:6])

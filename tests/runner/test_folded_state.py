@@ -1,0 +1,84 @@
+"""The fork's state kept in its log's tree (docs/storage.md "The folded state"): every event the
+runner records carries the state after it, a resumed run starts from it, and a log whose tip
+keeps none that can be trusted is folded instead (issue 13, point 2)."""
+
+from __future__ import annotations
+
+import json
+
+from conductor.engine.state import ForkState
+from conductor.ledger import refs
+from conductor.models.event import Event, EventType
+from conductor.models.layout import STATE_FILE
+from conductor.runner import records
+from tests.scenario import Project, build
+
+TWO = [
+    {"title": "Write new.py", "instruction": "Write new.py", "allowed_files": ["new.py"]},
+    {"title": "Write two.py", "instruction": "Write two.py", "allowed_files": ["two.py"]},
+]
+ONE = [TWO[0]]
+PLAIN = {"step_001": [{"write": {"new.py": "x = 1\n"}}]}
+REPAIRED = {
+    "step_001": {
+        "1": [{"write": {"new.py": "x = 1\n", "uv.lock": "pinned\n"}}],  # rejected: protected
+        "2": [{"write": {"new.py": "x = 2\n"}}],
+    },
+    "step_002": [{"write": {"two.py": "y = 2\n"}}],
+}
+
+
+def kept_states(proj: Project) -> list[tuple[Event, ForkState | None]]:
+    """Each event of the fork log, oldest first, with the state its commit keeps (or None)."""
+    ledger, plan = proj.ledger(), proj.only_plan()
+    return [
+        (event, records.read_state(ledger.at(str(event.commit)), plan, "main"))
+        for event in ledger.log(refs.fork_log(plan, "main"), newest_first=False)
+    ]
+
+
+def test_every_event_the_run_records_keeps_the_state_after_it(proj: Project, run_cli) -> None:
+    plan = proj.plan(TWO)
+    assert build(run_cli, proj, plan, proj.agent(REPAIRED)).code == 0
+    kept = kept_states(proj)
+    events = [event for event, _ in kept]
+    assert kept[0][1] is None  # fork.created is recorded before the run
+    for n, (event, state) in enumerate(kept[1:], start=2):
+        assert state == ForkState.replay(proj.only_plan(), "main", events[:n]), event.type
+    final = kept[-1][1]
+    assert final is not None and final.status.value == "completed"
+    assert [f.kind.value for f in final.steps["step_001"].failures] == ["protected_file"]
+    assert final.steps["step_002"].commit is not None
+
+
+def test_a_run_goes_on_from_a_tip_whose_state_is_behind_it(proj: Project, run_cli) -> None:
+    plan = proj.plan(ONE)
+    halted = run_cli("build", "--plan", plan, "--exec", proj.agent(PLAIN))  # MEDIUM without verify
+    assert halted.code == 1 and "needs approval" in halted.err
+    assert kept_states(proj)[-1][1] is not None
+    assert run_cli("approve", "step_001").code == 0  # approval.granted: recorded outside the run
+    kept = kept_states(proj)
+    granted = next(i for i, (e, _) in enumerate(kept) if e.type is EventType.APPROVAL_GRANTED)
+    assert kept[granted][1] is None  # the state was left behind; the run folded the log
+    assert all(state is not None for _, state in kept[granted + 1 :])
+    assert kept[-1][1] == proj.state()
+
+
+def test_state_of_another_format_is_not_trusted(proj: Project, run_cli) -> None:
+    plan = proj.plan(ONE)
+    assert run_cli("build", "--plan", plan, "--exec", proj.agent(PLAIN)).code == 1
+    ledger, plan_id = proj.ledger(), proj.only_plan()
+    ref = refs.fork_log(plan_id, "main")
+    tip = ledger.tip(ref)
+    assert tip is not None
+    future = json.loads(tip.read(STATE_FILE) or b"{}")
+    note = Event(EventType.NOTE, plan=plan_id, fork="main", summary="written by a later Conductor")
+    recorded = ledger.append(
+        ref,
+        note,
+        fold=lambda previous, event: {STATE_FILE: json.dumps({**future, "format": 2, "seq": event.seq})},
+    )
+    assert records.read_state(ledger.at(str(recorded.commit)), plan_id, "main") is None
+    assert run_cli("approve", "step_001").code == 0
+    assert proj.state().status.value == "completed"
+    assert kept_states(proj)[-1][1] == proj.state()
