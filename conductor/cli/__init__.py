@@ -4,7 +4,7 @@ are imported inside each callback, so `conductor --help` loads click and nothing
 
     app.py         the group and its global options
     options.py     options several commands share; `finish` (print, exit code)
-    setting_up.py  init, policy, hooks, schema, clean
+    setting_up.py  init, policy, hooks, schema, clean, archive
     running.py     build, explore, fork, resume, approve, reject, replay, worker, pr, demo
     inspecting.py  status, events, explain, verify, checkout, compare, diff, handoff-metrics
 """

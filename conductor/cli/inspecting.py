@@ -17,16 +17,29 @@ if TYPE_CHECKING:
 @cli.command(
     epilog="""\b
 Examples:
-  conductor status
+  conductor status                   the newest 20 plans
+  conductor status --limit 5
+  conductor status --all             every plan, archived ones too (conductor archive)
   conductor status --json | jq '.[].forks[].state'
+
+\b
+It says how many older plans it left out; with --json that note goes to stderr.
 """
 )
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=20,
+    show_default=True,
+    help="Show at most this many plans, the newest.",
+)
+@click.option("--all", "show_all", is_flag=True, help="Show every plan, archived ones too.")
 @json_option
-def status(as_json: bool) -> int:
-    """Show plans (newest first) and forks with their states; interrupted ones, to resume."""
+def status(limit: int, show_all: bool, as_json: bool) -> int:
+    """Show the newest plans and their forks with their states; interrupted ones, to resume."""
     from conductor.commands import status as command
 
-    return finish(command.run(), as_json)
+    return finish(command.run(limit=None if show_all else limit), as_json)
 
 
 def _event_types(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> list[EventType]:

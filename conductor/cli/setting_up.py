@@ -146,3 +146,46 @@ def clean(plan: str | None, as_json: bool) -> int:
     from conductor.commands import clean as command
 
     return finish(command.run(plan), as_json)
+
+
+def _age(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    from conductor.commands.archive import age_problem
+
+    problem = age_problem(value)
+    if problem is not None:
+        raise click.BadParameter(problem)
+    return value
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  conductor archive                    plans finished a week ago or more
+  conductor archive --older-than 12h --dry-run
+  conductor archive --older-than 0     every finished plan
+  git push origin 'refs/conductor/*:refs/conductor/*'   share the archive
+
+\b
+Folds the logs of finished plans (completed, failed, abandoned; never running or halted
+ones) into one ref, refs/conductor/archive, and removes their live refs, so the refs to list
+and fetch follow running work, not history. Nothing is lost: the archive keeps every commit
+reachable, and status --all, explain, verify, checkout, events --plan, compare, diff, replay
+and fork --from read archived plans as before. The branches conductor/<plan>/<fork> are yours
+and stay. See docs/storage.md, Archive, for pruning the removed refs on a remote.
+"""
+)
+@click.option(
+    "--older-than",
+    metavar="AGE",
+    default="7d",
+    show_default=True,
+    callback=_age,
+    help="Only plans whose last event is at least this old: 30m, 12h, 7d, 2w, or 0.",
+)
+@click.option("--dry-run", is_flag=True, help="Say what would be archived; change nothing.")
+@json_option
+def archive(older_than: str, dry_run: bool, as_json: bool) -> int:
+    """Fold finished plans' logs into one archive ref (they stay readable)."""
+    from conductor.commands import archive as command
+
+    return finish(command.run(older_than=older_than, dry_run=dry_run), as_json)

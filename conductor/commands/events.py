@@ -39,11 +39,9 @@ def line(event: Event, where_width: int = WHERE_WIDTH) -> str:
 def where_width(ledger: Ledger, *, plan: str | None, fork: str | None) -> int:
     """The longest `PLAN` or `PLAN/FORK` among the logs `events` lists (the same filter)."""
     width = 0
-    for name in ledger.ref_names():
+    for name in ledger.log_names(plan=plan, fork=fork):
         parsed = refs.parse(name)
-        if parsed is None or parsed.kind == "memory":
-            continue
-        if (plan is not None and parsed.plan != plan) or (fork is not None and parsed.fork != fork):
+        if parsed is None:
             continue
         width = max(width, len(f"{parsed.plan}/{parsed.fork}" if parsed.fork else str(parsed.plan)))
     return width

@@ -1,11 +1,12 @@
-"""`conductor status`: every plan and fork with its state."""
+"""`conductor status`: the newest plans and their forks with their states."""
 
 from __future__ import annotations
 
 from conductor.ledger.store import Ledger
 from conductor.project import find_root
-from conductor.runner.status import StatusReport, collect
+from conductor.runner.status import DEFAULT_LIMIT, StatusReport, collect
 
 
-def run() -> StatusReport:
-    return StatusReport(collect(Ledger(find_root())))
+def run(*, limit: int | None = DEFAULT_LIMIT) -> StatusReport:
+    """The newest `limit` plans (None: every plan, archived ones too)."""
+    return StatusReport(collect(Ledger(find_root()), limit=limit))

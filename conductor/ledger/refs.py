@@ -15,6 +15,8 @@ FORKS_PREFIX = "refs/conductor/forks/"
 MEMORY = "refs/conductor/memory"
 BRANCH_PREFIX = "refs/heads/conductor/"
 WORK_PREFIX = "refs/conductor/work/"  # the remote executor's queue (docs/workers.md)
+ARCHIVE = "refs/conductor/archive"  # finished plans' logs, folded by `conductor archive`
+ARCHIVE_PLANS = "plans"  # the archive index: plans/<plan>/plan, plans/<plan>/forks/<fork>
 WORK_KINDS = ("task", "claim", "result")
 WORK_TASK, WORK_CLAIM, WORK_RESULT = WORK_KINDS
 
@@ -25,6 +27,12 @@ def plan_log(plan: str) -> str:
 
 def fork_log(plan: str, fork: str) -> str:
     return f"{FORKS_PREFIX}{plan}/{fork}"
+
+
+def archive_entry(plan: str, fork: str | None = None) -> str:
+    """Where the archive index keeps the tip of a plan log (fork None) or of a fork log."""
+    folder = f"{ARCHIVE_PLANS}/{plan}"
+    return f"{folder}/plan" if fork is None else f"{folder}/forks/{fork}"
 
 
 def code_branch(plan: str, fork: str) -> str:

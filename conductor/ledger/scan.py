@@ -10,7 +10,7 @@ put in exact order here by their microsecond timestamps, so the stream is exact 
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from conductor.errors import LedgerError
@@ -20,10 +20,13 @@ from conductor.models.event import Event
 _CHUNK = 1 << 17
 
 
-def scan(git_dir: Path, refs: Sequence[str], *, newest_first: bool) -> Iterator[Event]:
-    """The events of `refs`, merged in time order (newest first unless told otherwise)."""
+def scan(git_dir: Path, refs: Mapping[str, str], *, newest_first: bool) -> Iterator[Event]:
+    """The events of `refs` (log name -> where it starts: the ref itself, or an archived tip's
+    commit id), merged in time order (newest first unless told otherwise). The starts go to
+    git on its standard input, so any number of logs fits."""
     if not refs:
         return
+    names = {start: name for name, start in refs.items()}
     args = [
         "git",
         "--no-replace-objects",
@@ -37,9 +40,11 @@ def scan(git_dir: Path, refs: Sequence[str], *, newest_first: bool) -> Iterator[
     ]
     if not newest_first:
         args.append("--reverse")
-    args += ["--end-of-options", *refs]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert proc.stdout is not None
+    args.append("--stdin")
+    proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stdin is not None
+    proc.stdin.write("".join(f"{start}\n" for start in names).encode())
+    proc.stdin.close()  # git reads every start before it writes anything
     decode = message.decode
     pending: list[Event] = []
     second = ""
@@ -53,7 +58,7 @@ def scan(git_dir: Path, refs: Sequence[str], *, newest_first: bool) -> Iterator[
                 event = decode(
                     parts[i + 2].decode("utf-8", "replace"),
                     commit=commit,
-                    ref=parts[i + 1].decode("utf-8", "replace"),
+                    ref=names.get(source := parts[i + 1].decode("utf-8", "replace"), source),
                 )
                 stamp = (event.time or "")[:19]
                 if stamp != second:

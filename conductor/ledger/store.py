@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import random
+import subprocess
 import sys
 import threading
 import time
@@ -155,8 +156,10 @@ class Ledger:
             current = repo.references.get(ref)
             parent: pygit2.Commit | None = None
             previous: Snapshot | None = None
-            if current is not None:
-                parent = self._commit(current.resolve().target)
+            # An archived log (conductor archive) goes on from its archived tip, live again.
+            start = current.resolve().target if current is not None else self._archived_target(ref)
+            if start is not None:
+                parent = self._commit(start)
                 previous = self._snapshot(parent, ref)
             wanted = changes(previous) if callable(changes) else (changes or {})
             if wanted is None:  # the change function found nothing to do: record nothing
@@ -291,15 +294,93 @@ class Ledger:
     def files_under(self, commit: str, path: str) -> list[str]:
         return code.files_under(self.repo, commit, path)
 
-    def ref_names(self, prefix: str = refs.STATE_PREFIX) -> list[str]:
-        return sorted(r for r in self.repo.references if r.startswith(prefix))
+    def ref_names(self, *patterns: str) -> list[str]:
+        """The live refs matching `patterns` (default: every state ref), sorted by name."""
+        return [name for name, _, _ in self.ref_tips(*patterns, dates=False)]
+
+    def ref_tips(self, *patterns: str, dates: bool = True) -> list[tuple[str, str, int]]:
+        """(name, target, commit time in epoch seconds, 0 without `dates`) of the live refs
+        matching `patterns` (default: every state ref), sorted by name. A pattern is a full ref
+        name or a prefix ending in `/`, as `git for-each-ref` takes them: one process that
+        seeks each prefix in the packed refs, so the cost follows what is listed, not every ref."""
+        fields = "%(refname)%00%(objectname)" + ("%00%(committerdate:unix)" if dates else "")
+        args = ["git", f"--git-dir={self.git_dir}", "for-each-ref", f"--format={fields}", "--"]
+        proc = subprocess.run([*args, *(patterns or [refs.STATE_PREFIX])], capture_output=True, check=False)
+        if proc.returncode != 0:
+            raise LedgerError(f"git for-each-ref failed: {proc.stderr.decode('utf-8', 'replace').strip()}")
+        found = []
+        for row in proc.stdout.decode("utf-8", "replace").splitlines():
+            name, target, *when = row.split("\0")
+            found.append((name, target, int(when[0]) if when and when[0] else 0))
+        return found
 
     def plans(self) -> list[str]:
-        return [r[len(refs.PLANS_PREFIX) :] for r in self.ref_names(refs.PLANS_PREFIX)]
+        """Every plan: those with a live log and those archived (`conductor archive`)."""
+        live = {r[len(refs.PLANS_PREFIX) :] for r in self.ref_names(refs.PLANS_PREFIX)}
+        return sorted(live | set(self.archived_plans()))
 
     def forks(self, plan: str) -> list[str]:
         prefix = refs.fork_log(plan, "")
-        return [r[len(prefix) :] for r in self.ref_names(prefix)]
+        live = {r[len(prefix) :] for r in self.ref_names(prefix)}
+        return sorted(live | set(self.archived_forks(plan)))
+
+    # -- the archive (conductor archive; docs/storage.md "Archive") -----------------------------
+    # refs/conductor/archive points at a commit whose parents keep the archived logs' tips
+    # reachable and whose tree indexes them: plans/<plan>/plan and plans/<plan>/forks/<fork>
+    # each hold a tip's id. A live ref always wins; a log without one is read from here.
+
+    def commit_records(
+        self, base: str | None, changes: tree.Changes, *, parents: list[str], message: str
+    ) -> str:
+        """A commit (no ref moves) whose tree is `base`'s (a commit; None: a new record tree, with
+        the format entry) plus `changes`, with `parents`: for an index such as the archive's."""
+        repo = self.repo
+        full = dict(changes)
+        if base is None:
+            full[ledger_format.FORMAT_FILE] = ledger_format.encode()
+        tree_id = tree.apply(repo, self._commit(base).tree if base else None, full)
+        sig = self.signature()
+        return str(repo.create_commit(None, sig, sig, message, tree_id, [pygit2.Oid(hex=p) for p in parents]))
+
+    def archive_commit(self) -> str | None:
+        """The archive's current commit, or None before anything was archived."""
+        found = self.repo.references.get(refs.ARCHIVE)
+        return str(found.resolve().target) if found is not None else None
+
+    def archived_plans(self) -> list[str]:
+        tree_ = self._archive_tree()
+        return tree.listdir(self.repo, tree_, refs.ARCHIVE_PLANS) if tree_ is not None else []
+
+    def archived_forks(self, plan: str) -> list[str]:
+        tree_ = self._archive_tree()
+        if tree_ is None:
+            return []
+        return tree.listdir(self.repo, tree_, refs.archive_entry(plan, "").rstrip("/"))
+
+    def archived_record(self, path: str) -> bytes | None:
+        """A file of the archive's tree (the index, or what `conductor archive` keeps beside it)."""
+        tree_ = self._archive_tree()
+        return tree.read(self.repo, tree_, path) if tree_ is not None else None
+
+    def _archive_tree(self) -> pygit2.Tree | None:
+        """The archive's tree, looked up once per thread and again only when the ref moves."""
+        found = self.repo.references.get(refs.ARCHIVE)
+        if found is None:
+            return None
+        target = str(found.resolve().target)
+        cached: tuple[str, pygit2.Tree] | None = getattr(self._local, "archive", None)
+        if cached is None or cached[0] != target:
+            cached = (target, self._commit(target).tree)
+            self._local.archive = cached
+        return cached[1]
+
+    def _archived_target(self, ref: str) -> pygit2.Oid | None:
+        """The archived tip of a plan or fork log, or None if it is not archived."""
+        parsed = refs.parse(ref)
+        if parsed is None or parsed.plan is None:
+            return None
+        raw = self.archived_record(refs.archive_entry(parsed.plan, parsed.fork))
+        return pygit2.Oid(hex=raw.decode("ascii").strip()) if raw else None
 
     def tip(self, ref: str) -> Snapshot | None:
         """The latest snapshot of a log, or None if the log does not exist."""
@@ -340,28 +421,56 @@ class Ledger:
     ) -> Iterator[Event]:
         """Events across all matching logs, merged in time order."""
         wanted = set(types) if types else None
-        selected = []
-        for name in self.ref_names():
-            parsed = refs.parse(name)
-            if parsed is None or (parsed.kind == "memory" and not include_memory):
-                continue
-            if plan is not None and parsed.plan != plan:
-                continue
-            if fork is not None and parsed.fork != fork:
-                continue
-            self.tip(name)  # refuses a log whose format this Conductor cannot read
-            selected.append(name)
-        merged = scan(self.git_dir, selected, newest_first=newest_first)
+        selected = {
+            name: name for name in self.log_names(plan=plan, fork=fork, include_memory=include_memory)
+        }
+        for name in list(selected):
+            if self.repo.references.get(name) is None:  # archived: read from its archived tip
+                archived = self._archived_target(name)
+                if archived is not None:
+                    selected[name] = str(archived)
+        merged = self._checked(scan(self.git_dir, selected, newest_first=newest_first))
         if wanted is None:
             return merged
         return (event for event in merged if event.type in wanted)
+
+    def log_names(
+        self, *, plan: str | None = None, fork: str | None = None, include_memory: bool = False
+    ) -> list[str]:
+        """The logs `events` reads: live ones, and with `plan` that plan's archived ones."""
+        if plan is None:
+            names = set(self.ref_names())
+        else:
+            names = set(self.ref_names(refs.plan_log(plan), refs.fork_log(plan, "")))
+            if self._archived_target(refs.plan_log(plan)) is not None:
+                names.add(refs.plan_log(plan))
+            names.update(refs.fork_log(plan, archived) for archived in self.archived_forks(plan))
+        selected = []
+        for name in sorted(names):
+            parsed = refs.parse(name)
+            if parsed is None or (parsed.kind == "memory" and not include_memory):
+                continue
+            if (plan is not None and parsed.plan != plan) or (fork is not None and parsed.fork != fork):
+                continue
+            selected.append(name)
+        return selected
+
+    def _checked(self, events: Iterator[Event]) -> Iterator[Event]:
+        """The events, each log's format checked (its tip read) when its first event comes: a
+        reader that stops early (--limit) reads only the logs it printed from."""
+        seen: set[str] = set()
+        for event in events:
+            if event.ref is not None and event.ref not in seen:
+                seen.add(event.ref)
+                self.tip(event.ref)  # refuses a log whose format this Conductor cannot read
+            yield event
 
     # -- internals -----------------------------------------------------------------------
 
     def _target(self, ref: str) -> pygit2.Oid | None:
         found = self.repo.references.get(ref)
         if found is None:
-            return None
+            return self._archived_target(ref)
         target = found.resolve().target
         assert isinstance(target, pygit2.Oid)
         return target

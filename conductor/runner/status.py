@@ -1,20 +1,29 @@
-"""The status read model: every plan and fork with its state, read from the ledger tips.
+"""The status read model: plans and forks with their states, read from the ledger tips.
 
-`conductor status` shows all plans, newest first; the launch path shows the one it ran
-(`plan_view`). A plan whose log says it runs but whose runner holds no lock any more (killed,
-the machine restarted) is shown as interrupted (`runner_alive`).
+`conductor status` shows the newest plans first, a screenful unless told otherwise
+(`collect`); the launch path shows the one it ran (`plan_view`). A plan whose log says it
+runs but whose runner holds no lock any more (killed, the machine restarted) is shown as
+interrupted (`runner_alive`). Archived plans (`conductor archive`) are listed with --all from
+the summaries the archive keeps (`ARCHIVED_SUMMARY`), without reading their logs.
+
+The cost follows what is shown: the plan refs are listed once with their tips' commit times
+(one `git for-each-ref`), plans are read newest tip first until no older one can be among
+the newest shown, and their forks are listed in one more `git for-each-ref`.
 """
 
 from __future__ import annotations
 
+import bisect
 import contextlib
+import datetime as dt
 import fcntl
 import json
 import os
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from conductor.engine.state import ForkState, Phase
 from conductor.errors import ConductorError
@@ -35,6 +44,18 @@ class ForkView:
     last_event: str = ""
     updated: str = ""
     confidence: dict[str, dict[str, Any]] = field(default_factory=dict)  # step -> level, score
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ForkView:
+        return cls(
+            id=str(data["id"]),
+            state=str(data["state"]),
+            branch=str(data["branch"]),
+            steps=dict(data.get("steps", {})),
+            last_event=str(data.get("last_event", "")),
+            updated=str(data.get("updated", "")),
+            confidence=dict(data.get("confidence", {})),
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -58,6 +79,20 @@ class PlanView:
     origin: str | None = None  # PLAN/FORK@STEP it was forked from (`conductor fork --from`)
     error: str | None = None  # why its records cannot be read (state "unreadable")
     hint: str | None = None  # what to do next (an interrupted plan: resume it)
+    archived: bool = False  # folded into refs/conductor/archive by `conductor archive`
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PlanView:
+        return cls(
+            id=str(data["id"]),
+            goal=str(data.get("goal", "")),
+            state=str(data.get("state", "")),
+            created=str(data.get("created", "")),
+            forks=[ForkView.from_json(fork) for fork in data.get("forks", [])],
+            origin=data.get("origin"),
+            hint=data.get("hint"),
+            archived=bool(data.get("archived", False)),
+        )
 
     @property
     def started(self) -> str:
@@ -72,6 +107,7 @@ class PlanView:
             "created": self.created,
             "origin": self.origin,
             "hint": self.hint,
+            "archived": self.archived,
             "forks": [f.to_json() for f in self.forks],
         }
         if self.error is not None:
@@ -150,11 +186,19 @@ def runner_alive(git_dir: Path, plan: str) -> bool:
         os.close(fd)
 
 
-def plan_view(ledger: Ledger, plan_id: str, *, alive: Callable[[str], bool] | None = None) -> PlanView | None:
+def plan_view(
+    ledger: Ledger,
+    plan_id: str,
+    *,
+    alive: Callable[[str], bool] | None = None,
+    tip: Snapshot | None = None,
+    forks: Iterable[str] | None = None,
+) -> PlanView | None:
     """One plan with its forks and steps; None when there is no such plan. With `alive`, a
     plan recorded as running whose runner is not alive is shown as interrupted, and so are
-    its forks that say running."""
-    tip = ledger.tip(refs.plan_log(plan_id))
+    its forks that say running. `tip` and `forks`, when the caller has them, save reading
+    the plan log's tip and listing its forks again."""
+    tip = tip or ledger.tip(refs.plan_log(plan_id))
     if tip is None:
         return None
     info = json.loads(tip.read_text(PLAN_FILE) or "{}")
@@ -170,7 +214,7 @@ def plan_view(ledger: Ledger, plan_id: str, *, alive: Callable[[str], bool] | No
     if interrupted:
         view.state = INTERRUPTED
         view.hint = RESUME_HINT.format(plan=plan_id)
-    for fork_id in ledger.forks(plan_id):
+    for fork_id in ledger.forks(plan_id) if forks is None else forks:
         ref = refs.fork_log(plan_id, fork_id)
         fork_tip = ledger.tip(ref)
         if fork_tip is None:
@@ -192,32 +236,137 @@ def plan_view(ledger: Ledger, plan_id: str, *, alive: Callable[[str], bool] | No
     return view
 
 
-def collect(ledger: Ledger) -> list[PlanView]:
-    """Every plan, newest first (by creation time, then by id); one whose records cannot be
-    read is listed with the error, not skipped. Liveness is this machine's: see runner_alive."""
-    views = []
+DEFAULT_LIMIT = 20  # plans in the default view: a screenful
+ARCHIVED_SUMMARY = "status.json"  # beside each archived plan's index entry: its PlanView
+
+
+def archived_summary_path(plan: str) -> str:
+    return f"{refs.ARCHIVE_PLANS}/{plan}/{ARCHIVED_SUMMARY}"
+
+
+@dataclass
+class Listing:
+    """The plans shown, newest first, and how many were left out."""
+
+    plans: list[PlanView]
+    older: int = 0  # live plans past the limit
+    archived: int = 0  # archived plans not listed (only --all lists them)
+
+
+def collect(ledger: Ledger, *, limit: int | None = DEFAULT_LIMIT) -> Listing:
+    """The newest `limit` plans (None: every plan, archived ones too), newest first (by
+    creation time, then by id); one whose records cannot be read is listed with the error,
+    not skipped. Liveness is this machine's: see runner_alive."""
     alive = lambda plan: runner_alive(ledger.git_dir, plan)  # noqa: E731
-    for plan_id in sorted(ledger.plans()):
+    live = ledger.ref_tips(refs.PLANS_PREFIX)
+    # Newest tip first: a plan was created before its log's last event, so once a tip is older
+    # than the oldest plan kept, no plan after it can be among the newest `limit`.
+    live.sort(key=lambda found: (-found[2], found[0]))
+    read: list[tuple[str, str, Snapshot | None, str | None]] = []  # created, plan, tip, error; in order
+    for name, _, when in live:
+        if limit is not None and len(read) >= limit and _iso(when + 1) <= read[limit - 1][0]:
+            break
+        plan_id = name[len(refs.PLANS_PREFIX) :]
         try:
-            view = plan_view(ledger, plan_id, alive=alive)
+            tip = ledger.tip(name)
+            created = str(json.loads((tip.read_text(PLAN_FILE) if tip else None) or "{}").get("created", ""))
+            bisect.insort(read, (created, plan_id, tip, None), key=_order)
+        except (ConductorError, ValueError) as exc:
+            failed = exc.message if isinstance(exc, ConductorError) else str(exc)
+            bisect.insort(read, ("", plan_id, None, failed), key=_order)
+    shown = read if limit is None else read[:limit]
+    prefixes = [refs.fork_log(plan_id, "") for _, plan_id, _, _ in shown]
+    forks: dict[str, list[str]] = {}
+    for name, _, _ in ledger.ref_tips(*prefixes, dates=False) if prefixes else []:
+        plan_id, _, fork_id = name[len(refs.FORKS_PREFIX) :].partition("/")
+        forks.setdefault(plan_id, []).append(fork_id)
+    views = []
+    for _, plan_id, tip, error in shown:
+        view: PlanView | None
+        try:
+            if error is not None:
+                raise ConductorError(error)
+            listed = set(forks.get(plan_id, [])) | set(ledger.archived_forks(plan_id))
+            view = plan_view(ledger, plan_id, alive=alive, tip=tip, forks=sorted(listed))
         except (ConductorError, ValueError) as exc:
             message = exc.message if isinstance(exc, ConductorError) else str(exc)
             view = PlanView(plan_id, "", "unreadable", "", error=message)
         if view is not None:
             views.append(view)
-    views.sort(key=lambda view: view.created, reverse=True)  # stable: equal times keep id order
-    return views
+    names = {name for name, _, _ in live}
+    archived = [plan for plan in ledger.archived_plans() if refs.plan_log(plan) not in names]
+    if limit is None:
+        views += [archived_view(ledger, plan) for plan in archived]
+        views.sort(key=lambda view: view.created, reverse=True)  # stable: equal times keep id order
+        return Listing(views)
+    return Listing(views, older=len(live) - len(views), archived=len(archived))
+
+
+def _order(found: tuple[str, str, Snapshot | None, str | None]) -> tuple[_Desc, str]:
+    return (_Desc(found[0]), found[1])
+
+
+class _Desc(str):
+    """A string that sorts backwards (newest creation time first)."""
+
+    __slots__ = ()
+
+    def __lt__(self, other: str) -> bool:
+        return str.__gt__(self, other)
+
+    def __gt__(self, other: str) -> bool:
+        return str.__lt__(self, other)
+
+
+def _iso(epoch: int) -> str:
+    """An epoch second as plan records write times (`2026-03-01T10:00:00.000000Z`)."""
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def archived_view(ledger: Ledger, plan_id: str) -> PlanView:
+    """An archived plan as `conductor archive` summed it up (its logs are not read)."""
+    raw = ledger.archived_record(archived_summary_path(plan_id))
+    try:
+        view = PlanView.from_json(json.loads(raw or b"{}") | {"id": plan_id})
+    except (ValueError, KeyError, TypeError) as exc:
+        view = PlanView(plan_id, "", "unreadable", "", error=f"its archived summary is unreadable: {exc}")
+    view.archived = True
+    return view
 
 
 @dataclass
 class StatusReport(Report):
-    plans: list[PlanView]
+    listing: Listing
+
+    @property
+    def plans(self) -> list[PlanView]:
+        return self.listing.plans
 
     def to_json(self) -> list[dict[str, Any]]:
         return [p.to_json() for p in self.plans]
 
     def render(self) -> str:
-        return render(self.plans)
+        text = render(self.plans)
+        left = left_out(self.listing)
+        return f"{text}\n{left}" if left and self.plans else left or text
+
+    def emit(self, out: TextIO, *, as_json: bool) -> None:
+        super().emit(out, as_json=as_json)
+        left = left_out(self.listing)
+        if as_json and left:
+            print(left, file=sys.stderr)
+
+
+def left_out(listing: Listing) -> str:
+    """`… 4,980 older plans: conductor status --all, or --limit N`, when some are not shown."""
+    parts = []
+    if listing.older:
+        parts.append(f"{listing.older:,} older plan{'s' if listing.older != 1 else ''}")
+    if listing.archived:
+        parts.append(f"{listing.archived:,} archived")
+    if not parts:
+        return ""
+    return f"… {' and '.join(parts)} not shown: conductor status --all, or --limit N"
 
 
 def medium_mark(confidence: dict[str, Any] | None) -> str:
@@ -238,6 +387,7 @@ def render(plans: list[PlanView]) -> str:
     out = []
     for plan in plans:
         origin = f"  (from {plan.origin})" if plan.origin else ""
+        origin += "  (archived)" if plan.archived else ""
         started = f"  started {plan.started}" if plan.started else ""
         out.append(f"plan {plan.id}  [{plan.state}]{started}  {plan.goal}{origin}".rstrip())
         if plan.hint is not None:

@@ -6,7 +6,9 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from conductor.ledger import refs
+import pygit2
+
+from conductor.ledger import message, refs
 from conductor.ledger.store import Ledger
 from conductor.models.event import Event, EventType
 from conductor.runner.scheduler import plan_lock
@@ -236,3 +238,79 @@ def test_events_columns_line_up_with_long_ids_and_several_forks(project: Path, r
     newest_a = json.loads(run_cli("events", "--fork", "a", "--limit", "1", "--json").out)
     assert only_a.index(f" {newest_a['type']} ") == len("2026-12-01 10:35:35  ") + len(f"{plan}/a") + 1
     assert only_a.index(f" {newest_a['type']} ") < types.pop()
+
+
+def many_plans(root: Path, count: int, *, created_backwards: bool = False) -> Ledger:
+    """`count` finished plans, appended a second apart; created in that order, or backwards."""
+    now = dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC)
+
+    def clock() -> dt.datetime:
+        nonlocal now
+        now += dt.timedelta(seconds=1)
+        return now
+
+    ledger = Ledger(root, clock=clock)
+    for n in range(count):
+        created = dt.datetime(2026, 2, 1, tzinfo=dt.UTC) + dt.timedelta(
+            hours=count - n if created_backwards else n
+        )
+        plan = f"p{n:02d}"
+        ledger.append(
+            refs.plan_log(plan),
+            Event(EventType.PLAN_CREATED, plan=plan, summary=plan, state="completed"),
+            {"plan.json": json.dumps({"id": plan, "goal": f"goal {n}", "created": created.isoformat()})},
+        )
+        ledger.append(
+            refs.fork_log(plan, "main"),
+            Event(EventType.FORK_COMPLETED, plan=plan, fork="main", summary="done", state="completed"),
+        )
+    return ledger
+
+
+def test_status_shows_a_screenful_of_the_newest_plans_and_says_how_many_are_left_out(
+    project: Path, run_cli
+) -> None:
+    many_plans(project, 25)
+    default = run_cli("status")
+    heads = [ln.split()[1] for ln in default.out.splitlines() if ln.startswith("plan ")]
+    assert heads == [f"p{n:02d}" for n in range(24, 4, -1)]  # 20, newest first
+    assert default.out.rstrip().endswith("… 5 older plans not shown: conductor status --all, or --limit N")
+    assert "fork main  [completed]" in default.out
+    three = run_cli("status", "--limit", "3")
+    assert [ln.split()[1] for ln in three.out.splitlines() if ln.startswith("plan ")] == ["p24", "p23", "p22"]
+    assert "… 22 older plans not shown" in three.out
+    everything = run_cli("status", "--all")
+    assert len([ln for ln in everything.out.splitlines() if ln.startswith("plan ")]) == 25
+    assert "not shown" not in everything.out
+    as_json = run_cli("status", "--json", "--limit", "2")
+    assert [p["id"] for p in json.loads(as_json.out)] == ["p24", "p23"]
+    assert "… 23 older plans not shown" in as_json.err  # the JSON stays a list; the note goes to stderr
+    assert len(json.loads(run_cli("status", "--json", "--all").out)) == 25
+    assert "… 5 older plans not shown" in run_cli("status", "--json").err
+
+
+def test_status_orders_by_creation_even_when_the_oldest_plan_moved_last(project: Path, run_cli) -> None:
+    # appended in one order, created in the other: the newest created is the least recently
+    # touched, so the tips' times cannot stop the reading early
+    many_plans(project, 6, created_backwards=True)
+    shown = [p["id"] for p in json.loads(run_cli("status", "--json", "--limit", "2").out)]
+    assert shown == ["p00", "p01"]
+    assert [p["id"] for p in json.loads(run_cli("status", "--json", "--all").out)] == [
+        f"p{n:02d}" for n in range(6)
+    ]
+
+
+def test_events_limit_reads_only_the_logs_it_prints_from(project: Path, run_cli) -> None:
+    ledger = many_plans(project, 3)
+    # an old log this Conductor cannot read: a full listing refuses it, the newest events do not
+    repo = ledger.repo
+    builder = repo.TreeBuilder()
+    builder.insert("format-version", repo.create_blob(b"99\n"), pygit2.enums.FileMode.BLOB)
+    old = Event(EventType.PLAN_CREATED, plan="old", summary="old", seq=1, time="2001-09-09T01:46:40.000000Z")
+    sig = pygit2.Signature("T", "t@example.com", 1_000_000_000, 0)
+    early = repo.create_commit(None, sig, sig, message.encode(old), builder.write(), [])
+    repo.references.create(refs.plan_log("old"), early)
+    newest = run_cli("events", "--limit", "2")
+    assert newest.code == 0 and len(newest.out.splitlines()) == 2 and "p02" in newest.out
+    full = run_cli("events")
+    assert full.code == 1 and "ledger format 99" in full.err

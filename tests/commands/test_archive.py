@@ -1,0 +1,143 @@
+"""`conductor archive` over real runs: finished plans' logs folded into refs/conductor/archive,
+their live refs gone, every commit still reachable, and the commands that read one plan
+(explain, verify, checkout, events --plan, status --all) working on archived plans as before."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from conductor.ledger import refs
+from conductor.models.event import Event, EventType
+from tests.conftest import assert_fsck_clean, git
+from tests.scenario import Project, build
+
+TWO_STEPS = [
+    {"title": "Write a.txt", "instruction": "Write a.txt", "allowed_files": ["a.txt"]},
+    {"title": "Write b.txt", "instruction": "Write b.txt", "allowed_files": ["b.txt"]},
+]
+
+
+def live(root: Path, prefix: str = "refs/conductor/") -> list[str]:
+    return git(root, "for-each-ref", "--format=%(refname)", prefix).split()
+
+
+def finished_plans(proj: Project, run_cli, count: int, *, first: int = 0) -> list[str]:
+    agent = proj.agent({"step_001": [{"write": {"a.txt": "a\n"}}], "step_002": [{"write": {"b.txt": "b\n"}}]})
+    made = []
+    for n in range(first, first + count):
+        plan_file = proj.plan(TWO_STEPS, goal=f"goal {n}", name=f"plan{n}.yaml")
+        assert build(run_cli, proj, plan_file, agent).code == 0
+        made.append(json.loads(run_cli("status", "--json", "--limit", "1").out)[0]["id"])
+    return made
+
+
+def running_plan(proj: Project) -> str:
+    """A plan whose log says it runs (and whose runner is gone: interrupted)."""
+    proj.ledger().append(
+        refs.plan_log("still-running"),
+        Event(EventType.PLAN_CREATED, plan="still-running", summary="unfinished", state="running"),
+        {"plan.json": json.dumps({"id": "still-running", "goal": "unfinished", "created": "2026-01-01"})},
+    )
+    return "still-running"
+
+
+def test_archive_folds_finished_plans_and_every_command_still_reads_them(proj: Project, run_cli) -> None:
+    first, second = finished_plans(proj, run_cli, 2)
+    running = running_plan(proj)
+    before = {p["id"]: p for p in json.loads(run_cli("status", "--json", "--all").out)}
+    events_before = run_cli("events", "--plan", first, "--json").out
+    explain_before = run_cli("explain", "step_002", "--plan", first)
+    assert explain_before.code == 0
+    tips = {name: git(proj.root, "rev-parse", name).strip() for name in live(proj.root)}
+    branches = git(proj.root, "for-each-ref", "refs/heads/conductor/")
+
+    # too recent for the default age; a dry run changes nothing
+    recent = run_cli("archive")
+    assert recent.code == 0 and "Nothing to archive" in recent.out
+    assert "2 finished more recently" in recent.out and "1 running" in recent.out
+    dry = run_cli("archive", "--older-than", "0", "--dry-run")
+    assert dry.code == 0 and dry.out.startswith("Would archive 2 finished plans")
+    assert {name: git(proj.root, "rev-parse", name).strip() for name in live(proj.root)} == tips
+
+    done = run_cli("archive", "--older-than", "0", "--json")
+    assert done.code == 0, done.err
+    report = json.loads(done.out)
+    assert sorted(p["plan"] for p in report["archived"]) == sorted([first, second])
+    assert report["kept"] == {"running": 1} and report["refs_removed"] == 4  # 2 plan logs, 2 fork logs
+    # the live refs follow running work: the running plan, the memory log, the archive
+    assert sorted(live(proj.root)) == sorted([refs.ARCHIVE, refs.MEMORY, refs.plan_log(running)])
+    assert git(proj.root, "for-each-ref", "refs/heads/conductor/") == branches  # the user's branches stay
+    archive = git(proj.root, "rev-parse", refs.ARCHIVE).strip()
+    parents = git(proj.root, "log", "-1", "--format=%P", archive).split()
+    assert set(parents) == {tips[refs.plan_log(p)] for p in (first, second)} | {
+        tips[refs.fork_log(p, "main")] for p in (first, second)
+    }
+    # every archived commit stays reachable through gc
+    git(proj.root, "gc", "-q", "--prune=now")
+    for name, tip in tips.items():
+        assert git(proj.root, "cat-file", "-t", tip).strip() == "commit", name
+    assert_fsck_clean(proj.root)
+
+    # status: the default view leaves archived plans out and says so; --all lists them as they were
+    default = run_cli("status")
+    assert default.code == 0 and f"plan {running}" in default.out and first not in default.out
+    assert "… 2 archived not shown: conductor status --all" in default.out
+    after = {p["id"]: p for p in json.loads(run_cli("status", "--json", "--all").out)}
+    assert after.keys() == before.keys()
+    for plan in (first, second):
+        assert after[plan].pop("archived") is True and before[plan].pop("archived") is False
+        assert after[plan] == before[plan]
+    assert f"plan {first}  [completed]" in run_cli("status", "--all").out
+    assert "(archived)" in run_cli("status", "--all").out
+
+    # the commands that read one plan work on an archived one, through the real CLI
+    assert run_cli("events", "--plan", first, "--json").out == events_before
+    explained = run_cli("explain", "step_002", "--plan", first)
+    assert explained.code == 0 and explained.out == explain_before.out
+    verified = run_cli("verify", first)
+    assert verified.code == 0, verified.out + verified.err
+    checkout = run_cli("checkout", f"{first}/main@step_001", str(proj.root.parent / "point"))
+    assert checkout.code == 0, checkout.err
+    assert (proj.root.parent / "point" / "a.txt").read_text() == "a\n"
+
+
+def test_a_second_archive_builds_on_the_first_and_a_live_ref_wins(proj: Project, run_cli) -> None:
+    (first,) = finished_plans(proj, run_cli, 1)
+    assert run_cli("archive", "--older-than", "0").code == 0
+    archived_once = git(proj.root, "rev-parse", refs.ARCHIVE).strip()
+    (second,) = finished_plans(proj, run_cli, 1, first=1)
+    text = run_cli("archive", "--older-than", "0")
+    assert text.code == 0 and text.out.startswith("Archived 1 finished plan into refs/conductor/archive")
+    assert "Their branches conductor/<plan>/<fork> are yours" in text.out
+    archived_twice = git(proj.root, "rev-parse", refs.ARCHIVE).strip()
+    assert git(proj.root, "rev-parse", f"{archived_twice}^1").strip() == archived_once
+    assert json.loads(run_cli("status", "--json", "--all").out)[0]["id"] == second
+    assert {p["id"] for p in json.loads(run_cli("status", "--json", "--all").out)} == {first, second}
+
+    # a crash after the archive moved but before the live refs went: the live ref is read, once
+    tip = git(proj.root, "rev-parse", f"{archived_twice}^2").strip()
+    git(proj.root, "update-ref", refs.plan_log(second), tip)
+    listed = [p["id"] for p in json.loads(run_cli("status", "--json", "--all").out)]
+    assert sorted(listed) == sorted([first, second])
+    again = json.loads(run_cli("archive", "--older-than", "0", "--json").out)
+    assert [p["plan"] for p in again["archived"]] == [second] and again["refs_removed"] == 1
+    assert live(proj.root, "refs/conductor/plans/") == []
+
+
+def test_archive_refuses_an_age_it_cannot_read(project: Path, run_cli) -> None:
+    result = run_cli("archive", "--older-than", "a week")
+    assert result.code == 2 and "cannot read the age 'a week'" in result.err and "7d" in result.err
+    unitless = run_cli("archive", "--older-than", "7")
+    assert unitless.code == 2
+
+
+def test_a_remote_gets_the_archive_as_one_ref(proj: Project, run_cli, tmp_path: Path) -> None:
+    finished_plans(proj, run_cli, 1)
+    assert run_cli("archive", "--older-than", "0").code == 0
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
+    git(proj.root, "push", "-q", str(remote), "refs/conductor/*:refs/conductor/*")
+    assert sorted(live(remote)) == [refs.ARCHIVE, refs.MEMORY]
+    assert_fsck_clean(remote)
