@@ -1,5 +1,10 @@
 """`git commit` of 1,000 staged files with the native guard hook vs with a hook that only
-runs `python3 -c pass` (target <= 2.5x): what the guard costs a developer per commit."""
+runs `python3 -c pass` (goal <= 1.5x, issue 13): what the guard costs a developer per commit.
+
+The guard's policy is parsed once (the first, unmeasured commit) and cached; the measured
+commits are the common case: the cache hit, nothing protected touched. Before issue 13 this
+was 2.5-2.9x (PyYAML, pathspec, subprocess and dataclasses imported on every commit, Python
+started with site processing)."""
 
 from __future__ import annotations
 
@@ -17,7 +22,8 @@ from _common import ENV, PYTHON, git, interleaved, report, workdir
 from conductor.runner.hooks import script
 
 FILES = 1000
-ROUNDS = 11
+ROUNDS = 21
+GOAL = 1.5
 POLICY = "file_rules:\n  protected_patterns:\n    - '*.lock'\n    - 'migrations/*'\n    - 'secrets/**'\n"
 
 
@@ -69,7 +75,7 @@ def main() -> None:
         f"git commit of {FILES} staged files: guard hook vs `python3 -c pass` hook",
         statistics.median(ours_samples[1:]),
         statistics.median(base_samples[1:]),
-        2.5,
+        GOAL,
     )
 
 

@@ -38,6 +38,15 @@ def protected_patterns(doc: YamlDocument) -> list[tuple[str, int | None]]:
     return out
 
 
+def searches(patterns: list[str]) -> list[tuple[str, int]]:
+    """The regular expressions (source, flags) pathspec compiles the protecting patterns to
+    (not the `!` ones, not blanks or comments): a path none of them finds is not protected."""
+    import pathspec
+
+    spec = pathspec.GitIgnoreSpec.from_lines(patterns)
+    return [(p.regex.pattern, p.regex.flags) for p in spec.patterns if p.include and p.regex is not None]
+
+
 def _bad(doc: YamlDocument, loc: tuple[str | int, ...], problem: str) -> ConfigError:
     field = ".".join(str(p) for p in loc)
     return ConfigError(problem, path=doc.path, line=doc.line_of(loc), field=field)

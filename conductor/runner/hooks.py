@@ -19,6 +19,7 @@ from conductor.report import Report
 
 MARKER = "# conductor-hook:"
 PYTHON_LINE = "CONDUCTOR_PYTHON=python3"
+LIB_LINE = "CONDUCTOR_LIB=\n"
 BACKUP_SUFFIX = ".pre-conductor"
 
 
@@ -39,11 +40,21 @@ def hooks_dir() -> Path:
 
 
 def script(hook: str, *, python: str = sys.executable) -> str:
-    """The hook script as installed: the one in hooks/, pointed at this Python."""
+    """The hook script as installed: the one in hooks/, pointed at this Python and, for the
+    guard's hooks, at the directory this package is imported from (so the hook can start
+    Python without site processing; conductor/resources/hooks/pre-commit)."""
     text = resources.text(f"hooks/{hook}")
     if PYTHON_LINE not in text:
         raise HookError(f"the packaged {hook} hook is damaged (no {PYTHON_LINE} line)")
-    return text.replace(PYTHON_LINE, f"CONDUCTOR_PYTHON={shlex.quote(python)}", 1)
+    text = text.replace(PYTHON_LINE, f"CONDUCTOR_PYTHON={shlex.quote(python)}", 1)
+    return text.replace(LIB_LINE, f"CONDUCTOR_LIB={shlex.quote(package_parent())}\n", 1)
+
+
+def package_parent() -> str:
+    """The directory that holds the `conductor` package this process runs."""
+    import conductor
+
+    return str(Path(conductor.__file__ or ".").resolve().parent.parent)
 
 
 def is_ours(path: Path) -> bool:
