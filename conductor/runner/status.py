@@ -30,9 +30,10 @@ from conductor.errors import ConductorError
 from conductor.ledger import refs
 from conductor.ledger.snapshot import Snapshot
 from conductor.ledger.store import Ledger
-from conductor.models.event import EventType
-from conductor.models.layout import FORK_FILE, PLAN_FILE
+from conductor.models.event import Event, EventType
+from conductor.models.layout import FORK_FILE, PLAN_FILE, StepPaths
 from conductor.report import Report, table
+from conductor.runner import records
 
 
 @dataclass
@@ -136,15 +137,16 @@ def step_states(
     ledger: Ledger, ref: str, tip: Snapshot, plan: str, fork: str
 ) -> tuple[str, dict[str, str], dict[str, dict[str, Any]]]:
     """The fork's state, each step's (planned steps included), and each step's confidence
-    (level and score, as the current attempt's task.created or approval.requested recorded it)."""
-    events = list(ledger.log(ref, newest_first=False))
-    state = ForkState.replay(plan, fork, events)
-    confidence: dict[str, dict[str, Any]] = {}
-    for event in events:
-        if event.step and event.type in (EventType.TASK_CREATED, EventType.APPROVAL_REQUESTED):
-            found = event.data.get("confidence") if isinstance(event.data, dict) else None
-            if isinstance(found, dict) and isinstance(found.get("level"), str):
-                confidence[event.step] = {"level": found["level"], "score": found.get("score")}
+    (level and score, as the current attempt's task.created or approval.requested recorded it).
+    Read from the tip alone when it keeps the folded state (records.read_state); else the log
+    is folded."""
+    state = records.read_state(tip, plan, fork)
+    if state is not None:
+        confidence = _tip_confidence(tip, state)
+    else:
+        events = list(ledger.log(ref, newest_first=False))
+        state = ForkState.replay(plan, fork, events)
+        confidence = _event_confidence(events)
     steps: dict[str, str] = {}
     raw = tip.read(FORK_FILE)
     if raw is not None:
@@ -158,6 +160,37 @@ def step_states(
             name = f"{name} (attempt {st.attempt})"
         steps[step] = name
     return state.status.value, dict(sorted(steps.items())), dict(sorted(confidence.items()))
+
+
+def _event_confidence(events: list[Event]) -> dict[str, dict[str, Any]]:
+    """Each step's confidence as the last task.created or approval.requested recorded it."""
+    confidence: dict[str, dict[str, Any]] = {}
+    for event in events:
+        if event.step and event.type in (EventType.TASK_CREATED, EventType.APPROVAL_REQUESTED):
+            found = event.data.get("confidence") if isinstance(event.data, dict) else None
+            if isinstance(found, dict) and isinstance(found.get("level"), str):
+                confidence[event.step] = {"level": found["level"], "score": found.get("score")}
+    return confidence
+
+
+def _tip_confidence(tip: Snapshot, state: ForkState) -> dict[str, dict[str, Any]]:
+    """The same from the tip's records: the assessment of the step's current attempt (its
+    task's, or the one that asked for approval of a later attempt), one small file a step."""
+    confidence: dict[str, dict[str, Any]] = {}
+    for step, st in state.steps.items():
+        paths = StepPaths(step)
+        choices = [paths.attempt(st.attempt).confidence] if st.attempt else []
+        if st.awaiting_attempt > st.attempt:
+            choices.insert(0, paths.assessment)
+        else:
+            choices.append(paths.assessment)
+        for path in choices:
+            raw = tip.read(path)
+            found = json.loads(raw) if raw else None
+            if isinstance(found, dict) and isinstance(found.get("level"), str):
+                confidence[step] = {"level": found["level"], "score": found.get("score")}
+                break
+    return confidence
 
 
 def _stamp(snapshot: Snapshot) -> str:

@@ -91,3 +91,36 @@ def test_a_status_probe_never_makes_a_starting_runner_fail(project: Path) -> Non
     with plan_lock(git_dir, "p1"):  # waits for the probe to let go, instead of refusing
         assert time.monotonic() - began >= 0.05
     releaser.join()
+
+
+def test_status_reads_a_fork_from_its_tip_and_says_what_folding_its_log_says(proj: Project, run_cli) -> None:
+    from conductor.engine.state import ForkState
+    from conductor.ledger import refs
+    from conductor.runner import records
+    from conductor.runner.status import _event_confidence
+
+    steps = [
+        {"title": "Write new.py", "instruction": "Write new.py", "allowed_files": ["new.py"]},
+        {"title": "Write two.py", "instruction": "Write two.py", "allowed_files": ["two.py"]},
+    ]
+    script = {
+        "step_001": {
+            "1": [{"write": {"new.py": "x = 1\n", "uv.lock": "pinned\n"}}],  # rejected: protected
+            "2": [{"write": {"new.py": "x = 2\n"}}],
+        },
+        "step_002": [{"write": {"two.py": "y = 2\n"}}],
+    }
+    assert build(run_cli, proj, proj.plan(steps), proj.agent(script)).code == 0
+    ledger, plan = proj.ledger(), proj.only_plan()
+    ref = refs.fork_log(plan, "main")
+    tip = ledger.tip(ref)
+    assert tip is not None and records.read_state(tip, plan, "main") is not None  # the tip keeps it
+    fork = json.loads(run_cli("status", "--json").out)[0]["forks"][0]
+    events = list(ledger.log(ref, newest_first=False))
+    folded = ForkState.replay(plan, "main", events)
+    assert fork["state"] == folded.status.value == "completed"
+    assert fork["steps"] == {"step_001": "completed (attempt 2)", "step_002": "completed"}
+    assert fork["confidence"] == _event_confidence(events) and set(fork["confidence"]) == {
+        "step_001",
+        "step_002",
+    }
