@@ -63,6 +63,7 @@ class StepState:
     failures: list[Failure] = field(default_factory=list)
     commit: str | None = None
     confidence: float | None = None
+    level: str | None = None  # the confidence level the current attempt's gate saw (high, medium, low)
     created_at: str | None = None  # when the current attempt's task was handed out
     created_seq: int = 0  # the seq of that task.created event
     worker: dict[str, object] = field(default_factory=dict)
@@ -144,13 +145,11 @@ class ForkState:
             step.tripwire = str(event.data.get("tripwire", ""))
             step.model = None
             step.tokens = {"input": 0, "output": 0}
-            score = event.data.get("confidence", {}).get("score") if isinstance(event.data, dict) else None
-            step.confidence = float(score) if isinstance(score, int | float) else step.confidence
+            self._confidence(step, event)
         elif kind is EventType.APPROVAL_REQUESTED:
             step.phase = Phase.AWAITING_APPROVAL
             step.awaiting_attempt = event.attempt or step.attempt + 1
-            score = event.data.get("confidence", {}).get("score")
-            step.confidence = float(score) if isinstance(score, int | float) else step.confidence
+            self._confidence(step, event)
         elif kind is EventType.APPROVAL_GRANTED:
             step.approved = True
             step.approved_attempt = event.attempt or step.awaiting_attempt
@@ -179,6 +178,16 @@ class ForkState:
             step.failures.append(Failure(event.attempt or step.attempt, failure, event.summary))
         elif kind is EventType.REPAIR_SCHEDULED:
             step.phase = Phase.NEW
+
+    @staticmethod
+    def _confidence(step: StepState, event: Event) -> None:
+        """The score and level a task.created or approval.requested recorded, when it did."""
+        found = event.data.get("confidence") if isinstance(event.data, dict) else None
+        if not isinstance(found, dict):
+            return
+        score, level = found.get("score"), found.get("level")
+        step.confidence = float(score) if isinstance(score, int | float) else step.confidence
+        step.level = level if isinstance(level, str) else step.level
 
 
 STATE_FORMAT = 1
@@ -209,6 +218,7 @@ def step_record(step: StepState) -> dict[str, Any]:
         "failures": [{"attempt": f.attempt, "kind": f.kind.value, "reason": f.reason} for f in step.failures],
         "commit": step.commit,
         "confidence": step.confidence,
+        "level": step.level,
         "created_at": step.created_at,
         "created_seq": step.created_seq,
         "worker": step.worker,
@@ -260,6 +270,7 @@ def _step(step_id: str, data: Mapping[str, Any]) -> StepState:
         ],
         commit=data.get("commit"),
         confidence=float(confidence) if isinstance(confidence, int | float) else None,
+        level=data.get("level"),
         created_at=data.get("created_at"),
         created_seq=int(data.get("created_seq", 0)),
         worker=dict(data.get("worker", {})),

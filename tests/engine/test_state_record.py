@@ -26,7 +26,13 @@ def numbered(*events: Event) -> list[Event]:
 EVENTS = numbered(
     event(EventType.FORK_CREATED, plan="p", fork="f"),
     event(
-        EventType.TASK_CREATED, "step_001", 1, plan="p", fork="f", confidence={"score": 0.7}, tripwire="t1"
+        EventType.TASK_CREATED,
+        "step_001",
+        1,
+        plan="p",
+        fork="f",
+        confidence={"score": 0.7, "level": "medium"},
+        tripwire="t1",
     ),
     event(
         EventType.TASK_CLAIMED, "step_001", 1, plan="p", fork="f", worker={"executor": "command", "pid": 7}
@@ -62,7 +68,9 @@ def test_the_state_written_is_the_state_read_back() -> None:
     first = restored.steps["step_001"]
     assert (first.phase, first.attempt, first.commit) == (Phase.COMPLETED, 2, "abc")
     assert [f.kind.value for f in first.failures] == ["protected_file"]
-    assert restored.steps["step_002"].phase is Phase.AWAITING_APPROVAL
+    assert (first.confidence, first.level) == (0.7, "medium")
+    second = restored.steps["step_002"]
+    assert (second.phase, second.confidence, second.level) == (Phase.AWAITING_APPROVAL, 0.3, None)
 
 
 def test_state_not_written_with_the_tips_event_is_refused() -> None:
