@@ -50,6 +50,8 @@ def test_archive_folds_finished_plans_and_every_command_still_reads_them(proj: P
     events_before = run_cli("events", "--plan", first, "--json").out
     explain_before = run_cli("explain", "step_002", "--plan", first)
     assert explain_before.code == 0
+    diff_before = run_cli("diff", f"{first}/main@step_001", f"{first}/main", "--json")
+    assert diff_before.code == 0 and "b.txt" in diff_before.out
     tips = {name: git(proj.root, "rev-parse", name).strip() for name in live(proj.root)}
     branches = git(proj.root, "for-each-ref", "refs/heads/conductor/")
 
@@ -101,6 +103,13 @@ def test_archive_folds_finished_plans_and_every_command_still_reads_them(proj: P
     checkout = run_cli("checkout", f"{first}/main@step_001", str(proj.root.parent / "point"))
     assert checkout.code == 0, checkout.err
     assert (proj.root.parent / "point" / "a.txt").read_text() == "a\n"
+    assert run_cli("diff", f"{first}/main@step_001", f"{first}/main", "--json").out == diff_before.out
+    agent = proj.agent({"step_002": [{"write": {"b.txt": "again\n"}}]}, name="again.json")
+    forked = run_cli("fork", "--from", f"{first}/main@step_001", "--exec", agent, "--yes")
+    assert forked.code == 0, forked.out + forked.err
+    assert (
+        json.loads(run_cli("status", "--json", "--limit", "1").out)[0]["origin"] == f"{first}/main@step_001"
+    )
 
 
 def test_a_second_archive_builds_on_the_first_and_a_live_ref_wins(proj: Project, run_cli) -> None:
@@ -141,3 +150,20 @@ def test_a_remote_gets_the_archive_as_one_ref(proj: Project, run_cli, tmp_path: 
     git(proj.root, "push", "-q", str(remote), "refs/conductor/*:refs/conductor/*")
     assert sorted(live(remote)) == [refs.ARCHIVE, refs.MEMORY]
     assert_fsck_clean(remote)
+
+
+def test_an_event_recorded_on_an_archived_log_continues_it_live(proj: Project, run_cli) -> None:
+    (plan,) = finished_plans(proj, run_cli, 1)
+    tip = git(proj.root, "rev-parse", refs.plan_log(plan)).strip()
+    seq = proj.ledger().tip(refs.plan_log(plan)).event.seq  # type: ignore[union-attr]
+    assert run_cli("archive", "--older-than", "0").code == 0
+    recorded = proj.ledger().append(
+        refs.plan_log(plan), Event(EventType.NOTE, plan=plan, summary="a note", state="completed")
+    )
+    assert recorded.seq == seq + 1
+    assert git(proj.root, "rev-parse", f"{refs.plan_log(plan)}^").strip() == tip  # the same chain, live again
+    listed = json.loads(run_cli("status", "--json", "--all").out)
+    assert [(p["id"], p["archived"]) for p in listed] == [(plan, False)]
+    again = json.loads(run_cli("archive", "--older-than", "0", "--json").out)
+    assert [p["plan"] for p in again["archived"]] == [plan] and again["refs_removed"] == 1
+    assert proj.ledger().tip(refs.plan_log(plan)).event.summary == "a note"  # type: ignore[union-attr]
