@@ -22,6 +22,7 @@ import os
 HARDENED = (("core.fsmonitor", "false"), ("core.hooksPath", os.devnull))
 OVERRIDE_VARIABLE = "CONDUCTOR_OVERRIDE"
 _CHUNK = 1 << 16
+SPAWN = hasattr(os, "posix_spawnp")  # not on Windows: there the guard runs git through gitcli
 
 
 def hardened_env() -> dict[str, str]:
@@ -46,6 +47,12 @@ class Git:
     def __init__(self, args: list[str], *, stdin: bytes | None = None, env: dict[str, str]) -> None:
         self.args = args
         self.stdin = stdin
+        self.pid = -1  # not started (no posix_spawnp, or git missing): output() runs it as gitcli does
+        self._out = -1
+        if SPAWN:
+            self._start(env)
+
+    def _start(self, env: dict[str, str]) -> None:
         out_r, out_w = os.pipe()
         # stderr is dropped: a failure is reported by running the command again (output()).
         actions: list[tuple[int, ...] | tuple[int, int, str, int, int]] = [
@@ -53,13 +60,13 @@ class Git:
             (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0),
         ]
         in_r = in_w = -1
-        if stdin is not None:
+        if self.stdin is not None:
             in_r, in_w = os.pipe()
             actions.append((os.POSIX_SPAWN_DUP2, in_r, 0))
         try:
-            self.pid = os.posix_spawnp("git", ["git", *args], env, file_actions=actions)
+            self.pid = os.posix_spawnp("git", ["git", *self.args], env, file_actions=actions)
         except OSError:
-            self.pid = -1  # git missing or not runnable: output() reports it as gitcli does
+            self.pid = -1
         finally:
             os.close(out_w)
             if in_r >= 0:
@@ -67,7 +74,7 @@ class Git:
         if in_w >= 0:
             if self.pid > 0:
                 try:  # noqa: SIM105 (contextlib is not imported on this path)
-                    os.write(in_w, stdin or b"")  # a few short lines: fits in the pipe buffer
+                    os.write(in_w, self.stdin or b"")  # a few short lines: fits in the pipe buffer
                 except OSError:
                     pass  # git exited early; its status says why
             os.close(in_w)
@@ -95,6 +102,8 @@ class Git:
 
 
 def _read_all(fd: int) -> bytes:
+    if fd < 0:
+        return b""
     chunks = []
     try:
         while chunk := os.read(fd, _CHUNK):

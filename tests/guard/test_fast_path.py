@@ -228,3 +228,18 @@ def test_the_guard_runs_git_as_conductor_does(monkeypatch: pytest.MonkeyPatch) -
     assert staged.OVERRIDE_VARIABLE == gitcli.OVERRIDE_VARIABLE
     assert staged.POLICY_FILE == project.POLICY_FILE
     assert os.environ["CONDUCTOR_OVERRIDE"] == "a reason"
+
+
+def test_without_posix_spawn_the_guard_runs_git_as_conductor_does(
+    guarded: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Where os.posix_spawnp is missing (Windows), the same answers come through gitcli."""
+    from conductor.guard.main import main
+
+    (guarded / "poetry.lock").write_text("v2\n")
+    git(guarded, "add", "poetry.lock")
+    assert main([]) == 1
+    spawned = capsys.readouterr().err
+    monkeypatch.setattr(staged, "SPAWN", False)
+    assert main([]) == 1
+    assert capsys.readouterr().err == spawned and "modified poetry.lock" in spawned
