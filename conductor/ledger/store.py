@@ -421,14 +421,7 @@ class Ledger:
     ) -> Iterator[Event]:
         """Events across all matching logs, merged in time order."""
         wanted = set(types) if types else None
-        selected = {
-            name: name for name in self.log_names(plan=plan, fork=fork, include_memory=include_memory)
-        }
-        for name in list(selected):
-            if self.repo.references.get(name) is None:  # archived: read from its archived tip
-                archived = self._archived_target(name)
-                if archived is not None:
-                    selected[name] = str(archived)
+        selected = self._logs(plan=plan, fork=fork, include_memory=include_memory)
         merged = self._checked(scan(self.git_dir, selected, newest_first=newest_first))
         if wanted is None:
             return merged
@@ -438,21 +431,27 @@ class Ledger:
         self, *, plan: str | None = None, fork: str | None = None, include_memory: bool = False
     ) -> list[str]:
         """The logs `events` reads: live ones, and with `plan` that plan's archived ones."""
+        return list(self._logs(plan=plan, fork=fork, include_memory=include_memory))
+
+    def _logs(self, *, plan: str | None, fork: str | None, include_memory: bool) -> dict[str, str]:
+        """log_names, each with where it starts: the live ref itself, or its archived tip."""
         if plan is None:
-            names = set(self.ref_names())
+            starts = {name: name for name in self.ref_names()}
         else:
-            names = set(self.ref_names(refs.plan_log(plan), refs.fork_log(plan, "")))
-            if self._archived_target(refs.plan_log(plan)) is not None:
-                names.add(refs.plan_log(plan))
-            names.update(refs.fork_log(plan, archived) for archived in self.archived_forks(plan))
-        selected = []
-        for name in sorted(names):
+            starts = {name: name for name in self.ref_names(refs.plan_log(plan), refs.fork_log(plan, ""))}
+            archived = [refs.plan_log(plan), *(refs.fork_log(plan, f) for f in self.archived_forks(plan))]
+            for name in archived:
+                target = self._archived_target(name) if name not in starts else None
+                if target is not None:
+                    starts[name] = str(target)
+        selected = {}
+        for name in sorted(starts):
             parsed = refs.parse(name)
             if parsed is None or (parsed.kind == "memory" and not include_memory):
                 continue
             if (plan is not None and parsed.plan != plan) or (fork is not None and parsed.fork != fork):
                 continue
-            selected.append(name)
+            selected[name] = starts[name]
         return selected
 
     def _checked(self, events: Iterator[Event]) -> Iterator[Event]:
