@@ -270,6 +270,7 @@ def plan_view(
 
 
 DEFAULT_LIMIT = 20  # plans in the default view: a screenful
+MANY = 200  # plans shown past which their forks are listed with one prefix, not one each
 ARCHIVED_SUMMARY = "status.json"  # beside each archived plan's index entry: its PlanView
 
 
@@ -309,6 +310,8 @@ def collect(ledger: Ledger, *, limit: int | None = DEFAULT_LIMIT) -> Listing:
             bisect.insort(read, ("", plan_id, None, failed), key=_order)
     shown = read if limit is None else read[:limit]
     prefixes = [refs.fork_log(plan_id, "") for _, plan_id, _, _ in shown]
+    if len(prefixes) > MANY:  # one prefix for them all: any number of plans fits one command
+        prefixes = [refs.FORKS_PREFIX]
     forks: dict[str, list[str]] = {}
     for name, _, _ in ledger.ref_tips(*prefixes, dates=False) if prefixes else []:
         plan_id, _, fork_id = name[len(refs.FORKS_PREFIX) :].partition("/")

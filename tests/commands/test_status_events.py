@@ -11,6 +11,7 @@ import pygit2
 from conductor.ledger import message, refs
 from conductor.ledger.store import Ledger
 from conductor.models.event import Event, EventType
+from conductor.runner import status
 from conductor.runner.scheduler import plan_lock
 
 
@@ -268,7 +269,7 @@ def many_plans(root: Path, count: int, *, created_backwards: bool = False) -> Le
 
 
 def test_status_shows_a_screenful_of_the_newest_plans_and_says_how_many_are_left_out(
-    project: Path, run_cli
+    project: Path, run_cli, monkeypatch
 ) -> None:
     many_plans(project, 25)
     default = run_cli("status")
@@ -286,6 +287,9 @@ def test_status_shows_a_screenful_of_the_newest_plans_and_says_how_many_are_left
     assert [p["id"] for p in json.loads(as_json.out)] == ["p24", "p23"]
     assert "… 23 older plans not shown" in as_json.err  # the JSON stays a list; the note goes to stderr
     assert len(json.loads(run_cli("status", "--json", "--all").out)) == 25
+    monkeypatch.setattr(status, "MANY", 3)  # more plans shown than that: their forks in one listing
+    listed = json.loads(run_cli("status", "--json", "--all").out)
+    assert len(listed) == 25 and all([f["id"] for f in p["forks"]] == ["main"] for p in listed)
     assert "… 5 older plans not shown" in run_cli("status", "--json").err
 
 
