@@ -8,6 +8,7 @@ started with site processing)."""
 
 from __future__ import annotations
 
+import shutil
 import statistics
 import subprocess
 import sys
@@ -68,9 +69,13 @@ def commit_timer(root: Path) -> tuple[Callable[[], None], list[float]]:
 def main() -> None:
     guarded = make_repo("guard", script("pre-commit", python=PYTHON))
     plain = make_repo("plain", f"#!/bin/sh\nexec {PYTHON} -c pass\n")
-    ours, ours_samples = commit_timer(guarded)
-    base, base_samples = commit_timer(plain)
-    interleaved(ours, base, rounds=ROUNDS)
+    try:
+        ours, ours_samples = commit_timer(guarded)
+        base, base_samples = commit_timer(plain)
+        interleaved(ours, base, rounds=ROUNDS)
+    finally:
+        for root in (guarded, plain):
+            shutil.rmtree(root, ignore_errors=True)
     report(
         f"git commit of {FILES} staged files: guard hook vs `python3 -c pass` hook",
         statistics.median(ours_samples[1:]),
