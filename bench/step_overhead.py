@@ -108,10 +108,16 @@ def make_repo(files: int) -> Path:
 
 
 def step_times(
-    root: Path, plan_id: str, steps: list[StepSpec], agent: Any, policy: str | None = None
+    root: Path,
+    plan_id: str,
+    steps: list[StepSpec],
+    agent: Any,
+    policy: str | None = None,
+    cpu: list[float] | None = None,
 ) -> list[float]:
     """Run a one-fork plan of `steps` with `agent` (under the project `policy`, a policy.yaml
-    text); the wall time of each step, in order."""
+    text); the wall time of each step, in order (and into `cpu`, when given, this process's
+    CPU time of each step)."""
     os.chdir(root)
     ledger = Ledger(root)
     spec = PlanSpec(goal="bench", forks=[ForkSpec(id="main", steps=steps)])
@@ -127,6 +133,13 @@ def step_times(
     )
     record_plan(ledger, plan)
     marks: list[float] = []
+    cpu_marks: list[float] = []
+
+    def mark(text: str) -> None:
+        if "accepted" in text:
+            marks.append(time.perf_counter())
+            cpu_marks.append(time.process_time())
+
     runner = ForkRunner(
         Fork(
             ledger,
@@ -134,14 +147,15 @@ def step_times(
             "main",
             agent,
             repo_root=root,
-            options=RunOptions(
-                yes=True, say=lambda text: marks.append(time.perf_counter()) if "accepted" in text else None
-            ),
+            options=RunOptions(yes=True, say=mark),
         )
     )
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     status = runner.run()
     assert status.value == "completed", status
+    if cpu is not None:
+        cpu_bounds = [cpu_start, *cpu_marks]
+        cpu.extend(cpu_bounds[i + 1] - cpu_bounds[i] for i in range(len(steps)))
     bounds = [start, *marks]
     return [bounds[i + 1] - bounds[i] for i in range(len(steps))]
 

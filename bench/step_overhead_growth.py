@@ -7,6 +7,9 @@ it (bench/step_overhead.py's way): an in-process agent writes one small new file
 its result straight into the mailbox, and times itself; there are no verify commands and no
 approval gate. A step's overhead is its wall time minus the agent's. Each figure is the median
 over a window of steps around the step named, over ROUNDS forks (a fresh repository each).
+Beside it, the CPU time of this process per step (git's processes not counted): on a shared
+machine the wall time of a step also measures the neighbours, its CPU time hardly does, so
+it shows a growth with history, or its absence, when the wall times are noisy.
 
     python bench/step_overhead_growth.py            # 210 steps, 3 rounds
     python bench/step_overhead_growth.py --quick    # 30 steps, 1 round (a smoke run)
@@ -51,6 +54,7 @@ class NewFileAgent:
 
     def __init__(self) -> None:
         self.spent: list[float] = []
+        self.cpu: list[float] = []
 
     def identity(self) -> tuple[str, str]:
         return ("bench agent", "bench@example.com")
@@ -59,7 +63,7 @@ class NewFileAgent:
         return {"executor": "bench"}
 
     def execute(self, assignment: Assignment) -> Outcome:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         assignment.on_claim({"executor": self.name})
         step = assignment.step
         target = assignment.workspace / assignment.task.allowed_files[0]
@@ -75,6 +79,7 @@ class NewFileAgent:
         }
         write_atomic(box.path("completed", step, ".result.json"), json.dumps(result))
         self.spent.append(time.perf_counter() - start)
+        self.cpu.append(time.process_time() - cpu)
         return Outcome.RESULT
 
 
@@ -90,16 +95,20 @@ def make_repo(name: str) -> Path:
     return root
 
 
-def one_fork(steps: int, round: int) -> list[float]:
-    """Conductor's overhead of each step of one fork of `steps` steps, in order (seconds)."""
+def one_fork(steps: int, round: int) -> tuple[list[float], list[float]]:
+    """Conductor's overhead of each step of one fork of `steps` steps, in order (seconds): wall
+    time, and this process's CPU time."""
     root = make_repo(f"growth-{round}")
     specs = [
         StepSpec(title=f"add {i}", instruction=f"add module {i}", allowed_files=[f"new/m{i:04d}.py"])
         for i in range(1, steps + 1)
     ]
-    agent = NewFileAgent()
-    walls = step_times(root, f"growth-{round}", specs, agent)
-    return [wall - spent for wall, spent in zip(walls, agent.spent, strict=True)]
+    agent, cpu = NewFileAgent(), []
+    walls = step_times(root, f"growth-{round}", specs, agent, cpu=cpu)
+    return (
+        [wall - spent for wall, spent in zip(walls, agent.spent, strict=True)],
+        [used - spent for used, spent in zip(cpu, agent.cpu, strict=True)],
+    )
 
 
 def marks(steps: int) -> list[int]:
@@ -125,25 +134,32 @@ def main() -> None:
     steps = args.steps or (QUICK_STEPS if args.quick else STEPS)
     rounds = args.rounds or (1 if args.quick else ROUNDS)
     os.environ.update({k: v for k, v in ENV.items() if k.startswith("GIT_")})
-    overheads = []
+    overheads, cpu = [], []
     profiler = cProfile.Profile() if args.profile else None
     for round in range(rounds):
         print(f"round {round + 1} of {rounds}: one fork of {steps} steps...", file=sys.stderr)
         if profiler is not None and round == rounds - 1:
             profiler.enable()
-        overheads.append(one_fork(steps, round))
+        wall, used = one_fork(steps, round)
+        overheads.append(wall)
+        cpu.append(used)
         if profiler is not None:
             profiler.disable()
     shown = marks(steps)
-    first = window(overheads, shown[0])
+    first, first_cpu = window(overheads, shown[0]), window(cpu, shown[0])
     print(f"Conductor's own time per step as the fork grows ({steps} steps, {rounds} round(s);")
     print(f"median of steps n-{WINDOW}..n+{WINDOW}; the agent's time excluded)")
     for step in shown:
-        value = window(overheads, step)
-        print(f"  step {step:>4}: {value * 1000:7.1f} ms per step   ({value / first:.2f}x step {shown[0]})")
+        value, used = window(overheads, step), window(cpu, step)
+        print(
+            f"  step {step:>4}: {value * 1000:7.1f} ms per step   ({value / first:.2f}x step {shown[0]})"
+            f"   CPU {used * 1000:6.1f} ms ({used / first_cpu:.2f}x)"
+        )
     ratio = window(overheads, shown[-1]) / first
     verdict = "ok" if ratio <= GOAL else "OVER GOAL"
-    print(f"  step {shown[-1]} / step {shown[0]}: {ratio:.2f}x (goal <= {GOAL}x: {verdict})", flush=True)
+    print(f"  step {shown[-1]} / step {shown[0]}: {ratio:.2f}x (goal <= {GOAL}x: {verdict})")
+    cpu_ratio = window(cpu, shown[-1]) / first_cpu
+    print(f"  CPU time, step {shown[-1]} / step {shown[0]}: {cpu_ratio:.2f}x", flush=True)
     if profiler is not None:
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(45)
