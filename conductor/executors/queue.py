@@ -34,6 +34,7 @@ NO_PROMPT = {"GIT_TERMINAL_PROMPT": "0"}  # a worker never waits for a password
 FLOOR_SECONDS = 0.05  # the pause between looks right after a change
 CAP_SECONDS = 2.0  # the longest pause while nothing changes
 FACTOR = 1.5  # the next pause without a change: this much longer (waits overshoot by a third at most)
+DELETE_BATCH = 90  # refs deleted by one push (30 attempts' worth)
 QUEUED_AT = "Queued-At"  # the task commit's trailer: when it was queued (seconds since the epoch)
 
 
@@ -68,9 +69,12 @@ def claim_order(slots: list[str], worker: str) -> list[str]:
 class Queue:
     """The queue on `remote`, worked through the repository at `root`."""
 
-    def __init__(self, root: Path, remote: str) -> None:
+    def __init__(self, root: Path, remote: str, *, keep_local: bool = True) -> None:
         self.root = root
         self.remote = remote
+        # keep local copies of the refs it creates and fetches (the coordinator, whose `delete`
+        # removes them again); a worker keeps none, or its clone would collect every task's
+        self.keep_local = keep_local
 
     def _run(self, args: list[str]) -> subprocess.CompletedProcess[bytes]:
         """git, for the calls whose failure is an answer (a lost lease, a missing object)."""
@@ -97,8 +101,11 @@ class Queue:
         tree = self.git("mktree", stdin=("\n".join(lines) + "\n").encode())
         return self.git("commit-tree", tree, "-p", parent, stdin=message.encode())
 
-    def create(self, ref: str, commit: str) -> bool:
-        """Create `ref` on the remote (and here) pointing at `commit`; False if it exists there."""
+    def create(self, ref: str, commit: str, *, requires: dict[str, str] | None = None) -> bool:
+        """Create `ref` on the remote (and here) pointing at `commit`; False if it exists there,
+        or if a ref of `requires` (ref -> commit) no longer points there (a claim requires its
+        task: a task the coordinator withdrew cannot be claimed)."""
+        required = sorted((requires or {}).items())
         proc = self._run(
             [
                 "push",
@@ -107,8 +114,10 @@ class Queue:
                 "--quiet",
                 "--no-verify",  # no pre-push hook (hardened() turns hooks off as well)
                 f"--force-with-lease={ref}:",
+                *[f"--force-with-lease={name}:{oid}" for name, oid in required],
                 self.remote,
                 f"{commit}:{ref}",
+                *[f"{oid}:{name}" for name, oid in required],  # unchanged: only their leases count
             ]
         )
         out = proc.stdout.decode("utf-8", "replace") + proc.stderr.decode("utf-8", "replace")
@@ -116,25 +125,29 @@ class Queue:
             if "[rejected]" in out or "stale info" in out or "already exists" in out:
                 return False
             raise ConductorError(f"cannot push to {self.remote}: {out.strip()[-400:]}")
-        if self._run(["cat-file", "-e", commit]).returncode == 0:  # mirror it here too
+        if self.keep_local and self._run(["cat-file", "-e", commit]).returncode == 0:  # mirror it here too
             self.git("update-ref", ref, commit)
         return True
 
     def delete(self, found: dict[str, str]) -> bool:
-        """Delete `found` (ref -> the commit seen there) from the remote in one atomic push, each
-        leased on that commit, and the local copies; False if the remote refused (it changed)."""
-        if not found:
-            return True
-        leases = [f"--force-with-lease={ref}:{commit}" for ref, commit in sorted(found.items())]
-        proc = self._run(
-            ["push", "--atomic", "--porcelain", "--quiet", "--no-verify", *leases, self.remote]
-            + [f":{ref}" for ref in sorted(found)]
-        )
-        if proc.returncode != 0:
-            return False
-        local = "".join(f"delete {ref}\n" for ref in sorted(found))
-        self._run_stdin(["update-ref", "--stdin"], local.encode())
-        return True
+        """Delete `found` (ref -> the commit seen there) from the remote, each leased on that
+        commit, and the local copies; False if the remote refused some (they changed). One
+        attempt's refs go in one atomic push; many (a sweep) go DELETE_BATCH at a time, as git
+        matches every ref of a push against every one of its refspecs."""
+        names = sorted(found)
+        done = True
+        for start in range(0, len(names), DELETE_BATCH):
+            batch = names[start : start + DELETE_BATCH]
+            leases = [f"--force-with-lease={ref}:{found[ref]}" for ref in batch]
+            proc = self._run(
+                ["push", "--atomic", "--porcelain", "--quiet", "--no-verify", *leases, self.remote]
+                + [f":{ref}" for ref in batch]
+            )
+            if proc.returncode != 0:
+                done = False
+                continue
+            self._run_stdin(["update-ref", "--stdin"], "".join(f"delete {ref}\n" for ref in batch).encode())
+        return done
 
     def _run_stdin(self, args: list[str], data: bytes) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run(
@@ -163,7 +176,7 @@ class Queue:
                 "--no-tags",
                 "--no-write-fetch-head",  # workers fetch side by side (--jobs): no shared file
                 self.remote,
-                *[f"+{ref}:{ref}" for ref in refs],
+                *[f"+{ref}:{ref}" if self.keep_local else ref for ref in refs],
             )
 
     def blob(self, spec: str) -> bytes:

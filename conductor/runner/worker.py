@@ -107,85 +107,100 @@ def work(
     """Claim and do queued tasks, up to `jobs` at once, until stopped (or, with `once`, until a
     look at the queue finds nothing to claim and nothing is running)."""
     root = find_root()
-    queue = Queue(root, remote)
+    queue = Queue(root, remote, keep_local=False)
     queue.check_remote()
     worker = name or default_name()
     report = WorkerReport()
     backoff = Backoff(cap=poll_seconds)
-    running: dict[str, threading.Thread] = {}  # slot -> the thread doing it
-    lock = threading.Lock()  # guards report and running
+    commands: set[str] = set()  # slots whose command runs: at most `jobs`
+    threads: dict[str, threading.Thread] = {}  # slot -> its thread, until its result is pushed
+    lock = threading.Lock()  # guards report, commands and threads
     stop = threading.Event()
+    freed = threading.Event()  # set when a command ends
+    seen: dict[str, str] = {}  # the queue at the last look
+    free_since = [time.time()]  # since when a job slot has been free (for the claim's timing)
     note = f", {jobs} at a time" if jobs > 1 else ""
     say_fn(f"worker {worker}: taking tasks from {remote} ({refs.WORK_PREFIX}*{note}); Ctrl-C to stop")
 
-    def run_one(base: str, task_commit: str, queued_at: float | None, claimed_at: float) -> None:
+    def release(base: str) -> None:
+        with lock:
+            if base in commands and len(commands) >= jobs:
+                free_since[0] = time.time()  # a job slot is free again from now
+            commands.discard(base)
+        freed.set()
+
+    def run_one(base: str, task_commit: str, timing: dict[str, float]) -> None:
         try:
-            done = do_task(queue, base, task_commit, command, worker, say_fn, stop=stop)
-            done.update(_timing(queued_at, claimed_at))
+            done = do_task(
+                queue, base, task_commit, command, worker, say_fn, stop=stop, release=lambda: release(base)
+            )
             with lock:
-                report.done.append(done)
+                report.done.append({**done, **timing})
         except Exception as exc:  # one task's trouble does not stop the others
             say_fn(f"worker {worker}: {base}: {exc}")
         finally:
+            release(base)
             with lock:
-                running.pop(base, None)
+                threads.pop(base, None)
 
     try:
         while True:
             with lock:
-                busy = set(running)
+                taken, free = set(threads), jobs - len(commands)
             claimed_any = False
-            if len(busy) < jobs:
+            if free > 0:
                 listing = queue.listing()
-                for base in claim_order([b for b in open_slots(listing) if b not in busy], worker):
-                    if len(busy) >= jobs:
+                if listing != seen:  # a change: the next look comes soon
+                    backoff.reset()
+                    seen = listing
+                for base in claim_order([b for b in open_slots(listing) if b not in taken], worker):
+                    if free <= 0:
                         break
                     task_commit = listing[f"{base}/{WORK_TASK}"]
-                    queue.fetch(f"{base}/{WORK_TASK}")
-                    claimed_at = time.time()
+                    try:
+                        queue.fetch(f"{base}/{WORK_TASK}")
+                    except ConductorError:
+                        continue  # withdrawn since the look (its attempt timed out)
+                    timing = _timing(queued_time(queue, task_commit), time.time(), free_since[0])
+                    who = {"name": worker, "host": platform.node(), **timing}
                     claim = queue.commit(
-                        {
-                            layout.QUEUE_WORKER: json.dumps(
-                                {"name": worker, "host": platform.node(), "claimed_at": round(claimed_at, 3)}
-                            ).encode()
-                        },
+                        {layout.QUEUE_WORKER: json.dumps(who).encode()},
                         parent=task_commit,
                         message=f"claimed by {worker}\n",
                     )
-                    if not queue.create(f"{base}/{WORK_CLAIM}", claim):
+                    if not queue.create(
+                        f"{base}/{WORK_CLAIM}", claim, requires={f"{base}/{WORK_TASK}": task_commit}
+                    ):
                         with lock:
                             report.lost.append(base)
-                        say_fn(f"worker {worker}: {base} was claimed by another worker; trying the next")
+                        say_fn(
+                            f"worker {worker}: {base} was claimed by another worker (or withdrawn);"
+                            " trying the next"
+                        )
                         continue  # the next candidate at once
-                    claimed_any = True
-                    busy.add(base)
-                    queued_at = queued_time(queue, task_commit)
-                    if jobs == 1:
-                        with lock:
-                            running[base] = threading.current_thread()
-                        run_one(base, task_commit, queued_at, claimed_at)
-                        break  # a fresh look at the queue: the listing is old by now
-                    thread = threading.Thread(
-                        target=run_one, args=(base, task_commit, queued_at, claimed_at), name=f"task {base}"
-                    )
+                    claimed_any, free = True, free - 1
+                    thread = threading.Thread(target=run_one, args=(base, task_commit, timing), name=base)
                     with lock:
-                        running[base] = thread
+                        commands.add(base)
+                        threads[base] = thread
                     thread.start()
             with lock:
-                idle = not running
+                idle, full = not threads, len(commands) >= jobs
             if once and not claimed_any and idle:
                 return report
-            if claimed_any:
+            if claimed_any and not full:
                 backoff.reset()
                 continue  # look again at once: more may be queued
-            time.sleep(backoff.next())
+            # all jobs busy: wait for a command to end; else the pause, cut short if one ends
+            if freed.wait(None if full else backoff.next()):
+                freed.clear()
+                backoff.reset()
     except KeyboardInterrupt:
         stop.set()  # the running commands are stopped; their attempts are reported as failed
         raise
     finally:
-        for thread in list(running.values()):
-            if thread is not threading.current_thread():
-                thread.join()
+        for thread in list(threads.values()):
+            thread.join()
 
 
 def queued_time(queue: Queue, task_commit: str) -> float | None:
@@ -204,11 +219,15 @@ def queued_time(queue: Queue, task_commit: str) -> float | None:
     return None
 
 
-def _timing(queued_at: float | None, claimed_at: float) -> dict[str, float]:
+def _timing(queued_at: float | None, claimed_at: float, free_since: float) -> dict[str, float]:
+    """When the task was queued and claimed, and the wait between (for the coordinator's
+    `task.claimed` event and the worker's report): `waited_seconds` from queued to claimed,
+    `dispatch_seconds` from when both the task and a free job slot of this worker were there."""
     out = {"claimed_at": round(claimed_at, 3)}
     if queued_at is not None:
         out["queued_at"] = round(queued_at, 3)
         out["waited_seconds"] = round(max(0.0, claimed_at - queued_at), 3)
+        out["dispatch_seconds"] = round(max(0.0, claimed_at - max(queued_at, free_since)), 3)
     return out
 
 
@@ -221,7 +240,11 @@ def do_task(
     say_fn: Callable[[str], None],
     *,
     stop: threading.Event | None = None,
+    release: Callable[[], None] = lambda: None,
 ) -> dict[str, Any]:
+    """Do one claimed task and push its result. `release` is called once the command is over
+    (and anything it changed outside its worktree put back): from then on the worker may start
+    another command while this one's result is committed and pushed."""
     parsed = refs.parse_work_ref(f"{base}/{WORK_TASK}")
     assert parsed is not None
     plan, fork, step, attempt, _ = parsed
@@ -252,6 +275,7 @@ def do_task(
         before = None if confinement.isolated else fingerprint.take(queue.root, confinement.git_dir)
         outcome = CommandExecutor(command).execute(assignment)
         outside = _undo(before, confinement, f"{plan}/{fork}/{step}.{attempt}", say_fn) if before else []
+        release()
         found = mailbox.find_result(step)
         if outside:
             result, explanation = _failed(

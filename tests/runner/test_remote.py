@@ -132,6 +132,22 @@ def test_only_one_of_two_racing_claims_wins(shared: tuple[Project, Path], tmp_pa
     assert second.listing(ref) == {ref: mine}
 
 
+def test_a_task_the_coordinator_withdrew_cannot_be_claimed(shared: tuple[Project, Path]) -> None:
+    _, clone = shared
+    queue = Queue(clone, "origin", keep_local=False)
+    head = git(clone, "rev-parse", "HEAD").strip()
+    slot = "refs/conductor/work/p/main/step_001/1"
+    assert queue.create(f"{slot}/task", head)
+    claim = queue.commit({"worker.json": b'{"name": "late"}'}, parent=head, message="claimed by late\n")
+    assert queue.delete(queue.listing(f"{slot}/*"))  # the attempt timed out: its task is withdrawn
+    assert queue.create(f"{slot}/claim", claim, requires={f"{slot}/task": head}) is False
+    assert queue.listing() == {}
+    assert queue.create(f"{slot}/task", head)  # queued again: now the claim goes through
+    assert queue.create(f"{slot}/claim", claim, requires={f"{slot}/task": head}) is True
+    assert sorted(queue.listing()) == [f"{slot}/claim", f"{slot}/task"]
+    assert git(clone, "for-each-ref", "refs/conductor/") == ""  # a worker keeps no queue refs
+
+
 def test_bad_remotes_are_refused_before_any_work(shared: tuple[Project, Path], run_cli) -> None:
     proj, clone = shared
     result = run_cli("build", "--plan", proj.plan(STEPS), "--remote", "nowhere", "--yes")

@@ -1,0 +1,165 @@
+"""What a worker's claim costs (the atomic `git push --force-with-lease` of a claim ref, through
+`Queue.create`) on a remote that has seen many plans, against an empty queue. Goal (issue 13):
+within 1.5x of the empty queue.
+
+Remotes compared (local bare repositories, their refs packed as `git gc` leaves them):
+  empty             the branch only
+  finished+cleanup  10,000 finished plans' queue refs (task, claim, result each) created and
+                    then removed as the coordinator's cleanup removes them: what the queue holds
+                    after them (nothing)
+  plan logs         10,000 refs of another kind under refs/conductor/plans/ (plans' logs, if
+                    a team pushes them to the same remote), each its own commit
+  plan logs+fetched the same, with the worker's clone having fetched them too
+  no cleanup        the 30,000 queue refs of 10,000 finished plans left in place (how the
+                    queue was before its cleanup): for comparison, not judged
+
+    python bench/claim_cost.py            10,000 plans, the median of 21 claims each
+    python bench/claim_cost.py --quick    1,000 plans, 5 claims each
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import ENV, git, workdir
+
+from conductor.executors.queue import Queue
+from conductor.ledger import refs
+
+TARGET = 1.5
+SAMPLE = 20  # finished plans whose queue refs the bench removes through Queue.delete
+
+
+def remote_with(root: Path, name: str) -> tuple[Path, Path]:
+    """A bare remote with one commit on main, and a worker's clone of it."""
+    seed = root / "seed"
+    if not seed.exists():
+        seed.mkdir()
+        git(seed, "init", "-q", "-b", "main")
+        (seed / "README.md").write_text("bench\n")
+        git(seed, "add", "-A")
+        git(seed, "commit", "-q", "-m", "base")
+    remote = root / f"{name}.git"
+    git(root, "clone", "-q", "--bare", str(seed), str(remote))
+    clone = root / f"{name}-worker"
+    git(root, "clone", "-q", str(remote), str(clone))
+    return remote, clone
+
+
+def update_refs(repo: Path, lines: list[str]) -> None:
+    subprocess.run(
+        ["git", "update-ref", "--stdin"], cwd=repo, input="".join(lines), text=True, env=ENV, check=True
+    )
+
+
+def slots(plans: int) -> list[str]:
+    return [refs.work_slot(f"done-{n:05d}", "main", "step_001", 1) for n in range(plans)]
+
+
+def queue_refs(remote: Path, plans: int) -> None:
+    head = git(remote, "rev-parse", "main").strip()
+    update_refs(
+        remote, [f"create {slot}/{kind} {head}\n" for slot in slots(plans) for kind in refs.WORK_KINDS]
+    )
+
+
+def cleaned_up(remote: Path, clone: Path, plans: int) -> None:
+    """Queue refs of `plans` finished plans, packed, then removed: the last SAMPLE of them the way
+    the coordinator removes them (`Queue.delete`, an attempt's refs a push), the others straight
+    in the remote (10,000 pushes would take minutes; they leave the same packed-refs)."""
+    queue_refs(remote, plans)
+    git(remote, "pack-refs", "--all")
+    queue = Queue(clone, "origin")
+    found = queue.listing()
+    names = sorted(found)
+    cut = len(names) - 3 * SAMPLE
+    update_refs(remote, [f"delete {ref}\n" for ref in names[:cut]])
+    for start in range(cut, len(names), 3):
+        if not queue.delete({ref: found[ref] for ref in names[start : start + 3]}):
+            raise SystemExit("the cleanup push was refused")
+    left = git(remote, "for-each-ref", refs.WORK_PREFIX)
+    if left:
+        raise SystemExit(f"queue refs left after the cleanup: {len(left.splitlines())}")
+
+
+def plan_logs(remote: Path, clone: Path, plans: int, *, fetched: bool) -> None:
+    """`plans` refs under refs/conductor/plans/, each its own commit; `fetched` into the clone."""
+    stream = []
+    for n in range(plans):
+        stream.append(
+            f"commit refs/conductor/plans/done-{n:05d}\n"
+            f"committer Bench <bench@example.com> {1700000000 + n} +0000\ndata 9\nplan {n:04d}\n\n"
+        )
+    subprocess.run(
+        ["git", "fast-import", "--quiet"], cwd=remote, input="".join(stream), text=True, env=ENV, check=True
+    )
+    git(remote, "pack-refs", "--all")
+    if fetched:
+        git(clone, "fetch", "-q", "origin", "refs/conductor/plans/*:refs/conductor/plans/*")
+
+
+def claim_once(remote: Path, clone: Path, n: int) -> float:
+    """Queue a task (not timed), claim it (timed), and remove both again (not timed)."""
+    head = git(clone, "rev-parse", "HEAD").strip()
+    slot = refs.work_slot("bench-plan", "main", f"step_{n:03d}", 1)
+    update_refs(remote, [f"create {slot}/task {head}\n"])
+    queue = Queue(clone, "origin", keep_local=False)
+    claim = queue.commit({"worker.json": b'{"name": "bench"}'}, parent=head, message="claimed by bench\n")
+    start = time.perf_counter()
+    if not queue.create(f"{slot}/claim", claim):
+        raise SystemExit("the claim lost: nobody else claims here")
+    seconds = time.perf_counter() - start
+    update_refs(remote, [f"delete {slot}/task\n", f"delete {slot}/claim\n"])
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="1,000 plans, 5 claims each")
+    args = parser.parse_args()
+    plans, repeat = (1000, 5) if args.quick else (10000, 21)
+    root = workdir("claims")
+    setups = {}
+    setups["empty"] = remote_with(root, "empty")
+    setups["finished+cleanup"] = remote_with(root, "cleanup")
+    cleaned_up(*setups["finished+cleanup"], plans)
+    setups["plan logs"] = remote_with(root, "logs")
+    plan_logs(*setups["plan logs"], plans, fetched=False)
+    setups["plan logs+fetched"] = remote_with(root, "logs-fetched")
+    plan_logs(*setups["plan logs+fetched"], plans, fetched=True)
+    setups["no cleanup"] = remote_with(root, "kept")
+    queue_refs(setups["no cleanup"][0], plans)
+    git(setups["no cleanup"][0], "pack-refs", "--all")
+    samples: dict[str, list[float]] = {name: [] for name in setups}
+    for remote, clone in setups.values():  # warm up
+        claim_once(remote, clone, 999)
+    for n in range(repeat):  # interleaved, so that noise on the machine hits them alike
+        for name, (remote, clone) in setups.items():
+            samples[name].append(claim_once(remote, clone, n))
+    base = statistics.median(samples["empty"])
+    print(f"claim cost: a claim push on a remote after {plans:,} finished plans vs an empty queue")
+    print(f"(median of {repeat} claims each; refs packed on the remote)")
+    print(f"  {'remote':<18} {'refs on it':>10} {'claim ms':>9} {'ratio':>6}  goal <= {TARGET}x")
+    failed = []
+    for name, (remote, _) in setups.items():
+        count = len(git(remote, "for-each-ref").splitlines())
+        median = statistics.median(samples[name])
+        ratio = median / base
+        judged = name in ("finished+cleanup", "plan logs", "plan logs+fetched")
+        verdict = ("ok" if ratio <= TARGET else "OVER TARGET") if judged else "(for comparison)"
+        if judged and ratio > TARGET:
+            failed.append(f"{name}: {ratio:.2f}x")
+        verdict = "" if name == "empty" else verdict
+        print(f"  {name:<18} {count:>10,} {median * 1000:>9.1f} {ratio:>5.2f}x  {verdict}")
+    print("result: " + ("every goal met" if not failed else "missed: " + "; ".join(failed)))
+
+
+if __name__ == "__main__":
+    main()
