@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -340,3 +341,50 @@ def test_workers_try_the_open_tasks_in_orders_of_their_own() -> None:
     assert [backoff.next() for _ in range(6)] == [0.05, 0.1, 0.2, 0.4, 0.5, 0.5]
     backoff.reset()
     assert backoff.next() == 0.05
+
+
+def test_two_workers_share_the_forks_of_a_plan_and_never_do_the_same_attempt(
+    shared: tuple[Project, Path], tmp_path: Path
+) -> None:
+    proj, clone = shared
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(tmp_path / "remote.git"), str(other))
+    plan = {
+        "goal": "four ways",
+        "forks": [
+            {"id": f"f{n}", "strategy": f"way {n}", "steps": [dict(STEPS[0], title=f"a.txt, way {n}")]}
+            for n in range(4)
+        ],
+    }
+    (proj.root / "four.yaml").write_text(json.dumps(plan))
+    git(proj.root, "add", "four.yaml")
+    git(proj.root, "commit", "-q", "-m", "four forks")
+    agent = proj.agent({"*": [{"sleep": 0.5}, {"write": {"a.txt": "a\n"}}]})
+    coordinator = subprocess.Popen(
+        [conductor_bin(), "explore", "--plan", "four.yaml", "--no-spawn", "--jobs", "4", *REMOTE],
+        cwd=proj.root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    done: dict[str, list[dict]] = {}
+    workers = [
+        threading.Thread(target=lambda c=c, n=n: done.update({n: work_until_done(coordinator, c, agent, n)}))
+        for c, n in ((clone, "left"), (other, "right"))
+    ]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
+    _, err = coordinator.communicate(timeout=60)
+    assert coordinator.returncode == 0, err
+    attempts = [(d["fork"], d["step"], d["attempt"]) for name in done for d in done[name]]
+    assert sorted(attempts) == [(f"f{n}", "step_001", 1) for n in range(4)]  # each once, by one worker
+    claims = [
+        e.data["worker"]["name"]
+        for n in range(4)
+        for e in proj.events(fork=f"f{n}")
+        if e.type.value == "task.claimed"
+    ]
+    assert sorted(claims) == sorted(name for name in done for _ in done[name])
+    assert Queue(proj.root, "origin").listing() == {}
