@@ -5,8 +5,9 @@ Run by the native pre-commit hook (conductor/resources/hooks/pre-commit) and by 
 policy is unreadable. A person may commit protected files with CONDUCTOR_OVERRIDE='reason'
 (guard/override.py); `--commit-msg FILE` is the commit-msg hook that records the reason.
 Starts in milliseconds: on a commit that touches nothing protected, with the policy parsed
-before (guard/cache.py), it imports no YAML parser, no pathspec, no subprocess; the native hook
-starts Python without site processing (`-I -S`), passing where the package is.
+before (guard/cache.py), it imports no YAML parser, no pathspec, not even re, json or
+subprocess; the native hook starts Python without site processing (`-I -S`), passing where
+the package is (bench/guard_commit.py measures it).
 """
 
 from __future__ import annotations
@@ -101,11 +102,12 @@ def _layers(blobs: list[PolicyBlob]) -> list[tuple[str, Entry]]:
         if entry is None:
             # Only a policy version not seen before pays for the YAML parser and pathspec.
             _site_packages()
+            from conductor.guard.cache import Search
             from conductor.guard.rules import protected_patterns, searches
             from conductor.models.source import parse
 
             patterns = protected_patterns(parse(blob.text, path=blob.label))
-            entry = Entry(patterns, searches([text for text, _ in patterns]))
+            entry = Entry(patterns, [Search.of(*s) for s in searches([text for text, _ in patterns])])
             cache.put(blob.oid, entry)
         layers.append((blob.label, entry))
     cache.save()
@@ -113,13 +115,11 @@ def _layers(blobs: list[PolicyBlob]) -> list[tuple[str, Entry]]:
 
 
 def _compiled(layers: list[tuple[str, Entry]]) -> list[re.Pattern[str]] | None:
-    """Every layer's protecting expressions, compiled; None when one does not compile here
-    (then pathspec decides every path)."""
-    import re
-
+    """Every layer's protecting expressions, compiled (guard/cache.py: without importing re
+    when it can); None when one does not compile here (then pathspec decides every path)."""
     try:
-        return [re.compile(regex, flags) for _, entry in layers for regex, flags in entry.searches]
-    except (re.error, ValueError, TypeError):
+        return [search.compiled() for _, entry in layers for search in entry.searches]
+    except Exception:  # re.error and the like: let pathspec decide (and say what is wrong)
         return None
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from conductor import gitcli, project
 from conductor.guard import rules, staged
+from conductor.guard.cache import Search
 from conductor.policy.patterns import Pattern, ProtectedPatterns
 from conductor.runner.hooks import package_parent
 from tests.conftest import PYTHON, conductor_bin, git, run_process
@@ -136,7 +137,7 @@ def test_a_commit_of_nothing_protected_imports_no_parser_and_no_pathspec(guarded
     (guarded / "app.py").write_text("print(2)\n")
     (guarded / "other.py").write_text("x = 1\n")
     git(guarded, "add", "-A")
-    (guarded / ".git" / "conductor" / "guard-cache.json").unlink(missing_ok=True)
+    (guarded / ".git" / "conductor" / "guard-cache").unlink(missing_ok=True)
     code, first, _ = hook_run(guarded)
     assert code == 0 and "yaml" in first and "pathspec" in first  # parsed once, then cached
     code, modules, err = hook_run(guarded)
@@ -192,21 +193,39 @@ def test_every_path_pathspec_protects_is_found_by_the_cached_expressions() -> No
     assert not any(s.search("app.py") for s in searches)
 
 
-def test_a_cache_written_under_another_pathspec_is_not_trusted(guarded: Path) -> None:
-    cache = guarded / ".git" / "conductor" / "guard-cache.json"
+@pytest.mark.parametrize("field", [1, 3], ids=["another-python", "another-pathspec"])
+def test_a_cache_written_under_another_python_or_pathspec_is_not_trusted(guarded: Path, field: int) -> None:
+    cache = guarded / ".git" / "conductor" / "guard-cache"
     (guarded / "poetry.lock").write_text("v2\n")
     git(guarded, "add", "poetry.lock")
     guard = conductor_bin("conductor-guard")
     assert run_process(guard, cwd=guarded).code == 1
-    written = json.loads(cache.read_text())
+    written = cache.read_text()
+    lines = written.splitlines()
     oid = git(guarded, "rev-parse", ":.conductor/policy.yaml").strip()
-    assert written["entries"][oid][0] == [["*.lock", 3], ["migrations/*", 4]]
-    # The same policy, as another pathspec would have left it: nothing protected.
-    stale = {**written, "pathspec": [written["pathspec"][0], 1, 1], "entries": {oid: [[], []]}}
-    cache.write_text(json.dumps(stale))
+    assert lines[0] == "conductor-guard-cache 3" and f"policy\t{oid}" in lines
+    patterns = [ln.split("\t") for ln in lines if ln.startswith("pattern\t")]
+    assert [(ln, bytes.fromhex(text).decode()) for _, ln, text in patterns] == [
+        ("3", "*.lock"),
+        ("4", "migrations/*"),
+    ]
+    # The same policy, as another Python or pathspec would have left it: nothing protected.
+    stamp = lines[1].split("\t")
+    stamp[field] = "31" if field == 1 else "1"
+    cache.write_text("\n".join([lines[0], "\t".join(stamp), f"policy\t{oid}"]) + "\n")
     again = run_process(guard, cwd=guarded)
     assert again.code == 1 and "modified poetry.lock" in again.err
-    assert json.loads(cache.read_text()) == written
+    assert cache.read_text() == written
+
+
+def test_the_cached_expressions_are_rebuilt_without_re_exactly_as_re_compiles_them() -> None:
+    for source, flags in rules.searches(TRICKY):
+        search = Search.of(source, flags)
+        assert search.code is not None  # this Python's engine: the code is kept
+        again = Search.parse(search.line().split("\t"))
+        assert again.compiled() == re.compile(source, flags)  # a Pattern compares its code too
+        again.code = [*again.code[:-1], 10**6]  # code this engine refuses: re.compile instead
+        assert again.compiled() == re.compile(source, flags)
 
 
 def test_outside_a_repository_the_error_is_gits_as_everywhere(tmp_path: Path) -> None:

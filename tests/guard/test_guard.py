@@ -249,7 +249,7 @@ def test_pre_commit_try_repo_blocks_a_protected_file(guarded: Path) -> None:
 
 
 def test_parsed_policy_cache_is_keyed_by_content_and_survives_corruption(guarded: Path) -> None:
-    cache = guarded / ".git" / "conductor" / "guard-cache.json"
+    cache = guarded / ".git" / "conductor" / "guard-cache"
     (guarded / "poetry.lock").write_text("v2\n")
     git(guarded, "add", "poetry.lock")
     guard = conductor_bin("conductor-guard")
