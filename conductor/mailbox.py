@@ -150,14 +150,11 @@ class Mailbox:
         return None
 
     def clear_step(self, step: str) -> None:
-        """Remove every file of `step` (before a new attempt is handed out)."""
-        names = {f"{step}{suffix}" for suffix in (*FILED, WORKER, PROBLEMS)}
+        """Remove every file of `step` (before a new attempt is handed out). Each name is
+        removed where it is, without listing the directories: `completed/` grows with the fork."""
+        names = [f"{step}{suffix}" for suffix in (*FILED, WORKER, PROBLEMS)]
         for directory in DIRS:
-            try:
-                present = names.intersection(os.listdir(self.root / directory))
-            except FileNotFoundError:
-                continue
-            for name in present:
+            for name in names:
                 with contextlib.suppress(FileNotFoundError):
                     (self.root / directory / name).unlink()
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from conductor.engine import decide as engine
 from conductor.engine.failures import describe
-from conductor.engine.state import ForkStatus
+from conductor.engine.state import ForkStatus, Phase
 from conductor.ledger import refs
 from conductor.models.event import EventType
 from conductor.report import plural
@@ -45,12 +45,15 @@ class ForkRunner:
     def _loop(self) -> ForkStatus:
         fork = self.fork
         plans = [engine.StepPlan(s, fork.policy(s).max_attempts) for s in fork.step_ids]
+        done = 0  # the steps before this one are completed (a completed step stays so)
         try:
             while True:
                 if fork.options.stop.is_set():
                     fork.halt(INTERRUPTED)
                     return ForkStatus.HALTED
-                action = engine.decide(fork.state, plans)
+                while done < len(plans) and fork.phase(plans[done].id) is Phase.COMPLETED:
+                    done += 1
+                action = engine.decide(fork.state, plans[done:])  # the same action, without the past
                 if isinstance(action, engine.Finished):
                     return action.status
                 if isinstance(action, engine.CreateTask):

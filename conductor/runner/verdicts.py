@@ -97,10 +97,11 @@ def base_commit(fork: Fork) -> str:
     executor that committed on the branch (it should not) gets its commits folded into the
     step: the branch goes back, the files stay."""
     expected = fork.plan.base
-    for done in fork.step_ids:
+    for done in reversed(fork.step_ids):
         st = fork.state.steps.get(done)
         if st is not None and st.phase is Phase.COMPLETED and st.commit:
             expected = st.commit
+            break
     current = fork.ledger.ref_target(fork.branch)
     if current is not None and current != expected and fork.ledger.is_ancestor(expected, current):
         branch = refs.short_branch(fork.plan.id, fork.id)
