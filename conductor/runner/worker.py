@@ -129,8 +129,33 @@ def work(
             commands.discard(base)
         freed.set()
 
-    def run_one(base: str, task_commit: str, timing: dict[str, float]) -> None:
+    def claim(base: str, task_commit: str) -> dict[str, float] | None:
+        """Claim the task of `base` (a push that fails if another worker's claim is there, or
+        if the task was withdrawn); its timing, or None when lost."""
         try:
+            queue.fetch(f"{base}/{WORK_TASK}")
+        except ConductorError:
+            return None  # withdrawn since the look (its attempt timed out)
+        timing = _timing(queued_time(queue, task_commit), time.time(), free_since[0])
+        who = {"name": worker, "host": platform.node(), **timing}
+        commit = queue.commit(
+            {layout.QUEUE_WORKER: json.dumps(who).encode()},
+            parent=task_commit,
+            message=f"claimed by {worker}\n",
+        )
+        if not queue.create(f"{base}/{WORK_CLAIM}", commit, requires={f"{base}/{WORK_TASK}": task_commit}):
+            with lock:
+                report.lost.append(base)
+            say_fn(f"worker {worker}: {base} was claimed by another worker (or withdrawn); trying the next")
+            return None
+        return timing
+
+    def run_one(base: str, task_commit: str) -> None:
+        """Claim and do one task, in its own thread: so under --jobs, claims go out side by side."""
+        try:
+            timing = claim(base, task_commit)
+            if timing is None:
+                return
             done = do_task(
                 queue, base, task_commit, command, worker, say_fn, stop=stop, release=lambda: release(base)
             )
@@ -147,51 +172,32 @@ def work(
         while True:
             with lock:
                 taken, free = set(threads), jobs - len(commands)
-            claimed_any = False
+            started = False
             if free > 0:
                 listing = queue.listing()
                 if listing != seen:  # a change: the next look comes soon
                     backoff.reset()
                     seen = listing
-                for base in claim_order([b for b in open_slots(listing) if b not in taken], worker):
-                    if free <= 0:
-                        break
-                    task_commit = listing[f"{base}/{WORK_TASK}"]
-                    try:
-                        queue.fetch(f"{base}/{WORK_TASK}")
-                    except ConductorError:
-                        continue  # withdrawn since the look (its attempt timed out)
-                    timing = _timing(queued_time(queue, task_commit), time.time(), free_since[0])
-                    who = {"name": worker, "host": platform.node(), **timing}
-                    claim = queue.commit(
-                        {layout.QUEUE_WORKER: json.dumps(who).encode()},
-                        parent=task_commit,
-                        message=f"claimed by {worker}\n",
+                # one candidate a free job slot; a lost claim frees its slot, and the next look
+                # (at once) moves on to the next candidate
+                for base in claim_order([b for b in open_slots(listing) if b not in taken], worker)[:free]:
+                    thread = threading.Thread(
+                        target=run_one, args=(base, listing[f"{base}/{WORK_TASK}"]), name=base
                     )
-                    if not queue.create(
-                        f"{base}/{WORK_CLAIM}", claim, requires={f"{base}/{WORK_TASK}": task_commit}
-                    ):
-                        with lock:
-                            report.lost.append(base)
-                        say_fn(
-                            f"worker {worker}: {base} was claimed by another worker (or withdrawn);"
-                            " trying the next"
-                        )
-                        continue  # the next candidate at once
-                    claimed_any, free = True, free - 1
-                    thread = threading.Thread(target=run_one, args=(base, task_commit, timing), name=base)
                     with lock:
                         commands.add(base)
                         threads[base] = thread
                     thread.start()
+                    started = True
             with lock:
                 idle, full = not threads, len(commands) >= jobs
-            if once and not claimed_any and idle:
+            if once and not started and idle:
                 return report
-            if claimed_any and not full:
+            if started and not full:
                 backoff.reset()
                 continue  # look again at once: more may be queued
-            # all jobs busy: wait for a command to end; else the pause, cut short if one ends
+            # all jobs busy: wait for a command to end (or a claim to be lost); else the pause,
+            # cut short if one ends
             if freed.wait(None if full else backoff.next()):
                 freed.clear()
                 backoff.reset()
