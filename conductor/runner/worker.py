@@ -8,9 +8,11 @@ the plan verifies the result against its policy and commits it.
 
 Workers that look at the same queue try its open tasks in orders of their own (a hash of the
 worker's name and the task: `claim_order`), so they mostly claim different tasks; a claim lost
-to another worker moves on to the next task at once. Between looks, a worker pauses 0.05 s
-after a change and twice as long each time nothing changed, up to `--poll` (`Backoff`).
-With `--jobs N` it does up to N tasks at once, each in a thread with a worktree of its own.
+to another worker frees its job slot, and the next look, at once, moves on to the next task.
+Between looks, a worker pauses 0.05 s after a change and 1.5 times as long each time nothing
+changed, up to `--poll` (`Backoff`). With `--jobs N` it does up to N tasks at once, each in a
+thread (which claims it, runs the command, then pushes the result while the next is claimed)
+with a worktree of its own.
 """
 
 from __future__ import annotations
