@@ -8,7 +8,6 @@ logs listed (known from the refs alone); type and step have fixed widths.
 
 from __future__ import annotations
 
-import itertools
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -79,9 +78,9 @@ def run(
     oldest_first: bool = False,
 ) -> EventLog:
     ledger = Ledger(find_root())
-    found = ledger.events(plan=plan, fork=fork, types=types, newest_first=not oldest_first)
+    found = ledger.events(plan=plan, fork=fork, types=types, newest_first=not oldest_first, limit=limit)
     return EventLog(
-        itertools.islice(found, limit) if limit is not None else found,
+        found,
         bool(plan or fork or types),
         where_width(ledger, plan=plan, fork=fork),
     )

@@ -9,6 +9,8 @@ ref only if the tip has not moved meanwhile; on a lost race it rebuilds and trie
 from __future__ import annotations
 
 import datetime as dt
+import heapq
+import itertools
 import os
 import random
 import subprocess
@@ -18,6 +20,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
+from typing import Literal, overload
 
 import pygit2
 from pygit2.enums import ObjectType
@@ -418,14 +421,50 @@ class Ledger:
         types: Iterable[EventType] | None = None,
         newest_first: bool = True,
         include_memory: bool = False,
+        limit: int | None = None,
     ) -> Iterator[Event]:
-        """Events across all matching logs, merged in time order."""
+        """Events across all matching logs, merged in time order. With `limit` (newest first, no
+        type filter) only as many as that are read: see `_newest`."""
         wanted = set(types) if types else None
+        if newest_first and limit is not None and wanted is None:
+            tips = self._logs(plan=plan, fork=fork, include_memory=include_memory, dates=True)
+            return itertools.islice(self._checked(self._newest(tips)), limit)
         selected = self._logs(plan=plan, fork=fork, include_memory=include_memory)
         merged = self._checked(scan(self.git_dir, selected, newest_first=newest_first))
-        if wanted is None:
-            return merged
-        return (event for event in merged if event.type in wanted)
+        if wanted is not None:
+            merged = (event for event in merged if event.type in wanted)
+        return itertools.islice(merged, limit) if limit is not None else merged
+
+    def _newest(self, logs: Mapping[str, tuple[str, int]]) -> Iterator[Event]:
+        """The events of `logs` (name -> start, the start's commit time), newest first, reading
+        only what is asked for: a log is opened only once it may hold an event newer than the
+        newest one open (its tip's commit time is its last event's second), so the first N
+        events cost N commits and the logs they come from, however many logs there are."""
+        waiting = sorted(logs.items(), key=lambda item: (-item[1][1], item[0]))
+        heap: list[_Head] = []
+        opened = 0
+        while True:
+            while opened < len(waiting) and (not heap or waiting[opened][1][1] + 1 > -heap[0][0]):
+                name, (start, _) = waiting[opened]
+                opened += 1
+                walker = self._walk(pygit2.Oid(hex=start), name)
+                self._push(heap, walker, opened)
+            if not heap:
+                return
+            _, _, _, order, event, walker = heapq.heappop(heap)
+            yield event
+            self._push(heap, walker, order)
+
+    @staticmethod
+    def _push(heap: list[_Head], walker: Iterator[Event], order: int) -> None:
+        event = next(walker, None)
+        if event is not None:
+            when = (
+                dt.datetime.fromisoformat(event.time.replace("Z", "+00:00")).timestamp()
+                if event.time
+                else 0.0
+            )
+            heapq.heappush(heap, (-when, _Backwards(event.ref or ""), -event.seq, order, event, walker))
 
     def log_names(
         self, *, plan: str | None = None, fork: str | None = None, include_memory: bool = False
@@ -433,18 +472,28 @@ class Ledger:
         """The logs `events` reads: live ones, and with `plan` that plan's archived ones."""
         return list(self._logs(plan=plan, fork=fork, include_memory=include_memory))
 
-    def _logs(self, *, plan: str | None, fork: str | None, include_memory: bool) -> dict[str, str]:
-        """log_names, each with where it starts: the live ref itself, or its archived tip."""
-        if plan is None:
-            starts = {name: name for name in self.ref_names()}
-        else:
-            starts = {name: name for name in self.ref_names(refs.plan_log(plan), refs.fork_log(plan, ""))}
+    @overload
+    def _logs(self, *, plan: str | None, fork: str | None, include_memory: bool) -> dict[str, str]: ...
+
+    @overload
+    def _logs(
+        self, *, plan: str | None, fork: str | None, include_memory: bool, dates: Literal[True]
+    ) -> dict[str, tuple[str, int]]: ...
+
+    def _logs(
+        self, *, plan: str | None, fork: str | None, include_memory: bool, dates: bool = False
+    ) -> dict[str, str] | dict[str, tuple[str, int]]:
+        """log_names, each with where it starts: the live ref itself, or its archived tip's id
+        (with `dates`, also the start's commit time: (start, epoch seconds))."""
+        patterns = [] if plan is None else [refs.plan_log(plan), refs.fork_log(plan, "")]
+        starts = {name: (target, when) for name, target, when in self.ref_tips(*patterns, dates=dates)}
+        if plan is not None:
             archived = [refs.plan_log(plan), *(refs.fork_log(plan, f) for f in self.archived_forks(plan))]
             for name in archived:
                 target = self._archived_target(name) if name not in starts else None
                 if target is not None:
-                    starts[name] = str(target)
-        selected = {}
+                    starts[name] = (str(target), self._commit(target).commit_time)
+        selected: dict[str, tuple[str, int]] = {}
         for name in sorted(starts):
             parsed = refs.parse(name)
             if parsed is None or (parsed.kind == "memory" and not include_memory):
@@ -452,7 +501,7 @@ class Ledger:
             if (plan is not None and parsed.plan != plan) or (fork is not None and parsed.fork != fork):
                 continue
             selected[name] = starts[name]
-        return selected
+        return selected if dates else {name: start for name, (start, _) in selected.items()}
 
     def _checked(self, events: Iterator[Event]) -> Iterator[Event]:
         """The events, each log's format checked (its tip read) when its first event comes: a
@@ -514,6 +563,20 @@ class Ledger:
             found = repo.get(oid)
             assert isinstance(found, pygit2.Commit)
             yield decode(found.message, commit=str(oid), ref=ref)
+
+
+class _Backwards(str):
+    """A string that orders backwards: newest-first merges break ties by ref name descending,
+    as `conductor.ledger.scan` orders events of the same time."""
+
+    __slots__ = ()
+
+    def __lt__(self, other: str) -> bool:
+        return str.__gt__(self, other)
+
+
+_Head = tuple[float, _Backwards, int, int, Event, Iterator[Event]]
+"""A log's next event in a newest-first merge: (-time, ref, -seq, log order, event, walker)."""
 
 
 def _env(field: str) -> str | None:

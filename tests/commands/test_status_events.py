@@ -318,3 +318,27 @@ def test_events_limit_reads_only_the_logs_it_prints_from(project: Path, run_cli)
     assert newest.code == 0 and len(newest.out.splitlines()) == 2 and "p02" in newest.out
     full = run_cli("events")
     assert full.code == 1 and "ledger format 99" in full.err
+
+
+def test_events_with_a_limit_are_the_newest_of_the_full_listing_in_the_same_order(
+    project: Path, run_cli
+) -> None:
+    many_plans(project, 4)
+    record(project)  # its clock starts where many_plans' did: events of the same seconds in other logs
+    ledger = Ledger(project)
+    for n in range(3):  # several events in one second of one log, and of another
+        for plan in ("p00", "p01"):
+            ledger.append(
+                refs.fork_log(plan, "main"), Event(EventType.NOTE, plan=plan, fork="main", summary=f"n{n}")
+            )
+    full = [json.loads(ln) for ln in run_cli("events", "--json").out.splitlines()]
+    assert len(full) == 4 * 2 + 7 + 6
+    for limit in (1, 5, len(full), len(full) + 3):
+        limited = [
+            json.loads(ln) for ln in run_cli("events", "--json", "--limit", str(limit)).out.splitlines()
+        ]
+        assert limited == full[:limit]
+    assert [
+        json.loads(ln)
+        for ln in run_cli("events", "--plan", "alpha", "--limit", "3", "--json").out.splitlines()
+    ] == [e for e in full if e["plan"] == "alpha"][:3]
