@@ -27,7 +27,7 @@ from conductor.report import Report, plural
 from conductor.runner.plans import FINISHED
 from conductor.runner.status import archived_summary_path, plan_view
 
-PLANS_PER_COMMIT = 100  # each archive commit has at most this many plans' tips as parents
+PLANS_PER_COMMIT = 250  # each archive commit has at most this many plans' tips as parents
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 ZERO = "0" * 40
 DEFAULT_AGE = "7d"
@@ -135,7 +135,9 @@ def archive(
             ArchivedPlan(plan_id, view.state, tip.event.time or "", [f for f, _ in forks.get(plan_id, [])])
         )
         entries[refs.archive_entry(plan_id)] = f"{target}\n"
-        entries[archived_summary_path(plan_id)] = json.dumps(view.to_json(), indent=2, ensure_ascii=False)
+        entries[archived_summary_path(plan_id)] = json.dumps(
+            view.to_json(), ensure_ascii=False, separators=(",", ":")
+        )
         removals.append((name, target))
         plan_tips = [target]
         for fork_id, fork_target in forks.get(plan_id, []):
