@@ -35,11 +35,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import pygit2
 from _common import BIN, ENV, git, median_time, workdir
 
-from conductor.engine.state import ForkState, fork_record, step_record
+from conductor.engine.state import ForkState
 from conductor.ledger import format as ledger_format
 from conductor.ledger import message, refs, tree
+from conductor.ledger.snapshot import Snapshot
 from conductor.models.event import Event, EventType
-from conductor.models.layout import STATE_FILE, StepPaths
+from conductor.models.layout import StepPaths
+from conductor.runner import records
 
 SIZES = (10, 100, 1000, 5000)
 QUICK = (10, 100)
@@ -71,13 +73,15 @@ class Writer:
             full[ledger_format.FORMAT_FILE] = ledger_format.encode()
         seq = tip[2] + 1 if tip else 1
         event.seq, event.time = seq, message.format_time(when)
-        if event.fork is not None:
-            state = self.states.setdefault(ref, ForkState(event.plan, event.fork))
-            state.apply(event)
-            full[STATE_FILE] = json.dumps(fork_record(state), indent=2, sort_keys=True) + "\n"
-            if event.step is not None:
-                record = step_record(state.steps[event.step])
-                full[StepPaths(event.step).state] = json.dumps(record, indent=2, sort_keys=True) + "\n"
+        if event.fork is not None:  # the folded state, as the runner writes it with each event
+            known = self.states.setdefault(ref, ForkState(event.plan, event.fork))
+            previous = None
+            if tip is not None:
+                commit = repo.get(tip[0])
+                assert isinstance(commit, pygit2.Commit)
+                previous = Snapshot(repo, commit, message.decode(commit.message, commit=str(tip[0]), ref=ref))
+            full.update(records.fold_state(previous, event, known))
+            known.apply(event)
         tree_id = tree.apply(repo, tip[1] if tip else None, full)
         sig = pygit2.Signature("Bench", "bench@example.com", int(when.timestamp()), 0)
         commit = repo.create_commit(None, sig, sig, message.encode(event), tree_id, [tip[0]] if tip else [])

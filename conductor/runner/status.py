@@ -174,10 +174,14 @@ def _event_confidence(events: list[Event]) -> dict[str, dict[str, Any]]:
 
 
 def _tip_confidence(tip: Snapshot, state: ForkState) -> dict[str, dict[str, Any]]:
-    """The same from the tip's records: the assessment of the step's current attempt (its
-    task's, or the one that asked for approval of a later attempt), one small file a step."""
+    """The same from the folded state; for a step whose state has no level, from the tip's
+    records: the assessment of its current attempt (its task's, or the one that asked for
+    approval of a later attempt)."""
     confidence: dict[str, dict[str, Any]] = {}
     for step, st in state.steps.items():
+        if st.level is not None:
+            confidence[step] = {"level": st.level, "score": st.confidence}
+            continue
         paths = StepPaths(step)
         choices = [paths.attempt(st.attempt).confidence] if st.attempt else []
         if st.awaiting_attempt > st.attempt:
