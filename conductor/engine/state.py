@@ -5,10 +5,11 @@ as it records it, with the same reducer, so a resumed fork and an uninterrupted 
 the same state after the same events.
 
 The fold is also kept in the fork log's tree, written by the same commit as each event
-(docs/storage.md: `state.json` for the fork, `state/<step>.json` for each step), so a reader
-gets the state from the tip without reading the events. `fork_record`/`step_record` shape
-those files and `restore` reads them back — or refuses them (None: fold the log instead) when
-they are of another format or were not written with the tip's own event.
+(docs/storage.md: `state.json` for the fork and its steps still open, `state/<step>.json` for
+each completed step, written once), so a reader gets the state from the tip without reading
+the events. `fork_record`/`step_record` shape those files and `restore` reads them back — or
+refuses them (None: fold the log instead) when they are of another format or were not written
+with the tip's own event.
 """
 
 from __future__ import annotations
@@ -195,7 +196,9 @@ STATE_FORMAT = 1
 
 
 def fork_record(state: ForkState) -> dict[str, Any]:
-    """`state.json`: the fork's own state after the event of the commit that holds it (`seq`)."""
+    """`state.json`: the fork's own state after the event of the commit that holds it (`seq`),
+    with the steps not completed yet; a completed step's state is a file of its own (and each
+    event rewrites only what is small)."""
     return {
         "format": STATE_FORMAT,
         "plan": state.plan,
@@ -203,11 +206,14 @@ def fork_record(state: ForkState) -> dict[str, Any]:
         "seq": state.last_seq,
         "status": state.status.value,
         "halt_reason": state.halt_reason,
+        "steps": {
+            step_id: step_record(st) for step_id, st in state.steps.items() if st.phase is not Phase.COMPLETED
+        },
     }
 
 
 def step_record(step: StepState) -> dict[str, Any]:
-    """`state/<step>.json`: one step's state."""
+    """One step's state: in `state.json` while it is open, then `state/<step>.json`."""
     return {
         "id": step.id,
         "attempt": step.attempt,
@@ -229,11 +235,12 @@ def step_record(step: StepState) -> dict[str, Any]:
 
 
 def restore(
-    plan: str, fork: str, record: Mapping[str, Any], steps: Mapping[str, Mapping[str, Any]], *, seq: int
+    plan: str, fork: str, record: Mapping[str, Any], finished: Mapping[str, Mapping[str, Any]], *, seq: int
 ) -> ForkState | None:
-    """The state from its files, or None when they cannot be trusted: another format, another
-    fork, or not written with event `seq` (the tip's: a writer that does not keep the files
-    left them behind) — or anything malformed."""
+    """The state from `state.json` (`record`) and the completed steps' files (`finished`), or
+    None when they cannot be trusted: another format, another fork, or not written with event
+    `seq` (the tip's: a writer that does not keep the files left them behind) — or anything
+    malformed."""
     if record.get("format") != STATE_FORMAT or record.get("seq") != seq:
         return None
     if record.get("plan") != plan or record.get("fork") != fork:
@@ -246,7 +253,7 @@ def restore(
             halt_reason=str(record.get("halt_reason", "")),
             last_seq=seq,
         )
-        for step_id, data in steps.items():
+        for step_id, data in {**finished, **dict(record.get("steps") or {})}.items():
             state.steps[step_id] = _step(step_id, data)
     except (KeyError, TypeError, ValueError):
         return None

@@ -10,8 +10,9 @@ applies to the current snapshot in one append; none of them reads or writes anyt
     fail          task.rejected…      pending/ or in_progress/ -> failed/, kept as evidence
     refuse_late   result.refused      a late result, kept as evidence only
 
-and with every event the runner records, `fold_state`: the fork's state after it (`state.json`,
-`state/<step>.json`), which `read_state` gives back from a tip without reading the events.
+and with every event the runner records, `fold_state`: the fork's state after it (`state.json`
+with the open steps, `state/<step>.json` for a step as it completes), which `read_state` gives
+back from a tip without reading the events.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from conductor.engine.state import ForkState, fork_record, restore, step_record
+from conductor.engine.state import ForkState, Phase, fork_record, restore, step_record
 from conductor.ledger.snapshot import Snapshot
 from conductor.models.event import Event
 from conductor.models.layout import (
@@ -195,22 +196,23 @@ def filed(snapshot: Snapshot, step: str, directory: str, suffixes: tuple[str, ..
 
 def fold_state(previous: Snapshot | None, event: Event, known: ForkState) -> Changes:
     """The folded state files after `event`, for the commit that records it. When `previous`
-    holds the state of its own event, only the fork's file and the event's step's change (a
-    step costs the same however many came before); else, when `known` (the runner's fold) is
-    the state of `previous`, every file is written from it (the first event, or one after a
-    writer that keeps no state); else none is, and readers fold the log."""
+    holds the state of its own event, only `state.json` changes, and the event's step's file
+    when the step is completed (a step costs the same however many came before); else, when
+    `known` (the runner's fold) is the state of `previous`, every file is written from it (the
+    first event, or one after a writer that keeps no state); else none is, and readers fold
+    the log."""
     full = True
     base: ForkState | None = None
     if previous is not None:
         record = _json(previous.read(STATE_FILE))
-        steps: dict[str, Any] = {}
-        if (
-            event.step is not None
-            and (found := _json(previous.read(StepPaths(event.step).state))) is not None
-        ):
-            steps[event.step] = found
         if record is not None:
-            base = restore(known.plan, known.fork, record, steps, seq=previous.event.seq)
+            finished: dict[str, Any] = {}
+            step = event.step
+            if step is not None and step not in (record.get("steps") or {}):
+                found = _json(previous.read(StepPaths(step).state))  # a completed step's later event
+                if found is not None:
+                    finished[step] = found
+            base = restore(known.plan, known.fork, record, finished, seq=previous.event.seq)
             full = base is None
     if base is None:
         if known.last_seq != (previous.event.seq if previous is not None else 0):
@@ -218,9 +220,9 @@ def fold_state(previous: Snapshot | None, event: Event, known: ForkState) -> Cha
         base = known
     after = base.after(event)
     out: Changes = {STATE_FILE: _dumps(fork_record(after))}
-    for step_id, step in after.steps.items():
-        if full or step_id == event.step:
-            out[StepPaths(step_id).state] = _dumps(step_record(step))
+    for step_id, st in after.steps.items():
+        if st.phase is Phase.COMPLETED and (full or step_id == event.step):
+            out[StepPaths(step_id).state] = _dumps(step_record(st))
     return out
 
 
@@ -230,13 +232,13 @@ def read_state(snapshot: Snapshot, plan: str, fork: str) -> ForkState | None:
     record = _json(snapshot.read(STATE_FILE))
     if record is None or record.get("seq") != snapshot.event.seq:
         return None
-    steps = {}
+    finished = {}
     for name in snapshot.listdir(STATE_DIR):
         data = _json(snapshot.read(f"{STATE_DIR}/{name}"))
         if data is None or not name.endswith(".json"):
             return None
-        steps[name.removesuffix(".json")] = data
-    return restore(plan, fork, record, steps, seq=snapshot.event.seq)
+        finished[name.removesuffix(".json")] = data
+    return restore(plan, fork, record, finished, seq=snapshot.event.seq)
 
 
 def _dumps(data: dict[str, Any]) -> str:

@@ -52,16 +52,22 @@ EVENTS = numbered(
 
 
 def written(state: ForkState) -> tuple[dict[str, object], dict[str, dict[str, object]]]:
-    """The files as the ledger keeps them: JSON text, read back."""
+    """The files as the ledger keeps them, read back: `state.json` with the open steps, and a
+    file for each completed step."""
     record = json.loads(json.dumps(fork_record(state)))
-    steps = {step: json.loads(json.dumps(step_record(st))) for step, st in state.steps.items()}
-    return record, steps
+    finished = {
+        step: json.loads(json.dumps(step_record(st)))
+        for step, st in state.steps.items()
+        if st.phase is Phase.COMPLETED
+    }
+    return record, finished
 
 
 def test_the_state_written_is_the_state_read_back() -> None:
     folded = ForkState.replay("p", "f", EVENTS)
     record, steps = written(folded)
     assert record["format"] == STATE_FORMAT and record["seq"] == len(EVENTS)
+    assert list(steps) == ["step_001"] and list(record["steps"]) == ["step_002"]
     restored = restore("p", "f", record, steps, seq=len(EVENTS))
     assert restored == folded
     assert restored is not None and restored.status is ForkStatus.HALTED

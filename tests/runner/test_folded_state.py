@@ -11,6 +11,7 @@ from conductor.ledger import refs
 from conductor.models.event import Event, EventType
 from conductor.models.layout import STATE_FILE
 from conductor.runner import records
+from tests.conftest import git
 from tests.scenario import Project, build
 
 TWO = [
@@ -45,6 +46,11 @@ def test_every_event_the_run_records_keeps_the_state_after_it(proj: Project, run
     assert kept[0][1] is None  # fork.created is recorded before the run
     for n, (event, state) in enumerate(kept[1:], start=2):
         assert state == ForkState.replay(proj.only_plan(), "main", events[:n]), event.type
+    # each completed step's file is written once, as it completes; every other event rewrites
+    # only state.json (what an event costs does not grow with the steps before it)
+    state_dirs = [git(proj.root, "ls-tree", str(e.commit), "state").strip() for e in events]
+    changed = [events[n].type.value for n in range(1, len(events)) if state_dirs[n] != state_dirs[n - 1]]
+    assert changed == ["task.completed", "task.completed"]
     final = kept[-1][1]
     assert final is not None and final.status.value == "completed"
     assert [f.kind.value for f in final.steps["step_001"].failures] == ["protected_file"]
