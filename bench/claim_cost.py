@@ -110,7 +110,7 @@ def claim_once(remote: Path, clone: Path, n: int) -> float:
     head = git(clone, "rev-parse", "HEAD").strip()
     slot = refs.work_slot("bench-plan", "main", f"step_{n:03d}", 1)
     update_refs(remote, [f"create {slot}/task {head}\n"])
-    queue = Queue(clone, "origin", keep_local=False)
+    queue = Queue(clone, "origin")
     claim = queue.commit({"worker.json": b'{"name": "bench"}'}, parent=head, message="claimed by bench\n")
     start = time.perf_counter()
     if not queue.create(f"{slot}/claim", claim):

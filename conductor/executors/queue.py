@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -69,12 +70,9 @@ def claim_order(slots: list[str], worker: str) -> list[str]:
 class Queue:
     """The queue on `remote`, worked through the repository at `root`."""
 
-    def __init__(self, root: Path, remote: str, *, keep_local: bool = True) -> None:
+    def __init__(self, root: Path, remote: str) -> None:
         self.root = root
         self.remote = remote
-        # keep local copies of the refs it creates and fetches (the coordinator, whose `delete`
-        # removes them again); a worker keeps none, or its clone would collect every task's
-        self.keep_local = keep_local
 
     def _run(self, args: list[str]) -> subprocess.CompletedProcess[bytes]:
         """git, for the calls whose failure is an answer (a lost lease, a missing object)."""
@@ -102,7 +100,7 @@ class Queue:
         return self.git("commit-tree", tree, "-p", parent, stdin=message.encode())
 
     def create(self, ref: str, commit: str, *, requires: dict[str, str] | None = None) -> bool:
-        """Create `ref` on the remote (and here) pointing at `commit`; False if it exists there,
+        """Create `ref` on the remote pointing at `commit`; False if it exists there,
         or if a ref of `requires` (ref -> commit) no longer points there (a claim requires its
         task: a task the coordinator withdrew cannot be claimed)."""
         required = sorted((requires or {}).items())
@@ -125,13 +123,11 @@ class Queue:
             if "[rejected]" in out or "stale info" in out or "already exists" in out:
                 return False
             raise ConductorError(f"cannot push to {self.remote}: {out.strip()[-400:]}")
-        if self.keep_local and self._run(["cat-file", "-e", commit]).returncode == 0:  # mirror it here too
-            self.git("update-ref", ref, commit)
         return True
 
     def delete(self, found: dict[str, str]) -> bool:
         """Delete `found` (ref -> the commit seen there) from the remote, each leased on that
-        commit, and the local copies; False if the remote refused some (they changed). One
+        commit; False if the remote refused some (they changed). One
         attempt's refs go in one atomic push; many (a sweep) go DELETE_BATCH at a time, as git
         matches every ref of a push against every one of its refspecs."""
         names = sorted(found)
@@ -145,19 +141,7 @@ class Queue:
             )
             if proc.returncode != 0:
                 done = False
-                continue
-            self._run_stdin(["update-ref", "--stdin"], "".join(f"delete {ref}\n" for ref in batch).encode())
         return done
-
-    def _run_stdin(self, args: list[str], data: bytes) -> subprocess.CompletedProcess[bytes]:
-        return subprocess.run(
-            ["git", *args],
-            cwd=self.root,
-            input=data,
-            capture_output=True,
-            env=hardened(NO_PROMPT),
-            check=False,
-        )
 
     def listing(self, pattern: str = f"{refs.WORK_PREFIX}*") -> dict[str, str]:
         """Queue refs on the remote: name -> commit."""
@@ -169,15 +153,15 @@ class Queue:
         return refs
 
     def fetch(self, *refs: str) -> None:
-        if refs:
-            self.git(
-                "fetch",
-                "--quiet",
-                "--no-tags",
-                "--no-write-fetch-head",  # workers fetch side by side (--jobs): no shared file
-                self.remote,
-                *[f"+{ref}:{ref}" if self.keep_local else ref for ref in refs],
-            )
+        """The commits of `refs` (and what they need) into this repository, without local refs
+        (neither a coordinator nor a worker collects the queue's refs). A failure is tried once
+        more: fetches run side by side (forks, --jobs), and git's can trip over each other."""
+        if not refs:
+            return
+        args = ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", self.remote, *refs]
+        if self._run(args).returncode != 0:
+            time.sleep(0.1)
+            self.git(*args)
 
     def blob(self, spec: str) -> bytes:
         """The content of a blob (`<id>` or `<commit>:<path>`)."""

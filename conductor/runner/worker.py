@@ -109,7 +109,7 @@ def work(
     """Claim and do queued tasks, up to `jobs` at once, until stopped (or, with `once`, until a
     look at the queue finds nothing to claim and nothing is running)."""
     root = find_root()
-    queue = Queue(root, remote, keep_local=False)
+    queue = Queue(root, remote)
     queue.check_remote()
     worker = name or default_name()
     report = WorkerReport()

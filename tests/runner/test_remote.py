@@ -135,7 +135,7 @@ def test_only_one_of_two_racing_claims_wins(shared: tuple[Project, Path], tmp_pa
 
 def test_a_task_the_coordinator_withdrew_cannot_be_claimed(shared: tuple[Project, Path]) -> None:
     _, clone = shared
-    queue = Queue(clone, "origin", keep_local=False)
+    queue = Queue(clone, "origin")
     head = git(clone, "rev-parse", "HEAD").strip()
     slot = "refs/conductor/work/p/main/step_001/1"
     assert queue.create(f"{slot}/task", head)
