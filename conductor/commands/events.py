@@ -9,7 +9,7 @@ logs listed (known from the refs alone); type and step have fixed widths.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -35,15 +35,12 @@ def line(event: Event, where_width: int = WHERE_WIDTH) -> str:
     return f"{when}  {where:<{where_width}}  {kind:<{TYPE_WIDTH}}  {step:<{STEP_WIDTH}}  {event.summary}"
 
 
-def where_width(ledger: Ledger, *, plan: str | None, fork: str | None) -> int:
-    """The longest `PLAN` or `PLAN/FORK` among the logs `events` lists (the same filter)."""
-    width = 0
-    for name in ledger.log_names(plan=plan, fork=fork):
-        parsed = refs.parse(name)
-        if parsed is None:
-            continue
-        width = max(width, len(f"{parsed.plan}/{parsed.fork}" if parsed.fork else str(parsed.plan)))
-    return width
+def where_width(names: Iterable[str]) -> int:
+    """The longest `PLAN` or `PLAN/FORK` among the logs `events` lists (Ledger.event_logs)."""
+    return max(
+        (len(name.removeprefix(refs.PLANS_PREFIX).removeprefix(refs.FORKS_PREFIX)) for name in names),
+        default=0,
+    )
 
 
 @dataclass
@@ -78,9 +75,6 @@ def run(
     oldest_first: bool = False,
 ) -> EventLog:
     ledger = Ledger(find_root())
-    found = ledger.events(plan=plan, fork=fork, types=types, newest_first=not oldest_first, limit=limit)
-    return EventLog(
-        found,
-        bool(plan or fork or types),
-        where_width(ledger, plan=plan, fork=fork),
-    )
+    logs = ledger.event_logs(plan=plan, fork=fork)  # listed once: for the width and to read
+    found = ledger.events(types=types, newest_first=not oldest_first, limit=limit, logs=logs)
+    return EventLog(found, bool(plan or fork or types), where_width(logs))

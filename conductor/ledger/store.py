@@ -20,7 +20,6 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Literal, overload
 
 import pygit2
 from pygit2.enums import ObjectType
@@ -299,23 +298,53 @@ class Ledger:
 
     def ref_names(self, *patterns: str) -> list[str]:
         """The live refs matching `patterns` (default: every state ref), sorted by name."""
-        return [name for name, _, _ in self.ref_tips(*patterns, dates=False)]
+        return [name for name, _ in self.ref_tips(*patterns)]
 
-    def ref_tips(self, *patterns: str, dates: bool = True) -> list[tuple[str, str, int]]:
-        """(name, target, commit time in epoch seconds, 0 without `dates`) of the live refs
-        matching `patterns` (default: every state ref), sorted by name. A pattern is a full ref
-        name or a prefix ending in `/`, as `git for-each-ref` takes them: one process that
-        seeks each prefix in the packed refs, so the cost follows what is listed, not every ref."""
-        fields = "%(refname)%00%(objectname)" + ("%00%(committerdate:unix)" if dates else "")
-        args = ["git", f"--git-dir={self.git_dir}", "for-each-ref", f"--format={fields}", "--"]
-        proc = subprocess.run([*args, *(patterns or [refs.STATE_PREFIX])], capture_output=True, check=False)
+    def ref_tips(self, *patterns: str) -> list[tuple[str, str]]:
+        """(name, target) of the live refs matching `patterns` (default: every state ref),
+        sorted by name. A pattern is a full ref name or a prefix ending in `/`, as `git
+        for-each-ref` takes them: one process that seeks each prefix in the packed refs, so the
+        cost follows what is listed, not every ref."""
+        args = [
+            "for-each-ref",
+            "--format=%(refname)%00%(objectname)",
+            "--",
+            *(patterns or [refs.STATE_PREFIX]),
+        ]
+        return [
+            (name, target)
+            for name, _, target in (row.partition("\0") for row in self._git(args).splitlines())
+        ]
+
+    def newest_first(self, tips: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+        """`tips` ((name, commit)) ordered by their commits' times, newest first, in one `git
+        rev-list --no-walk=sorted`, which takes the times from the commit-graph when git keeps
+        one (`git gc` writes it): cheaper than reading every commit. Read a tip's own time
+        with commit_time when it matters."""
+        by_commit: dict[str, list[str]] = {}
+        for name, commit in tips:
+            by_commit.setdefault(commit, []).append(name)
+        if not by_commit:
+            return []
+        out = self._git(
+            ["rev-list", "--no-walk=sorted", "--stdin"], stdin="".join(f"{c}\n" for c in by_commit)
+        )
+        return [(name, commit) for commit in out.split() for name in sorted(by_commit.get(commit, []))]
+
+    def commit_time(self, commit: str) -> int:
+        """A commit's committer time in epoch seconds (an event's second, for a ledger commit)."""
+        return int(self._commit(commit).commit_time)
+
+    def _git(self, args: list[str], *, stdin: str | None = None) -> str:
+        proc = subprocess.run(
+            ["git", f"--git-dir={self.git_dir}", *args],
+            input=stdin.encode() if stdin is not None else None,
+            capture_output=True,
+            check=False,
+        )
         if proc.returncode != 0:
-            raise LedgerError(f"git for-each-ref failed: {proc.stderr.decode('utf-8', 'replace').strip()}")
-        found = []
-        for row in proc.stdout.decode("utf-8", "replace").splitlines():
-            name, target, *when = row.split("\0")
-            found.append((name, target, int(when[0]) if when and when[0] else 0))
-        return found
+            raise LedgerError(f"git {args[0]} failed: {proc.stderr.decode('utf-8', 'replace').strip()}")
+        return proc.stdout.decode("utf-8", "replace")
 
     def plans(self) -> list[str]:
         """Every plan: those with a live log and those archived (`conductor archive`)."""
@@ -422,30 +451,34 @@ class Ledger:
         newest_first: bool = True,
         include_memory: bool = False,
         limit: int | None = None,
+        logs: Mapping[str, str] | None = None,
     ) -> Iterator[Event]:
-        """Events across all matching logs, merged in time order. With `limit` (newest first, no
-        type filter) only as many as that are read: see `_newest`."""
+        """Events across all matching logs (or `logs`, as event_logs lists them), merged in time
+        order. With `limit` (newest first, no type filter) only as many as that are read: see
+        `_newest`."""
         wanted = set(types) if types else None
+        selected = (
+            self.event_logs(plan=plan, fork=fork, include_memory=include_memory) if logs is None else logs
+        )
         if newest_first and limit is not None and wanted is None:
-            tips = self._logs(plan=plan, fork=fork, include_memory=include_memory, dates=True)
-            return itertools.islice(self._checked(self._newest(tips)), limit)
-        selected = self._logs(plan=plan, fork=fork, include_memory=include_memory)
+            return itertools.islice(self._checked(self._newest(self.newest_first(selected.items()))), limit)
         merged = self._checked(scan(self.git_dir, selected, newest_first=newest_first))
         if wanted is not None:
             merged = (event for event in merged if event.type in wanted)
         return itertools.islice(merged, limit) if limit is not None else merged
 
-    def _newest(self, logs: Mapping[str, tuple[str, int]]) -> Iterator[Event]:
-        """The events of `logs` (name -> start, the start's commit time), newest first, reading
-        only what is asked for: a log is opened only once it may hold an event newer than the
-        newest one open (its tip's commit time is its last event's second), so the first N
-        events cost N commits and the logs they come from, however many logs there are."""
-        waiting = sorted(logs.items(), key=lambda item: (-item[1][1], item[0]))
+    def _newest(self, waiting: list[tuple[str, str]]) -> Iterator[Event]:
+        """The events of the logs `waiting` ((name, start), the newest start first), newest
+        first, reading only what is asked for: a log is opened only once it may hold an event
+        newer than the newest one open (its start's commit time is its last event's second),
+        so the first N events cost N commits and the logs they come from, however many."""
         heap: list[_Head] = []
         opened = 0
         while True:
-            while opened < len(waiting) and (not heap or waiting[opened][1][1] + 1 > -heap[0][0]):
-                name, (start, _) = waiting[opened]
+            while opened < len(waiting) and (
+                not heap or self.commit_time(waiting[opened][1]) + 1 > -heap[0][0]
+            ):
+                name, start = waiting[opened]
                 opened += 1
                 walker = self._walk(pygit2.Oid(hex=start), name)
                 self._push(heap, walker, opened)
@@ -470,30 +503,24 @@ class Ledger:
         self, *, plan: str | None = None, fork: str | None = None, include_memory: bool = False
     ) -> list[str]:
         """The logs `events` reads: live ones, and with `plan` that plan's archived ones."""
-        return list(self._logs(plan=plan, fork=fork, include_memory=include_memory))
+        return list(self.event_logs(plan=plan, fork=fork, include_memory=include_memory))
 
-    @overload
-    def _logs(self, *, plan: str | None, fork: str | None, include_memory: bool) -> dict[str, str]: ...
-
-    @overload
-    def _logs(
-        self, *, plan: str | None, fork: str | None, include_memory: bool, dates: Literal[True]
-    ) -> dict[str, tuple[str, int]]: ...
-
-    def _logs(
-        self, *, plan: str | None, fork: str | None, include_memory: bool, dates: bool = False
-    ) -> dict[str, str] | dict[str, tuple[str, int]]:
-        """log_names, each with where it starts: the live ref itself, or its archived tip's id
-        (with `dates`, also the start's commit time: (start, epoch seconds))."""
-        patterns = [] if plan is None else [refs.plan_log(plan), refs.fork_log(plan, "")]
-        starts = {name: (target, when) for name, target, when in self.ref_tips(*patterns, dates=dates)}
+    def event_logs(
+        self, *, plan: str | None = None, fork: str | None = None, include_memory: bool = False
+    ) -> dict[str, str]:
+        """log_names, each with the commit it starts at: its live ref's, or its archived tip."""
+        if plan is None:  # the logs only: not the work queue nor the archive
+            patterns = [refs.PLANS_PREFIX, refs.FORKS_PREFIX, *([refs.MEMORY] if include_memory else [])]
+        else:
+            patterns = [refs.plan_log(plan), refs.fork_log(plan, "")]
+        starts = dict(self.ref_tips(*patterns))
         if plan is not None:
             archived = [refs.plan_log(plan), *(refs.fork_log(plan, f) for f in self.archived_forks(plan))]
             for name in archived:
                 target = self._archived_target(name) if name not in starts else None
                 if target is not None:
-                    starts[name] = (str(target), self._commit(target).commit_time)
-        selected: dict[str, tuple[str, int]] = {}
+                    starts[name] = str(target)
+        selected: dict[str, str] = {}
         for name in sorted(starts):
             parsed = refs.parse(name)
             if parsed is None or (parsed.kind == "memory" and not include_memory):
@@ -501,7 +528,7 @@ class Ledger:
             if (plan is not None and parsed.plan != plan) or (fork is not None and parsed.fork != fork):
                 continue
             selected[name] = starts[name]
-        return selected if dates else {name: start for name, (start, _) in selected.items()}
+        return selected
 
     def _checked(self, events: Iterator[Event]) -> Iterator[Event]:
         """The events, each log's format checked (its tip read) when its first event comes: a

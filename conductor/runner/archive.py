@@ -114,13 +114,13 @@ def archive(
     cutoff = (now or dt.datetime.now(dt.UTC)) - age
     report = ArchiveReport(older_than, dry_run)
     forks: dict[str, list[tuple[str, str]]] = {}
-    for name, target, _ in ledger.ref_tips(refs.FORKS_PREFIX, dates=False):
+    for name, target in ledger.ref_tips(refs.FORKS_PREFIX):
         plan_id, _, fork_id = name[len(refs.FORKS_PREFIX) :].partition("/")
         forks.setdefault(plan_id, []).append((fork_id, target))
     entries: dict[str, bytes | str | tree.Entry | None] = {}
     tips: list[tuple[str, list[str]]] = []  # per plan: the tips it adds as parents
     removals: list[tuple[str, str]] = []
-    for name, target, _ in ledger.ref_tips(refs.PLANS_PREFIX, dates=False):
+    for name, target in ledger.ref_tips(refs.PLANS_PREFIX):
         plan_id = name[len(refs.PLANS_PREFIX) :]
         tip = ledger.tip(name)
         if tip is None:

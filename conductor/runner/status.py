@@ -296,13 +296,16 @@ def collect(ledger: Ledger, *, limit: int | None = DEFAULT_LIMIT) -> Listing:
     creation time, then by id); one whose records cannot be read is listed with the error,
     not skipped. Liveness is this machine's: see runner_alive."""
     alive = lambda plan: runner_alive(ledger.git_dir, plan)  # noqa: E731
-    live = ledger.ref_tips(refs.PLANS_PREFIX)
+    live = ledger.newest_first(ledger.ref_tips(refs.PLANS_PREFIX))
     # Newest tip first: a plan was created before its log's last event, so once a tip is older
     # than the oldest plan kept, no plan after it can be among the newest `limit`.
-    live.sort(key=lambda found: (-found[2], found[0]))
     read: list[tuple[str, str, Snapshot | None, str | None]] = []  # created, plan, tip, error; in order
-    for name, _, when in live:
-        if limit is not None and len(read) >= limit and _iso(when + 1) <= read[limit - 1][0]:
+    for name, target in live:
+        if (
+            limit is not None
+            and len(read) >= limit
+            and _iso(ledger.commit_time(target) + 1) <= read[limit - 1][0]
+        ):
             break
         plan_id = name[len(refs.PLANS_PREFIX) :]
         try:
@@ -317,7 +320,7 @@ def collect(ledger: Ledger, *, limit: int | None = DEFAULT_LIMIT) -> Listing:
     if len(prefixes) > MANY:  # one prefix for them all: any number of plans fits one command
         prefixes = [refs.FORKS_PREFIX]
     forks: dict[str, list[str]] = {}
-    for name, _, _ in ledger.ref_tips(*prefixes, dates=False) if prefixes else []:
+    for name, _ in ledger.ref_tips(*prefixes) if prefixes else []:
         plan_id, _, fork_id = name[len(refs.FORKS_PREFIX) :].partition("/")
         forks.setdefault(plan_id, []).append(fork_id)
     views = []
@@ -333,7 +336,7 @@ def collect(ledger: Ledger, *, limit: int | None = DEFAULT_LIMIT) -> Listing:
             view = PlanView(plan_id, "", "unreadable", "", error=message)
         if view is not None:
             views.append(view)
-    names = {name for name, _, _ in live}
+    names = {name for name, _ in live}
     archived = [plan for plan in ledger.archived_plans() if refs.plan_log(plan) not in names]
     if limit is None:
         views += [archived_view(ledger, plan) for plan in archived]
