@@ -29,6 +29,7 @@ It says how many older plans it left out; with --json that note goes to stderr.
 @click.option(
     "--limit",
     type=click.IntRange(min=0),
+    metavar="N",
     default=20,
     show_default=True,
     help="Show at most this many plans, the newest.",

@@ -401,15 +401,17 @@ class StatusReport(Report):
 
 
 def left_out(listing: Listing) -> str:
-    """`… 4,980 older plans: conductor status --all, or --limit N`, when some are not shown."""
-    parts = []
+    """`… 4,980 older plans not shown: conductor status --all, or --limit N`, when some are not
+    shown (archived ones only with --all)."""
+    older = f"{listing.older:,} older plan{'s' if listing.older != 1 else ''}"
+    archived = f"{listing.archived:,} archived plan{'s' if listing.archived != 1 else ''}"
+    if listing.older and listing.archived:
+        return f"… {older} and {archived} not shown: conductor status --all, or --limit N"
     if listing.older:
-        parts.append(f"{listing.older:,} older plan{'s' if listing.older != 1 else ''}")
+        return f"… {older} not shown: conductor status --all, or --limit N"
     if listing.archived:
-        parts.append(f"{listing.archived:,} archived")
-    if not parts:
-        return ""
-    return f"… {' and '.join(parts)} not shown: conductor status --all, or --limit N"
+        return f"… {archived} not shown: conductor status --all"
+    return ""
 
 
 def medium_mark(confidence: dict[str, Any] | None) -> str:

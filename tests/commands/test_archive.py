@@ -85,7 +85,7 @@ def test_archive_folds_finished_plans_and_every_command_still_reads_them(proj: P
     # status: the default view leaves archived plans out and says so; --all lists them as they were
     default = run_cli("status")
     assert default.code == 0 and f"plan {running}" in default.out and first not in default.out
-    assert "… 2 archived not shown: conductor status --all" in default.out
+    assert default.out.rstrip().endswith("… 2 archived plans not shown: conductor status --all")
     after = {p["id"]: p for p in json.loads(run_cli("status", "--json", "--all").out)}
     assert after.keys() == before.keys()
     for plan in (first, second):
