@@ -306,12 +306,14 @@ def open_pr(
     if ledger.ref_target(branch) is None:
         raise NotFoundError(f"{facts.branch} does not exist", hint="it was deleted: nothing to push")
     state_refs = [refs.plan_log(plan)] + [refs.fork_log(plan, f) for f in ledger.forks(plan)]
+    live = set(ledger.ref_names(*state_refs))  # an archived log is pushed from its archived tip
+    sources = {r: r if r in live else str(ledger.ref_target(r)) for r in state_refs}
     where = resolve(root, remote, repo)
     pushed = [facts.branch, *state_refs]
 
     if where.repo is None:  # not GitHub: push, then the body as a file
         push_branch(root, remote, branch)
-        push(root, state_remote or remote, [f"{r}:{r}" for r in state_refs])
+        push(root, state_remote or remote, [f"{sources[r]}:{r}" for r in state_refs])
         out = Path(git_text(["rev-parse", "--git-common-dir"], cwd=root))
         out = (root / out if not out.is_absolute() else out) / "conductor" / "pr" / f"{plan}.md"
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -336,7 +338,7 @@ def open_pr(
     head = f"{where.head_owner}:{facts.branch}"
     existing = api.find_open(head)  # checks the token and the repository before any push
     push_branch(root, remote, branch)
-    push(root, state_remote or remote, [f"{r}:{r}" for r in state_refs])
+    push(root, state_remote or remote, [f"{sources[r]}:{r}" for r in state_refs])
     if existing is not None:
         pr, action = api.update(existing.number, title=title, body=body), "updated"
     else:

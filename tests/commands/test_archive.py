@@ -167,3 +167,20 @@ def test_an_event_recorded_on_an_archived_log_continues_it_live(proj: Project, r
     again = json.loads(run_cli("archive", "--older-than", "0", "--json").out)
     assert [p["plan"] for p in again["archived"]] == [plan] and again["refs_removed"] == 1
     assert proj.ledger().tip(refs.plan_log(plan)).event.summary == "a note"  # type: ignore[union-attr]
+
+
+def test_conductor_pr_pushes_an_archived_plans_records(
+    proj: Project, run_cli, tmp_path: Path, monkeypatch
+) -> None:
+    (plan,) = finished_plans(proj, run_cli, 1)
+    tips = {name: git(proj.root, "rev-parse", name).strip() for name in live(proj.root)}
+    assert run_cli("archive", "--older-than", "0").code == 0
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
+    git(proj.root, "remote", "add", "origin", str(remote))
+    monkeypatch.delenv("GITHUB_API_URL", raising=False)
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    result = run_cli("pr", plan)
+    assert result.code == 0, result.err
+    for name in (refs.plan_log(plan), refs.fork_log(plan, "main")):
+        assert git(remote, "rev-parse", name).strip() == tips[name]
