@@ -145,6 +145,14 @@ def archive(
             removals.append((refs.fork_log(plan_id, fork_id), fork_target))
             plan_tips.append(fork_target)
         tips.append((plan_id, plan_tips))
+    live = {name[len(refs.PLANS_PREFIX) :] for name, _ in ledger.ref_tips(refs.PLANS_PREFIX)}
+    for plan_id in sorted(set(forks) - live):  # fork logs left live beside an archived plan's
+        if ledger.archived_record(refs.archive_entry(plan_id)) is None:
+            continue  # not archived: a fork log without its plan log is not ours to move
+        for fork_id, fork_target in forks[plan_id]:
+            entries[refs.archive_entry(plan_id, fork_id)] = f"{fork_target}\n"
+            removals.append((refs.fork_log(plan_id, fork_id), fork_target))
+            tips.append((plan_id, [fork_target]))
     report.refs_removed = len(removals)
     if dry_run or not removals:
         return report

@@ -133,6 +133,14 @@ def test_a_second_archive_builds_on_the_first_and_a_live_ref_wins(proj: Project,
     again = json.loads(run_cli("archive", "--older-than", "0", "--json").out)
     assert [p["plan"] for p in again["archived"]] == [second] and again["refs_removed"] == 1
     assert live(proj.root, "refs/conductor/plans/") == []
+    # a fork log fetched back without its plan log: read as before, removed by the next run
+    fork_tip = git(proj.root, "cat-file", "-p", f"{refs.ARCHIVE}:plans/{first}/forks/main").strip()
+    git(proj.root, "update-ref", refs.fork_log(first, "main"), fork_tip)
+    assert run_cli("events", "--plan", first, "--limit", "1", "--json").code == 0
+    third = json.loads(run_cli("archive", "--older-than", "0", "--json").out)
+    assert third["archived"] == [] and third["refs_removed"] == 1
+    assert live(proj.root, "refs/conductor/forks/") == []
+    assert git(proj.root, "cat-file", "-p", f"{refs.ARCHIVE}:plans/{first}/forks/main").strip() == fork_tip
 
 
 def test_archive_refuses_an_age_it_cannot_read(project: Path, run_cli) -> None:
