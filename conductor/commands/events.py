@@ -1,7 +1,8 @@
 """`conductor events`: the event log across plans, newest first, filtered and limited.
 
-The log can be long, so it is streamed: events are read lazily (`--limit 10` stops git after
-ten) and written as they come, one line (or one JSON object) each. So that the columns line
+The log can be long, so it is streamed: events are read lazily (`--limit 10` reads the newest
+ten, opening only the logs they come from: Ledger.events) and written as they come, one line
+(or one JSON object) each. So that the columns line
 up without reading ahead, the `where` column is as wide as the longest PLAN/FORK among the
 logs listed (known from the refs alone); type and step have fixed widths.
 """
