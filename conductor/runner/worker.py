@@ -49,6 +49,8 @@ from conductor.runner.workspace import environment as workspace_env
 from conductor.sandbox import fingerprint
 from conductor.sandbox.confinement import Confinement, exposed_paths, isolate
 
+WORKTREES = threading.Lock()  # one `git worktree add`/`remove` at a time in this process
+
 
 @dataclass
 class WorkerReport(Report):
@@ -154,6 +156,7 @@ def work(
 
     def run_one(base: str, task_commit: str) -> None:
         """Claim and do one task, in its own thread: so under --jobs, claims go out side by side."""
+        timing = None
         try:
             timing = claim(base, task_commit)
             if timing is None:
@@ -165,6 +168,8 @@ def work(
                 report.done.append({**done, **timing})
         except Exception as exc:  # one task's trouble does not stop the others
             say_fn(f"worker {worker}: {base}: {exc}")
+            if timing is not None:  # claimed: the coordinator hears of it now, not at the timeout
+                _give_up(queue, base, task_commit, worker, f"the worker {worker} could not do it: {exc}")
         finally:
             release(base)
             with lock:
@@ -259,8 +264,11 @@ def do_task(
     task = TaskFile.from_json(queue.read(task_commit, layout.QUEUE_TASK))
     parent = queue.git("rev-parse", f"{task_commit}^")
     scratch = Path(tempfile.mkdtemp(prefix="conductor-worker-"))
-    workspace = scratch / "workspace"
-    queue.git("worktree", "add", "--quiet", "--detach", str(workspace), parent)
+    # a name of its own: git names the worktree's admin folder after it, and racing `worktree
+    # add`s of one name (under --jobs) trip over each other's half-made folder
+    workspace = scratch / f"workspace-{scratch.name.rsplit('-', 1)[-1]}"
+    with WORKTREES:
+        queue.git("worktree", "add", "--quiet", "--detach", str(workspace), parent)
     try:
         local = task.model_copy(update={"workspace": str(workspace)}).sealed()
         mailbox = Mailbox(scratch / "handoff", plan, fork)
@@ -315,8 +323,29 @@ def do_task(
         say_fn(f"worker {worker}: {plan}/{fork} {step} attempt {attempt}: {status}, result pushed")
         return {"plan": plan, "fork": fork, "step": step, "attempt": attempt, "status": status}
     finally:
-        queue.git("worktree", "remove", "--force", str(workspace))
+        with WORKTREES:
+            queue.git("worktree", "remove", "--force", str(workspace))
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _give_up(queue: Queue, base: str, task_commit: str, worker: str, reason: str) -> None:
+    """Push a failed result, without changes, for a claimed task this worker cannot do (unless
+    its result is there already)."""
+    parsed = refs.parse_work_ref(f"{base}/{WORK_TASK}")
+    assert parsed is not None
+    step, attempt = parsed[2], parsed[3]
+    result, explanation = _failed(step, attempt, reason)
+    try:
+        code = queue.git("rev-parse", f"{task_commit}^")
+        files = {
+            layout.QUEUE_RESULT: result.encode(),
+            layout.QUEUE_EXPLANATION: explanation.encode(),
+            layout.QUEUE_WORKER: json.dumps({"name": worker, "outcome": "error"}).encode(),
+        }
+        commit = queue.commit(files, parent=code, message=f"result of {step} attempt {attempt} by {worker}\n")
+        queue.create(f"{base}/{WORK_RESULT}", commit)
+    except ConductorError:
+        pass  # the coordinator times the attempt out, as for a worker that stopped
 
 
 def _failed(step: str, attempt: int, summary: str, explanation: str = "") -> tuple[str, str]:
