@@ -11,9 +11,15 @@ Beside it, the CPU time of this process per step (git's processes not counted): 
 machine the wall time of a step also measures the neighbours, its CPU time hardly does, so
 it shows a growth with history, or its absence, when the wall times are noisy.
 
+With --cli, the same fork also runs through the command line: `conductor build --exec AGENT
+--yes` in a `conductor init` project, the agent a shell command that writes the step's file
+(the command executor, in the sandbox where there is one). Each figure there is a whole
+step's wall time, between the lines that say two steps were accepted.
+
     python bench/step_overhead_growth.py            # 210 steps, 3 rounds
     python bench/step_overhead_growth.py --quick    # 30 steps, 1 round (a smoke run)
-    python bench/step_overhead_growth.py --profile  # also: where the time of steps 150..210 goes
+    python bench/step_overhead_growth.py --cli      # also through `conductor build`
+    python bench/step_overhead_growth.py --profile  # also: where the time of the last round goes
 """
 
 from __future__ import annotations
@@ -21,10 +27,12 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import itertools
 import json
 import os
 import pstats
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -32,7 +40,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import ENV, git, workdir
+from _common import BIN, ENV, git, workdir
 from step_overhead import step_times
 
 from conductor.executors.base import Assignment, Outcome
@@ -45,6 +53,7 @@ QUICK_STEPS = 30
 WINDOW = 5  # steps each side of the one named
 GOAL = 1.2
 FILES = 200  # a small repository: the history is what grows, not the checkout
+CLI_AGENT = 'mkdir -p new && printf "value = 1\\n" > "new/$CONDUCTOR_STEP.py"'
 
 
 class NewFileAgent:
@@ -111,6 +120,34 @@ def one_fork(steps: int, round: int) -> tuple[list[float], list[float]]:
     )
 
 
+def cli_fork(steps: int, round: int) -> list[float]:
+    """The wall time of each step of one fork run by `conductor build` (the first unknown: 0)."""
+    base = workdir(f"growth-cli-{round}")
+    conductor = str(BIN / "conductor")
+    subprocess.run([conductor, "init", "proj"], cwd=base, env=ENV, check=True, capture_output=True)
+    root = base / "proj"
+    planned = [
+        {"title": f"add {i}", "instruction": f"add module {i}", "allowed_files": [f"new/step_{i:03d}.py"]}
+        for i in range(1, steps + 1)
+    ]
+    (root / "plan.yaml").write_text(json.dumps({"goal": "bench", "steps": planned}))  # JSON is YAML
+    git(root, "add", "plan.yaml")
+    git(root, "commit", "-q", "-m", "plan")
+    command = [conductor, "build", "--plan", "plan.yaml", "--exec", CLI_AGENT, "--yes"]
+    proc = subprocess.Popen(
+        command, cwd=root, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    assert proc.stdout is not None
+    accepted, said = [], []
+    for line in proc.stdout:
+        said.append(line)
+        if ": accepted, commit" in line:
+            accepted.append(time.perf_counter())
+    if proc.wait() != 0 or len(accepted) != steps:
+        raise SystemExit(f"conductor build failed:\n{''.join(said[-20:])}")
+    return [0.0, *(b - a for a, b in itertools.pairwise(accepted))]
+
+
 def marks(steps: int) -> list[int]:
     """The steps reported: ~10, 50, 100, 200, as far as the fork goes (the last window whole)."""
     last = steps - WINDOW
@@ -129,6 +166,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_STEPS} steps, one round")
     parser.add_argument("--steps", type=int, help=f"steps in the fork (default {STEPS})")
     parser.add_argument("--rounds", type=int, help=f"forks measured (default {ROUNDS})")
+    parser.add_argument("--cli", action="store_true", help="also run the fork through `conductor build`")
     parser.add_argument("--profile", action="store_true", help="profile the last round (cProfile)")
     args = parser.parse_args()
     steps = args.steps or (QUICK_STEPS if args.quick else STEPS)
@@ -160,6 +198,23 @@ def main() -> None:
     print(f"  step {shown[-1]} / step {shown[0]}: {ratio:.2f}x (goal <= {GOAL}x: {verdict})")
     cpu_ratio = window(cpu, shown[-1]) / first_cpu
     print(f"  CPU time, step {shown[-1]} / step {shown[0]}: {cpu_ratio:.2f}x", flush=True)
+    if args.cli:
+        walls = []
+        for round in range(rounds):
+            print(f"round {round + 1} of {rounds}: conductor build of {steps} steps...", file=sys.stderr)
+            walls.append(cli_fork(steps, round))
+        first = window(walls, shown[0])
+        print(
+            "Through the CLI: conductor build --exec CMD --yes, a whole step"
+            f" (median of n-{WINDOW}..n+{WINDOW})"
+        )
+        for step in shown:
+            value = window(walls, step)
+            print(
+                f"  step {step:>4}: {value * 1000:7.1f} ms per step   ({value / first:.2f}x step {shown[0]})"
+            )
+        ratio = window(walls, shown[-1]) / first
+        print(f"  step {shown[-1]} / step {shown[0]}: {ratio:.2f}x", flush=True)
     if profiler is not None:
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(45)
