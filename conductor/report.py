@@ -51,6 +51,8 @@ def json_line(data: Any) -> str:
 def display_width(text: str) -> int:
     """The columns `text` takes on a terminal: wide and full-width characters (CJK, most
     emoji) two, combining marks none, the rest one."""
+    if text.isascii():  # most cells: one column a character
+        return len(text)
     return sum(
         0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text
     )
