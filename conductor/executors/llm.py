@@ -89,8 +89,14 @@ def prompt(task: TaskFile, files: dict[str, str | None]) -> str:
         else "",
     ]
     if context.previous_steps:
+        before = (
+            f"({context.earlier_steps} earlier steps are done and not listed)\n"
+            if context.earlier_steps
+            else ""
+        )
         lines.append(
             "Steps already done:\n"
+            + before
             + "\n".join(f"- {p.task_id} {p.title}: {p.status}. {p.summary}" for p in context.previous_steps)
         )
     if context.lessons:
