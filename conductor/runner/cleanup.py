@@ -2,9 +2,10 @@
 and the worktrees `conductor checkout` made of their points.
 
 Only working files go, and local copies of a plan's work-queue refs (left by older versions:
-the coordinator removes the remote's once each result is in); the plan's refs (its history, records and code branches) stay, so everything remains
-visible with `conductor events`, `explain` and git. A checkout with changes of its own is
-kept (and named): those changes are the user's.
+the coordinator removes the remote's once each result is in); the plan's refs (its history,
+records and code branches) stay, so everything remains visible with `conductor events`,
+`explain` and git. A checkout with changes of its own is kept (and named): those changes are
+the user's.
 """
 
 from __future__ import annotations
