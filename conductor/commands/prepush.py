@@ -34,13 +34,18 @@ def pushed_refs(lines: Iterable[str]) -> set[str]:
 
 
 def missing_records(
-    forks: list[tuple[str, str]], pushed: set[str], on_remote: Callable[[list[str]], set[str] | None]
+    forks: list[tuple[str, str]],
+    pushed: set[str],
+    on_remote: Callable[[list[str]], set[str] | None],
+    archived: Callable[[str], bool] = lambda plan: False,
 ) -> list[str]:
-    """The state refs (plan log, fork log) of pushed forks that neither this push nor the
-    remote holds: without them a reviewer's `conductor verify` finds no plan."""
+    """The state refs (plan log, fork log; the archive for an archived plan) of pushed forks
+    that neither this push nor the remote holds: without them a reviewer's `conductor verify`
+    finds no plan."""
     wanted: list[str] = []
     for plan, fork in forks:
-        for ref in (refs.plan_log(plan), refs.fork_log(plan, fork)):
+        needed = (refs.ARCHIVE,) if archived(plan) else (refs.plan_log(plan), refs.fork_log(plan, fork))
+        for ref in needed:
             if ref not in pushed and ref not in wanted:
                 wanted.append(ref)
     if not wanted:
@@ -137,8 +142,15 @@ def run(lines: Iterable[str], *, remote: str | None = None) -> PrePush:
     if not result.checked:
         return result
     branches = [pair for pair in result.checked if refs.code_branch(*pair) in pushed_refs(lines)]
-    result.missing = missing_records(branches, pushed_refs(lines), remote_has(remote))
     ledger = Ledger(find_root())
+    live = set(ledger.ref_names(refs.PLANS_PREFIX))
+    archived = set(ledger.archived_plans())
+    result.missing = missing_records(
+        branches,
+        pushed_refs(lines),
+        remote_has(remote),
+        archived=lambda plan: plan in archived and refs.plan_log(plan) not in live,
+    )
     for plan, fork in result.checked:
         try:
             report = verify_plan(ledger, plan, fork=fork, options=Options())

@@ -292,4 +292,12 @@ def load_plan(ledger: Ledger, plan_id: str) -> PlanRecord:
     raw = tip.read(PLAN_FILE)
     if raw is None:
         raise NotFoundError(f"plan '{plan_id}' has no {PLAN_FILE} in its log")
-    return PlanRecord.from_json(json.loads(raw))
+    try:
+        return PlanRecord.from_json(json.loads(raw))
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:  # pydantic's errors are ValueErrors
+        problem = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc).splitlines()[0]
+        raise ConductorError(
+            f"plan '{plan_id}': its {PLAN_FILE} ({refs.plan_log(plan_id)}) cannot be read: {problem}",
+            hint=f"the record was written by something other than Conductor; `conductor abandon {plan_id}`"
+            " ends the plan",
+        ) from None

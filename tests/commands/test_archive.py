@@ -192,3 +192,24 @@ def test_conductor_pr_pushes_an_archived_plans_records(
     assert result.code == 0, result.err
     for name in (refs.plan_log(plan), refs.fork_log(plan, "main")):
         assert git(remote, "rev-parse", name).strip() == tips[name]
+
+
+def test_the_pre_push_check_knows_an_archived_plans_records(proj: Project, run_cli, tmp_path: Path) -> None:
+    (plan,) = finished_plans(proj, run_cli, 1)
+    assert run_cli("archive", "--older-than", "0").code == 0
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
+    git(proj.root, "remote", "add", "origin", str(remote))
+    assert run_cli("hooks", "install", "--pre-push").code == 0
+    branch = f"conductor/{plan}/main"
+    alone = subprocess.run(
+        ["git", "push", "-q", "origin", branch], cwd=proj.root, capture_output=True, text=True
+    )
+    assert alone.returncode == 0, alone.stderr
+    assert "stay behind" in alone.stderr and refs.ARCHIVE in alone.stderr
+    assert refs.plan_log(plan) not in alone.stderr  # archived: its live refs are gone on purpose
+    git(proj.root, "push", "-q", "origin", "refs/conductor/*:refs/conductor/*")
+    again = subprocess.run(
+        ["git", "push", "-q", "origin", branch], cwd=proj.root, capture_output=True, text=True
+    )
+    assert again.returncode == 0 and "stay behind" not in again.stderr, again.stderr
