@@ -411,8 +411,21 @@ class Ledger:
         parsed = refs.parse(ref)
         if parsed is None or parsed.plan is None:
             return None
-        raw = self.archived_record(refs.archive_entry(parsed.plan, parsed.fork))
-        return pygit2.Oid(hex=raw.decode("ascii").strip()) if raw else None
+        entry = refs.archive_entry(parsed.plan, parsed.fork)
+        raw = self.archived_record(entry)
+        if not raw:
+            return None
+        try:
+            oid = pygit2.Oid(hex=raw.decode("ascii").strip())
+        except (UnicodeDecodeError, ValueError):
+            oid = None
+        if oid is None or not isinstance(self.repo.get(oid), pygit2.Commit):
+            raise LedgerError(
+                f"{refs.ARCHIVE}:{entry} names no commit here, so {ref} cannot be read from the archive",
+                hint="fetch the archive again from where it was made:"
+                " git fetch REMOTE 'refs/conductor/*:refs/conductor/*'",
+            )
+        return oid
 
     def tip(self, ref: str) -> Snapshot | None:
         """The latest snapshot of a log, or None if the log does not exist."""

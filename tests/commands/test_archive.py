@@ -213,3 +213,17 @@ def test_the_pre_push_check_knows_an_archived_plans_records(proj: Project, run_c
         ["git", "push", "-q", "origin", branch], cwd=proj.root, capture_output=True, text=True
     )
     assert again.returncode == 0 and "stay behind" not in again.stderr, again.stderr
+
+
+def test_an_archive_entry_that_is_not_a_commit_id_is_named(proj: Project, run_cli) -> None:
+    (plan,) = finished_plans(proj, run_cli, 1)
+    assert run_cli("archive", "--older-than", "0").code == 0
+    entry = refs.archive_entry(plan, None)
+    for damage in ("not a commit id\n", "0" * 40 + "\n"):
+        ledger = proj.ledger()
+        archive = ledger.archive_commit()
+        damaged = ledger.commit_records(archive, {entry: damage}, parents=[archive], message="damaged")
+        git(proj.root, "update-ref", refs.ARCHIVE, damaged)
+        shown = run_cli("explain", "step_001", "--plan", plan)
+        assert shown.code == 1 and "Traceback" not in shown.err, shown.err
+        assert refs.plan_log(plan) in shown.err or entry in shown.err, shown.err
