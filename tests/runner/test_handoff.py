@@ -122,6 +122,7 @@ def test_an_external_agent_completes_a_task_through_the_mailbox(proj: Project) -
     assert "1000 in, 200 out; cost $0.0020" in shown.stdout
 
 
+@pytest.mark.slow  # waits out a deadline
 def test_nobody_claims_the_task_before_the_timeout(proj: Project) -> None:
     plan = proj.plan([{**STEP, "timeout_seconds": 3}], policy={"behavior": {"max_attempts": 1}})
     proc = start(proj, "build", "--plan", plan, "--executor", "handoff", "--yes")
@@ -141,6 +142,7 @@ def test_nobody_claims_the_task_before_the_timeout(proj: Project) -> None:
     ) in err
 
 
+@pytest.mark.slow  # waits out a deadline
 def test_a_late_result_for_an_old_attempt_is_refused(proj: Project) -> None:
     plan = proj.plan([{**STEP, "timeout_seconds": 2}])
     proc = start(proj, "build", "--plan", plan, "--executor", "handoff", "--yes")
@@ -311,6 +313,7 @@ def test_claiming_is_optional_a_result_without_a_claim_is_taken(proj: Project) -
     assert "Claiming is optional" in protocol
 
 
+@pytest.mark.slow  # waits out a deadline
 def test_resuming_after_the_deadline_says_so_and_what_to_do(proj: Project) -> None:
     plan = proj.plan([{**STEP, "timeout_seconds": 2}], policy={"behavior": {"max_attempts": 1}})
     proc = start(proj, "build", "--plan", plan, "--executor", "handoff", "--yes")
