@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import subprocess
@@ -10,6 +11,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 PYTHON = sys.executable
 BIN = Path(PYTHON).parent
@@ -71,3 +73,30 @@ def report(
     print(f"  conductor: {ours * scale:9.2f} {unit}")
     print(f"  baseline:  {base * scale:9.2f} {unit}")
     print(f"  ratio:     {ratio:9.2f}x   (target <= {target}x: {verdict})")
+
+
+def bench_plan(forks: int, steps: int) -> dict[str, object]:
+    """A plan file's content: `forks` strategies of `steps` steps, each writing one file."""
+    return {
+        "goal": "bench",
+        "forks": [
+            {
+                "id": f"fork-{f}",
+                "strategy": f"strategy {f}",
+                "steps": [
+                    {"title": f"step {s}", "instruction": "write a file", "allowed_files": [f"out_{s}.txt"]}
+                    for s in range(steps)
+                ],
+            }
+            for f in range(forks)
+        ],
+    }
+
+
+def write_completed(mailbox: Any, step: str, attempt: int) -> None:
+    """What an in-process bench executor hands back: an explanation and a completed result."""
+    from conductor.mailbox import write_atomic
+
+    write_atomic(mailbox.path("completed", step, ".explanation.md"), "bench\n")
+    result = {"task_id": step, "attempt": attempt, "status": "completed", "summary": "bench"}
+    write_atomic(mailbox.path("completed", step, ".result.json"), json.dumps(result))

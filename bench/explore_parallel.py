@@ -12,7 +12,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import yaml
-from _common import BIN, ENV, PYTHON, git, workdir
+from _common import BIN, ENV, PYTHON, bench_plan, git, workdir
 
 ROOT = Path(__file__).resolve().parents[1]
 AGENT = ROOT / "conductor" / "resources" / "fixtures" / "agents" / "scripted.py"
@@ -20,27 +20,10 @@ STEPS = 3
 FORKS = 4
 
 
-def plan(forks: int) -> dict[str, object]:
-    return {
-        "goal": "bench",
-        "forks": [
-            {
-                "id": f"fork-{f}",
-                "strategy": f"strategy {f}",
-                "steps": [
-                    {"title": f"step {s}", "instruction": "write a file", "allowed_files": [f"out_{s}.txt"]}
-                    for s in range(STEPS)
-                ],
-            }
-            for f in range(forks)
-        ],
-    }
-
-
 def run(root: Path, forks: int) -> float:
     script = {f"step_{s + 1:03d}": [{"sleep": 1.0}, {"write": {f"out_{s}.txt": "x\n"}}] for s in range(STEPS)}
     (root / "script.json").write_text(json.dumps(script))
-    (root / f"plan{forks}.yaml").write_text(yaml.safe_dump(plan(forks)))
+    (root / f"plan{forks}.yaml").write_text(yaml.safe_dump(bench_plan(forks, STEPS)))
     command = f"{PYTHON} {AGENT} {root / 'script.json'}"
     args = (
         ["explore", "--plan", f"plan{forks}.yaml", "--no-spawn", "--jobs", str(FORKS)]

@@ -20,7 +20,6 @@ the median of whole-step wall times, and the cost is its difference from the bas
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import statistics
 import sys
@@ -32,13 +31,12 @@ from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import ENV, git, workdir
+from _common import ENV, git, workdir, write_completed
 
 from conductor.executors.base import Assignment, Outcome
 from conductor.executors.command import CommandExecutor
 from conductor.ledger.message import format_time
 from conductor.ledger.store import Ledger, utc_now
-from conductor.mailbox import write_atomic
 from conductor.models.plan import ForkSpec, PlanSpec, StepSpec
 from conductor.runner.fork import Fork, RunOptions
 from conductor.runner.forkrunner import ForkRunner
@@ -80,15 +78,7 @@ class InstantAgent:
         step = assignment.step
         target = assignment.task.allowed_files[0]
         (assignment.workspace / target).write_text(f"# changed by {step}\nvalue = {len(self.spent)}\n")
-        box = assignment.mailbox
-        write_atomic(box.path("completed", step, ".explanation.md"), "bench\n")
-        result = {
-            "task_id": step,
-            "attempt": assignment.task.attempt,
-            "status": "completed",
-            "summary": "bench",
-        }
-        write_atomic(box.path("completed", step, ".result.json"), json.dumps(result))
+        write_completed(assignment.mailbox, step, assignment.task.attempt)
         self.spent.append(time.perf_counter() - start)
         return Outcome.RESULT
 

@@ -40,11 +40,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import BIN, ENV, git, workdir
+from _common import BIN, ENV, git, workdir, write_completed
 from step_overhead import step_times
 
 from conductor.executors.base import Assignment, Outcome
-from conductor.mailbox import write_atomic
 from conductor.models.plan import StepSpec
 
 STEPS = 210
@@ -78,15 +77,7 @@ class NewFileAgent:
         target = assignment.workspace / assignment.task.allowed_files[0]
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(f"# written by {step}\nvalue = {len(self.spent)}\n")
-        box = assignment.mailbox
-        write_atomic(box.path("completed", step, ".explanation.md"), "bench\n")
-        result = {
-            "task_id": step,
-            "attempt": assignment.task.attempt,
-            "status": "completed",
-            "summary": "bench",
-        }
-        write_atomic(box.path("completed", step, ".result.json"), json.dumps(result))
+        write_completed(assignment.mailbox, step, assignment.task.attempt)
         self.spent.append(time.perf_counter() - start)
         self.cpu.append(time.process_time() - cpu)
         return Outcome.RESULT

@@ -37,7 +37,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import yaml
-from _common import BIN, ENV, PYTHON, git, workdir
+from _common import BIN, ENV, PYTHON, bench_plan, git, workdir
 
 from conductor.ledger import refs
 from conductor.ledger.store import Ledger
@@ -46,23 +46,6 @@ ROOT = Path(__file__).resolve().parents[1]
 AGENT = ROOT / "conductor" / "resources" / "fixtures" / "agents" / "scripted.py"
 STEP_SECONDS = 1.0
 REMOTE = ("--remote", "origin", "--yes", "--json")
-
-
-def plan(forks: int, steps: int) -> dict[str, object]:
-    return {
-        "goal": "bench",
-        "forks": [
-            {
-                "id": f"fork-{f}",
-                "strategy": f"strategy {f}",
-                "steps": [
-                    {"title": f"step {s}", "instruction": "write a file", "allowed_files": [f"out_{s}.txt"]}
-                    for s in range(steps)
-                ],
-            }
-            for f in range(forks)
-        ],
-    }
 
 
 def setup(root: Path, workers: int) -> list[Path]:
@@ -99,7 +82,7 @@ def run(workers: int, total: int, *, jobs: bool) -> dict[str, float]:
         for s in range(steps)
     }
     (root / "script.json").write_text(json.dumps(script))
-    (project / "plan.yaml").write_text(yaml.safe_dump(plan(forks, steps)))
+    (project / "plan.yaml").write_text(yaml.safe_dump(bench_plan(forks, steps)))
     command = f"{PYTHON} {AGENT} {root / 'script.json'}"
     procs = []
     for n, clone in enumerate(clones):
