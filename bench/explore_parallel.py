@@ -22,9 +22,11 @@ FORKS = 4
 
 def run(root: Path, forks: int) -> float:
     script = {f"step_{s + 1:03d}": [{"sleep": 1.0}, {"write": {f"out_{s}.txt": "x\n"}}] for s in range(STEPS)}
-    (root / "script.json").write_text(json.dumps(script))
+    # outside the project: in the sandbox an agent sees the worktree, not the user's checkout
+    script_file = root.parent / "script.json"
+    script_file.write_text(json.dumps(script))
     (root / f"plan{forks}.yaml").write_text(yaml.safe_dump(bench_plan(forks, STEPS)))
-    command = f"{PYTHON} {AGENT} {root / 'script.json'}"
+    command = f"{PYTHON} {AGENT} {script_file}"
     args = (
         ["explore", "--plan", f"plan{forks}.yaml", "--no-spawn", "--jobs", str(FORKS)]
         if forks > 1
@@ -45,7 +47,8 @@ def run(root: Path, forks: int) -> float:
 
 
 def main() -> None:
-    root = workdir("explore")
+    root = workdir("explore") / "project"
+    root.mkdir()
     git(root, "init", "-q")
     (root / "README.md").write_text("bench\n")
     git(root, "add", "-A")

@@ -1,0 +1,25 @@
+"""The bench scripts stay runnable: each one imports (its imports and paths are current), and
+the explore bench runs whole (it is short enough); the others have `--quick` smoke tests."""
+
+from __future__ import annotations
+
+import runpy
+
+import pytest
+
+from tests.conftest import PYTHON, ROOT, run_process
+
+SCRIPTS = sorted(p for p in (ROOT / "bench").glob("*.py") if not p.name.startswith("_"))
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=[p.stem for p in SCRIPTS])
+def test_every_bench_script_imports(script) -> None:
+    namespace = runpy.run_path(str(script), run_name="bench_import")  # the __main__ guard holds
+    assert callable(namespace.get("main")), f"{script.name} has no main()"
+
+
+@pytest.mark.slow
+def test_the_explore_bench_runs_and_prints_its_ratio() -> None:
+    result = run_process(PYTHON, str(ROOT / "bench" / "explore_parallel.py"), timeout=300)
+    assert result.code == 0, result.out[-2000:] + result.err[-2000:]
+    assert "ratio:" in result.out and "target <= 1.15x" in result.out
