@@ -10,6 +10,9 @@ Remotes compared (local bare repositories, their refs packed as `git gc` leaves 
   plan logs         10,000 refs of another kind under refs/conductor/plans/ (plans' logs, if
                     a team pushes them to the same remote), each its own commit
   plan logs+fetched the same, with the worker's clone having fetched them too
+  plan logs archived the same logs after `conductor archive` and a `git push --prune`: one
+                    archive ref keeps them all (a push receives every ref the remote has,
+                    so what is left live decides a claim's cost)
   no cleanup        the 30,000 queue refs of 10,000 finished plans left in place (how the
                     queue was before its cleanup): for comparison, not judged
 
@@ -105,6 +108,29 @@ def plan_logs(remote: Path, clone: Path, plans: int, *, fetched: bool) -> None:
         git(clone, "fetch", "-q", "origin", "refs/conductor/plans/*:refs/conductor/plans/*")
 
 
+def archived_logs(remote: Path, clone: Path, plans: int) -> None:
+    """The plan logs of `plan_logs`, folded as `conductor archive` folds them (a chain of
+    archive commits whose parents keep the logs' tips, 250 a commit) and pushed with --prune:
+    the live log refs gone, one archive ref left."""
+    plan_logs(remote, clone, plans, fetched=False)
+    names = [f"refs/conductor/plans/done-{n:05d}" for n in range(plans)]
+    stream = []
+    for i, start in enumerate(range(0, plans, 250)):
+        stream.append(
+            f"commit {refs.ARCHIVE}\ncommitter Bench <bench@example.com> {1800000000 + i} +0000\n"
+            f"data 8\narchive\n"
+        )
+        if i == 0:
+            stream.append(f"from {names[0]}\n")
+        stream.extend(f"merge {name}\n" for name in names[start : start + 250] if i or name != names[0])
+        stream.append("\n")
+    subprocess.run(
+        ["git", "fast-import", "--quiet"], cwd=remote, input="".join(stream), text=True, env=ENV, check=True
+    )
+    update_refs(remote, [f"delete {name}\n" for name in names])
+    git(remote, "pack-refs", "--all")
+
+
 def claim_once(remote: Path, clone: Path, n: int) -> float:
     """Queue a task (not timed), claim it (timed), and remove both again (not timed)."""
     head = git(clone, "rev-parse", "HEAD").strip()
@@ -134,9 +160,13 @@ def main() -> None:
     plan_logs(*setups["plan logs"], plans, fetched=False)
     setups["plan logs+fetched"] = remote_with(root, "logs-fetched")
     plan_logs(*setups["plan logs+fetched"], plans, fetched=True)
+    setups["plan logs archived"] = remote_with(root, "archived")
+    archived_logs(*setups["plan logs archived"], plans)
     setups["no cleanup"] = remote_with(root, "kept")
     queue_refs(setups["no cleanup"][0], plans)
     git(setups["no cleanup"][0], "pack-refs", "--all")
+    for remote, _ in setups.values():  # as `git gc` leaves a remote: refs packed, a commit-graph
+        git(remote, "commit-graph", "write", "--reachable")
     samples: dict[str, list[float]] = {name: [] for name in setups}
     for remote, clone in setups.values():  # warm up
         claim_once(remote, clone, 999)
@@ -152,7 +182,7 @@ def main() -> None:
         count = len(git(remote, "for-each-ref").splitlines())
         median = statistics.median(samples[name])
         ratio = median / base
-        judged = name in ("finished+cleanup", "plan logs", "plan logs+fetched")
+        judged = name in ("finished+cleanup", "plan logs", "plan logs+fetched", "plan logs archived")
         verdict = ("ok" if ratio <= TARGET else "OVER TARGET") if judged else "(for comparison)"
         if judged and ratio > TARGET:
             failed.append(f"{name}: {ratio:.2f}x")
