@@ -44,7 +44,9 @@ def test_worker_throughput_prints_steps_per_second_latency_and_lost_races_per_wo
 def test_claim_cost_compares_remotes_that_have_seen_many_plans_with_an_empty_queue() -> None:
     out = bench("claim_cost.py")
     names = [line.split()[0] for line in out.splitlines() if line.startswith("  ") and "x  " in line]
-    assert names == ["empty", "finished+cleanup", "plan", "plan", "no"]
+    assert names == ["empty", "finished+cleanup", "plan", "plan", "plan", "no"]
+    archived = next(line for line in out.splitlines() if line.strip().startswith("plan logs archived"))
+    assert archived.split()[3] == "2"  # the branch and the archive ref: the live logs are gone
     cleanup = next(line for line in out.splitlines() if line.strip().startswith("finished+cleanup"))
     assert cleanup.split()[1] == "1"  # the cleanup left only the branch on the remote
     assert "result: " in out
