@@ -15,8 +15,8 @@ from conductor.runner import status
 from conductor.runner.scheduler import plan_lock
 
 
-def record(root: Path) -> Ledger:
-    """Two plans: one with two forks and steps in several states."""
+def ticking_ledger(root: Path) -> Ledger:
+    """A ledger whose clock moves a second at each event, from 2026-03-01 12:00 UTC."""
     now = dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC)
 
     def clock() -> dt.datetime:
@@ -24,7 +24,12 @@ def record(root: Path) -> Ledger:
         now += dt.timedelta(seconds=1)
         return now
 
-    ledger = Ledger(root, clock=clock)
+    return Ledger(root, clock=clock)
+
+
+def record(root: Path) -> Ledger:
+    """Two plans: one with two forks and steps in several states."""
+    ledger = ticking_ledger(root)
     ledger.append(
         refs.plan_log("alpha"),
         Event(EventType.PLAN_CREATED, plan="alpha", summary="Build a CLI", state="running"),
@@ -243,14 +248,7 @@ def test_events_columns_line_up_with_long_ids_and_several_forks(project: Path, r
 
 def many_plans(root: Path, count: int, *, created_backwards: bool = False) -> Ledger:
     """`count` finished plans, appended a second apart; created in that order, or backwards."""
-    now = dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC)
-
-    def clock() -> dt.datetime:
-        nonlocal now
-        now += dt.timedelta(seconds=1)
-        return now
-
-    ledger = Ledger(root, clock=clock)
+    ledger = ticking_ledger(root)
     for n in range(count):
         created = dt.datetime(2026, 2, 1, tzinfo=dt.UTC) + dt.timedelta(
             hours=count - n if created_backwards else n

@@ -38,14 +38,19 @@ def shared(proj: Project, tmp_path: Path) -> tuple[Project, Path]:
     return proj, clone
 
 
-def coordinate(proj: Project, plan: str, *extra: str) -> subprocess.Popen[str]:
+def in_background(proj: Project, *args: str) -> subprocess.Popen[str]:
+    """`conductor ARGS` queuing its steps on the remote, in a process of its own."""
     return subprocess.Popen(
-        [conductor_bin(), "build", "--plan", plan, "--remote", "origin", "--yes", "--json", *extra],
+        [conductor_bin(), *args, *REMOTE],
         cwd=proj.root,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def coordinate(proj: Project, plan: str, *extra: str) -> subprocess.Popen[str]:
+    return in_background(proj, "build", "--plan", plan, *extra)
 
 
 def work_until_done(coordinator: subprocess.Popen[str], clone: Path, command: str, name: str) -> list[dict]:
@@ -289,13 +294,7 @@ def test_a_worker_with_jobs_2_does_two_steps_at_once(proj: Project, shared: tupl
     command = (
         f'date +%s.%N > {marks}/"$$".start; {agent}; status=$?; date +%s.%N > {marks}/"$$".end; exit $status'
     )
-    coordinator = subprocess.Popen(
-        [conductor_bin(), "explore", "--plan", "two.yaml", "--no-spawn", "--jobs", "2", *REMOTE],
-        cwd=proj.root,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    coordinator = in_background(proj, "explore", "--plan", "two.yaml", "--no-spawn", "--jobs", "2")
     queue = Queue(proj.root, "origin")
     wait_until(
         lambda: sum(ref.endswith("/task") for ref in queue.listing()) == 2,
@@ -360,13 +359,7 @@ def test_two_workers_share_the_forks_of_a_plan_and_never_do_the_same_attempt(
     git(proj.root, "add", "four.yaml")
     git(proj.root, "commit", "-q", "-m", "four forks")
     agent = proj.agent({"*": [{"sleep": 0.5}, {"write": {"a.txt": "a\n"}}]})
-    coordinator = subprocess.Popen(
-        [conductor_bin(), "explore", "--plan", "four.yaml", "--no-spawn", "--jobs", "4", *REMOTE],
-        cwd=proj.root,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    coordinator = in_background(proj, "explore", "--plan", "four.yaml", "--no-spawn", "--jobs", "4")
     done: dict[str, list[dict]] = {}
     workers = [
         threading.Thread(target=lambda c=c, n=n: done.update({n: work_until_done(coordinator, c, agent, n)}))
