@@ -17,8 +17,8 @@ from conductor.ledger.store import Ledger
 from conductor.models.event import Event, EventType
 from conductor.project import find_root
 from conductor.report import Report
+from conductor.runner.planlock import plan_lock
 from conductor.runner.plans import FINISHED
-from conductor.runner.scheduler import plan_lock
 
 
 @dataclass

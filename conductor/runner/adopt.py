@@ -23,8 +23,8 @@ from conductor.project import find_root
 from conductor.report import Report, plural
 from conductor.runner.branchmerge import STRATEGIES, Commit, Merge, bring_in, commits_between
 from conductor.runner.compare import compare, recommend
+from conductor.runner.planlock import plan_lock
 from conductor.runner.plans import FINISHED, PlanRecord, load_plan
-from conductor.runner.scheduler import plan_lock
 from conductor.runner.worktree import Worktree
 
 STEP_TRAILERS = ("Conductor-Step", "Conductor-Attempt", "Conductor-Confidence", "Conductor-Evidence")

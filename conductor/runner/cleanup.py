@@ -23,8 +23,8 @@ from conductor.ledger.store import Ledger
 from conductor.mailbox import plan_folder
 from conductor.project import HANDOFF_DIR, find_root
 from conductor.report import Report, plural
+from conductor.runner.planlock import plan_lock
 from conductor.runner.plans import FINISHED
-from conductor.runner.scheduler import plan_lock
 from conductor.runner.worktree import Worktree
 
 CHECKOUT_MARK = "conductor-checkout"

@@ -5,11 +5,8 @@ last one, for a plan with several forks, its comparison), and the mailbox's shar
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
-import os
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +25,7 @@ from conductor.project import HANDOFF_DIR
 from conductor.runner import compare, metrics
 from conductor.runner.fork import Fork, RunOptions
 from conductor.runner.forkrunner import ForkRunner
+from conductor.runner.planlock import plan_lock
 from conductor.runner.plans import PlanRecord, ensure_fork
 
 PLAN_EVENTS = {
@@ -42,46 +40,6 @@ class PlanOutcome:
     plan: str
     state: str
     forks: dict[str, ForkStatus]
-
-
-@contextlib.contextmanager
-def plan_lock(git_dir: Path, plan: str) -> Iterator[None]:
-    """Hold the plan's lock; a second process running the same plan is refused, not raced."""
-    path = git_dir / "conductor" / "locks" / f"{plan}.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = path.open("a+")
-    try:
-        if not _try_lock(handle.fileno()):
-            handle.seek(0)
-            owner = handle.read().strip() or "another process"
-            raise ConductorError(
-                f"plan {plan} is being run by {owner}",
-                hint="wait for it to finish, or stop it (Ctrl-C) and run `conductor resume`",
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"conductor pid {os.getpid()}")
-        handle.flush()
-        yield
-    finally:
-        handle.close()  # closing releases the lock, also when the process dies
-
-
-LOCK_PATIENCE_SECONDS = 0.5
-"""How long a busy lock is retried: `conductor status` probes it with a shared lock that it
-lets go at once (status.runner_alive); a runner starting in that instant waits, not fails."""
-
-
-def _try_lock(fd: int) -> bool:
-    deadline = time.monotonic() + LOCK_PATIENCE_SECONDS
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.01)
 
 
 def write_protocol(repo_root: Path) -> None:

@@ -14,15 +14,12 @@ the newest shown, and their forks are listed in one more `git for-each-ref`.
 from __future__ import annotations
 
 import bisect
-import contextlib
 import datetime as dt
-import fcntl
+import functools
 import json
-import os
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TextIO
 
 from conductor.engine.state import ForkState, Phase
@@ -34,6 +31,7 @@ from conductor.models.event import Event, EventType
 from conductor.models.layout import FORK_FILE, PLAN_FILE, StepPaths
 from conductor.report import Report, table
 from conductor.runner import records
+from conductor.runner.planlock import runner_alive
 
 
 @dataclass
@@ -202,27 +200,6 @@ def _stamp(snapshot: Snapshot) -> str:
     return f"{when[:10]} {when[11:19]}" if when else ""
 
 
-def runner_alive(git_dir: Path, plan: str) -> bool:
-    """Whether a process on this machine runs the plan: it holds the plan's lock
-    (scheduler.plan_lock, an exclusive flock). The probe takes a shared lock without waiting
-    and lets go at once; a runner starting in that instant waits for it (plan_lock retries
-    briefly) instead of being refused. No lock file: nothing ever ran the plan here."""
-    try:
-        fd = os.open(git_dir / "conductor" / "locks" / f"{plan}.lock", os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
-        return False
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        with contextlib.suppress(OSError):
-            fcntl.flock(fd, fcntl.LOCK_UN)
-        return False
-    finally:
-        os.close(fd)
-
-
 def plan_view(
     ledger: Ledger,
     plan_id: str,
@@ -294,8 +271,8 @@ class Listing:
 def collect(ledger: Ledger, *, limit: int | None = DEFAULT_LIMIT) -> Listing:
     """The newest `limit` plans (None: every plan, archived ones too), newest first (by
     creation time, then by id); one whose records cannot be read is listed with the error,
-    not skipped. Liveness is this machine's: see runner_alive."""
-    alive = lambda plan: runner_alive(ledger.git_dir, plan)  # noqa: E731
+    not skipped. Liveness is this machine's: see planlock.runner_alive."""
+    alive = functools.partial(runner_alive, ledger.git_dir)
     live = ledger.newest_first(ledger.ref_tips(refs.PLANS_PREFIX))
     # Newest tip first: a plan was created before its log's last event, so once a tip is older
     # than the oldest plan kept, no plan after it can be among the newest `limit`.

@@ -26,6 +26,7 @@ from conductor.models.layout import IN_PROGRESS, PLAN_FILE, RESULT, WORKER
 from conductor.progress import say
 from conductor.project import HANDOFF_DIR
 from conductor.runner import verdicts
+from conductor.runner.planlock import plan_lock
 from conductor.runner.plans import PlanRecord
 
 if TYPE_CHECKING:
@@ -50,7 +51,6 @@ def describe(settings: dict[str, Any]) -> str:
 def change_executor(ledger: Ledger, plan: PlanRecord, new: dict[str, Any], *, repo_root: Path) -> str:
     """Record that `plan` goes on with the executor whose settings are `new` (refused while
     another process runs the plan); returns the change, as the step failures say it."""
-    from conductor.runner.scheduler import plan_lock  # which runs forks, which hand over (a cycle)
 
     change = f"from {describe(plan.executor)} to {describe(new)}"
     with plan_lock(ledger.git_dir, plan.id):

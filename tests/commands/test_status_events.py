@@ -12,7 +12,7 @@ from conductor.ledger import message, refs
 from conductor.ledger.store import Ledger
 from conductor.models.event import Event, EventType
 from conductor.runner import status
-from conductor.runner.scheduler import plan_lock
+from conductor.runner.planlock import plan_lock
 
 
 def ticking_ledger(root: Path) -> Ledger:

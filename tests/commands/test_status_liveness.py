@@ -12,7 +12,7 @@ import threading
 import time
 from pathlib import Path
 
-from conductor.runner.scheduler import plan_lock
+from conductor.runner.planlock import plan_lock
 from tests.conftest import processes_with
 from tests.scenario import Project, build, build_until_started
 
