@@ -148,7 +148,21 @@ def assess(
     return Assessment(round(min(1.0, max(0.0, score)), 2), factors)
 
 
-def approval_reason(assessment: Assessment, *, threshold: float, verify: Sequence[str]) -> str | None:
+NO_EVIDENCE = (
+    "add verify commands that prove the step (policy `verify` or the step's `verify`), or approve it"
+)
+
+
+@dataclass(frozen=True)
+class Gate:
+    """Why an attempt waits for a person, and how to let it run without one (None: the
+    low-confidence failure's own recovery)."""
+
+    reason: str
+    hint: str | None = None
+
+
+def approval_gate(assessment: Assessment, *, threshold: float, verify: Sequence[str]) -> Gate | None:
     """Why an attempt must wait for a person before it runs, or None (docs/protocol.md).
 
     LOW (below `confidence.approval_below`) always waits. MEDIUM proceeds with caution: only
@@ -162,7 +176,8 @@ def approval_reason(assessment: Assessment, *, threshold: float, verify: Sequenc
             if assessment.level is ConfidenceLevel.LOW
             else f" (below confidence.approval_below {threshold})"
         )
-        return f"{level} confidence {assessment.score:.2f}{below}"
+        return Gate(f"{level} confidence {assessment.score:.2f}{below}")
     if assessment.level is not ConfidenceLevel.HIGH and not verify:
-        return f"{level} confidence {assessment.score:.2f} and no verify commands to prove the result"
+        reason = f"{level} confidence {assessment.score:.2f} and no verify commands to prove the result"
+        return Gate(reason, NO_EVIDENCE)
     return None

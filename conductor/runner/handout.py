@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from conductor.engine.confidence import Assessment, approval_reason, assess, signature
+from conductor.engine.confidence import Assessment, Gate, approval_gate, assess, signature
 from conductor.engine.failures import FailureKind, describe
 from conductor.engine.state import Phase
 from conductor.executors.base import Assignment, Outcome
@@ -26,9 +26,6 @@ if TYPE_CHECKING:
     from conductor.runner.fork import Fork
 
 SETUP_OUTPUT_KEEP = 4096
-NO_EVIDENCE = (
-    "add verify commands that prove the step (policy `verify` or the step's `verify`), or approve it"
-)
 
 
 def create_task(fork: Fork, step: str, attempt: int) -> bool:
@@ -47,8 +44,8 @@ def create_task(fork: Fork, step: str, attempt: int) -> bool:
     )
     st = fork.state.steps.get(step)
     approved = st is not None and st.approved_attempt == attempt
-    waits = approval_reason(assessment, threshold=policy.approval_below, verify=verify)
-    if waits and not approved and not fork.options.yes:  # every attempt, repairs included
+    waits = approval_gate(assessment, threshold=policy.approval_below, verify=verify)
+    if waits is not None and not approved and not fork.options.yes:  # every attempt, repairs included
         _request_approval(fork, step, attempt, spec, assessment, waits)
         return False
     task = _task(fork, step, attempt, spec, policy, assessment, verify)
@@ -81,10 +78,10 @@ def create_task(fork: Fork, step: str, attempt: int) -> bool:
 
 
 def _request_approval(
-    fork: Fork, step: str, attempt: int, spec: StepSpec, assessment: Assessment, reason: str
+    fork: Fork, step: str, attempt: int, spec: StepSpec, assessment: Assessment, gate: Gate
 ) -> None:
     info = describe(FailureKind.LOW_CONFIDENCE)
-    confidence = reason if attempt == 1 else f"{reason} (attempt {attempt})"
+    confidence = gate.reason if attempt == 1 else f"{gate.reason} (attempt {attempt})"
     fork.record(
         EventType.APPROVAL_REQUESTED,
         f"{confidence} for '{spec.title}'",
@@ -92,9 +89,9 @@ def _request_approval(
         attempt=attempt,
         data={
             "confidence": assessment.to_json(),
-            "reason": reason,
+            "reason": gate.reason,
             "failure": info.name,
-            "hint": info.recovery if assessment.score < fork.policy(step).approval_below else NO_EVIDENCE,
+            "hint": gate.hint or info.recovery,
         },
         changes=records.request_approval(step, assessment=acceptance.dumps(assessment.to_json())),
     )

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from conductor.engine.confidence import Assessment, History, approval_reason, assess, signature
+from conductor.engine.confidence import (
+    NO_EVIDENCE,
+    Assessment,
+    Gate,
+    History,
+    approval_gate,
+    assess,
+    signature,
+)
 from conductor.engine.decide import (
     AwaitApproval,
     CompleteFork,
@@ -159,12 +167,12 @@ def test_the_gate_by_band_low_waits_medium_needs_evidence_high_runs() -> None:
     def at(score: float) -> Assessment:
         return Assessment(score, [])
 
-    assert approval_reason(at(0.4), threshold=0.5, verify=["pytest"]) == "LOW confidence 0.40"
-    medium = approval_reason(at(0.6), threshold=0.5, verify=[])
-    assert medium == "MEDIUM confidence 0.60 and no verify commands to prove the result"
-    assert approval_reason(at(0.6), threshold=0.5, verify=["pytest"]) is None
-    assert approval_reason(at(0.8), threshold=0.5, verify=[]) is None
-    assert approval_reason(at(0.6), threshold=0.7, verify=["pytest"]) == (
+    assert approval_gate(at(0.4), threshold=0.5, verify=["pytest"]) == Gate("LOW confidence 0.40")
+    medium = approval_gate(at(0.6), threshold=0.5, verify=[])
+    assert medium == Gate("MEDIUM confidence 0.60 and no verify commands to prove the result", NO_EVIDENCE)
+    assert approval_gate(at(0.6), threshold=0.5, verify=["pytest"]) is None
+    assert approval_gate(at(0.8), threshold=0.5, verify=[]) is None
+    assert approval_gate(at(0.6), threshold=0.7, verify=["pytest"]) == Gate(
         "MEDIUM confidence 0.60 (below confidence.approval_below 0.7)"
     )
 
