@@ -22,6 +22,10 @@ from conductor.models.layout import COMPLETED, FAILED, PENDING, RESULT, TASK
 POLL_SECONDS = 0.2
 REMIND_SECONDS = 30.0
 SETTLE_SECONDS = 1.0  # a malformed result is refused once it has not changed for this long
+MAX_REFUSALS = 10
+"""Malformed results refused within one attempt; the next one is taken as the attempt's result
+and fails it as an invalid result (every problem listed), so an agent that keeps writing bad
+files cannot fill the ledger until the deadline."""
 
 
 def result_attempt(raw: bytes) -> int | None:
@@ -80,6 +84,7 @@ class HandoffExecutor:
             reminder=lambda claimed: self._waiting(assignment, claimed, first=False),
         )
         suspect: tuple[bytes, float] | None = None  # a malformed result, and since when it is so
+        refusals = 0
         while True:
             if not claimed and not pending.exists() and mailbox.where_is_task(step) is not None:
                 assignment.on_claim({"executor": self.name})
@@ -106,9 +111,12 @@ class HandoffExecutor:
                 if suspect is None or suspect[0] != found.result:
                     suspect = (found.result, time.monotonic())
                 elif time.monotonic() - suspect[1] >= SETTLE_SECONDS:
+                    if refusals >= MAX_REFUSALS:
+                        return Outcome.RESULT  # judged like any result: the attempt fails on it
                     suspect = None
                     refused = mailbox.set_aside(step, found, "rejected")
                     if refused is not None:
+                        refusals += 1
                         assignment.on_invalid(refused, problems)
                         mailbox.write_problems(
                             step, found.directory, self._explain(assignment, refused, problems)

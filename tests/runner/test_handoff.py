@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from conductor.executors.handoff import MAX_REFUSALS
 from tests.conftest import assert_fsck_clean, conductor_bin, git, wait_until
 from tests.scenario import Project
 
@@ -355,3 +356,30 @@ def test_the_wait_is_recalled_every_thirty_seconds(proj: Project) -> None:
         r" for step_001 attempt 1 \(task: .*pending/step_001.task.json; .*\); deadline in 1m [23]\ds \(at ",
         lines[-1],
     ), lines
+
+
+@pytest.mark.slow  # each refusal waits for the file to settle (about a second)
+def test_an_agent_that_keeps_writing_malformed_results_fails_the_attempt(proj: Project) -> None:
+    plan = proj.plan([STEP])
+    proc = start(proj, "build", "--plan", plan, "--executor", "handoff", "--yes")
+    try:
+        pending(proj)
+        claim(proj)
+        completed = fork_dir(proj) / "completed"
+        for n in range(1, MAX_REFUSALS + 2):
+            (completed / "step_001.result.json").write_text(f'{{"task_id": "step_001", "n": {n}}}')
+            if n <= MAX_REFUSALS:
+                wait_until(
+                    lambda n=n: (completed / f"step_001.result.json.rejected-{n}").exists(),
+                    what=f"refusal {n}",
+                )
+        pending(proj, attempt=2)  # the eleventh is the attempt's result: it fails, a repair follows
+    finally:
+        proc.kill()
+        proc.communicate(timeout=30)
+    events = proj.events()
+    refusals = [e for e in events if e.type.value == "result.refused"]
+    assert len(refusals) == MAX_REFUSALS
+    (failed,) = [e for e in events if e.type.value in ("task.rejected", "task.failed") and e.attempt == 1]
+    assert failed.data["kind"] == "invalid_result" and "status" in failed.summary
+    assert [e.attempt for e in events if e.type.value == "task.created"] == [1, 2]
