@@ -13,6 +13,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import PYTHON, ROOT, git, run_process
 
@@ -109,7 +110,9 @@ def test_the_readme_pre_commit_snippet_runs_the_guard_with_the_real_framework(tm
     text = (ROOT / "README.md").read_text()
     section = text.split("### With the pre-commit framework", 1)[1]
     config = section.split("```yaml", 1)[1].split("```", 1)[0]
-    assert "rev:" not in config or "repo: local" not in config
+    tags = git(ROOT, "tag", "--list").split()
+    for entry in yaml.safe_load(config)["repos"]:  # a `rev:` must be a release that exists
+        assert entry["repo"] == "local" or entry.get("rev") in tags, f"no tag {entry.get('rev')!r}"
     repo = tmp_path / "repo"
     repo.mkdir()
     git(repo, "init", "-q", "-b", "main")
