@@ -145,7 +145,9 @@ class AgentModelServer:
             handler.send_header("Connection", "close")
             handler.end_headers()
             for name, data in reply.events:
-                chunk = (f"event: {name}\n" if name else "") + f"data: {data if isinstance(data, str) else json.dumps(data)}\n\n"
+                chunk = (
+                    f"event: {name}\n" if name else ""
+                ) + f"data: {data if isinstance(data, str) else json.dumps(data)}\n\n"
                 handler.wfile.write(chunk.encode())
                 handler.wfile.flush()
             handler.close_connection = True
