@@ -6,6 +6,10 @@ directory borrows the repository's objects read-only (an alternate) and starts f
 its refs, HEAD and index; whatever the agent's git writes — objects, commits, branches,
 stashes, the index — lands here and is thrown away with the step. Conductor takes the step
 from the files in the worktree, never from the agent's commits.
+
+It is a git directory as git itself writes one, because the agent's tools read it without git:
+GitPython (aider), libgit2 and JGit read packed-refs (a standard header, `^` peeled lines for
+annotated tags) and the index (one whole file: version 2, not split) themselves.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import shutil
 from pathlib import Path
 
 from conductor.errors import ConductorError
-from conductor.gitcli import git_text
+from conductor.gitcli import git, git_text
 
 # Settings copied from the repository's config: what makes git read its objects and files the
 # same way. Nothing else (remotes, credentials, hooks, fsmonitor) reaches the agent.
@@ -53,9 +57,9 @@ def prepare(scratch: Path, *, worktree: Path, git_dir: Path) -> Path:
     )
     _copy_refs(git_dir, private)
     shutil.copyfile(admin / "HEAD", private / "HEAD")
-    for name, source in (("index", admin / "index"), ("shallow", git_dir / "shallow")):
-        if source.is_file():
-            _link_or_copy(source, private / name)
+    if (git_dir / "shallow").is_file():
+        _link_or_copy(git_dir / "shallow", private / "shallow")
+    _copy_index(admin, private / "index", worktree=worktree)
     exclude = git_dir / "info" / "exclude"
     if exclude.is_file():
         shutil.copyfile(exclude, private / "info" / "exclude")
@@ -64,16 +68,28 @@ def prepare(scratch: Path, *, worktree: Path, git_dir: Path) -> Path:
     return dot_git
 
 
+PACKED_HEADER = b"# pack-refs with: peeled sorted \n"
+"""The traits git writes, but `fully-peeled`: only refs/tags/ carry their peeled lines here."""
+
+
 def _copy_refs(git_dir: Path, private: Path) -> None:
-    """The repository's refs, but Conductor's own, as one packed-refs file (a few symbolic
-    ones stay loose): what is written and removed per step does not grow with their number."""
+    """The repository's refs but Conductor's own, as git keeps them: packed refs stay packed with
+    their peeled lines; loose refs are added to packed-refs (what is written per step does not
+    grow with the number of plans' branches), but tags, which would need peeling, stay loose
+    files, as do symbolic refs."""
     hidden = STATE_REFS.encode()
-    refs: dict[bytes, bytes] = {}
+    refs: dict[bytes, tuple[bytes, bytes | None]] = {}  # name -> (object id, peeled object id)
     with contextlib.suppress(FileNotFoundError):
+        last: bytes | None = None
         for line in (git_dir / "packed-refs").read_bytes().splitlines():
+            if line.startswith(b"^"):
+                if last is not None:
+                    refs[last] = (refs[last][0], line[1:].strip())
+                continue
+            last = None
             oid, _, name = line.partition(b" ")
-            if name and not line.startswith((b"#", b"^")) and not name.startswith(hidden):
-                refs[name] = oid
+            if name and not line.startswith(b"#") and not name.startswith(hidden):
+                refs[name], last = (oid, None), name
     root = os.fsencode(git_dir)
     for directory, subdirectories, files in os.walk(os.path.join(root, b"refs")):
         relative = os.path.relpath(directory, root).replace(os.sep.encode(), b"/")
@@ -86,14 +102,40 @@ def _copy_refs(git_dir: Path, private: Path) -> None:
             name = relative + b"/" + file
             with contextlib.suppress(OSError):
                 content = Path(os.fsdecode(os.path.join(directory, file))).read_bytes().strip()
-                if content.startswith(b"ref: "):  # symbolic: as it is
-                    target = private / os.fsdecode(name)
+                if content.startswith(b"ref: ") or name.startswith(b"refs/tags/"):
+                    target = private / os.fsdecode(name)  # as it is: no peeling needed
                     target.parent.mkdir(parents=True, exist_ok=True)
                     target.write_bytes(content + b"\n")
+                    refs.pop(name, None)  # a loose ref overrides its packed copy
                 else:
-                    refs[name] = content
-    lines = b"".join(b"%s %s\n" % (refs[name], name) for name in sorted(refs))
-    (private / "packed-refs").write_bytes(b"# pack-refs with: sorted\n" + lines)
+                    refs[name] = (content, None)
+    lines = b"".join(
+        b"%s %s\n" % (oid, name) + (b"^%s\n" % peeled if peeled else b"")
+        for name, (oid, peeled) in sorted(refs.items())
+    )
+    (private / "packed-refs").write_bytes(PACKED_HEADER + lines)
+
+
+def _copy_index(admin: Path, target: Path, *, worktree: Path) -> None:
+    """The worktree's index, whole: linked as it is when git wrote it whole in version 2 (the
+    common case); else rewritten so (Conductor keeps the worktree's index split, which only git
+    and libgit2 can read)."""
+    source = admin / "index"
+    try:
+        with source.open("rb") as file:
+            header = file.read(8)
+    except FileNotFoundError:
+        return
+    split = any(entry.name.startswith("sharedindex.") for entry in os.scandir(admin))
+    if header == b"DIRC\x00\x00\x00\x02" and not split:
+        _link_or_copy(source, target)
+        return
+    shutil.copyfile(source, target)
+    git(
+        ["-c", "core.splitIndex=false", "update-index", "--no-split-index", "--index-version", "2"],
+        cwd=worktree,
+        env={"GIT_INDEX_FILE": str(target), "GIT_DIR": str(admin)},
+    )
 
 
 def _settings(config: Path) -> str:

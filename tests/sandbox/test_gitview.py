@@ -5,13 +5,16 @@ branches, tags, stashes, the index) stays in its private git directory."""
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from conductor.models.event import EventType
 from conductor.sandbox.confinement import Confinement, launch
-from tests.conftest import NO_SANDBOX, git
+from tests.conftest import NO_SANDBOX, PYTHON, git
+from tests.scenario import Project
 
 pytestmark = pytest.mark.skipif(NO_SANDBOX is not None, reason=f"no sandbox: {NO_SANDBOX}")
 
@@ -79,3 +82,56 @@ def test_an_agents_git_works_and_writes_nothing_outside_its_step(repo: Path, tmp
     assert refs(repo) == refs_before
     assert (admin / "index").read_bytes() == index_before
     assert git(worktree, "status", "--porcelain") == "?? agent.txt\n"
+
+
+# What an agent's tools read of its git without git: GitPython parses packed-refs and the index
+# itself (aider), pygit2 is libgit2. Run in the sandbox at each step of a fork, after Conductor
+# has committed earlier steps (and split the worktree's index).
+PROBE = """
+import subprocess, sys
+from pathlib import Path
+step = sys.argv[1]
+status = subprocess.run(["git", "status", "--porcelain"], capture_output=True, text=True)
+assert status.returncode == 0 and status.stdout == "", ("git status", status.returncode, status.stderr)
+import git
+repo = git.Repo(".")
+names = {ref.path for ref in repo.refs}
+assert "refs/tags/v1" in names and "refs/tags/light" in names, names
+assert not any(name.startswith("refs/conductor/") for name in names), names
+assert repo.tags["v1"].tag is not None and repo.tags["v1"].commit.hexsha == repo.git.rev_parse("v1^{}")
+entries = {path for path, _ in repo.index.entries}
+assert set(Path(".").glob("*.txt")) <= {Path(p) for p in entries}, entries
+assert not repo.is_dirty(untracked_files=True)
+import pygit2
+lib = pygit2.Repository(".")
+assert lib.status() == {}, lib.status()
+assert "refs/tags/v1" in lib.references and len(lib.index) == len(entries)
+Path(step + ".txt").write_text(step + "\\n")
+print("probe ok", step, len(entries))
+"""
+
+
+def test_an_agents_tools_read_its_git_at_every_step_of_a_fork(proj: Project, tmp_path: Path, run_cli) -> None:
+    git(proj.root, "tag", "-a", "v1", "-m", "release")
+    git(proj.root, "pack-refs", "--all")
+    git(proj.root, "tag", "light")  # loose, beside the packed annotated tag
+    probe = tmp_path / "probe.py"  # outside the repository: the sandbox hides the checkout
+    probe.write_text(PROBE)
+    steps = [
+        {"title": f"Step {n}", "instruction": f"write step_00{n}.txt", "allowed_files": [f"step_00{n}.txt"]}
+        for n in (1, 2, 3)
+    ]
+    plan = proj.plan(steps)
+    command = f'{shlex.quote(PYTHON)} {shlex.quote(str(probe))} "$CONDUCTOR_STEP"'
+
+    result = run_cli("build", "--plan", plan, "--exec", command, "--yes")
+
+    assert result.code == 0, result.out + result.err
+    events = proj.events()
+    completed = [e.step for e in events if e.type is EventType.TASK_COMPLETED]
+    assert completed == ["step_001", "step_002", "step_003"]
+    admin = Path(git(proj.worktree(), "rev-parse", "--absolute-git-dir").strip())
+    assert list(admin.glob("sharedindex.*")), "the worktree's index was split after the first steps"
+    for n in (1, 3):
+        explanation = proj.record(f"completed/step_00{n}.explanation.md")
+        assert f"probe ok step_00{n}" in explanation, explanation
