@@ -32,6 +32,7 @@ os.environ.update(
         "HOME": str(_SANDBOX / "home"),
         "XDG_CONFIG_HOME": str(_SANDBOX / "home" / ".config"),
         "XDG_CACHE_HOME": str(_SANDBOX / "home" / ".cache"),
+        "XDG_STATE_HOME": str(_SANDBOX / "home" / ".local" / "state"),  # the fork worktrees
         "GIT_CONFIG_NOSYSTEM": "1",
         # pre-commit builds hook environments with pip: reuse the real caches so the
         # framework tests do not download every wheel again.

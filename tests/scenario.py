@@ -89,7 +89,12 @@ class Project:
         return f"conductor/{plan or self.only_plan()}/{fork}"
 
     def worktree(self, plan: str | None = None, fork: str = "main") -> Path:
-        return self.root / ".git" / "conductor" / "worktrees" / (plan or self.only_plan()) / fork
+        """Where the fork's worktree is (outside the repository: docs/storage.md)."""
+        from conductor.project import private_state
+        from conductor.runner.worktree import Worktree
+
+        state = private_state(self.root, self.root / ".git")
+        return Worktree.location(state, plan or self.only_plan(), fork)
 
     def record(self, path: str, plan: str | None = None, fork: str = "main") -> str:
         return git(self.root, "show", f"{refs.fork_log(plan or self.only_plan(), fork)}:{path}")

@@ -124,6 +124,12 @@ class WorkspaceRules(_Section):
         description="Untracked files of the checkout copied into each new worktree (e.g. .env);"
         " they are the workspace's, never part of a step's change.",
     )
+    worktrees: str | None = Field(
+        default=None,
+        description="Directory for the fork worktrees, outside the repository (~ and $VARS expand;"
+        " default: $XDG_STATE_HOME/conductor, i.e. ~/.local/state/conductor). Only the project's"
+        " policy file sets it.",
+    )
 
 
 class SecretRules(_Section):

@@ -29,6 +29,7 @@ DEFAULTS: dict[str, Any] = {
     "sandbox.mode": "auto",
     "sandbox.network": True,
     "workspace.env": None,
+    "workspace.worktrees": None,
 }
 LISTS = (
     "global_constraints",
@@ -44,6 +45,9 @@ TIGHTENING: dict[str, list[Any]] = {
 }
 """Settings a plan or step layer can only make stricter (later in the list); only the project's
 own policy file may loosen them."""
+PROJECT_ONLY = ("workspace.worktrees",)
+"""Settings only the project's own policy file sets (a plan may come from a model): a plan or
+step layer's value is not taken."""
 PROTECTED = "file_rules.protected_patterns"
 BUILTIN_PROTECTED = (".conductor/", ".git/")
 """Always protected from agent steps (not from humans: the guard uses the files only)."""
@@ -125,6 +129,8 @@ class EffectivePolicy:
                     if item not in present:
                         lists[key].append(Sourced(item, layer.origin(key, i)))
                         present.add(item)
+            elif key in PROJECT_ONLY and not layer.trusted:
+                continue
             elif key in TIGHTENING and not layer.trusted:
                 order = TIGHTENING[key]
                 if order.index(value) > order.index(scalars[key].value):
@@ -149,6 +155,11 @@ class EffectivePolicy:
     @property
     def workspace_env(self) -> dict[str, str]:
         return dict(self.value("workspace.env") or {})
+
+    @property
+    def worktrees(self) -> str | None:
+        found = self.value("workspace.worktrees")
+        return str(found) if found else None
 
     @property
     def verify_commands(self) -> list[str]:

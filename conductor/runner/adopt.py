@@ -25,7 +25,7 @@ from conductor.runner.branchmerge import STRATEGIES, Commit, Merge, bring_in, co
 from conductor.runner.compare import compare, recommend
 from conductor.runner.planlock import plan_lock
 from conductor.runner.plans import FINISHED, PlanRecord, load_plan
-from conductor.runner.worktree import Worktree
+from conductor.runner.worktree import remove_fork_worktree, worktrees_setting
 
 STEP_TRAILERS = ("Conductor-Step", "Conductor-Attempt", "Conductor-Confidence", "Conductor-Evidence")
 PROVENANCE = "Conductor-Provenance"
@@ -221,7 +221,13 @@ def prune_others(root: Path, ledger: Ledger, plan: str, fork: str, result: Adopt
         if state not in FINISHED:
             result.kept.append(f"{branch}: fork {other} is {state} (abandon it first to prune it)")
             continue
-        Worktree(Worktree.location(ledger.git_dir, plan, other), repo_root=root).remove()
+        remove_fork_worktree(
+            repo_root=root,
+            git_dir=ledger.git_dir,
+            plan=plan,
+            fork=other,
+            configured=worktrees_setting(ledger, plan),
+        )
         try:
             git(["branch", "--quiet", "-D", branch], cwd=root)
         except ConductorError as exc:

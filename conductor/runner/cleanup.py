@@ -25,7 +25,7 @@ from conductor.project import HANDOFF_DIR, find_root
 from conductor.report import Report, plural
 from conductor.runner.planlock import plan_lock
 from conductor.runner.plans import FINISHED
-from conductor.runner.worktree import Worktree
+from conductor.runner.worktree import remove_fork_worktree, worktrees_setting
 
 CHECKOUT_MARK = "conductor-checkout"
 """In the admin directory git keeps for a worktree (`.git/worktrees/<name>/`): which plan's point
@@ -80,11 +80,12 @@ def clean(plan: str | None) -> CleanReport:
             continue
         cleaned = Cleaned(plan_id)
         with plan_lock(ledger.git_dir, plan_id):
+            configured = worktrees_setting(ledger, plan_id)
             for fork in ledger.forks(plan_id):
-                tree = Worktree(Worktree.location(ledger.git_dir, plan_id, fork), repo_root=root)
-                if tree.path.exists():
-                    tree.remove()
-                    cleaned.removed.append(str(tree.path))
+                gone = remove_fork_worktree(
+                    repo_root=root, git_dir=ledger.git_dir, plan=plan_id, fork=fork, configured=configured
+                )
+                cleaned.removed += [str(path) for path in gone]
             queue = git_text(
                 ["for-each-ref", "--format=%(refname)", f"{refs.WORK_PREFIX}{plan_id}/"], cwd=root
             ).split()

@@ -26,18 +26,19 @@ from conductor.models.event import Event, EventType
 from conductor.models.layout import FILED
 from conductor.models.plan import StepSpec
 from conductor.policy.effective import EffectivePolicy
-from conductor.project import HANDOFF_DIR
+from conductor.project import HANDOFF_DIR, private_state, state_home
 from conductor.runner import detection, records, tasks, workspace
 from conductor.runner import memory as memory_module
 from conductor.runner.index_sync import IndexSync
 from conductor.runner.plans import PlanRecord, step_ids
-from conductor.runner.worktree import Worktree
+from conductor.runner.worktree import fork_worktree
 from conductor.sandbox.confinement import Confinement, exposed_paths, fallback_note, isolate
 from conductor.secrets import Redactor
 
 if TYPE_CHECKING:
     from conductor.provenance.signing import Signer
 
+LIVE = (Phase.PENDING, Phase.CLAIMED, Phase.RECEIVED)  # an attempt is out, in the worktree its task names
 FORK_STATES = {
     EventType.FORK_HALTED: "halted",
     EventType.FORK_COMPLETED: "completed",
@@ -77,11 +78,18 @@ class Fork:
         self.options = options
         self.ref = refs.fork_log(plan.id, fork_id)
         self.branch = refs.code_branch(plan.id, fork_id)
-        self.worktree = Worktree(Worktree.location(ledger.git_dir, plan.id, fork_id), repo_root=repo_root)
         self.mailbox = Mailbox(repo_root / HANDOFF_DIR, plan.id, fork_id)
         self.memory = memory_module.Memory(ledger)
         secrets.declare(plan.effective(fork_id).secret_names)
         self.state = _state(ledger, self.ref, plan.id, fork_id)
+        self.worktree = fork_worktree(
+            repo_root=repo_root,
+            git_dir=ledger.git_dir,
+            plan=plan.id,
+            fork=fork_id,
+            configured=plan.effective(fork_id).worktrees,
+            live=any(st.phase in LIVE for st in self.state.steps.values()),
+        )
         self.step_ids = step_ids(self.spec)
         self.watcher: detection.Watcher | None = None  # started by reconcile.reconcile()
         self.watch_seq = 0  # events up to this seq happened before the watcher started
@@ -187,6 +195,7 @@ class Fork:
             if note:
                 self.say(note)
         root = self.worktree.repo_root
+        private = private_state(root, self.ledger.git_dir, configured=policy.worktrees)
         return Confinement(
             workspace=self.worktree.path,
             repo_root=root,
@@ -195,6 +204,9 @@ class Fork:
             network=policy.sandbox_network,
             exposed=exposed_paths(root, os.environ),
             env=tuple(workspace.environment(policy.workspace_env, self.worktree.path, os.environ).items()),
+            scratch=private / "sandbox",
+            # every worktree and step directory of every repository: the step's own are bound back
+            hidden=tuple(dict.fromkeys([private.parent, state_home()])),
         )
 
     def close(self) -> None:

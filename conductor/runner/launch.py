@@ -25,7 +25,7 @@ from conductor.models.plan import PlanSpec
 from conductor.models.source import YamlDocument, read_file
 from conductor.policy.effective import EffectivePolicy
 from conductor.progress import say
-from conductor.project import POLICY_FILE, find_root
+from conductor.project import POLICY_FILE, find_root, private_state
 from conductor.provenance.signing import Signing, SigningChoice, signing_for
 from conductor.report import Report, plural
 from conductor.runner import startpoint, switch
@@ -141,6 +141,7 @@ def begin(launch: Launch) -> Start:
     settings = llm_config.resolve(root, llm=launch.llm, model=launch.model, base_url=launch.base_url)
     policy = project_policy(root)
     isolate(policy.sandbox_mode)  # `required` without a sandbox stops here
+    private_state(root, ledger.git_dir, configured=policy.worktrees)  # worktrees inside the repo stop here
     secrets.declare(policy.secret_names)
     signing = decide_signing(root, launch.signing)
     executor = registry.make(launch.executor, command=launch.command, llm=settings, remote=launch.remote)

@@ -43,7 +43,7 @@ from conductor.models.result import ResultFile, ResultStatus
 from conductor.models.task import TaskFile
 from conductor.policy.project import effective
 from conductor.progress import say
-from conductor.project import find_root
+from conductor.project import find_root, private_state, state_home
 from conductor.report import Report, plural
 from conductor.runner.workspace import environment as workspace_env
 from conductor.sandbox import fingerprint
@@ -263,7 +263,9 @@ def do_task(
     plan, fork, step, attempt, _ = parsed
     task = TaskFile.from_json(queue.read(task_commit, layout.QUEUE_TASK))
     parent = queue.git("rev-parse", f"{task_commit}^")
-    scratch = Path(tempfile.mkdtemp(prefix="conductor-worker-"))
+    jobs = _private(queue.root) / "worker"
+    jobs.mkdir(parents=True, exist_ok=True, mode=0o700)
+    scratch = Path(tempfile.mkdtemp(prefix="job-", dir=jobs))
     # a name of its own: git names the worktree's admin folder after it, and racing `worktree
     # add`s of one name (under --jobs) trip over each other's half-made folder
     workspace = scratch / f"workspace-{scratch.name.rsplit('-', 1)[-1]}"
@@ -374,11 +376,21 @@ def _undo(
     return undone.changed
 
 
+def _git_dir(root: Path) -> Path:
+    return Path(git_text(["rev-parse", "--path-format=absolute", "--git-common-dir"], cwd=root))
+
+
+def _private(root: Path) -> Path:
+    """This clone's private state directory (conductor.project.private_state): the jobs' worktrees."""
+    return private_state(root, _git_dir(root), configured=effective(root).worktrees)
+
+
 def _confinement(root: Path, workspace: Path) -> Confinement:
     """The worker's command is confined as a local step is, by this clone's own policy."""
     policy = effective(root)
     secrets.declare(policy.secret_names)
-    git_dir = Path(git_text(["rev-parse", "--path-format=absolute", "--git-common-dir"], cwd=root))
+    git_dir = _git_dir(root)
+    private = private_state(root, git_dir, configured=policy.worktrees)
     return Confinement(
         workspace=workspace,
         repo_root=root,
@@ -387,4 +399,6 @@ def _confinement(root: Path, workspace: Path) -> Confinement:
         network=policy.sandbox_network,
         exposed=exposed_paths(root, os.environ),
         env=tuple(workspace_env(policy.workspace_env, workspace, os.environ).items()),
+        scratch=private / "sandbox",
+        hidden=tuple(dict.fromkeys([private.parent, state_home()])),  # the other jobs' too
     )

@@ -41,6 +41,8 @@ class Confinement:
     network: bool = True
     exposed: tuple[Path, ...] = field(default=())  # read-only inside the checkout (a venv on PATH)
     env: tuple[tuple[str, str], ...] = field(default=())  # the policy's workspace.env, resolved
+    scratch: Path | None = None  # where each process's private directory goes (default: the temp dir)
+    hidden: tuple[Path, ...] = field(default=())  # more to hide: other worktrees, other steps' scratch
 
 
 @dataclass
@@ -84,15 +86,15 @@ def launch(
     if not confinement.isolated:
         yield Launch(reaper.argv([SHELL, "-c", command]), env, None, isolated=False)
         return
-    parent = confinement.git_dir / "conductor" / "sandbox"
-    parent.mkdir(parents=True, exist_ok=True)
+    parent = confinement.scratch or Path(tempfile.gettempdir())
+    parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     scratch = Path(tempfile.mkdtemp(prefix="step-", dir=parent))
     try:
         dot_git = gitview.prepare(scratch, worktree=confinement.workspace, git_dir=confinement.git_dir)
         temp = scratch / "tmp"
         temp.mkdir()
         mounts = bwrap.Mounts(
-            hidden=[confinement.repo_root],
+            hidden=[confinement.repo_root, *(p for p in confinement.hidden if p.is_dir())],
             readable=[confinement.git_dir / "objects", *confinement.exposed],
             writable=[confinement.workspace, scratch, *writable],
             files=[(dot_git, confinement.workspace / ".git")],

@@ -20,9 +20,7 @@ from tests.scenario import Project, build
 # Every hostile script starts with a process that would outlive the step if it could: `sleep`
 # for a time no other process on the machine sleeps.
 LINGER = "setsid sleep {marker} </dev/null >/dev/null 2>&1 &\n"
-ROOT_OF_CHECKOUT = (
-    'root=$(cd "$CONDUCTOR_WORKSPACE/../../../../.." && pwd)\n'  # .git/conductor/worktrees/<plan>/<fork>
-)
+ROOT_OF_CHECKOUT = 'root="$CHECKOUT"\n'  # the scripts are told where it is: nothing in the worktree says
 GIT_DIR = "gitdir=$root/.git\n"
 HONEST = "printf 'x = 1\\n' > new.py\n"
 
@@ -219,7 +217,9 @@ def test_an_attack_is_impossible_or_rejected_and_leaves_nothing_behind(
     marker = f"8675309.{os.getpid()}{sorted(ATTACKS).index(name):02d}"
     pwned = proj.scripts / "pwned"  # what a planted hook or setting would create, if it ever ran
     script = proj.scripts / "hostile.sh"
-    script.write_text(f"#!/bin/sh\nPWNED={pwned}\n" + LINGER.format(marker=marker) + attack.script)
+    script.write_text(
+        f"#!/bin/sh\nPWNED={pwned}\nCHECKOUT={proj.root}\n" + LINGER.format(marker=marker) + attack.script
+    )
     script.chmod(0o755)
     before = state_of(proj.root)
     result = build(run_cli, proj, plan, str(script))
@@ -252,7 +252,7 @@ def test_in_the_sandbox_a_step_cannot_read_the_users_checkout(proj: Project, run
     plan = proj.plan([{"title": "Write new.py", "instruction": "Write new.py", "allowed_files": ["new.py"]}])
     script = proj.scripts / "reader.sh"
     script.write_text(
-        "#!/bin/sh\n"
+        f"#!/bin/sh\nCHECKOUT={proj.root}\n"
         + ROOT_OF_CHECKOUT
         + '{ cat "$root/wip.py" "$root/.git/config"; ls "$root/.conductor/handoff"; git log --oneline;'
         + " } > new.py 2>&1; true\n"
@@ -280,7 +280,7 @@ def test_without_a_sandbox_a_changed_checkout_is_put_back_and_the_steps_versions
     (proj.root / "README.md").write_text(users)
     script = proj.scripts / "hostile.sh"
     script.write_text(
-        "#!/bin/sh\n"
+        f"#!/bin/sh\nCHECKOUT={proj.root}\n"
         + ROOT_OF_CHECKOUT
         + 'echo hostile >> "$root/README.md"; echo hostile > "$root/clean.py"\n'
         + 'echo new > "$root/planted.py"\n'
@@ -309,7 +309,7 @@ def test_without_a_sandbox_a_changed_checkout_is_put_back_and_the_steps_versions
 def test_a_verify_command_cannot_leave_a_change_in_the_checkout(proj: Project, run_cli, sandbox: str) -> None:
     """A plan (which a model may write) can name verify commands: they are watched too."""
     proj.sandbox(sandbox)
-    escape = "echo pwned > ../../../../../verify-pwned.txt"  # from the worktree to the checkout
+    escape = f"echo pwned > {proj.root}/verify-pwned.txt"  # from the worktree to the checkout
     plan = proj.plan(
         [
             {
