@@ -284,7 +284,7 @@ def test_every_conductor_command_in_deploy_exists_in_the_cli() -> None:
     ("argv", "problem"),
     [
         (["worker", "--remote", "origin", "--exec", "x", "--no-such-option"], "no option --no-such-option"),
-        (["worker", "--remote", "origin"], "requires --exec"),
+        (["worker", "--exec", "x"], "requires --remote"),
         (["worker", "--remote", "origin", "--exec", "x", "--jobs", "0"], "--jobs 0"),
         (["wroker", "--remote", "origin"], "no command wroker"),
         (["-C", "/repo", "worker", "--exec", "x", "--remote", "origin", "--once"], None),

@@ -1,5 +1,5 @@
 """Commands that look at what was recorded: status, events, explain, verify, checkout,
-compare, diff, handoff-metrics."""
+compare, diff, handoff-metrics — and at what this machine has: agents."""
 
 from __future__ import annotations
 
@@ -253,3 +253,24 @@ def handoff_metrics(plan: str | None, as_json: bool) -> int:
     from conductor.commands import handoff_metrics as command
 
     return finish(command.run(plan=plan), as_json)
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  conductor agents                   every profile: installed? version, API key, where declared
+  conductor agents aider --json      one profile, with its command line and scratch files
+
+\b
+A profile is how Conductor runs one CLI agent (--agent NAME): its command line, the variables it
+gets (its API key; nothing else of yours), a private home, its scratch files. Add your own in
+.conductor/agents.yaml (docs/agents.md).
+"""
+)
+@click.argument("names", nargs=-1, metavar="[NAME]...")
+@json_option
+def agents(names: tuple[str, ...], as_json: bool) -> int:
+    """List the agent profiles, whether each CLI is installed here, and its version."""
+    from conductor.commands import agents as command
+
+    return finish(command.run(list(names)), as_json)

@@ -40,11 +40,19 @@ def with_options(options: list[Callable[[F], F]]) -> Callable[[F], F]:
 executor_options = [
     click.option(
         "--executor",
-        type=click.Choice(["handoff", "command", "llm", "remote"]),
+        type=click.Choice(["handoff", "command", "agent", "llm", "remote"]),
         help="Who does the steps: an external agent through the mailbox (handoff), a command"
-        " Conductor runs itself (command; implied by --exec), the model (llm), or `conductor worker`s"
-        " elsewhere through a git remote (remote; implied by --remote). Default: llm when a model is"
-        " configured; without one there is no default: name one, or give --exec or --remote.",
+        " Conductor runs itself (command; implied by --exec), a known CLI agent (agent; implied by"
+        " --agent), the model (llm), or `conductor worker`s elsewhere through a git remote (remote;"
+        " implied by --remote). Default: the policy's executor.agent, else llm when a model is"
+        " configured; without either there is no default: name one, or give --agent, --exec or --remote.",
+    ),
+    click.option(
+        "--agent",
+        metavar="NAME",
+        help="A CLI agent Conductor knows how to run: aider, claude (Claude Code), codex (Codex CLI),"
+        " gemini (Gemini CLI), or one in .conductor/agents.yaml (`conductor agents` lists them)."
+        " --model and --base-url are then the agent's. Default: the policy's executor.agent.",
     ),
     click.option(
         "--remote",
@@ -117,6 +125,7 @@ def launch_from(options: dict[str, Any]) -> Launch:
         executor=options["executor"],
         command=options["command"],
         remote=options["remote"],
+        agent=options.get("agent"),
         llm=options["llm"],
         model=options["model"],
         base_url=options["base_url"],

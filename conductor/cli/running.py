@@ -352,8 +352,8 @@ def adopt(target: str, into: str | None, strategy: str, prune: bool, as_json: bo
 @cli.command(
     epilog="""\b
 Examples:
-  conductor worker --remote origin --exec "aider --yes-always --no-auto-commits --message-file -"
-  conductor worker --remote origin --exec ./agent.sh --once     do what is queued now, then exit
+  conductor worker --remote origin --agent aider --model openai/gpt-5.5
+  conductor worker --remote origin --exec /opt/agents/agent.sh --once     what is queued now, then exit
   conductor worker --remote origin --exec ./agent.sh --jobs 4   up to 4 tasks at once
 
 \b
@@ -368,10 +368,16 @@ each result. A task is claimed by an atomic push, so no two workers ever do the 
 @click.option(
     "--exec",
     "command",
-    required=True,
     metavar="CMD",
     help="The agent command for each task, run in the task's worktree (a relative path is relative to it).",
 )
+@click.option(
+    "--agent",
+    metavar="NAME",
+    help="Instead of --exec: a CLI agent Conductor knows (`conductor agents` lists them).",
+)
+@click.option("--model", help="The agent's model (with --agent).")
+@click.option("--base-url", metavar="URL", help="The agent's API address (with --agent).")
 @click.option(
     "--name", metavar="NAME", help="This worker's name in claims (default: host name and a number)."
 )
@@ -395,14 +401,31 @@ each result. A task is claimed by an atomic push, so no two workers ever do the 
 )
 @json_option
 def worker(
-    remote: str, command: str, name: str | None, once: bool, poll_seconds: float, jobs: int, as_json: bool
+    remote: str,
+    command: str | None,
+    agent: str | None,
+    model: str | None,
+    base_url: str | None,
+    name: str | None,
+    once: bool,
+    poll_seconds: float,
+    jobs: int,
+    as_json: bool,
 ) -> int:
     """Do steps queued on a git remote by plans that run on other machines."""
     from conductor.commands import worker as worker_command
 
     return finish(
         worker_command.run(
-            remote=remote, command=command, name=name, once=once, poll_seconds=poll_seconds, jobs=jobs
+            remote=remote,
+            command=command,
+            agent=agent,
+            model=model,
+            base_url=base_url,
+            name=name,
+            once=once,
+            poll_seconds=poll_seconds,
+            jobs=jobs,
         ),
         as_json,
     )

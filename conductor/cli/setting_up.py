@@ -119,7 +119,7 @@ Examples:
   conductor schema policy
 """
 )
-@click.argument("name", type=click.Choice(["task", "result", "policy", "plan", "config"]))
+@click.argument("name", type=click.Choice(["task", "result", "policy", "plan", "config", "agents"]))
 def schema(name: str) -> int:
     """Print the JSON Schema of a task, result, policy, plan or config file."""
     from conductor.commands import schema as command

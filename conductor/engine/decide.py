@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from conductor.engine.failures import FailureKind
 from conductor.engine.state import FINAL, Failure, ForkState, ForkStatus, Phase
 
 
@@ -47,6 +48,16 @@ class Repair:
 
 
 @dataclass(frozen=True)
+class HaltFork:
+    """Stop until a person acts (the executor could not start: retrying it as it is would
+    fail the same way); `conductor resume` tries again."""
+
+    step: str
+    attempt: int
+    reason: str
+
+
+@dataclass(frozen=True)
 class FailFork:
     step: str
     reason: str
@@ -64,7 +75,9 @@ class Finished:
     status: ForkStatus
 
 
-Action = CreateTask | AwaitApproval | Dispatch | Verify | Repair | FailFork | CompleteFork | Finished
+Action = (
+    CreateTask | AwaitApproval | Dispatch | Verify | Repair | HaltFork | FailFork | CompleteFork | Finished
+)
 
 
 def decide(state: ForkState, steps: Sequence[StepPlan]) -> Action:
@@ -89,6 +102,8 @@ def decide(state: ForkState, steps: Sequence[StepPlan]) -> Action:
         assert failure is not None, f"{planned.id} failed without a recorded failure"
         if step.approved is False:
             return FailFork(planned.id, f"{planned.id} was rejected by a reviewer")
+        if failure.kind is FailureKind.NOT_STARTED and step.halted_attempt != failure.attempt:
+            return HaltFork(planned.id, failure.attempt, failure.reason)
         if step.counted_failures >= planned.max_attempts:
             return FailFork(
                 planned.id,

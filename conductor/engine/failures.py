@@ -20,6 +20,8 @@ class FailureKind(StrEnum):
     INVALID_RESULT = "invalid_result"
     VERIFY_FAILED = "verify_failed"
     EXECUTOR_FAILED = "executor_failed"
+    NOT_STARTED = "executor_not_started"
+    NO_CHANGE = "no_change"
     LOW_CONFIDENCE = "low_confidence"
     INTERRUPTED = "interrupted"
 
@@ -66,6 +68,20 @@ FAILURES: dict[FailureKind, FailureInfo] = {
     ),
     FailureKind.EXECUTOR_FAILED: FailureInfo(
         "Executor failed", "The executor reported failure", "Read the explanation; clarify the instruction"
+    ),
+    FailureKind.NOT_STARTED: FailureInfo(
+        "Executor could not start",
+        "Its program was not found, or its script is not where the command runs",
+        "Fix the command — install the program; commit the script, or keep it outside the repository"
+        " (the command runs in the fork's worktree, and the sandbox hides your checkout) — then"
+        " `conductor resume PLAN` (`--exec CMD` or `--agent NAME` to change it). Not retried as it is,"
+        " and not counted against max_attempts",
+    ),
+    FailureKind.NO_CHANGE: FailureInfo(
+        "No change",
+        "The executor changed nothing",
+        "Read its explanation and output: an agent that fails quietly (no model, edits refused) changes"
+        " nothing and exits 0. If the step needs no change, give it allow_empty: true in the plan",
     ),
     FailureKind.LOW_CONFIDENCE: FailureInfo(
         "Low confidence", "Novel task pattern", "Add historical context, or approve the step to run it anyway"

@@ -61,6 +61,7 @@ class StepState:
     approved: bool | None = None  # the last decision on an approval request
     approved_attempt: int = 0  # the attempt a person last approved (the gate asks per attempt)
     awaiting_attempt: int = 0  # the attempt the open approval request is for
+    halted_attempt: int = 0  # the attempt the fork last halted on (its executor could not start)
     failures: list[Failure] = field(default_factory=list)
     commit: str | None = None
     confidence: float | None = None
@@ -74,8 +75,9 @@ class StepState:
 
     @property
     def counted_failures(self) -> int:
-        """Failed attempts that count against max_attempts (an interruption does not)."""
-        return sum(1 for f in self.failures if f.kind is not FailureKind.INTERRUPTED)
+        """Failed attempts that count against max_attempts (an interruption does not, nor an
+        executor that could not start: the step was never tried)."""
+        return sum(1 for f in self.failures if f.kind not in UNCOUNTED)
 
     @property
     def last_failure(self) -> Failure | None:
@@ -83,6 +85,7 @@ class StepState:
 
 
 FAILURE_EVENTS = {EventType.TASK_REJECTED, EventType.TASK_FAILED, EventType.TASK_TIMED_OUT}
+UNCOUNTED = (FailureKind.INTERRUPTED, FailureKind.NOT_STARTED)
 
 
 @dataclass
@@ -179,6 +182,8 @@ class ForkState:
             step.failures.append(Failure(event.attempt or step.attempt, failure, event.summary))
         elif kind is EventType.REPAIR_SCHEDULED:
             step.phase = Phase.NEW
+        elif kind is EventType.FORK_HALTED:
+            step.halted_attempt = event.attempt or step.attempt
 
     @staticmethod
     def _confidence(step: StepState, event: Event) -> None:
@@ -221,6 +226,7 @@ def step_record(step: StepState) -> dict[str, Any]:
         "approved": step.approved,
         "approved_attempt": step.approved_attempt,
         "awaiting_attempt": step.awaiting_attempt,
+        "halted_attempt": step.halted_attempt,
         "failures": [{"attempt": f.attempt, "kind": f.kind.value, "reason": f.reason} for f in step.failures],
         "commit": step.commit,
         "confidence": step.confidence,
@@ -271,6 +277,7 @@ def _step(step_id: str, data: Mapping[str, Any]) -> StepState:
         approved=data.get("approved"),
         approved_attempt=int(data.get("approved_attempt", 0)),
         awaiting_attempt=int(data.get("awaiting_attempt", 0)),
+        halted_attempt=int(data.get("halted_attempt", 0)),
         failures=[
             Failure(int(f["attempt"]), FailureKind(f["kind"]), str(f["reason"]))
             for f in data.get("failures", [])

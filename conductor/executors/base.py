@@ -22,6 +22,7 @@ class Outcome(StrEnum):
     RESULT = "result"  # result files are in the mailbox
     TIMEOUT = "timeout"  # timeout_seconds passed without a result
     STOPPED = "stopped"  # asked to stop (Ctrl-C while forks run in parallel)
+    NOT_STARTED = "not_started"  # the command could not start (not found, no script): `not_started` says why
 
 
 @dataclass
@@ -43,6 +44,7 @@ class Assignment:
     # a malformed result for this attempt, set aside (found.kept_as); the attempt goes on
     on_invalid: Callable[[Found, list[str]], None] = lambda found, problems: None
     result_limit: int = DEFAULT_LIMIT  # behavior.max_result_bytes: a larger result is refused
+    not_started: str = ""  # why the command could not start (Outcome.NOT_STARTED)
 
     @property
     def step(self) -> str:

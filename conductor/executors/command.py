@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import select
 import shlex
 import shutil
@@ -20,13 +21,13 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
 from conductor.executors.base import Assignment, Outcome
-from conductor.mailbox import UnsafeFile, read_regular, write_atomic
-from conductor.models.layout import COMPLETED, EXPLANATION, IN_PROGRESS, RESULT, TASK, WORKER
+from conductor.mailbox import Mailbox, UnsafeFile, read_regular, write_atomic
+from conductor.models.layout import COMPLETED, EXPLANATION, FAILED, IN_PROGRESS, RESULT, TASK, WORKER
 from conductor.models.result import ResultFile, ResultStatus
 from conductor.sandbox.confinement import STOP_GRACE_SECONDS, Launch, kill_group, launch, stop
 
@@ -157,6 +158,7 @@ def _exit_signal(pid: int) -> Iterator[select.poll | None]:
 
 class CommandExecutor:
     name = "command"
+    runs_here = True  # a process Conductor starts and waits for (resume keeps its finished result)
 
     def __init__(self, command: str) -> None:
         self.command = command
@@ -182,7 +184,7 @@ class CommandExecutor:
         result_dir = mailbox.path(COMPLETED, step, "").parent
         result_dir.mkdir(parents=True, exist_ok=True)
         env = {
-            **os.environ,
+            **self.environment(os.environ),
             "CONDUCTOR_WORKSPACE": str(assignment.workspace),
             "CONDUCTOR_STEP": step,
             "CONDUCTOR_ATTEMPT": str(assignment.task.attempt),
@@ -193,15 +195,41 @@ class CommandExecutor:
             handover = _handover(prepared.scratch, task_path) if prepared.scratch else None
             where = handover or (task_path, result_dir)
             prepared.env.update({"CONDUCTOR_TASK_FILE": str(where[0]), "CONDUCTOR_RESULT_DIR": str(where[1])})
-            outcome, code, output = self._run(assignment, prepared)
+            with self.private_files(assignment, prepared) as private_env:
+                prepared.env.update(private_env)
+                outcome, code, output = self._run(assignment, prepared)
             assignment.output.update(output)
             if handover is not None and outcome is Outcome.RESULT:
                 _bring_back(handover[1], result_dir, step)
         if outcome is not Outcome.RESULT:
             return outcome
-        if mailbox.find_result(step) is None:
-            self._write_result(assignment, code, output)
+        why = not_started(code, output)
+        if why is not None:
+            assignment.not_started = f"`{self.command}` could not start: {why}"
+            return Outcome.NOT_STARTED
+        found = mailbox.find_result(step)
+        failure = self.quiet_failure(code, output) if found is None else None
+        if found is None:
+            self._write_result(assignment, code, output, failure=failure)
         return Outcome.RESULT
+
+    def environment(self, environ: Mapping[str, str]) -> dict[str, str]:
+        """What the command gets of Conductor's environment (all of it: --exec CMD is yours)."""
+        return dict(environ)
+
+    @contextlib.contextmanager
+    def private_files(self, assignment: Assignment, prepared: Launch) -> Iterator[dict[str, str]]:
+        """Files the command needs beside the task (an agent profile's home and prompt), and the
+        variables that point at them; removed when it ends."""
+        yield {}
+
+    def stdin(self, assignment: Assignment) -> bytes:
+        """What the command reads on its standard input: the instruction."""
+        return assignment.task.instruction.encode("utf-8")
+
+    def quiet_failure(self, code: int, output: Mapping[str, str]) -> str | None:
+        """Why a run that exited 0 failed all the same (an agent profile knows its signs)."""
+        return None
 
     def _run(self, assignment: Assignment, prepared: Launch) -> tuple[Outcome, int, dict[str, str]]:
         """Start the command, feed it the instruction, wait for it within the deadline."""
@@ -240,7 +268,7 @@ class CommandExecutor:
             return {name: stream.text() for name, stream in streams.items()}
 
         try:
-            proc.stdin.write(assignment.task.instruction.encode("utf-8"))
+            proc.stdin.write(self.stdin(assignment))
             proc.stdin.close()
         except BrokenPipeError:
             pass
@@ -268,23 +296,60 @@ class CommandExecutor:
         assignment.say(f"{step}: command exited with code {code} after {time.monotonic() - started:.1f}s")
         return Outcome.RESULT, code, printed
 
-    def _write_result(self, assignment: Assignment, code: int, output: dict[str, str]) -> None:
-        """The command wrote no result: derive one from its exit code and output."""
-        status = ResultStatus.COMPLETED if code == 0 else ResultStatus.FAILED
-        result = ResultFile(
-            task_id=assignment.step,
-            attempt=assignment.task.attempt,
-            status=status,
-            summary=f"`{self.command}` exited with code {code}",
-        )
+    def _write_result(
+        self, assignment: Assignment, code: int, output: dict[str, str], *, failure: str | None = None
+    ) -> None:
+        """The command wrote no result: derive one from its exit code and output. An explanation
+        it wrote is kept: the exit code and output are added below it, never in its place."""
+        step, mailbox = assignment.step, assignment.mailbox
+        status = ResultStatus.COMPLETED if code == 0 and failure is None else ResultStatus.FAILED
+        summary = f"`{self.command}` exited with code {code}" + (f", but {failure}" if failure else "")
+        result = ResultFile(task_id=step, attempt=assignment.task.attempt, status=status, summary=summary)
         directory = status.value
-        explanation = (
-            f"# {assignment.step}: `{self.command}`\n\nExit code {code}. The command wrote no result file;"
-            " Conductor wrote this one from its exit code and output.\n"
+        own = _own_explanation(mailbox, step, limit=assignment.result_limit)
+        note = (
+            f"Exit code {code}"
+            + (f"; {failure}" if failure else "")
+            + ". The command wrote no result file; Conductor wrote it from the exit code and output.\n"
         )
         for name, text in output.items():
             if text.strip():
-                explanation += f"\n{name}:\n\n```\n{text.strip()}\n```\n"
-        path = assignment.mailbox.path(directory, assignment.step, RESULT)
-        write_atomic(assignment.mailbox.path(directory, assignment.step, EXPLANATION), explanation)
+                note += f"\n{name}:\n\n```\n{text.strip()}\n```\n"
+        if own is None:
+            explanation = f"# {step}: `{self.command}`\n\n{note}"
+        else:
+            explanation = own.rstrip("\n") + "\n\n---\n\n## Added by Conductor\n\n" + note
+        path = mailbox.path(directory, step, RESULT)
+        write_atomic(mailbox.path(directory, step, EXPLANATION), explanation)
         write_atomic(path, result.to_json())
+
+
+def _own_explanation(mailbox: Mailbox, step: str, *, limit: int) -> str | None:
+    """An explanation the command wrote without a result (moved out of its folder), if any."""
+    for directory in (COMPLETED, FAILED):
+        path = mailbox.path(directory, step, EXPLANATION)
+        try:
+            data = read_regular(path, limit=limit)
+        except (FileNotFoundError, UnsafeFile):
+            continue
+        path.unlink()
+        return data.decode("utf-8", "replace")
+    return None
+
+
+# What interpreters say when the script they were given is not there (python, node).
+MISSING_SCRIPT = re.compile(r"can't open file .*|Error: Cannot find module .*")
+
+
+def not_started(code: int, output: Mapping[str, str]) -> str | None:
+    """Why the command could not start, when it could not: the shell's 127 (not found) or 126
+    (not executable), or an interpreter that cannot open its script; None when it ran."""
+    lines = [line.strip() for line in output.get("stderr", "").splitlines() if line.strip()]
+    if code in (126, 127):
+        what = "not found" if code == 127 else "not executable"
+        return f"exit {code} ({what})" + (f": {lines[-1][:300]}" if lines else "")
+    if code in (1, 2) and 0 < len(lines) <= 12:
+        found = next((m for line in lines[:3] if (m := MISSING_SCRIPT.search(line))), None)
+        if found is not None:
+            return f"exit {code}: {found.group(0)[:300]}"
+    return None

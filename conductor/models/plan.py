@@ -42,6 +42,11 @@ class StepSpec(Model):
     expected_lines: int | None = Field(
         default=None, ge=0, description="Expected added + removed lines (the planner's estimate)."
     )
+    allow_empty: bool = Field(
+        default=False,
+        description="The step may end without changing anything (default: a step whose executor"
+        " changed nothing is rejected, as an agent that failed quietly would).",
+    )
     policy: PolicyFile | None = Field(default=None, description="Step-level policy overrides.")
 
 

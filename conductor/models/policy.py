@@ -41,6 +41,12 @@ class Behavior(_Section):
     max_attempts: int | None = Field(
         default=None, ge=1, description="Attempts per step, repairs included (default 2)."
     )
+    shell_commands: bool | None = Field(
+        default=None,
+        description="Whether an executor may run shell commands it was not told to run (default false:"
+        " every task carries the constraint 'Do NOT run shell commands unless instructed'). A plan or"
+        " a step may allow them for itself.",
+    )
     max_result_bytes: int | None = Field(
         default=None,
         ge=1024,
@@ -95,6 +101,13 @@ class SandboxRules(_Section):
         "step can turn it off, not on.",
     )
 
+    expose: list[str] | None = Field(
+        default=None,
+        description="Paths the sandbox shows read-only though they are hidden (in your checkout, say a"
+        " tools/ folder with the agent's script); relative ones are in the checkout. Only the"
+        " project's policy file sets it.",
+    )
+
     @field_validator("mode", mode="before")
     @classmethod
     def _unquoted_off(cls, value: object) -> object:
@@ -132,6 +145,15 @@ class WorkspaceRules(_Section):
     )
 
 
+class ExecutorRules(_Section):
+    agent: str | None = Field(
+        default=None,
+        description="The agent profile that does the steps when the command line names no executor"
+        " (`conductor agents` lists them). Only the project's policy file sets it.",
+    )
+    model: str | None = Field(default=None, description="The model for that agent, when --model names none.")
+
+
 class SecretRules(_Section):
     env: list[str] | None = Field(
         default=None,
@@ -156,3 +178,4 @@ class PolicyFile(_Section):
     sandbox: SandboxRules | None = None
     secrets: SecretRules | None = None
     workspace: WorkspaceRules | None = None
+    executor: ExecutorRules | None = None

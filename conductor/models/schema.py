@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from conductor.models.agent import AgentsFile
 from conductor.models.config import ConfigFile
 from conductor.models.plan import PlanSpec
 from conductor.models.policy import PolicyFile
@@ -22,6 +23,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "policy": PolicyFile,
     "plan": PlanSpec,
     "config": ConfigFile,
+    "agents": AgentsFile,
 }
 TITLES = {
     "task": "Conductor task file (step_NNN.task.json)",
@@ -29,6 +31,7 @@ TITLES = {
     "policy": "Conductor policy (.conductor/policy.yaml)",
     "plan": "Conductor plan file (conductor build --plan FILE)",
     "config": "Conductor configuration (.conductor/config.yaml)",
+    "agents": "Conductor agent profiles (.conductor/agents.yaml)",
 }
 
 

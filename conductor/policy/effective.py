@@ -22,6 +22,7 @@ DEFAULTS: dict[str, Any] = {
     "behavior.max_files_changed": None,
     "behavior.timeout_seconds": 300,
     "behavior.max_attempts": 2,
+    "behavior.shell_commands": False,
     "verify.timeout_seconds": 300,
     "confidence.approval_below": 0.5,
     "provenance.sign": "auto",
@@ -30,6 +31,8 @@ DEFAULTS: dict[str, Any] = {
     "sandbox.network": True,
     "workspace.env": None,
     "workspace.worktrees": None,
+    "executor.agent": None,
+    "executor.model": None,
 }
 LISTS = (
     "global_constraints",
@@ -38,6 +41,7 @@ LISTS = (
     "workspace.setup",
     "workspace.setup_inputs",
     "workspace.copy",
+    "sandbox.expose",
 )
 TIGHTENING: dict[str, list[Any]] = {
     "sandbox.mode": ["off", "auto", "required"],
@@ -45,7 +49,7 @@ TIGHTENING: dict[str, list[Any]] = {
 }
 """Settings a plan or step layer can only make stricter (later in the list); only the project's
 own policy file may loosen them."""
-PROJECT_ONLY = ("workspace.worktrees",)
+PROJECT_ONLY = ("workspace.worktrees", "sandbox.expose", "executor.agent", "executor.model")
 """Settings only the project's own policy file sets (a plan may come from a model): a plan or
 step layer's value is not taken."""
 PROTECTED = "file_rules.protected_patterns"
@@ -119,6 +123,8 @@ class EffectivePolicy:
         lists = {key: list(values) for key, values in self.lists.items()}
         protected = self.protected
         for key, value in flatten(layer.policy).items():
+            if key in PROJECT_ONLY and not layer.trusted:
+                continue
             if key == PROTECTED:
                 protected = protected.with_layer(
                     [Pattern(p, layer.origin(key, i)) for i, p in enumerate(value)]
@@ -129,8 +135,6 @@ class EffectivePolicy:
                     if item not in present:
                         lists[key].append(Sourced(item, layer.origin(key, i)))
                         present.add(item)
-            elif key in PROJECT_ONLY and not layer.trusted:
-                continue
             elif key in TIGHTENING and not layer.trusted:
                 order = TIGHTENING[key]
                 if order.index(value) > order.index(scalars[key].value):
@@ -157,6 +161,21 @@ class EffectivePolicy:
         return dict(self.value("workspace.env") or {})
 
     @property
+    def exposed(self) -> list[str]:
+        """`sandbox.expose`: paths the sandbox shows read-only (inside the checkout, too)."""
+        return self.items("sandbox.expose")
+
+    @property
+    def agent(self) -> str | None:
+        found = self.value("executor.agent")
+        return str(found) if found else None
+
+    @property
+    def agent_model(self) -> str | None:
+        found = self.value("executor.model")
+        return str(found) if found else None
+
+    @property
     def worktrees(self) -> str | None:
         found = self.value("workspace.worktrees")
         return str(found) if found else None
@@ -177,6 +196,10 @@ class EffectivePolicy:
     @property
     def timeout_seconds(self) -> int:
         return int(self.value("behavior.timeout_seconds"))
+
+    @property
+    def shell_commands(self) -> bool:
+        return bool(self.value("behavior.shell_commands"))
 
     @property
     def max_attempts(self) -> int:

@@ -25,6 +25,7 @@ FAILURE_EVENTS = {
     FailureKind.TIMEOUT: EventType.TASK_TIMED_OUT,
     FailureKind.EXECUTOR_FAILED: EventType.TASK_FAILED,
     FailureKind.INTERRUPTED: EventType.TASK_FAILED,
+    FailureKind.NOT_STARTED: EventType.TASK_FAILED,
 }
 
 

@@ -155,6 +155,7 @@ def read_changes(root: Path, ledger: Ledger, base: str, candidates: Iterable[str
     snap = ChangedFiles()
     new_files: list[str] = []
     prepared = workspace.prepared_paths(root)  # the workspace's own files: never a change
+    scratch = workspace.scratch(root)  # nor the executor's new scratch files (an agent's chat history)
     paths = sorted(p for p in set(candidates) if not (prepared and workspace.is_prepared(p, prepared)))
     queue = list(paths)
     while queue:
@@ -165,6 +166,8 @@ def read_changes(root: Path, ledger: Ledger, base: str, candidates: Iterable[str
             continue
         full = root / rel
         kind, _ = ledger.entry(base, rel)
+        if kind == "none" and scratch is not None and scratch.match_file(rel):
+            continue
         try:
             st = os.lstat(full)
         except OSError as exc:

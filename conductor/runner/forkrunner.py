@@ -17,7 +17,7 @@ pure modules (tasks.py, records.py, acceptance.py). A crash anywhere leaves a lo
 from __future__ import annotations
 
 from conductor.engine import decide as engine
-from conductor.engine.failures import describe
+from conductor.engine.failures import FailureKind, describe
 from conductor.engine.state import ForkStatus, Phase
 from conductor.ledger import refs
 from conductor.models.event import EventType
@@ -68,6 +68,11 @@ class ForkRunner:
                     verdicts.judge(fork, action.step)
                 elif isinstance(action, engine.Repair):
                     self._repair(action)
+                elif isinstance(action, engine.HaltFork):
+                    reason = f"{action.reason} — {describe(FailureKind.NOT_STARTED).recovery}"
+                    fork.record(EventType.FORK_HALTED, reason, step=action.step, attempt=action.attempt)
+                    fork.say(f"halted: {reason}")
+                    return ForkStatus.HALTED
                 elif isinstance(action, engine.FailFork):
                     fork.record(EventType.FORK_FAILED, action.reason, step=action.step)
                     fork.say(f"failed: {action.reason}")

@@ -173,7 +173,7 @@ def dispatch(fork: Fork, step: str) -> None:
     )
     if not _prepare(fork, step, task.attempt):
         return
-    if st.phase is Phase.CLAIMED and fork.executor.name == "command":
+    if st.phase is Phase.CLAIMED and getattr(fork.executor, "runs_here", False):
         outcome = Outcome.RESULT  # resume kept a finished command's result
     else:
         outcome = fork.executor.execute(assignment)
@@ -181,6 +181,17 @@ def dispatch(fork: Fork, step: str) -> None:
         return  # the loop halts the fork; resume picks the step up again
     if outcome is Outcome.TIMEOUT:
         _timed_out(fork, step, task, assignment.output)
+        return
+    if outcome is Outcome.NOT_STARTED:
+        verdicts.fail_attempt(
+            fork,
+            step,
+            task.attempt,
+            FailureKind.NOT_STARTED,
+            assignment.not_started,
+            output=assignment.output,
+            hint=describe(FailureKind.NOT_STARTED).recovery,
+        )
         return
     found = fork.mailbox.find_result(step, limit=fork.policy(step).max_result_bytes)
     if found is None:  # the files vanished between seeing and reading them

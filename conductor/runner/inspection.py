@@ -111,6 +111,7 @@ def check(
     observed: Observed,
     policy: EffectivePolicy,
     link_was_intact: bool,
+    allow_empty: bool = False,
 ) -> tuple[Verdict, ResultFile | None]:
     """Steps 1-3 of the pipeline: everything but the verify commands."""
     attempt = task.attempt
@@ -164,6 +165,9 @@ def check(
         return Verdict(violations[0].kind, str(violations[0]), violations=violations), result
     if result.status is ResultStatus.FAILED:
         return Verdict(FailureKind.EXECUTOR_FAILED, result.summary), result
+    if not observed.diff.changes and not allow_empty:
+        reason = f"the executor changed nothing (its result says: {first_line(result.summary)})"
+        return Verdict(FailureKind.NO_CHANGE, reason), result
 
     # 3. the size
     too_big = check_size(

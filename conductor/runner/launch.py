@@ -5,6 +5,7 @@ it, and report each fork's state.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,7 @@ from conductor.engine.state import ForkState, Phase
 from conductor.errors import ConductorError, ConfigError
 from conductor.executors import registry
 from conductor.executors.base import Executor
+from conductor.executors.preflight import Where
 from conductor.ledger import refs
 from conductor.ledger.message import format_time
 from conductor.ledger.store import Ledger, utc_now
@@ -44,7 +46,8 @@ from conductor.runner.plans import (
 )
 from conductor.runner.scheduler import Spawner, run_plan
 from conductor.runner.status import ForkView, plan_view
-from conductor.sandbox.confinement import isolate
+from conductor.runner.workspace import environment as workspace_environment
+from conductor.sandbox.confinement import exposed_paths, isolate
 
 if TYPE_CHECKING:
     from conductor.llm.caller import Exchange
@@ -111,6 +114,7 @@ class Launch:
     executor: str | None = None
     command: str | None = None
     remote: str | None = None
+    agent: str | None = None  # an agent profile (`--agent NAME`): --model and --base-url are its own
     llm: str | None = None
     model: str | None = None
     base_url: str | None = None
@@ -138,18 +142,50 @@ def begin(launch: Launch) -> Start:
     root = find_root()
     ledger = Ledger(root)
     base = startpoint.base_commit(root, launch.base)
-    settings = llm_config.resolve(root, llm=launch.llm, model=launch.model, base_url=launch.base_url)
     policy = project_policy(root)
+    agent = chosen_agent(root, launch, policy)
+    if agent is not None and launch.agent:  # --model and --base-url are the agent's
+        settings = llm_config.resolve(root, llm=launch.llm, model=None, base_url=None)
+    else:
+        settings = llm_config.resolve(root, llm=launch.llm, model=launch.model, base_url=launch.base_url)
     isolate(policy.sandbox_mode)  # `required` without a sandbox stops here
     private_state(root, ledger.git_dir, configured=policy.worktrees)  # worktrees inside the repo stop here
     secrets.declare(policy.secret_names)
     signing = decide_signing(root, launch.signing)
-    executor = registry.make(launch.executor, command=launch.command, llm=settings, remote=launch.remote)
+    executor = registry.make(
+        launch.executor, command=launch.command, llm=settings, remote=launch.remote, agent=agent
+    )
+    check_start(executor, root, base, policy)  # a command that cannot start stops here
     note = startpoint.unseen_note(root, base) if launch.base is None else None
     if note:
         say(note)
     branch = startpoint.start_branch(root, launch.base)
     return Start(root, ledger, base, settings, executor, signing, launch.yes, branch)
+
+
+def chosen_agent(root: Path, launch: Launch, policy: EffectivePolicy) -> registry.Agent | None:
+    """`--agent NAME`, or the policy's executor.agent when the command line names no executor."""
+    if launch.agent:
+        return registry.Agent(launch.agent, model=launch.model, base_url=launch.base_url, root=root)
+    named = launch.executor or launch.command or launch.remote or launch.llm
+    if policy.agent and not named:
+        return registry.Agent(
+            policy.agent, model=launch.model or policy.agent_model, base_url=launch.base_url, root=root
+        )
+    return None
+
+
+def check_start(executor: Executor, root: Path, base: str, policy: EffectivePolicy) -> None:
+    """Whether the executor's command can start where it will run (a command or an agent's)."""
+    preflight = getattr(executor, "preflight", None)
+    if preflight is None:
+        return
+    isolated = isolate(policy.sandbox_mode)
+    exposed = [*exposed_paths(root, os.environ), *(root / path for path in policy.exposed)]
+    env = workspace_environment(policy.workspace_env, root, os.environ)
+    path = os.pathsep.join(p for p in env.get("PATH", os.environ.get("PATH", "")).split(os.pathsep) if p)
+    where = Where(root, base, isolated, exposed, path, setup=bool(policy.items("workspace.setup")))
+    preflight(where)
 
 
 def project_policy(root: Path) -> EffectivePolicy:
@@ -352,12 +388,17 @@ def rerun_executor(root: Path, ledger: Ledger, plan: PlanRecord, launch: Launch)
     """The recorded executor, unless the command line names one: then that, made and checked
     as build makes it (an unknown name, a missing command or model stops here)."""
     model = launch.llm or launch.model or launch.base_url
-    if not (launch.executor or launch.command or launch.remote or model):
-        return registry.from_settings(plan.executor, ledger=ledger)
+    if not (launch.executor or launch.command or launch.remote or launch.agent or model):
+        return registry.from_settings(plan.executor, ledger=ledger, root=root)
+    agent = chosen_agent(root, launch, project_policy(root))
     settings = None
-    if model or launch.executor == "llm":
+    if agent is None and (model or launch.executor == "llm"):
         settings = llm_config.resolve(root, llm=launch.llm, model=launch.model, base_url=launch.base_url)
-    return registry.make(launch.executor, command=launch.command, llm=settings, remote=launch.remote)
+    executor = registry.make(
+        launch.executor, command=launch.command, llm=settings, remote=launch.remote, agent=agent
+    )
+    check_start(executor, root, plan.base, plan.effective(plan.spec.forks[0].id))
+    return executor
 
 
 def resumable_plan(ledger: Ledger) -> str:

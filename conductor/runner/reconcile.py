@@ -12,12 +12,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from conductor.engine.failures import FailureKind, describe
-from conductor.engine.state import FINAL, ForkStatus, Phase
+from conductor.engine.state import FINAL, UNCOUNTED, ForkStatus, Phase
 from conductor.ledger.snapshot import Snapshot
 from conductor.mailbox import write_atomic
 from conductor.models.event import EventType
 from conductor.models.layout import COMPLETED, FAILED, IN_PROGRESS, PENDING, RESULT, TASK, WORKER, StepPaths
-from conductor.runner import detection, switch, verdicts
+from conductor.runner import detection, switch, verdicts, workspace
 
 if TYPE_CHECKING:
     from conductor.runner.fork import Fork
@@ -34,6 +34,7 @@ def reconcile(fork: Fork) -> None:
     if fork.state.status in FINAL:
         return
     fork.worktree.create(fork.branch)
+    workspace.declare_scratch(fork.worktree.path, getattr(fork.executor, "scratch", ()))
     fork.watcher = detection.Watcher(fork.worktree.path)
     fork.watch_seq = fork.state.last_seq
     # A step whose commit was recorded but whose branch move did not happen: finish it.
@@ -49,7 +50,7 @@ def reconcile(fork: Fork) -> None:
     phase = fork.phase(current)
     if phase in switch.HANDED and fork.options.handover:
         switch.hand_over(fork, current)  # the old executor's attempt ends; the new one gets the next
-    elif phase is Phase.CLAIMED and fork.executor.name == "command":
+    elif phase is Phase.CLAIMED and getattr(fork.executor, "runs_here", False):
         _interrupted_command(fork, current)
     if phase in (Phase.NEW, Phase.PENDING, Phase.FAILED):
         fork.worktree.reset()  # whatever is in the worktree belongs to no live attempt
@@ -92,7 +93,7 @@ def _relearn(fork: Fork) -> None:
         if st is None:
             continue
         for failure in st.failures:
-            if failure.kind in (FailureKind.INTERRUPTED, FailureKind.LOW_CONFIDENCE):
+            if failure.kind in (*UNCOUNTED, FailureKind.LOW_CONFIDENCE):
                 continue
             fork.learn(
                 step,

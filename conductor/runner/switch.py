@@ -42,6 +42,9 @@ def describe(settings: dict[str, Any]) -> str:
         return f"command `{settings.get('exec')}`"
     if name == "remote":
         return f"remote {settings.get('remote')}"
+    if name == "agent":
+        model = settings.get("model")
+        return f"agent {settings.get('agent')}" + (f" ({model})" if model else "")
     if name == "llm":
         llm = settings.get("llm") or {}
         return f"llm {llm.get('provider')}/{llm.get('model')}"

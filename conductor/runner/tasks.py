@@ -35,14 +35,20 @@ def verify_commands(spec: StepSpec, policy: EffectivePolicy) -> list[str]:
 
 
 def constraints(spec: StepSpec, policy: EffectivePolicy) -> list[str]:
-    """Policy constraints, the step's, then the two every task carries."""
+    """Policy constraints, the step's, then the standard ones every task carries (the shell one
+    unless the policy, the plan or the step allows shell commands)."""
     protected = ", ".join(p.text for p in policy.protected.patterns)
+    shell = [] if policy.shell_commands else [NO_SHELL]
     return [
         *policy.global_constraints,
         *spec.constraints,
         "Do NOT modify files outside allowed_files",
         f"Do NOT modify protected files: {protected}",
+        *shell,
     ]
+
+
+NO_SHELL = "Do NOT run shell commands unless instructed"
 
 
 def result_summary(raw: bytes | None) -> str:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from conductor.checks.diff import Violation
 from conductor.checks.evidence import CommandEvidence
 from conductor.engine.failures import FailureKind, describe
-from conductor.engine.state import Phase
+from conductor.engine.state import UNCOUNTED, Phase
 from conductor.ledger import refs
 from conductor.ledger.message import format_time
 from conductor.ledger.store import utc_now
@@ -48,6 +48,7 @@ def judge(fork: Fork, step: str) -> None:
         observed=observed,
         policy=policy,
         link_was_intact=link_intact,
+        allow_empty=fork.step_spec(step).allow_empty,
     )
     if verdict.accepted and task.verify:
         armed = (
@@ -261,7 +262,7 @@ def fail_attempt(
     fork.index_sync.settle()
     fork.worktree.reset()
     fork.file_step(fork.tip(), step, FAILED)
-    if kind is not FailureKind.INTERRUPTED:
+    if kind not in UNCOUNTED:  # not a try of the step: nothing to learn from
         fork.learn(step, attempt, succeeded=False, kind=kind.value, reason=reason, hint=hint)
     fork.say(f"{step}: {info.name}: {reason}")
 

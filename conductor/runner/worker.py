@@ -33,7 +33,9 @@ from conductor import secrets
 from conductor.errors import ConductorError
 from conductor.executors.base import Assignment, Outcome
 from conductor.executors.command import CommandExecutor
+from conductor.executors.preflight import Where, check_command
 from conductor.executors.queue import CAP_SECONDS, QUEUED_AT, Backoff, Queue, claim_order
+from conductor.executors.registry import Agent
 from conductor.gitcli import git_text
 from conductor.ledger import refs
 from conductor.ledger.refs import WORK_CLAIM, WORK_RESULT, WORK_TASK
@@ -101,7 +103,8 @@ def default_name() -> str:
 def work(
     *,
     remote: str,
-    command: str,
+    command: str | None = None,
+    agent: Agent | None = None,
     name: str | None = None,
     once: bool = False,
     poll_seconds: float = CAP_SECONDS,
@@ -111,6 +114,7 @@ def work(
     """Claim and do queued tasks, up to `jobs` at once, until stopped (or, with `once`, until a
     look at the queue finds nothing to claim and nothing is running)."""
     root = find_root()
+    executor = _executor(root, command, agent)
     queue = Queue(root, remote)
     queue.check_remote()
     worker = name or default_name()
@@ -162,7 +166,7 @@ def work(
             if timing is None:
                 return
             done = do_task(
-                queue, base, task_commit, command, worker, say_fn, stop=stop, release=lambda: release(base)
+                queue, base, task_commit, executor, worker, say_fn, stop=stop, release=lambda: release(base)
             )
             with lock:
                 report.done.append({**done, **timing})
@@ -248,7 +252,7 @@ def do_task(
     queue: Queue,
     base: str,
     task_commit: str,
-    command: str,
+    executor: CommandExecutor,
     worker: str,
     say_fn: Callable[[str], None],
     *,
@@ -291,7 +295,8 @@ def do_task(
             assignment.stop = stop
         # without a sandbox, this clone is watched as a local step's checkout is (tripwire.py)
         before = None if confinement.isolated else fingerprint.take(queue.root, confinement.git_dir)
-        outcome = CommandExecutor(command).execute(assignment)
+        command = executor.command
+        outcome = executor.execute(assignment)
         outside = _undo(before, confinement, f"{plan}/{fork}/{step}.{attempt}", say_fn) if before else []
         release()
         found = mailbox.find_result(step)
@@ -302,6 +307,8 @@ def do_task(
                 f"`{command}` changed the worker's repository outside its workspace (put back): "
                 + ", ".join(outside),
             )
+        elif outcome is Outcome.NOT_STARTED:
+            result, explanation = _failed(step, attempt, f"on worker {worker}: {assignment.not_started}")
         elif outcome is not Outcome.RESULT or found is None:
             result, explanation = _failed(
                 step,
@@ -374,6 +381,28 @@ def _undo(
     if undone.in_checkout:
         say_fn(f"{name}: the command's versions of the changed files are kept in {quarantine}")
     return undone.changed
+
+
+def _executor(root: Path, command: str | None, agent: Agent | None) -> CommandExecutor:
+    """The command each task runs (--exec CMD, or --agent NAME's), checked as a plan checks it:
+    a program that is not installed here stops the worker before it claims anything."""
+    if (command is None) == (agent is None):
+        raise ConductorError("a worker runs one command: give --exec CMD or --agent NAME (not both)")
+    executor = agent.make() if agent is not None else CommandExecutor(str(command))
+    assert isinstance(executor, CommandExecutor)
+    policy = effective(root)
+    isolated = isolate(policy.sandbox_mode)
+    exposed = [*exposed_paths(root, os.environ), *(root / path for path in policy.exposed)]
+    check_command(executor.command, Where(root, None, isolated, exposed), install=_install(agent, root))
+    return executor
+
+
+def _install(agent: Agent | None, root: Path) -> str:
+    if agent is None:
+        return ""
+    from conductor.executors.profiles import find
+
+    return find(agent.name, root).spec.install
 
 
 def _git_dir(root: Path) -> Path:

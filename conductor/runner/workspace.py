@@ -15,16 +15,19 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import pathspec
 
 from conductor.checks.evidence import CommandEvidence, run_command
 from conductor.gitcli import git
 from conductor.models.paths import escape_reason
 from conductor.policy.effective import EffectivePolicy
 from conductor.sandbox.confinement import Confinement
+from conductor.sandbox.gitview import SCRATCH_FILE
 
 MARKER = "conductor-workspace.json"
 PATH_NAMES = re.compile(r"(PATH|_DIR|_HOME|_FILE)$")
@@ -66,6 +69,35 @@ def prepared_paths(worktree: Path) -> list[str]:
         return [str(p) for p in json.loads((admin / MARKER).read_text(encoding="utf-8")).get("paths", [])]
     except (OSError, ValueError):
         return []
+
+
+def declare_scratch(worktree: Path, patterns: Sequence[str]) -> None:
+    """Say which files of the worktree are the executor's scratch (an agent's chat history):
+    gitignore patterns, kept in the worktree's admin directory, never in the user's files."""
+    admin = admin_dir(worktree)
+    if admin is None:
+        return
+    marker = admin / SCRATCH_FILE
+    text = "".join(f"{pattern}\n" for pattern in patterns)
+    try:
+        if marker.read_text(encoding="utf-8") == text:
+            return
+    except OSError:
+        pass
+    if text:
+        marker.write_text(text, encoding="utf-8")
+    else:
+        marker.unlink(missing_ok=True)
+
+
+def scratch(worktree: Path) -> pathspec.GitIgnoreSpec | None:
+    """The executor's scratch files of the worktree, as declared (None: none declared)."""
+    admin = admin_dir(worktree)
+    try:
+        lines = (admin / SCRATCH_FILE).read_text(encoding="utf-8").splitlines() if admin else []
+    except OSError:
+        return None
+    return pathspec.GitIgnoreSpec.from_lines(lines) if lines else None
 
 
 def is_prepared(path: str, prepared: list[str]) -> bool:

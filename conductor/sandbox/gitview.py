@@ -28,6 +28,9 @@ from conductor.gitcli import git, git_text
 CORE = "repositoryformatversion|autocrlf|eol|ignorecase|symlinks|precomposeunicode|filemode"
 COPIED = rf"^(extensions\..*|core\.({CORE}))$"
 STATE_REFS = "refs/conductor/"
+SCRATCH_FILE = "conductor-scratch"
+"""In the worktree's admin directory: the agent's scratch files (gitignore patterns, one a line),
+which its own git ignores too."""
 
 
 def admin_dir(worktree: Path) -> Path:
@@ -60,9 +63,12 @@ def prepare(scratch: Path, *, worktree: Path, git_dir: Path) -> Path:
     if (git_dir / "shallow").is_file():
         _link_or_copy(git_dir / "shallow", private / "shallow")
     _copy_index(admin, private / "index", worktree=worktree)
-    exclude = git_dir / "info" / "exclude"
-    if exclude.is_file():
-        shutil.copyfile(exclude, private / "info" / "exclude")
+    excluded = b""
+    for source in (git_dir / "info" / "exclude", admin / SCRATCH_FILE):
+        with contextlib.suppress(OSError):
+            excluded += source.read_bytes().rstrip(b"\n") + b"\n"
+    if excluded:
+        (private / "info" / "exclude").write_bytes(excluded)
     dot_git = scratch / "dotgit"
     dot_git.write_text(f"gitdir: {private}\n", encoding="utf-8")
     return dot_git

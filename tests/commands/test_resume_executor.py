@@ -117,7 +117,7 @@ def test_a_bad_executor_on_resume_is_refused_and_nothing_is_recorded(proj: Proje
     unknown = run_cli("resume", "--executor", "aider")
     assert unknown.code == 2
     assert (
-        "Invalid value for '--executor': 'aider' is not one of 'handoff', 'command', 'llm', 'remote'"
+        "Invalid value for '--executor': 'aider' is not one of 'handoff', 'command', 'agent', 'llm', 'remote'"
         in unknown.err
     )
     no_command = run_cli("resume", "--executor", "command")

@@ -23,7 +23,7 @@ def step(**values: object) -> StepSpec:
     return StepSpec.model_validate({"title": "Write a.py", "instruction": "Write a.py", **values})
 
 
-def test_constraints_come_from_the_policy_the_step_and_the_two_every_task_carries() -> None:
+def test_constraints_come_from_the_policy_the_step_and_the_standard_ones() -> None:
     effective = policy(
         global_constraints=["Keep it small"], file_rules={"protected_patterns": ["*.lock", "migrations/*"]}
     )
@@ -33,7 +33,11 @@ def test_constraints_come_from_the_policy_the_step_and_the_two_every_task_carrie
         "Use pathlib",
         "Do NOT modify files outside allowed_files",
         "Do NOT modify protected files: .conductor/, .git/, *.lock, migrations/*",
+        "Do NOT run shell commands unless instructed",
     ]
+    # a policy (the project's, a plan's or a step's) may allow them
+    allowed = policy(behavior={"shell_commands": True})
+    assert "Do NOT run shell commands unless instructed" not in tasks.constraints(step(), allowed)
 
 
 def test_verify_commands_are_the_policys_then_the_steps_each_once() -> None:
