@@ -57,6 +57,7 @@ def deadline_note(assignment: Assignment) -> str:
 
 class HandoffExecutor:
     name = "handoff"
+    external = True  # an agent outside Conductor works on a handed-out task, even while Conductor is away
 
     def identity(self) -> tuple[str, str]:
         return ("external agent (conductor handoff)", "handoff-executor@conductor.invalid")

@@ -47,19 +47,27 @@ class Change:
     diffstat: str
 
 
-def accepted_verdict(step: str, attempt: int, change: Change, commands: Sequence[CommandEvidence]) -> str:
-    return dumps(
-        {
-            "step": step,
-            "attempt": attempt,
-            "accepted": True,
-            "checks": ACCEPTANCE_CHECKS,
-            "files": change.files,
-            "lines": change.lines,
-            "diffstat": change.diffstat,
-            "commands": [c.to_json() for c in commands],
-        }
-    )
+def accepted_verdict(
+    step: str,
+    attempt: int,
+    change: Change,
+    commands: Sequence[CommandEvidence],
+    *,
+    checkout: Sequence[str] = (),
+) -> str:
+    """The verdict of an accepted attempt (`checkout`: files of the user's checkout that changed
+    while it ran, without a sandbox: reported, not judged)."""
+    verdict = {
+        "step": step,
+        "attempt": attempt,
+        "accepted": True,
+        "checks": ACCEPTANCE_CHECKS,
+        "files": change.files,
+        "lines": change.lines,
+        "diffstat": change.diffstat,
+        "commands": [c.to_json() for c in commands],
+    }
+    return dumps({**verdict, "checkout_changed": list(checkout)} if checkout else verdict)
 
 
 def failed_verdict(
@@ -73,12 +81,15 @@ def failed_verdict(
     diffstat: str = "",
     commands: Sequence[CommandEvidence] = (),
     hint: str | None = None,
+    checkout: Sequence[str] = (),
 ) -> str:
     """The verdict of a rejected or failed attempt: the seed's failure name, cause and recovery
     (`hint`, when the check knows better than the failure kind's general advice)."""
     info = describe(kind)
+    extra = {"checkout_changed": list(checkout)} if checkout else {}
     return dumps(
         {
+            **extra,
             "step": step,
             "attempt": attempt,
             "accepted": False,

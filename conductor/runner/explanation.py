@@ -109,6 +109,11 @@ class Explanation(Report):
                 out.append(f"  ACCEPTED: passed {', '.join(verdict['checks'])}")
                 change = verdict.get("diffstat") or "no files changed"
                 out.append(f"  change: {change} ({plural(verdict['lines'], 'line')})")
+                if verdict.get("checkout_changed"):
+                    out.append(
+                        "  your checkout changed while it ran (left as it is; not judged): "
+                        + ", ".join(map(str, verdict["checkout_changed"]))
+                    )
             else:
                 out.append(f"  REJECTED: {verdict['failure']} ({verdict['cause']}): {verdict['reason']}")
                 for violation in verdict.get("violations", []):
@@ -116,6 +121,11 @@ class Explanation(Report):
                 for line in verdict.get("evidence", [])[: 10 if not verdict.get("violations") else 0]:
                     out.append(f"    | {line}")
                 out.append(f"  recovery: {verdict['hint']}")
+                if verdict.get("checkout_changed"):
+                    out.append(
+                        "  your checkout changed while it ran (left as it is; not judged): "
+                        + ", ".join(map(str, verdict["checkout_changed"]))
+                    )
                 if verdict.get("diffstat"):
                     out.append(f"  rejected change: {verdict['diffstat']}")
                 for stream in STREAMS:

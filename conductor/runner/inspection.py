@@ -212,17 +212,15 @@ def run_verify_commands(
 
 
 def outside(tripped: Tripped, verdict: Verdict) -> Verdict:
-    """The verdict when the step changed something outside its worktree: a rejection naming
-    each path and whether it was put back — whatever else was found."""
-
-    def fate(path: str) -> str:
-        if path in tripped.left:
-            return " (it had uncommitted changes: left as the step left it, a copy in the quarantine)"
-        return " (put back)" if path in tripped.restored else ""
-
+    """The verdict when the step changed the repository outside its worktree (its hooks,
+    config, refs): a rejection naming each path and whether it was put back — whatever else was
+    found."""
     violations = [
         Violation(
-            FailureKind.CONSTRAINT, path, f"changed outside the worktree while the step ran{fate(path)}"
+            FailureKind.CONSTRAINT,
+            path,
+            "changed outside the worktree while the step ran"
+            + (" (put back)" if path in tripped.restored else ""),
         )
         for path in tripped.changed
     ]

@@ -52,8 +52,11 @@ def reconcile(fork: Fork) -> None:
         switch.hand_over(fork, current)  # the old executor's attempt ends; the new one gets the next
     elif phase is Phase.CLAIMED and getattr(fork.executor, "runs_here", False):
         _interrupted_command(fork, current)
-    if phase in (Phase.NEW, Phase.PENDING, Phase.FAILED):
-        fork.worktree.reset()  # whatever is in the worktree belongs to no live attempt
+    # whatever is in the worktree belongs to no live attempt — but a task handed out to an agent
+    # outside Conductor may be worked on while Conductor is away: its worktree is the agent's
+    out_there = phase is Phase.PENDING and getattr(fork.executor, "external", False)
+    if phase in (Phase.NEW, Phase.PENDING, Phase.FAILED) and not out_there:
+        fork.worktree.reset()
 
 
 def _advance_branch(fork: Fork, commit: str) -> None:

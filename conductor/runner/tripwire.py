@@ -1,8 +1,9 @@
 """The tripwire: for steps no sandbox keeps away from the user's repository — an agent outside
-Conductor (the handoff executor), or commands run without bubblewrap — what the step must not
-change is fingerprinted when its task is handed out and checked when its attempt ends. A
-change rejects the attempt, naming the paths; hooks, config, info files, refs and HEAD are
-put back as they were (docs/security.md).
+Conductor (the handoff executor), or commands run without bubblewrap — the repository and the
+checkout are fingerprinted when the task is handed out and checked when its attempt ends. A
+change to hooks, config, info files, refs or HEAD rejects the attempt and is put back as it
+was; a change to the checkout's files is reported and left alone: it may well be the user's own
+work (docs/security.md).
 
 The fingerprint is kept in the git directory (it holds hook and config contents, which may
 carry credentials, so never in the ledger); its digest is recorded with task.created, so a
@@ -25,13 +26,12 @@ if TYPE_CHECKING:
 
 @dataclass
 class Tripped:
-    """What a step changed outside its worktree, and what of it was put back."""
+    """What changed outside the worktree while a step ran, and what of it was put back."""
 
-    changed: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)  # the repository's own files, refs, HEAD
     restored: list[str] = field(default_factory=list)
-    left: list[str] = field(default_factory=list)  # checkout files with uncommitted changes, not put back
+    checkout: list[str] = field(default_factory=list)  # the checkout's files: reported, left alone
     tampered: bool = False  # the stored fingerprint itself was changed
-    quarantine: Path | None = None  # where the step's versions of checkout files are kept
     now: Fingerprint | None = field(default=None, repr=False)  # the state found, if unchanged
 
     def merge(self, other: Tripped) -> Tripped:
@@ -39,9 +39,8 @@ class Tripped:
         return Tripped(
             changed=sorted({*self.changed, *other.changed}),
             restored=sorted({*self.restored, *other.restored}),
-            left=sorted({*self.left, *other.left}),
+            checkout=sorted({*self.checkout, *other.checkout}),
             tampered=self.tampered or other.tampered,
-            quarantine=self.quarantine or other.quarantine,
         )
 
 
@@ -53,10 +52,6 @@ def needed(fork: Fork, step: str) -> bool:
 def _path(fork: Fork, step: str, attempt: int, phase: str) -> Path:
     name = f"{step}.{attempt}{'.' + phase if phase else ''}.json"
     return fork.ledger.git_dir / "conductor" / "tripwires" / fork.plan.id / fork.id / name
-
-
-def _quarantine(fork: Fork, step: str, attempt: int) -> Path:
-    return fork.ledger.git_dir / "conductor" / "quarantine" / fork.plan.id / fork.id / f"{step}.{attempt}"
 
 
 def arm(fork: Fork, step: str, attempt: int, *, phase: str = "", start: Fingerprint | None = None) -> str:
@@ -78,17 +73,13 @@ def check(fork: Fork, step: str, attempt: int, *, recorded: str, phase: str = ""
     before = fingerprint.load(path)
     if before is None:  # never armed, or the step removed it
         return Tripped(tampered=bool(recorded))
-    quarantine = _quarantine(fork, step, attempt)
-    undone = fingerprint.undo(
-        before, repo_root=fork.worktree.repo_root, git_dir=fork.ledger.git_dir, quarantine=quarantine
-    )
+    undone = fingerprint.undo(before, repo_root=fork.worktree.repo_root, git_dir=fork.ledger.git_dir)
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
     return Tripped(
         changed=undone.changed,
         restored=undone.restored,
-        left=undone.left,
+        checkout=undone.checkout,
         tampered=bool(recorded) and before.digest() != recorded,
-        quarantine=quarantine if undone.in_checkout else None,
         now=undone.now,
     )

@@ -88,9 +88,10 @@ def judge(fork: Fork, step: str) -> None:
             diffstat=observed.diffstat(),
             commands=verdict.commands,
             hint=verdict.hint,
+            checkout=tripped.checkout,
         )
         return
-    accept(fork, task, result, observed, verdict.commands)
+    accept(fork, task, result, observed, verdict.commands, checkout=tripped.checkout)
 
 
 def base_commit(fork: Fork) -> str:
@@ -129,14 +130,17 @@ def accept(
     result: ResultFile,
     observed: inspection.Observed,
     commands: list[CommandEvidence],
+    *,
+    checkout: Sequence[str] = (),
 ) -> None:
-    """Commit the step with its provenance, record it, move the branch, file the records."""
+    """Commit the step with its provenance, record it, move the branch, file the records
+    (`checkout`: files of the user's checkout that changed meanwhile, reported)."""
     step, attempt = task.task_id, task.attempt
     spec = fork.step_spec(step)
     change = acceptance.Change(
         files=[c.path for c in observed.diff.changes], lines=observed.lines, diffstat=observed.diffstat()
     )
-    verdict = acceptance.accepted_verdict(step, attempt, change, commands)
+    verdict = acceptance.accepted_verdict(step, attempt, change, commands, checkout=checkout)
     evidence_digest = acceptance.digest(verdict)
     message = acceptance.commit_message(
         title=spec.title,
@@ -232,6 +236,7 @@ def fail_attempt(
     commands: Sequence[CommandEvidence] = (),
     hint: str | None = None,
     output: Mapping[str, str] | None = None,
+    checkout: Sequence[str] = (),
 ) -> None:
     """Record a failed attempt with its evidence (with `output`: what the executor's process
     printed, see records.executor_output), then reset the worktree to the fork tip."""
@@ -248,6 +253,7 @@ def fail_attempt(
         diffstat=diffstat,
         commands=commands,
         hint=hint,
+        checkout=checkout,
     )
     logs = acceptance.verify_logs(StepPaths(step).attempt(attempt), commands)
     logs.update(records.executor_output(step, attempt, output or {}, fork.redact.text))
@@ -275,10 +281,9 @@ def _disarm(
     tripped = tripwire.check(fork, step, attempt, recorded=digest, phase=phase)
     if tripped.restored:
         fork.say(f"{step}: put back what the step changed: {', '.join(tripped.restored)}")
-    if tripped.left:
+    if tripped.checkout:
         fork.say(
-            f"{step}: changed files that had uncommitted changes, left as they are: {', '.join(tripped.left)}"
+            f"{step}: files of your checkout changed while the step ran (yours? left as they are;"
+            f" `conductor explain {step}` shows them): {', '.join(tripped.checkout)}"
         )
-    if tripped.quarantine is not None and tripped.quarantine.exists():
-        fork.say(f"{step}: the step's versions of the changed files are kept in {tripped.quarantine}")
     return tripped

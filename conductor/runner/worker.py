@@ -366,20 +366,18 @@ def _failed(step: str, attempt: int, summary: str, explanation: str = "") -> tup
 def _undo(
     before: fingerprint.Fingerprint, confinement: Confinement, name: str, say_fn: Callable[[str], None]
 ) -> list[str]:
-    """What the command changed in this clone outside its workspace, put back (the step's
-    versions of checkout files kept in the quarantine)."""
-    quarantine = confinement.git_dir / "conductor" / "quarantine" / "worker" / name
-    undone = fingerprint.undo(
-        before, repo_root=confinement.repo_root, git_dir=confinement.git_dir, quarantine=quarantine
-    )
+    """What the command changed in this clone's repository outside its workspace (hooks,
+    config, refs), put back; changed files of the clone's checkout are said, and left alone."""
+    undone = fingerprint.undo(before, repo_root=confinement.repo_root, git_dir=confinement.git_dir)
     if undone.restored:
         say_fn(
             f"{name}: put back what the command changed outside its workspace: {', '.join(undone.restored)}"
         )
-    if undone.left:
-        say_fn(f"{name}: changed files with uncommitted changes, left as they are: {', '.join(undone.left)}")
-    if undone.in_checkout:
-        say_fn(f"{name}: the command's versions of the changed files are kept in {quarantine}")
+    if undone.checkout:
+        say_fn(
+            f"{name}: files of this clone's checkout changed meanwhile, left as they are:"
+            f" {', '.join(undone.checkout)}"
+        )
     return undone.changed
 
 

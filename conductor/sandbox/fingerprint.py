@@ -1,15 +1,14 @@
-"""What a step must not change outside its worktree, when no sandbox keeps it out: the user's
-checkout, the repository's config, hooks and info files, its refs (Conductor's own aside) and
-HEAD. Taken before the step, compared after it; what changed rejects the step and is put back
+"""What a step must not change outside its worktree, when no sandbox keeps it out: the
+repository's config, hooks and info files, its refs (Conductor's own aside) and HEAD — and what
+it is watched for in the user's checkout. Taken before the step, compared after it
 (docs/security.md):
 
-  * config, hooks, info files, refs and HEAD: as they were;
-  * a checkout file that was clean when the step started: as HEAD has it (a new file goes);
-  * a checkout file that already had uncommitted changes: left as it is — putting back an
-    older version could undo someone else's — and reported.
+  * config, hooks, info files, refs and HEAD: a change rejects the step and is put back as it was;
+  * the checkout's files: a change is reported, never reverted or removed. Without a sandbox
+    nobody can tell the user's own edits (made while an IDE agent works) from an agent's, and
+    the user's files are theirs.
 
-Every checkout file that is put back is first copied to a quarantine directory, so nothing is
-lost. The checkout is read through `git status`, so a change to an ignored file is not seen.
+The checkout is read through `git status`, so a change to an ignored file is not seen.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ import contextlib
 import hashlib
 import json
 import os
-import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,82 +101,28 @@ def _differ(before: Mapping[str, object], after: Mapping[str, object]) -> list[s
 
 @dataclass
 class Undone:
-    """What a step changed outside its worktree, and what of it was put back."""
+    """What changed outside the worktree while a step ran, and what of it was put back."""
 
-    changed: list[str] = field(default_factory=list)  # every path that differs
+    changed: list[str] = field(default_factory=list)  # the repository's files, refs, HEAD: put back
     restored: list[str] = field(default_factory=list)
-    left: list[str] = field(default_factory=list)  # checkout files that had uncommitted changes
-    in_checkout: bool = False  # checkout files changed: copies are in the quarantine
-    now: Fingerprint | None = None  # the state found, when nothing had changed
+    checkout: list[str] = field(default_factory=list)  # the checkout's files: reported, left alone
+    now: Fingerprint | None = None  # the state found, when nothing of the repository's had changed
 
 
-def undo(before: Fingerprint, *, repo_root: Path, git_dir: Path, quarantine: Path) -> Undone:
+def undo(before: Fingerprint, *, repo_root: Path, git_dir: Path) -> Undone:
     """Compare with `before` and put back what the module docstring says. The repository's
     files first, read and written without running git (a planted hook or setting never runs);
-    then the checkout, which `git status` reads against the HEAD just put back."""
+    then the checkout is read, with `git status` against the HEAD just put back."""
     now = take(repo_root, git_dir, checkout=False)
     found = Undone(
         changed=changes(Fingerprint(files=before.files, refs=before.refs, modes=before.modes), now)
     )
     found.restored = restore_git(before, now, git_dir)
     now.checkout = checkout_of(repo_root)
-    in_checkout = _differ(before.checkout, now.checkout)
-    found.changed += in_checkout
-    found.in_checkout = bool(in_checkout)
-    clean = [path for path in in_checkout if path not in before.checkout]
-    _fix_checkout(repo_root, clean, quarantine, found)
-    for path in in_checkout:
-        if path in before.checkout:
-            _copy(repo_root / path, quarantine / path)
-            found.left.append(path)
+    found.checkout = _differ(before.checkout, now.checkout)
     if not found.changed:
         found.now = now
     return found
-
-
-def _fix_checkout(repo_root: Path, paths: list[str], quarantine: Path, done: Undone) -> None:
-    """Paths that were clean: index and file as HEAD has them (a file HEAD lacks is removed)."""
-    if not paths:
-        return
-    for path in paths:
-        _copy(repo_root / path, quarantine / path)
-    listed = "\0".join(paths).encode("utf-8", "surrogateescape")
-    in_head = git(["ls-tree", "-r", "-z", "--name-only", "HEAD", "--", *paths], cwd=repo_root, env=QUIET)
-    tracked = {p for p in in_head.decode("utf-8", "surrogateescape").split("\0") if p}
-    git(
-        ["reset", "-q", "--pathspec-from-file=-", "--pathspec-file-nul", "HEAD"],
-        cwd=repo_root,
-        stdin=listed,
-        env=QUIET,
-    )
-    if tracked:
-        git(
-            ["checkout", "-q", "--pathspec-from-file=-", "--pathspec-file-nul", "HEAD"],
-            cwd=repo_root,
-            stdin="\0".join(sorted(tracked)).encode("utf-8", "surrogateescape"),
-            env=QUIET,
-        )
-    for path in paths:
-        if path not in tracked:
-            target = repo_root / path
-            if target.is_dir() and not target.is_symlink():
-                shutil.rmtree(target, ignore_errors=True)
-            else:
-                with contextlib.suppress(FileNotFoundError):
-                    target.unlink()
-        done.restored.append(path)
-
-
-def _copy(source: Path, target: Path) -> None:
-    """Keep a file as the step left it (a symlink as a symlink); nothing when there is none."""
-    if not os.path.lexists(source):
-        return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if source.is_symlink():
-        with contextlib.suppress(FileExistsError):
-            os.symlink(os.readlink(source), target)
-    elif source.is_file():
-        shutil.copyfile(source, target)
 
 
 def restore_git(before: Fingerprint, after: Fingerprint, git_dir: Path) -> list[str]:

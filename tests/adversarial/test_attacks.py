@@ -55,6 +55,9 @@ class Attack:
     check: Callable[[Project], None] | None = None  # more to assert afterwards
     result: dict[str, object] | None = None  # the result file to write, when not derived
     env: dict[str, str] | None = None  # in Conductor's environment (and so the agent's)
+    # without a sandbox: files of the checkout it changed, which stay as they are (reported; the
+    # user's files are never reverted or removed: nobody can tell the user's edits from it)
+    leaves: tuple[str, ...] = ()
 
 
 def writes_result(fields: dict[str, object]) -> str:
@@ -116,12 +119,12 @@ ATTACKS = {
     "write_the_checkout_by_absolute_path": Attack(
         ROOT_OF_CHECKOUT + 'echo pwned >> "$root/README.md"; echo x > "$root/pwned.txt"\n' + HONEST,
         sandboxed="accepted",
-        unsandboxed=put_back("README.md"),
+        leaves=("README.md", "pwned.txt"),
     ),
     "write_the_checkout_through_a_symlink": Attack(
         ROOT_OF_CHECKOUT + 'ln -s "$root/README.md" link.py; echo pwned >> link.py\n' + HONEST,
         sandboxed="symlink to an absolute path",
-        unsandboxed="README.md: changed outside the worktree",
+        leaves=("README.md",),
     ),
     "plant_a_hook": Attack(
         ROOT_OF_CHECKOUT + GIT_DIR + "printf '#!/bin/sh\\necho pwned\\n' > $gitdir/hooks/post-checkout; "
@@ -233,7 +236,15 @@ def test_an_attack_is_impossible_or_rejected_and_leaves_nothing_behind(
         said += [f"{v['path']}: {v['detail']}" for v in verdict["violations"]]
         assert any(expected in line for line in said), said
     assert processes_with(f"sleep {marker}") == [], "something the step started still runs"
-    assert state_of(proj.root) == before
+    left = attack.leaves if sandbox == "off" else ()
+    if left:  # reported, in the verdict and on the terminal, and left alone
+        verdict = json.loads(proj.record("evidence/step_001/attempt_1/verdict.json"))
+        assert sorted(verdict["checkout_changed"]) == sorted(left), verdict
+        assert "files of your checkout changed while the step ran" in result.err
+    after = state_of(proj.root)
+    assert {k: v for k, v in after.items() if k not in left} == {
+        k: v for k, v in before.items() if k not in left
+    }
     git(proj.root, "status")  # what a planted hook or setting would run on: the user's next command
     git(proj.root, "checkout", "-q", "main")
     assert not pwned.exists()
@@ -264,49 +275,51 @@ def test_in_the_sandbox_a_step_cannot_read_the_users_checkout(proj: Project, run
     assert f"add {plan}" in seen  # history is readable
 
 
-def test_without_a_sandbox_a_changed_checkout_is_put_back_and_the_steps_versions_kept(
+def test_without_a_sandbox_changes_to_the_checkout_are_reported_never_reverted(
     proj: Project, run_cli
 ) -> None:
+    """Without the sandbox nobody can tell the user's edits (made while an agent works) from the
+    agent's: the checkout's files are reported, in the verdict, on the terminal and by explain,
+    and left exactly as they are; the step is judged on its own change."""
     proj.sandbox("off")
     (proj.root / "clean.py").write_text("clean = 1\n")
-    (proj.root / "README.md").write_text("# proj\n")
-    git(proj.root, "add", "clean.py", "README.md")
-    git(proj.root, "commit", "-q", "-m", "two files")
+    git(proj.root, "add", "clean.py")
+    git(proj.root, "commit", "-q", "-m", "a file")
     plan = proj.plan(
         [{"title": "Write new.py", "instruction": "Write new.py", "allowed_files": ["new.py"]}],
         policy={"behavior": {"max_attempts": 1}},
     )
-    users = (proj.root / "README.md").read_text() + "the user's edit, not committed yet\n"
-    (proj.root / "README.md").write_text(users)
-    script = proj.scripts / "hostile.sh"
+    users = "UNCOMMITTED = 'the user is still writing this'\n"
+    (proj.root / "wip.py").write_text(users)
+    script = proj.scripts / "busy.sh"
     script.write_text(
         f"#!/bin/sh\nCHECKOUT={proj.root}\n"
         + ROOT_OF_CHECKOUT
-        + 'echo hostile >> "$root/README.md"; echo hostile > "$root/clean.py"\n'
-        + 'echo new > "$root/planted.py"\n'
+        + 'echo more >> "$root/clean.py"; echo new > "$root/scratch.py"\n'  # as a person at work would
         + HONEST
     )
     script.chmod(0o755)
 
     result = build(run_cli, proj, plan, str(script))
 
-    assert result.code == 1
+    assert result.code == 0, result.err
     verdict = json.loads(proj.record("evidence/step_001/attempt_1/verdict.json"))
-    named = {v["path"] for v in verdict["violations"]}
-    assert {"README.md", "clean.py", "planted.py"} <= named, verdict
-    # what was clean is as HEAD has it, what is new is gone; the user's own edit is not undone
-    assert (proj.root / "clean.py").read_text() == "clean = 1\n"
-    assert not (proj.root / "planted.py").exists()
-    assert (proj.root / "README.md").read_text() == users + "hostile\n"
-    assert "left as they are: README.md" in result.err
-    kept = proj.root / ".git" / "conductor" / "quarantine" / proj.only_plan() / "main" / "step_001.1"
-    assert f"kept in {kept}" in result.err
-    assert (kept / "clean.py").read_text() == "hostile\n" and (kept / "planted.py").read_text() == "new\n"
-    assert (kept / "README.md").read_text() == users + "hostile\n"
+    assert verdict["accepted"] and sorted(verdict["checkout_changed"]) == ["clean.py", "scratch.py"]
+    assert (proj.root / "clean.py").read_text() == "clean = 1\nmore\n"
+    assert (proj.root / "scratch.py").read_text() == "new\n" and (proj.root / "wip.py").read_text() == users
+    assert "files of your checkout changed while the step ran" in result.err
+    explained = run_cli("explain", "step_001")
+    assert (
+        "your checkout changed while it ran (left as it is; not judged): clean.py, scratch.py"
+        in explained.out
+    )
+    assert git(proj.root, "show", f"{proj.branch()}:new.py") == "x = 1\n"
 
 
 @pytest.mark.parametrize("sandbox", SANDBOX_MODES)
-def test_a_verify_command_cannot_leave_a_change_in_the_checkout(proj: Project, run_cli, sandbox: str) -> None:
+def test_a_verify_commands_change_to_the_checkout_is_impossible_or_reported(
+    proj: Project, run_cli, sandbox: str
+) -> None:
     """A plan (which a model may write) can name verify commands: they are watched too."""
     proj.sandbox(sandbox)
     escape = f"echo pwned > {proj.root}/verify-pwned.txt"  # from the worktree to the checkout
@@ -327,9 +340,10 @@ def test_a_verify_command_cannot_leave_a_change_in_the_checkout(proj: Project, r
 
     result = build(run_cli, proj, plan, str(script))
 
-    if sandbox == "off":  # it ran, and was caught
-        assert result.code == 1
-        assert "verify-pwned.txt: changed outside the worktree" in result.err, result.err
-    else:  # it wrote into an empty, private tmpfs where the checkout would be
-        assert result.code == 0, result.err
+    assert result.code == 0, result.err
+    if sandbox == "off":  # it ran, and was seen: reported, and left (it could be the user's file)
+        assert "files of your checkout changed while the step ran" in result.err, result.err
+        assert "verify-pwned.txt" in result.err
+        (proj.root / "verify-pwned.txt").unlink()
+    # else it wrote into an empty, private tmpfs where the checkout would be
     assert state_of(proj.root) == before

@@ -383,3 +383,33 @@ def test_an_agent_that_keeps_writing_malformed_results_fails_the_attempt(proj: P
     (failed,) = [e for e in events if e.type.value in ("task.rejected", "task.failed") and e.attempt == 1]
     assert failed.data["kind"] == "invalid_result" and "status" in failed.summary
     assert [e.attempt for e in events if e.type.value == "task.created"] == [1, 2]
+
+
+def test_the_users_own_files_are_never_touched_while_an_ide_agent_works(proj: Project, run_cli) -> None:
+    """The person keeps working in their checkout while the agent does the step (and while the
+    plan is halted): a new file, an edit of a tracked one. They are reported, never moved or
+    reverted, and the agent's correct attempt is accepted."""
+    (proj.root / "app.py").write_text("print('app')\n")
+    plan = proj.plan([STEP])
+    proc = start(proj, "build", "--plan", plan, "--executor", "handoff", "--yes")
+    task = pending(proj)
+    proc.send_signal(signal.SIGINT)  # halted with the task handed out: the person goes on
+    assert proc.wait(timeout=30) == 130
+    (proj.root / "scratch.py").write_text("# the user's notes\n")
+    resumed = start(proj, "resume")
+    again = pending(proj)
+    assert again["checksum"] == task["checksum"]
+    claim(proj)
+    (proj.root / "app.py").write_text("print('app, edited by its owner')\n")
+    (Path(again["workspace"]) / "hello.py").write_text("print('hello')\n")
+    report(proj, again)
+    _, err = resumed.communicate(timeout=60)
+
+    assert resumed.returncode == 0, err
+    assert (proj.root / "scratch.py").read_text() == "# the user's notes\n"
+    assert (proj.root / "app.py").read_text() == "print('app, edited by its owner')\n"
+    verdict = json.loads(proj.record("evidence/step_001/attempt_1/verdict.json"))
+    assert verdict["accepted"] and sorted(verdict["checkout_changed"]) == ["app.py", "scratch.py"]
+    assert "files of your checkout changed while the step ran" in err
+    assert git(proj.root, "show", f"{proj.branch()}:hello.py") == "print('hello')\n"
+    assert not (proj.root / ".git" / "conductor" / "quarantine").exists()

@@ -214,7 +214,8 @@ def test_a_coordinator_killed_while_waiting_resumes_and_takes_the_workers_result
 
 def test_without_a_sandbox_a_workers_clone_is_watched_and_put_back(shared: tuple[Project, Path]) -> None:
     """A hostile command on a worker that runs with `sandbox.mode: off` writes the worker's
-    clone: the attempt fails, and the clone is as it was."""
+    repository (a hook) and its checkout: the attempt fails, the hook is put back; the
+    checkout's file is reported and left (it could be the person's who uses the clone)."""
     proj, clone = shared
     policy = clone / ".conductor" / "policy.yaml"
     policy.write_text(policy.read_text() + "\nsandbox:\n  mode: off\n")
@@ -232,7 +233,9 @@ def test_without_a_sandbox_a_workers_clone_is_watched_and_put_back(shared: tuple
     assert coordinator.returncode == 1
     assert [d["status"] for d in done] == ["failed"]
     assert "changed the worker's repository outside its workspace (put back)" in err, err
-    assert not (clone / "pwned.txt").exists() and not hook.exists()
+    assert not hook.exists()
+    assert (clone / "pwned.txt").read_text() == "pwned\n"  # the checkout's files are never removed
+    (clone / "pwned.txt").unlink()
     assert (
         git(clone, "status", "--porcelain"),
         git(clone, "for-each-ref", "refs/heads", "refs/tags"),
