@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from conductor.executors.base import Assignment, Outcome
+from conductor.executors.preflight import Where, check_command
 from conductor.mailbox import Mailbox, UnsafeFile, read_regular, write_atomic
 from conductor.models.layout import COMPLETED, EXPLANATION, FAILED, IN_PROGRESS, RESULT, TASK, WORKER
 from conductor.models.result import ResultFile, ResultStatus
@@ -212,6 +213,10 @@ class CommandExecutor:
         if found is None:
             self._write_result(assignment, code, output, failure=failure)
         return Outcome.RESULT
+
+    def preflight(self, where: Where) -> None:
+        """Whether the command can start where it will run (CannotStart, with the fix, if not)."""
+        check_command(self.command, where)
 
     def environment(self, environ: Mapping[str, str]) -> dict[str, str]:
         """What the command gets of Conductor's environment (all of it: --exec CMD is yours)."""

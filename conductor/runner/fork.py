@@ -202,7 +202,7 @@ class Fork:
             git_dir=self.ledger.git_dir,
             isolated=isolated,
             network=policy.sandbox_network,
-            exposed=exposed_paths(root, os.environ),
+            exposed=exposed_paths(root, os.environ, policy.exposed),
             env=tuple(workspace.environment(policy.workspace_env, self.worktree.path, os.environ).items()),
             scratch=private / "sandbox",
             # every worktree and step directory of every repository: the step's own are bound back

@@ -181,7 +181,7 @@ def check_start(executor: Executor, root: Path, base: str, policy: EffectivePoli
     if preflight is None:
         return
     isolated = isolate(policy.sandbox_mode)
-    exposed = [*exposed_paths(root, os.environ), *(root / path for path in policy.exposed)]
+    exposed = exposed_paths(root, os.environ, policy.exposed)
     env = workspace_environment(policy.workspace_env, root, os.environ)
     path = os.pathsep.join(p for p in env.get("PATH", os.environ.get("PATH", "")).split(os.pathsep) if p)
     where = Where(root, base, isolated, exposed, path, setup=bool(policy.items("workspace.setup")))

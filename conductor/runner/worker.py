@@ -390,7 +390,7 @@ def _executor(root: Path, command: str | None, agent: Agent | None) -> CommandEx
     assert isinstance(executor, CommandExecutor)
     policy = effective(root)
     isolated = isolate(policy.sandbox_mode)
-    exposed = [*exposed_paths(root, os.environ), *(root / path for path in policy.exposed)]
+    exposed = exposed_paths(root, os.environ, policy.exposed)
     check_command(executor.command, Where(root, None, isolated, exposed), install=_install(agent, root))
     return executor
 
@@ -424,7 +424,7 @@ def _confinement(root: Path, workspace: Path) -> Confinement:
         git_dir=git_dir,
         isolated=isolate(policy.sandbox_mode),
         network=policy.sandbox_network,
-        exposed=exposed_paths(root, os.environ),
+        exposed=exposed_paths(root, os.environ, policy.exposed),
         env=tuple(workspace_env(policy.workspace_env, workspace, os.environ).items()),
         scratch=private / "sandbox",
         hidden=tuple(dict.fromkeys([private.parent, state_home()])),  # the other jobs' too

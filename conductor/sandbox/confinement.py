@@ -55,9 +55,15 @@ class Launch:
     isolated: bool
 
 
-def exposed_paths(repo_root: Path, environ: Mapping[str, str]) -> tuple[Path, ...]:
-    """What the checkout holds that commands need: an activated virtualenv, PATH entries."""
-    found: list[Path] = []
+def exposed_paths(
+    repo_root: Path, environ: Mapping[str, str], policy: Sequence[str] = ()
+) -> tuple[Path, ...]:
+    """What the checkout holds that commands need: an activated virtualenv, PATH entries, and
+    what the policy's `sandbox.expose` names (relative: in the checkout)."""
+    found: list[Path] = [
+        path if path.is_absolute() else repo_root / path
+        for path in (Path(os.path.expanduser(entry)) for entry in policy)
+    ]
     candidates = [environ.get("VIRTUAL_ENV", ""), *environ.get("PATH", "").split(os.pathsep)]
     for entry in filter(None, candidates):
         path = Path(entry)
