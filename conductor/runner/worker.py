@@ -17,6 +17,7 @@ with a worktree of its own.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -24,10 +25,12 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import pathspec
 
 from conductor import secrets
 from conductor.errors import ConductorError
@@ -318,6 +321,7 @@ def do_task(
             )
         else:
             result, explanation = _as_agent(found.result, worker), found.explanation
+        _drop_scratch(queue, workspace, getattr(executor, "scratch", ()))
         queue.git("-C", str(workspace), "add", "--all")
         tree = queue.git("-C", str(workspace), "write-tree")
         code = queue.git("commit-tree", tree, "-p", parent, stdin=f"work on {step} by {worker}\n".encode())
@@ -401,6 +405,19 @@ def _install(agent: Agent | None, root: Path) -> str:
     from conductor.executors.profiles import find
 
     return find(agent.name, root).spec.install
+
+
+def _drop_scratch(queue: Queue, workspace: Path, patterns: Sequence[str]) -> None:
+    """Remove the agent's new scratch files (its chat history): never part of the result."""
+    if not patterns:
+        return
+    spec = pathspec.GitIgnoreSpec.from_lines(patterns)
+    listed = queue.git("-C", str(workspace), "ls-files", "-z", "--others", "--exclude-standard")
+    for name in listed.split("\0"):
+        if name and spec.match_file(name):
+            target = workspace / name
+            with contextlib.suppress(FileNotFoundError):
+                target.unlink()
 
 
 def _git_dir(root: Path) -> Path:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conductor.executors.queue import Queue
-from tests.conftest import assert_fsck_clean, conductor_bin, git, run_process, wait_until
+from tests.conftest import PYTHON, assert_fsck_clean, conductor_bin, git, run_process, wait_until
 from tests.scenario import Project
 
 STEPS = [
@@ -53,8 +53,11 @@ def coordinate(proj: Project, plan: str, *extra: str) -> subprocess.Popen[str]:
     return in_background(proj, "build", "--plan", plan, *extra)
 
 
-def work_until_done(coordinator: subprocess.Popen[str], clone: Path, command: str, name: str) -> list[dict]:
-    """Run `conductor worker --once` in the clone until the plan's process ends."""
+def work_until_done(
+    coordinator: subprocess.Popen[str], clone: Path, command: str, name: str, *, agent: str | None = None
+) -> list[dict]:
+    """Run `conductor worker --once` in the clone until the plan's process ends (with `agent`:
+    `--agent AGENT` instead of `--exec COMMAND`)."""
     done = []
     deadline = time.monotonic() + 120
     while coordinator.poll() is None and time.monotonic() < deadline:
@@ -63,8 +66,7 @@ def work_until_done(coordinator: subprocess.Popen[str], clone: Path, command: st
             "worker",
             "--remote",
             "origin",
-            "--exec",
-            command,
+            *(["--agent", agent] if agent else ["--exec", command]),
             "--name",
             name,
             "--once",
@@ -384,3 +386,26 @@ def test_two_workers_share_the_forks_of_a_plan_and_never_do_the_same_attempt(
     ]
     assert sorted(claims) == sorted(name for name in done for _ in done[name])
     assert Queue(proj.root, "origin").listing() == {}
+
+
+def test_a_worker_runs_an_agent_profile_and_keeps_its_scratch_out_of_the_result(
+    shared: tuple[Project, Path], tmp_path: Path
+) -> None:
+    proj, clone = shared
+    agent = tmp_path / "agent.py"
+    agent.write_text("from pathlib import Path\nPath('a.txt').write_text('a\\n')\n")
+    agent.write_text(agent.read_text() + "Path('.mine.history').write_text('chat')\n")
+    (clone / ".conductor" / "agents.yaml").write_text(
+        f"agents:\n  mine:\n    program: {PYTHON}\n"
+        f"    command: {PYTHON} {agent} --prompt {{prompt_file}}\n    scratch: [.mine.*]\n"
+    )
+    git(clone, "add", ".conductor/agents.yaml")
+    git(clone, "commit", "-qm", "the worker's agent")
+    plan = proj.plan(STEPS[:1])
+    coordinator = coordinate(proj, plan)
+    done = work_until_done(coordinator, clone, "", "agent-worker", agent="mine")
+    _, err = coordinator.communicate(timeout=60)
+    assert coordinator.returncode == 0, err
+    assert [d["status"] for d in done] == ["completed"]
+    assert git(proj.root, "ls-tree", "-r", "--name-only", proj.branch()).split().count(".mine.history") == 0
+    assert git(proj.root, "show", f"{proj.branch()}:a.txt") == "a\n"
