@@ -27,8 +27,9 @@ from conductor.cli.options import (
     epilog="""\b
 Examples:
   conductor build "Add a --verbose flag to cli.py"              the model plans and does it
-  conductor build --plan plan.yaml --exec "aider --yes-always"  a plan file, run by a CLI agent
-  conductor build "Fix the typo in README.md" --exec ./agent.sh --yes
+  conductor build --plan plan.yaml --agent aider --model openai/gpt-5.5   a plan file, run by aider
+  conductor build --plan plan.yaml --agent claude                 or Claude Code, codex, gemini
+  conductor build "Fix the typo in README.md" --exec ./agent.sh --yes   any command (committed)
   conductor build --plan plan.yaml --executor handoff           tasks as files, for an IDE agent
   conductor build "Backport the fix" --base release-1.2 --exec ./agent.sh   start from a branch
 
@@ -70,7 +71,7 @@ Examples:
   conductor explore "Create a Python CLI task manager"             3 strategies from the model
   conductor explore "Add caching" --forks 2 --model gemini-3.8-flash
   conductor explore "Speed up the parser" --strategy "memoize" --strategy "rewrite the tokenizer" \\
-      --exec "aider --yes-always --no-auto-commits --message-file -"
+      --agent aider
   conductor explore --plan strategies.yaml --exec ./agent.sh      forks written by hand
   conductor explore "Add caching" --strategy "lru" --strategy "redis" --executor handoff --base main
 
@@ -141,7 +142,7 @@ def replay(plan: str, verify: bool, as_json: bool) -> int:
 @cli.command(
     epilog="""\b
 Examples:
-  conductor fork --from hello-3f9a/main@step_001 --exec "aider --yes-always"   redo the rest
+  conductor fork --from hello-3f9a/main@step_001 --agent claude   redo the rest with another agent
   conductor fork --from hello-3f9a/main@step_002 --strategy "use sqlite" --strategy "use json"
   conductor fork --from hello-3f9a/main@base --plan other.yaml
 
@@ -179,11 +180,11 @@ def fork(
 Examples:
   conductor resume                      the most recent unfinished plan
   conductor resume hello-3f9a --yes
-  conductor resume hello-3f9a --exec "aider --yes-always --no-auto-commits --message-file -"
+  conductor resume hello-3f9a --agent aider --model openai/gpt-5.5   the rest with aider
   conductor resume hello-3f9a --executor handoff         the rest as files, for an IDE agent
 
 \b
-Without --executor, --exec, --remote or --llm the plan goes on with the executor it last ran
+Without --executor, --exec, --agent, --remote or --llm the plan goes on with the executor it last ran
 with. With one, the rest of the plan runs with that executor (as build makes it): the
 change is recorded (conductor events shows it) and later resumes keep it. A step handed to the
 old executor and not answered goes to the new one as a new attempt, which does not count

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -23,7 +22,7 @@ from conductor.executors.brief import brief
 from conductor.executors.command import CommandExecutor
 from conductor.executors.preflight import Where, check_command
 from conductor.executors.profiles import Profile, fill
-from conductor.sandbox.confinement import Launch
+from conductor.sandbox.confinement import Launch, discard
 
 PASSED = (
     "PATH",
@@ -149,7 +148,7 @@ class AgentExecutor(CommandExecutor):
             }
         finally:
             if own is not None:
-                shutil.rmtree(own, ignore_errors=True)
+                discard(own)
 
     def stdin(self, assignment: Assignment) -> bytes:
         return (PROMPT_PREFACE + brief(assignment.task) + "\n").encode("utf-8")

@@ -85,7 +85,7 @@ def make(
         if not command:
             raise ConductorError(
                 "the command executor needs a command",
-                hint='give it with --exec, e.g. --exec "aider --yes-always --message-file -"',
+                hint='give it with --exec, e.g. --exec "/opt/agents/run.sh" (a known agent: --agent NAME)',
             )
         return CommandExecutor(command)
     if command:

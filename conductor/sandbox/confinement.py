@@ -94,6 +94,7 @@ def launch(
         return
     parent = confinement.scratch or Path(tempfile.gettempdir())
     parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _sweep(parent)
     scratch = Path(tempfile.mkdtemp(prefix="step-", dir=parent))
     try:
         dot_git = gitview.prepare(scratch, worktree=confinement.workspace, git_dir=confinement.git_dir)
@@ -109,7 +110,37 @@ def launch(
         argv = bwrap.command([SHELL, "-c", command], mounts, cwd=confinement.workspace)
         yield Launch(argv, {**env, "TMPDIR": str(temp)}, scratch, isolated=True)
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        discard(scratch)
+
+
+DISCARDED = ".discarded"
+
+
+def discard(path: Path) -> None:
+    """Remove a private directory the command is done with, off the step's path: it is renamed
+    away at once, and removed in the background (an agent's home can hold thousands of files).
+    What a process that ended meanwhile left is swept by the next one."""
+    trash = path.with_name(path.name + DISCARDED)
+    try:
+        path.rename(trash)
+    except OSError:
+        shutil.rmtree(path, ignore_errors=True)
+        return
+    threading.Thread(target=shutil.rmtree, args=(trash,), kwargs={"ignore_errors": True}, daemon=True).start()
+
+
+_swept: set[Path] = set()
+
+
+def _sweep(parent: Path) -> None:
+    """Once per process and directory: remove what earlier processes discarded but left."""
+    if parent in _swept:
+        return
+    _swept.add(parent)
+    for left in parent.glob(f"*{DISCARDED}"):
+        sweeper = threading.Thread(target=shutil.rmtree, args=(left,), kwargs={"ignore_errors": True})
+        sweeper.daemon = True
+        sweeper.start()
 
 
 def stop(proc: subprocess.Popen[bytes], *, isolated: bool) -> None:
