@@ -10,6 +10,7 @@ the settings that skip first-run prompts (never the user's), its scratch files i
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -83,10 +84,14 @@ class AgentExecutor(CommandExecutor):
         self.model = check_model(model) or profile.spec.model
         self.base_url = check_url(base_url)
         spec = profile.spec
-        values = {"model": self.model or "", "base_url": self.base_url or ""}
+        # without --base-url, an address the user set in one of its variables counts as given
+        address = self.base_url or next(
+            (os.environ[name] for name in spec.base_url_env if URL.match(os.environ.get(name, ""))), None
+        )
+        values = {"model": self.model or "", "base_url": address or ""}
         values.update(prompt_file='"$CONDUCTOR_PROMPT_FILE"', workspace='"$CONDUCTOR_WORKSPACE"')
         values["model_args"] = fill(spec.model_args, values) if self.model else ""
-        values["base_url_args"] = fill(spec.base_url_args, values) if self.base_url else ""
+        values["base_url_args"] = fill(spec.base_url_args, values) if address else ""
         super().__init__(fill(spec.command, values).strip())
         self.scratch = tuple(spec.scratch)
         self._fails = [re.compile(pattern) for pattern in spec.fails_when]

@@ -59,7 +59,9 @@ class AgentProfileSpec(_Strict):
         default="--model {model}", description="What {model_args} becomes when a model is chosen."
     )
     base_url_env: list[str] = Field(
-        default_factory=list, description="Environment variables --base-url sets (the API address)."
+        default_factory=list,
+        description="Environment variables --base-url sets (the API address); without --base-url, the"
+        " first of them set in your environment is the address ({base_url_args} too).",
     )
     base_url_args: str = Field(
         default="", description="What {base_url_args} becomes when --base-url gives an address."

@@ -162,7 +162,9 @@ def check(
         reported=result.files_changed,
     )
     if violations:
-        return Verdict(violations[0].kind, str(violations[0]), violations=violations), result
+        return Verdict(
+            violations[0].kind, str(violations[0]), violations=violations, hint=_scope_hint(violations)
+        ), result
     if result.status is ResultStatus.FAILED:
         return Verdict(FailureKind.EXECUTOR_FAILED, result.summary), result
     if not observed.diff.changes and not allow_empty:
@@ -179,6 +181,26 @@ def check(
     if too_big:
         return Verdict(FailureKind.DIFF_TOO_LARGE, str(too_big[0]), violations=too_big), result
     return Verdict(None), result
+
+
+OUT_OF_SCOPE = "not in allowed_files"
+SCRATCH_HINT = (
+    "widen the step's allowed_files if the change belongs to it; if {paths} is a tool's own file (a"
+    " chat history, a cache), keep it out of the step: run the agent through its profile (--agent"
+    " NAME, docs/agents.md), or list it under `scratch:` of your profile in .conductor/agents.yaml,"
+    " or ignore it in .gitignore"
+)
+
+
+def _scope_hint(violations: list[Violation]) -> str | None:
+    """For files outside allowed_files that look like a tool's own (hidden: `.aider.chat.history.md`,
+    `.cache/`): what to do about them, beyond the failure's general advice."""
+    hidden = [
+        v.path
+        for v in violations
+        if OUT_OF_SCOPE in v.detail and any(part.startswith(".") for part in v.path.split("/"))
+    ]
+    return SCRATCH_HINT.format(paths=", ".join(hidden[:3])) if hidden else None
 
 
 def run_verify_commands(

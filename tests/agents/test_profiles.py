@@ -188,3 +188,22 @@ def test_claude_codes_refused_edit_fails_the_step(
     (failed,) = [e for e in proj.events() if e.type in (EventType.TASK_FAILED, EventType.TASK_REJECTED)]
     assert "its output says it failed" in failed.summary, failed.summary
     assert not (proj.worktree().parent / "escaped.py").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "variable"), [("codex", "OPENAI_BASE_URL"), ("claude", "ANTHROPIC_BASE_URL")]
+)
+def test_an_agent_finds_its_api_address_in_its_own_variable(
+    proj: Project, run_cli, with_agent, monkeypatch: pytest.MonkeyPatch, name: str, variable: str
+) -> None:
+    """Without --base-url, the address the user keeps in the agent's own variable is used (Codex
+    reads none itself: its profile makes it a provider)."""
+    agent = AGENTS[name]
+    with_agent(name)
+    monkeypatch.setenv(agent.key, "sk-test-key")
+    plan = proj.plan([STEPS[0]])
+    with agent.fake(TURNS[:1]) as fake:
+        monkeypatch.setenv(variable, fake.url)
+        result = run_cli("build", "--plan", plan, "--agent", name, "--model", agent.model, "--yes")
+    assert result.code == 0, result.out + result.err
+    assert git(proj.root, "show", f"{proj.branch()}:src/greet.py") == GREET

@@ -166,3 +166,14 @@ def test_tasks_say_not_to_run_shell_commands_unless_the_policy_allows_them(proj:
     newest = max(plans, key=lambda p: proj.ledger().tip(f"refs/conductor/plans/{p}").event.time or "")
     shown = git(proj.root, "show", f"conductor/{newest}/main:notes.md")
     assert "shell commands" not in shown
+
+
+def test_a_tools_own_file_outside_allowed_files_gets_advice_on_what_to_do(proj: Project, run_cli) -> None:
+    chatty = proj.agent({"*": [{"write": {"notes.md": "# notes\n", ".tool.chat.history.md": "chat"}}]})
+    plan = proj.plan([ONE_FILE], policy={"behavior": {"max_attempts": 1}})
+    result = run_cli("build", "--plan", plan, "--exec", chatty, "--yes")
+    assert result.code == 1
+    verdict = json.loads(proj.record("evidence/step_001/attempt_1/verdict.json"))
+    assert verdict["violations"][0]["path"] == ".tool.chat.history.md"
+    assert "if .tool.chat.history.md is a tool's own file" in verdict["hint"]
+    assert "--agent NAME" in verdict["hint"] and "scratch:" in verdict["hint"]
