@@ -141,7 +141,7 @@ class AgentExecutor(CommandExecutor):
             for sub in (".config", ".cache", ".local/share", ".local/state", "tmp"):
                 (home / sub).mkdir(parents=True, exist_ok=True)
             prompt = place / "prompt.md"
-            prompt.write_text(PROMPT_PREFACE + brief(assignment.task) + "\n", encoding="utf-8")
+            prompt.write_bytes(self.stdin(assignment))
             yield {
                 "HOME": str(home),
                 "XDG_CONFIG_HOME": str(home / ".config"),
@@ -156,6 +156,7 @@ class AgentExecutor(CommandExecutor):
                 discard(own)
 
     def stdin(self, assignment: Assignment) -> bytes:
+        """The prompt: the task as a brief (also in the file {prompt_file} names)."""
         return (PROMPT_PREFACE + brief(assignment.task) + "\n").encode("utf-8")
 
     def quiet_failure(self, code: int, output: Mapping[str, str]) -> str | None:

@@ -46,6 +46,7 @@ def check_command(command: str, where: Where, *, install: str = "") -> None:
         words = shlex.split(command)
     except ValueError as exc:
         raise CannotStart(f"cannot read the command `{command}`: {exc}") from None
+    command = command if len(command) <= 80 else command[:77] + "..."  # as messages name it
     words = _program_words(words)
     if not words or SHELL_SYNTAX & set(words[0]):
         return  # a shell construct, or a program named by a variable: only running it tells
