@@ -2,11 +2,14 @@
 
 0 ok, 1 a ConductorError (or a failed plan), 2 a usage error, 3 a bug (with a crash log),
 130 Ctrl-C. Tracebacks are printed only with --verbose; a bug always writes one to the log.
+An error can quote what an agent wrote (a file name, a worker's ref): everything printed here
+is cleaned first (conductor.terminal).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
 import platform
 import sys
@@ -16,6 +19,7 @@ from pathlib import Path
 
 from conductor import __version__
 from conductor.errors import ConductorError
+from conductor.terminal import clean, styled
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -55,24 +59,29 @@ def run(
     verbose: Callable[[], bool],
     echo: Callable[[str], None],
 ) -> int:
-    """Call `func` and map whatever happens to an exit code, printing through `echo`."""
+    """Call `func` and map whatever happens to an exit code, printing through `echo`, cleaned."""
     import click
+
+    def say(message: str) -> None:
+        echo(clean(message, marked=styled(sys.stderr)))
 
     try:
         return func() or EXIT_OK
     except ConductorError as exc:
         if verbose():
-            echo(traceback.format_exc().rstrip())
-        echo(f"error: {exc.diagnostics()}")
+            say(traceback.format_exc().rstrip())
+        say(f"error: {exc.diagnostics()}")
         return exc.exit_code
     except click.exceptions.Abort:
-        echo("Interrupted.")
+        say("Interrupted.")
         return EXIT_INTERRUPTED
     except KeyboardInterrupt:
-        echo("Interrupted.")
+        say("Interrupted.")
         return EXIT_INTERRUPTED
     except click.ClickException as exc:
-        exc.show()
+        shown = _Captured()  # click quotes what was typed (a pasted step name, say)
+        exc.show(file=shown)
+        say(shown.getvalue().rstrip("\n"))
         return exc.exit_code
     except click.exceptions.Exit as exc:
         return exc.exit_code
@@ -83,13 +92,20 @@ def run(
     except Exception as exc:
         log = write_crash_log(exc, argv)
         if verbose():
-            echo(traceback.format_exc().rstrip())
+            say(traceback.format_exc().rstrip())
         where = f"A crash report was written to {log}." if log else "No crash report could be written."
-        echo(
+        say(
             f"error: internal error ({type(exc).__name__}: {exc}). This is a bug in Conductor.\n"
             f"{where} Please include it when reporting the problem."
         )
         return EXIT_BUG
+
+
+class _Captured(io.StringIO):
+    """Click's message, kept whole for `clean` to show: as a terminal, click strips nothing."""
+
+    def isatty(self) -> bool:
+        return True
 
 
 def _silence_stdout() -> None:

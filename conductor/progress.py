@@ -1,5 +1,7 @@
 """Live progress for forks running side by side: a rich table on a terminal, plain lines
-otherwise (pipes, CI logs, --json runs). rich is imported only when a terminal shows it."""
+otherwise (pipes, CI logs, --json runs). rich is imported only when a terminal shows it.
+A progress line can quote an agent or a worker (a summary, a file name, a worker's name): each
+is cleaned (conductor.terminal) and given to rich as Text, never as markup."""
 
 from __future__ import annotations
 
@@ -8,6 +10,8 @@ import sys
 import threading
 import time
 from typing import TYPE_CHECKING
+
+from conductor.terminal import clean, styled
 
 if TYPE_CHECKING:
     from rich.live import Live
@@ -23,7 +27,7 @@ def say(text: str) -> None:
     """One line of progress on stderr (stdout carries the result): written whole, in one
     write under a lock, so lines from forks running side by side never run together."""
     with _WRITING:
-        sys.stderr.write(text + "\n")
+        sys.stderr.write(clean(text, marked=styled(sys.stderr)) + "\n")
         sys.stderr.flush()
 
 
@@ -68,6 +72,7 @@ class Board:
 
     def _render(self) -> Table:
         from rich.table import Table
+        from rich.text import Text  # a cell as text: "[bold red]" in a line is not markup
 
         table = Table(title="forks", expand=False)
         table.add_column("fork", style="bold")
@@ -75,5 +80,5 @@ class Board:
         table.add_column("latest")
         now = time.monotonic()
         for fork, (text, _) in sorted(self._rows.items()):
-            table.add_row(fork, f"{now - self._started[fork]:.0f}s", text[:100])
+            table.add_row(Text(clean(fork)), f"{now - self._started[fork]:.0f}s", Text(clean(text)[:100]))
         return table

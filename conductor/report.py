@@ -2,19 +2,23 @@
 
 Every `conductor.commands.X.run(...)` returns a `Report`; the CLI prints `render()` — or
 `to_json()` with `--json` — and exits with `exit_code`. Reports that could be long (the event
-log) stream themselves by overriding `emit`.
+log) stream themselves by overriding `show`. Whatever a report prints passes a
+`terminal.Screen`: agent text reaches the terminal as text, never as control (`emit` is final).
 """
 
 from __future__ import annotations
 
 import json
 import unicodedata
-from typing import Any, TextIO
+from typing import Any, TextIO, final
+
+from conductor.terminal import UNSAFE, Screen, clean, json_escape
 
 
 def json_text(data: Any) -> str:
-    """JSON as Conductor prints it: indented, UTF-8 as is, anything else as its str()."""
-    return json.dumps(data, indent=2, ensure_ascii=False, default=str)
+    """JSON as Conductor prints it: indented, UTF-8 as is (but the characters a terminal acts
+    on, escaped: terminal.json_escape), anything else as its str()."""
+    return json_escape(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
 class Report:
@@ -31,11 +35,17 @@ class Report:
     def render(self) -> str:
         raise NotImplementedError
 
+    @final
     def emit(self, out: TextIO, *, as_json: bool) -> None:
+        """Print the report on `out`, through a Screen: the one way a report reaches a terminal."""
+        self.show(Screen(out), as_json=as_json)
+
+    def show(self, screen: Screen, *, as_json: bool) -> None:
+        """Write the report (JSON with `as_json`); override to stream it."""
         text = json_text(self.to_json()) if as_json else self.render()
         if text:
-            out.write(text + "\n")
-            out.flush()
+            screen.write(text + "\n")
+            screen.flush()
 
 
 def plural(count: int, word: str, many: str | None = None) -> str:
@@ -45,12 +55,15 @@ def plural(count: int, word: str, many: str | None = None) -> str:
 
 def json_line(data: Any) -> str:
     """One JSON object on one line (JSON Lines)."""
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
+    return json_escape(json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str))
 
 
 def display_width(text: str) -> int:
     """The columns `text` takes on a terminal: wide and full-width characters (CJK, most
-    emoji) two, combining marks none, the rest one."""
+    emoji) two, combining marks none, the rest one; a character shown as its escape
+    (terminal.clean), as wide as the escape."""
+    if UNSAFE.search(text):
+        text = clean(text)
     if text.isascii():  # most cells: one column a character
         return len(text)
     return sum(

@@ -23,7 +23,8 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON i
 
 
 def finish(result: Report, as_json: bool) -> int:
-    """Print the report (JSON with --json) on stdout and return its exit code."""
+    """Print the report (JSON with --json) on stdout and return its exit code. Report.emit
+    shows it through terminal.Screen: what an agent wrote is printed as text, never as control."""
     result.emit(sys.stdout, as_json=as_json)
     return result.exit_code
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any
 
 from conductor.ledger import refs
 from conductor.ledger.store import Ledger
 from conductor.models.event import Event, EventType
 from conductor.project import find_root
 from conductor.report import Report, json_line
+from conductor.terminal import Screen
 
 TYPE_WIDTH = max(len(kind.value) for kind in EventType)
 STEP_WIDTH = len("step_001#10")
@@ -56,13 +57,13 @@ class EventLog(Report):
     def render(self) -> str:
         return "\n".join(line(event, self.where_width) for event in self.events)
 
-    def emit(self, out: TextIO, *, as_json: bool) -> None:
+    def show(self, screen: Screen, *, as_json: bool) -> None:
         """JSON Lines with --json, else one line of text per event, as they are read."""
         count = 0
         for event in self.events:
-            out.write((json_line(event.to_json()) if as_json else line(event, self.where_width)) + "\n")
+            screen.write((json_line(event.to_json()) if as_json else line(event, self.where_width)) + "\n")
             count += 1
-        out.flush()
+        screen.flush()
         if count == 0 and not as_json:
             print("No events match." if self.filtered else "No events yet.", file=sys.stderr)
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any
 
 from conductor.models.schema import schema, schema_text
 from conductor.report import Report
+from conductor.terminal import Screen
 
 
 @dataclass
@@ -21,8 +22,8 @@ class Schema(Report):
     def render(self) -> str:
         return json.dumps(self.document, indent=2, sort_keys=False)
 
-    def emit(self, out: TextIO, *, as_json: bool) -> None:
-        out.write(schema_text(self.name))  # JSON either way, exactly as docs/schemas/ holds it
+    def show(self, screen: Screen, *, as_json: bool) -> None:
+        screen.write(schema_text(self.name))  # JSON either way, exactly as docs/schemas/ holds it
 
 
 def run(name: str) -> Schema:

@@ -1,10 +1,15 @@
 """The pull request's text for a fork, rendered from facts gathered out of the ledger: a pure
 function (same facts, same Markdown), written to read well on GitHub — tables, and long
-evidence in collapsed <details>."""
+evidence in collapsed <details>. Control characters and bidi overrides in what it quotes (a
+rejection naming an agent's file, a title) are shown as their escapes (terminal.clean): GitHub
+warns of bidi text in files and diffs, not in a pull request's description, where a reviewer
+would read an override without being told."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from conductor.terminal import clean
 
 
 @dataclass(frozen=True)
@@ -45,7 +50,7 @@ class PrFacts:
 
 
 def title(facts: PrFacts) -> str:
-    goal = " ".join(facts.goal.split())
+    goal = clean(" ".join(facts.goal.split()))
     return goal if len(goal) <= 72 else goal[:71] + "…"
 
 
@@ -149,4 +154,4 @@ def render(facts: PrFacts) -> str:
         "",
         f"<sub>Opened by `conductor pr` from the records of plan `{facts.plan}`.</sub>",
     ]
-    return "\n".join(out) + "\n"
+    return clean("\n".join(out)) + "\n"

@@ -20,7 +20,7 @@ import json
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import Any
 
 from conductor.engine.state import ForkState, Phase
 from conductor.errors import ConductorError
@@ -32,6 +32,7 @@ from conductor.models.layout import FORK_FILE, PLAN_FILE, StepPaths
 from conductor.report import Report, table
 from conductor.runner import records
 from conductor.runner.planlock import runner_alive
+from conductor.terminal import Screen
 
 
 @dataclass
@@ -370,8 +371,8 @@ class StatusReport(Report):
         left = left_out(self.listing)
         return f"{text}\n{left}" if left and self.plans else left or text
 
-    def emit(self, out: TextIO, *, as_json: bool) -> None:
-        super().emit(out, as_json=as_json)
+    def show(self, screen: Screen, *, as_json: bool) -> None:
+        super().show(screen, as_json=as_json)
         left = left_out(self.listing)
         if as_json and left:
             print(left, file=sys.stderr)
