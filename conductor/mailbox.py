@@ -20,12 +20,12 @@ import errno
 import json
 import os
 import re
-import stat
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from conductor.models import untrusted
 from conductor.models.event import Event
 from conductor.models.layout import (
     DIRS,
@@ -77,34 +77,25 @@ def _open_append(path: Path) -> int:
         return os.open(path, flags | os.O_EXCL, 0o644)
 
 
-DEFAULT_LIMIT = 1024 * 1024
+DEFAULT_LIMIT = untrusted.DEFAULT_LIMIT
+CEILING = 64 * 1024 * 1024
+"""The most read_regular reads when its caller names no limit of its own (a file brought back
+from the sandbox before the policy's limit is applied to it)."""
+
+UnsafeFile = untrusted.UntrustedError
+"""A file an executor left that Conductor will not read: not a regular file, or too big."""
 
 
-class UnsafeFile(ValueError):
-    """A file an executor left that Conductor will not read: not a regular file, or too big."""
-
-
-def read_regular(path: Path, *, limit: int | None = None) -> bytes:
+def read_regular(path: Path, *, limit: int = CEILING) -> bytes:
     """The bytes of a regular file — never through a symlink (it could point anywhere), never a
-    FIFO or device — of at most `limit` bytes. FileNotFoundError when there is none."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise UnsafeFile(f"{path.name} is a symbolic link") from None
-        raise
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise UnsafeFile(f"{path.name} is not a regular file")
-        data = handle.read() if limit is None else handle.read(limit + 1)
-    if limit is not None and len(data) > limit:
-        raise UnsafeFile(f"{path.name} is over the {limit}-byte limit (behavior.max_result_bytes)")
-    return data
+    FIFO or device — of at most `limit` bytes, through the one bounded reader
+    (models/untrusted.py). FileNotFoundError when there is none."""
+    return untrusted.read_file(path, limit=limit, setting="behavior.max_result_bytes")
 
 
-def _bytes_or_none(path: Path) -> bytes | None:
+def _bytes_or_none(path: Path, *, limit: int) -> bytes | None:
     try:
-        return read_regular(path)
+        return read_regular(path, limit=limit)
     except (OSError, UnsafeFile):
         return None
 
@@ -213,7 +204,7 @@ class Mailbox:
             os.rename(source, target)
         except FileNotFoundError:
             return None
-        if found.problem is None and _bytes_or_none(target) != found.result:
+        if found.problem is None and _bytes_or_none(target, limit=len(found.result)) != found.result:
             if not os.path.lexists(source):  # not what was read: put it back for the next look
                 with contextlib.suppress(OSError):
                     os.rename(target, source)

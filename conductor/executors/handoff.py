@@ -10,13 +10,12 @@ as `….stale-N` and refused."""
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
 from conductor.executors.base import Assignment, Outcome, Waiting
 from conductor.mailbox import PROTOCOL_FILE, Found
-from conductor.models import resultcheck
+from conductor.models import resultcheck, untrusted
 from conductor.models.layout import COMPLETED, FAILED, PENDING, RESULT, TASK
 
 POLL_SECONDS = 0.2
@@ -29,12 +28,13 @@ files cannot fill the ledger until the deadline."""
 
 
 def result_attempt(raw: bytes) -> int | None:
-    """The attempt a result file claims to be for, when it says so clearly."""
+    """The attempt a result file claims to be for, when it says so clearly (read through the
+    bounded reader: a result that cannot be read claims none, and is refused as malformed)."""
     try:
-        value = json.loads(raw).get("attempt")
-    except (ValueError, AttributeError):
+        value = untrusted.load_object(raw, name="result").get("attempt")
+    except untrusted.UntrustedError:
         return None
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return value if type(value) is int else None
 
 
 def span(seconds: float) -> str:

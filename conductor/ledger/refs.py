@@ -85,7 +85,10 @@ def work_slot(plan: str, fork: str, step: str, attempt: int) -> str:
 def parse_work_ref(ref: str) -> tuple[str, str, str, int, str] | None:
     """(plan, fork, step, attempt, kind) of a queue ref; None for any other ref."""
     parts = ref.removeprefix(WORK_PREFIX).split("/")
-    if not ref.startswith(WORK_PREFIX) or len(parts) != 5 or not parts[3].isdigit():
+    # the names come from whoever can push to the queue: an attempt is a few ASCII digits
+    # (`"²".isdigit()` is true, and int() refuses more than 4300 digits)
+    attempt = parts[3] if len(parts) == 5 else ""
+    if not ref.startswith(WORK_PREFIX) or not (attempt.isascii() and attempt.isdigit() and len(attempt) <= 9):
         return None
     plan, fork, step, attempt, kind = parts
     return plan, fork, step, int(attempt), kind

@@ -7,7 +7,6 @@ are Conductor's own text, and the ledger redacts secrets besides).
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from collections.abc import Callable
@@ -17,6 +16,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from conductor.llm.provider import LLMError, LLMRequest, LLMResponse, Provider, TransientLLMError, Usage
+from conductor.models import untrusted
 
 M = TypeVar("M", bound=BaseModel)
 Check = Callable[[M], list[str]]
@@ -179,10 +179,10 @@ def _json_text(text: str) -> str:
 def _parse(text: str, model: type[M]) -> tuple[M | None, list[str]]:
     """The answer as a `model`, or every reason it is not one."""
     body = _json_text(text)
-    try:
-        json.loads(body)
-    except ValueError as exc:
-        return None, [f"not valid JSON ({exc})"]
+    try:  # bounded (depth, number length): a model's answer is no more trusted than an agent's
+        untrusted.loads(body, name="the answer")
+    except untrusted.UntrustedError as exc:
+        return None, [f"not valid JSON ({exc.message.removeprefix('the answer: ')})"]
     try:
         return model.model_validate_json(body), []
     except ValidationError as exc:

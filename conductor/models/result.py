@@ -6,6 +6,7 @@ from enum import StrEnum
 
 from pydantic import Field, field_validator
 
+from conductor.models import untrusted
 from conductor.models.base import Model
 from conductor.models.task import TASK_ID_PATTERN
 
@@ -31,13 +32,13 @@ AGENT_MAX = 100
 PATH_MAX = 4096
 
 
-def _no_control(value: str, *, allow: str = "") -> str:
+def plain_text(value: str, *, allow: str = "") -> str:
     """Text Conductor can record as it is: UTF-8, no control characters but those allowed."""
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise ValueError("must be valid UTF-8 (it holds a lone surrogate)") from None
-    bad = next((c for c in value if (ord(c) < 32 or ord(c) == 127) and c not in allow), None)
+    bad = next((c for c in value if (ord(c) < 32 or 127 <= ord(c) < 160) and c not in allow), None)
     if bad is not None:
         raise ValueError(f"must not contain control characters (found {bad!r})")
     return value
@@ -70,7 +71,7 @@ class ResultFile(Model):
     @field_validator("summary")
     @classmethod
     def _summary_text(cls, value: str) -> str:
-        return _no_control(value, allow="\t\n\r")
+        return plain_text(value, allow="\t\n\r")
 
     @field_validator("files_changed")
     @classmethod
@@ -78,7 +79,7 @@ class ResultFile(Model):
         for path in value:
             if len(path) > PATH_MAX:
                 raise ValueError(f"a path longer than {PATH_MAX} characters")
-            _no_control(path)
+            plain_text(path)
         return value
 
     @field_validator("agent")
@@ -90,11 +91,13 @@ class ResultFile(Model):
             raise ValueError("must not contain '<' or '>' (it becomes a commit author's name)")
         if not value.strip():
             raise ValueError("must not be blank")
-        return _no_control(value)
+        return plain_text(value)
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2, exclude_none=True) + "\n"
 
     @classmethod
-    def from_json(cls, text: str | bytes) -> ResultFile:
-        return cls.model_validate_json(text)
+    def from_json(cls, text: str | bytes, *, name: str = "result file") -> ResultFile:
+        """The result in `text` (an executor's: read through the bounded reader, strictly);
+        UntrustedError listing every problem, each naming its field."""
+        return untrusted.load_model(cls, text, name=name, what="a result file", schema="result")

@@ -14,6 +14,7 @@ from typing import Any
 from conductor.checks.diff import Violation
 from conductor.checks.evidence import CommandEvidence
 from conductor.engine.failures import FailureKind, describe
+from conductor.models import untrusted
 from conductor.models.event import EventType
 from conductor.models.layout import COMPLETED, HANDED, AttemptPaths, StepPaths
 from conductor.models.paths import escape_reason
@@ -196,20 +197,20 @@ def statement_facts(
 
 
 def reported_usage(raw: bytes) -> dict[str, Any]:
-    """Tokens and cost a result reports, for the metrics (the result is validated later)."""
+    """Tokens and cost a result reports, for the metrics (the result is validated later; one
+    that cannot be read reports none)."""
     try:
-        data = json.loads(raw)
-    except ValueError:
-        return {}
-    if not isinstance(data, dict):
+        data = untrusted.load_object(raw, name="result")
+    except untrusted.UntrustedError:
         return {}
     found: dict[str, Any] = {}
-    if isinstance(data.get("tokens"), dict):
+    tokens = data.get("tokens")
+    if isinstance(tokens, dict):  # counts only: a bool is an int to Python, not to the metrics
         found["tokens"] = {
-            k: v for k, v in data["tokens"].items() if k in ("input", "output") and isinstance(v, int)
+            k: v for k, v in tokens.items() if k in ("input", "output") and type(v) is int and v >= 0
         }
     cost = data.get("cost")
-    if isinstance(cost, int | float) and not isinstance(cost, bool):
+    if isinstance(cost, int | float) and not isinstance(cost, bool) and cost >= 0:
         found["cost"] = cost
     return found
 
@@ -217,8 +218,8 @@ def reported_usage(raw: bytes) -> dict[str, Any]:
 def reported_paths(raw: bytes) -> list[str]:
     """The safe paths a result lists as changed: more candidates for the watcher."""
     try:
-        listed = json.loads(raw).get("files_changed", [])
-    except (ValueError, AttributeError):
+        listed = untrusted.load_object(raw, name="result").get("files_changed", [])
+    except untrusted.UntrustedError:
         return []
     if not isinstance(listed, list):
         return []

@@ -116,6 +116,12 @@ def repository(base: Path) -> Path:
     ).encode(),
     name=b"f",
 )
+@example(result=b"[" * 100_000 + b"]" * 100_000, name=b"deep")  # Python's parser recurses
+@example(  # Python refuses to convert more than 4300 digits
+    result=b'{"task_id": "step_001", "attempt": ' + b"9" * 5000 + b', "status": "completed", "summary": "x"}',
+    name=b"digits",
+)
+@example(result=b'{"tokens": {"input": ' + b"7" * 5000 + b"}}", name=b"usage")  # read for the metrics
 def test_any_result_and_any_file_name_end_in_a_verdict(tmp_path: Path, result: bytes, name: bytes) -> None:
     root = repository(tmp_path)
     status = run_one(root, result, name)
