@@ -125,6 +125,55 @@ def changed_lines(
     return total
 
 
+SIZE_HINT = (
+    "split the file or the step; or, if the project needs files this big, raise {setting} in"
+    " .conductor/policy.yaml (a plan or a step can only lower it)"
+)
+
+
+def shown_size(size: int) -> str:
+    """`2147483648 bytes (2.0 GiB)`: exact, and readable."""
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= scale:
+            return f"{size} bytes ({size / scale:.1f} {unit})"
+    return f"{size} bytes"
+
+
+def check_file_sizes(
+    oversized: Mapping[str, int], *, max_file_bytes: int, unread_bytes: int, max_change_bytes: int
+) -> list[Violation]:
+    """Files over behavior.max_file_bytes, and a change over behavior.max_change_bytes: Conductor
+    did not read them (the runner looked at their sizes only). Paths come shown (escaped)."""
+    found = [
+        Violation(
+            FailureKind.DIFF_TOO_LARGE,
+            path,
+            f"{shown_size(size)}, over behavior.max_file_bytes {shown_size(max_file_bytes)}: not read",
+        )
+        for path, size in sorted(oversized.items())
+    ]
+    if unread_bytes:
+        found.append(
+            Violation(
+                FailureKind.DIFF_TOO_LARGE,
+                "(change)",
+                f"the changed files hold {shown_size(unread_bytes)} together, over"
+                f" behavior.max_change_bytes {shown_size(max_change_bytes)}: not read",
+            )
+        )
+    return found
+
+
+def size_hint(violations: Sequence[Violation]) -> str | None:
+    """The advice for file_sizes' violations, naming the setting to raise."""
+    settings = [
+        name
+        for name in ("behavior.max_file_bytes", "behavior.max_change_bytes")
+        if any(name in v.detail for v in violations if v.kind is FailureKind.DIFF_TOO_LARGE)
+    ]
+    return SIZE_HINT.format(setting=" or ".join(settings)) if settings else None
+
+
 def check_size(
     changes: Sequence[Change], *, lines: int, max_lines: int, max_files: int | None
 ) -> list[Violation]:

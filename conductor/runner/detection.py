@@ -9,13 +9,17 @@ attempt began (a resume), `git status` finds the candidates instead: slower on b
 repositories, same result.
 
 `read_changes()` then reads the candidates from disk into tree entries, applying git's rules:
-.gitignore for new files, `.git` never, nested repositories refused.
+.gitignore for new files, `.git` never, nested repositories refused. It looks at each file's size
+before it reads it (`os.lstat`: a sparse file counts by its apparent size), so a file over
+`behavior.max_file_bytes`, or a change over `behavior.max_change_bytes`, is named and never read:
+what Conductor holds in memory for a step is bounded, whatever an executor wrote.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import os
 import stat
 import time
@@ -27,9 +31,11 @@ from typing import Any
 
 from conductor.errors import ConductorError
 from conductor.gitcli import git
+from conductor.ledger.code import Found
 from conductor.ledger.store import Ledger
 from conductor.ledger.tree import Entry
 from conductor.models.paths import unstorable_reason
+from conductor.models.policy import MAX_CHANGE_BYTES, MAX_FILE_BYTES
 from conductor.runner import workspace
 
 DRAIN_SECONDS = 10.0
@@ -116,6 +122,14 @@ def from_status(worktree: Path) -> set[str]:
     return paths
 
 
+@dataclass(frozen=True)
+class Limits:
+    """How much of a change Conductor reads: behavior.max_file_bytes, behavior.max_change_bytes."""
+
+    file_bytes: int = MAX_FILE_BYTES
+    change_bytes: int = MAX_CHANGE_BYTES
+
+
 @dataclass
 class ChangedFiles:
     """The worktree's state at the candidate paths, as tree entries (None: deleted)."""
@@ -124,13 +138,56 @@ class ChangedFiles:
     nested_repos: list[str] = field(default_factory=list)
     git_paths: list[str] = field(default_factory=list)
     unstorable: list[str] = field(default_factory=list)  # names git cannot store as they are
+    limits: Limits = field(default_factory=Limits)
+    oversized: dict[str, int] = field(default_factory=dict)  # over limits.file_bytes, unread: path -> size
+    unread_bytes: int = 0  # the change's files together, when over limits.change_bytes (then none is read)
+    unreadable: dict[str, str] = field(default_factory=dict)  # files Conductor may not read: path -> why
 
 
-def _entry(full: Path, st: os.stat_result) -> Entry:
-    if stat.S_ISLNK(st.st_mode):
-        return (0o120000, os.readlink(full).encode("utf-8", "surrogateescape"))
-    mode = 0o100755 if st.st_mode & 0o111 else 0o100644
-    return (mode, full.read_bytes())
+READ_CHUNK = 1 << 20
+
+
+def _open(full: Path) -> int:
+    """A descriptor for reading the regular file at `full`. Not through a symlink and never
+    blocking: the file may have been swapped for a link or a FIFO since it was looked at."""
+    fd = os.open(full, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.ENOENT, "not a regular file any more", str(full))
+    return fd
+
+
+def _read(full: Path, limit: int) -> bytes | int:
+    """The content of the file at `full`, or its size when it is over `limit` (it grew since its
+    size was looked at): never more than `limit` + 1 bytes are read."""
+    fd = _open(full)
+    with os.fdopen(fd, "rb") as f:
+        want = min(os.fstat(fd).st_size, limit) + 1
+        data = f.read(want)
+        if len(data) > limit:
+            return max(os.fstat(fd).st_size, len(data))
+        return data
+
+
+def _mode(st: os.stat_result) -> int:
+    return 0o100755 if st.st_mode & 0o111 else 0o100644
+
+
+def _same_blob(full: Path, st: os.stat_result, found: Found) -> bool:
+    """Whether the file at `full` is the blob `found` (a big tracked file the executor touched but
+    did not change): hashed as git does, streaming, only when the sizes already agree."""
+    if found.kind != "blob" or found.size != st.st_size or found.mode != _mode(st):
+        return False
+    digest = hashlib.sha1(f"blob {st.st_size}\0".encode())
+    read = 0
+    fd = _open(full)
+    with os.fdopen(fd, "rb") as f:
+        while chunk := f.read(READ_CHUNK):
+            read += len(chunk)
+            if read > st.st_size:
+                return False
+            digest.update(chunk)
+    return read == st.st_size and digest.hexdigest() == found.oid
 
 
 def _walk(root: Path, rel: str, snap: ChangedFiles) -> Iterable[str]:
@@ -150,10 +207,16 @@ def _walk(root: Path, rel: str, snap: ChangedFiles) -> Iterable[str]:
 NO_SUCH_PATH = {errno.ENOENT, errno.ENOTDIR, errno.ENAMETOOLONG, errno.ELOOP}
 
 
-def read_changes(root: Path, ledger: Ledger, base: str, candidates: Iterable[str]) -> ChangedFiles:
-    """Read `candidates` from the worktree at `root`, against the fork tip `base`."""
-    snap = ChangedFiles()
+def read_changes(
+    root: Path, ledger: Ledger, base: str, candidates: Iterable[str], *, limits: Limits | None = None
+) -> ChangedFiles:
+    """Read `candidates` from the worktree at `root`, against the fork tip `base`. Sizes first:
+    files over `limits.file_bytes` go to `oversized` unread, and when the rest together are over
+    `limits.change_bytes` none of them is read (`unread_bytes`)."""
+    limits = limits or Limits()
+    snap = ChangedFiles(limits=limits)
     new_files: list[str] = []
+    regular: dict[str, tuple[os.stat_result, str]] = {}  # files to read: path -> (lstat, kind at base)
     prepared = workspace.prepared_paths(root)  # the workspace's own files: never a change
     scratch = workspace.scratch(root)  # nor the executor's new scratch files (an agent's chat history)
     paths = sorted(p for p in set(candidates) if not (prepared and workspace.is_prepared(p, prepared)))
@@ -165,7 +228,8 @@ def read_changes(root: Path, ledger: Ledger, base: str, candidates: Iterable[str
             snap.git_paths.append(rel)
             continue
         full = root / rel
-        kind, _ = ledger.entry(base, rel)
+        found = ledger.find(base, rel)  # never the blob itself: a big tracked file stays unread
+        kind = found.kind
         if kind == "none" and scratch is not None and scratch.match_file(rel):
             continue
         try:
@@ -186,17 +250,61 @@ def read_changes(root: Path, ledger: Ledger, base: str, candidates: Iterable[str
                     snap.files[tracked] = None
             queue.extend(_walk(root, rel, snap))
             continue
-        if not (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)):
+        if stat.S_ISLNK(st.st_mode):
+            snap.files[rel] = (0o120000, os.readlink(full).encode("utf-8", "surrogateescape"))
+        elif not stat.S_ISREG(st.st_mode):
             continue  # sockets, fifos: git does not store them either
-        snap.files[rel] = _entry(full, st)
+        elif st.st_size > limits.file_bytes:
+            try:
+                unchanged = _same_blob(full, st, found)
+            except OSError:
+                unchanged = False  # changed since, or unreadable: over the limit all the same
+            if not unchanged:
+                snap.oversized[rel] = st.st_size
+        else:
+            regular[rel] = (st, kind)
         if kind == "none":
             new_files.append(rel)
     for ignored in _ignored(root, new_files):
         snap.files.pop(ignored, None)
-    for path in [p for p in snap.files if unstorable_reason(p)]:
-        del snap.files[path]
+        snap.oversized.pop(ignored, None)
+        regular.pop(ignored, None)
+    for path in [p for p in (*snap.files, *regular, *snap.oversized) if unstorable_reason(p)]:
+        snap.files.pop(path, None)
+        regular.pop(path, None)
+        snap.oversized.pop(path, None)
         snap.unstorable.append(path)
+    total = sum(st.st_size for st, _ in regular.values())
+    if total > limits.change_bytes:
+        snap.unread_bytes = total
+        return snap
+    _read_regular(root, regular, snap)
     return snap
+
+
+def _read_regular(root: Path, regular: dict[str, tuple[os.stat_result, str]], snap: ChangedFiles) -> None:
+    """Read the files whose sizes passed into tree entries; one that grew past a limit since is
+    left unread."""
+    limits, total = snap.limits, 0
+    for rel, (st, kind) in sorted(regular.items()):
+        try:
+            data = _read(root / rel, limits.file_bytes)
+        except OSError as exc:  # gone since, no longer a regular file, or not ours to read
+            if exc.errno not in NO_SUCH_PATH:
+                snap.unreadable[rel] = exc.strerror or str(exc)
+            elif kind != "none":
+                snap.files[rel] = None
+            continue
+        if isinstance(data, int):
+            snap.oversized[rel] = data
+            continue
+        total += len(data)
+        if total > limits.change_bytes:
+            snap.unread_bytes = total
+            for path in regular:
+                snap.files.pop(path, None)
+            return
+        snap.files[rel] = (_mode(st), data)
 
 
 def _ignored(root: Path, paths: list[str]) -> list[str]:

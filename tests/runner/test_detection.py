@@ -119,3 +119,64 @@ def test_the_index_sync_sets_committed_entries_and_reports_its_failure_on_settle
     with pytest.raises(ConductorError, match="`git update-index --index-info` failed: fatal: malformed"):
         sync.settle()
     sync.settle()  # reported once
+
+
+SMALL = detection.Limits(file_bytes=1000, change_bytes=2500)
+
+
+def test_a_file_over_the_limit_is_named_by_its_apparent_size_and_never_read(tree: Path) -> None:
+    ledger = Ledger(tree)
+    head = git(tree, "rev-parse", "HEAD").strip()
+    with open(tree / "huge.bin", "wb") as f:
+        f.truncate(30 << 30)  # 30 GiB of hole: no disk, and no memory if it is never read
+    with open(tree / "edit.py", "wb") as f:
+        f.truncate(1001)  # a tracked file grown one byte past the limit
+    (tree / "fine.py").write_text("x" * 1000)
+    snap = detection.read_changes(tree, ledger, head, ["huge.bin", "edit.py", "fine.py"], limits=SMALL)
+    assert snap.oversized == {"huge.bin": 30 << 30, "edit.py": 1001}
+    assert sorted(snap.files) == ["fine.py"] and snap.unread_bytes == 0
+
+
+def test_a_change_over_its_limit_is_read_not_at_all(tree: Path) -> None:
+    ledger = Ledger(tree)
+    head = git(tree, "rev-parse", "HEAD").strip()
+    for name in ("a.txt", "b.txt", "c.txt"):
+        (tree / name).write_text("x" * 900)
+    (tree / "gone.py").unlink()
+    snap = detection.read_changes(tree, ledger, head, ["a.txt", "b.txt", "c.txt", "gone.py"], limits=SMALL)
+    assert snap.unread_bytes == 2700 and snap.oversized == {}
+    assert snap.files == {"gone.py": None}  # deletions cost nothing to read
+
+
+def test_a_file_swapped_for_a_fifo_or_unreadable_is_no_hang_and_no_crash(tree: Path) -> None:
+    ledger = Ledger(tree)
+    head = git(tree, "rev-parse", "HEAD").strip()
+    os.mkfifo(tree / "pipe.py")
+    (tree / "secret.py").write_text("x\n")
+    os.chmod(tree / "secret.py", 0)
+    snap = detection.read_changes(tree, ledger, head, ["pipe.py", "secret.py"], limits=SMALL)
+    assert "pipe.py" not in snap.files
+    if os.geteuid() != 0:  # root reads it all the same
+        assert "secret.py" in snap.unreadable and "secret.py" not in snap.files
+    # the file turned into a FIFO between its size being looked at and its reading: not read
+    with pytest.raises(OSError):
+        detection._read(tree / "pipe.py", 1000)
+
+
+def test_a_big_tracked_file_written_back_as_it_was_is_no_change(tree: Path) -> None:
+    (tree / "data.bin").write_bytes(bytes(range(256)) * 8)  # 2 KiB, over SMALL's file limit
+    git(tree, "add", "data.bin")
+    git(tree, "commit", "-q", "-m", "data")
+    ledger = Ledger(tree)
+    head = git(tree, "rev-parse", "HEAD").strip()
+    (tree / "data.bin").write_bytes(bytes(range(256)) * 8)
+    assert detection.read_changes(tree, ledger, head, ["data.bin"], limits=SMALL).oversized == {}
+    (tree / "data.bin").write_bytes(bytes(reversed(range(256))) * 8)  # same size, other bytes
+    assert detection.read_changes(tree, ledger, head, ["data.bin"], limits=SMALL).oversized == {
+        "data.bin": 2048
+    }
+    os.chmod(tree / "data.bin", 0o755)
+    (tree / "data.bin").write_bytes(bytes(range(256)) * 8)  # the same bytes, but now executable
+    assert detection.read_changes(tree, ledger, head, ["data.bin"], limits=SMALL).oversized == {
+        "data.bin": 2048
+    }
