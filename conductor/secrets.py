@@ -1,5 +1,11 @@
 """Keeping secrets out of everything Conductor records (docs/security.md).
 
+Every text it stores is also cleaned of what has a credential's format wherever it came from
+(an agent that printed `~/.ssh/id_ed25519` or `~/.netrc`): private-key blocks, cloud and
+service tokens, the password of a URL, and values after a credential's keyword (`password`,
+`oauth_token:`, `aws_secret_access_key =`). `find` names the precise formats in a text, for the
+check that refuses a change that adds a secret.
+
 A value from Conductor's environment is a secret when its variable's name says so (…KEY,
 …TOKEN, …SECRET, …PASSWORD, …CREDENTIALS), when the value itself has the format of a
 credential (GitHub, GitLab, AWS, Slack, Stripe, OpenAI, npm, PyPI… tokens, private keys, JWTs,
@@ -95,16 +101,73 @@ class Redactor:
         return cls(secrets)
 
     def __bool__(self) -> bool:
-        return bool(self._pairs)
+        return True  # formats are redacted whether or not the environment holds a secret
+
+    @property
+    def values(self) -> list[tuple[str, str]]:
+        """(secret value, its variable) of the environment's secrets, longest first."""
+        return [
+            (secret, replacement.removeprefix("[redacted:$").removesuffix("]"))
+            for secret, replacement in self._pairs
+        ]
 
     def text(self, value: str) -> str:
         for secret, replacement in self._pairs:
             if secret in value:
                 value = value.replace(secret, replacement)
-        return value
+        return by_format(value)
 
     def data(self, value: bytes) -> bytes:
         for secret, replacement in self._bytes:
             if secret in value:
                 value = value.replace(secret, replacement)
-        return value
+        if not _MAYBE.search(value):
+            return value
+        return by_format(value.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")
+
+
+FORMATS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "private key",
+        re.compile(
+            r"-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----[\s\S]*?"
+            r"(?:-----END [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----|\Z)"
+        ),
+    ),
+    ("AWS access key", re.compile(r"\b(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b")),
+    ("GitHub token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})")),
+    ("GitLab token", re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}")),
+    ("Slack token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
+    ("Slack webhook", re.compile(r"https://hooks\.slack\.com/services/[A-Za-z0-9/]{20,}")),
+    ("Stripe key", re.compile(r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{20,}")),
+    ("API key", re.compile(r"(?<![A-Za-z0-9])sk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}")),
+    ("Google API key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}")),
+    ("npm token", re.compile(r"\bnpm_[A-Za-z0-9]{36}")),
+    ("PyPI token", re.compile(r"\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}")),
+    ("JWT", re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}")),
+)
+"""Precise formats: what they find is a credential (they decide a change's rejection too)."""
+URL_PASSWORD = re.compile(r"(?<=://)([^/\s:@]{1,256}):([^/\s@]{1,256})@")
+KEYWORD_VALUE = re.compile(
+    r"(?im)(?:\b(?:aws_secret_access_key|aws_session_token|oauth_token|access_token|refresh_token"
+    r"|client_secret|password|passwd|api_?key|secret_?key|private_?key|token|secret)\b[\"']?\s*[=:]\s*[\"']?"
+    r"|\bpassword\s+)([^\s\"',;]{8,})"
+)
+"""A value after a credential's keyword (credential files, logs): redacted from stored text
+only — code says `token = ...` too often to refuse a change for it."""
+_MAYBE = re.compile(rb"-----BEGIN|://|[A-Za-z0-9_-]{16}|(?i:pass|token|secret|key)")
+
+
+def by_format(text: str) -> str:
+    """`text` with what has a credential's format replaced by `[redacted:KIND]`."""
+    for kind, pattern in FORMATS:
+        text = pattern.sub(f"[redacted:{kind}]", text)
+    text = URL_PASSWORD.sub(lambda m: f"{m.group(1)}:[redacted:password]@", text)
+    return KEYWORD_VALUE.sub(lambda m: m.group(0)[: m.start(1) - m.start(0)] + "[redacted]", text)
+
+
+def find(text: str) -> list[tuple[str, int]]:
+    """The credentials of precise formats in `text`: (kind, offset), in order."""
+    found = [(kind, m.start()) for kind, pattern in FORMATS for m in pattern.finditer(text)]
+    found += [("password in a URL", m.start(2)) for m in URL_PASSWORD.finditer(text)]
+    return sorted(found, key=lambda item: item[1])
