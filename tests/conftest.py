@@ -33,6 +33,8 @@ os.environ.update(
         "XDG_CONFIG_HOME": str(_SANDBOX / "home" / ".config"),
         "XDG_CACHE_HOME": str(_SANDBOX / "home" / ".cache"),
         "XDG_STATE_HOME": str(_SANDBOX / "home" / ".local" / "state"),  # the fork worktrees
+        # the key coordinators sign queue tasks with and workers check (docs/workers.md)
+        "CONDUCTOR_QUEUE_KEY": "test-queue-key-0123456789abcdef",
         "GIT_CONFIG_NOSYSTEM": "1",
         # pre-commit builds hook environments with pip: reuse the real caches so the
         # framework tests do not download every wheel again.

@@ -58,7 +58,11 @@ def test_no_secret_of_the_environment_reaches_any_git_object(
     monkeypatch.setenv("DATABASE_URL", DATABASE_URL)
     monkeypatch.setenv("DEPLOY_HOOK", "declared-in-the-policy-only")
     policy = proj.root / ".conductor" / "policy.yaml"
-    policy.write_text(policy.read_text() + "\nsecrets:\n  env: [DEPLOY_HOOK]\n")
+    # named exactly, so that the commands get them (docs/security.md): then nothing they print is kept
+    policy.write_text(
+        policy.read_text()
+        + "\nsecrets:\n  env: [DEPLOY_HOOK]\nsandbox:\n  env: [GITHUB_PAT, DATABASE_URL, DEPLOY_HOOK]\n"
+    )
     subprocess.run(["git", "commit", "-qam", "declare a secret"], cwd=proj.root, check=True)
     leak = "$GITHUB_PAT $DATABASE_URL $DEPLOY_HOOK"
     steps = [

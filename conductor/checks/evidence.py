@@ -4,7 +4,6 @@ are the evidence that a step did what it claims."""
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
 import time
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from conductor.sandbox.confinement import Confinement, kill_group, launch, stop
+from conductor.sandbox.limits import hit
 
 OUTPUT_KEEP = 32 * 1024
 
@@ -23,6 +23,7 @@ class CommandEvidence:
     seconds: float
     output_sha256: str
     output: str  # the last OUTPUT_KEEP bytes, as text
+    limit: str = ""  # the resource limit it seems to have hit, in words
 
     @property
     def passed(self) -> bool:
@@ -41,7 +42,7 @@ class CommandEvidence:
 def run_command(command: str, *, cwd: Path, timeout: float, confinement: Confinement) -> CommandEvidence:
     """Run a verify command in `cwd` under `confinement`; whatever it starts ends with it."""
     started = time.monotonic()
-    with launch(confinement, command, env={**os.environ, "CONDUCTOR_VERIFY": "1"}) as prepared:
+    with launch(confinement, command, env={"CONDUCTOR_VERIFY": "1"}) as prepared:
         proc = subprocess.Popen(
             prepared.argv,
             cwd=cwd,
@@ -50,6 +51,7 @@ def run_command(command: str, *, cwd: Path, timeout: float, confinement: Confine
             stderr=subprocess.STDOUT,
             start_new_session=True,
             env=prepared.env,
+            preexec_fn=prepared.preexec,
         )
         try:
             out, _ = proc.communicate(timeout=timeout)
@@ -61,10 +63,16 @@ def run_command(command: str, *, cwd: Path, timeout: float, confinement: Confine
             out += f"\n[conductor: killed after {timeout:.0f}s timeout]\n".encode()
         finally:
             kill_group(proc.pid)
+    if prepared.blocked:
+        out += (
+            f"\n[conductor: blocked connections (sandbox.network): {', '.join(prepared.blocked)}]\n".encode()
+        )
+    text = out[-OUTPUT_KEEP:].decode("utf-8", "replace")
     return CommandEvidence(
         command=command,
         exit_code=code,
         seconds=time.monotonic() - started,
         output_sha256="sha256:" + hashlib.sha256(out).hexdigest(),
-        output=out[-OUTPUT_KEEP:].decode("utf-8", "replace"),
+        output=text,
+        limit=hit(code, text, confinement.limits) or "",
     )

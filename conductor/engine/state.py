@@ -62,6 +62,8 @@ class StepState:
     approved_attempt: int = 0  # the attempt a person last approved (the gate asks per attempt)
     awaiting_attempt: int = 0  # the attempt the open approval request is for
     halted_attempt: int = 0  # the attempt the fork last halted on (its executor could not start)
+    review: bool = False  # the open approval request is a review of a received change
+    review_approved: int = 0  # the attempt whose change a person approved in review
     failures: list[Failure] = field(default_factory=list)
     commit: str | None = None
     confidence: float | None = None
@@ -152,14 +154,20 @@ class ForkState:
             self._confidence(step, event)
         elif kind is EventType.APPROVAL_REQUESTED:
             step.phase = Phase.AWAITING_APPROVAL
-            step.awaiting_attempt = event.attempt or step.attempt + 1
+            step.review = bool(event.data.get("review"))  # a received change, kept for a person
+            step.awaiting_attempt = event.attempt or (step.attempt if step.review else step.attempt + 1)
             self._confidence(step, event)
+        elif kind is EventType.APPROVAL_GRANTED and step.review:
+            step.review, step.review_approved = False, event.attempt or step.awaiting_attempt
+            if step.phase is Phase.AWAITING_APPROVAL:
+                step.phase = Phase.RECEIVED  # judged again, and accepted
         elif kind is EventType.APPROVAL_GRANTED:
             step.approved = True
             step.approved_attempt = event.attempt or step.awaiting_attempt
             if step.phase is Phase.AWAITING_APPROVAL:
                 step.phase = Phase.NEW
         elif kind is EventType.APPROVAL_DENIED:
+            step.review = False
             step.approved = False
             step.phase = Phase.FAILED
             step.failures.append(Failure(step.attempt, FailureKind.LOW_CONFIDENCE, event.summary))
@@ -227,6 +235,8 @@ def step_record(step: StepState) -> dict[str, Any]:
         "approved_attempt": step.approved_attempt,
         "awaiting_attempt": step.awaiting_attempt,
         "halted_attempt": step.halted_attempt,
+        "review": step.review,
+        "review_approved": step.review_approved,
         "failures": [{"attempt": f.attempt, "kind": f.kind.value, "reason": f.reason} for f in step.failures],
         "commit": step.commit,
         "confidence": step.confidence,
@@ -278,6 +288,8 @@ def _step(step_id: str, data: Mapping[str, Any]) -> StepState:
         approved_attempt=int(data.get("approved_attempt", 0)),
         awaiting_attempt=int(data.get("awaiting_attempt", 0)),
         halted_attempt=int(data.get("halted_attempt", 0)),
+        review=bool(data.get("review", False)),
+        review_approved=int(data.get("review_approved", 0)),
         failures=[
             Failure(int(f["attempt"]), FailureKind(f["kind"]), str(f["reason"]))
             for f in data.get("failures", [])

@@ -24,33 +24,8 @@ from conductor.executors.command import CommandExecutor
 from conductor.executors.preflight import Where, check_command
 from conductor.executors.profiles import Profile, fill
 from conductor.sandbox.confinement import Launch, discard
+from conductor.sandbox.environment import Allowlist
 
-PASSED = (
-    "PATH",
-    "LANG",
-    "LANGUAGE",
-    "LC_ALL",
-    "LC_CTYPE",
-    "LC_MESSAGES",
-    "TZ",
-    "TERM",
-    "USER",
-    "LOGNAME",
-    "http_proxy",
-    "https_proxy",
-    "no_proxy",
-    "all_proxy",
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "NO_PROXY",
-    "ALL_PROXY",
-    "SSL_CERT_FILE",
-    "SSL_CERT_DIR",
-    "REQUESTS_CA_BUNDLE",
-    "CURL_CA_BUNDLE",
-    "NODE_EXTRA_CA_CERTS",
-)
-"""What every agent gets of Conductor's environment, besides its profile's own variables."""
 MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,127}$")
 URL = re.compile(r"^https?://[^\s'\"\\`$]+$")
 PROMPT_PREFACE = (
@@ -94,6 +69,8 @@ class AgentExecutor(CommandExecutor):
         values["base_url_args"] = fill(spec.base_url_args, values) if address else ""
         super().__init__(fill(spec.command, values).strip())
         self.scratch = tuple(spec.scratch)
+        self.inherit = tuple(spec.env)
+        self.network_hosts = (*spec.network, *([address] if address else []))
         self._fails = [re.compile(pattern) for pattern in spec.fails_when]
 
     def identity(self) -> tuple[str, str]:
@@ -113,14 +90,18 @@ class AgentExecutor(CommandExecutor):
     def preflight(self, where: Where) -> None:
         check_command(self.command, where, install=self.profile.spec.install)
 
-    def environment(self, environ: Mapping[str, str]) -> dict[str, str]:
-        """Only what the agent needs: PATH, locale, proxies, its own variables (its key)."""
+    def fixed_env(self) -> dict[str, str]:
+        """The profile's fixed values, and the API address --base-url gives."""
         spec = self.profile.spec
-        env = {name: environ[name] for name in (*PASSED, *spec.env) if name in environ}
-        env.update(spec.set_env)
+        env = dict(spec.set_env)
         if self.base_url:
             env.update({name: self.base_url for name in spec.base_url_env})
         return env
+
+    def environment(self, environ: Mapping[str, str]) -> dict[str, str]:
+        """What the agent gets of `environ` (the allowlist and its own variables) and its fixed
+        values — without the policy's sandbox.env (for running it outside a step: the bench)."""
+        return {**Allowlist(extra=self.inherit).apply(environ), **self.fixed_env()}
 
     @contextlib.contextmanager
     def private_files(self, assignment: Assignment, prepared: Launch) -> Iterator[dict[str, str]]:

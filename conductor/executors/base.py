@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from conductor.mailbox import DEFAULT_LIMIT, Found, Mailbox
+from conductor.models.policy import MAX_CHANGE_BYTES, MAX_FILE_BYTES
 from conductor.models.task import TaskFile
 from conductor.sandbox.confinement import Confinement
 
@@ -44,6 +45,8 @@ class Assignment:
     # a malformed result for this attempt, set aside (found.kept_as); the attempt goes on
     on_invalid: Callable[[Found, list[str]], None] = lambda found, problems: None
     result_limit: int = DEFAULT_LIMIT  # behavior.max_result_bytes: a larger result is refused
+    file_limit: int = MAX_FILE_BYTES  # behavior.max_file_bytes: a larger file is never read
+    change_limit: int = MAX_CHANGE_BYTES  # behavior.max_change_bytes: the files of a change together
     not_started: str = ""  # why the command could not start (Outcome.NOT_STARTED)
 
     @property

@@ -28,9 +28,11 @@ from typing import IO, Any
 from conductor.executors.base import Assignment, Outcome
 from conductor.executors.preflight import Where, check_command
 from conductor.mailbox import Mailbox, UnsafeFile, read_regular, write_atomic
+from conductor.models import untrusted
 from conductor.models.layout import COMPLETED, EXPLANATION, FAILED, IN_PROGRESS, RESULT, TASK, WORKER
 from conductor.models.result import ResultFile, ResultStatus
 from conductor.sandbox.confinement import STOP_GRACE_SECONDS, Launch, kill_group, launch, stop
+from conductor.sandbox.limits import hit
 
 OUTPUT_HEAD = 16 * 1024
 OUTPUT_TAIL = 48 * 1024
@@ -63,17 +65,23 @@ class BoundedOutput:
         )
 
 
-def kill_leftover(worker_file: Path) -> bool:
+def kill_leftover(worker_file: Path, *, workspace: Path | None = None) -> bool:
     """Kill what a previous (crashed) run left running; True if something was. The fallback's
-    subreaper gets SIGTERM first, to take the processes that left its group down with it."""
+    subreaper gets SIGTERM first, to take the processes that left its group down with it.
+
+    The file is in the mailbox, which an agent without a sandbox can write: it is read within
+    bounds, and a process group is killed only when its leader is one Conductor started for
+    `workspace` (its environment says so), never one an agent named."""
     try:
-        info = json.loads(worker_file.read_text())
+        info = untrusted.load_object(read_regular(worker_file, limit=64 * 1024), name=worker_file.name)
         pgid = int(info["pgid"])
     except (OSError, ValueError, KeyError, TypeError):
         return False
     try:
         os.killpg(pgid, 0)
     except (ProcessLookupError, PermissionError):
+        return False
+    if workspace is not None and not _started_for(pgid, workspace):
         return False
     if not info.get("sandboxed"):
         with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -83,6 +91,15 @@ def kill_leftover(worker_file: Path) -> bool:
             time.sleep(0.05)
     kill_group(pgid)
     return True
+
+
+def _started_for(pid: int, workspace: Path) -> bool:
+    """Whether process `pid` is one Conductor started for a step in `workspace`."""
+    try:
+        environ = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return False
+    return f"CONDUCTOR_WORKSPACE={workspace}".encode() in environ.split(b"\0")
 
 
 def _alive(pid: int) -> bool:
@@ -185,12 +202,14 @@ class CommandExecutor:
         result_dir = mailbox.path(COMPLETED, step, "").parent
         result_dir.mkdir(parents=True, exist_ok=True)
         env = {
-            **self.environment(os.environ),
+            **self.fixed_env(),
             "CONDUCTOR_WORKSPACE": str(assignment.workspace),
             "CONDUCTOR_STEP": step,
             "CONDUCTOR_ATTEMPT": str(assignment.task.attempt),
         }
-        with launch(confinement, self.command, env=env) as prepared:
+        with launch(
+            confinement, self.command, env=env, inherit=self.inherit, trusted_command=True
+        ) as prepared:
             # Under bubblewrap the mailbox is out of sight: the command gets a copy of its task
             # and a result directory of its own, whose files are brought back when it ends.
             handover = _handover(prepared.scratch, task_path) if prepared.scratch else None
@@ -199,6 +218,10 @@ class CommandExecutor:
             with self.private_files(assignment, prepared) as private_env:
                 prepared.env.update(private_env)
                 outcome, code, output = self._run(assignment, prepared)
+            if prepared.blocked:  # evidence: what it tried to reach and was refused
+                note = blocked_note(prepared.blocked)
+                output["stderr"] = output.get("stderr", "") + f"\n[conductor: {note}]\n"
+                assignment.say(f"{step}: {note}")
             assignment.output.update(output)
             if handover is not None and outcome is Outcome.RESULT:
                 _bring_back(handover[1], result_dir, step)
@@ -210,17 +233,21 @@ class CommandExecutor:
             return Outcome.NOT_STARTED
         found = mailbox.find_result(step)
         failure = self.quiet_failure(code, output) if found is None else None
+        limit = hit(code, output.get("stderr", "") + output.get("stdout", ""), confinement.limits)
         if found is None:
-            self._write_result(assignment, code, output, failure=failure)
+            self._write_result(assignment, code, output, failure=failure or limit)
         return Outcome.RESULT
 
     def preflight(self, where: Where) -> None:
         """Whether the command can start where it will run (CannotStart, with the fix, if not)."""
         check_command(self.command, where)
 
-    def environment(self, environ: Mapping[str, str]) -> dict[str, str]:
-        """What the command gets of Conductor's environment (all of it: --exec CMD is yours)."""
-        return dict(environ)
+    inherit: tuple[str, ...] = ()
+    """Variables of Conductor's environment it gets besides the allowlist's (sandbox.env)."""
+
+    def fixed_env(self) -> dict[str, str]:
+        """Variables set to fixed values for it (an agent profile's)."""
+        return {}
 
     @contextlib.contextmanager
     def private_files(self, assignment: Assignment, prepared: Launch) -> Iterator[dict[str, str]]:
@@ -250,6 +277,7 @@ class CommandExecutor:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
+            preexec_fn=prepared.preexec,
         )
         worker = mailbox.path(IN_PROGRESS, step, WORKER)
         write_atomic(
@@ -327,6 +355,13 @@ class CommandExecutor:
         path = mailbox.path(directory, step, RESULT)
         write_atomic(mailbox.path(directory, step, EXPLANATION), explanation)
         write_atomic(path, result.to_json())
+
+
+def blocked_note(blocked: list[str]) -> str:
+    return (
+        f"blocked connections (sandbox.network): {', '.join(blocked)} — allow a host with"
+        " sandbox: {network: [HOST]} in .conductor/policy.yaml"
+    )
 
 
 def _own_explanation(mailbox: Mailbox, step: str, *, limit: int) -> str | None:

@@ -21,21 +21,29 @@ as `Backoff` says: briefly after a change, longer and longer while nothing happe
 from __future__ import annotations
 
 import hashlib
-import json
+import os
 import subprocess
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TypeVar
 
 from conductor.errors import ConductorError
 from conductor.gitcli import git_text, hardened
 from conductor.ledger import refs
+from conductor.models import untrusted
+from conductor.models.untrusted import UntrustedError
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    M = TypeVar("M", bound=BaseModel)
 
 NO_PROMPT = {"GIT_TERMINAL_PROMPT": "0"}  # a worker never waits for a password
 FLOOR_SECONDS = 0.05  # the pause between looks right after a change
 CAP_SECONDS = 2.0  # the longest pause while nothing changes
 FACTOR = 1.5  # the next pause without a change: this much longer (waits overshoot by a third at most)
 DELETE_BATCH = 90  # refs deleted by one push (30 attempts' worth)
+STREAM_BYTES = 1 << 20  # blobs a fetch inflates in memory at most; bigger ones git streams
 QUEUED_AT = "Queued-At"  # the task commit's trailer: when it was queued (seconds since the epoch)
 
 
@@ -76,8 +84,16 @@ class Queue:
 
     def _run(self, args: list[str]) -> subprocess.CompletedProcess[bytes]:
         """git, for the calls whose failure is an answer (a lost lease, a missing object)."""
+        return self._run_with(args)
+
+    def _run_with(self, args: list[str], *, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run(
-            ["git", *args], cwd=self.root, capture_output=True, env=hardened(NO_PROMPT), check=False
+            ["git", *args],
+            cwd=self.root,
+            input=stdin,
+            capture_output=True,
+            env=hardened(NO_PROMPT),
+            check=False,
         )
 
     def git(self, *args: str, stdin: bytes | None = None) -> str:
@@ -158,26 +174,80 @@ class Queue:
         more: fetches run side by side (forks, --jobs), and git's can trip over each other."""
         if not refs:
             return
-        args = ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", self.remote, *refs]
+        # a blob over STREAM_BYTES is written as it arrives, not inflated whole in git's memory: a
+        # worker's 512 MiB of zeros is under a megabyte on the wire (behavior.max_file_bytes refuses it)
+        stream = ["-c", f"core.bigFileThreshold={STREAM_BYTES}"]
+        args = [*stream, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", self.remote, *refs]
         if self._run(args).returncode != 0:
             time.sleep(0.1)
             self.git(*args)
 
     def blob(self, spec: str) -> bytes:
-        """The content of a blob (`<id>` or `<commit>:<path>`)."""
+        """The content of a blob (`<id>` or `<commit>:<path>`) Conductor made itself."""
         proc = self._run(["cat-file", "blob", spec])
         if proc.returncode != 0:
             raise ConductorError(f"the queue has no object {spec[:60]}")
         return proc.stdout
 
-    def read(self, commit: str, path: str) -> bytes:
-        return self.blob(f"{commit}:{path}")
+    def copy_blob(self, blob: str, target: Path) -> None:
+        """Write the blob `blob` into the new file `target`, streamed: never whole in memory."""
+        with os.fdopen(
+            os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644), "wb"
+        ) as out:
+            proc = subprocess.run(
+                ["git", "cat-file", "blob", blob],
+                cwd=self.root,
+                stdout=out,
+                stderr=subprocess.PIPE,
+                env=hardened(NO_PROMPT),
+                check=False,
+            )
+        if proc.returncode != 0:
+            raise ConductorError(f"the queue has no object {blob[:60]}")
 
-    def read_json(self, commit: str, path: str) -> dict[str, Any]:
-        try:
-            data = json.loads(self.read(commit, path))
-        except ValueError as exc:
-            raise ConductorError(f"the queue commit {commit[:12]} has a broken {path}: {exc}") from None
-        if not isinstance(data, dict):
-            raise ConductorError(f"the queue commit {commit[:12]} has a broken {path}")
-        return data
+    def object(self, spec: str) -> tuple[str, str, int] | None:
+        """(id, type, size) of the object `spec` names (`<commit>`, `<commit>:<path>`, `<commit>^`),
+        from its header: nothing of its content is read. None when there is none."""
+        proc = self._run_with(["cat-file", "--batch-check"], stdin=spec.encode() + b"\n")
+        fields = proc.stdout.decode("utf-8", "replace").split()
+        if proc.returncode != 0 or len(fields) != 3 or not fields[2].isdigit():
+            return None  # `<spec> missing`, `<spec> ambiguous`
+        return fields[0], fields[1], int(fields[2])
+
+    def read(
+        self,
+        commit: str,
+        path: str,
+        *,
+        limit: int,
+        what: str = "the queue commit",
+        setting: str | None = None,
+    ) -> bytes:
+        """The file `path` of `commit` (a worker's or a coordinator's: untrusted), of at most
+        `limit` bytes, its size taken from the object's header before any of it is read.
+        UntrustedError when it is not there, not a file, or too big."""
+        name = f"{what} {commit[:12]}"
+        if self.object(f"{commit}^{{commit}}") is None:
+            raise UntrustedError([f"{name} is not a commit"])
+        found = self.object(f"{commit}:{path}")
+        if found is None:
+            raise UntrustedError([f"{name} has no {path}"])
+        oid, kind, size = found
+        if kind != "blob":
+            raise UntrustedError([f"{name} has a {kind} at {path}, not a file"])
+        untrusted.check_size(size, limit=limit, name=f"{path} of {name}", setting=setting)
+        proc = self._run(["cat-file", "blob", oid])
+        if proc.returncode != 0:
+            raise UntrustedError([f"{name}: {path} cannot be read"])
+        return proc.stdout
+
+    def read_model(self, commit: str, path: str, model: type[M], *, limit: int, what: str) -> M:
+        """The file `path` of `commit` as a `model`: bounded (read), parsed within the bounds of
+        models/untrusted.py, validated strictly. UntrustedError saying what is wrong."""
+        raw = self.read(commit, path, limit=limit, what=what)
+        return untrusted.load_model(model, raw, name=f"{path} of {what} {commit[:12]}", what=f"a {path}")
+
+    def parent(self, commit: str) -> str | None:
+        """The first parent of `commit`; None when it has none (or is no commit)."""
+        found = self.object(f"{commit}^")
+        return found[0] if found is not None and found[1] == "commit" else None

@@ -10,6 +10,7 @@ from conductor.errors import ConductorError
 from conductor.executors.base import Executor
 from conductor.executors.command import CommandExecutor
 from conductor.executors.handoff import HandoffExecutor
+from conductor.executors.queuekey import queue_key
 
 if TYPE_CHECKING:
     from conductor.ledger.store import Ledger
@@ -78,6 +79,7 @@ def make(
         from conductor.executors.remote import RemoteExecutor
 
         Queue(Path.cwd(), remote).check_remote()  # now, not in the middle of a step
+        queue_key()  # the tasks it queues are signed: without the key, say so now
         return RemoteExecutor(remote)
     if remote:
         raise ConductorError("--remote is for the remote executor; drop it or use --executor remote")

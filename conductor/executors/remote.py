@@ -15,7 +15,6 @@ this repository's ledger has finished.
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from conductor.errors import ConductorError
+from conductor.executors import queuekey
 from conductor.executors.base import Assignment, Outcome, Waiting
 from conductor.executors.queue import QUEUED_AT, Backoff, Queue
 from conductor.gitcli import git_text
@@ -30,11 +30,14 @@ from conductor.ledger import refs
 from conductor.ledger.refs import WORK_CLAIM, WORK_RESULT, WORK_TASK
 from conductor.ledger.store import Ledger
 from conductor.mailbox import write_atomic
-from conductor.models import layout
+from conductor.models import layout, untrusted
+from conductor.models.claim import CLAIM_LIMIT, WorkerClaim
 from conductor.models.event import EventType
 from conductor.models.layout import EXPLANATION, RESULT
 from conductor.models.paths import escape_reason, printable, unstorable_reason
-from conductor.models.result import ResultFile, ResultStatus
+from conductor.models.policy import MAX_CHANGE_BYTES, MAX_FILE_BYTES
+from conductor.models.result import SUMMARY_MAX, ResultFile, ResultStatus
+from conductor.models.untrusted import UntrustedError
 
 POLL_SECONDS = 1.0  # the longest pause between looks at the attempt's refs
 FACTOR = 1.5  # each pause without a change is this much longer than the one before
@@ -50,37 +53,104 @@ ENDS_ATTEMPT = {
 ENDS_FORK = {EventType.FORK_COMPLETED, EventType.FORK_FAILED, EventType.FORK_ABANDONED}
 
 
-def apply_changes(queue: Queue, workspace: Path, parent: str, commit: str) -> list[str]:
-    """Make the files of `workspace` (checked out at `parent`) those of `commit`; the paths."""
+SYMLINK_LIMIT = 4096  # the longest target a symbolic link may have (PATH_MAX)
+
+
+def apply_changes(
+    queue: Queue,
+    workspace: Path,
+    parent: str,
+    commit: str,
+    *,
+    file_limit: int = MAX_FILE_BYTES,
+    change_limit: int = MAX_CHANGE_BYTES,
+) -> list[str]:
+    """Make the files of `workspace` (checked out at `parent`) those of `commit`; the paths.
+
+    Each blob's size is read from its header first: a file over `file_limit`
+    (behavior.max_file_bytes), or files over `change_limit` together, refuse the change before
+    any blob is inflated. The others are streamed into the workspace, never whole in memory."""
     out = queue.git("diff-tree", "-r", "-z", "--no-renames", "--no-commit-id", parent, commit)
     fields = out.split("\0")
-    changed = []
+    entries = []
     for meta, path in zip(fields[0::2], fields[1::2], strict=False):
-        if not meta:
-            continue
-        _old_mode, new_mode, _old, blob, status = meta.lstrip(":").split(" ")
+        if meta:
+            _old_mode, new_mode, _old, blob, status = meta.lstrip(":").split(" ")
+            entries.append((path, new_mode, blob, status))
+    _check_sizes(queue, entries, file_limit=file_limit, change_limit=change_limit)
+    changed = []
+    for path, new_mode, blob, status in entries:
         reason = escape_reason(path) or unstorable_reason(path)
         target = workspace / path
+        # checked as the change is applied: an earlier entry may have made a parent a symlink
         if reason is None and not target.parent.resolve().is_relative_to(workspace.resolve()):
             reason = "leads outside the workspace through a symbolic link"
         if reason is not None:
             raise ConductorError(f"the worker's change has a path that {reason}: {printable(path)}")
-        if status == "D":
-            target.unlink(missing_ok=True)
-        elif new_mode == "160000":
+        if status != "D" and new_mode == "160000":
             raise ConductorError(f"the worker's change adds a submodule at {path}, which cannot be applied")
-        else:
-            data = queue.blob(blob)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if target.is_symlink() or target.exists():
-                target.unlink()
-            if new_mode == "120000":
-                os.symlink(data.decode("utf-8", "surrogateescape"), target)
-            else:
-                target.write_bytes(data)
-                target.chmod(0o755 if new_mode == "100755" else 0o644)
+        try:
+            _apply(queue, target, new_mode, blob, status)
+        except OSError as exc:  # a file where the change has a folder, or the other way round
+            raise ConductorError(
+                f"the worker's change cannot be applied at {printable(path)}: {exc.strerror or exc}"
+            ) from None
         changed.append(path)
     return changed
+
+
+def _check_sizes(
+    queue: Queue, entries: list[tuple[str, str, str, str]], *, file_limit: int, change_limit: int
+) -> None:
+    """Refuse a change with a file over `file_limit` or files over `change_limit` together, from
+    the blobs' headers (`git cat-file --batch-check` inflates none of them)."""
+    blobs = sorted({blob for _, mode, blob, status in entries if status != "D" and mode != "160000"})
+    if not blobs:
+        return
+    wanted = "".join(f"{blob}\n" for blob in blobs).encode()
+    listed = queue.git("cat-file", "--batch-check=%(objectname) %(objectsize)", stdin=wanted)
+    sizes = {}
+    for line in listed.splitlines():
+        oid, _, shown = line.partition(" ")
+        if not shown.isdigit():
+            raise ConductorError(f"the worker's change names an object that is not here: {oid[:40]}")
+        sizes[oid] = int(shown)
+    total = 0
+    for path, mode, blob, status in entries:
+        if status == "D" or mode == "160000":
+            continue
+        size = sizes.get(blob, 0)
+        if mode == "120000" and size > SYMLINK_LIMIT:
+            raise ConductorError(
+                f"the worker's change has a symbolic link {printable(path)} too long to make"
+            )
+        if size > file_limit:
+            raise ConductorError(
+                f"the worker's change has {printable(path)} of {size} bytes, over behavior.max_file_bytes"
+                f" ({file_limit} bytes): not taken; split the file or the step, or raise"
+                " behavior.max_file_bytes"
+            )
+        total += size
+    if total > change_limit:
+        raise ConductorError(
+            f"the worker's change holds {total} bytes in its files, over behavior.max_change_bytes"
+            f" ({change_limit} bytes): not taken; split the step, or raise behavior.max_change_bytes"
+        )
+
+
+def _apply(queue: Queue, target: Path, mode: str, blob: str, status: str) -> None:
+    """One entry of the worker's change into the workspace, its size already checked."""
+    if status == "D":
+        target.unlink(missing_ok=True)
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.is_symlink() or target.exists():
+        target.unlink()
+    if mode == "120000":
+        os.symlink(queue.blob(blob).decode("utf-8", "surrogateescape"), target)
+    else:
+        queue.copy_blob(blob, target)
+        target.chmod(0o755 if mode == "100755" else 0o644)
 
 
 class RemoteExecutor:
@@ -118,8 +188,10 @@ class RemoteExecutor:
             return Outcome.RESULT
         parent = queue.git("-C", str(assignment.workspace), "rev-parse", "HEAD")
         if f"{base}/{WORK_TASK}" not in present:
+            body = task.to_json().encode()
+            signature = queuekey.sign(queuekey.queue_key(), base, body).encode()
             commit = queue.commit(
-                {layout.QUEUE_TASK: task.to_json().encode()},
+                {layout.QUEUE_TASK: body, queuekey.SIGNATURE_FILE: signature},
                 parent=parent,
                 message=f"conductor task {mailbox.plan}/{mailbox.fork}/{step} attempt {task.attempt}\n\n"
                 f"{QUEUED_AT}: {time.time():.3f}\n",
@@ -137,12 +209,27 @@ class RemoteExecutor:
             present = queue.listing(f"{base}/*")
             if not claimed and f"{base}/{WORK_CLAIM}" in present:
                 queue.fetch(f"{base}/{WORK_CLAIM}")
-                worker = queue.read_json(present[f"{base}/{WORK_CLAIM}"], layout.QUEUE_WORKER)
-                assignment.on_claim({**worker, "executor": self.name, "remote": self.remote})
+                try:
+                    worker = queue.read_model(
+                        present[f"{base}/{WORK_CLAIM}"],
+                        layout.QUEUE_WORKER,
+                        WorkerClaim,
+                        limit=CLAIM_LIMIT,
+                        what="the worker's claim",
+                    )
+                except UntrustedError as exc:  # whoever pushed it: the attempt fails, saying why
+                    assignment.on_claim(
+                        {"executor": self.name, "remote": self.remote, "note": "claim refused"}
+                    )
+                    mailbox.claim(step)
+                    _refuse(assignment, f"refused the worker's claim: {exc.message}")
+                    self._remove(queue, present, assignment)
+                    return Outcome.RESULT
+                assignment.on_claim({**worker.to_json(), "executor": self.name, "remote": self.remote})
                 mailbox.claim(step)
                 claimed = True
                 backoff.reset()
-                assignment.say(f"{step}: claimed by worker {worker.get('name', '?')}")
+                assignment.say(f"{step}: claimed by worker {worker.name}")
             if f"{base}/{WORK_RESULT}" in present:
                 queue.fetch(f"{base}/{WORK_RESULT}")
                 self._deliver(assignment, queue, parent, present[f"{base}/{WORK_RESULT}"], claimed)
@@ -175,33 +262,66 @@ class RemoteExecutor:
             self._remove(queue, leftovers, assignment)
 
     def _deliver(self, assignment: Assignment, queue: Queue, parent: str, report: str, claimed: bool) -> None:
-        """The worker's result: its edits into the worktree, its result files into the mailbox."""
+        """The worker's result: its edits into the worktree, its result files into the mailbox.
+        A result commit that cannot be taken as it is (no parent, no result.json, a result.json
+        that is no file or too big, a change that cannot be applied) fails the attempt."""
         step, mailbox = assignment.step, assignment.mailbox
         if not claimed:
             assignment.on_claim(
                 {"executor": self.name, "remote": self.remote, "note": "result without a claim"}
             )
-        code = queue.git("rev-parse", f"{report}^")
         try:
-            changed = apply_changes(queue, assignment.workspace, parent, code)
-        except ConductorError as exc:  # the worker's change cannot be taken: the attempt fails
-            refused = ResultFile(
-                task_id=step, attempt=assignment.task.attempt, status=ResultStatus.FAILED, summary=exc.message
+            code, raw, explanation = _result_commit(queue, report, limit=assignment.result_limit)
+            changed = apply_changes(
+                queue,
+                assignment.workspace,
+                parent,
+                code,
+                file_limit=assignment.file_limit,
+                change_limit=assignment.change_limit,
             )
-            write_atomic(mailbox.path(layout.FAILED, step, EXPLANATION), f"# {step}\n\n{exc.message}\n")
-            write_atomic(mailbox.path(layout.FAILED, step, RESULT), refused.to_json())
-            assignment.say(f"{step}: refused the worker's change: {exc.message}")
+        except ConductorError as exc:  # the worker's result cannot be taken: the attempt fails
+            _refuse(assignment, f"refused the worker's result: {exc.message}")
             return
-        raw = queue.read(report, layout.QUEUE_RESULT)
         try:
             directory = ResultFile.from_json(raw).status.value
-        except ValueError:
-            directory = "failed"  # the runner reports the broken result file
-        write_atomic(mailbox.path(directory, step, EXPLANATION), queue.read(report, layout.QUEUE_EXPLANATION))
+        except UntrustedError:
+            directory = layout.FAILED  # the runner reports the broken result file
+        write_atomic(mailbox.path(directory, step, EXPLANATION), explanation)
         write_atomic(mailbox.path(directory, step, RESULT), raw)
         assignment.say(
             f"{step}: result from the worker ({len(changed)} file{'' if len(changed) == 1 else 's'} changed)"
         )
+
+
+def _result_commit(queue: Queue, report: str, *, limit: int) -> tuple[str, bytes, bytes]:
+    """The code commit, the result and the explanation of a worker's result commit, each read
+    within bounds (a missing explanation is an empty one). UntrustedError saying what is wrong."""
+    what = "the worker's result"
+    raw = queue.read(report, layout.QUEUE_RESULT, limit=limit, what=what, setting="behavior.max_result_bytes")
+    try:
+        explanation = queue.read(
+            report, layout.QUEUE_EXPLANATION, limit=limit, what=what, setting="behavior.max_result_bytes"
+        )
+    except UntrustedError:
+        if queue.object(f"{report}:{layout.QUEUE_EXPLANATION}") is not None:
+            raise  # there, but no file or too big
+        explanation = b""
+    code = queue.parent(report)
+    if code is None:
+        raise UntrustedError([f"{what} {report[:12]} has no parent (the code the worker changed)"])
+    return code, raw, explanation
+
+
+def _refuse(assignment: Assignment, reason: str) -> None:
+    """Fail the attempt with `reason`: a failed result (and its explanation) in the mailbox."""
+    step, mailbox = assignment.step, assignment.mailbox
+    summary = "".join(c if c.isprintable() else "?" for c in reason)[:SUMMARY_MAX]
+    refused = ResultFile(
+        task_id=step, attempt=assignment.task.attempt, status=ResultStatus.FAILED, summary=summary
+    )
+    write_atomic(mailbox.path(layout.FAILED, step, EXPLANATION), f"# {step}\n\n{summary}\n")
+    write_atomic(mailbox.path(layout.FAILED, step, RESULT), refused.to_json())  # the runner says why
 
 
 def _delivered(assignment: Assignment) -> bool:
@@ -210,8 +330,8 @@ def _delivered(assignment: Assignment) -> bool:
     if found is None or found.problem is not None:
         return found is not None
     try:
-        attempt = json.loads(found.result).get("attempt")
-    except (ValueError, AttributeError):
+        attempt = untrusted.load_object(found.result, name="result").get("attempt")
+    except UntrustedError:
         return True  # a broken result is still this attempt's: the runner reports it
     return attempt in (None, assignment.task.attempt)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from conductor.errors import ConfigError
 from conductor.models.source import YamlDocument
 
-FILE_RULES_KEYS = frozenset({"protected_patterns"})
+FILE_RULES_KEYS = frozenset({"protected_patterns", "review_patterns", "secrets_allowed"})
 """The keys of `file_rules`; tests keep this in step with conductor.models.policy.FileRules."""
 
 

@@ -179,6 +179,17 @@ def diff_paths(repo: pygit2.Repository, old_tree: str, new_tree: str, paths: lis
     return result
 
 
+def changed_paths(repo: pygit2.Repository, old_tree: str, new_tree: str) -> list[str]:
+    """Every path whose entry differs between two trees (both sides of a rename): equal
+    subtrees are skipped, so the cost follows the difference."""
+    old, new = repo[pygit2.Oid(hex=old_tree)], repo[pygit2.Oid(hex=new_tree)]
+    assert isinstance(old, pygit2.Tree) and isinstance(new, pygit2.Tree)
+    found: set[str] = set()
+    for delta in old.diff_to_tree(new).deltas:
+        found.update(p for p in (delta.old_file.path, delta.new_file.path) if p)
+    return sorted(found)
+
+
 def commit(
     repo: pygit2.Repository,
     tree_id: str,
@@ -215,6 +226,34 @@ def entry(repo: pygit2.Repository, commit: str, path: str) -> tuple[str, tree.En
     blob = repo.get(item.id)
     assert isinstance(blob, pygit2.Blob)
     return "blob", (int(item.filemode), blob.data)
+
+
+@dataclass(frozen=True)
+class Found:
+    """What a path is at a commit, without reading a blob: its kind ("blob", "tree" or "none"),
+    and for a blob its mode, object id and size."""
+
+    kind: str
+    mode: int = 0
+    oid: str = ""
+    size: int = 0
+
+
+def find(repo: pygit2.Repository, commit: str, path: str) -> Found:
+    """What `path` is at `commit`. A blob's size comes from its object header: the blob is not
+    inflated (`repo.get(oid).size` would inflate it whole)."""
+    found = repo.get(commit)
+    assert isinstance(found, pygit2.Commit)
+    try:
+        item = found.tree[path]
+    except KeyError:
+        return Found("none")
+    if item.type == ObjectType.TREE:
+        return Found("tree")
+    if item.filemode == FileMode.COMMIT:
+        return Found("none")
+    _, size = repo.odb.read_header(item.id)
+    return Found("blob", int(item.filemode), str(item.id), int(size))
 
 
 def files_under(repo: pygit2.Repository, commit: str, path: str) -> list[str]:

@@ -290,8 +290,16 @@ class Ledger:
         _, data = self.repo.odb.read(pygit2.Oid(hex=oid))
         return bytes(data)
 
+    def changed_paths(self, old_tree: str, new_tree: str) -> list[str]:
+        """The paths whose entries differ between two trees (cost follows the difference)."""
+        return code.changed_paths(self.repo, old_tree, new_tree)
+
     def entry(self, commit: str, path: str) -> tuple[str, tree.Entry | None]:
         return code.entry(self.repo, commit, path)
+
+    def find(self, commit: str, path: str) -> code.Found:
+        """What `path` is at `commit`, a blob's size from its header (nothing inflated)."""
+        return code.find(self.repo, commit, path)
 
     def files_under(self, commit: str, path: str) -> list[str]:
         return code.files_under(self.repo, commit, path)

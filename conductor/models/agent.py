@@ -89,6 +89,11 @@ class AgentProfileSpec(_Strict):
         description="Gitignore patterns of the files the agent leaves in the worktree (chat history,"
         " caches): never committed, never counted as a change.",
     )
+    network: list[str] = Field(
+        default_factory=list,
+        description="The hosts it reaches (its provider's API: host, host:port, *.domain) when the"
+        " policy does not say what the network is; --base-url's host is added.",
+    )
     fails_when: list[str] = Field(
         default_factory=list,
         description="Regular expressions: output that means the run failed even though it exited 0"

@@ -49,6 +49,15 @@ class StepSpec(Model):
     )
     policy: PolicyFile | None = Field(default=None, description="Step-level policy overrides.")
 
+    @field_validator("title")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        """A title becomes a commit subject and a record's message: one line of text."""
+        bad = next((c for c in value if ord(c) < 32 or 0x7F <= ord(c) <= 0x9F), None)
+        if bad is not None:
+            raise ValueError(f"a title is one line of text; it holds the control character {bad!r}")
+        return value
+
 
 class ForkSpec(Model):
     """A strategy: an id (used in the branch name), a description and its steps."""

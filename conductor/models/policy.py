@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import ConfigDict, Field, field_validator
 
 from conductor.models.base import Model
+from conductor.models.sizes import parse_size
 
 
 class _Section(Model):
@@ -26,6 +27,26 @@ class FileRules(_Section):
             "commit (through the guard hook) may add, modify, delete or rename."
         ),
     )
+    secrets_allowed: list[str] | None = Field(
+        default=None,
+        description="Gitignore-style patterns of files that may hold credential-shaped strings (test"
+        " fixtures); elsewhere a change that adds one is refused. A known secret's value never is"
+        " allowed. Only the project's policy file sets it.",
+    )
+    review_patterns: list[str] | None = Field(
+        default=None,
+        description="Gitignore-style patterns of files whose change could fake the evidence (test"
+        " configuration, CI definitions, .gitattributes…): a step that changes one waits for a"
+        " person (`conductor approve`, or --yes) naming the paths.",
+    )
+
+
+MAX_FILE_BYTES = 8 << 20
+"""behavior.max_file_bytes by default. Source files, lock files and fixtures fit with room to spare;
+a file at the limit costs Conductor a few times its size while it checks it (the content, its blob,
+the diff), a few tens of MB."""
+MAX_CHANGE_BYTES = 64 << 20
+"""behavior.max_change_bytes by default: eight files at the per-file limit."""
 
 
 class Behavior(_Section):
@@ -53,6 +74,20 @@ class Behavior(_Section):
         description="Largest result or explanation file an executor may write, in bytes "
         "(default 1048576); a larger one rejects the attempt.",
     )
+    max_file_bytes: int | None = Field(
+        default=None,
+        ge=1,
+        description="Largest file a step may add or change, in bytes (default 8388608, 8 MiB; a sparse"
+        " file counts by its apparent size); a larger one rejects the attempt without being read. A"
+        " plan or step may lower it, not raise it.",
+    )
+    max_change_bytes: int | None = Field(
+        default=None,
+        ge=1,
+        description="Most bytes the files one step adds or changes may hold together (default 67108864,"
+        " 64 MiB); a larger change rejects the attempt without being read. A plan or step may lower"
+        " it, not raise it.",
+    )
 
 
 class VerifyRules(_Section):
@@ -62,6 +97,11 @@ class VerifyRules(_Section):
     )
     timeout_seconds: int | None = Field(
         default=None, ge=1, description="Time allowed per verify command (default 300)."
+    )
+    pinned: list[str] | None = Field(
+        default=None,
+        description="Gitignore-style patterns of files (existing tests) the verify commands run as"
+        " they are at the plan's base, whatever the fork changed in them; new files run as written.",
     )
 
 
@@ -95,12 +135,32 @@ class SandboxRules(_Section):
         "run here; else unsandboxed, with the fallback checks), required (refuse to run without "
         "it), off (default auto). A plan or step can make it stricter, never looser.",
     )
-    network: bool | None = Field(
+    network: bool | list[str] | None = Field(
         default=None,
-        description="Whether sandboxed commands may reach the network (default true). A plan or "
-        "step can turn it off, not on.",
+        description="What sandboxed commands may reach: true (the whole network; the default for"
+        " --exec commands), false (nothing), or a list of hosts (host, host:port, *.domain) reached"
+        " through Conductor's proxy — an agent profile's default is its provider's API host. A plan"
+        " or step can narrow it, never widen it.",
     )
 
+    @field_validator("network")
+    @classmethod
+    def _hosts(cls, value: bool | list[str] | None) -> bool | list[str] | None:
+        if isinstance(value, list):
+            for host in value:
+                if not host.strip() or any(c.isspace() for c in host.strip()) or "@" in host:
+                    raise ValueError(
+                        f"'{host}' is not a host or host:port (api.openai.com, *.example.com:443)"
+                    )
+        return value
+
+    env: list[str] | None = Field(
+        default=None,
+        description="Variables of your environment that commands get besides the basics (PATH,"
+        " locale, proxies): names or globs (MY_APP_*); a secret-looking one (*KEY*, *TOKEN*,"
+        " *SECRET*, *PASSWORD*, …) passes only when named exactly. Only the project's policy file"
+        " sets it.",
+    )
     expose: list[str] | None = Field(
         default=None,
         description="Paths the sandbox shows read-only though they are hidden (in your checkout, say a"
@@ -154,6 +214,29 @@ class ExecutorRules(_Section):
     model: str | None = Field(default=None, description="The model for that agent, when --model names none.")
 
 
+class LimitRules(_Section):
+    memory: int | str | None = Field(
+        default=None,
+        description="Memory a process of a step may allocate: bytes or a size (512M, 8G; default 8G).",
+    )
+    processes: int | None = Field(
+        default=None, ge=1, description="Processes the user may run while a step runs (default 4096)."
+    )
+    file_size: int | str | None = Field(
+        default=None, description="Largest file a step's process may write: bytes or a size (default 4G)."
+    )
+    cpu_seconds: int | None = Field(
+        default=None, ge=1, description="CPU time of one process of a step (default: no limit)."
+    )
+
+    @field_validator("memory", "file_size")
+    @classmethod
+    def _size(cls, value: int | str | None) -> int | str | None:
+        if value is not None:
+            parse_size(value)
+        return value
+
+
 class SecretRules(_Section):
     env: list[str] | None = Field(
         default=None,
@@ -179,3 +262,4 @@ class PolicyFile(_Section):
     secrets: SecretRules | None = None
     workspace: WorkspaceRules | None = None
     executor: ExecutorRules | None = None
+    limits: LimitRules | None = None

@@ -13,7 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from conductor.models.policy import PolicyFile
+from conductor.models.policy import MAX_CHANGE_BYTES, MAX_FILE_BYTES, PolicyFile
+from conductor.models.sizes import parse_size
 from conductor.models.source import Location, YamlDocument
 from conductor.policy.patterns import Pattern, ProtectedPatterns
 
@@ -27,12 +28,18 @@ DEFAULTS: dict[str, Any] = {
     "confidence.approval_below": 0.5,
     "provenance.sign": "auto",
     "behavior.max_result_bytes": 1024 * 1024,
+    "behavior.max_file_bytes": MAX_FILE_BYTES,
+    "behavior.max_change_bytes": MAX_CHANGE_BYTES,
     "sandbox.mode": "auto",
     "sandbox.network": True,
     "workspace.env": None,
     "workspace.worktrees": None,
     "executor.agent": None,
     "executor.model": None,
+    "limits.memory": "8G",
+    "limits.processes": 4096,
+    "limits.file_size": "4G",
+    "limits.cpu_seconds": None,
 }
 LISTS = (
     "global_constraints",
@@ -42,14 +49,27 @@ LISTS = (
     "workspace.setup_inputs",
     "workspace.copy",
     "sandbox.expose",
+    "sandbox.env",
+    "file_rules.review_patterns",
+    "file_rules.secrets_allowed",
+    "verify.pinned",
 )
 TIGHTENING: dict[str, list[Any]] = {
     "sandbox.mode": ["off", "auto", "required"],
-    "sandbox.network": [True, False],
 }
 """Settings a plan or step layer can only make stricter (later in the list); only the project's
 own policy file may loosen them."""
-PROJECT_ONLY = ("workspace.worktrees", "sandbox.expose", "executor.agent", "executor.model")
+LOWERING = ("behavior.max_file_bytes", "behavior.max_change_bytes")
+"""Limits a plan or step layer can only lower: they bound what Conductor holds in memory while it
+checks a step, and a plan may come from a model."""
+PROJECT_ONLY = (
+    "workspace.worktrees",
+    "sandbox.expose",
+    "sandbox.env",
+    "executor.agent",
+    "executor.model",
+    "file_rules.secrets_allowed",
+)
 """Settings only the project's own policy file sets (a plan may come from a model): a plan or
 step layer's value is not taken."""
 PROTECTED = "file_rules.protected_patterns"
@@ -135,9 +155,15 @@ class EffectivePolicy:
                     if item not in present:
                         lists[key].append(Sourced(item, layer.origin(key, i)))
                         present.add(item)
+            elif key == "sandbox.network" and not layer.trusted:
+                if narrower(value, scalars[key].value):
+                    scalars[key] = Sourced(value, layer.origin(key))
             elif key in TIGHTENING and not layer.trusted:
                 order = TIGHTENING[key]
                 if order.index(value) > order.index(scalars[key].value):
+                    scalars[key] = Sourced(value, layer.origin(key))
+            elif key in LOWERING and not layer.trusted:
+                if value < scalars[key].value:
                     scalars[key] = Sourced(value, layer.origin(key))
             elif key != "version":
                 scalars[key] = Sourced(value, layer.origin(key))
@@ -159,6 +185,20 @@ class EffectivePolicy:
     @property
     def workspace_env(self) -> dict[str, str]:
         return dict(self.value("workspace.env") or {})
+
+    @property
+    def limits(self) -> dict[str, int | None]:
+        """`limits.*` in bytes, counts and seconds (None: no limit)."""
+        out: dict[str, int | None] = {}
+        for key in ("memory", "processes", "file_size", "cpu_seconds"):
+            value = self.value(f"limits.{key}")
+            out[key] = None if value is None else parse_size(value) if isinstance(value, str) else int(value)
+        return out
+
+    @property
+    def sandbox_env(self) -> list[str]:
+        """`sandbox.env`: more of your environment that commands get (names or globs)."""
+        return self.items("sandbox.env")
 
     @property
     def exposed(self) -> list[str]:
@@ -222,12 +262,27 @@ class EffectivePolicy:
         return int(self.value("behavior.max_result_bytes"))
 
     @property
+    def max_file_bytes(self) -> int:
+        return int(self.value("behavior.max_file_bytes"))
+
+    @property
+    def max_change_bytes(self) -> int:
+        return int(self.value("behavior.max_change_bytes"))
+
+    @property
     def sandbox_mode(self) -> str:
         return str(self.value("sandbox.mode"))
 
     @property
-    def sandbox_network(self) -> bool:
-        return bool(self.value("sandbox.network"))
+    def sandbox_network(self) -> bool | list[str]:
+        """True (the whole network), False (none) or the hosts allowed."""
+        value = self.value("sandbox.network")
+        return [str(host) for host in value] if isinstance(value, list) else bool(value)
+
+    @property
+    def network_chosen(self) -> bool:
+        """Whether a policy file or plan says what the network is (else each executor's default)."""
+        return self.scalars["sandbox.network"].origin != "default"
 
     @property
     def secret_names(self) -> list[str]:
@@ -239,6 +294,15 @@ class EffectivePolicy:
         out[PROTECTED] = [{"value": p.text, "origin": p.origin} for p in self.protected.patterns]
         out.update({key: sourced.to_json() for key, sourced in self.scalars.items()})
         return {"layers": self.layers, "values": dict(sorted(out.items()))}
+
+
+def narrower(new: Any, current: Any) -> bool:
+    """Whether `sandbox.network: new` allows no more than `current` (true > a host list > false)."""
+    if new is False or current is True:
+        return True
+    if isinstance(new, list) and isinstance(current, list):
+        return set(new) <= set(current)
+    return False
 
 
 def flatten(policy: PolicyFile) -> dict[str, Any]:

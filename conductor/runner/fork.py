@@ -33,11 +33,13 @@ from conductor.runner.index_sync import IndexSync
 from conductor.runner.plans import PlanRecord, step_ids
 from conductor.runner.worktree import fork_worktree
 from conductor.sandbox.confinement import Confinement, exposed_paths, fallback_note, isolate
+from conductor.sandbox.limits import Limits
 from conductor.secrets import Redactor
 
 if TYPE_CHECKING:
     from conductor.provenance.signing import Signer
 
+open_network_note = threading.Event()  # said once per process
 LIVE = (Phase.PENDING, Phase.CLAIMED, Phase.RECEIVED)  # an attempt is out, in the worktree its task names
 FORK_STATES = {
     EventType.FORK_HALTED: "halted",
@@ -201,13 +203,30 @@ class Fork:
             repo_root=root,
             git_dir=self.ledger.git_dir,
             isolated=isolated,
-            network=policy.sandbox_network,
+            network=self._network(policy),
             exposed=exposed_paths(root, os.environ, policy.exposed),
             env=tuple(workspace.environment(policy.workspace_env, self.worktree.path, os.environ).items()),
+            env_names=tuple(policy.sandbox_env),
+            limits=Limits(**policy.limits),
             scratch=private / "sandbox",
             # every worktree and step directory of every repository: the step's own are bound back
             hidden=tuple(dict.fromkeys([private.parent, state_home()])),
         )
+
+    def _network(self, policy: EffectivePolicy) -> bool | tuple[str, ...]:
+        """What the step's commands may reach: the policy's choice; without one, the executor's
+        own hosts (an agent profile's provider), else the whole network."""
+        chosen = policy.sandbox_network
+        hosts = getattr(self.executor, "network_hosts", None)
+        if not policy.network_chosen and hosts:
+            chosen = list(hosts)
+        elif not policy.network_chosen and open_network_note.is_set() is False:
+            open_network_note.set()
+            self.say(
+                "network: open to every host for the step's commands (sandbox.network is true by"
+                " default); name the hosts they need instead: sandbox: {network: [HOST, ...]}"
+            )
+        return tuple(chosen) if isinstance(chosen, list) else chosen
 
     def close(self) -> None:
         """Wait for background work on the worktree; stop watching it."""

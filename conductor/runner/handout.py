@@ -170,6 +170,8 @@ def dispatch(fork: Fork, step: str) -> None:
         confinement=fork.confinement(step),
         on_invalid=lambda found, problems: _refused(fork, step, task.attempt, found, problems),
         result_limit=fork.policy(step).max_result_bytes,
+        file_limit=fork.policy(step).max_file_bytes,
+        change_limit=fork.policy(step).max_change_bytes,
     )
     if not _prepare(fork, step, task.attempt):
         return

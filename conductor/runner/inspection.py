@@ -9,17 +9,26 @@ tree becomes the step's commit when every check passes.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from conductor.checks.diff import AllowedFiles, Violation, changed_lines, check_paths, check_size
+from conductor.checks.diff import (
+    AllowedFiles,
+    Violation,
+    changed_lines,
+    check_file_sizes,
+    check_paths,
+    check_size,
+    size_hint,
+)
 from conductor.checks.evidence import CommandEvidence, run_command
+from conductor.checks.leaks import added_secrets
 from conductor.engine.failures import FailureKind
 from conductor.ledger.code import TreeDiff
 from conductor.ledger.store import Ledger
 from conductor.ledger.tree import Entry
-from conductor.mailbox import Mailbox
+from conductor.mailbox import Mailbox, read_regular
 from conductor.models import resultcheck
 from conductor.models.layout import RESULT
 from conductor.models.paths import printable, unstorable_reason
@@ -87,11 +96,19 @@ class Verdict:
         return self.kind is None
 
 
-def observe(ledger: Ledger, worktree: Worktree, parent: str, candidates: set[str] | None) -> Observed:
-    """Read the attempt's change (`candidates` None: ask `git status`, the slow way)."""
+def observe(
+    ledger: Ledger,
+    worktree: Worktree,
+    parent: str,
+    candidates: set[str] | None,
+    *,
+    limits: detection.Limits | None = None,
+) -> Observed:
+    """Read the attempt's change (`candidates` None: ask `git status`, the slow way), no file
+    over `limits` (they are named in `changed.oversized`, never read, never a blob)."""
     if candidates is None:
         candidates = detection.from_status(worktree.path)
-    snap = detection.read_changes(worktree.path, ledger, parent, candidates)
+    snap = detection.read_changes(worktree.path, ledger, parent, candidates, limits=limits)
     tree = ledger.build_tree(parent, snap.files)
     diff = ledger.diff_trees(ledger.tree_of(parent), tree, sorted(snap.files))
     return Observed(parent, snap, tree, diff)
@@ -112,6 +129,7 @@ def check(
     policy: EffectivePolicy,
     link_was_intact: bool,
     allow_empty: bool = False,
+    known_secrets: Sequence[tuple[str, str]] = (),
 ) -> tuple[Verdict, ResultFile | None]:
     """Steps 1-3 of the pipeline: everything but the verify commands."""
     attempt = task.attempt
@@ -125,7 +143,7 @@ def check(
     if handed_out is None:
         return Verdict(FailureKind.CHECKSUM, "the task file was removed from the mailbox"), result
     try:
-        found = TaskFile.from_json(handed_out.read_bytes()).canonical_digest()
+        found = TaskFile.from_json(read_regular(handed_out)).canonical_digest()  # bounded: no FIFO
     except (ValueError, OSError):
         found = "unreadable"
     if found != task.checksum:
@@ -154,6 +172,8 @@ def check(
         for path, entry in observed.changed.files.items()
         if entry is not None and entry[0] == 0o120000
     }
+    for name, why in sorted(observed.changed.unreadable.items()):
+        violations.append(Violation(FailureKind.CONSTRAINT, printable(name), f"cannot be read: {why}"))
     violations += check_paths(
         observed.diff.changes,
         allowed=AllowedFiles(task.allowed_files),
@@ -161,10 +181,21 @@ def check(
         symlinks=symlinks,
         reported=result.files_changed,
     )
+    # files Conductor did not read for their size: a rejection even if nothing else changed
+    limits = observed.changed.limits
+    violations += check_file_sizes(
+        {printable(path): size for path, size in observed.changed.oversized.items()},
+        max_file_bytes=limits.file_bytes,
+        unread_bytes=observed.changed.unread_bytes,
+        max_change_bytes=limits.change_bytes,
+    )
+    leaks = added_secrets(
+        observed.diff.patch, known=known_secrets, allowed=policy.items("file_rules.secrets_allowed")
+    )
+    violations += leaks
     if violations:
-        return Verdict(
-            violations[0].kind, str(violations[0]), violations=violations, hint=_scope_hint(violations)
-        ), result
+        hint = size_hint(violations) or _scope_hint(violations) or (SECRET_HINT if leaks else None)
+        return Verdict(violations[0].kind, str(violations[0]), violations=violations, hint=hint), result
     if result.status is ResultStatus.FAILED:
         return Verdict(FailureKind.EXECUTOR_FAILED, result.summary), result
     if not observed.diff.changes and not allow_empty:
@@ -183,6 +214,11 @@ def check(
     return Verdict(None), result
 
 
+SECRET_HINT = (
+    "take the secret out of the change (read it from the environment at run time); if the file is a"
+    " test fixture with a made-up credential, list it under file_rules.secrets_allowed in"
+    " .conductor/policy.yaml"
+)
 OUT_OF_SCOPE = "not in allowed_files"
 SCRATCH_HINT = (
     "widen the step's allowed_files if the change belongs to it; if {paths} is a tool's own file (a"
@@ -229,6 +265,7 @@ def run_verify_commands(
     if failed is None:
         return Verdict(None, commands=results)
     state = "timed out" if failed.exit_code is None else f"exited with {failed.exit_code}"
+    state += f": {failed.limit}" if failed.limit else ""
     tail = failed.output.strip().splitlines()[-10:]
     return Verdict(FailureKind.VERIFY_FAILED, f"`{failed.command}` {state}", evidence=tail, commands=results)
 

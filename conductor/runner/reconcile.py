@@ -114,7 +114,7 @@ def _interrupted_command(fork: Fork, step: str) -> None:
     """Conductor died while the command ran: keep its result if it finished, else retry."""
     from conductor.executors.command import kill_leftover
 
-    killed = kill_leftover(fork.mailbox.path(IN_PROGRESS, step, WORKER))
+    killed = kill_leftover(fork.mailbox.path(IN_PROGRESS, step, WORKER), workspace=fork.worktree.path)
     if fork.mailbox.find_result(step) is not None and not killed:
         return  # the command finished before the crash: verify what it did
     verdicts.fail_attempt(

@@ -101,7 +101,7 @@ def hand_over(fork: Fork, step: str) -> None:
     """End the attempt the old executor was given (not counted); the next goes to the new one."""
     from conductor.executors.command import kill_leftover
 
-    killed = kill_leftover(fork.mailbox.path(IN_PROGRESS, step, WORKER))
+    killed = kill_leftover(fork.mailbox.path(IN_PROGRESS, step, WORKER), workspace=fork.worktree.path)
     verdicts.fail_attempt(
         fork,
         step,

@@ -21,7 +21,7 @@ from conductor.models.result import ResultFile
 from conductor.models.task import TaskFile
 from conductor.provenance.statement import StepFacts
 from conductor.report import plural
-from conductor.runner import acceptance, attest, detection, inspection, records, tripwire
+from conductor.runner import acceptance, attest, detection, inspection, records, review, tripwire
 
 if TYPE_CHECKING:
     from conductor.runner.fork import Fork
@@ -49,8 +49,12 @@ def judge(fork: Fork, step: str) -> None:
         policy=policy,
         link_was_intact=link_intact,
         allow_empty=fork.step_spec(step).allow_empty,
+        known_secrets=fork.redact.values,
     )
     if verdict.accepted and task.verify:
+        pinned = review.pin(fork, observed, policy)  # the tests as they were at the plan's base
+        if pinned:
+            fork.say(f"{step}: verify runs with {', '.join(pinned)} as at the plan's base (verify.pinned)")
         armed = (
             tripwire.arm(fork, step, task.attempt, phase="verify", start=tripped.now)
             if tripwire.needed(fork, step)
@@ -69,7 +73,7 @@ def judge(fork: Fork, step: str) -> None:
             fork.worktree.path,
             fork.ledger,
             observed,
-            touched if touched is not None else detection.from_status(fork.worktree.path),
+            (touched if touched is not None else detection.from_status(fork.worktree.path)) | set(pinned),
         )
         tripped = tripped.merge(_disarm(fork, step, task.attempt, phase="verify", recorded=armed))
     if tripped.changed or tripped.tampered:
@@ -91,6 +95,14 @@ def judge(fork: Fork, step: str) -> None:
             checkout=tripped.checkout,
         )
         return
+    needs_person = review.review_paths(observed, policy)
+    if needs_person and fork.state.step(step).review_approved != task.attempt:
+        if not fork.options.yes:
+            review.request_review(fork, step, task.attempt, needs_person)
+            return  # the change stays in the worktree, for a person to look at
+        fork.say(
+            f"{step}: its change touches {', '.join(needs_person)} (review_patterns): accepted under --yes"
+        )
     accept(fork, task, result, observed, verdict.commands, checkout=tripped.checkout)
 
 
@@ -121,7 +133,9 @@ def observe(fork: Fork, step: str, parent: str, *, extra: Sequence[str] = ()) ->
         candidates = watcher.drain()
         if candidates is not None:
             candidates |= set(extra)
-    return inspection.observe(fork.ledger, fork.worktree, parent, candidates)
+    policy = fork.policy(step)
+    limits = detection.Limits(file_bytes=policy.max_file_bytes, change_bytes=policy.max_change_bytes)
+    return inspection.observe(fork.ledger, fork.worktree, parent, candidates, limits=limits)
 
 
 def accept(

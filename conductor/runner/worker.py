@@ -34,6 +34,7 @@ import pathspec
 
 from conductor import secrets
 from conductor.errors import ConductorError
+from conductor.executors import queuekey
 from conductor.executors.base import Assignment, Outcome
 from conductor.executors.command import CommandExecutor
 from conductor.executors.preflight import Where, check_command
@@ -43,9 +44,11 @@ from conductor.gitcli import git_text
 from conductor.ledger import refs
 from conductor.ledger.refs import WORK_CLAIM, WORK_RESULT, WORK_TASK
 from conductor.mailbox import Mailbox
-from conductor.models import layout
+from conductor.models import layout, untrusted
+from conductor.models.claim import HOST_MAX, WorkerClaim
 from conductor.models.result import ResultFile, ResultStatus
 from conductor.models.task import TaskFile
+from conductor.models.untrusted import UntrustedError
 from conductor.policy.project import effective
 from conductor.progress import say
 from conductor.project import find_root, private_state, state_home
@@ -53,22 +56,38 @@ from conductor.report import Report, plural
 from conductor.runner.workspace import environment as workspace_env
 from conductor.sandbox import fingerprint
 from conductor.sandbox.confinement import Confinement, exposed_paths, isolate
+from conductor.sandbox.limits import Limits
 
 WORKTREES = threading.Lock()  # one `git worktree add`/`remove` at a time in this process
+TASK_LIMIT = 4 * 1024 * 1024  # bytes of a queued task.json (a task is a few KiB)
+COMMIT_LIMIT = 64 * 1024  # bytes of a task commit whose message is read (its Queued-At trailer)
 
 
 @dataclass
 class WorkerReport(Report):
     done: list[dict[str, Any]] = field(default_factory=list)
     lost: list[str] = field(default_factory=list)  # claims another worker won
+    skipped: list[str] = field(default_factory=list)  # tasks not signed with this worker's key
 
     def to_json(self) -> dict[str, Any]:
-        return {"done": self.done, "lost_claims": self.lost}
+        return {"done": self.done, "lost_claims": self.lost, "skipped": self.skipped}
 
     def render(self) -> str:
-        return f"{plural(len(self.done), 'task')} done" + (
-            f", {len(self.lost)} claimed by others" if self.lost else ""
+        return (
+            f"{plural(len(self.done), 'task')} done"
+            + (f", {len(self.lost)} claimed by others" if self.lost else "")
+            + (f", {len(self.skipped)} skipped (not signed with this worker's key)" if self.skipped else "")
         )
+
+
+def signed(queue: Queue, key: bytes, base: str, task_commit: str) -> bool:
+    """Whether the task of `base` carries a signature this worker's key verifies."""
+    try:
+        task = queue.read(task_commit, layout.QUEUE_TASK, limit=TASK_LIMIT, what="the queued task")
+        signature = queue.read(task_commit, queuekey.SIGNATURE_FILE, limit=256, what="the queued task")
+    except UntrustedError:
+        return False
+    return queuekey.verify(key, base, task, signature)
 
 
 def open_slots(listing: dict[str, str]) -> list[str]:
@@ -85,7 +104,7 @@ def _as_agent(raw: bytes, worker: str) -> str:
     """The result, naming this worker as the agent (the commit author) unless it names one."""
     try:
         result = ResultFile.from_json(raw)
-    except ValueError:
+    except UntrustedError:
         return raw.decode("utf-8", "replace")  # the machine that runs the plan reports it
     if result.agent:
         return raw.decode("utf-8", "replace")
@@ -94,9 +113,10 @@ def _as_agent(raw: bytes, worker: str) -> str:
 
 def _status(result: str) -> str:
     try:
-        return str(json.loads(result).get("status", "?"))
-    except (ValueError, AttributeError):
+        status = untrusted.load_object(result, name="result").get("status", "?")
+    except UntrustedError:
         return "unreadable result"
+    return status if status in ("completed", "failed") else "unreadable result"
 
 
 def default_name() -> str:
@@ -118,9 +138,17 @@ def work(
     look at the queue finds nothing to claim and nothing is running)."""
     root = find_root()
     executor = _executor(root, command, agent)
+    key = queuekey.queue_key()  # a worker runs only tasks signed with the key it shares
     queue = Queue(root, remote)
     queue.check_remote()
     worker = name or default_name()
+    try:  # the name goes into every claim, which the coordinator reads strictly
+        WorkerClaim(name=worker, claimed_at=0.0)
+    except ValueError:
+        raise ConductorError(
+            f"the worker's name {untrusted.shown(worker)} cannot be used",
+            hint="give --name one line of at most 100 characters, without control characters",
+        ) from None
     report = WorkerReport()
     backoff = Backoff(cap=poll_seconds)
     commands: set[str] = set()  # slots whose command runs: at most `jobs`
@@ -142,15 +170,29 @@ def work(
 
     def claim(base: str, task_commit: str) -> dict[str, float] | None:
         """Claim the task of `base` (a push that fails if another worker's claim is there, or
-        if the task was withdrawn); its timing, or None when lost."""
+        if the task was withdrawn), unless its signature does not verify; its timing, or None
+        when lost or skipped."""
         try:
             queue.fetch(f"{base}/{WORK_TASK}")
         except ConductorError:
             return None  # withdrawn since the look (its attempt timed out)
+        if not signed(queue, key, base, task_commit):
+            with lock:
+                first = base not in report.skipped
+                if first:
+                    report.skipped.append(base)
+            if first:
+                say_fn(
+                    f"worker {worker}: skipping {base}: its task is not signed with this worker's key"
+                    f" ({queuekey.KEY_VARIABLE}); only a coordinator that shares it queues tasks this"
+                    " worker runs"
+                )
+            return None
         timing = _timing(queued_time(queue, task_commit), time.time(), free_since[0])
-        who = {"name": worker, "host": platform.node(), **timing}
+        # only the fields a claim may have: the coordinator refuses any other
+        who = WorkerClaim(name=worker, host=platform.node()[:HOST_MAX], **timing)
         commit = queue.commit(
-            {layout.QUEUE_WORKER: json.dumps(who).encode()},
+            {layout.QUEUE_WORKER: json.dumps(who.to_json()).encode()},
             parent=task_commit,
             message=f"claimed by {worker}\n",
         )
@@ -194,7 +236,10 @@ def work(
                     seen = listing
                 # one candidate a free job slot; a lost claim frees its slot, and the next look
                 # (at once) moves on to the next candidate
-                for base in claim_order([b for b in open_slots(listing) if b not in taken], worker)[:free]:
+                with lock:
+                    skipped = set(report.skipped)  # not signed with this worker's key: never again
+                open_now = [b for b in open_slots(listing) if b not in taken and b not in skipped]
+                for base in claim_order(open_now, worker)[:free]:
                     thread = threading.Thread(
                         target=run_one, args=(base, listing[f"{base}/{WORK_TASK}"]), name=base
                     )
@@ -225,6 +270,9 @@ def work(
 
 def queued_time(queue: Queue, task_commit: str) -> float | None:
     """When the coordinator queued the task (its `Queued-At:` trailer); None if not said."""
+    found = queue.object(task_commit)
+    if found is None or found[1] != "commit" or found[2] > COMMIT_LIMIT:
+        return None  # not said in a way worth reading
     try:
         message = queue.git("log", "-1", "--format=%B", task_commit)
     except ConductorError:
@@ -268,8 +316,13 @@ def do_task(
     parsed = refs.parse_work_ref(f"{base}/{WORK_TASK}")
     assert parsed is not None
     plan, fork, step, attempt, _ = parsed
-    task = TaskFile.from_json(queue.read(task_commit, layout.QUEUE_TASK))
-    parent = queue.git("rev-parse", f"{task_commit}^")
+    # whoever can push to the queue wrote it: read within bounds, strictly (models/untrusted.py)
+    task = queue.read_model(
+        task_commit, layout.QUEUE_TASK, TaskFile, limit=TASK_LIMIT, what="the queued task"
+    )
+    parent = queue.parent(task_commit)
+    if parent is None:
+        raise UntrustedError([f"the queued task {task_commit[:12]} has no parent (the code it starts from)"])
     jobs = _private(queue.root) / "worker"
     jobs.mkdir(parents=True, exist_ok=True, mode=0o700)
     scratch = Path(tempfile.mkdtemp(prefix="job-", dir=jobs))
@@ -319,6 +372,9 @@ def do_task(
                 f"`{command}` {outcome.value} on worker {worker} after {task.timeout_seconds}s",
                 f"The worker's command did not finish ({outcome.value}).",
             )
+        elif found.problem is not None:  # a link, a FIFO, a file over the limit: never read
+            unread = f"`{command}` left a result the worker will not read: {found.problem}"
+            result, explanation = _failed(step, attempt, unread)
         else:
             result, explanation = _as_agent(found.result, worker), found.explanation
         _drop_scratch(queue, workspace, getattr(executor, "scratch", ()))
@@ -440,9 +496,11 @@ def _confinement(root: Path, workspace: Path) -> Confinement:
         repo_root=root,
         git_dir=git_dir,
         isolated=isolate(policy.sandbox_mode),
-        network=policy.sandbox_network,
+        network=tuple(network) if isinstance(network := policy.sandbox_network, list) else network,
         exposed=exposed_paths(root, os.environ, policy.exposed),
         env=tuple(workspace_env(policy.workspace_env, workspace, os.environ).items()),
+        env_names=tuple(policy.sandbox_env),
+        limits=Limits(**policy.limits),
         scratch=private / "sandbox",
         hidden=tuple(dict.fromkeys([private.parent, state_home()])),  # the other jobs' too
     )

@@ -1,10 +1,12 @@
 """Bubblewrap (https://github.com/containers/bubblewrap): the sandbox on Linux.
 
-The command sees the whole system read-only; the user's checkout (and with it the
-repository's .git) is covered by an empty tmpfs, and only the step's worktree and a private
-directory (its TMPDIR, and a private git directory) are bound back in, writable. It runs in its own user,
-PID, IPC and UTS namespaces without capabilities and without the right to make further user
-namespaces, so nothing it starts outlives it and nothing it does can uncover what is hidden.
+The command sees the system read-only; the user's home, checkout (and with it the repository's
+.git), /tmp and /run are covered by empty tmpfs mounts (conductor.sandbox.visibility), what the
+command needs of them is bound back read-only, and only the step's worktree and a private
+directory (its HOME and TMPDIR, and a private git directory) are bound back in, writable. It
+runs in its own user, PID, IPC and UTS namespaces without capabilities and without the right
+to make further user namespaces, so nothing it starts outlives it and nothing it does can
+uncover what is hidden.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class Mounts:
     readable: Sequence[Path] = ()  # bound back in read-only (inside hidden paths)
     writable: Sequence[Path] = ()  # bound back in read-write
     files: Sequence[tuple[Path, Path]] = ()  # (source, target) bound read-only over a file
+    masked: Sequence[Path] = ()  # hidden again inside what was bound back (credential locations)
     network: bool = True
 
 
@@ -80,4 +83,6 @@ def command(argv: Sequence[str], mounts: Mounts, *, cwd: Path) -> list[str]:
         out += ["--bind", str(path), str(path)]
     for source, target in mounts.files:
         out += ["--ro-bind", str(source), str(target)]
+    for path in mounts.masked:
+        out += ["--tmpfs", str(path)] if path.is_dir() else ["--ro-bind", "/dev/null", str(path)]
     return [*out, "--chdir", str(cwd), "--", *argv]

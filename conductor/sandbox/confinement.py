@@ -7,18 +7,24 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from conductor import resources
 from conductor.errors import ConductorError
 from conductor.gitcli import OVERRIDE_VARIABLE
-from conductor.sandbox import bwrap, gitview, reaper
+from conductor.sandbox import bwrap, gitview, reaper, visibility
+from conductor.sandbox.environment import Allowlist
+from conductor.sandbox.limits import Limits
+from conductor.sandbox.proxy import PROXY_PORT, Proxy, Rule, loopback
 
 SHELL = "/bin/sh"
 
@@ -38,9 +44,11 @@ class Confinement:
     repo_root: Path  # the user's checkout, .git included: hidden under bubblewrap
     git_dir: Path  # the repository's (common) git directory
     isolated: bool  # bubblewrap; False: the fallback (a subreaper, and fingerprint.py)
-    network: bool = True
+    network: bool | tuple[str, ...] = True  # all, none, or these hosts (through the proxy)
     exposed: tuple[Path, ...] = field(default=())  # read-only inside the checkout (a venv on PATH)
     env: tuple[tuple[str, str], ...] = field(default=())  # the policy's workspace.env, resolved
+    env_names: tuple[str, ...] = field(default=())  # the policy's sandbox.env: more that passes
+    limits: Limits = field(default_factory=Limits)  # the policy's limits, set on each process
     scratch: Path | None = None  # where each process's private directory goes (default: the temp dir)
     hidden: tuple[Path, ...] = field(default=())  # more to hide: other worktrees, other steps' scratch
 
@@ -53,6 +61,8 @@ class Launch:
     env: dict[str, str]
     scratch: Path | None  # the private directory (bubblewrap only), removed afterwards
     isolated: bool
+    preexec: Callable[[], None] | None = None  # run in the child before it starts: the limits
+    blocked: list[str] = field(default_factory=list)  # host:port the network allowlist refused
 
 
 def exposed_paths(
@@ -77,20 +87,39 @@ def exposed_paths(
     return tuple(found)
 
 
+def allowlist(confinement: Confinement, inherit: Sequence[str] = ()) -> Allowlist:
+    """What passes of Conductor's environment to the step's commands (sandbox/environment.py)."""
+    return Allowlist(named=confinement.env_names, extra=inherit)
+
+
 @contextlib.contextmanager
 def launch(
     confinement: Confinement,
     command: str,
     *,
     env: Mapping[str, str],
+    inherit: Sequence[str] = (),
     writable: Sequence[Path] = (),
+    trusted_command: bool = False,
 ) -> Iterator[Launch]:
-    """`command` (a shell command) ready to start under `confinement`; `writable` are more
-    paths it may write (the command executor's result directory)."""
-    env = {**env, **dict(confinement.env)}
+    """`command` (a shell command) ready to start under `confinement`: with the variables of
+    Conductor's environment the allowlist passes (`inherit`: exact names an agent profile
+    lists), then `env`, then the policy's workspace.env. `writable` are more paths it may write
+    (the command executor's result directory). Under bubblewrap it gets a home of its own, and
+    with `trusted_command` (the user's own: --exec, an agent profile's; not a plan's verify
+    command) the files its command line names are shown read-only."""
+    env = {**allowlist(confinement, inherit).apply(os.environ), **env, **dict(confinement.env)}
     env.pop(OVERRIDE_VARIABLE, None)  # a person's pass through the guard is never an agent's
     if not confinement.isolated:
-        yield Launch(reaper.argv([SHELL, "-c", command]), env, None, isolated=False)
+        # no sandbox, no home of its own: it runs as you, in yours (docs/security.md)
+        yours = {"HOME": os.environ["HOME"]} if "HOME" in os.environ else {}
+        yield Launch(
+            reaper.argv([SHELL, "-c", command]),
+            {**yours, **env},
+            None,
+            isolated=False,
+            preexec=confinement.limits.preexec(),
+        )
         return
     parent = confinement.scratch or Path(tempfile.gettempdir())
     parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -98,19 +127,88 @@ def launch(
     scratch = Path(tempfile.mkdtemp(prefix="step-", dir=parent))
     try:
         dot_git = gitview.prepare(scratch, worktree=confinement.workspace, git_dir=confinement.git_dir)
-        temp = scratch / "tmp"
+        temp, home = scratch / "tmp", scratch / "home"
         temp.mkdir()
+        for sub in ("", ".config", ".cache", ".local/share", ".local/state"):
+            (home / sub).mkdir(parents=True, exist_ok=True)
+        host = visibility.hidden_places(os.environ)
+        shown = visibility.needed(
+            environ=os.environ,
+            command=command if trusted_command else None,
+            hidden=host,
+            checkout=confinement.repo_root,
+        )
+        readable = [confinement.git_dir / "objects", *confinement.exposed, *shown]
         mounts = bwrap.Mounts(
-            hidden=[confinement.repo_root, *(p for p in confinement.hidden if p.is_dir())],
-            readable=[confinement.git_dir / "objects", *confinement.exposed],
+            hidden=[*host, confinement.repo_root, *(p for p in confinement.hidden if p.is_dir())],
+            readable=readable,
             writable=[confinement.workspace, scratch, *writable],
             files=[(dot_git, confinement.workspace / ".git")],
-            network=confinement.network,
+            masked=[
+                secret
+                for secret in visibility.credentials(os.environ)
+                if any(secret.is_relative_to(p) for p in readable)
+            ],
+            network=confinement.network is True,
         )
+        proxy: Proxy | None = None
+        network: dict[str, str] = {}
+        if isinstance(confinement.network, tuple):
+            proxy, command, network = _allowlist_network(scratch, confinement.network, command)
+            mounts = replace(mounts, writable=[*mounts.writable, proxy.socket_path.parent])
         argv = bwrap.command([SHELL, "-c", command], mounts, cwd=confinement.workspace)
-        yield Launch(argv, {**env, "TMPDIR": str(temp)}, scratch, isolated=True)
+        private = {
+            "HOME": str(home),
+            "XDG_CONFIG_HOME": str(home / ".config"),
+            "XDG_CACHE_HOME": str(home / ".cache"),
+            "XDG_DATA_HOME": str(home / ".local/share"),
+            "XDG_STATE_HOME": str(home / ".local/state"),
+            "TMPDIR": str(temp),
+        }
+        try:
+            yield Launch(
+                argv,
+                {**env, **private, **network},
+                scratch,
+                isolated=True,
+                preexec=confinement.limits.preexec(),
+                blocked=proxy.blocked if proxy is not None else [],
+            )
+        finally:
+            if proxy is not None:
+                proxy.close()
+                shutil.rmtree(proxy.socket_path.parent, ignore_errors=True)
     finally:
         discard(scratch)
+
+
+BRIDGE_WAIT = 500  # times 10 ms: how long the command waits for the bridge to listen
+
+
+def _allowlist_network(
+    scratch: Path, hosts: Sequence[str], command: str
+) -> tuple[Proxy, str, dict[str, str]]:
+    """A proxy for `hosts`, and `command` preceded by the bridge that leads to it from inside the
+    sandbox's own network namespace; the variables that point clients at it."""
+    rules = [Rule.parse(host) for host in hosts]
+    # a unix socket's path is at most 107 bytes: a short folder of its own, removed with the scratch
+    sockets = Path(tempfile.mkdtemp(prefix="cnet-", dir="/tmp" if os.path.isdir("/tmp") else None))
+    proxy = Proxy(rules, sockets / "p.sock").start()
+    bridge, ready = scratch / "bridge.py", scratch / "bridge.ready"
+    shutil.copyfile(resources.path("sandbox/bridge.py"), bridge)
+    ports = " ".join(str(port) for port in loopback(rules))
+    start = (
+        f"{shlex.quote(sys.executable)} {shlex.quote(str(bridge))} {shlex.quote(str(proxy.socket_path))}"
+        f" {PROXY_PORT} {shlex.quote(str(ready))} {ports} </dev/null >/dev/null 2>&1 &\n"
+        f"_c=0; while [ ! -e {shlex.quote(str(ready))} ] && [ $_c -lt {BRIDGE_WAIT} ]; do"
+        " sleep 0.01; _c=$((_c+1)); done\n"
+    )
+    url = f"http://127.0.0.1:{PROXY_PORT}"
+    variables = {
+        name: url for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY")
+    }
+    variables.update(NO_PROXY="localhost,127.0.0.1,::1", no_proxy="localhost,127.0.0.1,::1")
+    return proxy, start + command, variables
 
 
 DISCARDED = ".discarded"

@@ -55,8 +55,11 @@ def prepare(scratch: Path, *, worktree: Path, git_dir: Path) -> Path:
     (private / "info").mkdir()
     (private / "objects" / "info" / "alternates").write_text(f"{git_dir / 'objects'}\n", encoding="utf-8")
     settings = _settings(git_dir / "config")
+    # An identity of its own: its home is not the user's, and its commits are thrown away.
     (private / "config").write_text(
-        "[core]\n\tbare = false\n\tlogallrefupdates = true\n" + settings, encoding="utf-8"
+        "[core]\n\tbare = false\n\tlogallrefupdates = true\n"
+        "[user]\n\tname = agent (conductor sandbox)\n\temail = agent@sandbox.conductor.invalid\n" + settings,
+        encoding="utf-8",
     )
     _copy_refs(git_dir, private)
     shutil.copyfile(admin / "HEAD", private / "HEAD")

@@ -95,7 +95,8 @@ DATABASE_PASSWORD = "s3cr3t-pa55word"
 def no_credentials_in_the_ledger(proj: Project) -> None:
     objects = every_object(proj)
     assert GITHUB_PAT.encode() not in objects and DATABASE_PASSWORD.encode() not in objects
-    assert b"[redacted:$GITHUB_PAT]" in objects  # it was there to leak
+    # it never had them: secret-looking variables are not passed unless named (sandbox.env)
+    assert "my token is , the database \n" in proj.record("evidence/step_001/attempt_1/stdout.log")
 
 
 def only_conductors_commit_on_the_branch(proj: Project) -> None:

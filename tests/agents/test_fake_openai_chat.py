@@ -206,7 +206,7 @@ def test_aider_in_bubblewrap_on_a_worktree_with_a_private_git_dir(tmp_path: Path
     assert (worktree / "hello.txt").read_text() == "from the sandbox\n"
     assert [s.turn for s in fake.seen] == [turn]
     assert git_status(repo) == ""  # the repository itself is untouched
-    assert "[user]" not in (scratch / "git" / "config").read_text()
+    assert "Your Name" not in (scratch / "git" / "config").read_text()  # aider wrote no identity
 
 
 # -- the official SDK reads the fake's answers --------------------------------------------------

@@ -53,7 +53,7 @@ def test_explain_shows_instruction_confidence_policy_verdicts_and_commits(proj: 
         if "max_diff_lines" in text_line
     )
     assert f"behavior.max_diff_lines: 50  (plan.yaml:{line})" in text
-    assert "behavior.timeout_seconds: 300  (.conductor/policy.yaml:19)" in text
+    assert "behavior.timeout_seconds: 300  (.conductor/policy.yaml:37)" in text
     data = json.loads(run_cli("explain", "step_002", "--plan", plan, "--json").out)
     assert [a["attempt"] for a in data["attempts"]] == [1, 2]
     assert data["attempts"][0]["verdict"]["kind"] == "protected_file"

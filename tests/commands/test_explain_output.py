@@ -68,7 +68,8 @@ def test_a_declared_secret_in_the_agents_stderr_is_redacted_in_the_ledger_and_ex
 ) -> None:
     monkeypatch.setenv("DEPLOY_HOOK", SECRET)
     policy = proj.root / ".conductor" / "policy.yaml"
-    policy.write_text(policy.read_text() + "\nsecrets:\n  env: [DEPLOY_HOOK]\n")
+    named = "\nsecrets:\n  env: [DEPLOY_HOOK]\nsandbox:\n  env: [DEPLOY_HOOK]\n"  # passed: named exactly
+    policy.write_text(policy.read_text() + named)
     git(proj.root, "commit", "-qam", "declare a secret")
     # the secret, then just enough that a 4 KB cut of the raw text would fall inside it (and
     # keep a fragment no redactor recognizes): it is redacted first, then cut

@@ -136,14 +136,14 @@ def test_policy_shows_values_with_origins(project: Path, run_cli) -> None:
     assert any(
         line.startswith("behavior.max_diff_lines:")
         and "500" in line
-        and "# .conductor/policy.yaml:18" in line
+        and "# .conductor/policy.yaml:36" in line
         for line in lines
     )
     assert any("behavior.max_attempts:" in line and "# default" in line for line in lines)
     assert any(line.split()[:2] == ["sandbox.network:", "true"] for line in lines)  # as YAML writes it
     assert any("'*.lock'" in line and ".conductor/policy.yaml:14" in line for line in lines)
     data = json.loads(run_cli("policy", "--json").out)
-    assert data["values"]["behavior.max_diff_lines"] == {"value": 500, "origin": ".conductor/policy.yaml:18"}
+    assert data["values"]["behavior.max_diff_lines"] == {"value": 500, "origin": ".conductor/policy.yaml:36"}
     assert {"value": "*.lock", "origin": ".conductor/policy.yaml:14"} in data["values"][
         "file_rules.protected_patterns"
     ]

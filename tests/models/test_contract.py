@@ -13,6 +13,7 @@ from conductor.models.plan import PlanSpec
 from conductor.models.result import ResultFile
 from conductor.models.schema import MODELS, schema_text
 from conductor.models.task import TaskFile
+from conductor.models.untrusted import UntrustedError
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -98,9 +99,9 @@ def test_result_file_round_trip_and_optional_usage() -> None:
     assert ResultFile.from_json(result.to_json()) == result
     minimal = ResultFile.from_json('{"task_id":"step_001","attempt":1,"status":"failed","summary":"no"}')
     assert "tokens" not in minimal.to_json()
-    with pytest.raises(ValidationError, match="status"):
+    with pytest.raises(UntrustedError, match="status"):  # an executor's file: refused, saying why
         ResultFile.from_json('{"task_id":"step_001","attempt":1,"status":"done","summary":"x"}')
-    with pytest.raises(ValidationError, match="attempt"):
+    with pytest.raises(UntrustedError, match="attempt"):
         ResultFile.from_json('{"task_id":"step_001","status":"completed","summary":"x"}')
 
 
@@ -139,3 +140,13 @@ def test_schema_command_prints_the_committed_schema(run_cli) -> None:
         assert json.loads(result.out)["title"].startswith("Conductor")
     bad = run_cli("schema", "nonsense")
     assert bad.code == 2 and "Invalid value" in bad.err
+
+
+@pytest.mark.parametrize("title", ["Add\x00it", "Add\nit", "Add\x1b]52;c;x\x07it", "Add\x85it"])
+def test_a_step_title_is_one_line_of_text(title: str) -> None:
+    from pydantic import ValidationError
+
+    from conductor.models.plan import PlanSpec
+
+    with pytest.raises(ValidationError, match="control character"):
+        PlanSpec.model_validate({"goal": "g", "steps": [{"title": title, "instruction": "do it"}]})

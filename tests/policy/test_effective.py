@@ -169,3 +169,26 @@ def test_the_projects_own_policy_can_turn_the_sandbox_off() -> None:
     assert EffectivePolicy.merge(project).sandbox_mode == "off"
     unquoted = _layer("sandbox:\n  mode: off\n", "p", trusted=True)  # YAML reads `off` as false
     assert unquoted.policy.sandbox is not None and unquoted.policy.sandbox.mode == "off"
+
+
+def test_a_plan_or_step_can_lower_the_memory_limits_but_never_raise_them() -> None:
+    assert EffectivePolicy.defaults().max_file_bytes == 8 << 20
+    assert EffectivePolicy.defaults().max_change_bytes == 64 << 20
+    project = _layer("behavior:\n  max_file_bytes: 100000\n", ".conductor/policy.yaml", trusted=True)
+    raising = _layer(
+        "behavior:\n  max_file_bytes: 999999999999\n  max_change_bytes: 999999999999\n", "plan", trusted=False
+    )
+    lowering = _layer("behavior:\n  max_file_bytes: 4096\n  max_change_bytes: 8192\n", "step", trusted=False)
+
+    raised = EffectivePolicy.merge(project, raising)
+    assert (raised.max_file_bytes, raised.max_change_bytes) == (100000, 64 << 20)
+    assert raised.scalars["behavior.max_file_bytes"].origin == ".conductor/policy.yaml:2"
+    lowered = EffectivePolicy.merge(project, raising, lowering)
+    assert (lowered.max_file_bytes, lowered.max_change_bytes) == (4096, 8192)
+    # the project's own file raises them
+    assert (
+        EffectivePolicy.merge(
+            _layer("behavior:\n  max_file_bytes: 1073741824\n", "p", trusted=True)
+        ).max_file_bytes
+        == 1 << 30
+    )

@@ -132,6 +132,9 @@ def test_a_flipped_byte_anywhere_in_a_statement_is_caught(built: Project, run_cl
 
 def test_redacted_evidence_still_verifies(proj: Project, run_cli, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DEMO_API_KEY", "sk-very-secret-value-123")
+    policy = proj.root / ".conductor" / "policy.yaml"
+    policy.write_text(policy.read_text() + "\nsandbox:\n  env: [DEMO_API_KEY]\n")  # named: it passes
+    git(proj.root, "commit", "-qam", "the verify command gets the key")
     steps = [dict(HELLO_STEPS[0], verify=[f"{PYTHON} -c \"import os; print(os.environ['DEMO_API_KEY'])\""])]
     result = build(run_cli, proj, proj.plan(steps), proj.agent({"step_001": [HELLO]}))
     assert result.code == 0, result.err

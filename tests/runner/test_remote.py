@@ -5,6 +5,7 @@ that runs the plan verifies and commits the results."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import threading
 import time
@@ -409,3 +410,48 @@ def test_a_worker_runs_an_agent_profile_and_keeps_its_scratch_out_of_the_result(
     assert [d["status"] for d in done] == ["completed"]
     assert git(proj.root, "ls-tree", "-r", "--name-only", proj.branch()).split().count(".mine.history") == 0
     assert git(proj.root, "show", f"{proj.branch()}:a.txt") == "a\n"
+
+
+def test_a_worker_runs_only_tasks_signed_with_its_key(shared: tuple[Project, Path], tmp_path: Path) -> None:
+    """Anyone who can push to the queue can push a task; a worker runs none that its key does
+    not verify — not one for a plan that exists nowhere, not one signed with another key."""
+    proj, clone = shared
+    marker = tmp_path / "ran"
+    evil = {
+        "task_id": "step_001",
+        "instruction": f"touch {marker}",
+        "allowed_files": ["**"],
+        "timeout_seconds": 60,
+        "confidence": {"score": 0.9, "level": "high"},
+    }
+    body = json.dumps(evil).encode()
+    remote = tmp_path / "remote.git"
+    from conductor.executors.queuekey import sign
+
+    for number, signature in ((1, None), (2, sign(b"some-other-key-0123456789", "x", body))):
+        base = f"refs/conductor/work/ghost-{number}/main/step_001/1"
+        files = {"task.json": body, **({"signature": signature.encode()} if signature else {})}
+        tree_input = ""
+        for name, data in files.items():
+            oid = git(remote, "hash-object", "-w", "--stdin", input=data.decode()).strip()
+            tree_input += f"100644 blob {oid}\t{name}\n"
+        tree = git(remote, "mktree", input=tree_input).strip()
+        head = git(remote, "rev-parse", "HEAD").strip()
+        commit = git(remote, "commit-tree", tree, "-p", head, "-m", "a task nobody signed").strip()
+        git(remote, "update-ref", f"{base}/task", commit)
+    command = f"touch {marker}"
+    result = run_process(
+        conductor_bin(), "worker", "--remote", "origin", "--exec", command, "--once", "--json", cwd=clone
+    )
+    assert result.code == 0, result.err
+    report = json.loads(result.out)
+    assert report["done"] == [] and len(report["skipped"]) == 2
+    assert "is not signed with this worker's key (CONDUCTOR_QUEUE_KEY)" in result.err
+    assert not marker.exists()
+    assert not [ref for ref in Queue(proj.root, "origin").listing() if ref.endswith("/claim")]
+
+    unkeyed = {k: v for k, v in os.environ.items() if k != "CONDUCTOR_QUEUE_KEY"}
+    refused = run_process(
+        conductor_bin(), "worker", "--remote", "origin", "--exec", command, "--once", cwd=clone, env=unkeyed
+    )
+    assert refused.code == 1 and "CONDUCTOR_QUEUE_KEY is not set" in refused.err

@@ -155,3 +155,26 @@ def test_killed_while_the_command_runs_and_resumed(proj: Project, sandbox: str) 
     assert created[:2] == [("step_001", 1), ("step_001", 2)]
     assert json.loads(proj.record("completed/step_001.result.json"))["attempt"] == 2
     check_exactly_once(proj, base)
+
+
+@pytest.mark.slow
+def test_resume_kills_only_what_conductor_started_never_a_process_the_mailbox_names(proj: Project) -> None:
+    """The mailbox's worker file is writable by an agent without a sandbox: one that names
+    another process group of the user's (an editor) does not get it killed on resume."""
+    proj.sandbox("off")
+    plan = proj.plan(STEPS)
+    script = {**SCRIPT, "step_001": {"1": [{"marker": "started"}, {"sleep": 60}], "*": SCRIPT["step_001"]}}
+    innocent = subprocess.Popen(["sleep", "86401"], start_new_session=True)
+    try:
+        proc = build_until_started(proj, plan, script)
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=30)
+        (worker,) = (proj.root / ".conductor" / "handoff").glob("plan_*/fork_main/in_progress/*.worker.json")
+        data = json.loads(worker.read_text())
+        worker.write_text(json.dumps({**data, "pgid": innocent.pid, "pid": innocent.pid}))
+        resumed = run(proj, "resume")
+        assert resumed.returncode == 0, resumed.stderr
+        assert innocent.poll() is None, "resume killed a process it did not start"
+    finally:
+        innocent.kill()
+        innocent.wait()
