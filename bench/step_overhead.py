@@ -166,7 +166,12 @@ def measure(files: int) -> tuple[float, float]:
 
 @contextlib.contextmanager
 def bare_launch(
-    confinement: Confinement, command: str, *, env: Mapping[str, str], writable: Sequence[Path] = ()
+    confinement: Confinement,
+    command: str,
+    *,
+    env: Mapping[str, str],
+    writable: Sequence[Path] = (),
+    **_: object,
 ) -> Iterator[Launch]:
     """How commands started before the sandbox: the shell, directly."""
     yield Launch([SHELL, "-c", command], dict(env), None, isolated=False)
@@ -175,6 +180,9 @@ def bare_launch(
 @contextlib.contextmanager
 def configured(way: str) -> Iterator[str]:
     """The policy text for `way`; for `unconfined`, Conductor as it was before the sandbox."""
+    if way == "hosts":  # the sandbox, and the network by host list: the proxy and its bridge
+        yield SANDBOX_POLICY.format(mode="required") + "  network: ['127.0.0.1:9']\n"
+        return
     if way != "unconfined":
         yield SANDBOX_POLICY.format(mode=way)
         return
@@ -221,15 +229,19 @@ def main() -> None:
         print(f"Sandbox cost: not measured ({reason})")
         return
     print("measuring the sandbox...", file=sys.stderr)
-    medians = measure_sandbox(make_repo(SIZES[0]), ("unconfined", "required", "off"))
+    medians = measure_sandbox(make_repo(SIZES[0]), ("unconfined", "required", "hosts", "off"))
     base = medians["unconfined"]
     sandbox, fallback = (medians["required"] - base) * 1000, (medians["off"] - base) * 1000
+    hosts = (medians["hosts"] - base) * 1000
     print("Command-executor step with one verify command, 1k files (whole step, median)")
     print(f"  unconfined (baseline):   {base * 1000:7.1f} ms per step")
     print(f"  sandbox (bubblewrap):    {medians['required'] * 1000:7.1f} ms per step  (+{sandbox:.1f} ms)")
+    print(f"  sandbox, hosts by list:  {medians['hosts'] * 1000:7.1f} ms per step  (+{hosts:.1f} ms)")
     print(f"  fallback (sandbox: off): {medians['off'] * 1000:7.1f} ms per step  (+{fallback:.1f} ms)")
-    verdict = "ok" if sandbox < 15 else "OVER TARGET"
-    print(f"  sandbox cost: {sandbox:.1f} ms per step (target < 15 ms: {verdict})")
+    verdict = "ok" if sandbox <= 20 else "OVER TARGET"
+    print(f"  sandbox cost: {sandbox:.1f} ms per step (target <= 20 ms: {verdict})")
+    verdict = "ok" if hosts <= 20 else "OVER TARGET"
+    print(f"  with the network by host list: {hosts:.1f} ms per step (target <= 20 ms: {verdict})")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -188,6 +188,14 @@ class Fork:
         if step not in self._confinements:
             self._confinements[step] = self._confine(step)
         return self._confinements[step]
+
+    def verify_confinement(self, step: str) -> Confinement:
+        """The verify commands' confinement: the step's, but where its network is the agent
+        profile's provider (not the policy's choice), none — tests have no business there."""
+        confinement = self.confinement(step)
+        if isinstance(confinement.network, tuple) and not self.policy(step).network_chosen:
+            return replace(confinement, network=False)
+        return confinement
 
     def _confine(self, step: str) -> Confinement:
         policy = self.policy(step)

@@ -65,7 +65,7 @@ def judge(fork: Fork, step: str) -> None:
             worktree=fork.worktree.path,
             timeout=policy.verify_timeout_seconds,
             say=lambda text: fork.say(f"{step}: {text}"),
-            confinement=fork.confinement(step),
+            confinement=fork.verify_confinement(step),
         )
         # whatever the commands wrote is not part of the step
         touched = fork.watcher.drain() if fork.watcher is not None else None

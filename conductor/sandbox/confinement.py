@@ -198,8 +198,9 @@ def _allowlist_network(
     shutil.copyfile(resources.path("sandbox/bridge.py"), bridge)
     ports = " ".join(str(port) for port in loopback(rules))
     start = (
-        f"{shlex.quote(sys.executable)} {shlex.quote(str(bridge))} {shlex.quote(str(proxy.socket_path))}"
-        f" {PROXY_PORT} {shlex.quote(str(ready))} {ports} </dev/null >/dev/null 2>&1 &\n"
+        f"{shlex.quote(sys.executable)} -I -S {shlex.quote(str(bridge))}"
+        f" {shlex.quote(str(proxy.socket_path))} {PROXY_PORT} {shlex.quote(str(ready))} {ports}"
+        " </dev/null >/dev/null 2>&1 &\n"
         f"_c=0; while [ ! -e {shlex.quote(str(ready))} ] && [ $_c -lt {BRIDGE_WAIT} ]; do"
         " sleep 0.01; _c=$((_c+1)); done\n"
     )

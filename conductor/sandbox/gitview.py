@@ -18,6 +18,7 @@ import contextlib
 import functools
 import os
 import shutil
+import threading
 from pathlib import Path
 
 from conductor.errors import ConductorError
@@ -64,7 +65,7 @@ def prepare(scratch: Path, *, worktree: Path, git_dir: Path) -> Path:
     _copy_refs(git_dir, private)
     shutil.copyfile(admin / "HEAD", private / "HEAD")
     if (git_dir / "shallow").is_file():
-        _link_or_copy(git_dir / "shallow", private / "shallow")
+        shutil.copyfile(git_dir / "shallow", private / "shallow")  # copied: never written through a link
     _copy_index(admin, private / "index", worktree=worktree)
     excluded = b""
     for source in (git_dir / "info" / "exclude", admin / SCRATCH_FILE):
@@ -125,26 +126,43 @@ def _copy_refs(git_dir: Path, private: Path) -> None:
     (private / "packed-refs").write_bytes(PACKED_HEADER + lines)
 
 
+UNSPLIT = "conductor-unsplit-index"
+"""In the worktree's admin directory: the last whole version of its split index, and the key of
+the index it was made from (the agent's and the verify commands' launches of a step share it)."""
+
+
 def _copy_index(admin: Path, target: Path, *, worktree: Path) -> None:
-    """The worktree's index, whole: linked as it is when git wrote it whole in version 2 (the
+    """The worktree's index, whole: copied as it is when git wrote it whole in version 2 (the
     common case); else rewritten so (Conductor keeps the worktree's index split, which only git
-    and libgit2 can read)."""
+    and libgit2 can read) — once for each version of the index. Copied, never linked: an agent
+    could write through a link into the worktree's own index."""
     source = admin / "index"
     try:
         with source.open("rb") as file:
             header = file.read(8)
+        st = source.stat()
     except FileNotFoundError:
         return
     split = any(entry.name.startswith("sharedindex.") for entry in os.scandir(admin))
     if header == b"DIRC\x00\x00\x00\x02" and not split:
-        _link_or_copy(source, target)
+        shutil.copyfile(source, target)
         return
-    shutil.copyfile(source, target)
+    cache, key_file = admin / UNSPLIT, admin / f"{UNSPLIT}.key"
+    key = f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
+    with contextlib.suppress(OSError):
+        if key_file.read_text(encoding="ascii") == key and cache.is_file():
+            shutil.copyfile(cache, target)
+            return
+    made = admin / f"{UNSPLIT}.{os.getpid()}.{threading.get_ident()}"
+    shutil.copyfile(source, made)
     git(
         ["-c", "core.splitIndex=false", "update-index", "--no-split-index", "--index-version", "2"],
         cwd=worktree,
-        env={"GIT_INDEX_FILE": str(target), "GIT_DIR": str(admin)},
+        env={"GIT_INDEX_FILE": str(made), "GIT_DIR": str(admin)},
     )
+    os.replace(made, cache)
+    key_file.write_text(key, encoding="ascii")
+    shutil.copyfile(cache, target)
 
 
 def _settings(config: Path) -> str:
@@ -170,13 +188,3 @@ def _read_settings(config: str, version: tuple[int, int, int]) -> str:
         quoted = value.replace("\\", "\\\\").replace('"', '\\"')
         out.append(f'[{section}]\n\t{name} = "{quoted}"\n')
     return "".join(out)
-
-
-def _link_or_copy(source: Path, target: Path) -> None:
-    """A hard link where possible: git replaces files by renaming a new one over them, so the
-    original is never written through the link."""
-    try:
-        os.link(source, target)
-    except OSError:
-        with contextlib.suppress(FileNotFoundError):
-            shutil.copyfile(source, target)

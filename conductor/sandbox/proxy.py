@@ -99,7 +99,8 @@ class Proxy:
 
         self._server = socketserver.ThreadingUnixStreamServer(str(self.socket_path), Handler)
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        # a short poll: closing waits for the loop to notice (the default, 0.5 s, a step would feel)
+        threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True).start()
         return self
 
     def close(self) -> None:

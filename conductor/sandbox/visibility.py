@@ -8,6 +8,7 @@ hidden again inside whatever is shown, and are never shown by a default.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import pwd
 import shlex
@@ -126,26 +127,49 @@ def needed(
     command line names (`command`: the user's own — an --exec command or an agent profile's,
     never a plan's verify command), and system files linked there — never a socket, never a
     credential location (they are hidden again inside what is shown), never the checkout."""
-    homes = user_homes(environ)
+    found = list(
+        _toolchains(
+            environ.get("PATH", ""),
+            environ.get("VIRTUAL_ENV", ""),
+            environ.get("HOME", ""),
+            tuple(hidden),
+            checkout,
+        )
+    )
+    for word in _words(command):
+        candidate = word.split("=", 1)[1] if "=" in word and not word.startswith("/") else word
+        if os.path.isabs(candidate) and os.path.isfile(candidate):  # a file: not a folder, not a socket
+            for path in dict.fromkeys([Path(candidate), Path(os.path.realpath(candidate))]):
+                _named(path, hidden, checkout, found)
+    return found
+
+
+@functools.lru_cache(maxsize=8)
+def _toolchains(
+    path_variable: str, venv: str, home: str, hidden: tuple[Path, ...], checkout: Path
+) -> tuple[Path, ...]:
+    """The toolchain part of `needed`: the same for every command of a run, so kept."""
+    homes = user_homes({"HOME": home})
     found: list[Path] = []
 
     def add(path: Path) -> None:
         if not _inside(path, hidden) or _inside(path, [checkout]) or path in homes:
             return
         root = _root_of(path, homes) if (path.is_file() or path.name == "x" or _inside(path, homes)) else path
+        if root in found:
+            return
         for one in (root, *(root.parent / c for c in COMPANIONS.get(root.name, ()) if root.parent in homes)):
             if one not in found and one.exists():
                 found.append(one)
-                venv = _venv_home(one)
-                if venv is not None:
-                    add(Path(os.path.realpath(venv)) / "x")
+                venv_home = _venv_home(one)
+                if venv_home is not None:
+                    add(Path(os.path.realpath(venv_home)) / "x")
 
     for link in SYSTEM_LINKS:
         target = Path(os.path.realpath(link))
         if target != Path(link) and target.exists() and _inside(target, hidden):
             found.append(target)
-    entries = [environ.get("VIRTUAL_ENV", ""), *environ.get("PATH", "").split(os.pathsep)]
-    entries += [sys.executable, sys.base_prefix]
+    entries = [venv, *path_variable.split(os.pathsep), sys.executable, sys.base_prefix]
     for entry in filter(os.path.isabs, entries):
         for path in dict.fromkeys([Path(entry), Path(os.path.realpath(entry))]):
             if path.is_dir() and _inside(path, hidden):  # a system folder is seen as it is
@@ -153,12 +177,7 @@ def needed(
                 _follow_links(path, add)
             elif path.exists():
                 add(path)
-    for word in _words(command):
-        candidate = word.split("=", 1)[1] if "=" in word and not word.startswith("/") else word
-        if os.path.isabs(candidate) and os.path.isfile(candidate):  # a file: not a folder, not a socket
-            for path in dict.fromkeys([Path(candidate), Path(os.path.realpath(candidate))]):
-                _named(path, hidden, checkout, found)
-    return found
+    return tuple(found)
 
 
 def _words(command: str | None) -> list[str]:

@@ -135,3 +135,18 @@ def test_an_agents_tools_read_its_git_at_every_step_of_a_fork(proj: Project, tmp
     for n in (1, 3):
         explanation = proj.record(f"completed/step_00{n}.explanation.md")
         assert f"probe ok step_00{n}" in explanation, explanation
+
+
+def test_an_agent_cannot_write_the_worktrees_own_index_through_its_copy(repo: Path, tmp_path: Path) -> None:
+    """The private git directory's files are copies: writing into them (not as git does, by a
+    rename) changes nothing of the repository's."""
+    worktree = tmp_path / "wt"
+    git(repo, "worktree", "add", "-q", "-b", "conductor/plan/main", str(worktree))
+    admin = Path(git(worktree, "rev-parse", "--absolute-git-dir").strip())
+    before = (admin / "index").read_bytes()
+    confinement = Confinement(workspace=worktree, repo_root=repo, git_dir=repo / ".git", isolated=True)
+    script = 'd=$(sed -n "s/^gitdir: //p" .git); printf garbage > "$d/index"; printf garbage >> "$d/index"'
+    with launch(confinement, script, env=dict(os.environ)) as prepared:
+        proc = subprocess.run(prepared.argv, cwd=worktree, env=prepared.env, capture_output=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert (admin / "index").read_bytes() == before

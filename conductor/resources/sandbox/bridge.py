@@ -52,7 +52,11 @@ def main() -> None:
     for port, header in [(proxy_port, b"PROXY\n")] + [(p, b"TUNNEL 127.0.0.1 %d\n" % p) for p in ports]:
         listener = socket.socket()
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", port))
+        try:
+            listener.bind(("127.0.0.1", port))  # a port below 1024 is not ours to take: not reached
+        except OSError:
+            listener.close()
+            continue
         listener.listen(64)
         listeners.append((listener, header))
     for listener, header in listeners:
