@@ -113,13 +113,8 @@ def launch(
     if not confinement.isolated:
         # no sandbox, no home of its own: it runs as you, in yours (docs/security.md)
         yours = {"HOME": os.environ["HOME"]} if "HOME" in os.environ else {}
-        yield Launch(
-            reaper.argv([SHELL, "-c", command]),
-            {**yours, **env},
-            None,
-            isolated=False,
-            preexec=confinement.limits.preexec(),
-        )
+        argv, preexec = confinement.limits.wrap(reaper.argv([SHELL, "-c", command]))
+        yield Launch(argv, {**yours, **env}, None, isolated=False, preexec=preexec)
         return
     parent = confinement.scratch or Path(tempfile.gettempdir())
     parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -144,11 +139,7 @@ def launch(
             readable=readable,
             writable=[confinement.workspace, scratch, *writable],
             files=[(dot_git, confinement.workspace / ".git")],
-            masked=[
-                secret
-                for secret in visibility.credentials(os.environ)
-                if any(secret.is_relative_to(p) for p in readable)
-            ],
+            masked=visibility.credentials(os.environ, within=readable),
             network=confinement.network is True,
         )
         proxy: Proxy | None = None
@@ -156,7 +147,9 @@ def launch(
         if isinstance(confinement.network, tuple):
             proxy, command, network = _allowlist_network(scratch, confinement.network, command)
             mounts = replace(mounts, writable=[*mounts.writable, proxy.socket_path.parent])
-        argv = bwrap.command([SHELL, "-c", command], mounts, cwd=confinement.workspace)
+        argv, preexec = confinement.limits.wrap(
+            bwrap.command([SHELL, "-c", command], mounts, cwd=confinement.workspace)
+        )
         private = {
             "HOME": str(home),
             "XDG_CONFIG_HOME": str(home / ".config"),
@@ -171,7 +164,7 @@ def launch(
                 {**env, **private, **network},
                 scratch,
                 isolated=True,
-                preexec=confinement.limits.preexec(),
+                preexec=preexec,
                 blocked=proxy.blocked if proxy is not None else [],
             )
         finally:
@@ -180,9 +173,6 @@ def launch(
                 shutil.rmtree(proxy.socket_path.parent, ignore_errors=True)
     finally:
         discard(scratch)
-
-
-BRIDGE_WAIT = 500  # times 10 ms: how long the command waits for the bridge to listen
 
 
 def _allowlist_network(
@@ -194,15 +184,12 @@ def _allowlist_network(
     # a unix socket's path is at most 107 bytes: a short folder of its own, removed with the scratch
     sockets = Path(tempfile.mkdtemp(prefix="cnet-", dir="/tmp" if os.path.isdir("/tmp") else None))
     proxy = Proxy(rules, sockets / "p.sock").start()
-    bridge, ready = scratch / "bridge.py", scratch / "bridge.ready"
+    bridge = scratch / "bridge.py"
     shutil.copyfile(resources.path("sandbox/bridge.py"), bridge)
     ports = " ".join(str(port) for port in loopback(rules))
     start = (
         f"{shlex.quote(sys.executable)} -I -S {shlex.quote(str(bridge))}"
-        f" {shlex.quote(str(proxy.socket_path))} {PROXY_PORT} {shlex.quote(str(ready))} {ports}"
-        " </dev/null >/dev/null 2>&1 &\n"
-        f"_c=0; while [ ! -e {shlex.quote(str(ready))} ] && [ $_c -lt {BRIDGE_WAIT} ]; do"
-        " sleep 0.01; _c=$((_c+1)); done\n"
+        f" {shlex.quote(str(proxy.socket_path))} {PROXY_PORT} {ports} </dev/null >/dev/null 2>&1\n"
     )
     url = f"http://127.0.0.1:{PROXY_PORT}"
     variables = {

@@ -11,6 +11,8 @@ looks secret (`*KEY*`, `*TOKEN*`, `*SECRET*`, `*PASSWORD*`, `*CREDENTIAL*`, …)
 from __future__ import annotations
 
 import fnmatch
+import functools
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -89,9 +91,20 @@ SECRET_LOOKING = (
 """Never passed unless named exactly (`sandbox.env`, a profile's `env`)."""
 
 
+def _any_of(patterns: Sequence[str]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{fnmatch.translate(pattern)})" for pattern in patterns))
+
+
+_SECRET = _any_of(SECRET_LOOKING)
+_BASE = _any_of(BASE)
+
+
+@functools.lru_cache(maxsize=4096)
 def secret_looking(name: str) -> str | None:
     """The pattern that makes `name` look like a credential, or None."""
     upper = name.upper()
+    if not _SECRET.match(upper):
+        return None
     return next((pattern for pattern in SECRET_LOOKING if fnmatch.fnmatchcase(upper, pattern)), None)
 
 
@@ -124,7 +137,7 @@ class Allowlist:
         secret = secret_looking(name)
         if secret is not None:
             return Decision(name, False, f"looks like a secret ({secret}); name it exactly in {self.origin}")
-        if any(fnmatch.fnmatchcase(name, pattern) for pattern in BASE):
+        if _BASE.match(name):
             return Decision(name, True, "basic")
         glob = next((p for p in self.named if fnmatch.fnmatchcase(name, p)), None)
         if glob is not None:

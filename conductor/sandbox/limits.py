@@ -2,6 +2,10 @@
 processes, file size, CPU time — set as rlimits on each process before it starts, inherited by
 everything it starts, in the sandbox and without it. (Wall time is `timeout_seconds`.)
 
+They are set by util-linux's `prlimit`, which then runs the command in its place; where there
+is no `prlimit`, by the child itself before it starts the command (a `preexec_fn`: Python must
+then fork the whole of Conductor instead of spawning, a few milliseconds per process).
+
 rlimits are per process, except the process count, which the kernel counts per user and does
 not enforce for root. docs/security.md says what each limit stops and how a step that hits one
 is told.
@@ -9,10 +13,12 @@ is told.
 
 from __future__ import annotations
 
+import functools
 import re
 import resource
+import shutil
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 UNITS = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
@@ -41,22 +47,33 @@ class Limits:
         ]
         return [(which, value) for which, value in pairs if value is not None]
 
-    def preexec(self) -> Callable[[], None] | None:
-        """What the child runs before it starts the command: lower its limits (never raise them
-        above what Conductor itself may use)."""
-        chosen = self.rlimits()
-        if not chosen:
-            return None
+    def settings(self) -> list[tuple[int, int, int]]:
+        """(resource, soft, hard) for each limit set: never above what Conductor itself may use.
+        CPU: SIGXCPU at the soft limit (which says why), SIGKILL a second later."""
+        found = []
+        for which, value in self.rlimits():
+            _soft, hard = resource.getrlimit(which)
+            wanted = value + 1 if which == resource.RLIMIT_CPU else value
+            ceiling = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+            found.append((which, min(value, ceiling), ceiling))
+        return found
+
+    def wrap(self, argv: Sequence[str]) -> tuple[list[str], Callable[[], None] | None]:
+        """`argv` under these limits: preceded by `prlimit`, or (without it) with the function
+        the child runs before it starts the command."""
+        settings = self.settings()
+        if not settings:
+            return list(argv), None
+        program = _prlimit()
+        if program is not None:
+            flags = [f"--{PRLIMIT_FLAGS[which]}={soft}:{hard}" for which, soft, hard in settings]
+            return [program, *flags, "--", *argv], None
 
         def apply() -> None:
-            for which, value in chosen:
-                _soft, hard = resource.getrlimit(which)
-                # CPU: SIGXCPU at the soft limit (which says why), SIGKILL a second later
-                wanted = value + 1 if which == resource.RLIMIT_CPU else value
-                ceiling = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
-                resource.setrlimit(which, (min(value, ceiling), ceiling))
+            for which, soft, hard in settings:
+                resource.setrlimit(which, (soft, hard))
 
-        return apply
+        return list(argv), apply
 
     def describe(self) -> str:
         parts = []
@@ -69,6 +86,19 @@ class Limits:
         if self.cpu_seconds is not None:
             parts.append(f"{self.cpu_seconds} s of CPU")
         return ", ".join(parts) + " (rlimits)" if parts else "none"
+
+
+PRLIMIT_FLAGS = {
+    resource.RLIMIT_DATA: "data",
+    resource.RLIMIT_NPROC: "nproc",
+    resource.RLIMIT_FSIZE: "fsize",
+    resource.RLIMIT_CPU: "cpu",
+}
+
+
+@functools.cache
+def _prlimit() -> str | None:
+    return shutil.which("prlimit", path="/usr/bin:/bin:/usr/sbin:/sbin")
 
 
 OUT_OF_MEMORY = re.compile(

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import socket
-import socketserver
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -78,7 +77,7 @@ class Proxy:
     rules: Sequence[Rule]
     socket_path: Path
     blocked: list[str] = field(default_factory=list)  # host:port it refused, in order, once each
-    _server: socketserver.ThreadingUnixStreamServer | None = None
+    _listener: socket.socket | None = None
 
     def allowed(self, host: str, port: int) -> bool:
         return any(rule.allows(host, port) for rule in self.rules)
@@ -90,23 +89,32 @@ class Proxy:
                 self.blocked.append(where)
 
     def start(self) -> Proxy:
-        proxy = self
-
-        class Handler(socketserver.BaseRequestHandler):
-            def handle(self) -> None:
-                with contextlib.suppress(OSError, ValueError):
-                    proxy._serve(self.request)
-
-        self._server = socketserver.ThreadingUnixStreamServer(str(self.socket_path), Handler)
-        self._server.daemon_threads = True
-        # a short poll: closing waits for the loop to notice (the default, 0.5 s, a step would feel)
-        threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True).start()
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(str(self.socket_path))
+        listener.listen(64)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
         return self
 
     def close(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+        """Stop at once: shutting the listening socket down wakes the blocked accept (Linux)."""
+        if self._listener is not None:
+            with contextlib.suppress(OSError):
+                self._listener.shutdown(socket.SHUT_RDWR)
+            self._listener.close()
+            self._listener = None
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # closed
+            threading.Thread(target=self._handle, args=(client,), daemon=True).start()
+
+    def _handle(self, client: socket.socket) -> None:
+        with client, contextlib.suppress(OSError, ValueError):
+            self._serve(client)
 
     def _serve(self, client: socket.socket) -> None:
         reader = _Reader(client)

@@ -4,23 +4,22 @@ and session (`setsid` daemons), which this process adopts as a child subreaper (
 `prctl(PR_SET_CHILD_SUBREAPER)`). The fallback when there is no sandbox.
 
 It starts once per command, so it imports only what it needs from the standard library (no
-site, no subprocess): `argv()` gives the command line that runs it.
+site, no subprocess; `_signal`, not `signal`, which imports enum; no contextlib): `argv()`
+gives the command line that runs it.
 """
 
 from __future__ import annotations
 
-import contextlib
+import _signal  # type: ignore[import-not-found]  # not signal: it imports enum
 import ctypes
 import os
-import signal
 import sys
-from collections.abc import Sequence
 
 PR_SET_CHILD_SUBREAPER = 36
 MAX_ROUNDS = 1000
 
 
-def argv(command: Sequence[str]) -> list[str]:
+def argv(command: list[str] | tuple[str, ...]) -> list[str]:
     """The command line that runs `command` under this reaper."""
     return [sys.executable, "-I", "-S", os.path.abspath(__file__), "--", *command]
 
@@ -35,18 +34,21 @@ def become_subreaper() -> bool:
 
 def children(pid: int) -> list[int]:
     """The processes whose parent is `pid` (from /proc; empty where there is none)."""
-    found = []
-    with contextlib.suppress(OSError):
-        for entry in os.scandir("/proc"):
-            if not entry.name.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry.name}/stat", "rb") as stat:
-                    fields = stat.read().rsplit(b")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.append(int(entry.name))
+    found: list[int] = []
+    try:
+        entries = list(os.scandir("/proc"))
+    except OSError:
+        return found
+    for entry in entries:
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(entry.name))
     return found
 
 
@@ -58,14 +60,22 @@ def reap_all() -> None:
         if not left:
             return
         for pid in left:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+            _kill(pid)
         for pid in left:
-            with contextlib.suppress(ChildProcessError):
+            try:  # noqa: SIM105 (contextlib would slow the start)
                 os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
 
 
-def main(argv: Sequence[str]) -> int:
+def _kill(pid: int) -> None:
+    try:  # noqa: SIM105 (contextlib would slow the start)
+        os.kill(pid, _signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def main(argv: list[str]) -> int:
     args = list(argv)
     if args[:1] == ["--"]:
         args = args[1:]
@@ -80,10 +90,9 @@ def main(argv: Sequence[str]) -> int:
         return 127
 
     def stop(signum: int, frame: object) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(child, signal.SIGKILL)
+        _kill(child)
 
-    signal.signal(signal.SIGTERM, stop)
+    _signal.signal(_signal.SIGTERM, stop)
     _, status = os.waitpid(child, 0)
     reap_all()
     code = os.waitstatus_to_exitcode(status)

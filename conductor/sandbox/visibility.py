@@ -52,16 +52,20 @@ MAX_LINKS = 500  # the links of one PATH directory looked at for where they lead
 
 def user_homes(environ: Mapping[str, str]) -> list[Path]:
     """The user's home as the system knows it, and as $HOME says (they can differ)."""
-    found = []
-    with_home = [environ.get("HOME", "")]
     with contextlib.suppress(KeyError):
-        with_home.append(pwd.getpwuid(os.getuid()).pw_dir)
-    for entry in with_home:
+        return list(_homes(environ.get("HOME", ""), pwd.getpwuid(os.getuid()).pw_dir))
+    return list(_homes(environ.get("HOME", ""), ""))
+
+
+@functools.lru_cache(maxsize=8)
+def _homes(*entries: str) -> tuple[Path, ...]:
+    found: list[Path] = []
+    for entry in entries:
         if entry and os.path.isabs(entry) and entry != "/":
             path = Path(entry).resolve()
             if path not in found:
                 found.append(path)
-    return found
+    return tuple(found)
 
 
 def hidden_places(environ: Mapping[str, str]) -> list[Path]:
@@ -71,9 +75,26 @@ def hidden_places(environ: Mapping[str, str]) -> list[Path]:
     return sorted(dict.fromkeys(places), key=lambda p: len(p.parts))
 
 
-def credentials(environ: Mapping[str, str]) -> list[Path]:
-    """The credential locations of the user's home(s) that exist."""
-    return [home / name for home in user_homes(environ) for name in CREDENTIALS if (home / name).exists()]
+def credentials(environ: Mapping[str, str], within: Sequence[Path] | None = None) -> list[Path]:
+    """The credential locations of the user's home(s) that exist (`within`: only those inside
+    one of these paths)."""
+    found = []
+    for home in user_homes(environ):
+        names: Iterable[str] = CREDENTIALS if within is None else _credentials_in(home, within)
+        found += [home / name for name in names if (home / name).exists()]
+    return found
+
+
+def _credentials_in(home: Path, places: Sequence[Path]) -> list[str]:
+    """The names of CREDENTIALS inside one of `places` (all of them when one holds the home)."""
+    names: set[str] = set()
+    for place in places:
+        if home.is_relative_to(place):
+            return list(CREDENTIALS)
+        if place.is_relative_to(home):
+            inner = place.relative_to(home).as_posix()
+            names.update(n for n in CREDENTIALS if n == inner or n.startswith(inner + "/"))
+    return sorted(names)
 
 
 def _inside(path: Path, places: Iterable[Path]) -> bool:
