@@ -24,6 +24,7 @@ from typing import Any
 import click
 
 from conductor import resources
+from conductor.errors import ConductorError
 from conductor.gitcli import git, git_text
 from conductor.ledger import refs
 from conductor.ledger.store import Ledger
@@ -135,6 +136,15 @@ def run(*, keep: bool, directory: str | None) -> DemoReport:
 
             _section("conductor explain step_001 --fork sqlite   (the policy rejection and the repair)")
             click.echo(explain("step_001", plan=plan, fork="sqlite").render())
+            if explored.recommended is None:
+                _section("conductor explain step_001 --fork json-file   (why this fork failed too)")
+                click.echo(explain("step_001", plan=plan, fork="json-file").render())
+                raise ConductorError(
+                    f"the demo's plan completed no fork (scripted answers that pass offline): every"
+                    f" fork failed on this machine; the project is kept at {root} to look into",
+                    hint=f"cd {root} && conductor explain step_001 --fork json-file --plan {plan}; the"
+                    " verify command is `python3 -m pytest`, run in the sandbox (docs/security.md)",
+                )
 
     best = explored.recommended or "json-file"
     with _environment(root, {**identity, "PATH": env["PATH"]}):

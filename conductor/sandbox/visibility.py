@@ -185,6 +185,13 @@ def _toolchains(
                 venv_home = _venv_home(one)
                 if venv_home is not None:
                     add(Path(os.path.realpath(venv_home)) / "x")
+                for extra in _pth_paths(one):  # as they are: a folder, not the home's
+                    if (
+                        _inside(extra, hidden)
+                        and not _inside(extra, [checkout, *found])
+                        and extra not in homes
+                    ):
+                        found.append(extra)
 
     for link in SYSTEM_LINKS:
         target = Path(os.path.realpath(link))
@@ -199,6 +206,33 @@ def _toolchains(
             elif path.exists():
                 add(path)
     return tuple(found)
+
+
+MAX_PTH_LINES = 200
+
+
+def _pth_paths(root: Path) -> list[Path]:
+    """The folders a virtualenv's .pth files add to its path (editable installs, shared
+    site-packages): part of its toolchain. Lines that run code are not followed."""
+    found: list[Path] = []
+    for site in root.glob("lib/python*/site-packages"):
+        lines = 0
+        for pth in sorted(site.glob("*.pth")):
+            try:
+                text = pth.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                continue
+            for line in text.splitlines():
+                lines += 1
+                if lines > MAX_PTH_LINES:
+                    break
+                entry = line.strip()
+                if not entry or entry.startswith(("#", "import ", "import\t")):
+                    continue
+                path = Path(os.path.realpath(site / entry))
+                if path.is_dir() and path not in found:
+                    found.append(path)
+    return found
 
 
 def _words(command: str | None) -> list[str]:

@@ -91,3 +91,28 @@ def test_demo_keep_leaves_a_project_to_inspect(tmp_path: Path) -> None:
     # the demo put the tampered record back: the kept project verifies
     assert run_process(conductor_bin(), "verify", plan, cwd=root).code == 0
     assert_fsck_clean(root)
+
+
+@pytest.mark.slow
+def test_a_demo_whose_verify_commands_cannot_run_stops_with_why(tmp_path: Path) -> None:
+    # The demo runs `python3 -m pytest` with Conductor's own Python first on PATH; here that folder
+    # holds a python3 that cannot run pytest (as on a machine whose python3 is not Conductor's).
+    broken = tmp_path / "bin"
+    broken.mkdir()
+    (broken / "python3").write_text("#!/bin/sh\necho 'No module named pytest' >&2\nexit 1\n")
+    (broken / "python3").chmod(0o755)
+    start = (
+        f"import sys; sys.executable = {str(broken / 'python')!r}; from conductor.cli import main;"
+        " raise SystemExit(main(['demo', '--dir', 'd']))"
+    )
+    result = run_process(PYTHON, "-c", start, cwd=tmp_path, timeout=180)
+    assert result.code == 1, result.out + result.err
+    assert "internal error" not in result.err
+    root = tmp_path / "d" / "task-manager"
+    assert (
+        "the demo's plan completed no fork (scripted answers that pass offline): every fork failed"
+        f" on this machine; the project is kept at {root}" in result.err
+    )
+    assert "conductor explain step_001 --fork json-file" in result.err
+    assert "No module named pytest" in result.out  # the failing fork's verify output, shown
+    assert (root / ".git").is_dir()

@@ -98,3 +98,27 @@ def test_a_build_under_required_stops_before_anything_is_recorded(
     assert result.code == 1
     assert "the policy requires a sandbox (sandbox.mode: required)" in result.err
     assert proj.ledger().plans() == []
+
+
+@pytest.mark.skipif(NO_SANDBOX is not None, reason=f"no sandbox: {NO_SANDBOX}")
+def test_the_folders_a_virtualenvs_pth_files_add_are_shown_and_nothing_beside_them(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a virtualenv on PATH in a hidden place (/tmp), whose packages come partly from elsewhere
+    # there (an editable install, shared site-packages): that folder is part of its toolchain
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    site = venv / "lib" / "python3.11" / "site-packages"
+    site.mkdir(parents=True)
+    shared, beside = tmp_path / "shared", tmp_path / "beside"
+    shared.mkdir()
+    beside.mkdir()
+    (shared / "dep.py").write_text("X = 1\n")
+    (site / "deps.pth").write_text(f"# shared\n{shared}\nimport os; os.system('true')\n")
+    monkeypatch.setenv("PATH", f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    worktree = tmp_path / "wt"
+    git(repo, "worktree", "add", "-q", "--detach", str(worktree))
+    confined = Confinement(workspace=worktree, repo_root=repo, git_dir=repo / ".git", isolated=True)
+    proc = run(confined, f"cat {shared / 'dep.py'} && test -f {site / 'deps.pth'} && ! test -e {beside}")
+    assert proc.returncode == 0 and proc.stdout == "X = 1\n", proc.stderr
