@@ -114,12 +114,12 @@ def hit(exit_code: int | None, output: str, limits: Limits) -> str | None:
         return None
     died_of = -exit_code if exit_code < 0 else exit_code - 128 if exit_code > 128 else 0
     if died_of == signal.SIGXCPU and limits.cpu_seconds is not None:
-        return f"it hit limits.cpu_seconds ({limits.cpu_seconds} s of CPU)"
+        return f"it hit limits.cpu_seconds ({limits.cpu_seconds} s of CPU, an rlimit)"
     too_large = "File too large" in output  # Python ignores SIGXFSZ: the write fails instead
     if (died_of == signal.SIGXFSZ or too_large) and limits.file_size is not None:
-        return f"it hit limits.file_size (files up to {shown_size(limits.file_size)})"
+        return f"it hit limits.file_size (files up to {shown_size(limits.file_size)}, an rlimit)"
     if limits.memory is not None and OUT_OF_MEMORY.search(output):
-        return f"it ran out of memory: limits.memory is {shown_size(limits.memory)}"
+        return f"it ran out of memory: limits.memory is {shown_size(limits.memory)} (an rlimit)"
     if limits.processes is not None and NO_PROCESS.search(output):
-        return f"it could not start more processes: limits.processes is {limits.processes}"
+        return f"it could not start more processes: limits.processes is {limits.processes} (an rlimit)"
     return None

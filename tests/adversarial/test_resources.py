@@ -34,19 +34,19 @@ def attempt(proj: Project, run_cli, limits: str, body: str) -> dict[str, object]
 def test_an_agent_that_allocates_too_much_runs_out_of_memory(proj: Project, run_cli, sandbox: str) -> None:
     proj.sandbox(sandbox)
     verdict = attempt(proj, run_cli, "{memory: 256M}", f"{PYTHON} -c 'b = bytearray(1 << 30)'\n")
-    assert "it ran out of memory: limits.memory is 256 MiB" in str(verdict["reason"]), verdict
+    assert "it ran out of memory: limits.memory is 256 MiB (an rlimit)" in str(verdict["reason"]), verdict
 
 
 @pytest.mark.parametrize("sandbox", SANDBOX_MODES)
 def test_an_agent_cannot_write_a_file_over_the_limit(proj: Project, run_cli, sandbox: str) -> None:
     proj.sandbox(sandbox)
     verdict = attempt(proj, run_cli, "{file_size: 1M}", "head -c 10000000 /dev/zero > big.bin\n")
-    assert "it hit limits.file_size (files up to 1 MiB)" in str(verdict["reason"]), verdict
+    assert "it hit limits.file_size (files up to 1 MiB, an rlimit)" in str(verdict["reason"]), verdict
 
 
 def test_an_agent_that_computes_without_end_is_stopped_by_its_cpu_time(proj: Project, run_cli) -> None:
     verdict = attempt(proj, run_cli, "{cpu_seconds: 1}", f"{PYTHON} -c 'while True: pass'\n")
-    assert "it hit limits.cpu_seconds (1 s of CPU)" in str(verdict["reason"]), verdict
+    assert "it hit limits.cpu_seconds (1 s of CPU, an rlimit)" in str(verdict["reason"]), verdict
 
 
 def test_limits_are_policy_values_with_sizes(proj: Project, run_cli) -> None:
