@@ -52,6 +52,7 @@ def run_command(command: str, *, cwd: Path, timeout: float, confinement: Confine
             start_new_session=True,
             env=prepared.env,
             preexec_fn=prepared.preexec,
+            pass_fds=prepared.fds,
         )
         try:
             out, _ = proc.communicate(timeout=timeout)

@@ -278,6 +278,7 @@ class CommandExecutor:
             stderr=subprocess.PIPE,
             start_new_session=True,
             preexec_fn=prepared.preexec,
+            pass_fds=prepared.fds,
         )
         worker = mailbox.path(IN_PROGRESS, step, WORKER)
         write_atomic(

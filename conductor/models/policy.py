@@ -154,6 +154,12 @@ class SandboxRules(_Section):
                     )
         return value
 
+    unix_sockets: bool | None = Field(
+        default=None,
+        description="With the network shared (network: true), let sandboxed commands make unix"
+        " sockets; they could then reach the machine's abstract unix sockets (default false:"
+        " socketpair() still works). Only the project's policy file sets it.",
+    )
     env: list[str] | None = Field(
         default=None,
         description="Variables of your environment that commands get besides the basics (PATH,"

@@ -32,6 +32,7 @@ DEFAULTS: dict[str, Any] = {
     "behavior.max_change_bytes": MAX_CHANGE_BYTES,
     "sandbox.mode": "auto",
     "sandbox.network": True,
+    "sandbox.unix_sockets": False,
     "workspace.env": None,
     "workspace.worktrees": None,
     "executor.agent": None,
@@ -66,6 +67,7 @@ PROJECT_ONLY = (
     "workspace.worktrees",
     "sandbox.expose",
     "sandbox.env",
+    "sandbox.unix_sockets",
     "executor.agent",
     "executor.model",
     "file_rules.secrets_allowed",
@@ -278,6 +280,11 @@ class EffectivePolicy:
         """True (the whole network), False (none) or the hosts allowed."""
         value = self.value("sandbox.network")
         return [str(host) for host in value] if isinstance(value, list) else bool(value)
+
+    @property
+    def unix_sockets(self) -> bool:
+        """`sandbox.unix_sockets`: with the network shared, commands may make unix sockets."""
+        return bool(self.value("sandbox.unix_sockets"))
 
     @property
     def network_chosen(self) -> bool:

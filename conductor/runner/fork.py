@@ -215,6 +215,7 @@ class Fork:
             exposed=exposed_paths(root, os.environ, policy.exposed),
             env=tuple(workspace.environment(policy.workspace_env, self.worktree.path, os.environ).items()),
             env_names=tuple(policy.sandbox_env),
+            unix_sockets=policy.unix_sockets,
             limits=Limits(**policy.limits),
             scratch=private / "sandbox",
             # every worktree and step directory of every repository: the step's own are bound back

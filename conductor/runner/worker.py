@@ -500,6 +500,7 @@ def _confinement(root: Path, workspace: Path) -> Confinement:
         exposed=exposed_paths(root, os.environ, policy.exposed),
         env=tuple(workspace_env(policy.workspace_env, workspace, os.environ).items()),
         env_names=tuple(policy.sandbox_env),
+        unix_sockets=policy.unix_sockets,
         limits=Limits(**policy.limits),
         scratch=private / "sandbox",
         hidden=tuple(dict.fromkeys([private.parent, state_home()])),  # the other jobs' too

@@ -72,9 +72,12 @@ def _isolation(*, network: bool) -> list[str]:
     return flags
 
 
-def command(argv: Sequence[str], mounts: Mounts, *, cwd: Path) -> list[str]:
-    """`argv` wrapped in bubblewrap with `mounts`, started in `cwd`."""
+def command(argv: Sequence[str], mounts: Mounts, *, cwd: Path, seccomp: int | None = None) -> list[str]:
+    """`argv` wrapped in bubblewrap with `mounts`, started in `cwd`; `seccomp`: a file descriptor
+    to read a seccomp filter from (conductor/sandbox/seccomp.py)."""
     out = [_program(), *_isolation(network=mounts.network), *SYSTEM]
+    if seccomp is not None:
+        out += ["--seccomp", str(seccomp)]
     for path in mounts.hidden:
         out += ["--tmpfs", str(path)]
     for path in mounts.readable:

@@ -21,7 +21,7 @@ from pathlib import Path
 from conductor import resources
 from conductor.errors import ConductorError
 from conductor.gitcli import OVERRIDE_VARIABLE
-from conductor.sandbox import bwrap, gitview, reaper, visibility
+from conductor.sandbox import bwrap, gitview, reaper, seccomp, visibility
 from conductor.sandbox.environment import Allowlist
 from conductor.sandbox.limits import Limits
 from conductor.sandbox.proxy import PROXY_PORT, Proxy, Rule, loopback
@@ -51,6 +51,7 @@ class Confinement:
     limits: Limits = field(default_factory=Limits)  # the policy's limits, set on each process
     scratch: Path | None = None  # where each process's private directory goes (default: the temp dir)
     hidden: tuple[Path, ...] = field(default=())  # more to hide: other worktrees, other steps' scratch
+    unix_sockets: bool = False  # with the network shared: may its commands make unix sockets
 
 
 @dataclass
@@ -63,6 +64,7 @@ class Launch:
     isolated: bool
     preexec: Callable[[], None] | None = None  # run in the child before it starts: the limits
     blocked: list[str] = field(default_factory=list)  # host:port the network allowlist refused
+    fds: tuple[int, ...] = ()  # file descriptors to pass on to it (Popen's pass_fds)
 
 
 def exposed_paths(
@@ -147,8 +149,10 @@ def launch(
         if isinstance(confinement.network, tuple):
             proxy, command, network = _allowlist_network(scratch, confinement.network, command)
             mounts = replace(mounts, writable=[*mounts.writable, proxy.socket_path.parent])
+        unix_filter = _unix_filter(confinement)
+        fds = (unix_filter,) if unix_filter is not None else ()
         argv, preexec = confinement.limits.wrap(
-            bwrap.command([SHELL, "-c", command], mounts, cwd=confinement.workspace)
+            bwrap.command([SHELL, "-c", command], mounts, cwd=confinement.workspace, seccomp=unix_filter)
         )
         private = {
             "HOME": str(home),
@@ -166,13 +170,26 @@ def launch(
                 isolated=True,
                 preexec=preexec,
                 blocked=proxy.blocked if proxy is not None else [],
+                fds=fds,
             )
         finally:
+            for fd in fds:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
             if proxy is not None:
                 proxy.close()
                 shutil.rmtree(proxy.socket_path.parent, ignore_errors=True)
     finally:
         discard(scratch)
+
+
+def _unix_filter(confinement: Confinement) -> int | None:
+    """With the machine's network shared, the host's abstract unix sockets are reachable: a
+    seccomp filter keeps commands from making unix sockets (unless the policy lets them)."""
+    if confinement.network is not True or confinement.unix_sockets:
+        return None
+    program = seccomp.program()
+    return seccomp.readable(program) if program is not None else None
 
 
 def _allowlist_network(

@@ -36,11 +36,12 @@ CREDENTIAL_FILES = {
     ".aws/credentials": f"[default]\naws_secret_access_key = {MARK}10\n",
 }
 
-# Takes what it can: the environment, the files by their absolute paths, the ssh-agent socket.
+# Takes what it can: the environment, the files by their absolute paths, the ssh-agent socket,
+# and an abstract unix socket (no file hides it: it lives in the network namespace).
 THIEF = """
 import hashlib, json, os, socket, sys
 from pathlib import Path
-home, sock, files = sys.argv[1], sys.argv[2], sys.argv[3] == "files"
+home, sock, files, abstract = sys.argv[1], sys.argv[2], sys.argv[3] == "files", sys.argv[4]
 # the variables by a digest of their values (a change holding a secret's value is refused)
 loot = {"env": {k: hashlib.sha256(v.encode()).hexdigest() for k, v in os.environ.items()}}
 for name in %r if files else []:
@@ -55,6 +56,12 @@ try:
     loot["socket"] = "connected"
 except OSError as exc:
     loot["socket"] = "refused: " + type(exc).__name__
+try:
+    s = socket.socket(socket.AF_UNIX)
+    s.connect("\\0" + abstract)
+    loot["abstract"] = "connected"
+except OSError as exc:
+    loot["abstract"] = "refused: " + type(exc).__name__
 Path("stolen.json").write_text(json.dumps(loot))
 """
 
@@ -66,11 +73,11 @@ def digest(value: str) -> str:
 class Listener:
     """A unix socket standing for the ssh-agent: counts who connects."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, path: Path | str) -> None:
+        self.path = path  # a str: an abstract socket's name
         self.connections = 0
         self.server = socket.socket(socket.AF_UNIX)
-        self.server.bind(str(path))
+        self.server.bind(str(path) if isinstance(path, Path) else "\0" + path)
         self.server.listen(5)
         self.server.settimeout(0.2)
         self.done = threading.Event()
@@ -104,16 +111,18 @@ def victim(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     sockets = tmp_path / "ssh-agent"
     sockets.mkdir()
     listener = Listener(sockets / "agent.sock")
+    abstract = Listener(f"conductor-thief-{os.getpid()}-{tmp_path.name}")
     for name, value in SECRET_VARIABLES.items():
         monkeypatch.setenv(name, value or str(listener.path))
-    yield home, listener
+    yield home, listener, abstract
     listener.close()
+    abstract.close()
     for name in CREDENTIAL_FILES:
         (home / name).unlink()
 
 
 def run_thief(
-    proj: Project, run_cli, home: Path, listener: Listener, *, files: bool = True
+    proj: Project, run_cli, home: Path, listener: Listener, abstract: Listener, *, files: bool = True
 ) -> dict[str, object]:
     thief = proj.scripts / "thief.py"
     thief.write_text(THIEF % (list(CREDENTIAL_FILES),))
@@ -131,7 +140,7 @@ def run_thief(
         "--plan",
         proj.plan(steps),
         "--exec",
-        f"{PYTHON} {thief} {home} {listener.path} {'files' if files else 'env'}",
+        f"{PYTHON} {thief} {home} {listener.path} {'files' if files else 'env'} {abstract.path}",
         "--yes",
     )
     assert result.code == 0, result.err
@@ -140,8 +149,8 @@ def run_thief(
 
 @pytest.mark.skipif(NO_SANDBOX is not None, reason=f"no sandbox: {NO_SANDBOX}")
 def test_in_the_sandbox_a_thief_gets_no_credential(proj: Project, run_cli, victim) -> None:
-    home, listener = victim
-    loot = run_thief(proj, run_cli, home, listener)
+    home, listener, abstract = victim
+    loot = run_thief(proj, run_cli, home, listener, abstract)
 
     text = json.dumps(loot)
     assert MARK not in text, text
@@ -151,6 +160,8 @@ def test_in_the_sandbox_a_thief_gets_no_credential(proj: Project, run_cli, victi
     for name in CREDENTIAL_FILES:
         assert str(loot[name]).startswith("unreadable"), (name, loot[name])
     assert str(loot["socket"]).startswith("refused") and listener.connections == 0
+    # the network is shared (an --exec command's default): no unix socket can be made at all
+    assert loot["abstract"] == "refused: PermissionError" and abstract.connections == 0
     # nor did the verify command see any: its output is evidence in the ledger
     assert MARK not in proj.record("evidence/step_001/attempt_1/verify-1.log")
 
@@ -159,9 +170,9 @@ def test_in_the_sandbox_a_thief_gets_no_credential(proj: Project, run_cli, victi
 def test_no_credential_variable_reaches_a_command_unless_named(
     proj: Project, run_cli, victim, sandbox: str
 ) -> None:
-    home, listener = victim
+    home, listener, abstract = victim
     proj.sandbox(sandbox)
-    loot = run_thief(proj, run_cli, home, listener, files=False)
+    loot = run_thief(proj, run_cli, home, listener, abstract, files=False)
     env = dict(loot["env"])  # type: ignore[arg-type]
     assert not set(SECRET_VARIABLES) & set(env), sorted(env)
     assert "PATH" in env and "CONDUCTOR_STEP" in env
@@ -170,12 +181,12 @@ def test_no_credential_variable_reaches_a_command_unless_named(
 def test_sandbox_env_names_what_passes(
     proj: Project, run_cli, victim, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    home, listener = victim
+    home, listener, abstract = victim
     monkeypatch.setenv("MY_SETTING", "plain")
     policy = proj.root / ".conductor" / "policy.yaml"
     policy.write_text(policy.read_text() + "\nsandbox:\n  env: [MY_*, OPENAI_API_KEY]\n")
     git(proj.root, "commit", "-qam", "pass two")
-    loot = run_thief(proj, run_cli, home, listener, files=False)
+    loot = run_thief(proj, run_cli, home, listener, abstract, files=False)
     env = dict(loot["env"])  # type: ignore[arg-type]
     assert env["MY_SETTING"] == digest("plain")  # the glob passes a plain variable
     assert "MY_SERVICE_PASSWORD" not in env  # but not a secret-looking one: that must be named
@@ -191,11 +202,28 @@ def test_sandbox_env_names_what_passes(
     )
 
 
+@pytest.mark.skipif(NO_SANDBOX is not None, reason=f"no sandbox: {NO_SANDBOX}")
+@pytest.mark.parametrize("network", ["true", "false"])
+def test_unix_sockets_are_made_only_where_no_host_socket_is_reachable_or_the_policy_says(
+    proj: Project, run_cli, victim, network: str
+) -> None:
+    home, listener, abstract = victim
+    policy = proj.root / ".conductor" / "policy.yaml"
+    policy.write_text(policy.read_text() + f"\nsandbox:\n  network: {network}\n  unix_sockets: true\n")
+    git(proj.root, "commit", "-qam", "unix sockets")
+    loot = run_thief(proj, run_cli, home, listener, abstract, files=False)
+    if network == "true":  # the project let it: the machine's abstract sockets are reachable
+        assert loot["abstract"] == "connected" and abstract.connections == 1
+    else:  # a network namespace of its own: no filter, and none of the host's abstract sockets
+        assert loot["abstract"] == "refused: ConnectionRefusedError" and abstract.connections == 0
+    assert str(loot["socket"]).startswith("refused") and listener.connections == 0  # the file: hidden
+
+
 def test_what_an_agent_prints_of_credential_files_is_never_stored(proj: Project, run_cli, victim) -> None:
     """Without the sandbox the files are readable (docs/security.md): an agent that prints them
     still gets none of them into the ledger — formats and credential keywords are redacted from
     everything stored."""
-    home, _ = victim
+    home, _, _ = victim
     proj.sandbox("off")
     names = " ".join(str(home / name) for name in CREDENTIAL_FILES)
     script = proj.scripts / "printer.sh"
