@@ -50,9 +50,7 @@ def run_command(command: str, *, cwd: Path, timeout: float, confinement: Confine
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            env=prepared.env,
-            preexec_fn=prepared.preexec,
-            pass_fds=prepared.fds,
+            **prepared.options(),
         )
         try:
             out, _ = proc.communicate(timeout=timeout)

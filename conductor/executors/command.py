@@ -272,13 +272,11 @@ class CommandExecutor:
         proc = subprocess.Popen(
             prepared.argv,
             cwd=assignment.workspace,
-            env=prepared.env,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
-            preexec_fn=prepared.preexec,
-            pass_fds=prepared.fds,
+            **prepared.options(),
         )
         worker = mailbox.path(IN_PROGRESS, step, WORKER)
         write_atomic(

@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from conductor import resources
 from conductor.errors import ConductorError
@@ -65,6 +66,12 @@ class Launch:
     preexec: Callable[[], None] | None = None  # run in the child before it starts: the limits
     blocked: list[str] = field(default_factory=list)  # host:port the network allowlist refused
     fds: tuple[int, ...] = ()  # file descriptors to pass on to it (Popen's pass_fds)
+
+    def options(self) -> dict[str, Any]:
+        """What `subprocess.Popen`/`run` needs beside the argv to start it confined: its
+        environment, the limits and the descriptors (the seccomp filter) — one place, so no caller
+        forgets one."""
+        return {"env": self.env, "preexec_fn": self.preexec, "pass_fds": self.fds}
 
 
 def exposed_paths(

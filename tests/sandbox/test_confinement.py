@@ -36,10 +36,10 @@ def run(confined: Confinement, command: str) -> subprocess.CompletedProcess[str]
         return subprocess.run(
             prepared.argv,
             cwd=confined.workspace,
-            env=prepared.env,
             capture_output=True,
             text=True,
             check=False,
+            **prepared.options(),
         )
 
 

@@ -61,7 +61,7 @@ def test_an_agents_git_works_and_writes_nothing_outside_its_step(repo: Path, tmp
 
     with launch(confinement, AGENT, env=dict(os.environ)) as prepared:
         proc = subprocess.run(
-            prepared.argv, cwd=worktree, env=prepared.env, capture_output=True, text=True, check=False
+            prepared.argv, cwd=worktree, capture_output=True, text=True, check=False, **prepared.options()
         )
 
     assert proc.returncode == 0, proc.stderr
@@ -147,6 +147,8 @@ def test_an_agent_cannot_write_the_worktrees_own_index_through_its_copy(repo: Pa
     confinement = Confinement(workspace=worktree, repo_root=repo, git_dir=repo / ".git", isolated=True)
     script = 'd=$(sed -n "s/^gitdir: //p" .git); printf garbage > "$d/index"; printf garbage >> "$d/index"'
     with launch(confinement, script, env=dict(os.environ)) as prepared:
-        proc = subprocess.run(prepared.argv, cwd=worktree, env=prepared.env, capture_output=True, check=False)
+        proc = subprocess.run(
+            prepared.argv, cwd=worktree, capture_output=True, check=False, **prepared.options()
+        )
     assert proc.returncode == 0, proc.stderr
     assert (admin / "index").read_bytes() == before
