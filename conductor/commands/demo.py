@@ -27,6 +27,7 @@ from conductor import resources
 from conductor.errors import ConductorError
 from conductor.gitcli import git, git_text
 from conductor.ledger import refs
+from conductor.ledger.identity import who_commits
 from conductor.ledger.store import Ledger
 from conductor.models.layout import COMPLETED, RESULT, StepPaths
 from conductor.provenance.attestation import Options
@@ -114,7 +115,7 @@ def run(*, keep: bool, directory: str | None) -> DemoReport:
     result = setup.new_project(str(root))
     click.echo(f"Created a git repository with {', '.join(result.written)} and a first commit.")
     click.echo("Its policy protects '*.lock' (and Conductor's own files); see `conductor policy`.")
-    identity = setup.FALLBACK_IDENTITY if not setup.has_identity(root) else {}
+    identity = who_commits(root).git_env()  # every command of the demo commits as `init` did
 
     with FakeModelServer(scripted["replies"]) as model:
         env = {

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, TypeVar
 from conductor.errors import ConductorError
 from conductor.gitcli import git_text, hardened
 from conductor.ledger import refs
+from conductor.ledger.identity import Identity, who_commits
 from conductor.models import untrusted
 from conductor.models.untrusted import UntrustedError
 
@@ -81,6 +82,7 @@ class Queue:
     def __init__(self, root: Path, remote: str) -> None:
         self.root = root
         self.remote = remote
+        self._identity: Identity | None = None
 
     def _run(self, args: list[str]) -> subprocess.CompletedProcess[bytes]:
         """git, for the calls whose failure is an answer (a lost lease, a missing object)."""
@@ -113,7 +115,15 @@ class Queue:
             blob = self.git("hash-object", "-w", "--stdin", stdin=data)
             lines.append(f"100644 blob {blob}\t{name}")
         tree = self.git("mktree", stdin=("\n".join(lines) + "\n").encode())
-        return self.git("commit-tree", tree, "-p", parent, stdin=message.encode())
+        return self.commit_tree(tree, parent=parent, message=message)
+
+    def commit_tree(self, tree: str, *, parent: str, message: str) -> str:
+        """A commit of `tree` on `parent`, made as every commit of Conductor's is
+        (conductor.ledger.identity: the user's identity, else Conductor's)."""
+        if self._identity is None:
+            self._identity = who_commits(self.root)
+        env = {**NO_PROMPT, **self._identity.git_env()}
+        return git_text(["commit-tree", tree, "-p", parent], cwd=self.root, stdin=message.encode(), env=env)
 
     def create(self, ref: str, commit: str, *, requires: dict[str, str] | None = None) -> bool:
         """Create `ref` on the remote pointing at `commit`; False if it exists there,

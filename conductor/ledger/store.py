@@ -14,7 +14,6 @@ import itertools
 import os
 import random
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -28,6 +27,7 @@ from conductor import failpoints, secrets
 from conductor.errors import LedgerConflictError, LedgerError, NotARepositoryError
 from conductor.ledger import code, message, refs, tree
 from conductor.ledger import format as ledger_format
+from conductor.ledger.identity import Identity, who_commits
 from conductor.ledger.scan import scan
 from conductor.ledger.snapshot import Snapshot
 from conductor.models.event import Event, EventType
@@ -38,26 +38,6 @@ ChangeFn = Callable[[Snapshot | None], tree.Changes | None]
 FoldFn = Callable[[Snapshot | None, Event], tree.Changes]
 
 MAX_ATTEMPTS = 200
-FALLBACK_NAME = "Conductor"
-FALLBACK_EMAIL = "conductor@localhost"
-SET_IDENTITY = 'git config --global user.name "Your Name" && git config --global user.email you@example.com'
-
-_noting = threading.Lock()
-_noted = threading.Event()  # the note is said once per process
-
-
-def fallback_note(name: str, email: str, missing: list[str]) -> None:
-    """Say on stderr, once per process, that git has no identity (or half of one) and whom
-    Conductor commits as instead, with how to set one: never silently, never on stdout."""
-    with _noting:
-        if _noted.is_set():
-            return
-        _noted.set()
-    what = "user identity" if len(missing) > 1 else missing[0]
-    sys.stderr.write(
-        f"note: git has no {what}; committing as {name} <{email}>; set yours with: {SET_IDENTITY}\n"
-    )
-    sys.stderr.flush()
 
 
 def utc_now() -> dt.datetime:
@@ -78,6 +58,7 @@ class Ledger:
         self._local = threading.local()
         self._clock = clock
         self._redactor: tuple[frozenset[str], Redactor] | None = None
+        self._identity: Identity | None = None
         repo = self.repo
         self.git_dir = Path(repo.path).resolve()
         self.workdir = Path(repo.workdir).resolve() if repo.workdir else None
@@ -94,18 +75,16 @@ class Ledger:
         return repo
 
     def identity(self) -> tuple[str, str]:
-        """The user's name and email from the environment (GIT_COMMITTER_*, then GIT_AUTHOR_*)
-        or git config, or Conductor's for what is not set, said once (fallback_note)."""
-        found: tuple[str, str] | None = getattr(self._local, "identity", None)
+        """Who this repository's commits are made by: conductor.ledger.identity's one rule
+        (the user's, or Conductor's for what is not set, said once)."""
+        return self.committer().pair
+
+    def committer(self) -> Identity:
+        """The identity of conductor.ledger.identity.who_commits, looked up once per Ledger;
+        `git_env()` gives it to a git command that commits."""
+        found = self._identity
         if found is None:
-            config = self.repo.config
-            name = _env("NAME") or _config_str(config, "user.name")
-            email = _env("EMAIL") or _config_str(config, "user.email")
-            missing = [key for key, value in (("user.name", name), ("user.email", email)) if not value]
-            found = (name or FALLBACK_NAME, email or FALLBACK_EMAIL)
-            if missing:
-                fallback_note(*found, missing)
-            self._local.identity = found
+            found = self._identity = who_commits(self.git_dir)
         return found
 
     def signature(self, when: dt.datetime | None = None) -> pygit2.Signature:
@@ -625,15 +604,3 @@ class _Backwards(str):
 
 _Head = tuple[float, _Backwards, int, int, Event, Iterator[Event]]
 """A log's next event in a newest-first merge: (-time, ref, -seq, log order, event, walker)."""
-
-
-def _env(field: str) -> str | None:
-    return os.environ.get(f"GIT_COMMITTER_{field}") or os.environ.get(f"GIT_AUTHOR_{field}") or None
-
-
-def _config_str(config: pygit2.Config, key: str) -> str | None:
-    try:
-        value = config[key]
-    except KeyError:
-        return None
-    return value if isinstance(value, str) and value else None

@@ -7,6 +7,7 @@ It knows nothing of plans; `adopt.py` says what to bring in and writes the commi
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ from conductor.ledger.store import Ledger
 from conductor.runner.startpoint import uncommitted
 
 STRATEGIES = ("ff", "merge", "squash")
+COMMIT_HOOKS = ("pre-commit", "prepare-commit-msg", "commit-msg")  # those `git commit` runs that may refuse
 
 
 @dataclass(frozen=True)
@@ -65,13 +67,17 @@ def bring_in(root: Path, ledger: Ledger, merge: Merge, message: Callable[[list[C
     if checkout is not None:
         require_clean(checkout, merge, changed=changed_paths(root, merge.previous, merge.source))
     with workplace(root, merge, checkout) as where:
-        commit = apply(where, merge, message)
+        commit = apply(where, merge, message, identity=ledger.committer().git_env())
     if checkout is None:
         git(["update-ref", "-m", merge.reflog, ref, commit, merge.previous], cwd=root)
     return commit
 
 
-def apply(where: Path, merge: Merge, message: Callable[[list[Commit]], str]) -> str:
+def apply(
+    where: Path, merge: Merge, message: Callable[[list[Commit]], str], *, identity: dict[str, str]
+) -> str:
+    """Bring `merge` in at `where`; a new commit is made with `identity` (Identity.git_env:
+    nothing when git has the user's identity, Conductor's when it has none)."""
     if merge.strategy == "ff":
         try:
             git(["merge", "--ff-only", "--quiet", merge.source], cwd=where)
@@ -80,7 +86,7 @@ def apply(where: Path, merge: Merge, message: Callable[[list[Commit]], str]) -> 
         return git_text(["rev-parse", "HEAD"], cwd=where)
     start = ["merge", "--squash"] if merge.strategy == "squash" else ["merge", "--no-ff", "--no-commit"]
     try:
-        git([*start, "--quiet", merge.source], cwd=where)
+        git([*start, "--quiet", merge.source], cwd=where, env=identity)
     except ConductorError as exc:
         git(["reset", "--quiet", "--merge"], cwd=where)
         raise ConductorError(
@@ -90,15 +96,44 @@ def apply(where: Path, merge: Merge, message: Callable[[list[Commit]], str]) -> 
     text = message(commits_between(where, merge.previous, merge.source))
     try:
         # As the person's own commit would be: their identity, their hooks (the guard), no --no-verify.
-        git(["commit", "--quiet", "--file", "-"], cwd=where, stdin=text.encode(), as_configured=True)
+        git(
+            ["commit", "--quiet", "--file", "-"],
+            cwd=where,
+            stdin=text.encode(),
+            env=identity,
+            as_configured=True,
+        )
     except ConductorError as exc:
         git(["reset", "--quiet", "--merge"], cwd=where)
-        refused = exc.message.partition(" failed: ")[2] or exc.message
-        raise ConductorError(
-            f"the {merge.strategy} commit into {merge.into} was refused by a hook:\n{refused}",
-            hint=f"{merge.into} is unchanged; fix the change, or commit it yourself if you mean to",
-        ) from None
+        raise commit_failed(where, merge, exc.message.partition(" failed: ")[2] or exc.message) from None
     return git_text(["rev-parse", "HEAD"], cwd=where)
+
+
+def commit_failed(where: Path, merge: Merge, said: str) -> ConductorError:
+    """Why the merge or squash commit was not made: a hook's refusal only when a commit hook is
+    installed and git itself did not stop it (git's own errors end with a `fatal:` line)."""
+    hooks = commit_hooks(where)
+    last = said.strip().splitlines()[-1] if said.strip() else ""
+    if hooks and not last.startswith("fatal: "):
+        return ConductorError(
+            f"the {merge.strategy} commit into {merge.into} was refused by a hook"
+            f" ({', '.join(hooks)}):\n{said}",
+            hint=f"{merge.into} is unchanged; fix the change, or commit it yourself if you mean to",
+        )
+    return ConductorError(
+        f"git could not make the {merge.strategy} commit into {merge.into}:\n{said}",
+        hint=f"{merge.into} is unchanged; fix what git says, then run `conductor adopt` again",
+    )
+
+
+def commit_hooks(where: Path) -> list[str]:
+    """The hooks that may refuse a commit at `where` and would run (present and executable)."""
+    hooks = Path(
+        git_text(
+            ["rev-parse", "--path-format=absolute", "--git-path", "hooks"], cwd=where, as_configured=True
+        )
+    )
+    return [name for name in COMMIT_HOOKS if os.access(hooks / name, os.X_OK) and (hooks / name).is_file()]
 
 
 def not_fast_forward(merge: Merge) -> ConductorError:

@@ -12,7 +12,6 @@ hooks, signing) applies as it would to their own commands.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,16 +19,9 @@ from pathlib import Path
 from conductor import resources
 from conductor.errors import ConductorError
 from conductor.gitcli import git, git_text
-from conductor.ledger.store import fallback_note
+from conductor.ledger.identity import who_commits
 from conductor.project import IGNORE_FILE, POLICY_FILE, find_root
 from conductor.report import Report
-
-FALLBACK_IDENTITY = {
-    "GIT_AUTHOR_NAME": "Conductor",
-    "GIT_AUTHOR_EMAIL": "conductor@localhost",
-    "GIT_COMMITTER_NAME": "Conductor",
-    "GIT_COMMITTER_EMAIL": "conductor@localhost",
-}
 
 
 @dataclass
@@ -39,7 +31,7 @@ class InitResult(Report):
     written: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
     commit: str | None = None
-    identity_fallback: bool = False
+    identity_fallback: str = ""  # who the first commit is by, when git has no identity (or half)
     name: str = ""  # NAME as given, for the `cd` hint
 
     def to_json(self) -> dict[str, object]:
@@ -55,7 +47,9 @@ class InitResult(Report):
         if self.created_repo:
             lines = [f"Created {self.root} with {', '.join(self.written)} (commit {str(self.commit)[:12]})."]
             if self.identity_fallback:
-                lines.append("No git identity is configured, so the first commit is by 'Conductor'.")
+                lines.append(
+                    f"No git identity is configured, so the first commit is by {self.identity_fallback}."
+                )
             lines.append(f"Next: cd {self.name} && conductor policy")
             return "\n".join(lines)
         if not self.written:
@@ -103,22 +97,6 @@ def _write_missing(root: Path, result: InitResult) -> None:
         result.written.append(rel)
 
 
-def has_identity(root: Path) -> bool:
-    """True when git can name an author in `root` without Conductor's help."""
-    names = {"user.name", "user.email"}
-    for key in list(names):
-        env = "GIT_AUTHOR_" + key.split(".")[1].upper()
-        if os.environ.get(env):
-            names.discard(key)
-            continue
-        try:
-            if git_text(["config", "--get", key], cwd=root):
-                names.discard(key)
-        except ConductorError:
-            pass
-    return not names
-
-
 def new_project(name: str) -> InitResult:
     root = Path(name).resolve()
     if root.exists() and (not root.is_dir() or any(root.iterdir())):
@@ -130,13 +108,10 @@ def new_project(name: str) -> InitResult:
     git(["init", "--quiet", str(root)])
     result = InitResult(root=root, created_repo=True, name=name)
     _write_missing(root, result)
-    env = None
-    if not has_identity(root):
-        env = FALLBACK_IDENTITY
-        result.identity_fallback = True
-        fallback_note(env["GIT_COMMITTER_NAME"], env["GIT_COMMITTER_EMAIL"], ["user.name", "user.email"])
+    identity = who_commits(root)
+    result.identity_fallback = "{} <{}>".format(*identity.pair) if identity.missing else ""
     git(["add", "--", *result.written], cwd=root)
-    git(["commit", "--quiet", "--no-verify", "-m", "Set up Conductor"], cwd=root, env=env)
+    git(["commit", "--quiet", "--no-verify", "-m", "Set up Conductor"], cwd=root, env=identity.git_env())
     result.commit = git_text(["rev-parse", "HEAD"], cwd=root)
     return result
 

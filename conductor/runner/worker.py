@@ -380,7 +380,7 @@ def do_task(
         _drop_scratch(queue, workspace, getattr(executor, "scratch", ()))
         queue.git("-C", str(workspace), "add", "--all")
         tree = queue.git("-C", str(workspace), "write-tree")
-        code = queue.git("commit-tree", tree, "-p", parent, stdin=f"work on {step} by {worker}\n".encode())
+        code = queue.commit_tree(tree, parent=parent, message=f"work on {step} by {worker}\n")
         files = {
             layout.QUEUE_RESULT: result.encode(),
             layout.QUEUE_EXPLANATION: explanation.encode(),

@@ -121,3 +121,43 @@ def test_half_an_identity_is_completed_and_said(tmp_path: Path) -> None:
         built.err.count("note: git has no user.email; committing as Ada Lovelace <conductor@localhost>") == 1
     )
     assert HOW in built.err
+
+
+def built_without_identity(tmp_path: Path) -> tuple[Path, dict[str, str], str]:
+    """A project made, and a plan built, by a user with no git identity: (root, env, plan)."""
+    env = fresh_env(tmp_path / "home")
+    assert conductor(tmp_path, env, "init", "proj").code == 0
+    root = tmp_path / "proj"
+    built = conductor(
+        root, env, "build", "--plan", plan_file(tmp_path), "--exec", agent(tmp_path), "--yes", "--json"
+    )
+    assert built.code == 0, built.err
+    return root, env, json.loads(built.out)["plan"]
+
+
+def test_without_an_identity_adopt_squash_commits_as_conductor_like_every_other_commit(
+    tmp_path: Path,
+) -> None:
+    root, env, plan = built_without_identity(tmp_path)
+    adopted = conductor(root, env, "adopt", plan, "--squash", "--json")
+    assert adopted.code == 0, adopted.err
+    assert "refused by a hook" not in adopted.err and "Author identity unknown" not in adopted.err
+    assert adopted.err.count(NOTE) == 1  # said, as for the plan's own commits
+    commit = json.loads(adopted.out)["commit"]
+    who = git(root, "log", "-1", "--format=%an <%ae>|%cn <%ce>", commit, env=env).strip()
+    assert who == "Conductor <conductor@localhost>|Conductor <conductor@localhost>"
+    assert (root / "hello.py").is_file()
+    assert conductor(root, env, "verify", plan).code == 0
+
+
+def test_git_refusing_the_squash_commit_is_not_called_a_hook_refusal(tmp_path: Path) -> None:
+    root, env, plan = built_without_identity(tmp_path)
+    git(root, "config", "commit.gpgsign", "true", env=env)
+    git(root, "config", "gpg.program", "false", env=env)  # signing fails: git refuses, no hook runs
+    head = git(root, "rev-parse", "HEAD", env=env)
+    refused = conductor(root, env, "adopt", plan, "--squash")
+    assert refused.code == 1
+    assert "git could not make the squash commit" in refused.err and "gpg" in refused.err
+    assert "hook" not in refused.err
+    assert git(root, "rev-parse", "HEAD", env=env) == head
+    assert git(root, "status", "--porcelain", env=env).strip() == ""

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from conductor.executors.queue import Queue
+from tests.commands.test_identity import fresh_env
 from tests.conftest import PYTHON, assert_fsck_clean, conductor_bin, git, run_process, wait_until
 from tests.scenario import Project
 
@@ -39,7 +40,7 @@ def shared(proj: Project, tmp_path: Path) -> tuple[Project, Path]:
     return proj, clone
 
 
-def in_background(proj: Project, *args: str) -> subprocess.Popen[str]:
+def in_background(proj: Project, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     """`conductor ARGS` queuing its steps on the remote, in a process of its own."""
     return subprocess.Popen(
         [conductor_bin(), *args, *REMOTE],
@@ -47,18 +48,27 @@ def in_background(proj: Project, *args: str) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env=env,
     )
 
 
-def coordinate(proj: Project, plan: str, *extra: str) -> subprocess.Popen[str]:
-    return in_background(proj, "build", "--plan", plan, *extra)
+def coordinate(
+    proj: Project, plan: str, *extra: str, env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
+    return in_background(proj, "build", "--plan", plan, *extra, env=env)
 
 
 def work_until_done(
-    coordinator: subprocess.Popen[str], clone: Path, command: str, name: str, *, agent: str | None = None
+    coordinator: subprocess.Popen[str],
+    clone: Path,
+    command: str,
+    name: str,
+    *,
+    agent: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> list[dict]:
     """Run `conductor worker --once` in the clone until the plan's process ends (with `agent`:
-    `--agent AGENT` instead of `--exec COMMAND`)."""
+    `--agent AGENT` instead of `--exec COMMAND`; with `env`, in that environment)."""
     done = []
     deadline = time.monotonic() + 120
     while coordinator.poll() is None and time.monotonic() < deadline:
@@ -73,6 +83,7 @@ def work_until_done(
             "--once",
             "--json",
             cwd=clone,
+            env=env,
         )
         assert result.code == 0, result.err
         done += json.loads(result.out)["done"]
@@ -108,6 +119,26 @@ def test_workers_in_another_clone_do_the_steps_and_the_plan_verifies_them(
     assert_fsck_clean(proj.root)
     # the worker's clone keeps no worktree behind
     assert git(clone, "worktree", "list").count("\n") == 1
+
+
+def test_with_no_git_identity_anywhere_a_remote_build_completes_committing_as_conductor(
+    shared: tuple[Project, Path], tmp_path: Path
+) -> None:
+    proj, clone = shared
+    env = fresh_env(tmp_path / "nobody")  # the coordinator's and the worker's: no identity
+    plan_file = proj.plan(STEPS[:1])
+    coordinator = coordinate(proj, plan_file, env=env)
+    script = {"step_001": [{"write": {"a.txt": "a\n"}}, {"result": {"agent": None}}]}
+    done = work_until_done(coordinator, clone, proj.agent(script), "anonymous", env=env)
+    out, err = coordinator.communicate(timeout=60)
+    assert coordinator.returncode == 0, err
+    assert json.loads(out)["state"] == "completed"
+    assert [(d["step"], d["status"]) for d in done] == [("step_001", "completed")]
+    assert "git has no user identity; committing as Conductor <conductor@localhost>" in err
+    plan = json.loads(out)["plan"]
+    committer = git(proj.root, "log", "-1", "--format=%cn <%ce>", proj.branch(plan), env=env)
+    assert committer.strip() == "Conductor <conductor@localhost>"
+    assert run_process(conductor_bin(), "verify", plan, cwd=proj.root, env=env).code == 0
 
 
 def test_a_remote_result_is_verified_against_this_repositorys_policy(shared: tuple[Project, Path]) -> None:
