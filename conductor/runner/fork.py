@@ -180,6 +180,7 @@ class Fork:
                 kind=kind,
                 reason=reason,
                 hint=hint,
+                files=tuple(tasks.allowed_files(spec)),
             )
         )
 

@@ -20,6 +20,7 @@ from conductor.models.plan import StepSpec
 from conductor.models.task import TaskContext, TaskFile
 from conductor.policy.effective import EffectivePolicy
 from conductor.runner import acceptance, records, tasks, tripwire, verdicts, workspace
+from conductor.runner.memory import Asking
 from conductor.runner.plans import exchange_record
 
 if TYPE_CHECKING:
@@ -130,7 +131,10 @@ def _task(
         fork_id=fork.id,
         previous_steps=previous,
         earlier_steps=counted,
-        lessons=fork.memory.lessons(signature(tasks.allowed_files(spec))),
+        lessons=fork.memory.lessons(
+            signature(tasks.allowed_files(spec)),
+            Asking(fork.plan.id, fork.id, step, tasks.allowed_files(spec)),
+        ),
         repair=repair,
     )
     return tasks.build(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from conductor.engine.confidence import signature
-from conductor.runner.memory import Memory
+from conductor.runner.memory import Asking, Memory
 from tests.conftest import git
 from tests.scenario import Project, build
 
@@ -68,7 +68,7 @@ def test_lessons_are_recorded_once_and_feed_later_confidence(proj: Project, run_
     first = json.loads(proj.record("evidence/step_001/attempt_1/confidence.json"))
     second = json.loads(proj.record("evidence/step_001/attempt_2/confidence.json"))
     assert second["factors"][0]["value"] < first["factors"][0]["value"]  # one failure on record now
-    lessons = memory.lessons(signature(["new.py"]))
+    lessons = memory.lessons(signature(["new.py"]), Asking("later", "main", "step_001", ["new.py"]))
     assert len(lessons) == 2 and any("succeeded after a repair" in text for text in lessons)
 
 

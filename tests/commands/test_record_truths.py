@@ -1,0 +1,77 @@
+"""Smaller truths of the records a user reads (issue 20, point 7): where the mailbox keeps a
+refused result's problems, which lessons a task carries, what `revise` says it did, and the
+timeout `explain` shows."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from tests.conftest import ROOT, wait_until
+from tests.runner.test_handoff import STEP, claim, fork_dir, pending, report, start
+from tests.scenario import Project, build
+
+HELLO = {"write": {"hello.py": "def greet(name):\n    return f'Hello, {name}!'\n"}}
+OTHER = {"write": {"other.py": "x = 1\n"}}
+
+
+def tree_folders(name: str) -> set[str]:
+    """The mailbox folders docs/protocol.md's tree puts `name` in (the nearest folder entry
+    above its line: `├── failed/…` or `├── {completed,failed}/…`)."""
+    section = (ROOT / "docs" / "protocol.md").read_text().split("## The mailbox", 1)[1]
+    lines = section.split("```", 2)[1].splitlines()
+    at = next(i for i, line in enumerate(lines) if name in line)
+    for line in reversed(lines[: at + 1]):
+        entry = re.search(r"[├└]── (\{[\w,]+\}|\w+)/", line)
+        if entry:
+            return set(entry.group(1).strip("{}").split(","))
+    raise AssertionError(f"no folder above {name} in the tree")
+
+
+def test_a_refused_results_problems_land_beside_it_where_the_protocol_tree_says(proj: Project) -> None:
+    proc = start(proj, "build", "--plan", proj.plan([STEP]), "--executor", "handoff", "--yes")
+    task = pending(proj)
+    claim(proj)
+    (Path(task["workspace"]) / "hello.py").write_text("print('hello')\n")
+    landed = set()
+    for folder in ("completed", "failed"):
+        (fork_dir(proj) / folder / "step_001.result.json").write_text("{not json")
+        problems = fork_dir(proj) / folder / "step_001.result.problems.txt"
+        wait_until(problems.exists, what=f"the problems file in {folder}/")
+        assert f"kept as {folder}/step_001.result.json.rejected-1" in problems.read_text()
+        landed.add(folder)
+    assert landed <= tree_folders("step_NNN.result.problems.txt")
+    assert landed <= tree_folders("step_NNN.result.json.rejected-N")
+    report(proj, task)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+
+
+def carried(proj: Project, plan: str) -> list[str]:
+    """The lessons the task of a plan's step_001 carried (its last attempt)."""
+    return list(json.loads(proj.record("completed/step_001.task.json", plan))["context"]["lessons"])
+
+
+def test_a_task_carries_lessons_of_steps_on_its_own_files_not_of_every_python_file(
+    proj: Project, run_cli
+) -> None:
+    def run(title: str, path: str, script: dict[str, object]) -> str:
+        steps = [{"title": title, "instruction": title, "allowed_files": [path]}]
+        result = build(run_cli, proj, proj.plan(steps, name=f"{path}.yaml"), proj.agent(script), "--json")
+        assert result.code == 0, result.err
+        return str(json.loads(result.out)["plan"])
+
+    # a step on other.py goes outside its files once, then succeeds: two lessons on record
+    first = run(
+        "Write other.py", "other.py", {"step_001": {"1": [{"write": {"stray.py": "x\n"}}], "2": [OTHER]}}
+    )
+    taught = carried(proj, first)  # its own failed attempt taught the repair
+    assert len(taught) == 1 and "'Write other.py' (step_001, attempt 1) failed" in taught[0]
+    # hello.py shares only the shape `./*.py` with it: an unrelated plan learns nothing from it
+    unrelated = run("Write hello.py", "hello.py", {"step_001": [HELLO]})
+    assert carried(proj, unrelated) == []
+    # a later step on other.py learns from both attempts, and nothing from hello.py's
+    related = run("Rewrite other.py", "other.py", {"step_001": [OTHER]})
+    lessons = carried(proj, related)
+    assert len(lessons) == 2 and all("'Write other.py'" in text for text in lessons), lessons
