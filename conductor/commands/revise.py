@@ -4,6 +4,7 @@ run by the fork's executor under the same policy (docs/review.md)."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from conductor.errors import ConductorError
 from conductor.ledger.store import Ledger
@@ -65,7 +66,7 @@ def run(
         found += [from_api(c) for c in review_comments(root, plan, fork, remote=remote, repo=repo)]
     step = revise.reopen(ledger, plan, fork, found)
     say(f"{plan}/{fork}: {plural(len(found), 'review comment')} {'is' if len(found) == 1 else 'are'} {step}")
-    outcome = resume(plan, command=command, yes=yes, signing=signing)
+    outcome = replace(resume(plan, command=command, yes=yes, signing=signing), review=fork)
     if from_pr and outcome.state == "completed":
         from conductor.runner.pullrequest import open_pr
 

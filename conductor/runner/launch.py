@@ -64,6 +64,7 @@ class PlanRun(Report):
     state: str
     base: str = ""
     forks: list[ForkView] = field(default_factory=list)
+    review: str | None = None  # the fork the run was for (`revise`): its branch is the one to review
 
     @property
     def exit_code(self) -> int:
@@ -84,7 +85,8 @@ class PlanRun(Report):
             for step, state in fork.steps.items():
                 lines.append(f"    {step}: {state}")
         if self.state == "completed":
-            branch = self.forks[0].branch if self.forks else ""
+            chosen = [f for f in self.forks if f.id == self.review] or self.forks
+            branch = chosen[0].branch if chosen else ""
             lines.append(f"Review: git log --stat {self.base[:12]}..{branch}")
             lines.append(f"        (or push {branch} and open a pull request)")
         elif self.state == "halted":

@@ -27,7 +27,7 @@ def reconcile(fork: Fork) -> None:
     """Worktree, branch, mailbox, memory and leftover processes, in line with the log."""
     if fork.state.status is ForkStatus.HALTED:
         fork.record(EventType.FORK_RESUMED, "resumed")
-    elif fork.options.resuming and fork.state.status is ForkStatus.RUNNING:
+    elif fork.options.resuming and fork.state.status is ForkStatus.RUNNING and not _reopened(fork):
         fork.record(EventType.FORK_RESUMED, "resumed after Conductor stopped (a crash or a kill)")
     if fork.worktree.exists() and fork.options.resuming:
         fork.worktree.refresh_index()  # a crash may have cut the index sync short
@@ -57,6 +57,13 @@ def reconcile(fork: Fork) -> None:
     out_there = phase is Phase.PENDING and getattr(fork.executor, "external", False)
     if phase in (Phase.NEW, Phase.PENDING, Phase.FAILED) and not out_there:
         fork.worktree.reset()
+
+
+def _reopened(fork: Fork) -> bool:
+    """`conductor revise` reopened the fork and nothing ran since: its own `fork.resumed` says
+    why the fork runs again (nothing stopped it)."""
+    last = fork.tip().event
+    return last.type is EventType.FORK_RESUMED and "revision" in last.data
 
 
 def _advance_branch(fork: Fork, commit: str) -> None:

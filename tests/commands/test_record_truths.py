@@ -8,9 +8,12 @@ import json
 import re
 from pathlib import Path
 
-from tests.conftest import ROOT, wait_until
+import yaml
+
+from conductor.models.event import EventType
+from tests.conftest import ROOT, git, wait_until
 from tests.runner.test_handoff import STEP, claim, fork_dir, pending, report, start
-from tests.scenario import Project, build
+from tests.scenario import TWO_FORKS, Project, build
 
 HELLO = {"write": {"hello.py": "def greet(name):\n    return f'Hello, {name}!'\n"}}
 OTHER = {"write": {"other.py": "x = 1\n"}}
@@ -75,3 +78,28 @@ def test_a_task_carries_lessons_of_steps_on_its_own_files_not_of_every_python_fi
     related = run("Rewrite other.py", "other.py", {"step_001": [OTHER]})
     lessons = carried(proj, related)
     assert len(lessons) == 2 and all("'Write other.py'" in text for text in lessons), lessons
+
+
+def test_revise_names_the_revised_fork_and_says_what_reopened_it(proj: Project, run_cli) -> None:
+    (proj.root / "forks.yaml").write_text(yaml.safe_dump(TWO_FORKS, sort_keys=False))
+    git(proj.root, "add", "forks.yaml")
+    git(proj.root, "commit", "-q", "-m", "forks")
+    script = {
+        "step_001": [{"write": {"notes.md": "notes\n"}}],
+        "step_002": [{"write": {"more.md": "more\n"}}],
+    }
+    explored = run_cli("explore", "--plan", "forks.yaml", "--exec", proj.agent(script), "--yes", "--json")
+    assert explored.code == 0, explored.err
+    plan = json.loads(explored.out)["plan"]
+    titled = proj.agent({"*": [{"write": {"notes.md": "# Notes\n"}}]}, name="titled.json")
+    for fork in ("short", "long"):  # whichever the plan lists first, the hint names the one revised
+        revised = run_cli(
+            "revise", f"{plan}/{fork}", "--comment", "notes.md:1: a title", "--exec", titled, "--yes"
+        )
+        assert revised.code == 0, revised.err
+        (review,) = [line for line in revised.out.splitlines() if line.startswith("Review:")]
+        assert review.endswith(f"..conductor/{plan}/{fork}"), review
+        summaries = [e.summary for e in proj.events(plan, fork) if e.type is EventType.FORK_RESUMED]
+        assert summaries == [f"reopened for review comments (step_00{2 if fork == 'short' else 3})"]
+        shown = run_cli("events", "--plan", plan, "--fork", fork).out
+        assert "reopened for review comments" in shown and "a crash or a kill" not in shown
