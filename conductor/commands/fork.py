@@ -4,7 +4,8 @@ The new plan's base is the code as that step was accepted; the old plan and its 
 as they are. Its steps are, by default, the steps the old fork had left after that point
 (to run them again, say with another executor), with the numbers they had there (the fork's
 `first_step`); or one fork per `--strategy TEXT`; or the forks of a plan file. The new plan
-records where it came from (`source: fork:<point>`).
+records where it came from (`source: fork:<point>`, and `origin`: plan, fork, step, commit, which
+`conductor verify` and `conductor pr` follow) and the old plan's branch, to be adopted into.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from conductor.project import find_root
 from conductor.runner.explore import user_strategies
 from conductor.runner.launch import Launch, PlanRun, begin, create, launched, load_plan_file
 from conductor.runner.plans import load_plan, step_index
-from conductor.runner.point import Point, resolve
+from conductor.runner.point import Point, origin_of, resolve
 
 
 def remaining(spec: PlanSpec, point: Point) -> PlanSpec:
@@ -49,6 +50,7 @@ def run(origin: str, *, strategies: list[str], plan_file: str | None, launch: La
     point = resolve(Ledger(find_root()), origin)
     start = begin(dataclasses.replace(launch, base=point.commit))
     old = load_plan(start.ledger, point.plan)
+    start.branch = old.branch  # adopted where the plan it came from would be
     doc = None
     if plan_file:
         spec, doc = load_plan_file(plan_file)
@@ -57,6 +59,13 @@ def run(origin: str, *, strategies: list[str], plan_file: str | None, launch: La
         spec = user_strategies(old.goal, strategies)
     else:
         spec = remaining(old.spec, point)
-    record = create(start, spec, plan_file=plan_file, doc=doc, source=f"fork:{point.label}")
+    record = create(
+        start,
+        spec,
+        plan_file=plan_file,
+        doc=doc,
+        source=f"fork:{point.label}",
+        origin=origin_of(start.ledger, point),
+    )
     say(f"  from {point.label} (commit {point.commit[:12]}); {point.plan} is unchanged")
     return launched(start, record, jobs=min(4, len(spec.forks)))

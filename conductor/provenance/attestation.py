@@ -94,9 +94,17 @@ def accepted_steps(events: list[Event]) -> list[str]:
 
 
 def verify_step(
-    ledger: Ledger, tip: Snapshot, events: list[Event], step: str, options: Options
+    ledger: Ledger,
+    tip: Snapshot,
+    events: list[Event],
+    step: str,
+    options: Options,
+    *,
+    within: tuple[str, str] | None = None,
 ) -> StepReport:
-    """One accepted step of the fork whose log ends at `tip` with `events`."""
+    """One accepted step of the fork whose log ends at `tip` with `events`; its commit must be
+    on the fork's branch, or, with `within` (what, commit), in that commit's history (a step
+    another plan inherits: the base of the plan made from it)."""
     plan, fork = tip.event.plan, str(tip.event.fork)
     completed = [e for e in events if e.type is EventType.TASK_COMPLETED and e.step == step]
     report = StepReport(plan, fork, step, completed[-1].attempt if completed else None)
@@ -227,14 +235,12 @@ def verify_step(
         step,
     ):
         problems.append("the commit's trailers name another step")
-    branch_tip = ledger.ref_target(refs.code_branch(plan, fork))
-    if branch_tip is None or not ledger.is_ancestor(commit_id, branch_tip):
-        problems.append(f"the branch {refs.short_branch(plan, fork)} does not contain it")
-    report.add(
-        "commit",
-        not problems,
-        f"{commit_id[:12]} on {refs.short_branch(plan, fork)}" if not problems else "; ".join(problems),
-    )
+    branch = refs.short_branch(plan, fork)
+    name, holder = within or (f"the branch {branch}", ledger.ref_target(refs.code_branch(plan, fork)))
+    if holder is None or not ledger.is_ancestor(commit_id, holder):
+        problems.append(f"{name} does not contain it")
+    shown = f"{commit_id[:12]} in {name}" if within else f"{commit_id[:12]} on {branch}"
+    report.add("commit", not problems, shown if not problems else "; ".join(problems))
     return _signature(report, tip, paths, raw_statement, options)
 
 

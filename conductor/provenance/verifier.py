@@ -1,5 +1,6 @@
 """`conductor verify`: check, offline, a plan's forks — each log is one unbroken chain, each
-branch ends at its last accepted step — and every accepted step (attestation.py).
+branch ends at its last accepted step — and every accepted step (attestation.py), inherited
+ones too (inherited.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from conductor.ledger.store import Ledger
 from conductor.models.event import Event, EventType
 from conductor.models.layout import FORK_FILE
 from conductor.provenance.attestation import Check, Options, StepReport, accepted_steps, verify_step
+from conductor.provenance.inherited import Inherited, verify_inherited
 from conductor.report import Report, plural
 
 
@@ -26,10 +28,12 @@ class VerifyReport(Report):
     chains: list[Check] = field(default_factory=list)
     branches: list[Check] = field(default_factory=list)
     steps: list[StepReport] = field(default_factory=list)
+    inherited: list[Inherited] = field(default_factory=list)  # fork --from: provenance/inherited.py
 
     @property
     def ok(self) -> bool:
-        return all(c.ok for c in [*self.chains, *self.branches]) and all(s.ok for s in self.steps)
+        checks = all(c.ok for c in [*self.chains, *self.branches]) and all(s.ok for s in self.steps)
+        return checks and all(i.ok for i in self.inherited)
 
     @property
     def exit_code(self) -> int:
@@ -42,6 +46,7 @@ class VerifyReport(Report):
             "chains": [c.to_json() for c in self.chains],
             "branches": [c.to_json() for c in self.branches],
             "steps": [s.to_json() for s in self.steps],
+            "inherited": [i.to_json() for i in self.inherited],
         }
 
     def render(self) -> str:
@@ -58,8 +63,11 @@ class VerifyReport(Report):
             signature = next((c for c in step.checks if c.name == "signature" and c.ok), None)
             if signature is not None and step.signed:
                 lines.append(f"         {signature.detail}")
+        for inherited in self.inherited:
+            lines += inherited.lines()
         failed = sum(not s.ok for s in self.steps) + sum(not c.ok for c in [*self.chains, *self.branches])
-        if not self.steps:
+        failed += sum(i.failed for i in self.inherited)
+        if not self.steps and not any(i.steps for i in self.inherited):
             lines.append("  no accepted steps to verify")
         lines.append("verified" if self.ok else f"{plural(failed, 'check')} failed")
         return "\n".join(lines)
@@ -78,6 +86,7 @@ def verify_plan(ledger: Ledger, plan: str, *, fork: str | None = None, options: 
         report.chains.append(check)
         report.branches.append(branch_tip(ledger, plan, fork_id, options))
         report.steps += steps
+    report.inherited = verify_inherited(ledger, plan, options)
     return report
 
 

@@ -23,6 +23,7 @@ from conductor.ledger.store import Ledger, utc_now
 from conductor.llm import config as llm_config
 from conductor.llm.config import LLMSettings
 from conductor.models.loader import validate
+from conductor.models.origin import Origin
 from conductor.models.plan import PlanSpec
 from conductor.models.source import YamlDocument, read_file
 from conductor.policy.effective import EffectivePolicy
@@ -252,8 +253,10 @@ def create(
     doc: YamlDocument | None,
     source: str,
     exchanges: list[Exchange] | None = None,
+    origin: Origin | None = None,
 ) -> PlanRecord:
-    """Record a new plan (after checking its scope against the policy) and say what it is."""
+    """Record a new plan (after checking its scope against the policy) and say what it is
+    (`origin`: the step of another plan it starts from, `fork --from`)."""
     policy_path = start.root / POLICY_FILE
     record = PlanRecord(
         id=new_plan_id(spec.goal),
@@ -267,6 +270,7 @@ def create(
         plan_path=plan_file,
         executor=start.executor.settings(),
         branch=start.branch,
+        origin=origin,
     )
     check_scope(spec, record.effective(spec.forks[0].id), doc, plan_file or "the planner's plan")
     for attempt in range(1, 6):  # a taken id gets a fresh one

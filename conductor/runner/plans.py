@@ -22,6 +22,7 @@ from conductor.ledger.store import Ledger
 from conductor.models.event import Event, EventType
 from conductor.models.layout import FORK_FILE, PLAN_FILE, PLAN_POLICY, llm_folder
 from conductor.models.loader import validate
+from conductor.models.origin import Origin
 from conductor.models.plan import ForkSpec, PlanSpec, StepSpec
 from conductor.models.policy import PolicyFile
 from conductor.models.source import Location, parse
@@ -101,8 +102,10 @@ class PlanRecord:
     plan_path: str | None = None
     executor: dict[str, Any] = field(default_factory=dict)
     branch: str | None = None  # the branch the plan started from (None: detached, or older plans)
+    origin: Origin | None = None  # `fork --from`: the step it came from (models/origin.py)
 
     def to_json(self) -> dict[str, Any]:
+        origin = {"origin": self.origin.to_json()} if self.origin is not None else {}
         return {
             "id": self.id,
             "goal": self.goal,
@@ -115,6 +118,7 @@ class PlanRecord:
             "plan_path": self.plan_path,
             "executor": self.executor,
             "branch": self.branch,
+            **origin,
         }
 
     @classmethod
@@ -131,6 +135,7 @@ class PlanRecord:
             plan_path=data.get("plan_path"),
             executor=dict(data.get("executor") or {}),
             branch=data.get("branch"),
+            origin=Origin.of_plan(data),
         )
 
     def fork(self, fork_id: str) -> ForkSpec:

@@ -15,6 +15,7 @@ from conductor.errors import ConductorError, NotFoundError
 from conductor.ledger import refs
 from conductor.ledger.store import Ledger
 from conductor.models.event import EventType
+from conductor.models.origin import Origin
 from conductor.runner.plans import PlanRecord, load_plan
 
 FORM = "PLAN/FORK@STEP (e.g. hello-3f9a/main@step_002; @base for the plan's base, no @ for the branch tip)"
@@ -65,6 +66,26 @@ def before_first(plan: PlanRecord, fork: str, step: str) -> None:
     )
 
 
+def accepted_steps(ledger: Ledger, plan: str, fork: str) -> dict[str, tuple[str, str | None]]:
+    """Each accepted step of a fork, in the order accepted: (its commit, its fork-log commit)."""
+    accepted = {}
+    for event in ledger.log(refs.fork_log(plan, fork), newest_first=False):
+        if event.type is EventType.TASK_COMPLETED and event.step:
+            accepted[event.step] = (str(event.data.get("commit")), event.commit)
+    return accepted
+
+
+def origin_of(ledger: Ledger, point: Point) -> Origin:
+    """Where a plan started from `point` comes from, as its plan.json records it. A branch tip
+    that is an accepted step's commit is that step: its records attest what the plan inherits."""
+    step = point.step
+    if step is None:
+        accepted = accepted_steps(ledger, point.plan, point.fork)
+        tips = [s for s, (commit, _) in accepted.items() if commit == point.commit]
+        step = tips[-1] if tips else None
+    return Origin(point.plan, point.fork, step, point.commit)
+
+
 def resolve(ledger: Ledger, text: str) -> Point:
     plan_id, fork, step = parse(text)
     plan = load_plan(ledger, plan_id)
@@ -81,10 +102,7 @@ def resolve(ledger: Ledger, text: str) -> Point:
         return Point(plan_id, fork, None, tip, ledger.ref_target(log))
     if step == "base":
         return Point(plan_id, fork, "base", plan.base, None)
-    accepted = {}
-    for event in ledger.log(log, newest_first=False):
-        if event.type is EventType.TASK_COMPLETED and event.step:
-            accepted[event.step] = (str(event.data.get("commit")), event.commit)
+    accepted = accepted_steps(ledger, plan_id, fork)
     if step not in accepted:
         before_first(plan, fork, step)
         done = ", ".join(accepted) or "none yet"
