@@ -171,17 +171,28 @@ class PlanRecord:
         doc = parse(self.plan_text, path=self.plan_path or "plan") if self.plan_text else None
         return PolicyLayer(label, policy, doc, at)
 
+    def _timeout_layer(self, step: str, seconds: int, at: Location) -> PolicyLayer:
+        """A step's own `timeout_seconds` (beside its `policy` at `at`): the task's timeout."""
+        doc = parse(self.plan_text, path=self.plan_path or "plan") if self.plan_text else None
+        line = doc.line_of((*at[:-1], "timeout_seconds")) if doc is not None else None
+        label = f"{doc.path}:{line}, " if doc is not None and line else ""
+        policy = PolicyFile.model_validate({"behavior": {"timeout_seconds": seconds}})
+        return PolicyLayer(f"{label}{step}'s own timeout_seconds", policy)
+
     def effective(self, fork_id: str, step: str | None = None) -> EffectivePolicy:
-        """Defaults + project (as recorded) + plan + step policy."""
+        """Defaults + project (as recorded) + plan + step policy, and the step's own
+        timeout_seconds over them all (the timeout its task is given)."""
         layers = [layer for layer in [self.project_layer()] if layer is not None]
         if self.spec.policy is not None:
             layers.append(self._layer(f"plan {self.id}", self.spec.policy, self._plan_location(0, None)))
         if step is not None:
             spec = self.step(fork_id, step)
+            fork_index = [f.id for f in self.spec.forks].index(fork_id)
+            at = self._plan_location(fork_index, step_index(self.fork(fork_id), step))
             if spec.policy is not None:
-                fork_index = [f.id for f in self.spec.forks].index(fork_id)
-                at = self._plan_location(fork_index, step_index(self.fork(fork_id), step))
                 layers.append(self._layer(f"step {step}", spec.policy, at))
+            if spec.timeout_seconds is not None:
+                layers.append(self._timeout_layer(step, spec.timeout_seconds, at))
         return EffectivePolicy.merge(*layers)
 
 

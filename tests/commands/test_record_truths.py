@@ -103,3 +103,25 @@ def test_revise_names_the_revised_fork_and_says_what_reopened_it(proj: Project, 
         assert summaries == [f"reopened for review comments (step_00{2 if fork == 'short' else 3})"]
         shown = run_cli("events", "--plan", plan, "--fork", fork).out
         assert "reopened for review comments" in shown and "a crash or a kill" not in shown
+
+
+def test_explain_shows_the_steps_own_timeout_not_the_policys(proj: Project, run_cli) -> None:
+    steps = [
+        {
+            "title": "Write hello.py",
+            "instruction": "Write it",
+            "allowed_files": ["hello.py"],
+            "timeout_seconds": 120,
+        }
+    ]
+    plan = proj.plan(steps, policy={"behavior": {"timeout_seconds": 900}})
+    built = build(run_cli, proj, plan, proj.agent({"step_001": [HELLO]}), "--json")
+    assert built.code == 0, built.err
+    plan_id = json.loads(built.out)["plan"]
+    assert json.loads(proj.record("completed/step_001.task.json", plan_id))["timeout_seconds"] == 120
+    shown = json.loads(run_cli("explain", "step_001", "--plan", plan_id, "--json").out)
+    lines = (proj.root / plan).read_text().splitlines()
+    origin = f"plan.yaml:{1 + lines.index('  timeout_seconds: 120')}, step_001's own timeout_seconds"
+    assert shown["policy"]["values"]["behavior.timeout_seconds"] == {"value": 120, "origin": origin}
+    text = run_cli("explain", "step_001", "--plan", plan_id).out
+    assert f"  behavior.timeout_seconds: 120  ({origin})" in text
