@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conductor.ledger import refs
-from tests.conftest import git
+from tests.conftest import conductor_bin, git, run_process
 from tests.fakesigstore import FakeSigstore
 from tests.provenance.tamper import flip, rewrite_tip
 from tests.scenario import HELLO_STEPS, Project, build
@@ -287,3 +287,15 @@ def test_a_signing_failure_keeps_the_step_and_says_so(
     assert all(e.data["signed"] is False and "signing failed" in e.data["signing_error"] for e in completed)
     assert run_cli("verify").code == 0
     assert run_cli("verify", "--require-signature").code == 1
+
+
+def test_verify_without_an_identity_says_so_once_without_the_librarys_warning(
+    signed: Project, run_cli
+) -> None:
+    """Our line says the identity was not checked; sigstore's own "unsafe (no-op) verification
+    policy used!" warning beside it (a real process, where the library's logging reaches
+    stderr) only alarms."""
+    result = run_process(conductor_bin(), "verify", cwd=signed.root)
+    assert result.code == 0, result.out + result.err
+    assert f"valid signature by {IDENTITY}; identity not checked" in result.out
+    assert "unsafe" not in result.err and "no verification performed" not in result.err, result.err
