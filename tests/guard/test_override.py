@@ -281,3 +281,9 @@ def test_the_readme_pre_commit_config_records_an_override(guarded: Path, run_cli
     )
     assert through.code == 0, through.out + through.err
     assert override_trailers(guarded) == [REASON]
+    # the guard runs once per commit (pre-commit), the override hook once (commit-msg)
+    ran = (through.out + through.err).splitlines()
+    assert [line.split(".")[0] for line in ran if line.startswith("conductor guard")] == [
+        "conductor guard (protected files)",
+        "conductor guard (records CONDUCTOR_OVERRIDE)",
+    ], through.out + through.err
