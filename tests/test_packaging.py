@@ -5,6 +5,7 @@ source checkout does — console scripts, `python -m conductor`, and the resourc
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sysconfig
 import tomllib
@@ -102,6 +103,31 @@ def test_the_distribution_is_git_conductor_and_the_command_conductor(wheel: Path
         for line in doc.read_text().splitlines():
             if "pip install" in line and " -e " not in line and "$" not in line:
                 assert "git-conductor" in line, f"{doc.name}: {line.strip()}"
+
+
+BY_NAME = re.compile(r"""pip install(\s+-\S+)*\s+["']?(git-)?conductor(?![\w./-])(?!\s*@)""")
+"""`pip install git-conductor` (or `conductor`) from an index, by name: no release is published."""
+
+
+def test_every_install_line_installs_from_this_repository_until_a_release_is_published() -> None:
+    """The README, docs, CI recipes, the action and Conductor's own hints install git-conductor
+    from a clone or pip's git URL, never by name from PyPI, where it is not published."""
+    places = [ROOT / "README.md", ROOT / "action.yml", *(ROOT / "docs").glob("*.md")]
+    places += [p for p in (ROOT / "deploy").iterdir() if p.is_file()]
+    places += list((ROOT / "conductor").rglob("*.py"))
+    by_name = [
+        f"{path.relative_to(ROOT)}: {line.strip()}"
+        for path in places
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if BY_NAME.search(line)
+    ]
+    assert by_name == []
+    readme = (ROOT / "README.md").read_text()
+    assert "git clone https://github.com/OWNER/conductor && pip install ./conductor" in readme
+    assert 'pip install "git-conductor @ git+https://github.com/OWNER/conductor@main"' in readme
+    workflow = (ROOT / "docs" / "provenance.md").read_text().split("### In CI with GitHub Actions", 1)[1]
+    steps = yaml.safe_load(workflow.split("```yaml", 1)[1].split("```", 1)[0])["jobs"]["explore"]["steps"]
+    assert {"run": 'pip install "git-conductor @ git+https://github.com/OWNER/conductor@main"'} in steps
 
 
 def test_the_readme_pre_commit_snippet_runs_the_guard_with_the_real_framework(tmp_path: Path) -> None:

@@ -30,7 +30,8 @@ def check(raw: bytes | None, *, where: str) -> int:
     if version > FORMAT_VERSION:
         raise LedgerFormatError(
             f"{where} was written in ledger format {version}; this Conductor reads format {FORMAT_VERSION}",
-            hint="upgrade Conductor (pip install --upgrade conductor) to read it",
+            hint="upgrade Conductor (install git-conductor again from a newer clone of its repository)"
+            " to read it",
         )
     if version < FORMAT_VERSION:
         raise LedgerFormatError(
