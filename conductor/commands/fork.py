@@ -35,13 +35,25 @@ def remaining(spec: PlanSpec, point: Point) -> PlanSpec:
             f"{point.plan}/{point.fork} has no steps left {where}",
             hint="say what to do from there: --strategy TEXT (repeatable) or --plan FILE",
         )
-    strategy = f"the rest of {point.plan}/{point.fork} from {point.step}"
+    # step_00N's point is the code as it was accepted: what runs now comes after it
+    origin = "from its base" if point.step == "base" else f"after {point.step}"
+    strategy = f"the rest of {point.plan}/{point.fork} {origin}"
     first = fork.first_step + after
     return PlanSpec(
         goal=spec.goal,
         policy=spec.policy,
         forks=[ForkSpec(id=fork.id, strategy=strategy, steps=rest, first_step=first)],
     )
+
+
+def starting_point(point: Point) -> str:
+    """What a point is, for the line that names it: `@step_002` is the code as step_002 was
+    accepted, so the new plan runs after it (its first step is step_003, never step_002)."""
+    if point.step is None:
+        return "the branch tip"
+    if point.step == "base":
+        return "the plan's base"
+    return f"the code as {point.step} was accepted: the new plan runs after it"
 
 
 def run(origin: str, *, strategies: list[str], plan_file: str | None, launch: Launch) -> PlanRun:
@@ -67,5 +79,6 @@ def run(origin: str, *, strategies: list[str], plan_file: str | None, launch: La
         source=f"fork:{point.label}",
         origin=origin_of(start.ledger, point),
     )
-    say(f"  from {point.label} (commit {point.commit[:12]}); {point.plan} is unchanged")
+    what = starting_point(point)
+    say(f"  from {point.label} (commit {point.commit[:12]}, {what}); {point.plan} is unchanged")
     return launched(start, record, jobs=min(4, len(spec.forks)))

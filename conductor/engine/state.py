@@ -44,6 +44,14 @@ class ForkStatus(StrEnum):
 
 
 FINAL = (ForkStatus.COMPLETED, ForkStatus.FAILED, ForkStatus.ABANDONED)
+ABANDONED_STEP = "abandoned"  # how a step is shown that its fork left open when it was abandoned
+
+
+def left_open(status: ForkStatus, phase: Phase) -> bool:
+    """A step its fork was abandoned with, still open (planned, pending, claimed, verifying,
+    awaiting approval): nobody will finish it, so readers show it as abandoned (ABANDONED_STEP),
+    not as the phase it was in. The fold keeps the phase: it is what the log says happened."""
+    return status is ForkStatus.ABANDONED and phase not in (Phase.COMPLETED, Phase.FAILED)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, GetJsonSchemaHandler, field_validator, model_validator
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, core_schema
 
 from conductor.models.base import Model
 from conductor.models.paths import RepoPath
@@ -84,7 +86,7 @@ class ForkSpec(Model):
 
 
 class PlanSpec(Model):
-    """What to do: the goal, plan-level policy overrides and the forks."""
+    """What to do: the goal, plan-level policy overrides and the steps (one fork) or the forks."""
 
     goal: str = Field(default="", description="The goal in plain language.")
     policy: PolicyFile | None = Field(default=None, description="Plan-level policy overrides.")
@@ -100,6 +102,28 @@ class PlanSpec(Model):
             rest = {k: v for k, v in data.items() if k != "steps"}
             return {**rest, "forks": [{"id": "main", "steps": data["steps"]}]}
         return data
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        """The published schema accepts what the loader accepts: `steps:` (the shorthand) or
+        `forks:`, exactly one of them."""
+        json_schema = handler(schema)
+        target = handler.resolve_ref_schema(json_schema)
+        steps = handler(core_schema.list_schema(StepSpec.__pydantic_core_schema__, min_length=1))
+        steps["title"] = "Steps"
+        steps["description"] = (
+            "The steps of a plan with one strategy: shorthand for a single fork named 'main'"
+            " (give either steps or forks)."
+        )
+        properties = dict(target["properties"])
+        forks = properties.pop("forks")
+        forks["description"] = "One or more strategies, each with its steps (give either steps or forks)."
+        target["properties"] = {**properties, "steps": steps, "forks": forks}
+        target.pop("required", None)
+        target["oneOf"] = [{"required": ["steps"]}, {"required": ["forks"]}]
+        return json_schema
 
     @classmethod
     def source_location(cls, loc: tuple[Any, ...], data: Any) -> tuple[Any, ...]:

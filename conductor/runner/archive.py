@@ -77,18 +77,19 @@ class ArchiveReport(Report):
 
     def render(self) -> str:
         count = plural(len(self.archived), "finished plan")
-        if self.dry_run:
+        if not self.archived:
+            nothing = "Nothing would be archived" if self.dry_run else "Nothing to archive"
+            head = f"{nothing}: no plan finished {self.older_than} ago or more is live."
+        elif self.dry_run:
             head = (
                 f"Would archive {count} into {refs.ARCHIVE} ({plural(self.refs_removed, 'live ref')} fewer):"
             )
-        elif self.archived:
+        else:
             head = (
                 f"Archived {count} into {refs.ARCHIVE} ({str(self.commit)[:12]});"
                 f" {plural(self.refs_removed, 'live ref')} removed:"
             )
-        else:
-            head = f"Nothing to archive: no plan finished {self.older_than} ago or more is live."
-        lines = [head] if self.archived or not self.dry_run else [head.replace(" ():", ":")]
+        lines = [head]
         for plan in self.archived:
             lines.append(
                 f"  {plan.plan}  [{plan.state}]  finished {plan.finished[:10]} {plan.finished[11:16]}"

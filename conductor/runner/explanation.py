@@ -9,8 +9,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from conductor.engine.state import ForkState
-from conductor.errors import NotFoundError
+from conductor.engine.state import ABANDONED_STEP, ForkState, left_open
+from conductor.errors import ConductorError, NotFoundError
 from conductor.ledger import refs
 from conductor.ledger.store import Ledger
 from conductor.models.event import EventType
@@ -103,7 +103,12 @@ class Explanation(Report):
                 out.extend(_head(attempt["explanation"], prefix="    > "))
             verdict = attempt["verdict"]
             if verdict is None:
-                out.append("  no verdict yet")
+                abandoned = data["state"] == ABANDONED_STEP and attempt is data["attempts"][-1]
+                out.append(
+                    "  no verdict: the fork was abandoned before one came"
+                    if abandoned
+                    else "  no verdict yet"
+                )
                 continue
             if verdict.get("accepted"):
                 out.append(f"  ACCEPTED: passed {', '.join(verdict['checks'])}")
@@ -168,7 +173,8 @@ class Explanation(Report):
 
 
 def locate(ledger: Ledger, step: str, plan: str | None, fork: str | None) -> tuple[str, str]:
-    """The plan and fork to explain: as given, or the latest plan that has this step."""
+    """The plan and fork to explain: as given, or the latest plan that has this step. A plan
+    with this step in several forks is never guessed at: the fork must be named."""
     candidates = []
     for plan_id in [plan] if plan else ledger.plans():
         for fork_id in [fork] if fork else ledger.forks(plan_id):
@@ -184,7 +190,14 @@ def locate(ledger: Ledger, step: str, plan: str | None, fork: str | None) -> tup
             hint="`conductor status` lists plans, forks and steps",
         )
     candidates.sort()
-    return candidates[-1][1], candidates[-1][2]
+    plan_id, fork_id = candidates[-1][1], candidates[-1][2]
+    forks = sorted(f for _, p, f in candidates if p == plan_id)
+    if len(forks) > 1:
+        raise ConductorError(
+            f"{step} is in {len(forks)} forks of plan {plan_id}: {', '.join(forks)}",
+            hint=f"name one: conductor explain {step} --plan {plan_id} --fork {forks[0]}",
+        )
+    return plan_id, fork_id
 
 
 def explain(step: str, *, plan: str | None = None, fork: str | None = None) -> Explanation:
@@ -196,7 +209,8 @@ def explain(step: str, *, plan: str | None = None, fork: str | None = None) -> E
     tip = ledger.tip(ref)
     assert tip is not None
     events = [e for e in ledger.log(ref, newest_first=False) if e.step == step]
-    state = ForkState.replay(plan_id, fork_id, list(ledger.log(ref, newest_first=False))).step(step)
+    fork_state = ForkState.replay(plan_id, fork_id, list(ledger.log(ref, newest_first=False)))
+    state = fork_state.step(step)
     paths = StepPaths(step)
     attempts = []
     for n in range(1, state.attempt + 1):
@@ -258,7 +272,7 @@ def explain(step: str, *, plan: str | None = None, fork: str | None = None) -> E
             "title": spec.title,
             "instruction": spec.instruction,
             "allowed_files": list(spec.allowed_files) or ["**"],
-            "state": state.phase.value,
+            "state": ABANDONED_STEP if left_open(fork_state.status, state.phase) else state.phase.value,
             "confidence": confidence,
             "attempts": attempts,
             "policy": _json(tip.read(paths.policy)),

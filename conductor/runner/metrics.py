@@ -13,7 +13,7 @@ from typing import Any
 
 from conductor.ledger.store import Ledger
 from conductor.models.event import EventType
-from conductor.report import Report
+from conductor.report import Report, plural
 
 VERDICTS = {
     EventType.TASK_COMPLETED: "completed",
@@ -34,10 +34,18 @@ def _p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
 
 
+UNFINISHED = {
+    # a task handed out that has no verdict: why not (each task is counted once, in by_status)
+    "abandoned": "then abandoned (conductor abandon) before a verdict",
+    "open": "no verdict yet (its plan is running, halted or interrupted)",
+}
+
+
 def compute(ledger: Ledger, *, plan: str | None = None) -> dict[str, Any]:
     statuses: Counter[str] = Counter()
     violations: Counter[str] = Counter()
     started: dict[tuple[str, str | None, str | None, int | None], str] = {}
+    ended: set[tuple[str, str | None]] = set()  # forks abandoned (a plan's abandon ends each)
     durations: list[float] = []
     tasks = repairs = refused = malformed = approvals = 0
     tokens_in = tokens_out = 0
@@ -63,6 +71,10 @@ def compute(ledger: Ledger, *, plan: str | None = None) -> dict[str, Any]:
             refused += 1
         elif event.type is EventType.APPROVAL_REQUESTED:
             approvals += 1
+        elif event.type is EventType.APPROVAL_DENIED and started.pop(key, None) is not None:
+            statuses["rejected"] += 1  # a received change a person rejected in review: its verdict
+        elif event.type is EventType.FORK_ABANDONED:
+            ended.add((event.plan, event.fork))
         elif event.type is EventType.RESULT_RECEIVED:
             usage = event.data.get("tokens")
             if isinstance(usage, dict):
@@ -73,9 +85,11 @@ def compute(ledger: Ledger, *, plan: str | None = None) -> dict[str, Any]:
                 reported_usage = True
                 cost += float(event.data["cost"])
     finished = sum(statuses.values())
+    for task_plan, fork, _, _ in started:  # handed out, never judged
+        statuses["abandoned" if (task_plan, fork) in ended else "open"] += 1
     return {
         "tasks": tasks,
-        "by_status": {name: statuses.get(name, 0) for name in VERDICTS.values()},
+        "by_status": {name: statuses.get(name, 0) for name in [*VERDICTS.values(), *UNFINISHED]},
         "success_rate": round(statuses["completed"] / finished, 3) if finished else None,
         "duration_seconds": {
             "mean": round(sum(durations) / len(durations), 3) if durations else None,
@@ -96,10 +110,13 @@ def render(metrics: dict[str, Any]) -> str:
     by = metrics["by_status"]
     rate = metrics["success_rate"]
     duration = metrics["duration_seconds"]
+    judged = sum(n for k, n in by.items() if k not in UNFINISHED)
     lines = [
         f"tasks handed out:   {metrics['tasks']}",
         "by status:          " + ", ".join(f"{n} {k}" for k, n in by.items()),
-        f"success rate:       {'-' if rate is None else f'{rate:.0%}'}",
+        *[f"  {k}: handed out, {why}" for k, why in UNFINISHED.items() if by.get(k)],
+        "success rate:       "
+        + ("-" if rate is None else f"{rate:.0%} (of the {plural(judged, 'task')} with a verdict)"),
         f"duration (s):       mean {duration['mean'] if duration['mean'] is not None else '-'},"
         f" p95 {duration['p95'] if duration['p95'] is not None else '-'}",
         f"timeouts:           {metrics['timeouts']}",

@@ -300,11 +300,16 @@ def latest_plan(ledger: Ledger, *, states: tuple[str, ...]) -> str:
     return best[1]
 
 
+def unknown_plan(ledger: Ledger, plan_id: str) -> NotFoundError:
+    """The error every command gives for a plan the ledger does not have, naming those it has."""
+    known = ", ".join(ledger.plans()) or "none"
+    return NotFoundError(f"no plan '{plan_id}'", hint=f"known plans: {known}")
+
+
 def load_plan(ledger: Ledger, plan_id: str) -> PlanRecord:
     tip = ledger.tip(refs.plan_log(plan_id))
     if tip is None:
-        known = ", ".join(ledger.plans()) or "none"
-        raise NotFoundError(f"no plan '{plan_id}'", hint=f"known plans: {known}")
+        raise unknown_plan(ledger, plan_id)
     raw = tip.read(PLAN_FILE)
     if raw is None:
         raise NotFoundError(f"plan '{plan_id}' has no {PLAN_FILE} in its log")

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from conductor.engine.state import ForkState, Phase
 from conductor.errors import ConductorError, NotFoundError
-from conductor.gitcli import git_text
+from conductor.gitcli import OVERRIDE_VARIABLE, git_text, hardened
 from conductor.ledger import refs
 from conductor.ledger.store import Ledger
 from conductor.models.event import EventType
 from conductor.models.layout import FORK_FILE, StepPaths
+from conductor.progress import say
 from conductor.report import Report, plural
 from conductor.runner import compare, github, prbody
 from conductor.runner.plans import ANY_STATE, latest_plan, load_plan
@@ -96,12 +98,30 @@ def choose_fork(
         if fork not in forks:
             raise NotFoundError(f"plan {plan} has no fork {fork}", hint=f"its forks: {', '.join(forks)}")
         return fork, summaries, reason if best is not None and best.fork == fork else None
+    completed = [s.fork for s in summaries if s.status == "completed"]
+    if best is None and len(forks) == 1 and completed:
+        return completed[0], summaries, None  # the plan's only fork: nothing to choose from
     if best is None:
+        what = "to recommend" if completed else "completed"
         raise ConductorError(
-            f"no fork of plan {plan} completed: nothing to open a pull request for",
+            f"no fork of plan {plan} {what}: {reason}; no pull request was opened",
             hint=f"name one to open it anyway: conductor pr {plan}/FORK (forks: {', '.join(forks)})",
         )
     return best.fork, summaries, reason
+
+
+def newest_plan(ledger: Ledger) -> str:
+    """The plan `conductor pr` opens when none is named: the newest one not abandoned (an
+    abandoned plan is work a person gave up on, not work to review)."""
+    if not ledger.plans():
+        raise NotFoundError("no plans are recorded in this repository", hint="run `conductor build` first")
+    try:
+        return latest_plan(ledger, states=tuple(s for s in ANY_STATE if s != "abandoned"))
+    except ConductorError:
+        raise ConductorError(
+            "every plan recorded here was abandoned: no plan to open a pull request for",
+            hint="name one to open it anyway: conductor pr PLAN[/FORK] (`conductor status --all` lists them)",
+        ) from None
 
 
 def _json(raw: bytes | None) -> Any:
@@ -201,16 +221,86 @@ def lease(root: Path, remote: str, branch: str) -> str | None:
 
 def push(root: Path, remote: str, refspecs: list[str], *, options: list[str] | None = None) -> None:
     """`git push --porcelain` by remote name (so its pushurl applies); hooks off as for every
-    git command Conductor runs."""
-    args = ["push", "--porcelain", *(options or []), remote, *refspecs]
+    git command Conductor runs. A failure says which it is: no such repository, refused
+    credentials, a branch that moved on the remote, or something else (git's words)."""
+    args = ["git", "push", "--porcelain", *(options or []), remote, *refspecs]
+    env = hardened()
+    env.pop(OVERRIDE_VARIABLE, None)
     try:
-        git_text(args, cwd=root)
-    except ConductorError as exc:
-        raise ConductorError(
-            f"pushing to {remote} failed; no pull request was made. {exc.message}",
-            hint=f"fetch from {remote} and look at what is there (someone else pushed to the branch?),"
-            " or check access to the remote",
-        ) from None
+        proc = subprocess.run(args, cwd=root, capture_output=True, env=env, check=False)
+    except FileNotFoundError:
+        raise ConductorError("git is not installed or not on PATH") from None
+    if proc.returncode == 0:
+        return
+    out = proc.stdout.decode("utf-8", "replace")
+    err = proc.stderr.decode("utf-8", "replace")
+    why, hint = push_failure(remote, out, err, url=shown_url(_remote_url(root, remote, push=True)))
+    said = [
+        re.sub(r"(https?://)[^@/\s]+@", r"\1", line)  # no user:password (or token) of a URL
+        for line in err.splitlines()
+        if line.strip() and not line.startswith("hint:")
+    ]
+    raise ConductorError(
+        f"pushing to {remote} failed: {why}; no pull request was made."
+        + (f" git said: {' '.join(said)}" if said else ""),
+        hint=hint,
+    )
+
+
+NO_REPOSITORY = (  # git's words (lowercased) when there is no repository at the URL
+    "does not appear to be a git repository",
+    "repository not found",
+    "' not found",
+    "returned error: 404",
+)
+NO_ACCESS = (  # and when the host refused the credentials, or git had none to give
+    "authentication failed",
+    "could not read username",
+    "could not read password",
+    "permission denied",
+    "access denied",
+    "the requested url returned error: 401",
+    "the requested url returned error: 403",
+    "terminal prompts disabled",
+)
+
+
+def push_failure(remote: str, porcelain: str, err: str, *, url: str) -> tuple[str, str]:
+    """What a failed push means, and what to do: from the refs git rejected (its porcelain
+    lines, `!<tab>from:to<tab>[rejected] (reason)`) or, when it never got that far, its error."""
+    rejected = [line.split("\t") for line in porcelain.splitlines() if line.startswith("!")]
+    for fields in rejected:
+        ref = (fields[1].partition(":")[2] if len(fields) > 1 else "a ref").removeprefix("refs/heads/")
+        reason = fields[2] if len(fields) > 2 else ""
+        if "[remote rejected]" in reason:
+            return (
+                f"{remote} refused {ref} {reason.removeprefix('[remote rejected]').strip()}",
+                f"the remote's own rules refused it (a protected branch or a server hook): ask"
+                f" whoever runs {url}, or push to a remote of your own with --remote NAME",
+            )
+        why = reason.removeprefix("[rejected]").strip()  # (non-fast-forward), (fetch first), (stale info)
+        return (
+            f"{ref} on {remote} has commits this clone does not have {why}",
+            f"someone else pushed to it: `git fetch {remote}` and look at what is there before"
+            " pushing again (Conductor never overwrites it)",
+        )
+    lowered = err.lower()
+    if any(sign in lowered for sign in NO_ACCESS):
+        return (
+            f"{url} refused the credentials (or found none)",
+            f"check that you may push to {url}: a token with write access for HTTPS, or an SSH key"
+            " the host knows (`git push` by hand shows the same)",
+        )
+    if any(sign in lowered for sign in NO_REPOSITORY):
+        return (
+            f"there is no repository at {url}",
+            f"check the remote's URL (`git remote get-url --push {remote}`; fix it with"
+            f" `git remote set-url {remote} URL`), or create the repository there first",
+        )
+    return (
+        f"{url} could not be reached or refused the push",
+        f"check the address and your network, then `git push {remote}` by hand to see git's own account",
+    )
 
 
 def default_branch(root: Path, remote: str) -> str:
@@ -291,11 +381,8 @@ def open_pr(
     ledger = Ledger(root)
     plan, fork = parse_target(target)
     if plan is None:
-        if not ledger.plans():
-            raise NotFoundError(
-                "no plans are recorded in this repository", hint="run `conductor build` first"
-            )
-        plan = latest_plan(ledger, states=ANY_STATE)
+        plan = newest_plan(ledger)
+        say(f"conductor pr: plan {plan}, the newest plan not abandoned (name another: conductor pr PLAN)")
     load_plan(ledger, plan)
     fork, summaries, why = choose_fork(ledger, plan, fork)
     facts = gather(ledger, plan, fork, summaries, why)

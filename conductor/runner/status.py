@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from conductor.engine.state import ForkState, Phase
+from conductor.engine.state import ABANDONED_STEP, ForkState, ForkStatus, Phase, left_open
 from conductor.errors import ConductorError
 from conductor.ledger import refs
 from conductor.ledger.snapshot import Snapshot
@@ -148,12 +148,14 @@ def step_states(
         confidence = _event_confidence(events)
     steps: dict[str, str] = {}
     raw = tip.read(FORK_FILE)
-    if raw is not None:
+    if raw is not None:  # a step not started when its fork was abandoned never will be
         for planned in json.loads(raw).get("steps", []):
-            steps[planned["id"]] = "planned"
+            steps[planned["id"]] = ABANDONED_STEP if state.status is ForkStatus.ABANDONED else "planned"
     for step, st in state.steps.items():
         name = PHASE_NAMES[st.phase]
-        if st.phase is Phase.NEW and st.attempt:
+        if left_open(state.status, st.phase):
+            name = ABANDONED_STEP
+        elif st.phase is Phase.NEW and st.attempt:
             name = f"repair scheduled (attempt {st.attempt + 1})"
         elif st.attempt > 1 and st.phase is not Phase.NEW:
             name = f"{name} (attempt {st.attempt})"

@@ -71,7 +71,14 @@ def test_handoff_metrics_text_and_json(proj: Project, run_cli) -> None:
     plan = run_two_steps(proj, run_cli)
     data = json.loads(run_cli("handoff-metrics", "--json").out)
     assert data["tasks"] == 3
-    assert data["by_status"] == {"completed": 2, "rejected": 1, "failed": 0, "timed_out": 0}
+    assert data["by_status"] == {
+        "completed": 2,
+        "rejected": 1,
+        "failed": 0,
+        "timed_out": 0,
+        "abandoned": 0,
+        "open": 0,
+    }
     assert data["success_rate"] == 0.667
     assert data["violations"] == {"protected_file": 1} and data["repairs"] == 1
     assert (

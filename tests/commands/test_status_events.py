@@ -194,8 +194,10 @@ def test_events_text_json_filters_and_limit(project: Path, run_cli) -> None:
     assert len(two_types) == 3
     limited = run_cli("events", "--limit", "1", "--json").out.splitlines()
     assert len(limited) == 1
-    none = run_cli("events", "--plan", "nope")
+    none = run_cli("events", "--plan", "alpha", "--type", "task.timed_out")
     assert none.code == 0 and none.out == "" and "No events match." in none.err
+    unknown = run_cli("events", "--plan", "nope")  # a typo, not a filter: named, as other commands do
+    assert unknown.code == 1 and "no plan 'nope'" in unknown.err and "known plans: alpha, beta" in unknown.err
 
 
 def test_events_rejects_unknown_type_as_usage_error(project: Path, run_cli) -> None:
