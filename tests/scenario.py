@@ -122,24 +122,22 @@ def build_until_started(project: Project, plan: str, script: dict[str, Any]) -> 
     return proc
 
 
+def _written(name: str, instruction: str) -> dict[str, Any]:
+    """A step that writes `name`, verified by opening it (evidence a comparison can go by)."""
+    verify = f"{PYTHON} -c 'open(\"{name}\")'"
+    return {"title": f"Write {name}", "instruction": instruction, "allowed_files": [name], "verify": [verify]}
+
+
 TWO_FORKS: dict[str, Any] = {
-    # two strategies of one goal, for comparing and reviewing forks
+    # two strategies of one goal, for comparing and reviewing forks; each step verified, so the
+    # comparison has evidence to recommend by (the long fork: 2/2 verify commands passed)
     "goal": "Write notes",
     "forks": [
-        {
-            "id": "short",
-            "strategy": "short notes",
-            "steps": [
-                {"title": "Write notes.md", "instruction": "Write notes", "allowed_files": ["notes.md"]}
-            ],
-        },
+        {"id": "short", "strategy": "short notes", "steps": [_written("notes.md", "Write notes")]},
         {
             "id": "long",
             "strategy": "long notes",
-            "steps": [
-                {"title": "Write notes.md", "instruction": "Write notes", "allowed_files": ["notes.md"]},
-                {"title": "Write more.md", "instruction": "Write more", "allowed_files": ["more.md"]},
-            ],
+            "steps": [_written("notes.md", "Write notes"), _written("more.md", "Write more")],
         },
     ],
 }

@@ -76,7 +76,8 @@ Examples:
   conductor explore "Add caching" --strategy "lru" --strategy "redis" --executor handoff --base main
 
 \b
-Exit status: 0 when a fork is recommended (at least one completed), else 1.
+Exit status: 0 when a fork is recommended (the evidence of its verify commands) or every fork
+completed (none recommended when no evidence tells them apart), else 1.
 """
 )
 @click.argument("goal", required=False)

@@ -46,6 +46,7 @@ class CompareReport(Report):
             lines.append(f"Recommended: {c.recommended} — {c.reason}")
         elif len(c.forks) > 1:
             lines.append(f"No fork to recommend: {c.reason}")
+        lines.extend(compare.decisions(c.plan, c.forks))
         for fork in c.forks:
             if fork.strategy:
                 lines.append(f"  {fork.fork}: {fork.strategy}")

@@ -132,13 +132,22 @@ def choose_fork(ledger: Ledger, plan: str, fork: str | None) -> tuple[str, str]:
     an unfinished fork is refused."""
     forks = ledger.forks(plan)
     if fork is None:
-        best, why = recommend(compare(ledger, plan))
-        if best is None:
+        summaries = compare(ledger, plan)
+        best, why = recommend(summaries)
+        completed = [s.fork for s in summaries if s.status == "completed"]
+        if best is not None:
+            return best.fork, f"recommended ({why})" if len(forks) > 1 else ""
+        if len(forks) == 1 and completed:
+            return completed[0], ""  # the plan's only fork: nothing to choose from
+        if completed:  # none is recommended over the others: a person chooses
             raise ConductorError(
-                f"no fork of plan {plan} has completed: there is nothing to adopt",
-                hint=f"see `conductor status`; finish a fork with `conductor resume {plan}`",
+                f"no fork of plan {plan} to recommend: {why}",
+                hint=f"name the one to adopt: conductor adopt {plan}/FORK (forks: {', '.join(forks)})",
             )
-        return best.fork, f"recommended ({why})" if len(forks) > 1 else ""
+        raise ConductorError(
+            f"no fork of plan {plan} has completed: there is nothing to adopt ({why})",
+            hint=f"see `conductor status`; finish a fork with `conductor resume {plan}`",
+        )
     if fork not in forks:
         raise NotFoundError(
             f"plan {plan} has no fork '{fork}'", hint=f"its forks: {', '.join(forks) or 'none'}"

@@ -21,6 +21,12 @@ class Waiting:
     attempt: int  # the attempt the request is for
 
 
+def decide_options(plan: str, fork: str, *, several: bool) -> str:
+    """How `conductor approve`/`reject` name a waiting step: `--plan P`, and `--fork F` when the
+    plan has several forks (the same step may wait in more than one: --plan alone is refused)."""
+    return f"--plan {plan}" + (f" --fork {fork}" if several else "")
+
+
 def find_waiting(ledger: Ledger, step: str, *, plan: str | None, fork: str | None) -> Waiting:
     """The fork whose `step` waits for approval (plan and fork narrow it down)."""
     found = []
@@ -40,8 +46,10 @@ def find_waiting(ledger: Ledger, step: str, *, plan: str | None, fork: str | Non
         )
     if len(found) > 1:
         where = ", ".join(f"{w.plan}/{w.fork}" for w in found)
+        first = found[0]
         raise ConductorError(
-            f"{step} waits for approval in several forks: {where}", hint="say which with --plan and --fork"
+            f"{step} waits for approval in several forks: {where}",
+            hint=f"say which with --plan and --fork, e.g. --plan {first.plan} --fork {first.fork}",
         )
     return found[0]
 

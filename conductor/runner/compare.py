@@ -9,12 +9,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from conductor.engine.state import ForkState, Phase
+from conductor.engine.state import ForkState, Phase, left_open
 from conductor.ledger import refs
 from conductor.ledger.store import Ledger
 from conductor.models.event import Event, EventType
 from conductor.models.layout import COMPARISON_FILE, FORK_FILE, StepPaths
 from conductor.report import plural
+from conductor.runner.approval import decide_options
 
 
 @dataclass
@@ -34,6 +35,7 @@ class ForkSummary:
     seconds: float | None
     spawned: bool = False
     notes: list[str] = field(default_factory=list)
+    waiting: list[str] = field(default_factory=list)  # its steps that wait for a person's approval
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -49,6 +51,7 @@ class ForkSummary:
             "repairs": self.repairs,
             "seconds": round(self.seconds, 1) if self.seconds is not None else None,
             "spawned": self.spawned,
+            "waiting": self.waiting,
         }
 
     @classmethod
@@ -69,6 +72,7 @@ class ForkSummary:
             repairs=int(data["repairs"]),
             seconds=data.get("seconds"),
             spawned=bool(data.get("spawned")),
+            waiting=[str(step) for step in data.get("waiting") or []],
         )
 
 
@@ -125,6 +129,13 @@ def summarize_fork(ledger: Ledger, plan: str, fork: str) -> ForkSummary:
         tokens=tokens,
         repairs=sum(1 for e in events if e.type is EventType.REPAIR_SCHEDULED),
         seconds=seconds,
+        waiting=[
+            s
+            for s in steps
+            if s in state.steps
+            and state.steps[s].phase is Phase.AWAITING_APPROVAL
+            and not left_open(state.status, Phase.AWAITING_APPROVAL)
+        ],
     )
 
 
@@ -154,15 +165,28 @@ def _rank(s: ForkSummary) -> tuple[float, ...]:
 
 
 def recommend(summaries: list[ForkSummary]) -> tuple[ForkSummary | None, str]:
-    """The fork to merge, and why — or None when no fork completed."""
+    """The fork to merge, and why; or None, and why not.
+
+    Only evidence tells completed forks apart: a fork is recommended over another for verify
+    commands that passed. A fork whose own verify commands failed (accepted by a person's
+    approval) is never recommended; when no completed fork has verify commands that all passed,
+    none is recommended over another (confidence, repairs and size say more about the order
+    things happened in than about the change), and the reason says so. With no fork completed,
+    the reason says what each one is doing: waiting for approval, failed, halted or running."""
     done = [s for s in summaries if s.status == "completed"]
     if not done:
-        return None, "no fork completed: see `conductor explain` on the failed steps"
-    best = max(done, key=_rank)
+        return None, f"no fork completed: {unfinished(summaries)}"
+    proven = [s for s in done if s.evidence_total and s.evidence_passed == s.evidence_total]
+    if not proven:
+        if len(done) == 1 and not done[0].evidence_total:
+            alone = "the only fork" if len(summaries) == 1 else "the only fork that completed"
+            return done[0], f"{alone}; no verify command checked its change"
+        rest = [s for s in summaries if s.status != "completed"]
+        return None, unproven(done) + (f"; {unfinished(rest)}" if rest else "")
+    best = max(proven, key=_rank)
     reasons = [f"{best.steps_passed}/{plural(best.steps_total, 'step')} passed"]
-    if best.evidence_total:
-        reasons.append(f"{best.evidence_passed}/{plural(best.evidence_total, 'verify command')} passed")
-    others = [s for s in done if s is not best]
+    reasons.append(f"{best.evidence_passed}/{plural(best.evidence_total, 'verify command')} passed")
+    others = [s for s in proven if s is not best]
     if others:
         if all(best.repairs < o.repairs for o in others):
             reasons.append(f"fewest repairs ({best.repairs})")
@@ -170,11 +194,89 @@ def recommend(summaries: list[ForkSummary]) -> tuple[ForkSummary | None, str]:
             reasons.append(f"smallest change ({plural(best.diff_lines, 'line')})")
         if best.confidence is not None and all((o.confidence or 0) < best.confidence for o in others):
             reasons.append(f"highest confidence ({best.confidence:.2f})")
-        if len(reasons) == 1 + bool(best.evidence_total):
+        if len(reasons) == 2:
             reasons.append("best on the tie-breaks (evidence, repairs, confidence, size, tokens)")
-    else:
+    elif len(done) == 1:
         reasons.append("the only fork that completed")
+    else:
+        rest = [s for s in done if s is not best]
+        reasons.append(f"the only completed fork whose verify commands all passed ({unproven(rest)})")
     return best, "; ".join(reasons)
+
+
+def unproven(done: list[ForkSummary]) -> str:
+    """Why completed forks are not recommended: whose verify commands failed, which ran none."""
+    failed = [s for s in done if s.evidence_passed < s.evidence_total]
+    bare = [s for s in done if not s.evidence_total]
+    said = [
+        f"{s.fork}'s own verify commands failed ({s.evidence_passed}/{s.evidence_total} passed)"
+        for s in failed
+    ]
+    if bare:
+        verb = "ran" if len(bare) == 1 else "each ran"
+        said.append(f"{_names(bare)} {verb} no verify command")
+    if len(bare) > 1 and not failed:
+        said.append(
+            "no evidence tells them apart (confidence, repairs and size follow the order they ran"
+            " and were approved in), so compare their changes yourself"
+        )
+    return "; ".join(said)
+
+
+def unfinished(summaries: list[ForkSummary]) -> str:
+    """What each fork that did not complete is doing: waiting for approval (which steps),
+    failed, halted, still running, abandoned."""
+    waiting: dict[tuple[str, ...], list[str]] = {}
+    for s in summaries:
+        if s.waiting:
+            waiting.setdefault(tuple(s.waiting), []).append(s.fork)
+    said = [
+        f"{_forks(forks)} {'waits' if len(forks) == 1 else 'wait'} for approval of {', '.join(steps)}"
+        for steps, forks in waiting.items()
+    ]
+    by_status: dict[str, list[str]] = {}
+    for s in summaries:
+        if not s.waiting and s.status != "completed":
+            by_status.setdefault(s.status, []).append(s.fork)
+    said += [_doing(status, forks) for status, forks in by_status.items()]
+    return "; ".join(said)
+
+
+def _doing(status: str, forks: list[str]) -> str:
+    """What forks in `status` (not completed, not waiting for approval) are doing, in words."""
+    one = len(forks) == 1
+    if status == "failed":
+        return f"{_forks(forks)} failed: see `conductor explain` on {'its' if one else 'their'} failed steps"
+    if status == "halted":
+        return f"{_forks(forks)} halted (`conductor status` says why; `conductor resume` continues)"
+    if status == "abandoned":
+        return f"{_forks(forks)} {'was' if one else 'were'} abandoned"
+    return f"{_forks(forks)} {'is' if one else 'are'} still running"
+
+
+def _names(summaries: list[ForkSummary]) -> str:
+    return _and([s.fork for s in summaries])
+
+
+def _forks(forks: list[str]) -> str:
+    return f"fork {forks[0]}" if len(forks) == 1 else f"forks {_and(forks)}"
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def decisions(plan: str, summaries: list[ForkSummary]) -> list[str]:
+    """For each step waiting for approval: the command that decides it (naming the fork when
+    the plan has several, where `--plan` alone does not say which)."""
+    lines = []
+    for s in summaries:
+        where = decide_options(plan, s.fork, several=len(summaries) > 1)
+        lines += [
+            f"Decide: conductor approve {step} {where}  (or: conductor reject {step} {where})"
+            for step in s.waiting
+        ]
+    return lines
 
 
 def table_rows(summaries: list[ForkSummary]) -> list[list[str]]:
@@ -183,7 +285,7 @@ def table_rows(summaries: list[ForkSummary]) -> list[list[str]]:
         rows.append(
             [
                 s.fork + (" (spawned)" if s.spawned else ""),
-                s.status,
+                "awaiting approval" if s.waiting else s.status,
                 f"{s.steps_passed}/{s.steps_total}",
                 f"{s.evidence_passed}/{s.evidence_total}" if s.evidence_total else "-",
                 plural(s.diff_lines, "line"),

@@ -40,7 +40,9 @@ class Exploration(Report):
 
     @property
     def exit_code(self) -> int:
-        return 0 if self.recommended else 1
+        """0 with a fork to recommend, or when every fork completed (even if no evidence tells
+        them apart); 1 when the plan stopped short (a fork failed, halted or waits for approval)."""
+        return 0 if self.recommended or self.run.state == "completed" else 1
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -62,6 +64,7 @@ class Exploration(Report):
             lines.append(f"Review: git log --stat {self.run.base[:12]}..{branch}   (or open a pull request)")
         else:
             lines.append(f"No fork to recommend: {self.reason}")
+        lines.extend(compare_module.decisions(self.run.plan, self.forks))
         for fork in self.forks:
             if fork.strategy:
                 lines.append(f"  {fork.fork}: {fork.strategy}")

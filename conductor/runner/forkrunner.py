@@ -23,6 +23,7 @@ from conductor.ledger import refs
 from conductor.models.event import EventType
 from conductor.report import plural
 from conductor.runner import handout, verdicts
+from conductor.runner.approval import decide_options
 from conductor.runner.fork import Fork
 from conductor.runner.reconcile import reconcile
 
@@ -60,7 +61,10 @@ class ForkRunner:
                     if not handout.create_task(fork, action.step, action.attempt):
                         return ForkStatus.HALTED
                 elif isinstance(action, engine.AwaitApproval):
-                    fork.halt(f"{action.step} is waiting for approval (conductor approve {action.step})")
+                    where = decide_options(fork.plan.id, fork.id, several=len(fork.plan.spec.forks) > 1)
+                    fork.halt(
+                        f"{action.step} is waiting for approval (conductor approve {action.step} {where})"
+                    )
                     return ForkStatus.HALTED
                 elif isinstance(action, engine.Dispatch):
                     handout.dispatch(fork, action.step)

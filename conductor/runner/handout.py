@@ -20,6 +20,7 @@ from conductor.models.plan import StepSpec
 from conductor.models.task import TaskContext, TaskFile
 from conductor.policy.effective import EffectivePolicy
 from conductor.runner import acceptance, records, tasks, tripwire, verdicts, workspace
+from conductor.runner.approval import decide_options
 from conductor.runner.memory import Asking
 from conductor.runner.plans import exchange_record
 
@@ -96,9 +97,10 @@ def _request_approval(
         },
         changes=records.request_approval(step, assessment=acceptance.dumps(assessment.to_json())),
     )
+    where = decide_options(fork.plan.id, fork.id, several=len(fork.plan.spec.forks) > 1)
     fork.halt(
         f"{step} needs approval: {confidence}"
-        f" (approve with `conductor approve {step} --plan {fork.plan.id}`, or run with --yes)"
+        f" (approve with `conductor approve {step} {where}`, or run with --yes)"
     )
 
 

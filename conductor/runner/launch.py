@@ -85,7 +85,11 @@ class PlanRun(Report):
             lines.append(f"  fork {fork.id} [{fork.state}] branch {fork.branch}")
             for step, state in fork.steps.items():
                 lines.append(f"    {step}: {state}")
-        if self.state == "completed":
+        if self.state == "completed" and len(self.forks) > 1 and self.review is None:
+            lines.append(
+                f"Compare the forks: conductor compare {self.plan}  (then: conductor adopt {self.plan}/FORK)"
+            )
+        elif self.state == "completed":
             chosen = [f for f in self.forks if f.id == self.review] or self.forks
             branch = chosen[0].branch if chosen else ""
             lines.append(f"Review: git log --stat {self.base[:12]}..{branch}")

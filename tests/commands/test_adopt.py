@@ -164,12 +164,14 @@ def test_prune_deletes_the_other_forks_branches_and_keeps_their_logs(proj: Proje
     assert started.code == 0, started.err
     plan = proj.only_plan()
     forks = proj.ledger().forks(plan)
-    result = run_cli("adopt", plan, "--prune", "--json")
+    unnamed = run_cli("adopt", plan, "--prune")  # no verify command ran: no fork is recommended
+    assert unnamed.code == 1 and f"conductor adopt {plan}/FORK" in unnamed.err
+    result = run_cli("adopt", f"{plan}/{forks[0]}", "--prune", "--json")
     assert result.code == 0, result.err
     report = json.loads(result.out)
     chosen = report["fork"]
     (other,) = [f for f in forks if f != chosen]
-    assert report["chosen"].startswith("recommended")
+    assert report["chosen"] is None  # named, not recommended
     assert report["pruned"] == [f"conductor/{plan}/{other}"]
     assert git(proj.root, "branch", "--list", f"conductor/{plan}/{other}").strip() == ""
     assert git(proj.root, "branch", "--list", f"conductor/{plan}/{chosen}").strip() != ""

@@ -10,7 +10,9 @@ import yaml
 
 from conductor.ledger import refs
 from conductor.models.event import Event, EventType
+from conductor.models.layout import StepPaths
 from tests.conftest import git
+from tests.provenance.tamper import rewrite_tip
 from tests.scenario import TWO_FORKS, Project
 
 SCRIPT = {
@@ -132,3 +134,81 @@ def test_a_plan_with_one_fork_shows_its_summary_and_records_nothing(proj: Projec
     assert ["main", "completed", "1/1"] in [line.split()[:3] for line in shown.out.splitlines()]
     assert "Recommended" not in shown.out
     assert all(e.type is not EventType.PLAN_COMPARED for e in plan_events(proj, plan))
+
+
+def test_forks_waiting_for_approval_are_said_to_wait_and_every_hint_names_the_fork(
+    proj: Project, run_cli
+) -> None:
+    command = proj.agent({"*": [{"write": {"x.py": "x = 1\n"}}]})
+    started = run_cli(
+        "explore", "Add x.py", "--strategy", "one way", "--strategy", "another", "--exec", command
+    )
+    assert started.code == 1  # both wait for approval
+    plan = proj.only_plan()
+    said = "no fork completed: forks another and one-way wait for approval of step_001"
+    assert f"No fork to recommend: {said}" in started.out
+    assert "failed" not in started.out  # nothing failed
+    rows = [line.split()[:3] for line in started.out.splitlines() if line.startswith("  ")]
+    assert ["another", "awaiting", "approval"] in rows and ["one-way", "awaiting", "approval"] in rows
+    for fork in ("another", "one-way"):
+        approve = f"conductor approve step_001 --plan {plan} --fork {fork}"
+        assert f"Decide: {approve}" in started.out
+        assert f"approve with `{approve}`" in started.err  # the fork's progress line
+    shown = run_cli("compare", plan)
+    assert (
+        said in shown.out and f"Decide: conductor approve step_001 --plan {plan} --fork another" in shown.out
+    )
+    data = json.loads(run_cli("compare", plan, "--json").out)
+    assert {f["fork"]: f["waiting"] for f in data["forks"]} == {
+        "another": ["step_001"],
+        "one-way": ["step_001"],
+    }
+
+    # each hint, as given, decides its own fork
+    hint = next(line for line in started.err.splitlines() if "fork one-way`" in line)
+    args = hint.split("approve with `conductor ")[1].split("`")[0].split()
+    approved = run_cli(*args)
+    assert "several forks" not in approved.err
+    assert proj.state(plan, "one-way").status.value == "completed"
+    assert proj.state(plan, "another").status.value == "halted"
+
+
+def test_with_no_verify_evidence_on_either_side_compare_says_it_cannot_recommend(
+    proj: Project, run_cli
+) -> None:
+    command = proj.agent({"*": [{"write": {"x.py": "x = 1\n"}}]})
+    run_cli("explore", "Add x.py", "--strategy", "one way", "--strategy", "another", "--exec", command)
+    plan = proj.only_plan()
+    for fork in ("another", "one-way"):  # the order of approval makes their confidences differ
+        run_cli("approve", "step_001", "--plan", plan, "--fork", fork)
+    shown = run_cli("compare", plan)
+    assert shown.code == 0, shown.err
+    assert "Recommended" not in shown.out
+    assert "No fork to recommend: another and one-way each ran no verify command" in shown.out
+    assert "no evidence tells them apart" in shown.out
+    data = json.loads(run_cli("compare", plan, "--json").out)
+    assert data["state"] == "completed" and data["recommended"] is None
+    adopt = run_cli("adopt", plan)
+    assert adopt.code == 1 and "no fork of plan" in adopt.err and "to recommend" in adopt.err
+    assert f"conductor adopt {plan}/FORK" in adopt.err
+
+
+def test_a_fork_whose_own_verify_failed_is_never_recommended(proj: Project, run_cli) -> None:
+    plan = explored(proj, run_cli)  # long: 2/2 verify commands passed, short: 1/1
+    assert json.loads(run_cli("compare", plan, "--json").out)["recommended"] == "long"
+    verdict = StepPaths("step_002").attempt(1).verdict
+
+    def failed(data: bytes) -> bytes:  # accepted, though its verify command failed
+        record = json.loads(data)
+        record["commands"][0]["exit_code"] = 1
+        return json.dumps(record).encode()
+
+    rewrite_tip(proj.root, refs.fork_log(plan, "long"), verdict, failed)
+    data = json.loads(run_cli("compare", plan, "--json").out)
+    assert data["source"] == "computed" and data["recommended"] == "short"
+    assert "long's own verify commands failed (1/2 passed)" in data["reason"]
+    rewrite_tip(proj.root, refs.fork_log(plan, "short"), StepPaths("step_001").attempt(1).verdict, failed)
+    shown = run_cli("compare", plan)
+    assert "Recommended" not in shown.out
+    assert "No fork to recommend: long's own verify commands failed (1/2 passed)" in shown.out
+    assert "short's own verify commands failed (0/1 passed)" in shown.out

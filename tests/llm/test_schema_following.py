@@ -200,7 +200,8 @@ def test_explore_completes_through_a_429_with_free_text_ids_and_replays(
     forks = {f["fork"]: f for f in data["forks"]}
     assert set(forks) == {"approach-1", "approach-2"}
     assert all(f["status"] == "completed" for f in forks.values())
-    assert data["recommended"] in forks
+    assert data["recommended"] is None  # its steps have no verify commands: nothing tells them apart
+    assert "approach-1 and approach-2 each ran no verify command" in data["reason"]
     assert fake.seen[0].reply["status"] == 429 and len(fake.seen) > 3
     assert "Plan 2 genuinely different strategies" in request_text(fake.seen[1].body, "gemini")
     assert_answers_follow_the_schemas(fake)
