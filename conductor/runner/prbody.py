@@ -7,6 +7,8 @@ would read an override without being told."""
 
 from __future__ import annotations
 
+import html
+import re
 from dataclasses import dataclass, field
 
 from conductor.terminal import clean
@@ -31,6 +33,8 @@ class StepFacts:
     provenance: str | None = None  # the statement's digest
     signer: str | None = None  # the sigstore identity; None when unsigned
     commit: str | None = None
+    inherited_from: str | None = None  # `PLAN/FORK` of the plan a fork --from plan took it from
+    explanation: str | None = None  # the agent's explanation of the accepted attempt (redacted)
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,8 @@ def _cell(text: str) -> str:
 
 
 def _verdict(step: StepFacts) -> str:
+    if step.inherited_from:
+        return f"inherited from {step.inherited_from} {step.id}"
     if step.state == "completed":
         return "accepted" + (f" after {len(step.rejections)} rejected" if step.rejections else "")
     return step.state
@@ -83,16 +89,61 @@ def _checks(step: StepFacts) -> str:
     return "<br>".join(f"{'✅' if ok else '❌'} `{_cell(cmd)}`" for cmd, ok in step.commands)
 
 
+EXPLANATION_LINES = 40
+EXPLANATION_CHARS = 4000
+"""How much of a step's explanation the description shows (`conductor explain` shows it all)."""
+
+
+def explanations(facts: PrFacts) -> list[str]:
+    """Each step's explanation, collapsed: the agent's own words, bounded, in a code block (so
+    no Markdown or HTML of theirs renders, mentions no one and cannot close the <details>)."""
+    out = []
+    for step in facts.steps:
+        if not step.explanation or not step.explanation.strip():
+            continue
+        text, cut = _bounded(step.explanation)
+        fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", text)), default=0))
+        plan, _, fork = (step.inherited_from or f"{facts.plan}/{facts.fork}").partition("/")
+        where = f"`conductor explain {step.id} --plan {plan} --fork {fork}`"
+        summary = f"Why {step.id} ({html.escape(_cell(step.title))}): the agent's explanation"
+        out += [
+            "",
+            f"<details><summary>{summary}</summary>",
+            "",
+            f"{fence}text",
+            text,
+            fence,
+            *([f"… {cut} (all of it: {where})"] if cut else []),
+            "",
+            "</details>",
+        ]
+    return ["", "## Explanations", *out] if out else []
+
+
+def _bounded(text: str) -> tuple[str, str]:
+    """The explanation's first EXPLANATION_LINES lines and EXPLANATION_CHARS characters, and
+    what was left out ("" when nothing was)."""
+    lines = text.strip("\n").splitlines()
+    shown = "\n".join(lines[:EXPLANATION_LINES])
+    if len(shown) > EXPLANATION_CHARS:
+        shown = shown[:EXPLANATION_CHARS]
+    left = len(text.strip("\n")) - len(shown)
+    return shown, (f"{left} more characters" if left > 0 else "")
+
+
 def render(facts: PrFacts) -> str:
     """The Markdown body of the pull request for `facts.fork` of `facts.plan`."""
     accepted = sum(1 for s in facts.steps if s.state == "completed")
+    sources = list(dict.fromkeys(s.inherited_from for s in facts.steps if s.inherited_from))
+    inherited = sum(1 for s in facts.steps if s.inherited_from)
+    taken = f" ({inherited} inherited from {', '.join(f'`{s}`' for s in sources)})" if sources else ""
     out = [
         f"**Goal:** {facts.goal.strip()}",
         "",
         f"**Strategy:** {facts.strategy or '-'} (fork `{facts.fork}` of plan `{facts.plan}`,"
         f" from `{facts.base[:12]}`)",
         "",
-        f"{accepted}/{len(facts.steps)} steps accepted"
+        f"{accepted}/{len(facts.steps)} steps accepted{taken}"
         + (f"; {facts.tokens} tokens" if facts.tokens else ""),
         "",
         "## Steps",
@@ -113,6 +164,7 @@ def render(facts: PrFacts) -> str:
             "⚠️ **MEDIUM** confidence: proceed with caution. Such a step ran without a person only"
             " because verify commands proved it (or a person approved it); review it first.",
         ]
+    out += explanations(facts)
     rejected = [s for s in facts.steps if s.rejections]
     if rejected:
         out += ["", "<details><summary>Rejected attempts and repairs</summary>", ""]

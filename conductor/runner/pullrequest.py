@@ -7,23 +7,19 @@ before anything is pushed, and no pull request is made when the push fails."""
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from conductor.engine.state import ForkState, Phase
 from conductor.errors import ConductorError, NotFoundError
 from conductor.gitcli import OVERRIDE_VARIABLE, git_text, hardened
 from conductor.ledger import refs
 from conductor.ledger.store import Ledger
-from conductor.models.event import EventType
-from conductor.models.layout import FORK_FILE, StepPaths
 from conductor.progress import say
 from conductor.report import Report, plural
-from conductor.runner import compare, github, prbody
+from conductor.runner import compare, github, prbody, prsteps
 from conductor.runner.plans import ANY_STATE, latest_plan, load_plan
 
 
@@ -124,59 +120,13 @@ def newest_plan(ledger: Ledger) -> str:
         ) from None
 
 
-def _json(raw: bytes | None) -> Any:
-    return json.loads(raw) if raw is not None else None
-
-
 def gather(
     ledger: Ledger, plan: str, fork: str, summaries: list[compare.ForkSummary], why: str | None
 ) -> prbody.PrFacts:
-    """Everything the body says, read from the plan and fork logs."""
+    """Everything the body says, read from the plan and fork logs (and, for a plan made by
+    fork --from, those of the plans whose steps its branch carries)."""
     record = load_plan(ledger, plan)
-    ref = refs.fork_log(plan, fork)
-    events = list(ledger.log(ref, newest_first=False))
-    tip = ledger.tip(ref)
-    state = ForkState.replay(plan, fork, events)
-    info = json.loads(tip.read_text(FORK_FILE) or "{}") if tip else {}
-    steps = []
-    for planned in info.get("steps", []):
-        step = planned["id"]
-        st = state.steps.get(step)
-        created = [e for e in events if e.step == step and e.type is EventType.TASK_CREATED]
-        confidence = created[-1].data.get("confidence") if created else None
-        completed = [e for e in events if e.step == step and e.type is EventType.TASK_COMPLETED]
-        done = completed[-1].data if completed else {}
-        rejections, commands = [], []
-        for n in range(1, (st.attempt if st else 0) + 1):
-            verdict = _json(tip.read(StepPaths(step).attempt(n).verdict)) if tip else None
-            if not isinstance(verdict, dict):
-                continue
-            if verdict.get("accepted"):
-                commands = [(str(c["command"]), c.get("exit_code") == 0) for c in verdict.get("commands", [])]
-            else:
-                rejections.append(
-                    prbody.Rejection(
-                        n, str(verdict.get("failure", "rejected")), str(verdict.get("reason", ""))
-                    )
-                )
-        steps.append(
-            prbody.StepFacts(
-                id=step,
-                title=str(planned.get("title", step)),
-                state="completed"
-                if st and st.phase is Phase.COMPLETED
-                else (st.phase.value if st else "planned"),
-                confidence=float(confidence["score"]) if isinstance(confidence, dict) else None,
-                level=str(confidence["level"])
-                if isinstance(confidence, dict) and "level" in confidence
-                else None,
-                commands=commands,
-                rejections=rejections,
-                provenance=done.get("provenance"),
-                signer=done.get("signed_by") if done.get("signed") else None,
-                commit=done.get("commit"),
-            )
-        )
+    steps = prsteps.on_branch(ledger, plan, fork)
     mine = next(s for s in summaries if s.fork == fork)
     return prbody.PrFacts(
         plan=plan,
@@ -393,6 +343,7 @@ def open_pr(
     if ledger.ref_target(branch) is None:
         raise NotFoundError(f"{facts.branch} does not exist", hint="it was deleted: nothing to push")
     state_refs = [refs.plan_log(plan)] + [refs.fork_log(plan, f) for f in ledger.forks(plan)]
+    state_refs += prsteps.record_refs(ledger, plan)  # the records of the steps it inherits
     live = set(ledger.ref_names(*state_refs))  # an archived log is pushed from its archived tip
     sources = {r: r if r in live else str(ledger.ref_target(r)) for r in state_refs}
     where = resolve(root, remote, repo)

@@ -5,12 +5,16 @@ the old plan's records, and `pr` pushes those records and lists every step on th
 from __future__ import annotations
 
 import json
+import shlex
+from pathlib import Path
 from typing import Any
 
 import yaml
 
 from conductor.ledger import refs
+from tests.commands import test_pr
 from tests.conftest import git
+from tests.fakegithub import FakeGitHub
 from tests.provenance.tamper import flip, rewrite_tip
 from tests.scenario import Project, build
 
@@ -21,6 +25,9 @@ THREE = [
 WRITES = {
     f"step_00{i}": [{"write": {name: f"{name}\n"}}] for i, name in enumerate(("a.txt", "b.txt", "c.txt"), 1)
 }
+
+
+remote, fake = test_pr.remote, test_pr.fake  # fixtures: a bare remote, a fake GitHub over it
 
 
 def built(proj: Project, run_cli) -> str:
@@ -144,3 +151,42 @@ def test_a_plan_whose_inherited_commit_was_rewritten_fails_verify(proj: Project,
     assert f"FAIL base: the base {forged[:12]}" in failed.out
     assert f"is not {old}/main step_002's commit {accepted[:12]}" in failed.out
     assert f"FAIL commits: 1 inherited commit attested by nothing: {forged[:12]}" in failed.out
+
+
+def test_pr_of_a_fork_from_plan_pushes_the_old_records_and_lists_every_step_on_the_branch(
+    proj: Project, fake: FakeGitHub, remote: Path, tmp_path: Path, run_cli, monkeypatch
+) -> None:
+    old = built(proj, run_cli)
+    new = forked(proj, run_cli, f"{old}/main@step_002")
+    result = run_cli("pr", new, "--repo", "o/r", "--json")
+    assert result.code == 0, result.err
+    assert {refs.plan_log(old), refs.fork_log(old, "main")} <= set(json.loads(result.out)["pushed"])
+    pushed = test_pr.refs_in(remote)
+    for ref in (
+        refs.plan_log(old),
+        refs.fork_log(old, "main"),
+        refs.plan_log(new),
+        refs.fork_log(new, "main"),
+    ):
+        assert ref in pushed
+    body = fake.pulls("o", "r")[0]["body"]
+    # the branch carries three commits: three steps, two of them the old plan's
+    branch = f"conductor/{new}/main"
+    assert len(git(proj.root, "rev-list", f"{plan_json(proj, old)['base']}..{branch}").split()) == 3
+    assert f"3/3 steps accepted (2 inherited from `{old}/main`)" in body and "1/1 steps" not in body
+    for step, title in (("step_001", "Write a.txt"), ("step_002", "Write b.txt")):
+        assert f"| {step} | {title} |" in body and f"inherited from {old}/main {step} |" in body
+        assert f"| {step} | `{step_commit(proj, old, step)[:12]}` | `sha256:" in body  # its provenance
+    assert (
+        "| step_003 | Write c.txt |" in body
+        and f"| step_003 | `{step_commit(proj, new, 'step_003')[:12]}`" in body
+    )
+    # a reviewer's fresh clone, fetching what the description says, verifies all of it
+    clone = tmp_path / "reviewer"
+    git(tmp_path, "clone", "-q", str(remote), str(clone))
+    fetch = next(line for line in body.splitlines() if line.startswith("git fetch origin"))
+    git(clone, *shlex.split(fetch)[1:])
+    monkeypatch.chdir(clone)
+    verified = run_cli("verify", new)
+    assert verified.code == 0, verified.out
+    assert f"ok   {old}/main/step_001 (attempt 1, unsigned), inherited" in verified.out
