@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -107,6 +109,25 @@ def failed_verdict(
     )
 
 
+AUDITED_VIOLATIONS = 100
+"""The most violations a rejection's event lists (the verdict record keeps them all)."""
+
+
+def audited_violations(violations: Sequence[Violation]) -> dict[str, Any]:
+    """What a rejection's event (and so audit.log) says of its violations: each one — path,
+    kind and detail — up to AUDITED_VIOLATIONS, and how many there were."""
+    listed: dict[str, Any] = {"violations": [v.to_json() for v in violations[:AUDITED_VIOLATIONS]]}
+    if len(violations) > AUDITED_VIOLATIONS:
+        listed["violations_total"] = len(violations)
+    return listed
+
+
+def command_verdicts(commands: Sequence[CommandEvidence]) -> list[dict[str, Any]]:
+    """Each verify command's verdict, for the attempt's event: command, exit code, timed out,
+    seconds and the digest of its output (the output itself is evidence in the fork log)."""
+    return [c.to_json() for c in commands]
+
+
 def failure_event(kind: FailureKind) -> EventType:
     """task.timed_out, task.failed (the executor gave up, or Conductor stopped) or task.rejected."""
     return FAILURE_EVENTS.get(kind, EventType.TASK_REJECTED)
@@ -118,15 +139,25 @@ def verify_logs(paths: AttemptPaths, commands: Sequence[CommandEvidence]) -> dic
 
 
 def commit_message(
-    *, title: str, summary: str, plan: str, fork: str, task: TaskFile, evidence_digest: str
+    *,
+    title: str,
+    summary: str,
+    plan: str,
+    fork: str,
+    task: TaskFile,
+    evidence_digest: str,
+    explanation: str = "",
 ) -> str:
-    """The step's commit message: the title and the result's summary each on one line (so no
-    trailer can hide in them), and the trailers docs/storage.md lists (provenance is added by
-    attest)."""
+    """The step's commit message: the title and the result's summary each on one line, the
+    explanation's first paragraph (why, for a reviewer: bounded, wrapped), no line of them
+    starting like a trailer, then the trailers docs/storage.md lists (provenance is added by
+    attest, after them: the statement names the message without it)."""
     confidence = task.confidence
+    why = wrapped(first_paragraph(explanation))
     return (
-        f"{_one_line(title)}\n\n{_one_line(summary)}\n\n"
-        f"Conductor-Plan: {plan}\n"
+        f"{_unlike_trailer(_one_line(title))}\n\n{_unlike_trailer(_one_line(summary))}\n\n"
+        + (f"{why}\n\n" if why else "")
+        + f"Conductor-Plan: {plan}\n"
         f"Conductor-Fork: {fork}\n"
         f"Conductor-Step: {task.task_id}\n"
         f"Conductor-Attempt: {task.attempt}\n"
@@ -138,6 +169,46 @@ def commit_message(
 def _one_line(text: str) -> str:
     """Text as one line: whitespace runs to one space, other control characters dropped."""
     return "".join(c for c in " ".join(text.split()) if c.isprintable())
+
+
+PARAGRAPH_CHARS = 400
+"""The most of an explanation's first paragraph a step commit (and a squash) carries."""
+
+
+def first_paragraph(explanation: str, *, limit: int = PARAGRAPH_CHARS) -> str:
+    """The first paragraph of an explanation (Markdown) that is not a heading or a rule, as one
+    line of at most `limit` characters; "" when it has none."""
+    for block in re.split(r"\n[ \t]*\n", explanation.replace("\r\n", "\n")):
+        lines = [line for line in block.strip().splitlines() if not _decoration(line)]
+        text = _one_line(" ".join(lines))
+        if text:
+            return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    return ""
+
+
+def _decoration(line: str) -> bool:
+    """A Markdown heading or thematic break: no part of what the paragraph says."""
+    stripped = line.strip()
+    return stripped.startswith("#") or bool(re.fullmatch(r"([-*_])(\s*\1){2,}", stripped))
+
+
+def wrapped(text: str, *, indent: str = "") -> str:
+    """One line of text as a commit body's paragraph: 72 columns, no line that reads as a trailer."""
+    lines = textwrap.wrap(
+        text,
+        width=72,
+        initial_indent=indent,
+        subsequent_indent=indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+    return "\n".join(_unlike_trailer(line) for line in lines)
+
+
+def _unlike_trailer(line: str) -> str:
+    """A line of a step's own words that starts as Conductor's trailers do gets a space first:
+    `verify` and `strip_trailer` read every `Conductor-…: ` line as one."""
+    return f" {line}" if line.startswith("Conductor-") else line
 
 
 def commit_author(executor: tuple[str, str], agent: str | None) -> tuple[str, str]:

@@ -9,6 +9,7 @@ This module chooses the fork and the branch, writes the messages and records the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,11 +17,14 @@ from typing import Any
 from conductor.errors import ConductorError, NotFoundError
 from conductor.gitcli import git, git_text
 from conductor.ledger import refs
+from conductor.ledger.snapshot import Snapshot
 from conductor.ledger.store import Ledger
 from conductor.models.event import Event, EventType
+from conductor.models.layout import COMPLETED, EXPLANATION, StepPaths
 from conductor.progress import say
 from conductor.project import find_root
 from conductor.report import Report, plural
+from conductor.runner.acceptance import first_paragraph, wrapped
 from conductor.runner.branchmerge import STRATEGIES, Commit, Merge, bring_in, commits_between
 from conductor.runner.compare import compare, recommend
 from conductor.runner.planlock import plan_lock
@@ -118,8 +122,9 @@ def adopt(target: str, *, into: str | None, strategy: str, prune: bool) -> Adopt
                 scratch=ledger.git_dir / "conductor" / "adopt" / plan_id,
                 reflog=f"conductor adopt {plan_id}/{fork}",
             )
-            compose = squash_message if strategy == "squash" else merge_message
-            result.commit = bring_in(root, ledger, merge, lambda commits: compose(plan, fork, commits))
+            result.commit = bring_in(
+                root, ledger, merge, lambda commits: message(ledger, plan, fork, strategy, commits)
+            )
             say(f"  {into} is now at {result.commit[:12]}")
         if prune:
             prune_others(root, ledger, plan_id, fork, result)
@@ -185,6 +190,34 @@ def default_target(root: Path, plan: PlanRecord, notes: list[str]) -> str:
     return current
 
 
+def message(ledger: Ledger, plan: PlanRecord, fork: str, strategy: str, commits: list[Commit]) -> str:
+    """The merge or squash commit's message (a squash's with each step's explanation)."""
+    if strategy == "squash":
+        return squash_message(plan, fork, commits, why=explanations(ledger, commits))
+    return merge_message(plan, fork, commits)
+
+
+def explanations(ledger: Ledger, commits: list[Commit]) -> dict[str, str]:
+    """The first paragraph of the explanation of each step commit (by its sha), from the records
+    of the plan and fork its trailers name (a fork --from plan's first commits are another's)."""
+    found: dict[str, str] = {}
+    tips: dict[str, Snapshot | None] = {}
+    for commit in commits:
+        values = dict(commit.trailers)
+        plan, fork, step = (values.get(f"Conductor-{k}") for k in ("Plan", "Fork", "Step"))
+        if not (plan and fork and step):
+            continue
+        log = refs.fork_log(plan, fork)
+        if log not in tips:
+            tips[log] = ledger.tip(log)
+        tip = tips[log]
+        said = tip.read(StepPaths(step).record(COMPLETED, EXPLANATION)) if tip is not None else None
+        paragraph = first_paragraph(said.decode("utf-8", "replace")) if said else ""
+        if paragraph:
+            found[commit.sha] = paragraph
+    return found
+
+
 def merge_message(plan: PlanRecord, fork: str, commits: list[Commit]) -> str:
     branch = refs.short_branch(plan.id, fork)
     return (
@@ -195,9 +228,12 @@ def merge_message(plan: PlanRecord, fork: str, commits: list[Commit]) -> str:
     )
 
 
-def squash_message(plan: PlanRecord, fork: str, commits: list[Commit]) -> str:
-    """One commit for the whole fork: each step's title and commit in the body, and each step's
-    trailers (step, attempt, confidence, evidence, provenance digest) kept in order below."""
+def squash_message(
+    plan: PlanRecord, fork: str, commits: list[Commit], *, why: Mapping[str, str] | None = None
+) -> str:
+    """One commit for the whole fork: each step's title and commit in the body, with the first
+    paragraph of its explanation below it (`why`, by commit), and each step's trailers (step,
+    attempt, confidence, evidence, provenance digest) kept in order below."""
     branch = refs.short_branch(plan.id, fork)
     body = [f"{_line(plan.goal)}\n", f"Squashes {branch} ({plural(len(commits), 'commit')}):\n"]
     trailers = [f"Conductor-Plan: {plan.id}", f"Conductor-Fork: {fork}", "Conductor-Adopted: squash"]
@@ -205,6 +241,9 @@ def squash_message(plan: PlanRecord, fork: str, commits: list[Commit]) -> str:
         values = dict(commit.trailers)
         step = values.get("Conductor-Step")
         body.append(f"- {step or 'not a step'}: {_line(commit.subject)} ({commit.sha[:12]})")
+        said = (why or {}).get(commit.sha)
+        if said:
+            body.append(wrapped(said, indent="  "))
         if step is not None:
             trailers += [f"{key}: {values[key]}" for key in (*STEP_TRAILERS, PROVENANCE) if key in values]
     return "\n".join(body) + "\n\n" + "\n".join(trailers) + "\n"

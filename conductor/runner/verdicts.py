@@ -16,7 +16,16 @@ from conductor.ledger import refs
 from conductor.ledger.message import format_time
 from conductor.ledger.store import utc_now
 from conductor.models.event import EventType
-from conductor.models.layout import COMPLETED, FAILED, HANDED, IN_PROGRESS, RESULT, TASK, StepPaths
+from conductor.models.layout import (
+    COMPLETED,
+    EXPLANATION,
+    FAILED,
+    HANDED,
+    IN_PROGRESS,
+    RESULT,
+    TASK,
+    StepPaths,
+)
 from conductor.models.result import ResultFile
 from conductor.models.task import TaskFile
 from conductor.provenance.statement import StepFacts
@@ -156,6 +165,7 @@ def accept(
     )
     verdict = acceptance.accepted_verdict(step, attempt, change, commands, checkout=checkout)
     evidence_digest = acceptance.digest(verdict)
+    explanation = fork.tip().read(StepPaths(step).record(IN_PROGRESS, EXPLANATION)) or b""
     message = acceptance.commit_message(
         title=spec.title,
         summary=result.summary,
@@ -163,6 +173,7 @@ def accept(
         fork=fork.id,
         task=task,
         evidence_digest=evidence_digest,
+        explanation=explanation.decode("utf-8", "replace"),
     )
     author = acceptance.commit_author(fork.executor.identity(), result.agent)
     logs = acceptance.verify_logs(StepPaths(step).attempt(attempt), commands)
@@ -190,6 +201,7 @@ def accept(
             "evidence": evidence_digest,
             "lines": change.lines,
             "files": len(change.files),
+            "verify": acceptance.command_verdicts(commands),
             **attested.event_data(),
         },
         changes=records.accept(
@@ -276,7 +288,13 @@ def fail_attempt(
         f"{info.name}: {reason}",
         step=step,
         attempt=attempt,
-        data={"kind": kind.value, "failure": info.name, "hint": hint, "violations": len(violations)},
+        data={
+            "kind": kind.value,
+            "failure": info.name,
+            "hint": hint,
+            **acceptance.audited_violations(violations),
+            "verify": acceptance.command_verdicts(commands),
+        },
         changes=records.fail(step, attempt, verdict=verdict, patch=patch, logs=logs),
     )
     fork.index_sync.settle()
