@@ -15,6 +15,7 @@ FORKS_PREFIX = "refs/conductor/forks/"
 MEMORY = "refs/conductor/memory"
 BRANCH_PREFIX = "refs/heads/conductor/"
 WORK_PREFIX = "refs/conductor/work/"  # the remote executor's queue (docs/workers.md)
+KEPT_PREFIX = "refs/conductor/kept/"  # fork branches' tips kept by `conductor adopt` (docs/storage.md)
 ARCHIVE = "refs/conductor/archive"  # finished plans' logs, folded by `conductor archive`
 ARCHIVE_PLANS = "plans"  # the archive index: plans/<plan>/plan, plans/<plan>/forks/<fork>
 WORK_KINDS = ("task", "claim", "result")
@@ -37,6 +38,12 @@ def archive_entry(plan: str, fork: str | None = None) -> str:
 
 def code_branch(plan: str, fork: str) -> str:
     return f"{BRANCH_PREFIX}{plan}/{fork}"
+
+
+def kept(plan: str, fork: str) -> str:
+    """Where `conductor adopt` keeps the tip of a fork branch it adopted or pruned, so that its
+    attested commits travel with `refs/conductor/*` once the branch is gone."""
+    return f"{KEPT_PREFIX}{plan}/{fork}"
 
 
 def short_branch(plan: str, fork: str) -> str:

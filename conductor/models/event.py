@@ -31,6 +31,7 @@ class EventType(StrEnum):
     FORK_ABANDONED = "fork.abandoned"
     FORK_HALTED = "fork.halted"
     FORK_RESUMED = "fork.resumed"
+    FORK_PRUNED = "fork.pruned"
     WORKSPACE_PREPARED = "workspace.prepared"
     TASK_CREATED = "task.created"
     TASK_CLAIMED = "task.claimed"

@@ -4,14 +4,37 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
+from typing import Any
 
 from pydantic import Field, field_validator
 
+from conductor.models import untrusted
 from conductor.models.base import Model
 from conductor.models.confidence import Confidence
 from conductor.models.paths import RepoPath
 
 TASK_ID_PATTERN = r"^step_[0-9]{3,}$"
+TASK_FORMAT = 1
+"""The task file format this Conductor writes and reads (`format`; a task without one is 1)."""
+TASK_LIMIT = 4 * 1024 * 1024
+"""Bytes of a task file read back to check it (a task is a few KiB)."""
+
+
+def record_digest(raw: bytes | str, *, name: str = "the task file") -> str:
+    """The checksum of a task file as recorded (docs/provenance.md, "Canonical form"): sha256 of
+    the file parsed as plain JSON within the untrusted reader's bounds, its top-level
+    `checksum` key removed, written with sorted keys, `,` and `:` between items and non-ASCII
+    text as UTF-8. It depends on the bytes recorded only, never on the fields this Conductor's
+    TaskFile has; what cannot be read is an UntrustedError (a ValueError) naming `name`."""
+    return canonical_checksum(untrusted.load_object(raw, name=name, limit=TASK_LIMIT))
+
+
+def canonical_checksum(record: Mapping[str, Any]) -> str:
+    """record_digest of a task file already parsed as plain JSON (`record`, not changed)."""
+    body = {key: value for key, value in record.items() if key != "checksum"}
+    blob = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
 class PreviousStep(Model):
@@ -78,6 +101,10 @@ class TaskFile(Model):
         default="",
         description="sha256 of the task without this field (canonical JSON); set by Conductor.",
     )
+    format: int = Field(
+        default=TASK_FORMAT,
+        description=f"The task file format ({TASK_FORMAT}); a task without it is format 1.",
+    )
 
     @field_validator("allowed_files")
     @classmethod
@@ -86,14 +113,23 @@ class TaskFile(Model):
             raise ValueError("must list at least one path or pattern")
         return value
 
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, value: int) -> int:
+        if not 1 <= value <= TASK_FORMAT:
+            raise ValueError(
+                f"task file format {value}: this Conductor reads format {TASK_FORMAT}"
+                + (" (upgrade Conductor)" if value > TASK_FORMAT else "")
+            )
+        return value
+
     def canonical_digest(self) -> str:
-        """sha256 over the canonical JSON of every field but `checksum`."""
-        body = self.model_dump(mode="json", exclude={"checksum"})
-        blob = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return "sha256:" + hashlib.sha256(blob.encode("utf-8")).hexdigest()
+        """The checksum of this task as it is recorded (`to_json`): `record_digest` of those
+        bytes, the one function sealing, the mailbox check and `conductor verify` use."""
+        return record_digest(self.to_json())
 
     def sealed(self) -> TaskFile:
-        """This task with its checksum filled in."""
+        """This task with its checksum filled in (`checksum` is not part of what it covers)."""
         return self.model_copy(update={"checksum": self.canonical_digest()})
 
     def to_json(self) -> str:

@@ -2,8 +2,10 @@
 signature still agree — and what exactly does not.
 
 Per step (the attempt that was accepted):
-  task       the task file's canonical checksum = its `checksum` field = the one recorded when
-             it was handed out (task.created)
+  task       the task file's checksum over its recorded bytes (task.record_digest: no model is
+             involved, so a field added to TaskFile later changes nothing) = its `checksum`
+             field = the one recorded when it was handed out (task.created); a task file of a
+             format this Conductor does not know fails
   records    each statement subject's sha256 = the record in the fork log now
   evidence   each evidence digest in the predicate = the evidence record now
   policy     the effective-policy digest = evidence/<step>/policy.json now
@@ -11,24 +13,28 @@ Per step (the attempt that was accepted):
              names (sha256 and git id), with the same tree and parent; its trailers name this
              plan, fork and step; the fork branch contains it
   trailer    the commit's Conductor-Provenance = sha256 of the recorded statement
-  statement  the predicate names this plan, fork, step and attempt
+  statement  its type and predicate type are the ones this Conductor verifies (…/step/v1), and
+             the predicate names this plan, fork, step and attempt
   signature  the sigstore bundle verifies against the trust root and the identity policy, and
              signs exactly this statement (unsigned steps are reported, and fail when an
              identity is required)
+
+Records are read as the untrusted reader reads an executor's files (bounded, strict JSON): a
+crafted record is a failed check, never a crash.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from conductor.ledger import refs
 from conductor.ledger.snapshot import Snapshot
 from conductor.ledger.store import Ledger
+from conductor.models import untrusted
 from conductor.models.event import Event, EventType
 from conductor.models.layout import BUNDLE, COMPLETED, PROVENANCE, TASK, StepPaths
-from conductor.models.task import TaskFile
+from conductor.models.task import TASK_FORMAT, TASK_LIMIT, canonical_checksum
 from conductor.provenance import statement as statement_module
 from conductor.report import plural
 
@@ -36,14 +42,21 @@ if TYPE_CHECKING:
     from conductor.provenance.signing import TrustConfig
 
 
+STATEMENT_LIMIT = 4 * 1024 * 1024  # bytes of a recorded statement (a few KiB)
+
+
 @dataclass
 class Check:
     name: str
     ok: bool
     detail: str
+    state: str | None = None  # a branch check's: branch, pruned, adopted or missing (branches.py)
 
     def to_json(self) -> dict[str, Any]:
-        return {"check": self.name, "ok": self.ok, "detail": self.detail}
+        out: dict[str, Any] = {"check": self.name, "ok": self.ok, "detail": self.detail}
+        if self.state is not None:
+            out["state"] = self.state
+        return out
 
 
 @dataclass
@@ -118,10 +131,8 @@ def verify_step(
         report.add("statement", False, f"{paths.record(COMPLETED, PROVENANCE)} is missing")
         return report
     try:
-        statement = json.loads(raw_statement)
-        predicate = statement["predicate"]
-        subjects = {s["name"]: s["digest"]["sha256"] for s in statement["subject"]}
-    except (ValueError, KeyError, TypeError) as exc:
+        predicate, subjects = read_statement(raw_statement)
+    except ValueError as exc:
         report.add("statement", False, f"the statement cannot be read: {exc}")
         return report
 
@@ -134,22 +145,8 @@ def verify_step(
         ),
         None,
     )
-    raw_task = tip.read(paths.record(COMPLETED, TASK))
-    try:
-        task = TaskFile.from_json(raw_task or b"")
-    except ValueError as exc:
-        report.add("task", False, f"the task file cannot be read: {exc}")
-    else:
-        computed = task.canonical_digest()
-        handed = str(created.data.get("checksum")) if created else None
-        ok = computed == task.checksum == handed == predicate.get("task", {}).get("checksum")
-        report.add(
-            "task",
-            ok,
-            f"checksum {computed[:19]}…"
-            if ok
-            else f"task checksum {computed} ≠ recorded {handed} (field {task.checksum})",
-        )
+    handed = str(created.data.get("checksum")) if created else None
+    check_task(report, tip.read(paths.record(COMPLETED, TASK)), handed, _get(predicate, "task", "checksum"))
 
     # records named by the statement
     for name, wanted in sorted(subjects.items()):
@@ -166,12 +163,15 @@ def verify_step(
         )
 
     # evidence the predicate names (the verdict, command logs)
-    evidence = predicate.get("evidence") or {}
+    named = _strings(predicate.get("evidence"))
+    evidence = named or {}
     changed = [
         path
         for path, wanted in sorted(evidence.items())
         if (data := tip.read(path)) is None or "sha256:" + statement_module.sha256(data) != wanted
     ]
+    if named is None:
+        changed.append("(the statement's evidence is not a map of paths to digests)")
     report.add(
         "evidence",
         not changed,
@@ -181,7 +181,7 @@ def verify_step(
     )
 
     policy = tip.read(paths.policy)
-    wanted_policy = (predicate.get("policy") or {}).get("digest")
+    wanted_policy = _get(predicate, "policy", "digest")
     found_policy = "sha256:" + statement_module.sha256(policy) if policy is not None else None
     report.add(
         "policy",
@@ -220,7 +220,7 @@ def verify_step(
     )
     payload = statement_module.strip_trailer(raw_commit)
     payload_subject = next((v for k, v in subjects.items() if k.startswith("git-commit-payload:")), None)
-    commit_info = predicate.get("commit", {})
+    commit_info = {key: _get(predicate, "commit", key) for key in ("payload_id", "tree", "parent")}
     problems = []
     if statement_module.sha256(payload) != payload_subject:
         problems.append("the commit (without its provenance line) is not the one the statement names")
@@ -274,6 +274,74 @@ def _signature(
             "signature", True, f"valid signature by {signer}; identity not checked (--identity, --issuer)"
         )
     return report
+
+
+def read_statement(raw: bytes) -> tuple[dict[str, Any], dict[str, str]]:
+    """The predicate and the subjects (name -> sha256) of a recorded statement, read within the
+    untrusted reader's bounds; its `_type` and `predicateType` carry its format, and only the
+    ones this Conductor writes are verified. ValueError saying what is wrong."""
+    statement = untrusted.load_object(raw, name="the statement", limit=STATEMENT_LIMIT)
+    kinds = (statement.get("_type"), statement.get("predicateType"))
+    if kinds != (statement_module.STATEMENT_TYPE, statement_module.PREDICATE_TYPE):
+        raise ValueError(
+            f"its type is {untrusted.shown(kinds[0])} with predicate {untrusted.shown(kinds[1])}; this"
+            f" Conductor verifies {statement_module.PREDICATE_TYPE} (a newer format needs a newer Conductor)"
+        )
+    predicate, subject = statement.get("predicate"), statement.get("subject")
+    if not isinstance(predicate, dict) or not isinstance(subject, list):
+        raise ValueError("it has no predicate object or no subject list")
+    subjects: dict[str, str] = {}
+    for entry in subject:
+        name, digest = _get(entry, "name"), _get(entry, "digest", "sha256")
+        if not isinstance(name, str) or not isinstance(digest, str):
+            raise ValueError(f"a subject without a name and a sha256 digest: {untrusted.shown(entry)}")
+        subjects[name] = digest
+    return predicate, subjects
+
+
+def check_task(report: StepReport, raw: bytes | None, handed: str | None, stated: Any) -> None:
+    """The `task` check: the recorded task file's checksum over its bytes (task.record_digest,
+    whatever fields it has) = its `checksum` field = `handed` (task.created) = `stated` (the
+    statement's). A task file of a format this Conductor does not know fails."""
+    try:
+        record = untrusted.load_object(raw or b"", name="the task file", limit=TASK_LIMIT)
+    except ValueError as exc:
+        report.add("task", False, f"the task file cannot be read: {exc}")
+        return
+    version = record.get("format", 1)  # absent: written before tasks carried it, format 1
+    if type(version) is not int or not 1 <= version <= TASK_FORMAT:
+        report.add(
+            "task",
+            False,
+            f"task file format {untrusted.shown(version)}: this Conductor verifies format {TASK_FORMAT}"
+            " (a newer format needs a newer Conductor)",
+        )
+        return
+    computed, recorded = canonical_checksum(record), record.get("checksum")
+    ok = computed == recorded == handed == stated
+    report.add(
+        "task",
+        ok,
+        f"checksum {computed[:19]}…"
+        if ok
+        else f"task checksum {computed} ≠ recorded {handed} (field {untrusted.shown(recorded)})",
+    )
+
+
+def _get(value: Any, *keys: str) -> Any:
+    """value[k1][k2]…, or None where a level is missing or not an object."""
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+def _strings(value: Any) -> dict[str, str] | None:
+    """`value` when it is an object of strings (an empty one when absent), else None."""
+    if value is None:
+        return {}
+    if isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
+        return value
+    return None
 
 
 def _short(digest: str | None) -> str:

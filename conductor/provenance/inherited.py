@@ -9,12 +9,12 @@ inherits that one's steps too: the check follows the origins back.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from conductor.ledger import refs
 from conductor.ledger.store import Ledger
+from conductor.models import untrusted
 from conductor.models.event import Event, EventType
 from conductor.models.layout import PLAN_FILE
 from conductor.models.origin import Origin
@@ -67,11 +67,10 @@ def plan_data(ledger: Ledger, plan: str) -> dict[str, Any] | None:
     """A plan's plan.json as recorded, or None when it is not here or cannot be read."""
     tip = ledger.tip(refs.plan_log(plan))
     raw = tip.read(PLAN_FILE) if tip is not None else None
-    try:
-        data = json.loads(raw) if raw is not None else None
+    try:  # bounded: a record may be crafted (a failed check, never a crash)
+        return untrusted.load_object(raw, name=PLAN_FILE) if raw is not None else None
     except ValueError:
         return None
-    return data if isinstance(data, dict) else None
 
 
 def lineage(ledger: Ledger, plan: str) -> list[tuple[str, Origin]]:

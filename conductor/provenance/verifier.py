@@ -5,7 +5,6 @@ ones too (inherited.py).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,9 +12,11 @@ from conductor.errors import NotFoundError
 from conductor.ledger import refs
 from conductor.ledger.snapshot import Snapshot
 from conductor.ledger.store import Ledger
+from conductor.models import untrusted
 from conductor.models.event import Event, EventType
 from conductor.models.layout import FORK_FILE
 from conductor.provenance.attestation import Check, Options, StepReport, accepted_steps, verify_step
+from conductor.provenance.branches import ADOPTED, PRUNED, contains, locate
 from conductor.provenance.inherited import Inherited, verify_inherited
 from conductor.report import Report, plural
 
@@ -92,17 +93,26 @@ def verify_plan(ledger: Ledger, plan: str, *, fork: str | None = None, options: 
 
 def branch_tip(ledger: Ledger, plan: str, fork: str, options: Options) -> Check:
     """The fork branch ends at its last accepted step (or, with none, at the plan's base):
-    a commit on top of it is attested by nothing."""
+    a commit on top of it is attested by nothing. A branch `conductor adopt` pruned or adopted
+    and that is gone is checked where adopt kept its tip, and reported as such (branches.py)."""
+    code = locate(ledger, plan, fork)
+    if code.tip is None:
+        return Check(f"branch {fork}", False, code.story, state=code.how)
+    check = _ends_at_last_step(ledger, plan, fork, options, code.name, code.tip)
+    check.detail = f"{code.story}: {check.detail}" if code.story else check.detail
+    check.state = code.how
+    return check
+
+
+def _ends_at_last_step(
+    ledger: Ledger, plan: str, fork: str, options: Options, branch: str, tip: str
+) -> Check:
     name = f"branch {fork}"
-    branch = refs.short_branch(plan, fork)
-    tip = ledger.ref_target(refs.code_branch(plan, fork))
-    if tip is None:
-        return Check(name, False, f"{branch} does not exist")
     last = ledger.tip(refs.fork_log(plan, fork))
     expected = _last_accepted(ledger, plan, fork) or (_fork_base(last) if last is not None else None)
     if expected is None or tip == expected:
         return Check(name, True, f"{branch} ends at its last accepted step")
-    if not ledger.is_ancestor(expected, tip):
+    if not contains(ledger, expected, tip):
         return Check(name, False, f"{branch} does not contain its last accepted step {expected[:12]}")
     extra = ledger.commits_between(expected, tip)
     shown = "; ".join(f"{oid[:12]} {subject}" for oid, subject in extra[:10]) + (
@@ -133,8 +143,8 @@ def _last_accepted(ledger: Ledger, plan: str, fork: str) -> str | None:
 def _fork_base(tip: Snapshot) -> str | None:
     raw = tip.read(FORK_FILE)
     try:
-        base = json.loads(raw).get("base") if raw is not None else None
-    except (ValueError, AttributeError):
+        base = untrusted.load_object(raw, name=FORK_FILE).get("base") if raw is not None else None
+    except ValueError:
         return None
     return str(base) if base else None
 
@@ -148,7 +158,10 @@ def verify_fork(ledger: Ledger, plan: str, fork: str, options: Options) -> tuple
     check.name = f"chain {fork}"
     if tip is None:
         return check, []
-    return check, [verify_step(ledger, tip, events, step, options) for step in accepted_steps(events)]
+    code = locate(ledger, plan, fork, events, tell=False)
+    kept = (code.name, str(code.tip)) if code.how in (PRUNED, ADOPTED) else None  # the branch is gone
+    steps = accepted_steps(events)
+    return check, [verify_step(ledger, tip, events, step, options, within=kept) for step in steps]
 
 
 def chain(events: list[Event]) -> Check:

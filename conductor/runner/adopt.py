@@ -1,6 +1,10 @@
 """Bringing a finished fork into a branch (`conductor adopt`): fast-forward, merge or squash it
 with the git CLI, then record `plan.adopted` in the plan log and, with --prune, delete the other
-forks' branches (their logs stay).
+forks' branches (their logs stay, each with a `fork.pruned` event).
+
+The tip of every branch adopt adopts or prunes is kept as `refs/conductor/kept/<plan>/<fork>`
+(and named in the event), so the attested commits travel with `refs/conductor/*` and
+`conductor verify` still checks them once the branch is gone (provenance/branches.py).
 
 The git work is `branchmerge.py`'s, done as a person would do it, so the merge or squash commit
 is a plain `git commit` with the repository's hooks: the guard judges it as it judges theirs.
@@ -50,6 +54,7 @@ class Adopted(Report):
     pruned: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)  # other forks' branches not pruned, with why
     notes: list[str] = field(default_factory=list)
+    tip: str = ""  # the fork branch's tip adopted, kept as refs/conductor/kept/<plan>/<fork>
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -66,6 +71,7 @@ class Adopted(Report):
             "pruned": self.pruned,
             "kept": self.kept,
             "notes": self.notes,
+            "tip": self.tip,
         }
 
     def render(self) -> str:
@@ -81,7 +87,10 @@ class Adopted(Report):
         if self.chosen:
             lines.append(f"  fork {self.fork}: {self.chosen}")
         if self.pruned:
-            lines.append(f"  pruned branches: {', '.join(self.pruned)} (their logs stay)")
+            lines.append(
+                f"  pruned branches: {', '.join(self.pruned)} (their logs stay; their commits are kept"
+                f" under {refs.KEPT_PREFIX}{self.plan}/, so `conductor verify` still checks them)"
+            )
         lines.extend(f"  kept {k}" for k in self.kept)
         lines.append(f"Review: git log --stat {self.previous[:12]}..{self.into}")
         return "\n".join(lines)
@@ -126,6 +135,8 @@ def adopt(target: str, *, into: str | None, strategy: str, prune: bool) -> Adopt
                 root, ledger, merge, lambda commits: message(ledger, plan, fork, strategy, commits)
             )
             say(f"  {into} is now at {result.commit[:12]}")
+        result.tip = tip
+        keep(ledger, plan_id, fork, tip)
         if prune:
             prune_others(root, ledger, plan_id, fork, result)
         record(ledger, result)
@@ -259,10 +270,12 @@ def _line(text: str) -> str:
 
 
 def prune_others(root: Path, ledger: Ledger, plan: str, fork: str, result: Adopted) -> None:
-    """Delete the other finished forks' branches (and worktrees); their logs stay."""
+    """Delete the other finished forks' branches (and worktrees); their logs stay, and record
+    each prune (`fork.pruned`) with the tip kept under refs/conductor/kept/."""
     for other in ledger.forks(plan):
         branch = refs.short_branch(plan, other)
-        if other == fork or ledger.ref_target(refs.code_branch(plan, other)) is None:
+        other_tip = ledger.ref_target(refs.code_branch(plan, other))
+        if other == fork or other_tip is None:
             continue
         tip = ledger.tip(refs.fork_log(plan, other))
         state = (tip.event.state if tip is not None else None) or "running"
@@ -276,13 +289,50 @@ def prune_others(root: Path, ledger: Ledger, plan: str, fork: str, result: Adopt
             fork=other,
             configured=worktrees_setting(ledger, plan),
         )
+        kept = keep(ledger, plan, other, other_tip)
         try:
             git(["branch", "--quiet", "-D", branch], cwd=root)
         except ConductorError as exc:
             result.kept.append(f"{branch}: {exc.message}")
             continue
+        record_prune(ledger, plan, other, other_tip, result)
         result.pruned.append(branch)
-        say(f"  deleted branch {branch} (fork log {refs.fork_log(plan, other)} stays)")
+        say(f"  deleted branch {branch} (its log stays; its commits are kept as {kept})")
+
+
+def keep(ledger: Ledger, plan: str, fork: str, tip: str) -> str:
+    """Point refs/conductor/kept/<plan>/<fork> at the fork branch's `tip`: it keeps the attested
+    commits reachable, and fetched with the ledger, once the branch is gone."""
+    ref = refs.kept(plan, fork)
+    current = ledger.ref_target(ref)
+    if current != tip:
+        ledger.set_branch(ref, tip, expect=current)
+    return ref
+
+
+def record_prune(ledger: Ledger, plan: str, fork: str, tip: str, result: Adopted) -> None:
+    """`fork.pruned` in the pruned fork's log: which branch, its tip and where it is kept, and the
+    adoption that pruned it. The fork's state is unchanged (the event carries it)."""
+    ref = refs.fork_log(plan, fork)
+    last = ledger.tip(ref)
+    branch = refs.short_branch(plan, fork)
+    ledger.append(
+        ref,
+        Event(
+            EventType.FORK_PRUNED,
+            plan=plan,
+            fork=fork,
+            summary=f"branch {branch} pruned when fork {result.fork} was adopted into {result.into}",
+            state=(last.event.state if last is not None else None) or "running",
+            data={
+                "branch": branch,
+                "tip": tip,
+                "kept": refs.kept(plan, fork),
+                "adopted": result.fork,
+                "into": result.into,
+            },
+        ),
+    )
 
 
 def record(ledger: Ledger, result: Adopted) -> None:
@@ -307,6 +357,8 @@ def record(ledger: Ledger, result: Adopted) -> None:
                 "commit": result.commit,
                 "up_to_date": result.up_to_date,
                 "pruned": result.pruned,
+                "tip": result.tip,
+                "kept": refs.kept(result.plan, result.fork),
             },
         ),
     )

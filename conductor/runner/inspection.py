@@ -33,7 +33,7 @@ from conductor.models import resultcheck
 from conductor.models.layout import RESULT
 from conductor.models.paths import printable, unstorable_reason
 from conductor.models.result import ResultFile, ResultStatus
-from conductor.models.task import TaskFile
+from conductor.models.task import TaskFile, record_digest
 from conductor.policy.effective import EffectivePolicy
 from conductor.runner import detection, workspace
 from conductor.runner.tripwire import Tripped
@@ -143,7 +143,7 @@ def check(
     if handed_out is None:
         return Verdict(FailureKind.CHECKSUM, "the task file was removed from the mailbox"), result
     try:
-        found = TaskFile.from_json(read_regular(handed_out)).canonical_digest()  # bounded: no FIFO
+        found = record_digest(read_regular(handed_out))  # bounded: no FIFO
     except (ValueError, OSError):
         found = "unreadable"
     if found != task.checksum:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from conductor.engine.state import FINAL
-from conductor.errors import ConductorError, NotFoundError
+from conductor.errors import ConductorError, LedgerFormatError, NotFoundError
 from conductor.ledger import refs
 from conductor.ledger.store import Ledger
 from conductor.models.event import Event, EventType
@@ -85,6 +85,20 @@ def _suffix(rng: random.Random | None) -> str:
     )
 
 
+RECORD_FORMAT = 1
+"""The format of plan.json and fork.json (their `format`; a record without one is format 1)."""
+
+
+def check_format(data: Any, *, what: str) -> None:
+    """Refuse a plan.json or fork.json (`what`) of a newer format than this Conductor reads."""
+    version = data.get("format", 1) if isinstance(data, dict) else 1
+    if isinstance(version, int) and version > RECORD_FORMAT:
+        raise LedgerFormatError(
+            f"{what} was written in format {version}; this Conductor reads format {RECORD_FORMAT}",
+            hint="upgrade Conductor to read it",
+        )
+
+
 class PlanExists(ConductorError):
     """A new plan's id is taken: a plan is only ever joined through `conductor resume`."""
 
@@ -107,6 +121,7 @@ class PlanRecord:
     def to_json(self) -> dict[str, Any]:
         origin = {"origin": self.origin.to_json()} if self.origin is not None else {}
         return {
+            "format": RECORD_FORMAT,
             "id": self.id,
             "goal": self.goal,
             "base": self.base,
@@ -123,6 +138,7 @@ class PlanRecord:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> PlanRecord:
+        check_format(data, what=PLAN_FILE)
         return cls(
             id=data["id"],
             goal=data["goal"],
@@ -235,6 +251,7 @@ def ensure_fork(ledger: Ledger, plan: PlanRecord, fork: ForkSpec) -> None:
     log = refs.fork_log(plan.id, fork.id)
     if ledger.tip(log) is None:
         info = {
+            "format": RECORD_FORMAT,
             "id": fork.id,
             "strategy": fork.strategy,
             "branch": refs.short_branch(plan.id, fork.id),

@@ -12,7 +12,7 @@ from conductor.models.confidence import Confidence, ConfidenceLevel
 from conductor.models.plan import PlanSpec
 from conductor.models.result import ResultFile
 from conductor.models.schema import MODELS, schema_text
-from conductor.models.task import TaskFile
+from conductor.models.task import TaskFile, record_digest
 from conductor.models.untrusted import UntrustedError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,6 +66,17 @@ def test_checksum_detects_any_change_to_the_task() -> None:
     tampered = json.loads(task.to_json())
     tampered["allowed_files"].append("secrets.env")
     assert TaskFile.model_validate(tampered).canonical_digest() != task.checksum
+
+
+def test_a_task_is_sealed_over_the_bytes_it_is_recorded_as_and_carries_its_format() -> None:
+    task = TaskFile.model_validate(SEED_TASK).sealed()
+    recorded = task.to_json()
+    assert json.loads(recorded)["format"] == 1 and "format" not in SEED_TASK  # absent: format 1
+    assert record_digest(recorded) == task.checksum  # the function verify applies to the record
+    unknown = json.dumps({**json.loads(recorded), "added_later": ""})
+    assert record_digest(unknown) != task.checksum  # every key counts, known to the model or not
+    with pytest.raises(ValidationError, match=r"task file format 2: this Conductor reads format 1 \(upgrade"):
+        TaskFile.model_validate({**SEED_TASK, "format": 2})
 
 
 @pytest.mark.parametrize("bad", ["../etc/passwd", "/etc/passwd", "src/../../x", "C:\\x", ".git/config", ""])

@@ -48,6 +48,7 @@ def test_the_refs_table_is_the_refs_module() -> None:
         refs.fork_log("<plan>", "<fork>"),
         refs.MEMORY,
         refs.ARCHIVE,
+        refs.kept("<plan>", "<fork>"),
         *[f"{slot}/{kind}" for kind in refs.WORK_KINDS],
     ]
     assert documented()[0] == from_code
