@@ -146,9 +146,10 @@ def _base(base: str, origin: Origin, source_base: str, commits: dict[str, str]) 
     where = f"{origin.plan}/{origin.fork} {origin.step or 'tip'}"
     if origin.step == "base" or (origin.step is None and base == source_base):
         expected: str | None = source_base
-        where = f"{origin.plan}'s base"
+        point = f"{origin.plan}'s base"
     else:
         expected = commits.get(origin.step) if origin.step else None
+        point = f"{where}'s commit"
     if expected is None:
         what = "no accepted step" if origin.step else "no accepted step's commit (attested by nothing)"
         return Check("base", False, f"{where} is {what}: the base {base[:12]} is not attested")
@@ -156,9 +157,9 @@ def _base(base: str, origin: Origin, source_base: str, commits: dict[str, str]) 
         return Check(
             "base",
             False,
-            f"the base {base[:12]} (origin {origin.commit[:12]}) is not {where}'s commit {expected[:12]}",
+            f"the base {base[:12]} (origin {origin.commit[:12]}) is not {point} {expected[:12]}",
         )
-    return Check("base", True, f"{base[:12]} is {where}'s commit")
+    return Check("base", True, f"{base[:12]} is {point}")
 
 
 def _chain(origin: Origin, events: list[Event]) -> Check:
@@ -177,6 +178,8 @@ def _between(ledger: Ledger, source_base: str, base: str, origin: Origin, attest
             "commits", False, f"the base does not descend from {origin.plan}'s base {source_base[:12]}"
         )
     between = ledger.commits_between(source_base, base)
+    if not between:
+        return Check("commits", True, f"none between {origin.plan}'s base and this one: no commit inherited")
     extra = [(oid, subject) for oid, subject in between if oid not in attested]
     if extra:
         shown = "; ".join(f"{oid[:12]} {subject}" for oid, subject in extra[:10]) + (

@@ -190,3 +190,18 @@ def test_pr_of_a_fork_from_plan_pushes_the_old_records_and_lists_every_step_on_t
     verified = run_cli("verify", new)
     assert verified.code == 0, verified.out
     assert f"ok   {old}/main/step_001 (attempt 1, unsigned), inherited" in verified.out
+
+
+def test_a_fork_from_a_branch_tip_inherits_its_steps_and_one_from_base_none(proj: Project, run_cli) -> None:
+    old = built(proj, run_cli)
+    other = {"*": [{"write": {"d.txt": "d\n"}}]}
+    tip = forked(proj, run_cli, f"{old}/main", "--strategy", "on top", script=other)
+    # the tip is step_003's commit: recorded as that step, so its records attest all three
+    assert plan_json(proj, tip)["origin"]["step"] == "step_003"
+    (inherited,) = json.loads(run_cli("verify", tip, "--json").out)["inherited"]
+    assert inherited["ok"] and [s["step"] for s in inherited["steps"]] == ["step_001", "step_002", "step_003"]
+    base = forked(proj, run_cli, f"{old}/main@base", "--strategy", "anew", script=other)
+    result = run_cli("verify", base)
+    assert result.code == 0, result.out
+    assert f"is {old}'s base" in result.out and "no commit inherited" in result.out
+    assert ", inherited" not in result.out
