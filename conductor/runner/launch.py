@@ -108,8 +108,9 @@ class PlanRun(Report):
                 )
             if not waiting:
                 lines.append(f"Continue with: conductor resume {self.plan}")
+        fork = " --fork <fork>" if len(self.forks) > 1 else ""
         lines.append(
-            f"Details: conductor explain <step> --plan {self.plan}; conductor events --plan {self.plan}"
+            f"Details: conductor explain <step> --plan {self.plan}{fork}; conductor events --plan {self.plan}"
         )
         return "\n".join(lines)
 
@@ -439,7 +440,9 @@ def not_resumable(ledger: Ledger, plan_id: str, state: str, summary: str) -> Con
     why = "; ".join(f"fork {fork_id}: {reason}" for fork_id, _, reason, _ in ended) or summary
     fork_id, step, _, point = ended[0] if ended else ("FORK", None, "", "STEP")
     verb = "failed" if state == "failed" else f"already {state}"
-    explain = f"see why with `conductor explain {step} --plan {plan_id}`; " if step else ""
+    several = len(ledger.forks(plan_id)) > 1
+    where = f"--plan {plan_id}" + (f" --fork {fork_id}" if several else "")
+    explain = f"see why with `conductor explain {step} {where}`; " if step else ""
     return ConductorError(
         f"plan {plan_id} {verb}; nothing to resume ({why})",
         hint=f"{explain}to try again, start a new plan from its last accepted step, with another"

@@ -303,3 +303,25 @@ def test_pr_without_a_plan_opens_the_newest_plan_not_abandoned(
     assert result.code == 0, result.err
     assert json.loads(result.out)["plan"] == done
     assert f"plan {done}, the newest plan not abandoned" in result.err
+
+
+def test_the_hints_of_a_failed_plan_of_several_forks_name_the_fork_explain_needs(
+    proj: Project, run_cli
+) -> None:
+    forks = {**TWO_FORKS, "policy": {"behavior": {"max_attempts": 1}}}
+    (proj.root / "forks.yaml").write_text(yaml.safe_dump(forks, sort_keys=False))
+    git(proj.root, "add", "forks.yaml")
+    git(proj.root, "commit", "-q", "-m", "add forks.yaml")
+    agent = proj.agent({"*": [{"exit": 3}]})
+    failed = run_cli("explore", "--plan", "forks.yaml", "--exec", agent, "--yes")
+    assert failed.code == 1, failed.out + failed.err
+    plan_id = proj.only_plan()
+    assert f"Details: conductor explain <step> --plan {plan_id} --fork <fork>" in failed.out + failed.err
+
+    resumed = run_cli("resume", plan_id)
+    assert resumed.code == 1
+    hinted = re.search(r"see why with `conductor (explain [^`]+)`", resumed.err)
+    assert hinted is not None, resumed.err
+    assert "--fork " in hinted.group(1)
+    shown = run_cli(*hinted.group(1).split())  # the hint, run as given
+    assert shown.code == 0, shown.err
