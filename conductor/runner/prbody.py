@@ -51,6 +51,7 @@ class PrFacts:
     recommendation: str | None = None
     several_forks: bool = False
     records_from: str | None = None  # where the records are, when not on the branch's remote
+    source_branches: tuple[str, ...] = ()  # the branches of the forks it inherits from, pushed with it
 
 
 def title(facts: PrFacts) -> str:
@@ -62,13 +63,14 @@ def verify_instructions(facts: PrFacts, remote: str = "origin") -> list[str]:
     """The commands a reviewer runs to check the evidence in their own clone."""
     fork = f" --fork {facts.fork}" if facts.several_forks else ""
     verify = f"conductor verify {facts.plan}{fork}"
+    branches = " ".join(f"{b}:{b}" for b in (facts.branch, *facts.source_branches))
     if facts.records_from:
         return [
-            f"git fetch {remote} {facts.branch}:{facts.branch}",
+            f"git fetch {remote} {branches}",
             f"git fetch {facts.records_from} 'refs/conductor/*:refs/conductor/*'",
             verify,
         ]
-    return [f"git fetch {remote} 'refs/conductor/*:refs/conductor/*' {facts.branch}:{facts.branch}", verify]
+    return [f"git fetch {remote} 'refs/conductor/*:refs/conductor/*' {branches}", verify]
 
 
 def _cell(text: str) -> str:

@@ -36,12 +36,29 @@ def on_branch(ledger: Ledger, plan: str, fork: str) -> list[prbody.StepFacts]:
 
 
 def record_refs(ledger: Ledger, plan: str) -> list[str]:
-    """The plan and fork logs of the plans whose steps the plan inherits (those that are here)."""
+    """The plan and fork logs of the plans whose steps the plan inherits (those that are here),
+    and the tip `conductor adopt` kept of such a fork whose branch it adopted or pruned."""
     found: list[str] = []
     for _, origin in lineage(ledger, plan):
-        for ref in (refs.plan_log(origin.plan), refs.fork_log(origin.plan, origin.fork)):
+        for ref in (
+            refs.plan_log(origin.plan),
+            refs.fork_log(origin.plan, origin.fork),
+            refs.kept(origin.plan, origin.fork),
+        ):
             if ref not in found and ledger.ref_target(ref) is not None:
                 found.append(ref)
+    return found
+
+
+def source_branches(ledger: Ledger, plan: str) -> list[str]:
+    """The branches of the forks the plan inherits from (those that are here): pushed with it,
+    so that the old plan's records, which go with them, verify in a reviewer's clone too (its
+    later steps' commits are on its branch, not on this one)."""
+    found: list[str] = []
+    for _, origin in lineage(ledger, plan):
+        branch = refs.code_branch(origin.plan, origin.fork)
+        if branch not in found and ledger.ref_target(branch) is not None:
+            found.append(branch)
     return found
 
 

@@ -58,7 +58,10 @@ class PrReport(Report):
         }
 
     def render(self) -> str:
-        pushed = f"pushed {self.branch} and {plural(len(self.pushed) - 1, 'record ref')} to {self.remote}"
+        sources = [r.removeprefix("refs/heads/") for r in self.pushed[1:] if r.startswith("refs/heads/")]
+        records = len(self.pushed) - 1 - len(sources)
+        also = f" (and {', '.join(sources)}, which it was forked from)" if sources else ""
+        pushed = f"pushed {self.branch}{also} and {plural(records, 'record ref')} to {self.remote}"
         if self.action == "written":
             return "\n".join(
                 [
@@ -338,6 +341,8 @@ def open_pr(
     facts = gather(ledger, plan, fork, summaries, why)
     if state_remote is not None:
         facts = replace(facts, records_from=shown_url(_remote_url(root, state_remote)))
+    inherited = prsteps.source_branches(ledger, plan)
+    facts = replace(facts, source_branches=tuple(r.removeprefix("refs/heads/") for r in inherited))
     body, title = prbody.render(facts), prbody.title(facts)
     branch = refs.code_branch(plan, fork)
     if ledger.ref_target(branch) is None:
@@ -347,10 +352,11 @@ def open_pr(
     live = set(ledger.ref_names(*state_refs))  # an archived log is pushed from its archived tip
     sources = {r: r if r in live else str(ledger.ref_target(r)) for r in state_refs}
     where = resolve(root, remote, repo)
-    pushed = [facts.branch, *state_refs]
+    pushed = [facts.branch, *state_refs, *inherited]
 
     if where.repo is None:  # not GitHub: push, then the body as a file
-        push_branch(root, remote, branch)
+        for each in (branch, *inherited):
+            push_branch(root, remote, each)
         push(root, state_remote or remote, [f"{sources[r]}:{r}" for r in state_refs])
         out = Path(git_text(["rev-parse", "--git-common-dir"], cwd=root))
         out = (root / out if not out.is_absolute() else out) / "conductor" / "pr" / f"{plan}.md"
@@ -375,7 +381,8 @@ def open_pr(
     api = github.GitHub(where.repo, token=token, base=where.api)
     head = f"{where.head_owner}:{facts.branch}"
     existing = api.find_open(head)  # checks the token and the repository before any push
-    push_branch(root, remote, branch)
+    for each in (branch, *inherited):
+        push_branch(root, remote, each)
     push(root, state_remote or remote, [f"{sources[r]}:{r}" for r in state_refs])
     if existing is not None:
         pr, action = api.update(existing.number, title=title, body=body), "updated"

@@ -160,7 +160,12 @@ def test_pr_of_a_fork_from_plan_pushes_the_old_records_and_lists_every_step_on_t
     new = forked(proj, run_cli, f"{old}/main@step_002")
     result = run_cli("pr", new, "--repo", "o/r", "--json")
     assert result.code == 0, result.err
-    assert {refs.plan_log(old), refs.fork_log(old, "main")} <= set(json.loads(result.out)["pushed"])
+    assert {refs.plan_log(old), refs.fork_log(old, "main"), refs.code_branch(old, "main")} <= set(
+        json.loads(result.out)["pushed"]
+    )
+    told = run_cli("pr", new, "--repo", "o/r")  # again: the same pull request, updated
+    assert told.code == 0, told.err
+    assert f"pushed conductor/{new}/main (and conductor/{old}/main, which it was forked from)" in told.out
     pushed = test_pr.refs_in(remote)
     for ref in (
         refs.plan_log(old),
@@ -190,6 +195,10 @@ def test_pr_of_a_fork_from_plan_pushes_the_old_records_and_lists_every_step_on_t
     verified = run_cli("verify", new)
     assert verified.code == 0, verified.out
     assert f"ok   {old}/main/step_001 (attempt 1, unsigned), inherited" in verified.out
+    # and so does every plan the clone holds: the old plan's records came with the new one's
+    everything = run_cli("verify")
+    assert everything.code == 0, everything.out
+    assert "all 2 plans verified" in everything.out
 
 
 def test_a_fork_from_a_branch_tip_inherits_its_steps_and_one_from_base_none(proj: Project, run_cli) -> None:
