@@ -108,9 +108,9 @@ class PlanRun(Report):
                 )
             if not waiting:
                 lines.append(f"Continue with: conductor resume {self.plan}")
-        fork = " --fork <fork>" if len(self.forks) > 1 else ""
+        pick = " --fork <fork>" if len(self.forks) > 1 else ""
         lines.append(
-            f"Details: conductor explain <step> --plan {self.plan}{fork}; conductor events --plan {self.plan}"
+            f"Details: conductor explain <step> --plan {self.plan}{pick}; conductor events --plan {self.plan}"
         )
         return "\n".join(lines)
 
