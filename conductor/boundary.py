@@ -2,6 +2,9 @@
 
 0 ok, 1 a ConductorError (or a failed plan), 2 a usage error, 3 a bug (with a crash log),
 130 Ctrl-C. Tracebacks are printed only with --verbose; a bug always writes one to the log.
+Under `--json` a failure is also one JSON document on stdout, `{"error": {"message", "hint",
+"code", "exit_code", …}}`, so a script reads every outcome from stdout (the text still goes to
+stderr for the person watching).
 An error can quote what an agent wrote (a file name, a worker's ref): everything printed here
 is cleaned first (conductor.terminal).
 """
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import os
 import platform
 import sys
@@ -58,12 +62,23 @@ def run(
     argv: list[str],
     verbose: Callable[[], bool],
     echo: Callable[[str], None],
+    document: Callable[[str], None] | None = None,
 ) -> int:
-    """Call `func` and map whatever happens to an exit code, printing through `echo`, cleaned."""
+    """Call `func` and map whatever happens to an exit code, printing through `echo`, cleaned;
+    with `document` (the command line asked for --json), a failure is also written through it
+    as one JSON document."""
     import click
 
     def say(message: str) -> None:
         echo(clean(message, marked=styled(sys.stderr)))
+
+    def failed(code: int, error: dict[str, object]) -> int:
+        if document is not None:
+            document(json.dumps({"error": {**error, "exit_code": code}}, indent=2, ensure_ascii=False))
+        return code
+
+    def plain(code: int, kind: str, message: str, hint: str | None = None) -> dict[str, object]:
+        return {"message": message, "hint": hint, "code": kind, "exit_code": code}
 
     try:
         return func() or EXIT_OK
@@ -71,18 +86,16 @@ def run(
         if verbose():
             say(traceback.format_exc().rstrip())
         say(f"error: {exc.diagnostics()}")
-        return exc.exit_code
-    except click.exceptions.Abort:
+        return failed(exc.exit_code, exc.to_json())
+    except (click.exceptions.Abort, KeyboardInterrupt):
         say("Interrupted.")
-        return EXIT_INTERRUPTED
-    except KeyboardInterrupt:
-        say("Interrupted.")
-        return EXIT_INTERRUPTED
+        return failed(EXIT_INTERRUPTED, plain(EXIT_INTERRUPTED, "interrupted", "Interrupted."))
     except click.ClickException as exc:
         shown = _Captured()  # click quotes what was typed (a pasted step name, say)
         exc.show(file=shown)
         say(shown.getvalue().rstrip("\n"))
-        return exc.exit_code
+        kind = "usage" if isinstance(exc, click.UsageError) else "error"
+        return failed(exc.exit_code, plain(exc.exit_code, kind, exc.format_message()))
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except BrokenPipeError:
@@ -94,11 +107,10 @@ def run(
         if verbose():
             say(traceback.format_exc().rstrip())
         where = f"A crash report was written to {log}." if log else "No crash report could be written."
-        say(
-            f"error: internal error ({type(exc).__name__}: {exc}). This is a bug in Conductor.\n"
-            f"{where} Please include it when reporting the problem."
-        )
-        return EXIT_BUG
+        message = f"internal error ({type(exc).__name__}: {exc}). This is a bug in Conductor."
+        say(f"error: {message}\n{where} Please include it when reporting the problem.")
+        hint = "include the crash report when reporting the problem"
+        return failed(EXIT_BUG, {**plain(EXIT_BUG, "internal", message, hint), "crash_log": log and str(log)})
 
 
 class _Captured(io.StringIO):

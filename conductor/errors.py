@@ -23,6 +23,18 @@ class ConductorError(Exception):
             return f"{self.message}\nhint: {self.hint}"
         return self.message
 
+    @property
+    def code(self) -> str:
+        """What kind of failure, for scripts: the class's name in snake case without "Error"
+        (`not_found`, `config`, `ledger_conflict`), `error` for a plain one."""
+        name = type(self).__name__.removesuffix("Error")
+        snake = "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+        return "error" if snake == "conductor" else snake
+
+    def to_json(self) -> dict[str, object]:
+        """The error as `--json` prints it (under "error")."""
+        return {"message": self.message, "hint": self.hint, "code": self.code, "exit_code": self.exit_code}
+
 
 class NotARepositoryError(ConductorError):
     """The working directory is not inside a git repository."""
@@ -51,6 +63,9 @@ class ConfigError(ConductorError):
         self.path = path
         self.line = line
         self.field = field
+
+    def to_json(self) -> dict[str, object]:
+        return {**super().to_json(), "path": self.path, "line": self.line, "field": self.field}
 
 
 class LedgerError(ConductorError):

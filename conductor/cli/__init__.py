@@ -32,5 +32,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return result if isinstance(result, int) else 0
 
     return boundary.run(
-        invoke, argv=args, verbose=lambda: STATE.verbose, echo=lambda m: click.echo(m, err=True)
+        invoke,
+        argv=args,
+        verbose=lambda: STATE.verbose,
+        echo=lambda m: click.echo(m, err=True),
+        document=click.echo if wants_json(args) else None,
     )
+
+
+def wants_json(args: list[str]) -> bool:
+    """Whether the command line asks for JSON output (`--json` before any `--`)."""
+    return "--json" in (args[: args.index("--")] if "--" in args else args)
