@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import ENV, PYTHON, git, interleaved, report, workdir
 
-from conductor.runner.hooks import script
+from conductor.runner.install.hooks import script
 
 FILES = 1000
 ROUNDS = 21

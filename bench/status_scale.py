@@ -41,7 +41,7 @@ from conductor.ledger import message, refs, tree
 from conductor.ledger.snapshot import Snapshot
 from conductor.models.event import Event, EventType
 from conductor.models.layout import StepPaths
-from conductor.runner import records
+from conductor.runner.logs import records
 
 SIZES = (10, 100, 1000, 5000)
 QUICK = (10, 100)

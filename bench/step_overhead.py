@@ -40,9 +40,9 @@ from conductor.executors.command import CommandExecutor
 from conductor.ledger.message import format_time
 from conductor.ledger.store import Ledger, utc_now
 from conductor.models.plan import ForkSpec, PlanSpec, StepSpec
-from conductor.runner.fork import Fork, RunOptions
-from conductor.runner.forkrunner import ForkRunner
-from conductor.runner.plans import PlanRecord, record_plan
+from conductor.runner.fork.context import Fork, RunOptions
+from conductor.runner.fork.forkrunner import ForkRunner
+from conductor.runner.logs.plans import PlanRecord, record_plan
 from conductor.sandbox import bwrap
 from conductor.sandbox.confinement import SHELL, Confinement, Launch
 
@@ -191,7 +191,7 @@ def configured(way: str) -> Iterator[str]:
     with (
         mock.patch("conductor.executors.command.launch", bare_launch),
         mock.patch("conductor.checks.evidence.launch", bare_launch),
-        mock.patch("conductor.runner.tripwire.needed", lambda fork, step: False),
+        mock.patch("conductor.runner.fork.tripwire.needed", lambda fork, step: False),
     ):
         yield SANDBOX_POLICY.format(mode="off")
 

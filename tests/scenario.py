@@ -91,7 +91,7 @@ class Project:
     def worktree(self, plan: str | None = None, fork: str = "main") -> Path:
         """Where the fork's worktree is (outside the repository: docs/storage.md)."""
         from conductor.project import private_state
-        from conductor.runner.worktree import Worktree
+        from conductor.runner.place.worktree import Worktree
 
         state = private_state(self.root, self.root / ".git")
         return Worktree.location(state, plan or self.only_plan(), fork)

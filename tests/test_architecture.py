@@ -17,7 +17,7 @@ DOC = ROOT / "docs" / "architecture.md"
 @dataclass(frozen=True)
 class Import:
     source: str  # the importing file, relative to conductor/
-    target: str  # the imported module, dotted ("conductor.runner.launch", "pygit2")
+    target: str  # the imported module, dotted ("conductor.runner.plan.launch", "pygit2")
     nested: bool  # inside a function, or under `if TYPE_CHECKING:` (not run at import time)
 
 
@@ -37,10 +37,26 @@ def names(cell: str) -> set[str]:
     return {part.strip().strip("`").rstrip("/") for part in cell.split(",") if part.strip()}
 
 
+ROOMED = ("runner",)
+"""Packages built of rooms: each subpackage is a layer of its own (`runner/logs/` is `runner.logs`)."""
+
+
 def unit_of(path: str) -> str:
-    """The layer of a file: its top-level package or module under conductor/."""
-    first = path.split("/")[0]
-    return first.removesuffix(".py")
+    """The layer of a file: its top-level package or module under conductor/, or for a file in
+    a room of a package built of rooms, that room (`runner/plan/launch.py` is `runner.plan`; a
+    module directly under `runner/` is `runner`)."""
+    parts = path.split("/")
+    if parts[0] in ROOMED and len(parts) > 2:
+        return f"{parts[0]}.{parts[1]}"
+    return parts[0].removesuffix(".py")
+
+
+def unit_of_module(target: str) -> str:
+    """The layer of a dotted module of the package ("conductor.runner.plan.launch" is `runner.plan`)."""
+    parts = target.split(".")[1:]
+    if parts[0] in ROOMED and len(parts) > 1 and (PACKAGE / parts[0] / parts[1] / "__init__.py").is_file():
+        return f"{parts[0]}.{parts[1]}"
+    return parts[0]
 
 
 def _type_checking(node: ast.AST) -> bool:
@@ -61,7 +77,7 @@ def imports() -> list[Import]:
                 targets = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
                 targets = [node.module]
-                if node.module.startswith("conductor"):  # `from conductor.runner import launch`
+                if node.module.startswith("conductor"):  # `from conductor.runner.plan import launch`
                     targets = [_submodule(node.module, alias.name) for alias in node.names]
             else:
                 continue
@@ -80,9 +96,16 @@ def _submodule(module: str, name: str) -> str:
 ALL_IMPORTS = imports()
 LAYERS = {row[0].strip("`"): (names(row[1]), names(row[2])) for row in table("Layer")}
 UNITS = sorted(
-    path.name.removesuffix(".py")
-    for path in PACKAGE.iterdir()
-    if (path.suffix == ".py" and path.name != "__init__.py") or (path / "__init__.py").is_file()
+    [
+        path.name.removesuffix(".py")
+        for path in PACKAGE.iterdir()
+        if (path.suffix == ".py" and path.name != "__init__.py") or (path / "__init__.py").is_file()
+    ]
+    + [
+        f"{package}.{room.parent.name}"
+        for package in ROOMED
+        for room in (PACKAGE / package).glob("*/__init__.py")
+    ]
 )
 
 
@@ -91,6 +114,8 @@ def test_every_layer_of_the_package_has_a_row_and_every_row_a_layer() -> None:
 
 
 def _allowed(target: str, entries: set[str]) -> bool:
+    """Whether a row's entries allow the module: an entry names a layer or module and all below
+    it, so `runner` is every room of runner/ and `runner.plan.launch` that one module."""
     dotted = target.removeprefix("conductor.")
     return any(dotted == entry or dotted.startswith(f"{entry}.") for entry in entries)
 
@@ -102,13 +127,50 @@ def test_a_layer_imports_only_what_its_row_allows(layer: str) -> None:
     for found in ALL_IMPORTS:
         if unit_of(found.source) != layer or not found.target.startswith("conductor."):
             continue
-        target_unit = found.target.split(".")[1]
-        if target_unit == layer:
+        if unit_of_module(found.target) == layer:
             continue
         if _allowed(found.target, always) or (found.nested and _allowed(found.target, nested_only)):
             continue
         wrong.append(f"{found.source} imports {found.target}" + (" (in a function)" if found.nested else ""))
     assert wrong == []
+
+
+def _layers_named(entry: str) -> set[str]:
+    """The layers a row's entry reaches: its own (`runner.plan.launch` is in `runner.plan`), and
+    for a package built of rooms, every room (`runner`)."""
+    return {layer for layer in LAYERS if layer.startswith(f"{entry}.") or entry == layer} | {
+        max((layer for layer in LAYERS if entry.startswith(f"{layer}.")), key=len, default=entry)
+    }
+
+
+def test_the_table_has_no_cycle() -> None:
+    """Floors, not a tangle: no layer may import, even inside functions, one that may import it
+    (a room of runner/ included), so no two rooms can come to need each other."""
+    reaches = {
+        layer: set().union(*(_layers_named(e) for e in always | nested)) - {layer}
+        for layer, (always, nested) in LAYERS.items()
+    }
+    done: list[str] = []
+
+    def visit(layer: str, path: tuple[str, ...]) -> None:
+        assert layer not in path, f"a cycle: {' -> '.join((*path, layer))}"
+        if layer in done:
+            return
+        for below in sorted(reaches.get(layer, set())):
+            visit(below, (*path, layer))
+        done.append(layer)
+
+    for layer in sorted(LAYERS):
+        visit(layer, ())
+
+
+@pytest.mark.parametrize("room", sorted(u for u in UNITS if "." in u))
+def test_a_room_says_what_it_holds_and_imports_nothing_when_entered(room: str) -> None:
+    """A room's __init__.py is its docstring alone: importing one module of a room loads no other
+    (fast start: `conductor status` must not pay for the rest of runner/)."""
+    tree = ast.parse((PACKAGE / room.replace(".", "/") / "__init__.py").read_text(encoding="utf-8"))
+    assert ast.get_docstring(tree)
+    assert [ast.unparse(node) for node in tree.body[1:]] == []
 
 
 def test_commands_never_import_each_other_and_only_main_imports_the_cli() -> None:
@@ -136,10 +198,10 @@ def test_an_outside_library_is_imported_only_by_its_owner(row: list[str]) -> Non
 
 def test_the_check_sees_a_violation() -> None:
     """The checker itself: a module that imported upwards would be found."""
-    sample = Import("ledger/store.py", "conductor.runner.fork", False)
+    sample = Import("ledger/store.py", "conductor.runner.fork.context", False)
     always, nested_only = LAYERS["ledger"]
     assert not _allowed(sample.target, always) and not _allowed(sample.target, nested_only)
-    assert _allowed("conductor.runner.launch", LAYERS["cli"][1]) and not _allowed(
+    assert _allowed("conductor.runner.plan.launch", LAYERS["cli"][1]) and not _allowed(
         "conductor.runner", LAYERS["cli"][0]
     )
 

@@ -25,7 +25,7 @@ from conductor import boundary
 from conductor.errors import ConductorError
 from conductor.progress import Board, say
 from conductor.report import Report, display_width, json_line, json_text
-from conductor.runner import prbody
+from conductor.runner.publish import prbody
 from conductor.terminal import MARK_OFF, MARK_ON, Screen, clean, json_escape, styled
 
 # Never on a terminal: C0 but \t and \n, DEL, C1, the bidi embeddings, overrides and isolates,
@@ -152,9 +152,9 @@ def test_a_report_is_printed_through_the_sanitizer(as_json: bool) -> None:
 
 
 def _all_reports() -> list[type[Report]]:
-    for package in (conductor.commands, conductor.runner):
-        for module in pkgutil.iter_modules(package.__path__):
-            importlib.import_module(f"{package.__name__}.{module.name}")
+    for package in (conductor.commands, conductor.runner):  # the runner's rooms and their modules too
+        for module in pkgutil.walk_packages(package.__path__, prefix=f"{package.__name__}."):
+            importlib.import_module(module.name)
     found, todo = [], [Report]
     while todo:
         cls = todo.pop()

@@ -15,7 +15,7 @@ import click
 if TYPE_CHECKING:
     from conductor.provenance.signing import SigningChoice
     from conductor.report import Report
-    from conductor.runner.launch import Launch
+    from conductor.runner.plan.launch import Launch
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -120,7 +120,7 @@ def signing_from(options: dict[str, Any]) -> SigningChoice:
 
 def launch_from(options: dict[str, Any]) -> Launch:
     """How to run a new plan, from the executor, model, signing and --yes options."""
-    from conductor.runner.launch import Launch
+    from conductor.runner.plan.launch import Launch
 
     return Launch(
         executor=options["executor"],

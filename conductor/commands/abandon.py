@@ -3,7 +3,7 @@ finished, with the reason; `clean` then removes its worktrees."""
 
 from __future__ import annotations
 
-from conductor.runner.abandon import Abandoned, abandon
+from conductor.runner.plan.abandon import Abandoned, abandon
 
 
 def run(plan: str, *, fork: str | None, reason: str) -> Abandoned:

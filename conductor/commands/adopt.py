@@ -3,7 +3,7 @@ finished fork into a branch, with the repository's hooks, and record it in the p
 
 from __future__ import annotations
 
-from conductor.runner.adopt import Adopted, adopt
+from conductor.runner.publish.adopt import Adopted, adopt
 
 
 def run(target: str, *, into: str | None, strategy: str, prune: bool) -> Adopted:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from conductor.errors import NotARepositoryError
 from conductor.executors.profiles import find
 from conductor.project import find_root
-from conductor.runner.agents import AgentsReport, agents
+from conductor.runner.install.agents import AgentsReport, agents
 
 
 def run(names: list[str]) -> AgentsReport:

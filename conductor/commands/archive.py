@@ -6,7 +6,7 @@ from __future__ import annotations
 from conductor.errors import ConductorError
 from conductor.ledger.store import Ledger
 from conductor.project import find_root
-from conductor.runner.archive import DEFAULT_AGE, ArchiveReport, archive, parse_age
+from conductor.runner.plan.archive import DEFAULT_AGE, ArchiveReport, archive, parse_age
 
 
 def run(*, older_than: str = DEFAULT_AGE, dry_run: bool = False) -> ArchiveReport:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from conductor.errors import ConductorError
 from conductor.llm.caller import Exchange
 from conductor.progress import say
-from conductor.runner.launch import Launch, PlanRun, begin, create, launched, load_plan_file, planner
-from conductor.runner.plans import single_step_plan
+from conductor.runner.logs.plans import single_step_plan
+from conductor.runner.plan.launch import Launch, PlanRun, begin, create, launched, load_plan_file, planner
 
 
 def run(goal: str | None, *, plan_file: str | None, launch: Launch) -> PlanRun:

@@ -15,8 +15,8 @@ from conductor.ledger.store import Ledger
 from conductor.models.layout import COMPLETED, RESULT, StepPaths
 from conductor.project import find_root
 from conductor.report import Report
-from conductor.runner.cleanup import remember_checkout
-from conductor.runner.point import Point, resolve
+from conductor.runner.plan.cleanup import remember_checkout
+from conductor.runner.views.point import Point, resolve
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conductor.runner.cleanup import CleanReport, clean
+from conductor.runner.plan.cleanup import CleanReport, clean
 
 
 def run(plan: str | None) -> CleanReport:

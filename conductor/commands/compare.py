@@ -11,9 +11,9 @@ from conductor.ledger import refs
 from conductor.ledger.store import Ledger
 from conductor.project import find_root
 from conductor.report import Report, table
-from conductor.runner import compare
-from conductor.runner.compare import Comparison
-from conductor.runner.plans import ANY_STATE, latest_plan, load_plan
+from conductor.runner.logs.plans import ANY_STATE, latest_plan, load_plan
+from conductor.runner.views import compare
+from conductor.runner.views.compare import Comparison
 
 
 @dataclass

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from conductor.report import Report
-from conductor.runner.approval import Waiting, record_decision
-from conductor.runner.launch import PlanRun, resume
+from conductor.runner.logs.approval import Waiting, record_decision
+from conductor.runner.plan.launch import PlanRun, resume
 
 
 @dataclass

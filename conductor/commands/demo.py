@@ -33,11 +33,12 @@ from conductor.models.layout import COMPLETED, RESULT, StepPaths
 from conductor.provenance.attestation import Options
 from conductor.provenance.verifier import verify_plan
 from conductor.report import Report
-from conductor.runner import hooks, prbody, pullrequest, setup
-from conductor.runner.explanation import explain
-from conductor.runner.explore import explore
-from conductor.runner.launch import Launch
-from conductor.runner.replay import replay
+from conductor.runner.install import hooks, setup
+from conductor.runner.plan.explore import explore
+from conductor.runner.plan.launch import Launch
+from conductor.runner.plan.replay import replay
+from conductor.runner.publish import prbody, pullrequest
+from conductor.runner.views.explanation import explain
 
 GOAL = "Create a Python CLI task manager"
 

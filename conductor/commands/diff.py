@@ -7,7 +7,7 @@ import sys
 
 from conductor.ledger.store import Ledger
 from conductor.project import find_root
-from conductor.runner.forkdiff import ForkDiff, diff
+from conductor.runner.views.forkdiff import ForkDiff, diff
 
 
 def run(left: str, right: str | None, *, stat: bool, color: bool | None = None) -> ForkDiff:

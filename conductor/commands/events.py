@@ -79,7 +79,7 @@ def run(
     ledger = Ledger(find_root())
     logs = ledger.event_logs(plan=plan, fork=fork)  # listed once: for the width and to read
     if plan is not None and not logs and not ledger.event_logs(plan=plan):  # not a filter: a typo
-        from conductor.runner.plans import unknown_plan  # only then: the listing imports no models
+        from conductor.runner.logs.plans import unknown_plan  # only then: the listing imports no models
 
         raise unknown_plan(ledger, plan)
     found = ledger.events(types=types, newest_first=not oldest_first, limit=limit, logs=logs)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conductor.runner.explanation import Explanation, explain
+from conductor.runner.views.explanation import Explanation, explain
 
 
 def run(step: str, *, plan: str | None, fork: str | None) -> Explanation:

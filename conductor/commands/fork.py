@@ -17,10 +17,10 @@ from conductor.ledger.store import Ledger
 from conductor.models.plan import ForkSpec, PlanSpec
 from conductor.progress import say
 from conductor.project import find_root
-from conductor.runner.explore import user_strategies
-from conductor.runner.launch import Launch, PlanRun, begin, create, launched, load_plan_file
-from conductor.runner.plans import load_plan, step_index
-from conductor.runner.point import Point, origin_of, resolve
+from conductor.runner.logs.plans import load_plan, step_index
+from conductor.runner.plan.explore import user_strategies
+from conductor.runner.plan.launch import Launch, PlanRun, begin, create, launched, load_plan_file
+from conductor.runner.views.point import Point, origin_of, resolve
 
 
 def remaining(spec: PlanSpec, point: Point) -> PlanSpec:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from conductor.ledger.store import Ledger
 from conductor.project import find_root
-from conductor.runner.metrics import MetricsReport, compute
+from conductor.runner.views.metrics import MetricsReport, compute
 
 
 def run(*, plan: str | None) -> MetricsReport:

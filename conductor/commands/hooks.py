@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from conductor.runner import hooks
-from conductor.runner.hooks import HookChanges
+from conductor.runner.install import hooks
+from conductor.runner.install.hooks import HookChanges
 
 ALL = ["pre-commit", "commit-msg", "pre-push"]
 GUARD = ["pre-commit", "commit-msg"]  # the guard, and the recorder of CONDUCTOR_OVERRIDE's reason

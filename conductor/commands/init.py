@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conductor.runner.setup import InitResult, existing_repo, new_project
+from conductor.runner.install.setup import InitResult, existing_repo, new_project
 
 
 def run(name: str | None) -> InitResult:

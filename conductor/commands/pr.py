@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from conductor.project import find_root
-from conductor.runner.pullrequest import PrReport, open_pr
+from conductor.runner.publish.pullrequest import PrReport, open_pr
 
 
 def run(

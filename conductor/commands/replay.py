@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conductor.runner.replay import Replay, replay
+from conductor.runner.plan.replay import Replay, replay
 
 
 def run(plan: str, *, verify: bool) -> Replay:

@@ -3,7 +3,7 @@ with the executor it last ran with or the one the command line names (recorded a
 
 from __future__ import annotations
 
-from conductor.runner.launch import Launch, PlanRun, resume
+from conductor.runner.plan.launch import Launch, PlanRun, resume
 
 
 def run(plan: str | None, *, launch: Launch) -> PlanRun:

@@ -12,9 +12,9 @@ from conductor.progress import say
 from conductor.project import find_root
 from conductor.provenance.signing import SigningChoice
 from conductor.report import plural
-from conductor.runner import revise
-from conductor.runner.launch import PlanRun, resume
-from conductor.runner.plans import latest_plan
+from conductor.runner.logs.plans import latest_plan
+from conductor.runner.plan import revise
+from conductor.runner.plan.launch import PlanRun, resume
 
 _WHERE = re.compile(r"^(?P<path>[^\s:]+):(?P<line>\d+):\s*(?P<body>.+)$", re.S)
 
@@ -61,14 +61,14 @@ def run(
     plan = plan or latest_plan(ledger, states=("completed",))
     found = [parse_comment(c) for c in comments]
     if from_pr:
-        from conductor.runner.pullrequest import review_comments
+        from conductor.runner.publish.pullrequest import review_comments
 
         found += [from_api(c) for c in review_comments(root, plan, fork, remote=remote, repo=repo)]
     step = revise.reopen(ledger, plan, fork, found)
     say(f"{plan}/{fork}: {plural(len(found), 'review comment')} {'is' if len(found) == 1 else 'are'} {step}")
     outcome = replace(resume(plan, command=command, yes=yes, signing=signing), review=fork)
     if from_pr and outcome.state == "completed":
-        from conductor.runner.pullrequest import open_pr
+        from conductor.runner.publish.pullrequest import open_pr
 
         updated = open_pr(
             root, f"{plan}/{fork}", remote=remote, state_remote=None, base=None, repo=repo, draft=False

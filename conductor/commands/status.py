@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from conductor.ledger.store import Ledger
 from conductor.project import find_root
-from conductor.runner.status import DEFAULT_LIMIT, StatusReport, collect
+from conductor.runner.views.status import DEFAULT_LIMIT, StatusReport, collect
 
 
 def run(*, limit: int | None = DEFAULT_LIMIT) -> StatusReport:

@@ -13,7 +13,7 @@ from conductor.project import find_root
 from conductor.provenance.attestation import Check, Options
 from conductor.provenance.verifier import VerifyReport, verify_plan
 from conductor.report import Report, plural
-from conductor.runner.plans import load_plan
+from conductor.runner.logs.plans import load_plan
 
 
 @dataclass

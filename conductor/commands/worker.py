@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from conductor.executors.registry import Agent
 from conductor.project import find_root
-from conductor.runner.worker import WorkerReport, work
+from conductor.runner.remote.worker import WorkerReport, work
 
 
 def run(

@@ -117,7 +117,7 @@ def test_a_plan_can_narrow_the_network_never_widen_it(proj: Project, run_cli) ->
     from conductor.models.policy import PolicyFile
     from conductor.policy.effective import PolicyLayer
     from conductor.policy.project import effective
-    from conductor.runner.plans import PlanRecord  # noqa: F401  (the layers a plan adds)
+    from conductor.runner.logs.plans import PlanRecord  # noqa: F401  (the layers a plan adds)
 
     def with_plan(network: object) -> object:
         layer = PolicyLayer("plan", PolicyFile.model_validate({"sandbox": {"network": network}}))

@@ -22,10 +22,10 @@ from conductor.ledger.message import format_time
 from conductor.ledger.store import Ledger, utc_now
 from conductor.mailbox import write_atomic
 from conductor.models.plan import ForkSpec, PlanSpec, StepSpec
-from conductor.runner.fork import Fork, RunOptions
-from conductor.runner.forkrunner import ForkRunner
-from conductor.runner.plans import PlanRecord, new_plan_id, record_plan
-from conductor.runner.status import collect
+from conductor.runner.fork.context import Fork, RunOptions
+from conductor.runner.fork.forkrunner import ForkRunner
+from conductor.runner.logs.plans import PlanRecord, new_plan_id, record_plan
+from conductor.runner.views.status import collect
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=40),

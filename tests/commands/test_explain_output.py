@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 
-from conductor.runner.records import OUTPUT_KEEP
+from conductor.runner.logs.records import OUTPUT_KEEP
 from tests.conftest import PYTHON, git
 from tests.scenario import Project, build
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conductor.runner import github as client
-from conductor.runner import pullrequest
+from conductor.runner.publish import github as client
+from conductor.runner.publish import pullrequest
 from tests.conftest import free_port, git
 from tests.fakegithub import FakeGitHub
 from tests.scenario import HELLO_STEPS, TWO_FORKS, Project, build

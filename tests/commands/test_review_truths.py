@@ -18,7 +18,7 @@ import jsonschema
 import pytest
 import yaml
 
-from conductor.runner.launch import load_plan_file
+from conductor.runner.plan.launch import load_plan_file
 from tests.conftest import ROOT, conductor_bin, free_port, git, wait_until
 from tests.scenario import TWO_FORKS, Project, build
 

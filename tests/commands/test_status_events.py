@@ -11,8 +11,8 @@ import pygit2
 from conductor.ledger import message, refs
 from conductor.ledger.store import Ledger
 from conductor.models.event import Event, EventType
-from conductor.runner import status
-from conductor.runner.planlock import plan_lock
+from conductor.runner.logs.planlock import plan_lock
+from conductor.runner.views import status
 
 
 def ticking_ledger(root: Path) -> Ledger:

@@ -12,7 +12,7 @@ import threading
 import time
 from pathlib import Path
 
-from conductor.runner.planlock import plan_lock
+from conductor.runner.logs.planlock import plan_lock
 from tests.conftest import processes_with
 from tests.scenario import Project, build, build_until_started
 
@@ -96,8 +96,8 @@ def test_a_status_probe_never_makes_a_starting_runner_fail(project: Path) -> Non
 def test_status_reads_a_fork_from_its_tip_and_says_what_folding_its_log_says(proj: Project, run_cli) -> None:
     from conductor.engine.state import ForkState
     from conductor.ledger import refs
-    from conductor.runner import records
-    from conductor.runner.status import _event_confidence
+    from conductor.runner.logs import records
+    from conductor.runner.views.status import _event_confidence
 
     steps = [
         {"title": "Write new.py", "instruction": "Write new.py", "allowed_files": ["new.py"]},

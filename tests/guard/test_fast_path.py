@@ -15,7 +15,7 @@ from conductor import gitcli, project
 from conductor.guard import rules, staged
 from conductor.guard.cache import Search
 from conductor.policy.patterns import Pattern, ProtectedPatterns
-from conductor.runner.hooks import package_parent
+from conductor.runner.install.hooks import package_parent
 from tests.conftest import PYTHON, conductor_bin, git, run_process
 
 # What the installed pre-commit hook runs, with the modules it imported printed at the end.

@@ -1,4 +1,4 @@
-"""What a verdict leaves in the record (runner/acceptance.py): verdicts, the commit message and its
+"""What a verdict leaves in the record (runner/fork/acceptance.py): verdicts, the commit message and its
 trailers (read back by git itself), verify logs, statement facts, what results report."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from conductor.models.confidence import Confidence
 from conductor.models.event import EventType
 from conductor.models.layout import AttemptPaths
 from conductor.models.task import TaskFile
-from conductor.runner import acceptance
+from conductor.runner.fork import acceptance
 
 TASK = TaskFile(
     task_id="step_002",

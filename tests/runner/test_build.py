@@ -237,7 +237,7 @@ def test_command_executor_kills_everything_it_started_at_the_timeout(
 def test_a_new_plan_never_joins_an_earlier_one_whose_id_it_drew(
     proj: Project, run_cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from conductor.runner import launch
+    from conductor.runner.plan import launch
 
     plan = proj.plan(STEPS[:1])
     command = proj.agent({"*": [{"write": {"hello.py": "def greet(name):\n    return name\n"}}]})
@@ -258,7 +258,7 @@ def test_a_new_plan_never_joins_an_earlier_one_whose_id_it_drew(
 
 def test_plan_ids_are_long_enough_not_to_collide_and_valid_everywhere() -> None:
     from conductor.models.plan import is_valid_id
-    from conductor.runner.plans import derived_id, new_plan_id
+    from conductor.runner.logs.plans import derived_id, new_plan_id
 
     ids = {new_plan_id("Create a Python CLI task manager") for _ in range(2000)}
     assert len(ids) == 2000

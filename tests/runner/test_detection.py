@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from conductor.ledger.store import Ledger
-from conductor.runner import detection
-from conductor.runner.inspection import observe
-from conductor.runner.worktree import Worktree
+from conductor.runner.fork.inspection import observe
+from conductor.runner.place import detection
+from conductor.runner.place.worktree import Worktree
 from tests.conftest import git
 
 
@@ -89,7 +89,7 @@ def test_a_nested_repository_is_seen_not_stored(tree: Path) -> None:
 
 
 def test_settle_puts_the_observed_state_back(tree: Path) -> None:
-    from conductor.runner.inspection import settle
+    from conductor.runner.fork.inspection import settle
 
     ledger = Ledger(tree)
     head = git(tree, "rev-parse", "HEAD").strip()
@@ -108,7 +108,7 @@ def test_settle_puts_the_observed_state_back(tree: Path) -> None:
 
 def test_the_index_sync_sets_committed_entries_and_reports_its_failure_on_settle(tree: Path) -> None:
     from conductor.errors import ConductorError
-    from conductor.runner.index_sync import IndexSync
+    from conductor.runner.place.index_sync import IndexSync
 
     blob = git(tree, "hash-object", "-w", "--stdin", input="synced\n").strip()
     sync = IndexSync(Worktree(tree, repo_root=tree))

@@ -10,7 +10,7 @@ from conductor.engine.state import ForkState
 from conductor.ledger import refs
 from conductor.models.event import Event, EventType
 from conductor.models.layout import STATE_FILE
-from conductor.runner import records
+from conductor.runner.logs import records
 from tests.conftest import git
 from tests.scenario import Project, build
 

@@ -6,7 +6,7 @@ import json
 
 from conductor.executors.llm import prompt
 from conductor.models.task import TaskFile
-from conductor.runner.tasks import PREVIOUS_STEPS_LISTED
+from conductor.runner.fork.tasks import PREVIOUS_STEPS_LISTED
 from tests.scenario import Project, build
 
 STEPS = PREVIOUS_STEPS_LISTED + 3

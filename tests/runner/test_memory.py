@@ -1,4 +1,4 @@
-"""Lessons on refs/conductor/memory (runner/memory.py): the newest first, a handful, read from
+"""Lessons on refs/conductor/memory (runner/logs/memory.py): the newest first, a handful, read from
 the signature's counts file (one read however many lessons a signature has), memory written
 before those counts kept them still read, and only lessons related to the asking step."""
 
@@ -13,7 +13,7 @@ from conductor.engine.confidence import signature_key
 from conductor.ledger import refs
 from conductor.ledger.store import Ledger
 from conductor.models.event import Event, EventType
-from conductor.runner.memory import MAX_LESSONS, Asking, Lesson, Memory, related
+from conductor.runner.logs.memory import MAX_LESSONS, Asking, Lesson, Memory, related
 from tests.conftest import git
 
 SIG = "src/*.py"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conductor.runner.prbody import PrFacts, Rejection, StepFacts, render, title
+from conductor.runner.publish.prbody import PrFacts, Rejection, StepFacts, render, title
 
 FACTS = PrFacts(
     plan="greet-1a2b",

@@ -1,4 +1,4 @@
-"""How a step's records move through a real fork log (runner/records.py)."""
+"""How a step's records move through a real fork log (runner/logs/records.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from conductor.ledger import refs
 from conductor.ledger.snapshot import Snapshot
 from conductor.ledger.store import Ledger
 from conductor.models.event import Event, EventType
-from conductor.runner import records
+from conductor.runner.logs import records
 
 REF = refs.fork_log("p-0001", "main")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from conductor.engine.confidence import signature
-from conductor.runner.memory import Asking, Memory
+from conductor.runner.logs.memory import Asking, Memory
 from tests.conftest import git
 from tests.scenario import Project, build
 

@@ -12,7 +12,7 @@ from collections import Counter
 import pytest
 
 from conductor.engine.confidence import signature
-from conductor.runner.memory import Memory
+from conductor.runner.logs.memory import Memory
 from tests.conftest import SANDBOX_MODES, assert_fsck_clean, conductor_bin, git, processes_with, wait_until
 from tests.scenario import HELLO_STEPS as STEPS
 from tests.scenario import Project, build_until_started

@@ -1,4 +1,4 @@
-"""Shaping a task file (runner/tasks.py): constraints, verify commands, context, redaction."""
+"""Shaping a task file (runner/fork/tasks.py): constraints, verify commands, context, redaction."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from conductor.models.plan import StepSpec
 from conductor.models.policy import PolicyFile
 from conductor.models.task import TaskContext, TaskFile
 from conductor.policy.effective import EffectivePolicy, PolicyLayer
-from conductor.runner import acceptance, tasks
+from conductor.runner.fork import acceptance, tasks
 from conductor.secrets import Redactor
 
 

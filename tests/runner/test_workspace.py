@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conductor.models.event import EventType
-from conductor.runner.workspace import environment, import_leak
+from conductor.runner.place.workspace import environment, import_leak
 from tests.conftest import SANDBOX_MODES, git
 from tests.scenario import Project, build
 

@@ -1,0 +1,98 @@
+"""Ending a plan (or one fork) that will not be finished (`conductor abandon`): whatever its
+records say — a step that can never pass, a log a command cannot read — the end is recorded
+with its reason, so `status` stops showing it as running and `clean` can remove its files.
+
+Only the tips of the logs are read (their states), never the plan's records in full, so a
+plan whose records break other commands can still be ended.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from conductor.errors import ConductorError, NotFoundError
+from conductor.ledger import refs
+from conductor.ledger.store import Ledger
+from conductor.models.event import Event, EventType
+from conductor.project import find_root
+from conductor.report import Report
+from conductor.runner.logs.planlock import plan_lock
+from conductor.runner.logs.plans import FINISHED
+
+
+@dataclass
+class Abandoned(Report):
+    plan: str
+    reason: str
+    forks: list[str] = field(default_factory=list)  # the forks this ended
+    already: list[str] = field(default_factory=list)  # forks that had ended before
+    plan_state: str = ""  # the plan's state afterwards
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "plan": self.plan,
+            "abandoned": self.forks,
+            "already_finished": self.already,
+            "state": self.plan_state,
+            "reason": self.reason,
+        }
+
+    def render(self) -> str:
+        lines = [f"plan {self.plan}: {self.plan_state}"]
+        if self.forks:
+            lines.append(f"  abandoned: {', '.join(self.forks)} ({self.reason})")
+        if self.already:
+            lines.append(f"  already finished: {', '.join(self.already)}")
+        lines.append(f"Remove its worktrees and mailbox with: conductor clean {self.plan}")
+        return "\n".join(lines)
+
+
+def abandon(plan: str, *, fork: str | None, reason: str) -> Abandoned:
+    ledger = Ledger(find_root())
+    plan_ref = refs.plan_log(plan)
+    plan_tip = ledger.tip(plan_ref)
+    forks = ledger.forks(plan)
+    if plan_tip is None and not forks:
+        raise NotFoundError(f"no plan '{plan}'", hint="`conductor status` lists the plans")
+    if fork is not None and fork not in forks:
+        raise NotFoundError(
+            f"plan {plan} has no fork {fork}", hint=f"its forks: {', '.join(forks) or 'none'}"
+        )
+    why = reason or "abandoned by a person"
+    result = Abandoned(plan, why)
+    with plan_lock(ledger.git_dir, plan):  # refused while a live process runs the plan
+        states = {}
+        for fork_id in forks:
+            ref = refs.fork_log(plan, fork_id)
+            tip = ledger.tip(ref)
+            state = (tip.event.state if tip is not None else None) or "running"
+            if (fork is None or fork_id == fork) and state not in FINISHED:
+                ledger.append(
+                    ref,
+                    Event(EventType.FORK_ABANDONED, plan=plan, fork=fork_id, summary=why, state="abandoned"),
+                )
+                state = "abandoned"
+                result.forks.append(fork_id)
+            elif fork is None or fork_id == fork:
+                result.already.append(fork_id)
+            states[fork_id] = state
+        current = (plan_tip.event.state if plan_tip is not None else None) or "running"
+        result.plan_state = current
+        if all(state in FINISHED for state in states.values()) and current not in FINISHED:
+            result.plan_state = "completed" if "completed" in states.values() else "abandoned"
+            kind = EventType.PLAN_COMPLETED if result.plan_state == "completed" else EventType.PLAN_ABANDONED
+            summary = ", ".join(f"{f} {s}" for f, s in states.items())
+            ledger.append(
+                plan_ref,
+                Event(
+                    kind,
+                    plan=plan,
+                    summary=summary,
+                    state=result.plan_state,
+                    data={"reason": why, "forks": states},
+                ),
+            )
+    if not result.forks and fork is not None:
+        raise ConductorError(f"fork {fork} of plan {plan} has finished already ({states[fork]})")
+    return result

@@ -1,0 +1,113 @@
+"""Points in a plan's history, as users write them: `PLAN/FORK@STEP`.
+
+`PLAN/FORK@step_002` is the code as that step was accepted (its commit on the fork branch),
+with the fork log's records as they were right then. `PLAN/FORK@base` is the plan's base
+commit; `PLAN/FORK` the branch as it is now. `conductor/PLAN/FORK…` (the branch name) works
+too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from conductor.errors import ConductorError, NotFoundError
+from conductor.ledger import refs
+from conductor.ledger.store import Ledger
+from conductor.models.event import EventType
+from conductor.models.origin import Origin
+from conductor.runner.logs.plans import PlanRecord, load_plan
+
+FORM = "PLAN/FORK@STEP (e.g. hello-3f9a/main@step_002; @base for the plan's base, no @ for the branch tip)"
+
+
+@dataclass(frozen=True)
+class Point:
+    plan: str
+    fork: str
+    step: str | None  # None: the branch tip; "base": the plan's base commit
+    commit: str  # the code at this point
+    record: str | None  # the fork-log commit of this point (records as they were), if any
+
+    @property
+    def label(self) -> str:
+        return f"{self.plan}/{self.fork}" + (f"@{self.step}" if self.step else "")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "point": self.label,
+            "plan": self.plan,
+            "fork": self.fork,
+            "step": self.step,
+            "commit": self.commit,
+            "record": self.record,
+        }
+
+
+def parse(text: str) -> tuple[str, str, str | None]:
+    where, at, step = text.strip().partition("@")
+    plan, slash, fork = where.removeprefix("refs/heads/").removeprefix("conductor/").partition("/")
+    if not (plan and slash and fork) or "/" in fork or (at and not step):
+        raise ConductorError(f"'{text}' is not a point in a plan", hint=f"write {FORM}")
+    return plan, fork, step or None
+
+
+def before_first(plan: PlanRecord, fork: str, step: str) -> None:
+    """A step before the first of a plan made by `conductor fork --from` (which keeps the step
+    numbers) is the old plan's: say where it is."""
+    first = next((f.first_step for f in plan.spec.forks if f.id == fork), 1)
+    number = step.removeprefix("step_")
+    if not (plan.source.startswith("fork:") and number.isdigit() and 1 <= int(number) < first):
+        return
+    old_plan, old_fork, _ = parse(plan.source.removeprefix("fork:"))
+    raise NotFoundError(
+        f"{plan.id}/{fork} starts at step_{first:03d}: {step} is in the plan it came from",
+        hint=f"{old_plan}/{old_fork}@{step}" + (" (this plan's @base)" if int(number) == first - 1 else ""),
+    )
+
+
+def accepted_steps(ledger: Ledger, plan: str, fork: str) -> dict[str, tuple[str, str | None]]:
+    """Each accepted step of a fork, in the order accepted: (its commit, its fork-log commit)."""
+    accepted = {}
+    for event in ledger.log(refs.fork_log(plan, fork), newest_first=False):
+        if event.type is EventType.TASK_COMPLETED and event.step:
+            accepted[event.step] = (str(event.data.get("commit")), event.commit)
+    return accepted
+
+
+def origin_of(ledger: Ledger, point: Point) -> Origin:
+    """Where a plan started from `point` comes from, as its plan.json records it. A branch tip
+    that is an accepted step's commit is that step: its records attest what the plan inherits."""
+    step = point.step
+    if step is None:
+        accepted = accepted_steps(ledger, point.plan, point.fork)
+        tips = [s for s, (commit, _) in accepted.items() if commit == point.commit]
+        step = tips[-1] if tips else None
+    return Origin(point.plan, point.fork, step, point.commit)
+
+
+def resolve(ledger: Ledger, text: str) -> Point:
+    plan_id, fork, step = parse(text)
+    plan = load_plan(ledger, plan_id)
+    forks = ledger.forks(plan_id)
+    if fork not in forks:
+        raise NotFoundError(
+            f"plan {plan_id} has no fork {fork}", hint=f"its forks: {', '.join(forks) or 'none'}"
+        )
+    log = refs.fork_log(plan_id, fork)
+    if step is None:
+        tip = ledger.ref_target(refs.code_branch(plan_id, fork))
+        if tip is None:
+            raise NotFoundError(f"the branch {refs.short_branch(plan_id, fork)} is gone")
+        return Point(plan_id, fork, None, tip, ledger.ref_target(log))
+    if step == "base":
+        return Point(plan_id, fork, "base", plan.base, None)
+    accepted = accepted_steps(ledger, plan_id, fork)
+    if step not in accepted:
+        before_first(plan, fork, step)
+        done = ", ".join(accepted) or "none yet"
+        raise NotFoundError(
+            f"{step} of {plan_id}/{fork} was not accepted", hint=f"accepted steps: {done}; or @base"
+        )
+    commit, record = accepted[step]
+    return Point(plan_id, fork, step, commit, record)

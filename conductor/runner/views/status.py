@@ -1,0 +1,438 @@
+"""The status read model: plans and forks with their states, read from the ledger tips.
+
+`conductor status` shows the newest plans first, a screenful unless told otherwise
+(`collect`); the launch path shows the one it ran (`plan_view`). A plan whose log says it
+runs but whose runner holds no lock any more (killed, the machine restarted) is shown as
+interrupted (`runner_alive`). Archived plans (`conductor archive`) are listed with --all from
+the summaries the archive keeps (`ARCHIVED_SUMMARY`), without reading their logs.
+
+The cost follows what is shown: the plan refs are listed once with their tips' commit times
+(one `git for-each-ref`), plans are read newest tip first until no older one can be among
+the newest shown, and their forks are listed in one more `git for-each-ref`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import functools
+import json
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from conductor.engine.state import ABANDONED_STEP, ForkState, ForkStatus, Phase, left_open
+from conductor.errors import ConductorError
+from conductor.ledger import refs
+from conductor.ledger.snapshot import Snapshot
+from conductor.ledger.store import Ledger
+from conductor.models.event import Event, EventType
+from conductor.models.layout import FORK_FILE, PLAN_FILE, StepPaths
+from conductor.report import Report, table
+from conductor.runner.logs import records
+from conductor.runner.logs.planlock import runner_alive
+from conductor.terminal import Screen
+
+
+@dataclass
+class ForkView:
+    id: str
+    state: str
+    branch: str
+    steps: dict[str, str] = field(default_factory=dict)
+    last_event: str = ""
+    updated: str = ""
+    confidence: dict[str, dict[str, Any]] = field(default_factory=dict)  # step -> level, score
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ForkView:
+        return cls(
+            id=str(data["id"]),
+            state=str(data["state"]),
+            branch=str(data["branch"]),
+            steps=dict(data.get("steps", {})),
+            last_event=str(data.get("last_event", "")),
+            updated=str(data.get("updated", "")),
+            confidence=dict(data.get("confidence", {})),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "state": self.state,
+            "branch": self.branch,
+            "steps": self.steps,
+            "confidence": self.confidence,
+            "last_event": self.last_event,
+            "updated": self.updated,
+        }
+
+
+@dataclass
+class PlanView:
+    id: str
+    goal: str
+    state: str
+    created: str
+    forks: list[ForkView] = field(default_factory=list)
+    origin: str | None = None  # PLAN/FORK@STEP it was forked from (`conductor fork --from`)
+    error: str | None = None  # why its records cannot be read (state "unreadable")
+    hint: str | None = None  # what to do next (an interrupted plan: resume it)
+    archived: bool = False  # folded into refs/conductor/archive by `conductor archive`
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PlanView:
+        return cls(
+            id=str(data["id"]),
+            goal=str(data.get("goal", "")),
+            state=str(data.get("state", "")),
+            created=str(data.get("created", "")),
+            forks=[ForkView.from_json(fork) for fork in data.get("forks", [])],
+            origin=data.get("origin"),
+            hint=data.get("hint"),
+            archived=bool(data.get("archived", False)),
+        )
+
+    @property
+    def started(self) -> str:
+        """The creation time as shown: `2026-12-01 10:31` (UTC, as recorded)."""
+        return f"{self.created[:10]} {self.created[11:16]}".strip()
+
+    def to_json(self) -> dict[str, Any]:
+        out = {
+            "id": self.id,
+            "goal": self.goal,
+            "state": self.state,
+            "created": self.created,
+            "origin": self.origin,
+            "hint": self.hint,
+            "archived": self.archived,
+            "forks": [f.to_json() for f in self.forks],
+        }
+        if self.error is not None:
+            out["error"] = self.error
+        return out
+
+
+PHASE_NAMES = {
+    Phase.NEW: "planned",
+    Phase.AWAITING_APPROVAL: "awaiting approval",
+    Phase.PENDING: "pending",
+    Phase.CLAIMED: "in_progress",
+    Phase.RECEIVED: "verifying",
+    Phase.COMPLETED: "completed",
+    Phase.FAILED: "failed",
+}
+
+
+INTERRUPTED = "interrupted"
+RESUME_HINT = (
+    "its runner is gone (killed, or the machine restarted): continue it with `conductor resume {plan}`"
+)
+
+
+def step_states(
+    ledger: Ledger, ref: str, tip: Snapshot, plan: str, fork: str
+) -> tuple[str, dict[str, str], dict[str, dict[str, Any]]]:
+    """The fork's state, each step's (planned steps included), and each step's confidence
+    (level and score, as the current attempt's task.created or approval.requested recorded it).
+    Read from the tip alone when it keeps the folded state (records.read_state); else the log
+    is folded."""
+    state = records.read_state(tip, plan, fork)
+    if state is not None:
+        confidence = _tip_confidence(tip, state)
+    else:
+        events = list(ledger.log(ref, newest_first=False))
+        state = ForkState.replay(plan, fork, events)
+        confidence = _event_confidence(events)
+    steps: dict[str, str] = {}
+    raw = tip.read(FORK_FILE)
+    if raw is not None:  # a step not started when its fork was abandoned never will be
+        for planned in json.loads(raw).get("steps", []):
+            steps[planned["id"]] = ABANDONED_STEP if state.status is ForkStatus.ABANDONED else "planned"
+    for step, st in state.steps.items():
+        name = PHASE_NAMES[st.phase]
+        if left_open(state.status, st.phase):
+            name = ABANDONED_STEP
+        elif st.phase is Phase.NEW and st.attempt:
+            name = f"repair scheduled (attempt {st.attempt + 1})"
+        elif st.attempt > 1 and st.phase is not Phase.NEW:
+            name = f"{name} (attempt {st.attempt})"
+        steps[step] = name
+    return state.status.value, dict(sorted(steps.items())), dict(sorted(confidence.items()))
+
+
+def _event_confidence(events: list[Event]) -> dict[str, dict[str, Any]]:
+    """Each step's confidence as the last task.created or approval.requested recorded it."""
+    confidence: dict[str, dict[str, Any]] = {}
+    for event in events:
+        if event.step and event.type in (EventType.TASK_CREATED, EventType.APPROVAL_REQUESTED):
+            found = event.data.get("confidence") if isinstance(event.data, dict) else None
+            if isinstance(found, dict) and isinstance(found.get("level"), str):
+                confidence[event.step] = {"level": found["level"], "score": found.get("score")}
+    return confidence
+
+
+def _tip_confidence(tip: Snapshot, state: ForkState) -> dict[str, dict[str, Any]]:
+    """The same from the folded state; for a step whose state has no level, from the tip's
+    records: the assessment of its current attempt (its task's, or the one that asked for
+    approval of a later attempt)."""
+    confidence: dict[str, dict[str, Any]] = {}
+    for step, st in state.steps.items():
+        if st.level is not None:
+            confidence[step] = {"level": st.level, "score": st.confidence}
+            continue
+        paths = StepPaths(step)
+        choices = [paths.attempt(st.attempt).confidence] if st.attempt else []
+        if st.awaiting_attempt > st.attempt:
+            choices.insert(0, paths.assessment)
+        else:
+            choices.append(paths.assessment)
+        for path in choices:
+            raw = tip.read(path)
+            found = json.loads(raw) if raw else None
+            if isinstance(found, dict) and isinstance(found.get("level"), str):
+                confidence[step] = {"level": found["level"], "score": found.get("score")}
+                break
+    return confidence
+
+
+def _stamp(snapshot: Snapshot) -> str:
+    when = snapshot.event.time
+    return f"{when[:10]} {when[11:19]}" if when else ""
+
+
+def plan_view(
+    ledger: Ledger,
+    plan_id: str,
+    *,
+    alive: Callable[[str], bool] | None = None,
+    tip: Snapshot | None = None,
+    forks: Iterable[str] | None = None,
+) -> PlanView | None:
+    """One plan with its forks and steps; None when there is no such plan. With `alive`, a
+    plan recorded as running whose runner is not alive is shown as interrupted, and so are
+    its forks that say running. `tip` and `forks`, when the caller has them, save reading
+    the plan log's tip and listing its forks again."""
+    tip = tip or ledger.tip(refs.plan_log(plan_id))
+    if tip is None:
+        return None
+    info = json.loads(tip.read_text(PLAN_FILE) or "{}")
+    source = str(info.get("source"))
+    view = PlanView(
+        id=plan_id,
+        goal=str(info.get("goal", "")),
+        state=tip.event.state or "running",
+        created=str(info.get("created", "")),
+        origin=source.removeprefix("fork:") if source.startswith("fork:") else None,
+    )
+    interrupted = view.state == "running" and alive is not None and not alive(plan_id)
+    if interrupted:
+        view.state = INTERRUPTED
+        view.hint = RESUME_HINT.format(plan=plan_id)
+    for fork_id in ledger.forks(plan_id) if forks is None else forks:
+        ref = refs.fork_log(plan_id, fork_id)
+        fork_tip = ledger.tip(ref)
+        if fork_tip is None:
+            continue
+        state, steps, confidence = step_states(ledger, ref, fork_tip, plan_id, fork_id)
+        if interrupted and state == "running":
+            state = INTERRUPTED
+        view.forks.append(
+            ForkView(
+                id=fork_id,
+                state=state,
+                branch=refs.short_branch(plan_id, fork_id),
+                steps=steps,
+                last_event=fork_tip.event.type.value,
+                updated=_stamp(fork_tip),
+                confidence=confidence,
+            )
+        )
+    return view
+
+
+DEFAULT_LIMIT = 20  # plans in the default view: a screenful
+MANY = 200  # plans shown past which their forks are listed with one prefix, not one each
+ARCHIVED_SUMMARY = "status.json"  # beside each archived plan's index entry: its PlanView
+
+
+def archived_summary_path(plan: str) -> str:
+    return f"{refs.ARCHIVE_PLANS}/{plan}/{ARCHIVED_SUMMARY}"
+
+
+@dataclass
+class Listing:
+    """The plans shown, newest first, and how many were left out."""
+
+    plans: list[PlanView]
+    older: int = 0  # live plans past the limit
+    archived: int = 0  # archived plans not listed (only --all lists them)
+
+
+def collect(ledger: Ledger, *, limit: int | None = DEFAULT_LIMIT) -> Listing:
+    """The newest `limit` plans (None: every plan, archived ones too), newest first (by
+    creation time, then by id); one whose records cannot be read is listed with the error,
+    not skipped. Liveness is this machine's: see planlock.runner_alive."""
+    alive = functools.partial(runner_alive, ledger.git_dir)
+    live = ledger.newest_first(ledger.ref_tips(refs.PLANS_PREFIX))
+    # Newest tip first: a plan was created before its log's last event, so once a tip is older
+    # than the oldest plan kept, no plan after it can be among the newest `limit`.
+    read: list[tuple[str, str, Snapshot | None, str | None]] = []  # created, plan, tip, error; in order
+    for name, target in live:
+        if (
+            limit is not None
+            and len(read) >= limit
+            and _iso(ledger.commit_time(target) + 1) <= read[limit - 1][0]
+        ):
+            break
+        plan_id = name[len(refs.PLANS_PREFIX) :]
+        try:
+            tip = ledger.tip(name)
+            created = str(json.loads((tip.read_text(PLAN_FILE) if tip else None) or "{}").get("created", ""))
+            bisect.insort(read, (created, plan_id, tip, None), key=_order)
+        except (ConductorError, ValueError) as exc:
+            failed = exc.message if isinstance(exc, ConductorError) else str(exc)
+            bisect.insort(read, ("", plan_id, None, failed), key=_order)
+    shown = read if limit is None else read[:limit]
+    prefixes = [refs.fork_log(plan_id, "") for _, plan_id, _, _ in shown]
+    if len(prefixes) > MANY:  # one prefix for them all: any number of plans fits one command
+        prefixes = [refs.FORKS_PREFIX]
+    forks: dict[str, list[str]] = {}
+    for name, _ in ledger.ref_tips(*prefixes) if prefixes else []:
+        plan_id, _, fork_id = name[len(refs.FORKS_PREFIX) :].partition("/")
+        forks.setdefault(plan_id, []).append(fork_id)
+    views = []
+    for _, plan_id, tip, error in shown:
+        view: PlanView | None
+        try:
+            if error is not None:
+                raise ConductorError(error)
+            listed = set(forks.get(plan_id, [])) | set(ledger.archived_forks(plan_id))
+            view = plan_view(ledger, plan_id, alive=alive, tip=tip, forks=sorted(listed))
+        except (ConductorError, ValueError) as exc:
+            message = exc.message if isinstance(exc, ConductorError) else str(exc)
+            view = PlanView(plan_id, "", "unreadable", "", error=message)
+        if view is not None:
+            views.append(view)
+    names = {name for name, _ in live}
+    archived = [plan for plan in ledger.archived_plans() if refs.plan_log(plan) not in names]
+    if limit is None:
+        views += [archived_view(ledger, plan) for plan in archived]
+        views.sort(key=lambda view: view.created, reverse=True)  # stable: equal times keep id order
+        return Listing(views)
+    return Listing(views, older=len(live) - len(views), archived=len(archived))
+
+
+def _order(found: tuple[str, str, Snapshot | None, str | None]) -> tuple[_Desc, str]:
+    return (_Desc(found[0]), found[1])
+
+
+class _Desc(str):
+    """A string that sorts backwards (newest creation time first)."""
+
+    __slots__ = ()
+
+    def __lt__(self, other: str) -> bool:
+        return str.__gt__(self, other)
+
+    def __gt__(self, other: str) -> bool:
+        return str.__lt__(self, other)
+
+
+def _iso(epoch: int) -> str:
+    """An epoch second as plan records write times (`2026-03-01T10:00:00.000000Z`)."""
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def archived_view(ledger: Ledger, plan_id: str) -> PlanView:
+    """An archived plan as `conductor archive` summed it up (its logs are not read)."""
+    raw = ledger.archived_record(archived_summary_path(plan_id))
+    try:
+        view = PlanView.from_json(json.loads(raw or b"{}") | {"id": plan_id})
+    except (ValueError, KeyError, TypeError) as exc:
+        view = PlanView(plan_id, "", "unreadable", "", error=f"its archived summary is unreadable: {exc}")
+    view.archived = True
+    return view
+
+
+@dataclass
+class StatusReport(Report):
+    listing: Listing
+
+    @property
+    def plans(self) -> list[PlanView]:
+        return self.listing.plans
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [p.to_json() for p in self.plans]
+
+    def render(self) -> str:
+        text = render(self.plans)
+        left = left_out(self.listing)
+        return f"{text}\n{left}" if left and self.plans else left or text
+
+    def show(self, screen: Screen, *, as_json: bool) -> None:
+        super().show(screen, as_json=as_json)
+        left = left_out(self.listing)
+        if as_json and left:
+            print(left, file=sys.stderr)
+
+
+def left_out(listing: Listing) -> str:
+    """`… 4,980 older plans not shown: conductor status --all, or --limit N`, when some are not
+    shown (archived ones only with --all)."""
+    older = f"{listing.older:,} older plan{'s' if listing.older != 1 else ''}"
+    archived = f"{listing.archived:,} archived plan{'s' if listing.archived != 1 else ''}"
+    if listing.older and listing.archived:
+        return f"… {older} and {archived} not shown: conductor status --all, or --limit N"
+    if listing.older:
+        return f"… {older} not shown: conductor status --all, or --limit N"
+    if listing.archived:
+        return f"… {archived} not shown: conductor status --all"
+    return ""
+
+
+def medium_mark(confidence: dict[str, Any] | None) -> str:
+    """` · MEDIUM 0.62` for a step of medium confidence (proceed with caution), else nothing."""
+    if not confidence or confidence.get("level") != "medium":
+        return ""
+    score = confidence.get("score")
+    return " · MEDIUM" + (f" {score:.2f}" if isinstance(score, int | float) else "")
+
+
+def render(plans: list[PlanView]) -> str:
+    if not plans:
+        return (
+            "No plans yet.\n"
+            'Start one with `conductor build "<goal>"` or `conductor explore "<goal>"`,'
+            " or see it all in a throwaway project with `conductor demo`."
+        )
+    out = []
+    for plan in plans:
+        origin = f"  (from {plan.origin})" if plan.origin else ""
+        origin += "  (archived)" if plan.archived else ""
+        started = f"  started {plan.started}" if plan.started else ""
+        out.append(f"plan {plan.id}  [{plan.state}]{started}  {plan.goal}{origin}".rstrip())
+        if plan.hint is not None:
+            out.append(f"  {plan.hint}")
+        if plan.error is not None:
+            out.append(f"  {plan.error}")
+            out.append(f"  (end it with `conductor abandon {plan.id}`)")
+            continue
+        rows = []
+        for fork in plan.forks:
+            counts: dict[str, int] = {}
+            for state in fork.steps.values():
+                base = state.split(" (", 1)[0]
+                counts[base] = counts.get(base, 0) + 1
+            summary = ", ".join(f"{n} {s}" for s, n in counts.items()) or "no steps yet"
+            rows.append([f"fork {fork.id}", f"[{fork.state}]", fork.branch, summary, fork.updated])
+            for step, state in fork.steps.items():
+                rows.append(["", "", f"  {step}", state + medium_mark(fork.confidence.get(step)), ""])
+        if rows:
+            out.append(table(rows, indent="  "))
+        else:
+            out.append("  no forks yet")
+    return "\n".join(out)
