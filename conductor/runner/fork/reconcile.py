@@ -34,7 +34,7 @@ def reconcile(fork: Fork) -> None:
         fork.worktree.refresh_index()  # a crash may have cut the index sync short
     if fork.state.status in FINAL:
         return
-    fork.worktree.create(fork.branch)
+    fresh = fork.worktree.create(fork.branch)
     workspace.declare_scratch(fork.worktree.path, getattr(fork.executor, "scratch", ()))
     fork.watcher = detection.Watcher(fork.worktree.path)
     fork.watch_seq = fork.state.last_seq
@@ -56,7 +56,7 @@ def reconcile(fork: Fork) -> None:
     # whatever is in the worktree belongs to no live attempt — but a task handed out to an agent
     # outside Conductor may be worked on while Conductor is away: its worktree is the agent's
     out_there = phase is Phase.PENDING and getattr(fork.executor, "external", False)
-    if phase in (Phase.NEW, Phase.PENDING, Phase.FAILED) and not out_there:
+    if phase in (Phase.NEW, Phase.PENDING, Phase.FAILED) and not out_there and not fresh:
         fork.worktree.reset()
 
 

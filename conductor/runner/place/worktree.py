@@ -44,25 +44,28 @@ class Worktree:
     def exists(self) -> bool:
         return (self.path / ".git").is_file()
 
-    def create(self, branch: str) -> None:
-        """Check out `branch` (which must exist) here, unless that is already done."""
+    def create(self, branch: str) -> bool:
+        """Check out `branch` (which must exist) here, unless that is already done; True when it
+        was checked out just now — clean by construction, so nothing need reset it (a reset
+        right after a checkout hashes every file again: git sees them all as racily clean)."""
         with _CREATING:  # `git worktree add` run in parallel contends for the same locks
-            self._create(branch)
+            return self._create(branch)
 
-    def _create(self, branch: str) -> None:
+    def _create(self, branch: str) -> bool:
         if self.exists():
-            return
+            return False
         if self.path.exists():  # a half-made worktree from a crash: start again
             shutil.rmtree(self.path)
             git(["worktree", "prune"], cwd=self.repo_root)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self._moved_here(branch):
-            return
+            return False
         # The short name checks the branch out; a full refs/heads/… name would detach HEAD.
         git(
             ["worktree", "add", "--quiet", str(self.path), branch.removeprefix("refs/heads/")],
             cwd=self.repo_root,
         )
+        return True
 
     def _moved_here(self, branch: str) -> bool:
         """Move the worktree the branch is checked out in (one an older version made inside
