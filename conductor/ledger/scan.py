@@ -1,10 +1,10 @@
-"""Streaming many logs at once through `git log`, for `conductor events` over long histories.
+"""Reading many logs at once through `git log`, for `conductor events` over long histories.
 
 libgit2 reads packed commits about twice as slowly as git does, and a separate git process
 reads while Python decodes, so for a scan across logs this is ~1.5x faster than walking
 with pygit2 (bench/events_scan.py). git orders commits by their second-resolution commit
-time (`--date-order`, which also keeps every log's own order); events within one second are
-put in exact order here by their microsecond timestamps, so the stream is exact and lazy.
+time (`--date-order`, which also keeps every log's own order); conductor.ledger.stream puts
+the events of one second in exact order by their microsecond timestamps.
 """
 
 from __future__ import annotations
@@ -14,16 +14,14 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from conductor.errors import LedgerError
-from conductor.ledger import message
-from conductor.models.event import Event
 
 _CHUNK = 1 << 17
 
 
-def scan(git_dir: Path, refs: Mapping[str, str], *, newest_first: bool) -> Iterator[Event]:
-    """The events of `refs` (log name -> where it starts: the ref itself, or an archived tip's
-    commit id), merged in time order (newest first unless told otherwise). The starts go to
-    git on its standard input, so any number of logs fits."""
+def scan(git_dir: Path, refs: Mapping[str, str], *, newest_first: bool) -> Iterator[tuple[str, str, str]]:
+    """(commit, log name, message) of the commits of `refs` (log name -> where it starts: the
+    ref itself, or an archived tip's commit id), in commit-time order (newest first unless told
+    otherwise). The starts go to git on its standard input, so any number of logs fits."""
     if not refs:
         return
     names = {start: name for name, start in refs.items()}
@@ -45,29 +43,19 @@ def scan(git_dir: Path, refs: Mapping[str, str], *, newest_first: bool) -> Itera
     assert proc.stdout is not None and proc.stdin is not None
     proc.stdin.write("".join(f"{start}\n" for start in names).encode())
     proc.stdin.close()  # git reads every start before it writes anything
-    decode = message.decode
-    pending: list[Event] = []
-    second = ""
     buffer = b""
     try:
         for chunk in iter(lambda: proc.stdout.read(_CHUNK), b""):  # type: ignore[union-attr]
             parts = (buffer + chunk).split(b"\0")
             usable = (len(parts) - 1) // 3 * 3
             for i in range(0, usable, 3):
-                commit = parts[i].lstrip(b"\n").decode("ascii")
-                event = decode(
+                source = parts[i + 1].decode("utf-8", "replace")
+                yield (
+                    parts[i].lstrip(b"\n").decode("ascii"),
+                    names.get(source, source),
                     parts[i + 2].decode("utf-8", "replace"),
-                    commit=commit,
-                    ref=names.get(source := parts[i + 1].decode("utf-8", "replace"), source),
                 )
-                stamp = (event.time or "")[:19]
-                if stamp != second:
-                    yield from _ordered(pending, newest_first)
-                    pending.clear()
-                    second = stamp
-                pending.append(event)
             buffer = b"\0".join(parts[usable:])
-        yield from _ordered(pending, newest_first)
     finally:
         if proc.poll() is None:  # the reader stopped early (--limit): stop git too
             proc.kill()
@@ -78,14 +66,3 @@ def scan(git_dir: Path, refs: Mapping[str, str], *, newest_first: bool) -> Itera
             proc.stderr.close()
     if code != 0:
         raise LedgerError(f"git log failed reading the ledger: {stderr.decode('utf-8', 'replace').strip()}")
-
-
-def _ordered(events: list[Event], newest_first: bool) -> list[Event]:
-    """Events of one commit-time second in exact order (git orders by whole seconds only)."""
-    if len(events) > 1:
-        events = sorted(events, key=_key, reverse=newest_first)
-    return events
-
-
-def _key(event: Event) -> tuple[str, str, int]:
-    return (event.time or "", event.ref or "", event.seq)

@@ -3,33 +3,43 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING, cast, overload
 
-import pygit2
-from pygit2.enums import ObjectType
-
-from conductor.ledger import tree
+from conductor.ledger.repo import Commit, TreeView
 from conductor.models.event import Event
+
+if TYPE_CHECKING:
+    import pygit2
 
 
 class Snapshot:
-    """The record tree of one ledger commit, plus the event that commit recorded."""
+    """The record tree of one ledger commit, plus the event that commit recorded.
 
-    def __init__(self, repo: pygit2.Repository, commit: pygit2.Commit, event: Event) -> None:
-        self._repo = repo
-        self._commit = commit
+    Made by a Ledger from its Repo's tree view and commit; `Snapshot(repo, commit, event)` with
+    a pygit2 repository and commit is the older form (bench/status_scale.py still uses it)."""
+
+    @overload
+    def __init__(self, records: TreeView, commit: Commit, event: Event) -> None: ...
+
+    @overload
+    def __init__(self, records: pygit2.Repository, commit: pygit2.Commit, event: Event) -> None: ...
+
+    def __init__(
+        self, records: TreeView | pygit2.Repository, commit: Commit | pygit2.Commit, event: Event
+    ) -> None:
         self.event = event
+        if isinstance(commit, Commit):
+            self._records = cast(TreeView, records)
+            self.commit_id, self.tree_id = commit.id, commit.tree
+        else:
+            from conductor.ledger.tree import GitTree
 
-    @property
-    def commit_id(self) -> str:
-        return str(self._commit.id)
-
-    @property
-    def tree_id(self) -> str:
-        return str(self._commit.tree_id)
+            self._records = GitTree(cast("pygit2.Repository", records), commit.tree)
+            self.commit_id, self.tree_id = str(commit.id), str(commit.tree_id)
 
     def read(self, path: str) -> bytes | None:
         """The bytes of the record at `path`, or None."""
-        return tree.read(self._repo, self._commit.tree, path)
+        return self._records.read(path)
 
     def read_text(self, path: str) -> str | None:
         raw = self.read(path)
@@ -37,37 +47,11 @@ class Snapshot:
 
     def listdir(self, path: str = "") -> list[str]:
         """Names directly under `path` ('' for the root), sorted."""
-        return tree.listdir(self._repo, self._commit.tree, path)
+        return self._records.listdir(path)
 
     def exists(self, path: str) -> bool:
-        try:
-            self._commit.tree[path]
-        except KeyError:
-            return False
-        return True
+        return self._records.exists(path)
 
     def files(self, path: str = "") -> Iterator[str]:
         """Every blob path under `path`, recursively, in tree order."""
-        root: pygit2.Tree = self._commit.tree
-        if path:
-            try:
-                entry = root[path]
-            except KeyError:
-                return
-            if entry.type != ObjectType.TREE:
-                return
-            found = self._repo[entry.id]
-            assert isinstance(found, pygit2.Tree)
-            root = found
-        yield from _walk(self._repo, root, path)
-
-
-def _walk(repo: pygit2.Repository, root: pygit2.Tree, prefix: str) -> Iterator[str]:
-    for entry in root:
-        path = f"{prefix}/{entry.name}" if prefix else str(entry.name)
-        if entry.type == ObjectType.TREE:
-            sub = repo[entry.id]
-            assert isinstance(sub, pygit2.Tree)
-            yield from _walk(repo, sub, path)
-        else:
-            yield path
+        return self._records.files(path)
