@@ -174,9 +174,13 @@ def test_a_room_says_what_it_holds_and_imports_nothing_when_entered(room: str) -
 
 
 def test_commands_never_import_each_other_and_only_main_imports_the_cli() -> None:
+    """What commands show alike lives in commands/output/, which imports no command."""
     wrong = []
     for found in ALL_IMPORTS:
-        if found.source.startswith("commands/") and found.target.startswith("conductor.commands."):
+        command = found.target.startswith("conductor.commands.") and not found.target.startswith(
+            "conductor.commands.output"
+        )
+        if found.source.startswith("commands/") and command:
             wrong.append(f"{found.source} imports {found.target}")
         if found.target.startswith("conductor.cli") and unit_of(found.source) not in ("cli", "__main__"):
             wrong.append(f"{found.source} imports {found.target}")
@@ -204,6 +208,50 @@ def test_the_check_sees_a_violation() -> None:
     assert _allowed("conductor.runner.plan.launch", LAYERS["cli"][1]) and not _allowed(
         "conductor.runner", LAYERS["cli"][0]
     )
+
+
+LOG_OWNERS = {
+    "runner/logs/tipguard.py": "the append of every plan and fork log event (PlanLog, ForkLog)",
+    "runner/logs/planlog.py": "a plan log's first event",
+    "runner/logs/memory.py": "refs/conductor/memory",
+    "runner/logs/tally.py": "refs/conductor/metrics",
+}
+"""The modules outside ledger/ that may append to a log (docs/architecture.md, runner/logs/)."""
+
+
+def log_appends(source: str) -> list[str]:
+    """Where `source` appends to a ledger log itself: calls of `append`/`append_once` on a
+    Ledger (anything named ledger, or one made on the spot)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("append", "append_once")
+        ):
+            continue
+        owner = ast.unparse(node.func.value)
+        if owner.split(".")[-1].lower().endswith("ledger") or owner.startswith("Ledger("):
+            found.append(f"line {node.lineno}: {ast.unparse(node)[:80]}")
+    return found
+
+
+def test_only_the_log_owners_append_to_a_log() -> None:
+    """A plan log and a fork log have one writer each (runner/logs/planlog.py, forklog.py), which
+    keep what their tips hold — the plan's state, the fork's folded state — true."""
+    wrong = []
+    for file in sorted(PACKAGE.rglob("*.py")):
+        source = file.relative_to(PACKAGE).as_posix()
+        if source.startswith("ledger/") or source in LOG_OWNERS:
+            continue
+        wrong += [f"{source} {found}" for found in log_appends(file.read_text(encoding="utf-8"))]
+    assert wrong == []
+
+
+def test_the_log_check_sees_an_append() -> None:
+    sample = "def f(fork):\n    fork.ledger.append(ref, event)\n    Ledger(root).append_once(ref, event, f)\n"
+    assert [line.split(":")[0] for line in log_appends(sample)] == ["line 2", "line 3"]
+    assert log_appends("lines.append(x)\nself.events.append(event)\n") == []
 
 
 @pytest.mark.parametrize(

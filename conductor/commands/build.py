@@ -7,14 +7,15 @@ not protect.
 
 from __future__ import annotations
 
+from conductor.commands.output.plans import RunReport
 from conductor.errors import ConductorError
 from conductor.llm.caller import Exchange
 from conductor.progress import say
 from conductor.runner.logs.plans import single_step_plan
-from conductor.runner.plan.launch import Launch, PlanRun, begin, create, launched, load_plan_file, planner
+from conductor.runner.plan.launch import Launch, begin, create, launched, load_plan_file, planner
 
 
-def run(goal: str | None, *, plan_file: str | None, launch: Launch) -> PlanRun:
+def run(goal: str | None, *, plan_file: str | None, launch: Launch) -> RunReport:
     start = begin(launch)
     doc = None
     exchanges: list[Exchange] = []
@@ -42,4 +43,4 @@ def run(goal: str | None, *, plan_file: str | None, launch: Launch) -> PlanRun:
             hint="use `conductor explore --plan FILE` for several strategies",
         )
     record = create(start, spec, plan_file=plan_file, doc=doc, source=source, exchanges=exchanges)
-    return launched(start, record)
+    return RunReport(launched(start, record))

@@ -5,15 +5,19 @@ moved on since (the report says which)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
+from conductor.commands.output.forks import compared, decisions, summary_json
 from conductor.ledger import refs
 from conductor.ledger.store import Ledger
 from conductor.project import find_root
-from conductor.report import Report, table
+from conductor.report import Report
 from conductor.runner.logs.plans import ANY_STATE, latest_plan, load_plan
 from conductor.runner.views import compare
 from conductor.runner.views.compare import Comparison
+
+if TYPE_CHECKING:
+    from conductor.commands.output import contract as c
 
 
 @dataclass
@@ -23,40 +27,40 @@ class CompareReport(Report):
     recorded: bool  # read from the plan log (else computed now)
     note: str  # where it comes from, or why it was computed now
 
-    def to_json(self) -> dict[str, Any]:
-        c = self.comparison
+    def to_json(self) -> c.Comparison:
+        found = self.comparison
         return {
-            "plan": c.plan,
-            "state": c.state,
+            "plan": found.plan,
+            "state": cast("c.PlanState", found.state),
             "base": self.base,
             "source": "recorded" if self.recorded else "computed",
-            "recorded_at": c.time if self.recorded else None,
+            "recorded_at": found.time if self.recorded else None,
             "note": self.note,
-            "forks": [f.to_json() for f in c.forks],
-            "recommended": c.recommended,
-            "reason": c.reason,
+            "forks": [summary_json(f) for f in found.forks],
+            "recommended": found.recommended,
+            "reason": found.reason,
         }
 
     def render(self) -> str:
-        c = self.comparison
-        lines = [f"plan {c.plan}: {c.state}", self.note, ""]
-        lines.append(table(compare.table_rows(c.forks), indent="  "))
+        found = self.comparison
+        lines = [f"plan {found.plan}: {found.state}", self.note, ""]
+        lines.append(compared(found.forks))
         lines.append("")
-        if len(c.forks) > 1 and c.recommended:
-            lines.append(f"Recommended: {c.recommended} — {c.reason}")
-        elif len(c.forks) > 1:
-            lines.append(f"No fork to recommend: {c.reason}")
-        lines.extend(compare.decisions(c.plan, c.forks))
-        for fork in c.forks:
+        if len(found.forks) > 1 and found.recommended:
+            lines.append(f"Recommended: {found.recommended} — {found.reason}")
+        elif len(found.forks) > 1:
+            lines.append(f"No fork to recommend: {found.reason}")
+        lines.extend(decisions(found.plan, found.forks))
+        for fork in found.forks:
             if fork.strategy:
                 lines.append(f"  {fork.fork}: {fork.strategy}")
-        names = [f.fork for f in c.forks]
+        names = [f.fork for f in found.forks]
         if names:
-            pick = c.recommended or names[0]
+            pick = found.recommended or names[0]
             other = next((n for n in names if n != pick), None)
             if other is not None:
-                lines.append(f"Between two: conductor diff {c.plan}/{other} {c.plan}/{pick}")
-            lines.append(f"Its change:  conductor diff {c.plan}/{pick} --stat")
+                lines.append(f"Between two: conductor diff {found.plan}/{other} {found.plan}/{pick}")
+            lines.append(f"Its change:  conductor diff {found.plan}/{pick} --stat")
         return "\n".join(lines)
 
 

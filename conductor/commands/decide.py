@@ -4,11 +4,15 @@ for approval (LOW confidence). The decision is recorded, then the plan continues
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
+from conductor.commands.output.plans import run_json, run_text
 from conductor.report import Report
 from conductor.runner.logs.approval import Waiting, record_decision
 from conductor.runner.plan.launch import PlanRun, resume
+
+if TYPE_CHECKING:
+    from conductor.commands.output import contract as c
 
 
 @dataclass
@@ -17,6 +21,7 @@ class Decision(Report):
 
     waiting: Waiting
     approved: bool
+    reason: str
     run: PlanRun | None = None
 
     @property
@@ -25,26 +30,33 @@ class Decision(Report):
 
     @property
     def exit_code(self) -> int:
-        return self.run.exit_code if self.run is not None else 0
+        if self.run is None:
+            return 0
+        return 0 if self.run.state == "completed" else 1
 
-    def to_json(self) -> dict[str, Any]:
-        if self.run is not None:
-            return self.run.to_json()
+    def to_json(self) -> c.Decision:
         w = self.waiting
-        return {"plan": w.plan, "fork": w.fork, "step": w.step, "decision": self.verb.lower()}
+        return {
+            "plan": w.plan,
+            "fork": w.fork,
+            "step": w.step,
+            "decision": "approved" if self.approved else "rejected",
+            "reason": self.reason,
+            "run": run_json(self.run) if self.run is not None else None,
+        }
 
     def render(self) -> str:
         w = self.waiting
         if self.run is None:
             return f"{self.verb} {w.step} of {w.plan}/{w.fork}.\nContinue with: conductor resume {w.plan}"
-        return f"{self.verb} {w.step} of {w.plan}/{w.fork}; continuing the plan.\n{self.run.render()}"
+        return f"{self.verb} {w.step} of {w.plan}/{w.fork}; continuing the plan.\n{run_text(self.run)}"
 
 
 def run(
     step: str, *, approve: bool, plan: str | None, fork: str | None, reason: str, no_resume: bool
 ) -> Decision:
     waiting = record_decision(step, plan=plan, fork=fork, approve=approve, reason=reason)
-    decision = Decision(waiting, approve)
+    decision = Decision(waiting, approve, reason)
     if not no_resume:
         decision.run = resume(waiting.plan, command=None, yes=False)
     return decision

@@ -24,6 +24,7 @@ from typing import Any
 import click
 
 from conductor import resources
+from conductor.commands.output.forks import ExplorationReport
 from conductor.errors import ConductorError
 from conductor.gitcli import git, git_text
 from conductor.ledger import refs
@@ -133,7 +134,7 @@ def run(*, keep: bool, directory: str | None) -> DemoReport:
                 GOAL, forks=3, strategies=[], plan_file=None, jobs=3, spawn=False, launch=Launch(yes=True)
             )
             sys.stderr.flush()
-            click.echo(explored.render())
+            click.echo(ExplorationReport(explored).render())
             plan = explored.run.plan
 
             _section("conductor explain step_001 --fork sqlite   (the policy rejection and the repair)")

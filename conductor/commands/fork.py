@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from conductor.commands.output.plans import RunReport
 from conductor.errors import ConductorError
 from conductor.ledger.store import Ledger
 from conductor.models.plan import ForkSpec, PlanSpec
@@ -19,7 +20,7 @@ from conductor.progress import say
 from conductor.project import find_root
 from conductor.runner.logs.plans import load_plan, step_index
 from conductor.runner.plan.explore import user_strategies
-from conductor.runner.plan.launch import Launch, PlanRun, begin, create, launched, load_plan_file
+from conductor.runner.plan.launch import Launch, begin, create, launched, load_plan_file
 from conductor.runner.views.point import Point, origin_of, resolve
 
 
@@ -56,7 +57,7 @@ def starting_point(point: Point) -> str:
     return f"the code as {point.step} was accepted: the new plan runs after it"
 
 
-def run(origin: str, *, strategies: list[str], plan_file: str | None, launch: Launch) -> PlanRun:
+def run(origin: str, *, strategies: list[str], plan_file: str | None, launch: Launch) -> RunReport:
     if plan_file and strategies:
         raise ConductorError("give --strategy or --plan, not both")
     point = resolve(Ledger(find_root()), origin)
@@ -81,4 +82,4 @@ def run(origin: str, *, strategies: list[str], plan_file: str | None, launch: La
     )
     what = starting_point(point)
     say(f"  from {point.label} (commit {point.commit[:12]}, {what}); {point.plan} is unchanged")
-    return launched(start, record, jobs=min(4, len(spec.forks)))
+    return RunReport(launched(start, record, jobs=min(4, len(spec.forks))))

@@ -3,8 +3,9 @@ with the executor it last ran with or the one the command line names (recorded a
 
 from __future__ import annotations
 
-from conductor.runner.plan.launch import Launch, PlanRun, resume
+from conductor.commands.output.plans import RunReport
+from conductor.runner.plan.launch import Launch, resume
 
 
-def run(plan: str | None, *, launch: Launch) -> PlanRun:
-    return resume(plan, launch=launch)
+def run(plan: str | None, *, launch: Launch) -> RunReport:
+    return RunReport(resume(plan, launch=launch))

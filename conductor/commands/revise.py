@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from conductor.commands.output.plans import RunReport
 from conductor.errors import ConductorError
 from conductor.ledger.store import Ledger
 from conductor.progress import say
@@ -14,7 +15,7 @@ from conductor.provenance.signing import SigningChoice
 from conductor.report import plural
 from conductor.runner.logs.plans import latest_plan
 from conductor.runner.plan import revise
-from conductor.runner.plan.launch import PlanRun, resume
+from conductor.runner.plan.launch import resume
 
 _WHERE = re.compile(r"^(?P<path>[^\s:]+):(?P<line>\d+):\s*(?P<body>.+)$", re.S)
 
@@ -50,7 +51,7 @@ def run(
     from_pr: bool = False,
     remote: str = "origin",
     repo: str | None = None,
-) -> PlanRun:
+) -> RunReport:
     root = find_root()
     ledger = Ledger(root)
     plan, _, fork = target.partition("/")
@@ -74,4 +75,4 @@ def run(
             root, f"{plan}/{fork}", remote=remote, state_remote=None, base=None, repo=repo, draft=False
         )
         say(f"pull request #{updated.number} {updated.action}: {updated.url}")
-    return outcome
+    return RunReport(outcome)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from conductor.ledger import refs
 from conductor.models.event import Event, EventType
+from conductor.runner.views.status import archived_summary_path
 from tests.conftest import assert_fsck_clean, git
 from tests.scenario import Project, build
 
@@ -29,7 +30,7 @@ def finished_plans(proj: Project, run_cli, count: int, *, first: int = 0) -> lis
     for n in range(first, first + count):
         plan_file = proj.plan(TWO_STEPS, goal=f"goal {n}", name=f"plan{n}.yaml")
         assert build(run_cli, proj, plan_file, agent).code == 0
-        made.append(json.loads(run_cli("status", "--json", "--limit", "1").out)[0]["id"])
+        made.append(json.loads(run_cli("status", "--json", "--limit", "1").out)[0]["plan"])
     return made
 
 
@@ -46,7 +47,7 @@ def running_plan(proj: Project) -> str:
 def test_archive_folds_finished_plans_and_every_command_still_reads_them(proj: Project, run_cli) -> None:
     first, second = finished_plans(proj, run_cli, 2)
     running = running_plan(proj)
-    before = {p["id"]: p for p in json.loads(run_cli("status", "--json", "--all").out)}
+    before = {p["plan"]: p for p in json.loads(run_cli("status", "--json", "--all").out)}
     events_before = run_cli("events", "--plan", first, "--json").out
     explain_before = run_cli("explain", "step_002", "--plan", first)
     assert explain_before.code == 0
@@ -86,7 +87,7 @@ def test_archive_folds_finished_plans_and_every_command_still_reads_them(proj: P
     default = run_cli("status")
     assert default.code == 0 and f"plan {running}" in default.out and first not in default.out
     assert default.out.rstrip().endswith("… 2 archived plans not shown: conductor status --all")
-    after = {p["id"]: p for p in json.loads(run_cli("status", "--json", "--all").out)}
+    after = {p["plan"]: p for p in json.loads(run_cli("status", "--json", "--all").out)}
     assert after.keys() == before.keys()
     for plan in (first, second):
         assert after[plan].pop("archived") is True and before[plan].pop("archived") is False
@@ -122,13 +123,13 @@ def test_a_second_archive_builds_on_the_first_and_a_live_ref_wins(proj: Project,
     assert "Their branches conductor/<plan>/<fork> are yours" in text.out
     archived_twice = git(proj.root, "rev-parse", refs.ARCHIVE).strip()
     assert git(proj.root, "rev-parse", f"{archived_twice}^1").strip() == archived_once
-    assert json.loads(run_cli("status", "--json", "--all").out)[0]["id"] == second
-    assert {p["id"] for p in json.loads(run_cli("status", "--json", "--all").out)} == {first, second}
+    assert json.loads(run_cli("status", "--json", "--all").out)[0]["plan"] == second
+    assert {p["plan"] for p in json.loads(run_cli("status", "--json", "--all").out)} == {first, second}
 
     # a crash after the archive moved but before the live refs went: the live ref is read, once
     tip = git(proj.root, "rev-parse", f"{archived_twice}^2").strip()
     git(proj.root, "update-ref", refs.plan_log(second), tip)
-    listed = [p["id"] for p in json.loads(run_cli("status", "--json", "--all").out)]
+    listed = [p["plan"] for p in json.loads(run_cli("status", "--json", "--all").out)]
     assert sorted(listed) == sorted([first, second])
     again = json.loads(run_cli("archive", "--older-than", "0", "--json").out)
     assert [p["plan"] for p in again["archived"]] == [second] and again["refs_removed"] == 1
@@ -171,7 +172,7 @@ def test_an_event_recorded_on_an_archived_log_continues_it_live(proj: Project, r
     assert recorded.seq == seq + 1
     assert git(proj.root, "rev-parse", f"{refs.plan_log(plan)}^").strip() == tip  # the same chain, live again
     listed = json.loads(run_cli("status", "--json", "--all").out)
-    assert [(p["id"], p["archived"]) for p in listed] == [(plan, False)]
+    assert [(p["plan"], p["archived"]) for p in listed] == [(plan, False)]
     again = json.loads(run_cli("archive", "--older-than", "0", "--json").out)
     assert [p["plan"] for p in again["archived"]] == [plan] and again["refs_removed"] == 1
     assert proj.ledger().tip(refs.plan_log(plan)).event.summary == "a note"  # type: ignore[union-attr]
@@ -227,3 +228,51 @@ def test_an_archive_entry_that_is_not_a_commit_id_is_named(proj: Project, run_cl
         shown = run_cli("explain", "step_001", "--plan", plan)
         assert shown.code == 1 and "Traceback" not in shown.err, shown.err
         assert refs.plan_log(plan) in shown.err or entry in shown.err, shown.err
+
+
+def test_a_summary_archived_before_the_json_contract_is_listed_in_todays_keys(proj: Project, run_cli) -> None:
+    # before 0.2 an archived summary said `id`, `created`, `updated` (`2026-03-01 10:00:05`) and
+    # each step's state as prose ("completed (attempt 2)") beside a confidence map
+    (plan,) = finished_plans(proj, run_cli, 1)
+    assert run_cli("archive", "--older-than", "0").code == 0
+    old = {
+        "id": plan,
+        "goal": "goal 0",
+        "state": "completed",
+        "created": "2026-03-01T10:00:00.000000Z",
+        "origin": None,
+        "hint": None,
+        "archived": False,
+        "forks": [
+            {
+                "id": "main",
+                "state": "completed",
+                "branch": f"conductor/{plan}/main",
+                "steps": {"step_001": "completed (attempt 2)", "step_002": "awaiting approval"},
+                "confidence": {"step_001": {"level": "medium", "score": 0.6}},
+                "last_event": "fork.completed",
+                "updated": "2026-03-01 10:00:05",
+            }
+        ],
+    }
+    ledger = proj.ledger()
+    archive = ledger.archive_commit()
+    rewritten = ledger.commit_records(
+        archive, {archived_summary_path(plan): json.dumps(old)}, parents=[archive], message="as 0.1 wrote it"
+    )
+    git(proj.root, "update-ref", refs.ARCHIVE, rewritten)
+    (shown,) = json.loads(run_cli("status", "--json", "--all").out)
+    assert (shown["plan"], shown["created_at"], shown["archived"]) == (plan, old["created"], True)
+    (fork,) = shown["forks"]
+    assert (fork["fork"], fork["updated_at"]) == ("main", "2026-03-01T10:00:05Z")
+    assert fork["steps"] == [
+        {
+            "step": "step_001",
+            "state": "completed",
+            "attempt": 2,
+            "confidence": {"level": "medium", "score": 0.6},
+        },
+        {"step": "step_002", "state": "awaiting_approval", "attempt": None, "confidence": None},
+    ]
+    lines = [line.split() for line in run_cli("status", "--all").out.splitlines()]
+    assert ["step_001", "completed", "(attempt", "2)", "·", "MEDIUM", "0.60"] in lines

@@ -180,9 +180,10 @@ def test_handoff_metrics_count_every_task_once_an_abandoned_one_too(proj: Projec
 def test_an_abandoned_plans_pending_step_reads_abandoned(proj: Project, run_cli) -> None:
     done = completed_plan(proj, run_cli)
     plan = abandoned_while_pending(proj, run_cli)
-    status = {p["id"]: p for p in json.loads(run_cli("status", "--json").out)}
-    assert status[plan]["forks"][0]["steps"] == {"step_001": "abandoned"}
-    assert status[done]["forks"][0]["steps"] == {"step_001": "completed"}  # a finished step stays
+    status = {p["plan"]: p for p in json.loads(run_cli("status", "--json").out)}
+    assert [(s["step"], s["state"]) for s in status[plan]["forks"][0]["steps"]] == [("step_001", "abandoned")]
+    # a finished step stays
+    assert [(s["step"], s["state"]) for s in status[done]["forks"][0]["steps"]] == [("step_001", "completed")]
     text = run_cli("status").out
     assert "1 abandoned" in text and "pending" not in text
     explained = run_cli("explain", "step_001", "--plan", plan)

@@ -154,8 +154,8 @@ def test_fork_from_a_step_keeps_the_step_numbers(proj: Project, run_cli) -> None
         ]
         assert tree[0] == tree[1]
     status = json.loads(run_cli("status", "--json").out)
-    (forked,) = [p for p in status if p["id"] == new]
-    assert list(forked["forks"][0]["steps"]) == ["step_002", "step_003"]
+    (forked,) = [p for p in status if p["plan"] == new]
+    assert [s["step"] for s in forked["forks"][0]["steps"]] == ["step_002", "step_003"]
     explained = run_cli("explain", "step_003", "--plan", new)
     assert explained.code == 0 and "Write c.txt" in explained.out
     assert run_cli("verify", new).code == 0

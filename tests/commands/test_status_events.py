@@ -122,14 +122,18 @@ def test_status_lists_plans_forks_and_steps(project: Path, run_cli) -> None:
     assert any("fork click" in ln and "[halted]" in ln and "no steps yet" in ln for ln in lines)
     assert "plan beta  [completed]  Fix bug" in lines
     data = json.loads(run_cli("status", "--json").out)
-    assert [p["id"] for p in data] == ["alpha", "beta"]
+    assert [p["plan"] for p in data] == ["alpha", "beta"]
     argparse = data[0]["forks"][0]
-    assert argparse["id"] == "argparse" and argparse["branch"] == "conductor/alpha/argparse"
-    assert argparse["steps"] == {"step_001": "completed", "step_002": "pending"}
-    assert argparse["confidence"] == {
-        "step_001": {"level": "medium", "score": 0.62},
-        "step_002": {"level": "high", "score": 0.9},
-    }
+    assert argparse["fork"] == "argparse" and argparse["branch"] == "conductor/alpha/argparse"
+    assert argparse["steps"] == [  # states as data: each step's state and attempt, never prose
+        {
+            "step": "step_001",
+            "state": "completed",
+            "attempt": 1,
+            "confidence": {"level": "medium", "score": 0.62},
+        },
+        {"step": "step_002", "state": "pending", "attempt": 1, "confidence": {"level": "high", "score": 0.9}},
+    ]
     assert argparse["last_event"] == "task.created"
     assert data[0]["state"] == "interrupted" and "conductor resume alpha" in data[0]["hint"]
     assert argparse["state"] == "interrupted" and data[0]["forks"][1]["state"] == "halted"
@@ -154,7 +158,7 @@ def test_status_lists_newest_first_and_equal_times_by_id(project: Path, run_cli)
             Event(EventType.PLAN_CREATED, plan=plan, summary=plan, state="completed"),
             {"plan.json": json.dumps({"id": plan, "goal": f"goal {plan}", "created": created})},
         )
-    assert [p["id"] for p in json.loads(run_cli("status", "--json").out)] == ["c", "a", "b"]
+    assert [p["plan"] for p in json.loads(run_cli("status", "--json").out)] == ["c", "a", "b"]
     heads = [ln for ln in run_cli("status").out.splitlines() if ln.startswith("plan ")]
     assert heads == [
         "plan c  [completed]  started 2026-03-02 09:30  goal c",
@@ -284,12 +288,12 @@ def test_status_shows_a_screenful_of_the_newest_plans_and_says_how_many_are_left
     assert len([ln for ln in everything.out.splitlines() if ln.startswith("plan ")]) == 25
     assert "not shown" not in everything.out
     as_json = run_cli("status", "--json", "--limit", "2")
-    assert [p["id"] for p in json.loads(as_json.out)] == ["p24", "p23"]
+    assert [p["plan"] for p in json.loads(as_json.out)] == ["p24", "p23"]
     assert "… 23 older plans not shown" in as_json.err  # the JSON stays a list; the note goes to stderr
     assert len(json.loads(run_cli("status", "--json", "--all").out)) == 25
     monkeypatch.setattr(status, "MANY", 3)  # more plans shown than that: their forks in one listing
     listed = json.loads(run_cli("status", "--json", "--all").out)
-    assert len(listed) == 25 and all([f["id"] for f in p["forks"]] == ["main"] for p in listed)
+    assert len(listed) == 25 and all([f["fork"] for f in p["forks"]] == ["main"] for p in listed)
     assert "… 5 older plans not shown" in run_cli("status", "--json").err
 
 
@@ -297,9 +301,9 @@ def test_status_orders_by_creation_even_when_the_oldest_plan_moved_last(project:
     # appended in one order, created in the other: the newest created is the least recently
     # touched, so the tips' times cannot stop the reading early
     many_plans(project, 6, created_backwards=True)
-    shown = [p["id"] for p in json.loads(run_cli("status", "--json", "--limit", "2").out)]
+    shown = [p["plan"] for p in json.loads(run_cli("status", "--json", "--limit", "2").out)]
     assert shown == ["p00", "p01"]
-    assert [p["id"] for p in json.loads(run_cli("status", "--json", "--all").out)] == [
+    assert [p["plan"] for p in json.loads(run_cli("status", "--json", "--all").out)] == [
         f"p{n:02d}" for n in range(6)
     ]
 

@@ -7,6 +7,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import signal
 import threading
 import time
@@ -25,7 +26,11 @@ def test_plans_are_listed_newest_first_with_their_start_time(proj: Project, run_
     assert build(run_cli, proj, proj.plan(ONE_STEP, goal="second goal", name="two.yaml"), agent).code == 0
     data = json.loads(run_cli("status", "--json").out)
     assert [p["goal"] for p in data] == ["second goal", "first goal"]
-    assert data[0]["created"] > data[1]["created"]
+    assert data[0]["created_at"] > data[1]["created_at"]
+    # every time in one format, ISO 8601 in UTC: the plan's creation and its fork's last event
+    iso = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
+    assert all(iso.match(p["created_at"]) and iso.match(p["forks"][0]["updated_at"]) for p in data)
+    assert data[0]["forks"][0]["updated_at"] >= data[0]["created_at"]
     assert all(p["state"] == "completed" and p["hint"] is None for p in data)
     text = run_cli("status").out
     heads = [line for line in text.splitlines() if line.startswith("plan ")]
@@ -34,7 +39,7 @@ def test_plans_are_listed_newest_first_with_their_start_time(proj: Project, run_
         True,
     ]
     for head, plan in zip(heads, data, strict=True):
-        created = plan["created"]
+        created = plan["created_at"]
         assert f"[completed]  started {created[:10]} {created[11:16]}  " in head
 
 
@@ -119,8 +124,9 @@ def test_status_reads_a_fork_from_its_tip_and_says_what_folding_its_log_says(pro
     events = list(ledger.log(ref, newest_first=False))
     folded = ForkState.replay(plan, "main", events)
     assert fork["state"] == folded.status.value == "completed"
-    assert fork["steps"] == {"step_001": "completed (attempt 2)", "step_002": "completed"}
-    assert fork["confidence"] == _event_confidence(events) and set(fork["confidence"]) == {
-        "step_001",
-        "step_002",
-    }
+    assert [(s["step"], s["state"], s["attempt"]) for s in fork["steps"]] == [
+        ("step_001", "completed", 2),
+        ("step_002", "completed", 1),
+    ]
+    assert {s["step"]: s["confidence"] for s in fork["steps"]} == _event_confidence(events)
+    assert set(_event_confidence(events)) == {"step_001", "step_002"}

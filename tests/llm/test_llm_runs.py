@@ -93,7 +93,10 @@ def test_build_with_a_model_plans_does_and_records_every_call(proj: Project, run
     result = run_cli("build", "Create a todo tool", "--json", "--yes")
     assert result.code == 0, result.err
     data = json.loads(result.out)
-    assert data["forks"][0]["steps"] == {"step_001": "completed", "step_002": "completed"}
+    assert [(s["step"], s["state"]) for s in data["forks"][0]["steps"]] == [
+        ("step_001", "completed"),
+        ("step_002", "completed"),
+    ]
     plan = data["plan"]
     branch = f"conductor/{plan}/single"
     subjects = git(proj.root, "log", "--format=%an|%s", f"{data['base']}..{branch}").splitlines()
@@ -212,12 +215,12 @@ def test_explore_runs_three_forks_in_parallel_compares_and_recommends(proj: Proj
     data = json.loads(result.out)
     forks = {f["fork"]: f for f in data["forks"]}
     assert set(forks) == {"argparse", "click-app", "locked"}
-    assert forks["argparse"]["status"] == "completed" and forks["argparse"]["evidence"] == {
+    assert forks["argparse"]["state"] == "completed" and forks["argparse"]["evidence"] == {
         "passed": 1,
         "total": 1,
     }
-    assert forks["click-app"]["status"] == "completed"
-    assert forks["locked"]["status"] == "failed" and forks["locked"]["repairs"] == 1
+    assert forks["click-app"]["state"] == "completed"
+    assert forks["locked"]["state"] == "failed" and forks["locked"]["repairs"] == 1
     assert all(f["tokens"] > 0 and f["seconds"] is not None for f in forks.values())
     assert data["recommended"] == "argparse"
     assert "1/1 verify command passed" in data["reason"]
@@ -262,7 +265,7 @@ def test_a_failing_fork_spawns_a_new_strategy(proj: Project, run_cli, model) -> 
     assert result.code == 0, result.err
     data = json.loads(result.out)
     forks = {f["fork"]: f for f in data["forks"]}
-    assert forks["plain"]["spawned"] is True and forks["plain"]["status"] == "completed"
+    assert forks["plain"]["spawned"] is True and forks["plain"]["state"] == "completed"
     spawn_request = next(s for s in fake.seen if "were tried and failed" in s.text)
     assert "Pin everything first: failed because" in spawn_request.body["contents"][0]["parts"][0]["text"]
     plan_events = [e for e in proj.ledger().log(f"refs/conductor/plans/{data['plan']}", newest_first=False)]
@@ -317,7 +320,7 @@ def test_explore_with_strategies_of_your_own_and_a_command_executor(proj: Projec
     assert result.code == 0, result.err
     data = json.loads(result.out)
     assert sorted(f["fork"] for f in data["forks"]) == ["long-notes", "short-notes"]
-    assert all(f["status"] == "completed" for f in data["forks"])
+    assert all(f["state"] == "completed" for f in data["forks"])
     task = json.loads(proj.record("completed/step_001.task.json", plan=data["plan"], fork="long-notes"))
     assert task["instruction"] == "Write notes\n\nStrategy: long notes"
 

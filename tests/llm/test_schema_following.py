@@ -199,7 +199,7 @@ def test_explore_completes_through_a_429_with_free_text_ids_and_replays(
     data = json.loads(result.out)
     forks = {f["fork"]: f for f in data["forks"]}
     assert set(forks) == {"approach-1", "approach-2"}
-    assert all(f["status"] == "completed" for f in forks.values())
+    assert all(f["state"] == "completed" for f in forks.values())
     assert data["recommended"] is None  # its steps have no verify commands: nothing tells them apart
     assert "approach-1 and approach-2 each ran no verify command" in data["reason"]
     assert fake.seen[0].reply["status"] == 429 and len(fake.seen) > 3
@@ -226,7 +226,7 @@ def test_build_through_an_openai_compatible_server(proj: Project, run_cli, schem
     assert result.code == 0, result.err
     data = json.loads(result.out)
     (fork,) = data["forks"]
-    assert set(fork["steps"].values()) == {"completed"}
+    assert {s["state"] for s in fork["steps"]} == {"completed"}
     assert all(s.path == "/v1/chat/completions" for s in fake.seen)
     assert_answers_follow_the_schemas(fake)
     assert data["state"] == "completed"

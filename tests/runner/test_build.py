@@ -31,7 +31,10 @@ def test_each_accepted_step_is_one_commit_with_trailers_author_and_committer(pro
     assert result.code == 0, result.err
     data = json.loads(result.out)
     assert data["state"] == "completed"
-    assert data["forks"][0]["steps"] == {"step_001": "completed", "step_002": "completed"}
+    assert [(s["step"], s["state"], s["attempt"]) for s in data["forks"][0]["steps"]] == [
+        ("step_001", "completed", 1),
+        ("step_002", "completed", 1),
+    ]
     plan_id = data["plan"]
     base = git(proj.root, "rev-parse", "HEAD").strip()
     assert data["base"] == base

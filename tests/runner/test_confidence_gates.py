@@ -17,11 +17,11 @@ def awaiting(run_cli) -> list[str]:
     """The steps `conductor status --json` shows waiting for approval."""
     plans = json.loads(run_cli("status", "--json").out)
     return [
-        step
+        step["step"]
         for plan in plans
         for fork in plan["forks"]
-        for step, state in fork["steps"].items()
-        if str(state).startswith("awaiting approval")
+        for step in fork["steps"]
+        if step["state"] == "awaiting_approval"
     ]
 
 
@@ -42,6 +42,38 @@ def test_a_medium_step_without_verify_commands_waits_for_a_person(proj: Project,
     assert git(proj.root, "show", f"{proj.branch()}:notes.md") == "# notes\n"
     (granted,) = [e for e in proj.events() if e.type.value == "approval.granted"]
     assert granted.attempt == 1
+
+
+def test_approve_and_reject_json_carry_the_decision_and_the_run_after_it(proj: Project, run_cli) -> None:
+    agent = proj.agent({"*": [NOTES]})
+    waiting = json.loads(run_cli("build", "--plan", proj.plan([ONE_FILE]), "--exec", agent, "--json").out)
+    (fork,) = waiting["forks"]
+    assert waiting["state"] == "halted" and fork["steps"][0]["state"] == "awaiting_approval"
+    plan = waiting["plan"]
+    recorded = run_cli(
+        "approve", "step_001", "--plan", plan, "--reason", "looks right", "--no-resume", "--json"
+    )
+    assert recorded.code == 0, recorded.err
+    assert json.loads(recorded.out) == {
+        "plan": plan,
+        "fork": "main",
+        "step": "step_001",
+        "decision": "approved",
+        "reason": "looks right",
+        "run": None,  # --no-resume: only the decision
+    }
+    other = json.loads(run_cli("build", "--plan", "plan.yaml", "--exec", agent, "--json").out)["plan"]
+    rejected = run_cli("reject", "step_001", "--plan", other, "--json")
+    assert rejected.code == 1
+    data = json.loads(rejected.out)
+    assert (data["plan"], data["step"], data["decision"], data["reason"]) == (
+        other,
+        "step_001",
+        "rejected",
+        "",
+    )
+    assert data["run"]["plan"] == other and data["run"]["state"] == "failed"
+    assert data["run"]["forks"][0]["steps"][0]["state"] == "failed"
 
 
 def test_a_medium_step_with_verify_commands_runs_and_its_evidence_decides(proj: Project, run_cli) -> None:

@@ -82,4 +82,6 @@ def test_repeated_failure_fails_the_fork_after_max_attempts(proj: Project, run_c
     assert events[-1].type.value == "fork.failed" and "3 of 3" in events[-1].summary
     status = run_cli("status", "--json")
     fork = json.loads(status.out)[0]["forks"][0]
-    assert fork["state"] == "failed" and fork["steps"] == {"step_001": "failed (attempt 3)"}
+    assert fork["state"] == "failed" and fork["steps"] == [
+        {"step": "step_001", "state": "failed", "attempt": 3, "confidence": fork["steps"][0]["confidence"]}
+    ]

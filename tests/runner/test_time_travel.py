@@ -132,7 +132,7 @@ def test_fork_runs_the_remaining_steps_from_a_point_and_leaves_the_old_plan_alon
     assert created["source"] == f"fork:{old}/main@step_001" and created["base"] == point
     assert run_cli("verify", new).code == 0
     status = json.loads(run_cli("status", "--json").out)
-    assert {p["id"]: p["origin"] for p in status} == {old: None, new: f"{old}/main@step_001"}
+    assert {p["plan"]: p["origin"] for p in status} == {old: None, new: f"{old}/main@step_001"}
     assert f"(from {old}/main@step_001)" in run_cli("status").out
 
 
@@ -154,7 +154,7 @@ def test_fork_with_strategies_runs_one_fork_each_from_the_point(done: tuple[Proj
     )
     assert result.code == 0, result.err
     data = json.loads(result.out)
-    assert {f["id"] for f in data["forks"]} == {"add-d-quickly", "add-d-carefully"}
+    assert {f["fork"] for f in data["forks"]} == {"add-d-quickly", "add-d-carefully"}
     for fork in ("add-d-quickly", "add-d-carefully"):
         files = git(proj.root, "ls-tree", "--name-only", proj.branch(data["plan"], fork)).split()
         assert {"a.txt", "b.txt", "d.txt"} <= set(files) and "c.txt" not in files

@@ -9,13 +9,12 @@ may spawn one new strategy from the planner (dynamic forking).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from conductor.errors import ConductorError
 from conductor.llm import config as llm_config
 from conductor.models.plan import ForkSpec, PlanSpec, StepSpec
 from conductor.progress import Board, say
-from conductor.report import Report, table
 from conductor.runner.logs.plans import PlanRecord, record_exchanges
 from conductor.runner.plan.launch import (
     Launch,
@@ -39,50 +38,13 @@ DEFAULT_JOBS = 4
 
 
 @dataclass
-class Exploration(Report):
-    """The plan after the run, each fork compared, and the one to merge."""
+class Exploration:
+    """The plan after the run, each fork compared, and the one to merge (or why none)."""
 
     run: PlanRun
     forks: list[compare_module.ForkSummary] = field(default_factory=list)
     recommended: str | None = None
     reason: str = ""
-
-    @property
-    def exit_code(self) -> int:
-        """0 with a fork to recommend, or when every fork completed (even if no evidence tells
-        them apart); 1 when the plan stopped short (a fork failed, halted or waits for approval)."""
-        return 0 if self.recommended or self.run.state == "completed" else 1
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "plan": self.run.plan,
-            "state": self.run.state,
-            "base": self.run.base,
-            "forks": [f.to_json() for f in self.forks],
-            "recommended": self.recommended,
-            "reason": self.reason,
-        }
-
-    def render(self) -> str:
-        lines = [f"plan {self.run.plan}: {self.run.state}", ""]
-        lines.append(table(compare_module.table_rows(self.forks), indent="  "))
-        lines.append("")
-        if self.recommended:
-            branch = next(f.branch for f in self.forks if f.fork == self.recommended)
-            lines.append(f"Recommended: {self.recommended} — {self.reason}")
-            lines.append(f"Review: git log --stat {self.run.base[:12]}..{branch}   (or open a pull request)")
-        else:
-            lines.append(f"No fork to recommend: {self.reason}")
-        lines.extend(compare_module.decisions(self.run.plan, self.forks))
-        for fork in self.forks:
-            if fork.strategy:
-                lines.append(f"  {fork.fork}: {fork.strategy}")
-        lines.append(f"Details: conductor explain <step> --plan {self.run.plan} --fork <fork>")
-        if len(self.forks) > 1:
-            lines.append(
-                f"Again later: conductor compare {self.run.plan}; conductor diff {self.run.plan}/<fork>"
-            )
-        return "\n".join(lines)
 
 
 def user_strategies(goal: str, strategies: list[str]) -> PlanSpec:

@@ -9,7 +9,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from conductor import secrets
 from conductor.engine.state import ForkState, Phase
@@ -30,7 +30,7 @@ from conductor.policy.effective import EffectivePolicy
 from conductor.progress import say
 from conductor.project import POLICY_FILE, find_root, private_state
 from conductor.provenance.signing import Signing, SigningChoice, signing_for
-from conductor.report import Report, plural
+from conductor.report import plural
 from conductor.runner.fork import switch
 from conductor.runner.fork.context import RunOptions
 from conductor.runner.logs.plans import (
@@ -59,61 +59,14 @@ WILDCARDS = set("*?[")
 
 
 @dataclass
-class PlanRun(Report):
-    """A plan after a run: its state and each fork's, with the steps."""
+class PlanRun:
+    """A plan after a run: its state and each fork's, with the steps (commands show it)."""
 
     plan: str
     state: str
     base: str = ""
     forks: list[ForkView] = field(default_factory=list)
     review: str | None = None  # the fork the run was for (`revise`): its branch is the one to review
-
-    @property
-    def exit_code(self) -> int:
-        return 0 if self.state == "completed" else 1
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "plan": self.plan,
-            "state": self.state,
-            "base": self.base,
-            "forks": [f.to_json() for f in self.forks],
-        }
-
-    def render(self) -> str:
-        lines = [f"plan {self.plan}: {self.state}"]
-        for fork in self.forks:
-            lines.append(f"  fork {fork.id} [{fork.state}] branch {fork.branch}")
-            for step, state in fork.steps.items():
-                lines.append(f"    {step}: {state}")
-        if self.state == "completed" and len(self.forks) > 1 and self.review is None:
-            lines.append(
-                f"Compare the forks: conductor compare {self.plan}  (then: conductor adopt {self.plan}/FORK)"
-            )
-        elif self.state == "completed":
-            chosen = [f for f in self.forks if f.id == self.review] or self.forks
-            branch = chosen[0].branch if chosen else ""
-            lines.append(f"Review: git log --stat {self.base[:12]}..{branch}")
-            lines.append(f"        (or push {branch} and open a pull request)")
-        elif self.state == "halted":
-            waiting = [
-                (fork.id, step)
-                for fork in self.forks
-                for step, state in fork.steps.items()
-                if state.startswith("awaiting approval")
-            ]
-            for fork_id, step in waiting:
-                where = f"--plan {self.plan}" + (f" --fork {fork_id}" if len(self.forks) > 1 else "")
-                lines.append(
-                    f"Decide: conductor approve {step} {where}  (or: conductor reject {step} {where})"
-                )
-            if not waiting:
-                lines.append(f"Continue with: conductor resume {self.plan}")
-        pick = " --fork <fork>" if len(self.forks) > 1 else ""
-        lines.append(
-            f"Details: conductor explain <step> --plan {self.plan}{pick}; conductor events --plan {self.plan}"
-        )
-        return "\n".join(lines)
 
 
 @dataclass(frozen=True)

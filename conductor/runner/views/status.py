@@ -17,64 +17,93 @@ import bisect
 import datetime as dt
 import functools
 import json
-import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from conductor.engine.state import ABANDONED_STEP, ForkState, ForkStatus, Phase, left_open
+from conductor.engine.state import ABANDONED_STEP, ForkState, ForkStatus, Phase, StepState, left_open
 from conductor.errors import ConductorError
 from conductor.ledger import refs
 from conductor.ledger.snapshot import Snapshot
 from conductor.ledger.store import Ledger
 from conductor.models.event import Event, EventType
 from conductor.models.layout import FORK_FILE, PLAN_FILE, StepPaths
-from conductor.report import Report, table
 from conductor.runner.logs import records
 from conductor.runner.logs.planlock import runner_alive
-from conductor.terminal import Screen
 
 
 @dataclass
-class ForkView:
-    id: str
+class StepView:
+    """A step's state as data: `state` (STEP_STATES) and the attempt it is of — for
+    `repair_scheduled` the attempt to come; None before the first — never prose."""
+
+    step: str
     state: str
-    branch: str
-    steps: dict[str, str] = field(default_factory=dict)
-    last_event: str = ""
-    updated: str = ""
-    confidence: dict[str, dict[str, Any]] = field(default_factory=dict)  # step -> level, score
+    attempt: int | None = None
+    confidence: dict[str, Any] | None = None  # level and score, as its current attempt was assessed
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> ForkView:
+    def from_json(cls, data: dict[str, Any]) -> StepView:
+        attempt = data.get("attempt")
         return cls(
-            id=str(data["id"]),
+            step=str(data["step"]),
             state=str(data["state"]),
-            branch=str(data["branch"]),
-            steps=dict(data.get("steps", {})),
-            last_event=str(data.get("last_event", "")),
-            updated=str(data.get("updated", "")),
-            confidence=dict(data.get("confidence", {})),
+            attempt=int(attempt) if isinstance(attempt, int) else None,
+            confidence=data.get("confidence") if isinstance(data.get("confidence"), dict) else None,
         )
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "id": self.id,
+            "step": self.step,
             "state": self.state,
-            "branch": self.branch,
-            "steps": self.steps,
+            "attempt": self.attempt,
             "confidence": self.confidence,
-            "last_event": self.last_event,
-            "updated": self.updated,
         }
 
 
 @dataclass
+class ForkView:
+    fork: str
+    state: str
+    branch: str
+    steps: list[StepView] = field(default_factory=list)
+    last_event: str = ""
+    updated_at: str = ""  # the time of the fork log's last event (ISO 8601, UTC)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ForkView:
+        if "fork" not in data:  # an archived summary written before 0.2 (ARCHIVED_SUMMARY)
+            return _legacy_fork(data)
+        return cls(
+            fork=str(data["fork"]),
+            state=str(data["state"]),
+            branch=str(data["branch"]),
+            steps=[StepView.from_json(step) for step in data.get("steps", [])],
+            last_event=str(data.get("last_event", "")),
+            updated_at=str(data.get("updated_at", "")),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """As an archived summary keeps it (and `conductor status --json` shows it)."""
+        return {
+            "fork": self.fork,
+            "state": self.state,
+            "branch": self.branch,
+            "steps": [step.to_json() for step in self.steps],
+            "last_event": self.last_event,
+            "updated_at": self.updated_at,
+        }
+
+    def step(self, step: str) -> StepView | None:
+        return next((s for s in self.steps if s.step == step), None)
+
+
+@dataclass
 class PlanView:
-    id: str
+    plan: str
     goal: str
     state: str
-    created: str
+    created_at: str
     forks: list[ForkView] = field(default_factory=list)
     origin: str | None = None  # PLAN/FORK@STEP it was forked from (`conductor fork --from`)
     error: str | None = None  # why its records cannot be read (state "unreadable")
@@ -84,46 +113,68 @@ class PlanView:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> PlanView:
         return cls(
-            id=str(data["id"]),
+            plan=str(data.get("plan") or data["id"]),  # `id`: a summary archived before 0.2
             goal=str(data.get("goal", "")),
             state=str(data.get("state", "")),
-            created=str(data.get("created", "")),
+            created_at=str(data.get("created_at") or data.get("created") or ""),
             forks=[ForkView.from_json(fork) for fork in data.get("forks", [])],
             origin=data.get("origin"),
             hint=data.get("hint"),
             archived=bool(data.get("archived", False)),
         )
 
-    @property
-    def started(self) -> str:
-        """The creation time as shown: `2026-12-01 10:31` (UTC, as recorded)."""
-        return f"{self.created[:10]} {self.created[11:16]}".strip()
-
     def to_json(self) -> dict[str, Any]:
-        out = {
-            "id": self.id,
+        """As an archived summary keeps it (ARCHIVED_SUMMARY)."""
+        return {
+            "plan": self.plan,
             "goal": self.goal,
             "state": self.state,
-            "created": self.created,
+            "created_at": self.created_at,
             "origin": self.origin,
             "hint": self.hint,
             "archived": self.archived,
             "forks": [f.to_json() for f in self.forks],
         }
-        if self.error is not None:
-            out["error"] = self.error
-        return out
 
 
-PHASE_NAMES = {
+def _legacy_fork(data: dict[str, Any]) -> ForkView:
+    """A fork of a summary archived before 0.2: `id`, steps as `{"step_001": "completed (attempt
+    2)"}` beside a `confidence` map, `updated` as `2026-03-01 10:00:00`. Read once, when such an
+    archive is listed; nothing writes this form any more."""
+    confidence = dict(data.get("confidence") or {})
+    steps = []
+    for step, shown in dict(data.get("steps") or {}).items():
+        name, _, rest = str(shown).partition(" (attempt ")
+        number = rest.rstrip(")")
+        steps.append(
+            StepView(
+                str(step),
+                name.replace(" ", "_"),
+                int(number) if number.isdigit() else None,
+                confidence.get(step),
+            )
+        )
+    updated = str(data.get("updated", ""))
+    return ForkView(
+        fork=str(data["id"]),
+        state=str(data["state"]),
+        branch=str(data["branch"]),
+        steps=steps,
+        last_event=str(data.get("last_event", "")),
+        updated_at=f"{updated[:10]}T{updated[11:19]}Z" if len(updated) >= 19 else updated,
+    )
+
+
+STEP_STATES = {  # a step's state as every --json shows it (docs/json.md), by its phase
     Phase.NEW: "planned",
-    Phase.AWAITING_APPROVAL: "awaiting approval",
+    Phase.AWAITING_APPROVAL: "awaiting_approval",
     Phase.PENDING: "pending",
     Phase.CLAIMED: "in_progress",
     Phase.RECEIVED: "verifying",
     Phase.COMPLETED: "completed",
     Phase.FAILED: "failed",
 }
+REPAIR_SCHEDULED = "repair_scheduled"  # a failed attempt's repair, not handed out yet
 
 
 INTERRUPTED = "interrupted"
@@ -132,13 +183,20 @@ RESUME_HINT = (
 )
 
 
-def step_states(
-    ledger: Ledger, ref: str, tip: Snapshot, plan: str, fork: str
-) -> tuple[str, dict[str, str], dict[str, dict[str, Any]]]:
-    """The fork's state, each step's (planned steps included), and each step's confidence
-    (level and score, as the current attempt's task.created or approval.requested recorded it).
-    Read from the tip alone when it keeps the folded state (records.read_state); else the log
-    is folded."""
+def step_state(fork: ForkStatus, step: StepState) -> tuple[str, int | None]:
+    """A step's state and the attempt it is of: an open step of an abandoned fork is abandoned,
+    a failed attempt whose repair is scheduled is `repair_scheduled` with the attempt to come."""
+    if left_open(fork, step.phase):
+        return ABANDONED_STEP, step.attempt or None
+    if step.phase is Phase.NEW and step.attempt:
+        return REPAIR_SCHEDULED, step.attempt + 1
+    return STEP_STATES[step.phase], step.attempt or None
+
+
+def step_states(ledger: Ledger, ref: str, tip: Snapshot, plan: str, fork: str) -> tuple[str, list[StepView]]:
+    """The fork's state and each step's (planned steps included), with its confidence (level and
+    score, as the current attempt's task.created or approval.requested recorded it). Read from
+    the tip alone when it keeps the folded state (records.read_state); else the log is folded."""
     state = records.read_state(tip, plan, fork)
     if state is not None:
         confidence = _tip_confidence(tip, state)
@@ -146,21 +204,16 @@ def step_states(
         events = list(ledger.log(ref, newest_first=False))
         state = ForkState.replay(plan, fork, events)
         confidence = _event_confidence(events)
-    steps: dict[str, str] = {}
+    steps: dict[str, StepView] = {}
     raw = tip.read(FORK_FILE)
     if raw is not None:  # a step not started when its fork was abandoned never will be
-        for planned in json.loads(raw).get("steps", []):
-            steps[planned["id"]] = ABANDONED_STEP if state.status is ForkStatus.ABANDONED else "planned"
+        planned = ABANDONED_STEP if state.status is ForkStatus.ABANDONED else STEP_STATES[Phase.NEW]
+        for spec in json.loads(raw).get("steps", []):
+            steps[spec["id"]] = StepView(spec["id"], planned)
     for step, st in state.steps.items():
-        name = PHASE_NAMES[st.phase]
-        if left_open(state.status, st.phase):
-            name = ABANDONED_STEP
-        elif st.phase is Phase.NEW and st.attempt:
-            name = f"repair scheduled (attempt {st.attempt + 1})"
-        elif st.attempt > 1 and st.phase is not Phase.NEW:
-            name = f"{name} (attempt {st.attempt})"
-        steps[step] = name
-    return state.status.value, dict(sorted(steps.items())), dict(sorted(confidence.items()))
+        name, attempt = step_state(state.status, st)
+        steps[step] = StepView(step, name, attempt, confidence.get(step))
+    return state.status.value, [steps[step] for step in sorted(steps)]
 
 
 def _event_confidence(events: list[Event]) -> dict[str, dict[str, Any]]:
@@ -198,11 +251,6 @@ def _tip_confidence(tip: Snapshot, state: ForkState) -> dict[str, dict[str, Any]
     return confidence
 
 
-def _stamp(snapshot: Snapshot) -> str:
-    when = snapshot.event.time
-    return f"{when[:10]} {when[11:19]}" if when else ""
-
-
 def plan_view(
     ledger: Ledger,
     plan_id: str,
@@ -221,10 +269,10 @@ def plan_view(
     info = json.loads(tip.read_text(PLAN_FILE) or "{}")
     source = str(info.get("source"))
     view = PlanView(
-        id=plan_id,
+        plan=plan_id,
         goal=str(info.get("goal", "")),
         state=tip.event.state or "running",
-        created=str(info.get("created", "")),
+        created_at=str(info.get("created", "")),
         origin=source.removeprefix("fork:") if source.startswith("fork:") else None,
     )
     interrupted = view.state == "running" and alive is not None and not alive(plan_id)
@@ -236,18 +284,17 @@ def plan_view(
         fork_tip = ledger.tip(ref)
         if fork_tip is None:
             continue
-        state, steps, confidence = step_states(ledger, ref, fork_tip, plan_id, fork_id)
+        state, steps = step_states(ledger, ref, fork_tip, plan_id, fork_id)
         if interrupted and state == "running":
             state = INTERRUPTED
         view.forks.append(
             ForkView(
-                id=fork_id,
+                fork=fork_id,
                 state=state,
                 branch=refs.short_branch(plan_id, fork_id),
                 steps=steps,
                 last_event=fork_tip.event.type.value,
-                updated=_stamp(fork_tip),
-                confidence=confidence,
+                updated_at=fork_tip.event.time or "",
             )
         )
     return view
@@ -320,7 +367,7 @@ def collect(ledger: Ledger, *, limit: int | None = DEFAULT_LIMIT) -> Listing:
     archived = [plan for plan in ledger.archived_plans() if refs.plan_log(plan) not in names]
     if limit is None:
         views += [archived_view(ledger, plan) for plan in archived]
-        views.sort(key=lambda view: view.created, reverse=True)  # stable: equal times keep id order
+        views.sort(key=lambda view: view.created_at, reverse=True)  # stable: equal times keep id order
         return Listing(views)
     return Listing(views, older=len(live) - len(views), archived=len(archived))
 
@@ -350,89 +397,8 @@ def archived_view(ledger: Ledger, plan_id: str) -> PlanView:
     """An archived plan as `conductor archive` summed it up (its logs are not read)."""
     raw = ledger.archived_record(archived_summary_path(plan_id))
     try:
-        view = PlanView.from_json(json.loads(raw or b"{}") | {"id": plan_id})
+        view = PlanView.from_json(json.loads(raw or b"{}") | {"plan": plan_id})
     except (ValueError, KeyError, TypeError) as exc:
         view = PlanView(plan_id, "", "unreadable", "", error=f"its archived summary is unreadable: {exc}")
     view.archived = True
     return view
-
-
-@dataclass
-class StatusReport(Report):
-    listing: Listing
-
-    @property
-    def plans(self) -> list[PlanView]:
-        return self.listing.plans
-
-    def to_json(self) -> list[dict[str, Any]]:
-        return [p.to_json() for p in self.plans]
-
-    def render(self) -> str:
-        text = render(self.plans)
-        left = left_out(self.listing)
-        return f"{text}\n{left}" if left and self.plans else left or text
-
-    def show(self, screen: Screen, *, as_json: bool) -> None:
-        super().show(screen, as_json=as_json)
-        left = left_out(self.listing)
-        if as_json and left:
-            print(left, file=sys.stderr)
-
-
-def left_out(listing: Listing) -> str:
-    """`… 4,980 older plans not shown: conductor status --all, or --limit N`, when some are not
-    shown (archived ones only with --all)."""
-    older = f"{listing.older:,} older plan{'s' if listing.older != 1 else ''}"
-    archived = f"{listing.archived:,} archived plan{'s' if listing.archived != 1 else ''}"
-    if listing.older and listing.archived:
-        return f"… {older} and {archived} not shown: conductor status --all, or --limit N"
-    if listing.older:
-        return f"… {older} not shown: conductor status --all, or --limit N"
-    if listing.archived:
-        return f"… {archived} not shown: conductor status --all"
-    return ""
-
-
-def medium_mark(confidence: dict[str, Any] | None) -> str:
-    """` · MEDIUM 0.62` for a step of medium confidence (proceed with caution), else nothing."""
-    if not confidence or confidence.get("level") != "medium":
-        return ""
-    score = confidence.get("score")
-    return " · MEDIUM" + (f" {score:.2f}" if isinstance(score, int | float) else "")
-
-
-def render(plans: list[PlanView]) -> str:
-    if not plans:
-        return (
-            "No plans yet.\n"
-            'Start one with `conductor build "<goal>"` or `conductor explore "<goal>"`,'
-            " or see it all in a throwaway project with `conductor demo`."
-        )
-    out = []
-    for plan in plans:
-        origin = f"  (from {plan.origin})" if plan.origin else ""
-        origin += "  (archived)" if plan.archived else ""
-        started = f"  started {plan.started}" if plan.started else ""
-        out.append(f"plan {plan.id}  [{plan.state}]{started}  {plan.goal}{origin}".rstrip())
-        if plan.hint is not None:
-            out.append(f"  {plan.hint}")
-        if plan.error is not None:
-            out.append(f"  {plan.error}")
-            out.append(f"  (end it with `conductor abandon {plan.id}`)")
-            continue
-        rows = []
-        for fork in plan.forks:
-            counts: dict[str, int] = {}
-            for state in fork.steps.values():
-                base = state.split(" (", 1)[0]
-                counts[base] = counts.get(base, 0) + 1
-            summary = ", ".join(f"{n} {s}" for s, n in counts.items()) or "no steps yet"
-            rows.append([f"fork {fork.id}", f"[{fork.state}]", fork.branch, summary, fork.updated])
-            for step, state in fork.steps.items():
-                rows.append(["", "", f"  {step}", state + medium_mark(fork.confidence.get(step)), ""])
-        if rows:
-            out.append(table(rows, indent="  "))
-        else:
-            out.append("  no forks yet")
-    return "\n".join(out)
