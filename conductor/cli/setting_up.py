@@ -117,14 +117,21 @@ def hooks_pre_push(remote: str | None, url: str | None, as_json: bool) -> int:
 Examples:
   conductor schema task > task.schema.json
   conductor schema policy
+  conductor schema output status    what `conductor status --json` prints (docs/json.md)
+  conductor schema output policy-check
 """
 )
-@click.argument("name", type=click.Choice(["task", "result", "policy", "plan", "config", "agents"]))
-def schema(name: str) -> int:
-    """Print the JSON Schema of a task, result, policy, plan or config file."""
-    from conductor.commands import schema as command
+@click.argument("name", type=click.Choice(["task", "result", "policy", "plan", "config", "agents", "output"]))
+@click.argument("command", metavar="[COMMAND]", required=False)
+def schema(name: str, command: str | None) -> int:
+    """Print the JSON Schema of a task, result, policy, plan, config or agents file, or (output
+    COMMAND) of what a command prints with --json."""
+    from conductor.commands import schema as module
 
-    return finish(command.run(name), as_json=True)
+    if (name == module.OUTPUT) != (command is not None) or (command and command not in module.COMMANDS):
+        wanted = f"one of: {', '.join(module.COMMANDS)}" if name == module.OUTPUT else "nothing after it"
+        raise click.BadParameter(f"{name} takes {wanted}", param_hint="COMMAND")
+    return finish(module.run(name, command), as_json=True)
 
 
 @cli.command(

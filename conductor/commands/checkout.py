@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
+from conductor.commands.output.plans import point_json
 from conductor.errors import ConductorError
 from conductor.gitcli import git
 from conductor.ledger import refs
@@ -18,14 +19,17 @@ from conductor.report import Report
 from conductor.runner.plan.cleanup import remember_checkout
 from conductor.runner.views.point import Point, resolve
 
+if TYPE_CHECKING:
+    from conductor.commands.output import contract as c
+
 
 @dataclass
 class Checkout(Report):
     point: Point
     path: Path
 
-    def to_json(self) -> dict[str, Any]:
-        return {**self.point.to_json(), "path": str(self.path)}
+    def to_json(self) -> c.Checkout:
+        return {**point_json(self.point), "path": str(self.path)}
 
     def render(self) -> str:
         point = self.point

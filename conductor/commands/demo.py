@@ -24,7 +24,9 @@ from typing import Any
 import click
 
 from conductor import resources
+from conductor.commands.output.explanation import ExplanationReport
 from conductor.commands.output.forks import ExplorationReport
+from conductor.commands.output.replays import ReplayReport
 from conductor.errors import ConductorError
 from conductor.gitcli import git, git_text
 from conductor.ledger import refs
@@ -138,10 +140,10 @@ def run(*, keep: bool, directory: str | None) -> DemoReport:
             plan = explored.run.plan
 
             _section("conductor explain step_001 --fork sqlite   (the policy rejection and the repair)")
-            click.echo(explain("step_001", plan=plan, fork="sqlite").render())
+            click.echo(ExplanationReport(explain("step_001", plan=plan, fork="sqlite")).render())
             if explored.recommended is None:
                 _section("conductor explain step_001 --fork json-file   (why this fork failed too)")
-                click.echo(explain("step_001", plan=plan, fork="json-file").render())
+                click.echo(ExplanationReport(explain("step_001", plan=plan, fork="json-file")).render())
                 raise ConductorError(
                     f"the demo's plan completed no fork (scripted answers that pass offline): every"
                     f" fork failed on this machine; the project is kept at {root} to look into",
@@ -153,7 +155,7 @@ def run(*, keep: bool, directory: str | None) -> DemoReport:
     with _environment(root, {**identity, "PATH": env["PATH"]}):
         _section(f"conductor replay {plan} --verify   (no network, no key: the recorded answers)")
         replayed = replay(plan)
-        click.echo(replayed.render())
+        click.echo(ReplayReport(replayed).render())
 
         _section(f"conductor verify {plan}   (provenance of every accepted step, offline)")
         verified = verify_plan(Ledger(root), plan, options=Options())

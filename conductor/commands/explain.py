@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from conductor.runner.views.explanation import Explanation, explain
+from conductor.commands.output.explanation import ExplanationReport
+from conductor.runner.views.explanation import explain
 
 
-def run(step: str, *, plan: str | None, fork: str | None) -> Explanation:
-    return explain(step, plan=plan, fork=fork)
+def run(step: str, *, plan: str | None, fork: str | None) -> ExplanationReport:
+    return ExplanationReport(explain(step, plan=plan, fork=fork))

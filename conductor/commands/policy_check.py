@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from conductor.policy.effective import flatten
 from conductor.policy.project import load_layer
 from conductor.project import POLICY_FILE, find_root
 from conductor.report import Report
+
+if TYPE_CHECKING:
+    from conductor.commands.output import contract as c
 
 
 @dataclass
@@ -17,8 +20,8 @@ class PolicyCheck(Report):
     file: str
     sets: list[str] = field(default_factory=list)  # the settings the file sets
 
-    def to_json(self) -> dict[str, Any]:
-        return {"file": self.file, "valid": True, "sets": self.sets}
+    def to_json(self) -> c.PolicyCheck:
+        return {"path": self.file, "valid": True, "sets": self.sets}
 
     def render(self) -> str:
         return f"{self.file}: valid"

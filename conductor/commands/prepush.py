@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 from conductor.errors import ConductorError
 from conductor.gitcli import git_text
@@ -19,6 +19,9 @@ from conductor.project import find_root
 from conductor.provenance.attestation import Options
 from conductor.provenance.verifier import VerifyReport, verify_plan
 from conductor.report import Report, plural
+
+if TYPE_CHECKING:
+    from conductor.commands.output import contract as c
 
 PREFIX = "conductor pre-push:"
 
@@ -104,11 +107,11 @@ class PrePush(Report):
     def exit_code(self) -> int:
         return 1 if self.failed else 0
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> c.PrePush:
         return {
-            "checked": [f"{plan}/{fork}" for plan, fork in self.checked],
+            "checked": [{"plan": plan, "fork": fork} for plan, fork in self.checked],
             "ok": not self.failed,
-            "failed": [r.to_json() for r in self.reports],
+            "failed": [cast("c.Verification", r.to_json()) for r in self.reports],
             "errors": self.errors,
             "records_left_behind": self.missing,
         }

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from conductor.runner.plan.replay import Replay, replay
+from conductor.commands.output.replays import ReplayReport
+from conductor.runner.plan.replay import replay
 
 
-def run(plan: str, *, verify: bool) -> Replay:
-    return replay(plan, must_match=verify)
+def run(plan: str, *, verify: bool) -> ReplayReport:
+    return ReplayReport(replay(plan), must_match=verify)

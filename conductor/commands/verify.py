@@ -5,7 +5,7 @@ without PLAN, of every plan recorded (newest first, a summary per plan and one a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 from conductor.errors import ConductorError, NotFoundError
 from conductor.ledger.store import Ledger
@@ -14,6 +14,9 @@ from conductor.provenance.attestation import Check, Options
 from conductor.provenance.verifier import VerifyReport, verify_plan
 from conductor.report import Report, plural
 from conductor.runner.logs.plans import load_plan
+
+if TYPE_CHECKING:
+    from conductor.commands.output import contract as c
 
 
 @dataclass
@@ -31,10 +34,10 @@ class Verification(Report):
     def exit_code(self) -> int:
         return 0 if self.ok else 1
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> c.Verification | c.Verifications:
         if self.one:
-            return self.reports[0].to_json()
-        return {"ok": self.ok, "plans": [r.to_json() for r in self.reports]}
+            return cast("c.Verification", self.reports[0].to_json())
+        return {"ok": self.ok, "plans": [cast("c.Verification", r.to_json()) for r in self.reports]}
 
     def render(self) -> str:
         if self.one:

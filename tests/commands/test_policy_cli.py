@@ -121,7 +121,7 @@ def test_policy_check_names_another_file(project: Path, run_cli, tmp_path: Path)
     other.write_text("behavior:\n  max_attempts: 3\n")
     ok = run_cli("policy", "check", str(other), "--json")
     assert ok.code == 0 and json.loads(ok.out) == {
-        "file": str(other),
+        "path": str(other),
         "valid": True,
         "sets": ["behavior.max_attempts"],
     }

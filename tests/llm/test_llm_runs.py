@@ -287,7 +287,7 @@ def test_replay_reproduces_identical_trees_with_no_network_and_no_key(
     result = run_cli("replay", plan, "--verify", "--json")
     assert result.code == 0, result.err
     data = json.loads(result.out)
-    assert data["identical"] is True
+    assert data["identical"] is True and data["replay_of"] == plan
     assert {(s["fork"], s["step"]) for s in data["steps"]} == {
         ("argparse", "step_001"),
         ("click-app", "step_001"),

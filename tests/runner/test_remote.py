@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import threading
 import time
@@ -104,7 +105,10 @@ def test_workers_in_another_clone_do_the_steps_and_the_plan_verifies_them(
     out, err = coordinator.communicate(timeout=60)
     assert coordinator.returncode == 0, err
     plan = json.loads(out)["plan"]
-    assert [(d["step"], d["status"]) for d in done] == [("step_001", "completed"), ("step_002", "completed")]
+    assert [(d["step"], d["state"]) for d in done] == [("step_001", "completed"), ("step_002", "completed")]
+    # a claim's moments as every time in --json: ISO 8601 in UTC, never epoch seconds
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", d["claimed_at"]) for d in done)
+    assert all(d["queued_at"] <= d["claimed_at"] and d["waited_seconds"] >= 0 for d in done)
     assert "claimed by worker far-away" in err and "queued on origin" in err
     branch = proj.branch(plan)
     assert git(proj.root, "show", f"{branch}:a.txt") == "a from afar\n"
@@ -133,7 +137,7 @@ def test_with_no_git_identity_anywhere_a_remote_build_completes_committing_as_co
     out, err = coordinator.communicate(timeout=60)
     assert coordinator.returncode == 0, err
     assert json.loads(out)["state"] == "completed"
-    assert [(d["step"], d["status"]) for d in done] == [("step_001", "completed")]
+    assert [(d["step"], d["state"]) for d in done] == [("step_001", "completed")]
     assert "git has no user identity; committing as Conductor <conductor@localhost>" in err
     plan = json.loads(out)["plan"]
     committer = git(proj.root, "log", "-1", "--format=%cn <%ce>", proj.branch(plan), env=env)
@@ -265,7 +269,7 @@ def test_without_a_sandbox_a_workers_clone_is_watched_and_put_back(shared: tuple
     done = work_until_done(coordinator, clone, hostile, "hostile")
     _, err = coordinator.communicate(timeout=60)
     assert coordinator.returncode == 1
-    assert [d["status"] for d in done] == ["failed"]
+    assert [d["state"] for d in done] == ["failed"]
     assert "changed the worker's repository outside its workspace (put back)" in err, err
     assert not hook.exists()
     assert (clone / "pwned.txt").read_text() == "pwned\n"  # the checkout's files are never removed
@@ -438,7 +442,7 @@ def test_a_worker_runs_an_agent_profile_and_keeps_its_scratch_out_of_the_result(
     done = work_until_done(coordinator, clone, "", "agent-worker", agent="mine")
     _, err = coordinator.communicate(timeout=60)
     assert coordinator.returncode == 0, err
-    assert [d["status"] for d in done] == ["completed"]
+    assert [d["state"] for d in done] == ["completed"]
     assert git(proj.root, "ls-tree", "-r", "--name-only", proj.branch()).split().count(".mine.history") == 0
     assert git(proj.root, "show", f"{proj.branch()}:a.txt") == "a\n"
 

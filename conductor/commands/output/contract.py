@@ -26,6 +26,7 @@ StepState = Literal[
     "failed",
     "abandoned",
 ]
+PrAction = Literal["created", "updated", "written"]  # written: not GitHub, the text is in a file
 Time = str
 """A moment: ISO 8601 in UTC, `2026-03-01T10:00:00.000000Z`."""
 
@@ -422,7 +423,7 @@ class PullRequest(TypedDict):
     branch: str
     remote: str
     pushed: list[str]
-    action: Literal["created", "updated", "written"]
+    action: PrAction
     repo: str | None
     number: int | None
     url: str | None

@@ -1,16 +1,17 @@
-"""Plans, forks and steps as the commands show them: their JSON (contract.py) and their text —
-and the report of a plan after a run (build, fork, resume, revise, approve, reject)."""
+"""Plans, forks, steps and points as the commands show them: their JSON (contract.py) and their
+text — and the report of a plan after a run (build, fork, resume, revise, approve, reject)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 from conductor.report import Report
 
 if TYPE_CHECKING:
     from conductor.commands.output import contract as c
     from conductor.runner.plan.launch import PlanRun
+    from conductor.runner.views.point import Point
     from conductor.runner.views.status import ForkView, PlanView, StepView
 
 
@@ -57,6 +58,17 @@ def step_text(step: StepView) -> str:
     if step.attempt is not None and (step.attempt > 1 or step.state == "repair_scheduled"):
         return f"{name} (attempt {step.attempt})"
     return name
+
+
+def point_json(point: Point) -> c.Point:
+    return {
+        "point": point.label,
+        "plan": point.plan,
+        "fork": point.fork,
+        "step": point.step,
+        "commit": point.commit,
+        "record": point.record,
+    }
 
 
 def when(time: str) -> str:
@@ -124,11 +136,3 @@ class RunReport(Report):
 
     def render(self) -> str:
         return run_text(self.run)
-
-
-def confidence_of(data: Any) -> c.Confidence | None:
-    """A recorded confidence as the contract shows it (level and score), or None."""
-    if isinstance(data, dict) and data.get("level") in ("high", "medium", "low"):
-        score = data.get("score")
-        return {"level": data["level"], "score": float(score) if isinstance(score, int | float) else None}
-    return None

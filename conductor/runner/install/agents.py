@@ -9,10 +9,8 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from conductor.executors.profiles import AGENTS_FILE, Profile, load
-from conductor.report import Report, table
+from conductor.executors.profiles import Profile, load
 
 VERSION_TIMEOUT = 20.0
 
@@ -29,21 +27,6 @@ class AgentInfo:
     keys: dict[str, bool]  # its API-key variables: set in this environment or not
     scratch: list[str] = field(default_factory=list)
     command: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "description": self.description,
-            "origin": self.origin,
-            "program": self.program,
-            "installed": self.path is not None,
-            "path": self.path,
-            "version": self.version,
-            "install": self.install,
-            "keys": self.keys,
-            "scratch": self.scratch,
-            "command": self.command,
-        }
 
 
 def version(path: str, arguments: list[str]) -> str | None:
@@ -89,36 +72,9 @@ def describe(profile: Profile) -> AgentInfo:
     )
 
 
-@dataclass
-class AgentsReport(Report):
-    agents: list[AgentInfo]
-
-    def to_json(self) -> list[dict[str, Any]]:
-        return [agent.to_json() for agent in self.agents]
-
-    def render(self) -> str:
-        rows = [["AGENT", "INSTALLED", "API KEY", "FROM"]]
-        for agent in self.agents:
-            installed = (agent.version or agent.path or "") if agent.path else "no"
-            keys = [name for name, present in agent.keys.items() if present]
-            key = (keys[0] + " set") if keys else ("none set" if agent.keys else "-")
-            rows.append([agent.name, installed, key, agent.origin])
-        lines = [table(rows)]
-        missing = [a for a in self.agents if a.path is None and a.install]
-        if missing:
-            lines.append("")
-            lines += [f"Install {a.name}: {a.install}" for a in missing]
-        lines.append("")
-        lines.append("Run one: conductor build --plan plan.yaml --agent NAME [--model MODEL]")
-        lines.append(
-            f"Add or change one in {AGENTS_FILE} (docs/agents.md); details: conductor agents NAME --json"
-        )
-        return "\n".join(lines)
-
-
-def agents(root: Path | None, names: list[str] | None = None) -> AgentsReport:
+def agents(root: Path | None, names: list[str] | None = None) -> list[AgentInfo]:
     """The profiles (all, or those named), each probed for its program and version at once."""
     profiles = load(root)
     chosen = [profiles[name] for name in names] if names else list(profiles.values())
     with ThreadPoolExecutor(max_workers=max(1, len(chosen))) as pool:
-        return AgentsReport(list(pool.map(describe, chosen)))
+        return list(pool.map(describe, chosen))

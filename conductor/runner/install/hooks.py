@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import shlex
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from conductor import resources
 from conductor.errors import HookError
 from conductor.gitcli import git_text
-from conductor.report import Report
 
 MARKER = "# conductor-hook:"
 PYTHON_LINE = "CONDUCTOR_PYTHON=python3"
@@ -28,9 +27,6 @@ class HookChange:
     hook: str
     path: Path
     action: str  # installed, updated, replaced, skipped, removed, restored, absent, foreign
-
-    def to_json(self) -> dict[str, str]:
-        return {"hook": self.hook, "path": str(self.path), "action": self.action}
 
 
 def hooks_dir() -> Path:
@@ -65,7 +61,7 @@ def is_ours(path: Path) -> bool:
     return MARKER in head
 
 
-def install(hooks: list[str], *, force: bool, optional: tuple[str, ...] = ()) -> HookChanges:
+def install(hooks: list[str], *, force: bool, optional: tuple[str, ...] = ()) -> list[HookChange]:
     """Install each hook; refuse (before writing any) if a foreign hook is in the way, except
     for an `optional` one, which is then left alone (skipped) unless `force` is given."""
     directory = hooks_dir()
@@ -95,10 +91,10 @@ def install(hooks: list[str], *, force: bool, optional: tuple[str, ...] = ()) ->
         tmp.chmod(0o755)
         tmp.replace(path)
         changes.append(HookChange(hook, path, action))
-    return HookChanges(changes)
+    return changes
 
 
-def uninstall(hooks: list[str]) -> HookChanges:
+def uninstall(hooks: list[str]) -> list[HookChange]:
     """Remove Conductor's hooks (restoring a hook --force displaced); leave others alone."""
     directory = hooks_dir()
     changes = []
@@ -116,28 +112,4 @@ def uninstall(hooks: list[str]) -> HookChanges:
                 changes.append(HookChange(hook, path, "restored"))
             else:
                 changes.append(HookChange(hook, path, "removed"))
-    return HookChanges(changes)
-
-
-DESCRIBE = {
-    "installed": "installed",
-    "updated": "updated (it was already Conductor's)",
-    "replaced": f"installed; the previous hook was kept as <hook>{BACKUP_SUFFIX}",
-    "skipped": "not installed: a hook not written by Conductor is there (--force replaces it, keeping it as"
-    f" <hook>{BACKUP_SUFFIX}); until Conductor's runs, CONDUCTOR_OVERRIDE is refused",
-    "removed": "removed",
-    "restored": "removed; the hook it replaced was restored",
-    "absent": "not installed, nothing to do",
-    "foreign": "left alone: it was not written by Conductor",
-}
-
-
-@dataclass
-class HookChanges(Report):
-    changes: list[HookChange] = field(default_factory=list)
-
-    def to_json(self) -> list[dict[str, str]]:
-        return [c.to_json() for c in self.changes]
-
-    def render(self) -> str:
-        return "\n".join(f"{c.hook}: {DESCRIBE[c.action]} ({c.path})" for c in self.changes)
+    return changes

@@ -5,7 +5,6 @@ produced the same tree."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from conductor.executors.llm import LLMExecutor, replay_provider
 from conductor.ledger import refs
@@ -14,7 +13,6 @@ from conductor.ledger.store import Ledger, utc_now
 from conductor.models.event import EventType
 from conductor.progress import say
 from conductor.project import find_root
-from conductor.report import Report
 from conductor.runner.logs.plans import PlanRecord, derived_id, load_plan, record_plan
 from conductor.runner.plan.launch import execute
 
@@ -23,63 +21,28 @@ from conductor.runner.plan.launch import execute
 class StepComparison:
     fork: str
     step: str
-    original: str | None
-    replayed: str | None
+    original: str | None  # the tree the step committed in the plan replayed
+    replayed: str | None  # ... and in its replay
 
     @property
     def same(self) -> bool:
         return self.original is not None and self.original == self.replayed
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "fork": self.fork,
-            "step": self.step,
-            "original_tree": self.original,
-            "replayed_tree": self.replayed,
-            "same": self.same,
-        }
-
 
 @dataclass
-class Replay(Report):
+class Replay:
+    """A replay of `source` as the new plan `plan`: each accepted step's trees compared, and the
+    requests that differed from the recorded ones (`drift`)."""
+
     source: str
     plan: str
     state: str
     steps: list[StepComparison] = field(default_factory=list)
     drift: list[str] = field(default_factory=list)
-    must_match: bool = False  # `--verify`: a different tree is a failure
 
     @property
     def identical(self) -> bool:
         return bool(self.steps) and all(s.same for s in self.steps)
-
-    @property
-    def exit_code(self) -> int:
-        return 1 if self.must_match and not self.identical else 0
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "source": self.source,
-            "plan": self.plan,
-            "state": self.state,
-            "identical": self.identical,
-            "steps": [s.to_json() for s in self.steps],
-            "request_drift": self.drift,
-        }
-
-    def render(self) -> str:
-        lines = [f"replayed {self.source} as {self.plan}: {self.state}"]
-        for step in self.steps:
-            mark = "same tree" if step.same else "DIFFERENT"
-            trees = f"{(step.original or '-')[:12]} vs {(step.replayed or '-')[:12]}"
-            lines.append(f"  {step.fork}/{step.step}: {mark}  ({trees})")
-        if self.drift:
-            lines.append(
-                "  (requests that differed from the recorded ones, e.g. through lessons learned since,"
-                f" were answered all the same: {', '.join(self.drift)})"
-            )
-        lines.append("Every step produced the same tree." if self.identical else "The replay diverged.")
-        return "\n".join(lines)
 
 
 def accepted_trees(ledger: Ledger, plan: str, fork: str) -> dict[str, str]:
@@ -91,7 +54,7 @@ def accepted_trees(ledger: Ledger, plan: str, fork: str) -> dict[str, str]:
     return trees
 
 
-def replay(plan_id: str, *, must_match: bool = False) -> Replay:
+def replay(plan_id: str) -> Replay:
     root = find_root()
     ledger = Ledger(root)
     source = load_plan(ledger, plan_id)
@@ -113,7 +76,7 @@ def replay(plan_id: str, *, must_match: bool = False) -> Replay:
     record_plan(ledger, record)
     say(f"replaying plan {plan_id} from its recordings as {record.id} (no network, no key)")
     outcome = execute(ledger, record, executor, root=root, yes=True, jobs=min(4, len(source.spec.forks)))
-    result = Replay(plan_id, record.id, outcome.state, must_match=must_match)
+    result = Replay(plan_id, record.id, outcome.state)
     for fork in source.spec.forks:
         original = accepted_trees(ledger, plan_id, fork.id)
         replayed = accepted_trees(ledger, record.id, fork.id)

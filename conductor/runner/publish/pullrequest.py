@@ -18,14 +18,15 @@ from conductor.gitcli import OVERRIDE_VARIABLE, git_text, hardened
 from conductor.ledger import refs
 from conductor.ledger.store import Ledger
 from conductor.progress import say
-from conductor.report import Report, plural
 from conductor.runner.logs.plans import ANY_STATE, latest_plan, load_plan
 from conductor.runner.publish import github, prbody, prsteps
 from conductor.runner.views import compare
 
 
 @dataclass
-class PrReport(Report):
+class PullRequest:
+    """A fork pushed and its pull request opened, updated, or (not GitHub) written to a file."""
+
     plan: str
     fork: str
     branch: str
@@ -40,42 +41,6 @@ class PrReport(Report):
     repo: str | None = None
     body_file: str | None = None
     instructions: list[str] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "plan": self.plan,
-            "fork": self.fork,
-            "branch": self.branch,
-            "remote": self.remote,
-            "pushed": self.pushed,
-            "action": self.action,
-            "repo": self.repo,
-            "number": self.number,
-            "url": self.url,
-            "draft": self.draft,
-            "title": self.title,
-            "body": self.body,
-            "body_file": self.body_file,
-        }
-
-    def render(self) -> str:
-        sources = [r.removeprefix("refs/heads/") for r in self.pushed[1:] if r.startswith("refs/heads/")]
-        records = len(self.pushed) - 1 - len(sources)
-        also = f" (and {', '.join(sources)}, which it was forked from)" if sources else ""
-        pushed = f"pushed {self.branch}{also} and {plural(records, 'record ref')} to {self.remote}"
-        if self.action == "written":
-            return "\n".join(
-                [
-                    pushed,
-                    f"{self.remote} is not GitHub: the pull request's text is in {self.body_file}",
-                    "",
-                    *self.instructions,
-                    "",
-                    self.body.rstrip(),
-                ]
-            )
-        draft = " (draft)" if self.draft else ""
-        return f"{pushed}\n{self.action} pull request #{self.number}{draft} on {self.repo}: {self.url}"
 
 
 def parse_target(target: str | None) -> tuple[str | None, str | None]:
@@ -331,7 +296,7 @@ def open_pr(
     base: str | None,
     repo: str | None,
     draft: bool,
-) -> PrReport:
+) -> PullRequest:
     ledger = Ledger(root)
     plan, fork = parse_target(target)
     if plan is None:
@@ -364,7 +329,7 @@ def open_pr(
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(f"# {title}\n\n{body}", encoding="utf-8")
         url = shown_url(_remote_url(root, remote))
-        return PrReport(
+        return PullRequest(
             plan, fork, facts.branch, remote, pushed, title, body, "written",
             body_file=str(out),
             instructions=[
@@ -390,7 +355,7 @@ def open_pr(
     else:
         into = base or default_branch(root, remote)
         pr, action = api.create(title=title, head=head, base=into, body=body, draft=draft), "created"
-    return PrReport(
+    return PullRequest(
         plan, fork, facts.branch, remote, pushed, title, body, action,
         number=pr.number, url=pr.url, draft=pr.draft, repo=where.repo.slug,
     )  # fmt: skip

@@ -52,7 +52,6 @@ from conductor.models.untrusted import UntrustedError
 from conductor.policy.project import effective
 from conductor.progress import say
 from conductor.project import find_root, private_state, state_home
-from conductor.report import Report, plural
 from conductor.runner.place.workspace import environment as workspace_env
 from conductor.sandbox import fingerprint
 from conductor.sandbox.confinement import Confinement, exposed_paths, isolate
@@ -64,20 +63,12 @@ COMMIT_LIMIT = 64 * 1024  # bytes of a task commit whose message is read (its Qu
 
 
 @dataclass
-class WorkerReport(Report):
+class WorkerRun:
+    """What a worker did: the tasks it did (each with its timing), the claims it lost."""
+
     done: list[dict[str, Any]] = field(default_factory=list)
     lost: list[str] = field(default_factory=list)  # claims another worker won
     skipped: list[str] = field(default_factory=list)  # tasks not signed with this worker's key
-
-    def to_json(self) -> dict[str, Any]:
-        return {"done": self.done, "lost_claims": self.lost, "skipped": self.skipped}
-
-    def render(self) -> str:
-        return (
-            f"{plural(len(self.done), 'task')} done"
-            + (f", {len(self.lost)} claimed by others" if self.lost else "")
-            + (f", {len(self.skipped)} skipped (not signed with this worker's key)" if self.skipped else "")
-        )
 
 
 def signed(queue: Queue, key: bytes, base: str, task_commit: str) -> bool:
@@ -133,7 +124,7 @@ def work(
     poll_seconds: float = CAP_SECONDS,
     jobs: int = 1,
     say_fn: Callable[[str], None] = say,
-) -> WorkerReport:
+) -> WorkerRun:
     """Claim and do queued tasks, up to `jobs` at once, until stopped (or, with `once`, until a
     look at the queue finds nothing to claim and nothing is running)."""
     root = find_root()
@@ -149,7 +140,7 @@ def work(
             f"the worker's name {untrusted.shown(worker)} cannot be used",
             hint="give --name one line of at most 100 characters, without control characters",
         ) from None
-    report = WorkerReport()
+    report = WorkerRun()
     backoff = Backoff(cap=poll_seconds)
     commands: set[str] = set()  # slots whose command runs: at most `jobs`
     threads: dict[str, threading.Thread] = {}  # slot -> its thread, until its result is pushed

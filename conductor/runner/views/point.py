@@ -9,7 +9,6 @@ too.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from conductor.errors import ConductorError, NotFoundError
 from conductor.ledger import refs
@@ -32,16 +31,6 @@ class Point:
     @property
     def label(self) -> str:
         return f"{self.plan}/{self.fork}" + (f"@{self.step}" if self.step else "")
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "point": self.label,
-            "plan": self.plan,
-            "fork": self.fork,
-            "step": self.step,
-            "commit": self.commit,
-            "record": self.record,
-        }
 
 
 def parse(text: str) -> tuple[str, str, str | None]:
