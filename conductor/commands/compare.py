@@ -12,6 +12,7 @@ from conductor.ledger import refs
 from conductor.ledger.store import Ledger
 from conductor.project import find_root
 from conductor.report import Report
+from conductor.runner.logs import planlog
 from conductor.runner.logs.plans import ANY_STATE, latest_plan, load_plan
 from conductor.runner.views import compare
 from conductor.runner.views.compare import Comparison
@@ -69,7 +70,7 @@ def run(plan: str | None) -> CompareReport:
     plan_id = plan or latest_plan(ledger, states=ANY_STATE)
     record = load_plan(ledger, plan_id)  # an unknown plan is named here, with the known ones
     tip = ledger.tip(refs.plan_log(plan_id))
-    state = (tip.event.state if tip is not None else None) or "running"
+    state = planlog.state_of(tip)
     if len(ledger.forks(plan_id)) < 2:
         return CompareReport(
             compare.current(ledger, plan_id, state),

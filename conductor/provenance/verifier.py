@@ -8,12 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from conductor.errors import NotFoundError
+from conductor.errors import LedgerFormatError, NotFoundError
 from conductor.ledger import refs
 from conductor.ledger.snapshot import Snapshot
 from conductor.ledger.store import Ledger
 from conductor.models import untrusted
 from conductor.models.event import Event, EventType
+from conductor.models.forkrecord import ForkRecord
 from conductor.models.layout import FORK_FILE
 from conductor.provenance.attestation import Check, Options, StepReport, accepted_steps, verify_step
 from conductor.provenance.branches import ADOPTED, PRUNED, contains, locate
@@ -141,12 +142,13 @@ def _last_accepted(ledger: Ledger, plan: str, fork: str) -> str | None:
 
 
 def _fork_base(tip: Snapshot) -> str | None:
+    """The base fork.json names, or None when there is none or the record is not one."""
     raw = tip.read(FORK_FILE)
     try:
-        base = untrusted.load_object(raw, name=FORK_FILE).get("base") if raw is not None else None
-    except ValueError:
+        record = ForkRecord.from_json(untrusted.load_object(raw, name=FORK_FILE)) if raw is not None else None
+    except (ValueError, LedgerFormatError):
         return None
-    return str(base) if base else None
+    return record.base if record is not None and record.base else None
 
 
 def verify_fork(ledger: Ledger, plan: str, fork: str, options: Options) -> tuple[Check, list[StepReport]]:

@@ -1,6 +1,7 @@
 """The fork's state kept in its log's tree (docs/storage.md "The folded state"): every event the
 runner records carries the state after it, a resumed run starts from it, and a log whose tip
-keeps none that can be trusted is folded instead (issue 13, point 2)."""
+keeps none that can be trusted is folded instead (issue 13, point 2). The writers outside a run
+keep it too: tests/runner/test_log_writers.py."""
 
 from __future__ import annotations
 
@@ -43,8 +44,7 @@ def test_every_event_the_run_records_keeps_the_state_after_it(proj: Project, run
     assert build(run_cli, proj, plan, proj.agent(REPAIRED)).code == 0
     kept = kept_states(proj)
     events = [event for event, _ in kept]
-    assert kept[0][1] is None  # fork.created is recorded before the run
-    for n, (event, state) in enumerate(kept[1:], start=2):
+    for n, (event, state) in enumerate(kept, start=1):  # fork.created, recorded before the run, too
         assert state == ForkState.replay(proj.only_plan(), "main", events[:n]), event.type
     # each completed step's file is written once, as it completes; every other event rewrites
     # only state.json (what an event costs does not grow with the steps before it)
@@ -62,12 +62,16 @@ def test_a_run_goes_on_from_a_tip_whose_state_is_behind_it(proj: Project, run_cl
     halted = run_cli("build", "--plan", plan, "--exec", proj.agent(PLAIN))  # MEDIUM without verify
     assert halted.code == 1 and "needs approval" in halted.err
     assert kept_states(proj)[-1][1] is not None
-    assert run_cli("approve", "step_001").code == 0  # approval.granted: recorded outside the run
+    ledger, plan_id = proj.ledger(), proj.only_plan()
+    note = Event(EventType.NOTE, plan=plan_id, fork="main", summary="written by an older Conductor")
+    ledger.append(refs.fork_log(plan_id, "main"), note)  # no folded state with it
+    assert kept_states(proj)[-1][1] is None
+    assert run_cli("approve", "step_001").code == 0  # folds the log once, then keeps the state
     kept = kept_states(proj)
-    granted = next(i for i, (e, _) in enumerate(kept) if e.type is EventType.APPROVAL_GRANTED)
-    assert kept[granted][1] is None  # the state was left behind; the run folded the log
-    assert all(state is not None for _, state in kept[granted + 1 :])
+    noted = next(n for n, (event, _) in enumerate(kept) if event.type is EventType.NOTE)
+    assert all(state is not None for _, state in kept[noted + 1 :])
     assert kept[-1][1] == proj.state()
+    assert proj.state().status.value == "completed"
 
 
 def test_state_of_another_format_is_not_trusted(proj: Project, run_cli) -> None:

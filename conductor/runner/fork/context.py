@@ -1,5 +1,6 @@
 """One fork during a run: its plan, its records, its worktree and mailbox, its state — and the
-one way to record an event (`Fork.record`: append to the fork log, then fold it in).
+one way to record an event (`Fork.record`: through the fork's ForkLog, runner/logs/forklog.py,
+which appends it with the state after it and folds it in; then the mailbox's audit log).
 
 The run itself is forkrunner.py's; the phases it calls (reconcile.py, handout.py,
 verdicts.py) each get the `Fork` to act on.
@@ -30,6 +31,7 @@ from conductor.project import HANDOFF_DIR, private_state, state_home
 from conductor.runner.fork import tasks
 from conductor.runner.logs import memory as memory_module
 from conductor.runner.logs import records
+from conductor.runner.logs.forklog import ForkLog
 from conductor.runner.logs.plans import PlanRecord, step_ids
 from conductor.runner.place import detection, workspace
 from conductor.runner.place.index_sync import IndexSync
@@ -43,11 +45,6 @@ if TYPE_CHECKING:
 
 open_network_note = threading.Event()  # said once per process
 LIVE = (Phase.PENDING, Phase.CLAIMED, Phase.RECEIVED)  # an attempt is out, in the worktree its task names
-FORK_STATES = {
-    EventType.FORK_HALTED: "halted",
-    EventType.FORK_COMPLETED: "completed",
-    EventType.FORK_FAILED: "failed",
-}
 
 
 @dataclass
@@ -80,12 +77,12 @@ class Fork:
         self.id = fork_id
         self.executor = executor
         self.options = options
-        self.ref = refs.fork_log(plan.id, fork_id)
+        self.log = ForkLog(ledger, plan.id, fork_id)
+        self.ref = self.log.ref
         self.branch = refs.code_branch(plan.id, fork_id)
         self.mailbox = Mailbox(repo_root / HANDOFF_DIR, plan.id, fork_id)
         self.memory = memory_module.Memory(ledger)
         secrets.declare(plan.effective(fork_id).secret_names)
-        self.state = _state(ledger, self.ref, plan.id, fork_id)
         self.worktree = fork_worktree(
             repo_root=repo_root,
             git_dir=ledger.git_dir,
@@ -102,6 +99,11 @@ class Fork:
         self._confinements: dict[str, Confinement] = {}
 
     @property
+    def state(self) -> ForkState:
+        """The fork's state after the last event of its log (its ForkLog keeps it)."""
+        return self.log.state
+
+    @property
     def redact(self) -> Redactor:
         """What the ledger redacts as it writes (what is digested before it is written, too)."""
         return self.ledger.redactor
@@ -116,21 +118,8 @@ class Fork:
         data: dict[str, Any] | None = None,
         changes: records.Changes | records.Move | None = None,
     ) -> Event:
-        """Append one event (and its record changes) to the fork log, then fold it in."""
-        event = Event(
-            kind,
-            plan=self.plan.id,
-            fork=self.id,
-            step=step,
-            attempt=attempt,
-            summary=summary,
-            state=FORK_STATES.get(kind, "running"),
-            data=data or {},
-        )
-        recorded = self.ledger.append(
-            self.ref, event, changes, fold=lambda previous, now: records.fold_state(previous, now, self.state)
-        )
-        self.state.apply(recorded)
+        """Append one event (and its record changes) to the fork log, with the state after it."""
+        recorded = self.log.record(kind, summary, step=step, attempt=attempt, data=data, changes=changes)
         self.mailbox.append_audit(recorded)
         return recorded
 
@@ -245,13 +234,3 @@ class Fork:
         self.index_sync.settle()
         if self.watcher is not None:
             self.watcher.close()
-
-
-def _state(ledger: Ledger, ref: str, plan: str, fork: str) -> ForkState:
-    """The fork's state from its log's tip, or, when the tip keeps none that can be trusted (a
-    log written before it was kept, or by a writer that keeps none), folded from its events."""
-    tip = ledger.tip(ref)
-    kept = records.read_state(tip, plan, fork) if tip is not None else None
-    if kept is not None:
-        return kept
-    return ForkState.replay(plan, fork, list(ledger.log(ref, newest_first=False)))

@@ -10,7 +10,6 @@ left in the mailbox is never thrown away: the change is refused until it is veri
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,12 +20,13 @@ from conductor.errors import ConductorError
 from conductor.ledger import refs
 from conductor.ledger.store import Ledger
 from conductor.mailbox import Mailbox
-from conductor.models.event import Event, EventType
+from conductor.models.event import EventType
 from conductor.models.layout import IN_PROGRESS, PLAN_FILE, RESULT, WORKER
 from conductor.progress import say
 from conductor.project import HANDOFF_DIR
 from conductor.runner.fork import verdicts
 from conductor.runner.logs.planlock import plan_lock
+from conductor.runner.logs.planlog import PlanLog
 from conductor.runner.logs.plans import PlanRecord
 
 if TYPE_CHECKING:
@@ -58,19 +58,11 @@ def change_executor(ledger: Ledger, plan: PlanRecord, new: dict[str, Any], *, re
     change = f"from {describe(plan.executor)} to {describe(new)}"
     with plan_lock(ledger.git_dir, plan.id):
         _refuse_waiting_results(ledger, plan, repo_root, describe(plan.executor))
-        ref = refs.plan_log(plan.id)
-        tip = ledger.tip(ref)
-        changed = replace(plan, executor=new)
-        ledger.append(
-            ref,
-            Event(
-                EventType.NOTE,
-                plan=plan.id,
-                summary=f"executor changed {change} (conductor resume)",
-                state=(tip.event.state if tip is not None else None) or "running",  # the plan's, unchanged
-                data={"executor": {"from": plan.executor, "to": new}},
-            ),
-            {PLAN_FILE: json.dumps(changed.to_json(), indent=2) + "\n"},
+        PlanLog(ledger, plan.id).record(
+            EventType.NOTE,
+            f"executor changed {change} (conductor resume)",
+            data={"executor": {"from": plan.executor, "to": new}},
+            changes={PLAN_FILE: replace(plan, executor=new).dumps()},
         )
     plan.executor = new
     say(f"plan {plan.id}: executor changed {change}; later resumes keep it")

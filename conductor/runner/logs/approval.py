@@ -1,5 +1,6 @@
 """A reviewer's decision on a step that waits for approval (LOW confidence), for `conductor
-approve STEP` and `conductor reject STEP`: found, then recorded in the fork log."""
+approve STEP` and `conductor reject STEP`: found, then recorded in the fork log (through its
+ForkLog, so the state its tip keeps stays its own)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from conductor.engine.state import ForkState, Phase
 from conductor.errors import ConductorError, NotFoundError
 from conductor.ledger import refs
 from conductor.ledger.store import Ledger
-from conductor.models.event import Event, EventType
+from conductor.models.event import EventType
 from conductor.project import find_root
+from conductor.runner.logs.forklog import ForkLog
 
 
 @dataclass(frozen=True)
@@ -61,17 +63,11 @@ def record_decision(step: str, *, plan: str | None, fork: str | None, approve: b
     who = "{} <{}>".format(*ledger.identity())
     kind = EventType.APPROVAL_GRANTED if approve else EventType.APPROVAL_DENIED
     verb = "approved" if approve else "rejected"
-    ledger.append(
-        refs.fork_log(waiting.plan, waiting.fork),
-        Event(
-            kind,
-            plan=waiting.plan,
-            fork=waiting.fork,
-            step=step,
-            attempt=waiting.attempt or None,
-            summary=f"{verb} by {who}" + (f": {reason}" if reason else ""),
-            state="halted",
-            data={"by": who, "reason": reason},
-        ),
+    ForkLog(ledger, waiting.plan, waiting.fork).record(
+        kind,
+        f"{verb} by {who}" + (f": {reason}" if reason else ""),
+        step=step,
+        attempt=waiting.attempt or None,
+        data={"by": who, "reason": reason},
     )
     return waiting

@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from conductor.engine.state import FINAL
-from conductor.errors import ConductorError, LedgerFormatError, NotFoundError
+from conductor.errors import ConductorError, NotFoundError
 from conductor.ledger import refs
 from conductor.ledger.store import Ledger
-from conductor.models.event import Event, EventType
-from conductor.models.layout import FORK_FILE, PLAN_FILE, PLAN_POLICY, llm_folder
+from conductor.models.event import EventType
+from conductor.models.forkrecord import RECORD_FORMAT, ForkRecord, PlannedStep, check_format
+from conductor.models.layout import PLAN_FILE, PLAN_POLICY, llm_folder
 from conductor.models.loader import validate
 from conductor.models.origin import Origin
 from conductor.models.plan import ForkSpec, PlanSpec, StepSpec
@@ -28,6 +29,9 @@ from conductor.models.policy import PolicyFile
 from conductor.models.source import Location, parse
 from conductor.policy.effective import EffectivePolicy, PolicyLayer
 from conductor.project import POLICY_FILE
+from conductor.runner.logs import planlog
+from conductor.runner.logs.forklog import ForkLog
+from conductor.runner.logs.planlog import PlanLog
 
 if TYPE_CHECKING:
     from conductor.ledger.snapshot import Snapshot
@@ -85,20 +89,6 @@ def _suffix(rng: random.Random | None) -> str:
     )
 
 
-RECORD_FORMAT = 1
-"""The format of plan.json and fork.json (their `format`; a record without one is format 1)."""
-
-
-def check_format(data: Any, *, what: str) -> None:
-    """Refuse a plan.json or fork.json (`what`) of a newer format than this Conductor reads."""
-    version = data.get("format", 1) if isinstance(data, dict) else 1
-    if isinstance(version, int) and version > RECORD_FORMAT:
-        raise LedgerFormatError(
-            f"{what} was written in format {version}; this Conductor reads format {RECORD_FORMAT}",
-            hint="upgrade Conductor to read it",
-        )
-
-
 class PlanExists(ConductorError):
     """A new plan's id is taken: a plan is only ever joined through `conductor resume`."""
 
@@ -135,6 +125,10 @@ class PlanRecord:
             "branch": self.branch,
             **origin,
         }
+
+    def dumps(self) -> str:
+        """`plan.json`'s text, as the plan log's tree keeps it."""
+        return json.dumps(self.to_json(), indent=2) + "\n"
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> PlanRecord:
@@ -216,19 +210,13 @@ def record_plan(ledger: Ledger, plan: PlanRecord) -> None:
     """Write a new plan's log and, for each fork, its branch and fork log. An id that is taken
     is refused (PlanExists), never joined — even when another process takes it meanwhile."""
     files = {
-        PLAN_FILE: json.dumps(plan.to_json(), indent=2) + "\n",
+        PLAN_FILE: plan.dumps(),
         PLAN_POLICY: json.dumps(plan.effective(plan.spec.forks[0].id).to_json(), indent=2) + "\n",
     }
-    created = ledger.append_once(
-        refs.plan_log(plan.id),
-        Event(
-            EventType.PLAN_CREATED,
-            plan=plan.id,
-            summary=plan.goal or plan.id,
-            state="running",
-            data={"base": plan.base, "source": plan.source, "forks": [f.id for f in plan.spec.forks]},
-        ),
-        lambda snapshot: files if snapshot is None else None,
+    created = PlanLog(ledger, plan.id).create(
+        plan.goal or plan.id,
+        data={"base": plan.base, "source": plan.source, "forks": [f.id for f in plan.spec.forks]},
+        files=files,
     )
     if created is None:
         raise PlanExists(
@@ -248,27 +236,18 @@ def ensure_fork(ledger: Ledger, plan: PlanRecord, fork: ForkSpec) -> None:
                 f"cannot create branch {refs.short_branch(plan.id, fork.id)}: {exc.message}",
                 hint="a branch named 'conductor' (without a slash) blocks conductor/*; rename it",
             ) from exc
-    log = refs.fork_log(plan.id, fork.id)
-    if ledger.tip(log) is None:
-        info = {
-            "format": RECORD_FORMAT,
-            "id": fork.id,
-            "strategy": fork.strategy,
-            "branch": refs.short_branch(plan.id, fork.id),
-            "base": plan.base,
-            "steps": [{"id": i, "title": s.title} for i, s in zip(step_ids(fork), fork.steps, strict=True)],
-        }
-        ledger.append(
-            log,
-            Event(
-                EventType.FORK_CREATED,
-                plan=plan.id,
-                fork=fork.id,
-                summary=fork.strategy or fork.id,
-                state="running",
-            ),
-            {FORK_FILE: json.dumps(info, indent=2) + "\n"},
-        )
+    ForkLog.create(ledger, plan.id, fork_record(plan, fork), summary=fork.strategy or fork.id)
+
+
+def fork_record(plan: PlanRecord, fork: ForkSpec) -> ForkRecord:
+    """The `fork.json` of one of the plan's forks, as its log starts with it."""
+    return ForkRecord(
+        id=fork.id,
+        strategy=fork.strategy,
+        branch=refs.short_branch(plan.id, fork.id),
+        base=plan.base,
+        steps=tuple(PlannedStep(i, s.title) for i, s in zip(step_ids(fork), fork.steps, strict=True)),
+    )
 
 
 def exchange_record(
@@ -287,13 +266,13 @@ def exchange_record(
 
 def record_exchanges(ledger: Ledger, plan_id: str, exchanges: list[Exchange]) -> None:
     """The planner's model calls, in the plan log (made before the plan existed, or spawning)."""
+    log = PlanLog(ledger, plan_id)
     for exchange in exchanges:
-        ledger.append(
-            refs.plan_log(plan_id),
-            Event(
-                EventType.LLM_EXCHANGE, plan=plan_id, summary=exchange.summary(), data=exchange.event_data()
-            ),
-            exchange_record(llm_folder(exchange.request.scope), exchange),
+        log.record(
+            EventType.LLM_EXCHANGE,
+            exchange.summary(),
+            data=exchange.event_data(),
+            changes=exchange_record(llm_folder(exchange.request.scope), exchange),
         )
 
 
@@ -307,7 +286,7 @@ def latest_plan(ledger: Ledger, *, states: tuple[str, ...]) -> str:
     best: tuple[str, str] | None = None
     for plan in ledger.plans():
         tip = ledger.tip(refs.plan_log(plan))
-        if tip is None or (tip.event.state or "running") not in states:
+        if tip is None or planlog.state_of(tip) not in states:
             continue
         created = load_plan(ledger, plan).created
         if best is None or created > best[0]:

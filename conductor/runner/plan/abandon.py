@@ -2,8 +2,9 @@
 records say — a step that can never pass, a log a command cannot read — the end is recorded
 with its reason, so `status` stops showing it as running and `clean` can remove its files.
 
-Only the tips of the logs are read (their states), never the plan's records in full, so a
-plan whose records break other commands can still be ended.
+Only the tips of the logs are read (their states, and an ending fork's folded state, which its
+ForkLog keeps with the end), never the plan's records in full, so a plan whose records break
+other commands can still be ended.
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ from typing import Any
 from conductor.errors import ConductorError, NotFoundError
 from conductor.ledger import refs
 from conductor.ledger.store import Ledger
-from conductor.models.event import Event, EventType
+from conductor.models.event import EventType
 from conductor.project import find_root
 from conductor.report import Report
+from conductor.runner.logs import forklog, planlog
+from conductor.runner.logs.forklog import ForkLog
 from conductor.runner.logs.planlock import plan_lock
+from conductor.runner.logs.planlog import PlanLog
 from conductor.runner.logs.plans import FINISHED
 
 
@@ -64,35 +68,22 @@ def abandon(plan: str, *, fork: str | None, reason: str) -> Abandoned:
     with plan_lock(ledger.git_dir, plan):  # refused while a live process runs the plan
         states = {}
         for fork_id in forks:
-            ref = refs.fork_log(plan, fork_id)
-            tip = ledger.tip(ref)
-            state = (tip.event.state if tip is not None else None) or "running"
+            state = forklog.state_of(ledger.tip(refs.fork_log(plan, fork_id)))
             if (fork is None or fork_id == fork) and state not in FINISHED:
-                ledger.append(
-                    ref,
-                    Event(EventType.FORK_ABANDONED, plan=plan, fork=fork_id, summary=why, state="abandoned"),
-                )
-                state = "abandoned"
+                log = ForkLog(ledger, plan, fork_id)
+                log.record(EventType.FORK_ABANDONED, why)
+                state = log.state.status.value
                 result.forks.append(fork_id)
             elif fork is None or fork_id == fork:
                 result.already.append(fork_id)
             states[fork_id] = state
-        current = (plan_tip.event.state if plan_tip is not None else None) or "running"
-        result.plan_state = current
+        plan_log = PlanLog(ledger, plan)
+        current = result.plan_state = planlog.state_of(plan_tip)
         if all(state in FINISHED for state in states.values()) and current not in FINISHED:
-            result.plan_state = "completed" if "completed" in states.values() else "abandoned"
-            kind = EventType.PLAN_COMPLETED if result.plan_state == "completed" else EventType.PLAN_ABANDONED
+            kind = EventType.PLAN_COMPLETED if "completed" in states.values() else EventType.PLAN_ABANDONED
             summary = ", ".join(f"{f} {s}" for f, s in states.items())
-            ledger.append(
-                plan_ref,
-                Event(
-                    kind,
-                    plan=plan,
-                    summary=summary,
-                    state=result.plan_state,
-                    data={"reason": why, "forks": states},
-                ),
-            )
+            plan_log.record(kind, summary, data={"reason": why, "forks": states})
+            result.plan_state = plan_log.state
     if not result.forks and fork is not None:
         raise ConductorError(f"fork {fork} of plan {plan} has finished already ({states[fork]})")
     return result

@@ -24,6 +24,7 @@ from conductor.gitcli import git
 from conductor.ledger import refs, tree
 from conductor.ledger.store import Ledger
 from conductor.report import Report, plural
+from conductor.runner.logs import planlog
 from conductor.runner.logs.plans import FINISHED
 from conductor.runner.views.status import archived_summary_path, plan_view
 
@@ -126,7 +127,7 @@ def archive(
         tip = ledger.tip(name)
         if tip is None:
             continue
-        why = _why_kept(tip.event.state or "running", tip.event.time, cutoff)
+        why = _why_kept(planlog.state_of(tip), tip.event.time, cutoff)
         if why is not None:
             report.kept[why] = report.kept.get(why, 0) + 1
             continue

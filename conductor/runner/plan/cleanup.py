@@ -23,6 +23,7 @@ from conductor.ledger.store import Ledger
 from conductor.mailbox import plan_folder
 from conductor.project import HANDOFF_DIR, find_root
 from conductor.report import Report, plural
+from conductor.runner.logs import planlog
 from conductor.runner.logs.planlock import plan_lock
 from conductor.runner.logs.plans import FINISHED
 from conductor.runner.place.worktree import remove_fork_worktree, worktrees_setting
@@ -70,7 +71,7 @@ def clean(plan: str | None) -> CleanReport:
         tip = ledger.tip(refs.plan_log(plan_id))
         if tip is None:
             raise ConductorError(f"no plan '{plan_id}'", hint="`conductor status` lists the plans")
-        state = tip.event.state or "running"
+        state = planlog.state_of(tip)
         if state not in FINISHED:
             if plan:
                 raise ConductorError(

@@ -10,18 +10,19 @@ log, the same branch — so the new commit is attested like the others.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 
 from conductor.errors import ConductorError
-from conductor.ledger import refs
 from conductor.ledger.store import Ledger
-from conductor.models.event import Event, EventType
+from conductor.models.event import EventType
 from conductor.models.layout import FORK_FILE, PLAN_FILE
 from conductor.models.paths import escape_reason
 from conductor.models.plan import StepSpec
 from conductor.report import plural
-from conductor.runner.logs.plans import PlanRecord, load_plan, step_ids
+from conductor.runner.logs import forklog
+from conductor.runner.logs.forklog import ForkLog
+from conductor.runner.logs.planlog import PlanLog
+from conductor.runner.logs.plans import PlanRecord, fork_record, load_plan, step_ids
 
 TITLE = "Address review comments"
 REOPENABLE = ("completed",)
@@ -67,8 +68,9 @@ def reopen(ledger: Ledger, plan_id: str, fork: str, comments: list[Comment]) -> 
     """Add the revision step to the plan's record and reopen the fork; returns the new step id."""
     plan = load_plan(ledger, plan_id)
     plan.fork(fork)  # an unknown fork is named
-    tip = ledger.tip(refs.fork_log(plan_id, fork))
-    state = tip.event.state if tip is not None else None
+    fork_log = ForkLog(ledger, plan_id, fork)
+    tip = fork_log.tip()
+    state = forklog.state_of(tip) if tip is not None else None
     if state not in REOPENABLE:
         raise ConductorError(
             f"fork {plan_id}/{fork} is {state or 'not started'}: only a completed fork can be revised",
@@ -78,32 +80,21 @@ def reopen(ledger: Ledger, plan_id: str, fork: str, comments: list[Comment]) -> 
     forks = [f.model_copy(update={"steps": [*f.steps, step]}) if f.id == fork else f for f in plan.spec.forks]
     revised = replace(plan, spec=plan.spec.model_copy(update={"forks": forks}))
     step_id = step_ids(revised.fork(fork))[-1]
-    ledger.append(
-        refs.plan_log(plan_id),
-        Event(
-            EventType.PLAN_REVISED,
-            plan=plan_id,
-            summary=f"{fork}: {plural(len(comments), 'review comment')}"
-            f" {'becomes' if len(comments) == 1 else 'become'} {step_id}",
-            fork=fork,
-            step=step_id,
-            state="running",
-            data={"fork": fork, "step": step_id, "comments": [c.__dict__ for c in comments]},
-        ),
-        {PLAN_FILE: json.dumps(revised.to_json(), indent=2) + "\n"},
+    before = forklog.read_record(tip)  # refused (a record that is not one) before anything is written
+    record = before.with_step(step_id, step.title) if before else fork_record(revised, revised.fork(fork))
+    PlanLog(ledger, plan_id).record(
+        EventType.PLAN_REVISED,
+        f"{fork}: {plural(len(comments), 'review comment')}"
+        f" {'becomes' if len(comments) == 1 else 'become'} {step_id}",
+        fork=fork,
+        step=step_id,
+        data={"fork": fork, "step": step_id, "comments": [c.__dict__ for c in comments]},
+        changes={PLAN_FILE: revised.dumps()},
     )
-    info = json.loads(tip.read_text(FORK_FILE) or "{}") if tip is not None else {}
-    info["steps"] = [*info.get("steps", []), {"id": step_id, "title": step.title}]
-    ledger.append(
-        refs.fork_log(plan_id, fork),
-        Event(
-            EventType.FORK_RESUMED,
-            plan=plan_id,
-            fork=fork,
-            summary=f"reopened for review comments ({step_id})",
-            state="running",
-            data={"revision": step_id},
-        ),
-        {FORK_FILE: json.dumps(info, indent=2) + "\n"},
+    fork_log.record(
+        EventType.FORK_RESUMED,
+        f"reopened for review comments ({step_id})",
+        data={"revision": step_id},
+        changes={FORK_FILE: record.dumps()},
     )
     return step_id

@@ -18,20 +18,22 @@ from conductor.executors.base import Executor
 from conductor.ledger import refs
 from conductor.ledger.store import Ledger
 from conductor.mailbox import METRICS_FILE, PROTOCOL_FILE, write_atomic
-from conductor.models.event import Event, EventType
+from conductor.models.event import EventType
 from conductor.models.layout import PLAN_FILE
 from conductor.models.plan import ForkSpec
 from conductor.project import HANDOFF_DIR
 from conductor.runner.fork.context import Fork, RunOptions
 from conductor.runner.fork.forkrunner import ForkRunner
+from conductor.runner.logs import planlog
 from conductor.runner.logs.planlock import plan_lock
+from conductor.runner.logs.planlog import PlanLog
 from conductor.runner.logs.plans import PlanRecord, ensure_fork
 from conductor.runner.views import compare, metrics
 
 PLAN_EVENTS = {
-    "completed": EventType.PLAN_COMPLETED,
-    "failed": EventType.PLAN_FAILED,
-    "halted": EventType.PLAN_HALTED,
+    planlog.COMPLETED: EventType.PLAN_COMPLETED,
+    planlog.FAILED: EventType.PLAN_FAILED,
+    planlog.HALTED: EventType.PLAN_HALTED,
 }
 
 
@@ -80,13 +82,10 @@ def run_plan(
     """Run every fork not finished yet, up to `jobs` at a time."""
     with plan_lock(ledger.git_dir, plan.id):
         write_protocol(repo_root)
-        plan_ref = refs.plan_log(plan.id)
-        tip = ledger.tip(plan_ref)
-        if tip is not None and (
-            tip.event.state == "halted" or (options.resuming and tip.event.state == "running")
-        ):
-            resumed = Event(EventType.PLAN_RESUMED, plan=plan.id, summary="resumed", state="running")
-            ledger.append(plan_ref, resumed)
+        plan_log = PlanLog(ledger, plan.id)
+        before = plan_log.state
+        if before == planlog.HALTED or (options.resuming and before == planlog.RUNNING):
+            plan_log.record(EventType.PLAN_RESUMED, "resumed")
         statuses: dict[str, ForkStatus] = {}
         failures: list[tuple[ForkSpec, str]] = []
         spawned = 0
@@ -115,25 +114,19 @@ def run_plan(
                         continue
                     spawned += 1
                     plan.spec = plan.spec.model_copy(update={"forks": [*plan.spec.forks, new]})
-                    ledger.append(
-                        plan_ref,
-                        Event(
-                            EventType.FORK_SPAWNED,
-                            plan=plan.id,
-                            fork=new.id,
-                            summary=f"new strategy after {fork.id} failed: {new.strategy}",
-                            state="running",
-                            data={"after": [f.id for f, _ in failures], "strategy": new.strategy},
-                        ),
-                        {PLAN_FILE: json.dumps(plan.to_json(), indent=2) + "\n"},
+                    plan_log.record(
+                        EventType.FORK_SPAWNED,
+                        f"new strategy after {fork.id} failed: {new.strategy}",
+                        fork=new.id,
+                        data={"after": [f.id for f, _ in failures], "strategy": new.strategy},
+                        changes={PLAN_FILE: plan.dumps()},
                     )
                     options.say(f"[{plan.id}] spawned fork {new.id} after {fork.id} failed: {new.strategy}")
                     running[pool.submit(run_fork, new)] = new
         except KeyboardInterrupt:
             options.stop.set()  # every fork halts at its next step
             pool.shutdown(wait=True)
-            halted = Event(EventType.PLAN_HALTED, plan=plan.id, summary="interrupted", state="halted")
-            ledger.append(plan_ref, halted)
+            plan_log.record(EventType.PLAN_HALTED, "interrupted")
             raise
         finally:
             pool.shutdown(wait=True)
@@ -141,17 +134,9 @@ def run_plan(
                 write_metrics(ledger, repo_root)
         state = plan_state(statuses)
         summary = ", ".join(f"{fork} {status.value}" for fork, status in statuses.items())
-        current = ledger.tip(plan_ref)
-        if current is None or current.event.state != state:
-            ledger.append(
-                plan_ref,
-                Event(
-                    PLAN_EVENTS[state],
-                    plan=plan.id,
-                    summary=summary,
-                    state=state,
-                    data={"forks": {k: v.value for k, v in statuses.items()}},
-                ),
+        if plan_log.state != state:
+            plan_log.record(
+                PLAN_EVENTS[state], summary, data={"forks": {k: v.value for k, v in statuses.items()}}
             )
         compare.record_comparison(ledger, plan.id, state)  # every run of explore, resume, approve
         return PlanOutcome(plan.id, state, statuses)

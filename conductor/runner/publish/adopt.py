@@ -23,13 +23,16 @@ from conductor.gitcli import git, git_text
 from conductor.ledger import refs
 from conductor.ledger.snapshot import Snapshot
 from conductor.ledger.store import Ledger
-from conductor.models.event import Event, EventType
+from conductor.models.event import EventType
 from conductor.models.layout import COMPLETED, EXPLANATION, StepPaths
 from conductor.progress import say
 from conductor.project import find_root
 from conductor.report import Report, plural
 from conductor.runner.fork.acceptance import first_paragraph, wrapped
+from conductor.runner.logs import forklog
+from conductor.runner.logs.forklog import ForkLog
 from conductor.runner.logs.planlock import plan_lock
+from conductor.runner.logs.planlog import PlanLog
 from conductor.runner.logs.plans import FINISHED, PlanRecord, load_plan
 from conductor.runner.place.worktree import remove_fork_worktree, worktrees_setting
 from conductor.runner.publish.branchmerge import STRATEGIES, Commit, Merge, bring_in, commits_between
@@ -168,8 +171,7 @@ def choose_fork(ledger: Ledger, plan: str, fork: str | None) -> tuple[str, str]:
         raise NotFoundError(
             f"plan {plan} has no fork '{fork}'", hint=f"its forks: {', '.join(forks) or 'none'}"
         )
-    tip = ledger.tip(refs.fork_log(plan, fork))
-    state = (tip.event.state if tip is not None else None) or "running"
+    state = forklog.state_of(ledger.tip(refs.fork_log(plan, fork)))
     if state != "completed":
         unfinished = state not in FINISHED
         raise ConductorError(
@@ -277,8 +279,7 @@ def prune_others(root: Path, ledger: Ledger, plan: str, fork: str, result: Adopt
         other_tip = ledger.ref_target(refs.code_branch(plan, other))
         if other == fork or other_tip is None:
             continue
-        tip = ledger.tip(refs.fork_log(plan, other))
-        state = (tip.event.state if tip is not None else None) or "running"
+        state = forklog.state_of(ledger.tip(refs.fork_log(plan, other)))
         if state not in FINISHED:
             result.kept.append(f"{branch}: fork {other} is {state} (abandon it first to prune it)")
             continue
@@ -313,52 +314,37 @@ def keep(ledger: Ledger, plan: str, fork: str, tip: str) -> str:
 def record_prune(ledger: Ledger, plan: str, fork: str, tip: str, result: Adopted) -> None:
     """`fork.pruned` in the pruned fork's log: which branch, its tip and where it is kept, and the
     adoption that pruned it. The fork's state is unchanged (the event carries it)."""
-    ref = refs.fork_log(plan, fork)
-    last = ledger.tip(ref)
     branch = refs.short_branch(plan, fork)
-    ledger.append(
-        ref,
-        Event(
-            EventType.FORK_PRUNED,
-            plan=plan,
-            fork=fork,
-            summary=f"branch {branch} pruned when fork {result.fork} was adopted into {result.into}",
-            state=(last.event.state if last is not None else None) or "running",
-            data={
-                "branch": branch,
-                "tip": tip,
-                "kept": refs.kept(plan, fork),
-                "adopted": result.fork,
-                "into": result.into,
-            },
-        ),
+    ForkLog(ledger, plan, fork).record(
+        EventType.FORK_PRUNED,
+        f"branch {branch} pruned when fork {result.fork} was adopted into {result.into}",
+        data={
+            "branch": branch,
+            "tip": tip,
+            "kept": refs.kept(plan, fork),
+            "adopted": result.fork,
+            "into": result.into,
+        },
     )
 
 
 def record(ledger: Ledger, result: Adopted) -> None:
-    plan_ref = refs.plan_log(result.plan)
-    tip = ledger.tip(plan_ref)
-    state = (tip.event.state if tip is not None else None) or "running"
+    """`plan.adopted` in the plan log (adopting changes no state: the event carries the plan's on)."""
     how = "already contained" if result.up_to_date else f"{result.strategy}, {result.commit[:12]}"
-    ledger.append(
-        plan_ref,
-        Event(
-            EventType.PLAN_ADOPTED,
-            plan=result.plan,
-            fork=result.fork,
-            summary=f"fork {result.fork} adopted into {result.into} ({how})",
-            state=state,  # adopting changes no state; a plan log's tip carries the plan's state
-            data={
-                "fork": result.fork,
-                "branch": result.branch,
-                "into": result.into,
-                "strategy": result.strategy,
-                "previous": result.previous,
-                "commit": result.commit,
-                "up_to_date": result.up_to_date,
-                "pruned": result.pruned,
-                "tip": result.tip,
-                "kept": refs.kept(result.plan, result.fork),
-            },
-        ),
+    PlanLog(ledger, result.plan).record(
+        EventType.PLAN_ADOPTED,
+        f"fork {result.fork} adopted into {result.into} ({how})",
+        fork=result.fork,
+        data={
+            "fork": result.fork,
+            "branch": result.branch,
+            "into": result.into,
+            "strategy": result.strategy,
+            "previous": result.previous,
+            "commit": result.commit,
+            "up_to_date": result.up_to_date,
+            "pruned": result.pruned,
+            "tip": result.tip,
+            "kept": refs.kept(result.plan, result.fork),
+        },
     )

@@ -13,8 +13,9 @@ from conductor.engine.state import ForkState, Phase
 from conductor.ledger import refs
 from conductor.ledger.store import Ledger
 from conductor.models.event import EventType
-from conductor.models.layout import COMPLETED, EXPLANATION, FORK_FILE, StepPaths
+from conductor.models.layout import COMPLETED, EXPLANATION, StepPaths
 from conductor.provenance.inherited import inherited_steps, lineage
+from conductor.runner.logs.forklog import read_record
 from conductor.runner.publish import prbody
 
 
@@ -71,11 +72,11 @@ def fork_steps(
     events = list(ledger.log(ref, newest_first=False))
     tip = ledger.tip(ref)
     state = ForkState.replay(plan, fork, events)
-    info = json.loads(tip.read_text(FORK_FILE) or "{}") if tip else {}
+    record = read_record(tip)
     redact = ledger.redactor.text  # a credential of this environment (the token) is shown to no one
     steps = []
-    for planned in info.get("steps", []):
-        step = planned["id"]
+    for planned in record.steps if record is not None else ():
+        step = planned.id
         st = state.steps.get(step)
         created = [e for e in events if e.step == step and e.type is EventType.TASK_CREATED]
         confidence = created[-1].data.get("confidence") if created else None
@@ -98,7 +99,7 @@ def fork_steps(
         steps.append(
             prbody.StepFacts(
                 id=step,
-                title=str(planned.get("title", step)),
+                title=planned.title,
                 state="completed"
                 if st and st.phase is Phase.COMPLETED
                 else (st.phase.value if st else "planned"),

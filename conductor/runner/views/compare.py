@@ -12,10 +12,12 @@ from typing import Any
 from conductor.engine.state import ForkState, Phase, left_open
 from conductor.ledger import refs
 from conductor.ledger.store import Ledger
-from conductor.models.event import Event, EventType
-from conductor.models.layout import COMPARISON_FILE, FORK_FILE, StepPaths
+from conductor.models.event import EventType
+from conductor.models.layout import COMPARISON_FILE, StepPaths
 from conductor.report import plural
 from conductor.runner.logs.approval import decide_options
+from conductor.runner.logs.forklog import read_record
+from conductor.runner.logs.planlog import PlanLog
 
 
 @dataclass
@@ -81,8 +83,8 @@ def summarize_fork(ledger: Ledger, plan: str, fork: str) -> ForkSummary:
     events = list(ledger.log(ref, newest_first=False))
     state = ForkState.replay(plan, fork, events)
     tip = ledger.tip(ref)
-    info = json.loads(tip.read_text(FORK_FILE) or "{}") if tip else {}
-    steps = [s["id"] for s in info.get("steps", [])]
+    record = read_record(tip)
+    steps = record.step_ids if record is not None else []
     passed = [s for s in steps if s in state.steps and state.steps[s].phase is Phase.COMPLETED]
     evidence_passed = evidence_total = 0
     for step in passed:
@@ -117,7 +119,7 @@ def summarize_fork(ledger: Ledger, plan: str, fork: str) -> ForkSummary:
         ).total_seconds()
     return ForkSummary(
         fork=fork,
-        strategy=str(info.get("strategy", "")),
+        strategy=record.strategy if record is not None else "",
         branch=refs.short_branch(plan, fork),
         status=state.status.value,
         steps_total=len(steps),
@@ -351,7 +353,7 @@ def current(ledger: Ledger, plan: str, state: str) -> Comparison:
 
 def record_comparison(ledger: Ledger, plan: str, state: str) -> Comparison | None:
     """At the end of a run of a plan with several forks: write the comparison into the plan log
-    (`comparison.json`, event `plan.compared`, carrying the plan's state). Nothing for a plan with
+    (`comparison.json`, event `plan.compared`, which carries the plan's state on). Nothing for a plan with
     one fork, nor when the recorded one is still the same."""
     if len(ledger.forks(plan)) < 2:
         return None
@@ -360,16 +362,11 @@ def record_comparison(ledger: Ledger, plan: str, state: str) -> Comparison | Non
     if before is not None and before.to_json() == found.to_json():
         return before
     what = f"recommended {found.recommended}" if found.recommended else "no fork to recommend"
-    event = ledger.append(
-        refs.plan_log(plan),
-        Event(
-            EventType.PLAN_COMPARED,
-            plan=plan,
-            summary=f"{plural(len(found.forks), 'fork')} compared: {what}",
-            state=state,
-            data={"recommended": found.recommended, "reason": found.reason},
-        ),
-        {COMPARISON_FILE: json.dumps(found.to_json(), indent=2) + "\n"},
+    event = PlanLog(ledger, plan).record(
+        EventType.PLAN_COMPARED,
+        f"{plural(len(found.forks), 'fork')} compared: {what}",
+        data={"recommended": found.recommended, "reason": found.reason},
+        changes={COMPARISON_FILE: json.dumps(found.to_json(), indent=2) + "\n"},
     )
     found.time, found.commit = event.time, event.commit
     return found

@@ -22,13 +22,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conductor.engine.state import ABANDONED_STEP, ForkState, ForkStatus, Phase, StepState, left_open
-from conductor.errors import ConductorError
+from conductor.errors import ConductorError, LedgerFormatError
 from conductor.ledger import refs
 from conductor.ledger.snapshot import Snapshot
 from conductor.ledger.store import Ledger
 from conductor.models.event import Event, EventType
-from conductor.models.layout import FORK_FILE, PLAN_FILE, StepPaths
-from conductor.runner.logs import records
+from conductor.models.layout import PLAN_FILE, StepPaths
+from conductor.runner.logs import planlog, records
+from conductor.runner.logs.forklog import read_record
 from conductor.runner.logs.planlock import runner_alive
 
 
@@ -205,11 +206,14 @@ def step_states(ledger: Ledger, ref: str, tip: Snapshot, plan: str, fork: str) -
         state = ForkState.replay(plan, fork, events)
         confidence = _event_confidence(events)
     steps: dict[str, StepView] = {}
-    raw = tip.read(FORK_FILE)
-    if raw is not None:  # a step not started when its fork was abandoned never will be
+    try:
+        record = read_record(tip)
+    except LedgerFormatError:  # shown from the fold alone; verify names what is wrong with it
+        record = None
+    if record is not None:  # a step not started when its fork was abandoned never will be
         planned = ABANDONED_STEP if state.status is ForkStatus.ABANDONED else STEP_STATES[Phase.NEW]
-        for spec in json.loads(raw).get("steps", []):
-            steps[spec["id"]] = StepView(spec["id"], planned)
+        for spec in record.steps:
+            steps[spec.id] = StepView(spec.id, planned)
     for step, st in state.steps.items():
         name, attempt = step_state(state.status, st)
         steps[step] = StepView(step, name, attempt, confidence.get(step))
@@ -271,7 +275,7 @@ def plan_view(
     view = PlanView(
         plan=plan_id,
         goal=str(info.get("goal", "")),
-        state=tip.event.state or "running",
+        state=planlog.state_of(tip),
         created_at=str(info.get("created", "")),
         origin=source.removeprefix("fork:") if source.startswith("fork:") else None,
     )
