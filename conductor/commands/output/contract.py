@@ -27,6 +27,7 @@ StepState = Literal[
     "abandoned",
 ]
 PrAction = Literal["created", "updated", "written"]  # written: not GitHub, the text is in a file
+Strategy = Literal["ff", "merge", "squash"]  # how adopt brought a fork in
 Time = str
 """A moment: ISO 8601 in UTC, `2026-03-01T10:00:00.000000Z`."""
 
@@ -387,7 +388,7 @@ class Adoption(TypedDict):
     fork: str
     branch: str
     into: str
-    strategy: Literal["ff", "merge", "squash"]
+    strategy: Strategy
     previous: str
     commit: str
     up_to_date: bool

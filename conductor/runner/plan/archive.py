@@ -23,7 +23,7 @@ from conductor.errors import ConductorError
 from conductor.gitcli import git
 from conductor.ledger import refs, tree
 from conductor.ledger.store import Ledger
-from conductor.report import Report, plural
+from conductor.report import plural
 from conductor.runner.logs import planlog
 from conductor.runner.logs.plans import FINISHED
 from conductor.runner.views.status import archived_summary_path, plan_view
@@ -52,12 +52,11 @@ class ArchivedPlan:
     finished: str  # the time of the plan log's last event
     forks: list[str] = field(default_factory=list)
 
-    def to_json(self) -> dict[str, Any]:
-        return {"plan": self.plan, "state": self.state, "finished": self.finished, "forks": self.forks}
-
 
 @dataclass
-class ArchiveReport(Report):
+class Archived:
+    """What `archive` did (with `dry_run`: would do)."""
+
     older_than: str
     dry_run: bool
     archived: list[ArchivedPlan] = field(default_factory=list)
@@ -65,56 +64,14 @@ class ArchiveReport(Report):
     refs_removed: int = 0
     commit: str | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "dry_run": self.dry_run,
-            "older_than": self.older_than,
-            "archived": [plan.to_json() for plan in self.archived],
-            "kept": self.kept,
-            "refs_removed": self.refs_removed,
-            "archive": refs.ARCHIVE,
-            "commit": self.commit,
-        }
-
-    def render(self) -> str:
-        count = plural(len(self.archived), "finished plan")
-        if not self.archived:
-            nothing = "Nothing would be archived" if self.dry_run else "Nothing to archive"
-            head = f"{nothing}: no plan finished {self.older_than} ago or more is live."
-        elif self.dry_run:
-            head = (
-                f"Would archive {count} into {refs.ARCHIVE} ({plural(self.refs_removed, 'live ref')} fewer):"
-            )
-        else:
-            head = (
-                f"Archived {count} into {refs.ARCHIVE} ({str(self.commit)[:12]});"
-                f" {plural(self.refs_removed, 'live ref')} removed:"
-            )
-        lines = [head]
-        for plan in self.archived:
-            lines.append(
-                f"  {plan.plan}  [{plan.state}]  finished {plan.finished[:10]} {plan.finished[11:16]}"
-            )
-        if self.kept:
-            lines.append("Kept live: " + ", ".join(f"{n} {why}" for why, n in self.kept.items()) + ".")
-        if self.archived:
-            lines += [
-                "Their branches conductor/<plan>/<fork> are yours and stay as they are.",
-                "status --all, explain, verify, checkout, events --plan, compare and the rest"
-                " still read archived plans.",
-                "Share the archive: git push origin 'refs/conductor/*:refs/conductor/*'"
-                " (the refs removed here stay on the remote until pruned: docs/storage.md, Archive).",
-            ]
-        return "\n".join(lines)
-
 
 def archive(
     ledger: Ledger, *, older_than: str = DEFAULT_AGE, dry_run: bool = False, now: dt.datetime | None = None
-) -> ArchiveReport:
+) -> Archived:
     """Archive every finished plan whose last event is at least `older_than` old."""
     age = parse_age(older_than)
     cutoff = (now or dt.datetime.now(dt.UTC)) - age
-    report = ArchiveReport(older_than, dry_run)
+    report = Archived(older_than, dry_run)
     forks: dict[str, list[tuple[str, str]]] = {}
     for name, target in ledger.ref_tips(refs.FORKS_PREFIX):
         plan_id, _, fork_id = name[len(refs.FORKS_PREFIX) :].partition("/")

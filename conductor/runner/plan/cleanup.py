@@ -14,7 +14,6 @@ import json
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from conductor.errors import ConductorError
 from conductor.gitcli import git, git_text
@@ -22,7 +21,6 @@ from conductor.ledger import refs
 from conductor.ledger.store import Ledger
 from conductor.mailbox import plan_folder
 from conductor.project import HANDOFF_DIR, find_root
-from conductor.report import Report, plural
 from conductor.runner.logs import planlog
 from conductor.runner.logs.planlock import plan_lock
 from conductor.runner.logs.plans import FINISHED
@@ -54,15 +52,14 @@ def checkouts(git_dir: Path, plan: str) -> list[Path]:
 
 @dataclass
 class Cleaned:
+    """What `clean` removed of one plan, and the checkouts it kept (they hold changes of yours)."""
+
     plan: str
     removed: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)  # checkouts with changes of the user's
 
-    def to_json(self) -> dict[str, Any]:
-        return {"plan": self.plan, "removed": self.removed, "kept": self.kept}
 
-
-def clean(plan: str | None) -> CleanReport:
+def clean(plan: str | None) -> list[Cleaned]:
     root = find_root()
     ledger = Ledger(root)
     targets = [plan] if plan else ledger.plans()
@@ -104,7 +101,7 @@ def clean(plan: str | None) -> CleanReport:
         _remove_checkouts(ledger, root, plan_id, cleaned)
         if cleaned.removed or cleaned.kept:
             done.append(cleaned)
-    return CleanReport(done)
+    return done
 
 
 def _remove_checkouts(ledger: Ledger, root: Path, plan: str, cleaned: Cleaned) -> None:
@@ -120,24 +117,3 @@ def _remove_checkouts(ledger: Ledger, root: Path, plan: str, cleaned: Cleaned) -
         cleaned.removed.append(str(path))
     if stale:
         git(["worktree", "prune"], cwd=root)
-
-
-@dataclass
-class CleanReport(Report):
-    cleaned: list[Cleaned] = field(default_factory=list)
-
-    def to_json(self) -> list[dict[str, Any]]:
-        return [c.to_json() for c in self.cleaned]
-
-    def render(self) -> str:
-        if not self.cleaned:
-            return "Nothing to clean."
-        lines = []
-        for c in self.cleaned:
-            if c.removed:
-                lines.append(f"{c.plan}: removed {plural(len(c.removed), 'worktree/mailbox path')}")
-            lines += [
-                f"{c.plan}: kept {path}: it has changes of yours (git worktree remove --force {path})"
-                for path in c.kept
-            ]
-        return "\n".join(lines)

@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from conductor.errors import ConductorError, NotFoundError
 from conductor.gitcli import git, git_text
@@ -27,7 +26,7 @@ from conductor.models.event import EventType
 from conductor.models.layout import COMPLETED, EXPLANATION, StepPaths
 from conductor.progress import say
 from conductor.project import find_root
-from conductor.report import Report, plural
+from conductor.report import plural
 from conductor.runner.fork.acceptance import first_paragraph, wrapped
 from conductor.runner.logs import forklog
 from conductor.runner.logs.forklog import ForkLog
@@ -43,7 +42,9 @@ PROVENANCE = "Conductor-Provenance"
 
 
 @dataclass
-class Adopted(Report):
+class Adopted:
+    """A fork brought into a branch: how, the commits, and the other forks' branches pruned or kept."""
+
     plan: str
     fork: str
     branch: str  # the fork's branch
@@ -58,45 +59,6 @@ class Adopted(Report):
     kept: list[str] = field(default_factory=list)  # other forks' branches not pruned, with why
     notes: list[str] = field(default_factory=list)
     tip: str = ""  # the fork branch's tip adopted, kept as refs/conductor/kept/<plan>/<fork>
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "plan": self.plan,
-            "fork": self.fork,
-            "branch": self.branch,
-            "into": self.into,
-            "strategy": self.strategy,
-            "previous": self.previous,
-            "commit": self.commit,
-            "up_to_date": self.up_to_date,
-            "chosen": self.chosen or None,
-            "steps": self.steps,
-            "pruned": self.pruned,
-            "kept": self.kept,
-            "notes": self.notes,
-            "tip": self.tip,
-        }
-
-    def render(self) -> str:
-        lines = [*(f"note: {n}" for n in self.notes)]
-        if self.up_to_date:
-            lines.append(f"{self.into} already contains {self.branch}: nothing to adopt")
-        else:
-            how = {"ff": "fast-forwarded", "merge": "merged", "squash": "squashed"}[self.strategy]
-            lines.append(
-                f"plan {self.plan}: fork {self.fork} {how} into {self.into}"
-                f" ({self.previous[:12]} → {self.commit[:12]}, {plural(len(self.steps), 'step commit')})"
-            )
-        if self.chosen:
-            lines.append(f"  fork {self.fork}: {self.chosen}")
-        if self.pruned:
-            lines.append(
-                f"  pruned branches: {', '.join(self.pruned)} (their logs stay; their commits are kept"
-                f" under {refs.KEPT_PREFIX}{self.plan}/, so `conductor verify` still checks them)"
-            )
-        lines.extend(f"  kept {k}" for k in self.kept)
-        lines.append(f"Review: git log --stat {self.previous[:12]}..{self.into}")
-        return "\n".join(lines)
 
 
 def adopt(target: str, *, into: str | None, strategy: str, prune: bool) -> Adopted:
