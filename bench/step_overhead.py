@@ -37,6 +37,7 @@ from _common import ENV, git, workdir, write_completed
 
 from conductor.executors.base import Assignment, Outcome
 from conductor.executors.command import CommandExecutor
+from conductor.executors.registry import Capabilities
 from conductor.ledger.message import format_time
 from conductor.ledger.store import Ledger, utc_now
 from conductor.models.plan import ForkSpec, PlanSpec, StepSpec
@@ -64,6 +65,10 @@ class InstantAgent:
     """An agent that does its work at once and keeps the time it spent."""
 
     name = "bench"
+    # works in Conductor's own process, like the model's edits
+    capabilities = Capabilities(starts_process=False, hands_out_files=False, sandboxed=True)
+    scratch: tuple[str, ...] = ()
+    network_hosts: tuple[str, ...] = ()
 
     def __init__(self) -> None:
         self.spent: list[float] = []

@@ -44,6 +44,7 @@ from _common import BIN, ENV, git, workdir, write_completed
 from step_overhead import step_times
 
 from conductor.executors.base import Assignment, Outcome
+from conductor.executors.registry import Capabilities
 from conductor.models.plan import StepSpec
 
 STEPS = 210
@@ -59,6 +60,10 @@ class NewFileAgent:
     """An agent that writes one new small file at once and keeps the time it spent."""
 
     name = "bench"
+    # works in Conductor's own process, like the model's edits
+    capabilities = Capabilities(starts_process=False, hands_out_files=False, sandboxed=True)
+    scratch: tuple[str, ...] = ()
+    network_hosts: tuple[str, ...] = ()
 
     def __init__(self) -> None:
         self.spent: list[float] = []

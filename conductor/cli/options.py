@@ -1,7 +1,8 @@
 """Options shared by several commands, and `finish`: print a command's report, return its exit code.
 
-Nothing here imports more than click: the objects options become (a Launch, a SigningChoice)
-are built inside functions, when a command runs.
+Nothing here imports more than click and the executors' table (executors/registry.py, which
+the --executor choices and help are read from): the objects options become (a Launch, a
+SigningChoice) are built inside functions, when a command runs.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+
+from conductor.executors import registry
 
 if TYPE_CHECKING:
     from conductor.provenance.signing import SigningChoice
@@ -41,12 +44,10 @@ def with_options(options: list[Callable[[F], F]]) -> Callable[[F], F]:
 executor_options = [
     click.option(
         "--executor",
-        type=click.Choice(["handoff", "command", "agent", "llm", "remote"]),
-        help="Who does the steps: an external agent through the mailbox (handoff), a command"
-        " Conductor runs itself (command; implied by --exec), a known CLI agent (agent; implied by"
-        " --agent), the model (llm), or `conductor worker`s elsewhere through a git remote (remote;"
-        " implied by --remote). Default: the policy's executor.agent, else llm when a model is"
-        " configured; without either there is no default: name one, or give --agent, --exec or --remote.",
+        type=click.Choice(list(registry.KINDS)),
+        help=f"Who does the steps: {registry.choices_help()}. Default: the policy's executor.agent,"
+        " else llm when a model is configured; without either there is no default: name one, or give"
+        " --agent, --exec or --remote.",
     ),
     click.option(
         "--agent",

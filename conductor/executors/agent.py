@@ -23,6 +23,7 @@ from conductor.executors.brief import brief
 from conductor.executors.command import CommandExecutor
 from conductor.executors.preflight import Where, check_command
 from conductor.executors.profiles import Profile, fill
+from conductor.executors.registry import KINDS
 from conductor.sandbox.confinement import Launch, discard
 from conductor.sandbox.environment import Allowlist
 
@@ -53,6 +54,7 @@ def check_url(url: str | None) -> str | None:
 
 class AgentExecutor(CommandExecutor):
     name = "agent"
+    capabilities = KINDS[name].capabilities
 
     def __init__(self, profile: Profile, *, model: str | None = None, base_url: str | None = None) -> None:
         self.profile = profile

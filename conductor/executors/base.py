@@ -10,6 +10,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from conductor.executors.registry import Capabilities
 from conductor.mailbox import DEFAULT_LIMIT, Found, Mailbox
 from conductor.models.policy import MAX_CHANGE_BYTES, MAX_FILE_BYTES
 from conductor.models.task import TaskFile
@@ -103,7 +104,13 @@ class Waiting:
 
 
 class Executor(Protocol):
+    """What the runner knows of an executor: its name (what plans record), what it declares (its
+    row of executors/registry.py), and the worktree files and hosts its agent brings."""
+
     name: str
+    capabilities: Capabilities  # its row of registry.KINDS: the runner asks these, never the name
+    scratch: tuple[str, ...]  # gitignore patterns of the files its agent leaves in the worktree
+    network_hosts: tuple[str, ...]  # the hosts its agent reaches, when the policy names none
 
     def identity(self) -> tuple[str, str]:
         """The commit author for work this executor did: (name, email)."""

@@ -27,6 +27,7 @@ from typing import IO, Any
 
 from conductor.executors.base import Assignment, Outcome
 from conductor.executors.preflight import Where, check_command
+from conductor.executors.registry import KINDS
 from conductor.mailbox import Mailbox, UnsafeFile, read_regular, write_atomic
 from conductor.models import untrusted
 from conductor.models.layout import COMPLETED, EXPLANATION, FAILED, IN_PROGRESS, RESULT, TASK, WORKER
@@ -176,7 +177,9 @@ def _exit_signal(pid: int) -> Iterator[select.poll | None]:
 
 class CommandExecutor:
     name = "command"
-    runs_here = True  # a process Conductor starts and waits for (resume keeps its finished result)
+    capabilities = KINDS[name].capabilities
+    scratch: tuple[str, ...] = ()
+    network_hosts: tuple[str, ...] = ()
 
     def __init__(self, command: str) -> None:
         self.command = command

@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from conductor.executors.base import Assignment, Outcome, Waiting
+from conductor.executors.registry import KINDS
 from conductor.mailbox import PROTOCOL_FILE, Found
 from conductor.models import resultcheck, untrusted
 from conductor.models.layout import COMPLETED, FAILED, PENDING, RESULT, TASK
@@ -57,7 +58,9 @@ def deadline_note(assignment: Assignment) -> str:
 
 class HandoffExecutor:
     name = "handoff"
-    external = True  # an agent outside Conductor works on a handed-out task, even while Conductor is away
+    capabilities = KINDS[name].capabilities
+    scratch: tuple[str, ...] = ()
+    network_hosts: tuple[str, ...] = ()
 
     def identity(self) -> tuple[str, str]:
         return ("external agent (conductor handoff)", "handoff-executor@conductor.invalid")

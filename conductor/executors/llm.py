@@ -18,6 +18,7 @@ from conductor.errors import ConductorError
 from conductor.executors.base import Assignment, Outcome
 from conductor.executors.brief import brief
 from conductor.executors.edits import apply_edits
+from conductor.executors.registry import KINDS
 from conductor.gitcli import git
 from conductor.ledger import refs
 from conductor.ledger.store import Ledger
@@ -86,6 +87,9 @@ def prompt(task: TaskFile, files: dict[str, str | None]) -> str:
 
 class LLMExecutor:
     name = "llm"
+    capabilities = KINDS[name].capabilities
+    scratch: tuple[str, ...] = ()
+    network_hosts: tuple[str, ...] = ()
 
     def __init__(
         self,

@@ -1,20 +1,125 @@
-"""Making an executor from command-line options or from the settings a plan recorded."""
+"""The executors Conductor has, in one table, and making one from command-line options or from
+the settings a plan recorded.
+
+Each row of `KINDS` declares what the runner needs to know about an executor (its
+`Capabilities`), how a person names its recorded settings, and what the command line says of
+it: the CLI's --executor choices and help are read from the table, each executor class reads
+its own row (`capabilities`), and the runner asks those, never an executor's name. A new
+executor is a class and a row (docs/architecture.md, "How to extend").
+
+Cheap to import (the CLI reads the table to build its options): the executors themselves are
+imported when one is made.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from conductor.errors import ConductorError
-from conductor.executors.base import Executor
-from conductor.executors.command import CommandExecutor
-from conductor.executors.handoff import HandoffExecutor
-from conductor.executors.queuekey import queue_key
 
 if TYPE_CHECKING:
+    from conductor.executors.base import Executor
     from conductor.ledger.store import Ledger
     from conductor.llm.config import LLMSettings
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What the runner needs to know about an executor. Every field is declared by every row
+    (none has a default), so a new executor cannot leave one out."""
+
+    starts_process: bool
+    """Conductor starts a process for each attempt and waits for it: after a crash, a claimed
+    attempt's leftover processes are killed, and a result it finished is verified instead of
+    asked for again."""
+    hands_out_files: bool
+    """The task waits in the mailbox for an agent outside Conductor, which works in the fork's
+    worktree on its own time, even while Conductor is away: a resumed run leaves a handed-out
+    step's worktree as it is, and a deadline that passes says how to start an agent."""
+    sandboxed: bool
+    """Nothing it runs on this machine escapes the step's confinement: its process runs in it,
+    or it runs none here (a model's edits are made by Conductor, a worker works elsewhere).
+    False: an agent Conductor does not start works here, so every attempt gets the tripwire."""
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One executor: its name, what it declares, how it is told apart in words."""
+
+    name: str
+    does: str  # who does the steps, for --executor's help
+    capabilities: Capabilities
+    describe: Callable[[dict[str, Any]], str]  # its recorded settings, as a person names them
+    implied_by: str = ""  # the option that chooses it without --executor
+
+
+def _agent_words(settings: dict[str, Any]) -> str:
+    model = settings.get("model")
+    return f"agent {settings.get('agent')}" + (f" ({model})" if model else "")
+
+
+def _llm_words(settings: dict[str, Any]) -> str:
+    llm = settings.get("llm") or {}
+    return f"llm {llm.get('provider')}/{llm.get('model')}"
+
+
+KINDS: dict[str, Kind] = {
+    kind.name: kind
+    for kind in (
+        Kind(
+            "handoff",
+            "an external agent through the mailbox",
+            Capabilities(starts_process=False, hands_out_files=True, sandboxed=False),
+            lambda settings: "handoff",
+        ),
+        Kind(
+            "command",
+            "a command Conductor runs itself",
+            Capabilities(starts_process=True, hands_out_files=False, sandboxed=True),
+            lambda settings: f"command `{settings.get('exec')}`",
+            implied_by="--exec",
+        ),
+        Kind(
+            "agent",
+            "a known CLI agent",
+            Capabilities(starts_process=True, hands_out_files=False, sandboxed=True),
+            _agent_words,
+            implied_by="--agent",
+        ),
+        Kind(
+            "llm",
+            "the model",
+            Capabilities(starts_process=False, hands_out_files=False, sandboxed=True),
+            _llm_words,
+        ),
+        Kind(
+            "remote",
+            "`conductor worker`s elsewhere through a git remote",
+            Capabilities(starts_process=False, hands_out_files=False, sandboxed=True),
+            lambda settings: f"remote {settings.get('remote')}",
+            implied_by="--remote",
+        ),
+    )
+}
+
+
+def describe(settings: dict[str, Any]) -> str:
+    r"""An executor's recorded settings, as a person names it (`command \`./agent.sh\``)."""
+    name = str(settings.get("executor") or "handoff")
+    kind = KINDS.get(name)
+    return kind.describe(settings) if kind is not None else name
+
+
+def choices_help() -> str:
+    """Who does the steps, executor by executor, as --executor's help says it."""
+    said = [
+        f"{kind.does} ({kind.name}" + (f"; implied by {kind.implied_by})" if kind.implied_by else ")")
+        for kind in KINDS.values()
+    ]
+    return ", ".join(said[:-1]) + ", or " + said[-1]
 
 
 @dataclass(frozen=True)
@@ -33,7 +138,6 @@ class Agent:
         return AgentExecutor(find(self.name, self.root), model=self.model, base_url=self.base_url)
 
 
-NAMES = ("handoff", "command", "agent", "llm", "remote")
 NO_EXECUTOR = "no model is configured and no executor was given: nothing would do the steps"
 NO_EXECUTOR_HINT = """choose who does them:
   - a model: export GEMINI_API_KEY=... (Gemini), or an OpenAI-compatible server such as Ollama or vLLM:
@@ -76,6 +180,7 @@ def make(
         if command:
             raise ConductorError("--exec is for the command executor; the workers run their own command")
         from conductor.executors.queue import Queue
+        from conductor.executors.queuekey import queue_key
         from conductor.executors.remote import RemoteExecutor
 
         Queue(Path.cwd(), remote).check_remote()  # now, not in the middle of a step
@@ -89,10 +194,14 @@ def make(
                 "the command executor needs a command",
                 hint='give it with --exec, e.g. --exec "/opt/agents/run.sh" (a known agent: --agent NAME)',
             )
+        from conductor.executors.command import CommandExecutor
+
         return CommandExecutor(command)
     if command:
         raise ConductorError("--exec is for the command executor; drop it or use --executor command")
     if chosen == "handoff":
+        from conductor.executors.handoff import HandoffExecutor
+
         return HandoffExecutor()
     if chosen == "llm":
         if llm is None:
@@ -100,7 +209,7 @@ def make(
 
             raise ConductorError("the llm executor needs a model, and none is configured", hint=NO_MODEL_HINT)
         return llm_executor(llm)
-    raise ConductorError(f"unknown executor '{chosen}' (known: {', '.join(NAMES)})")
+    raise ConductorError(f"unknown executor '{chosen}' (known: {', '.join(KINDS)})")
 
 
 def llm_executor(settings: LLMSettings) -> Executor:

@@ -25,6 +25,7 @@ from conductor.errors import ConductorError
 from conductor.executors import queuekey
 from conductor.executors.base import Assignment, Outcome, Waiting
 from conductor.executors.queue import QUEUED_AT, Backoff, Queue
+from conductor.executors.registry import KINDS
 from conductor.gitcli import git_text
 from conductor.ledger import refs
 from conductor.ledger.refs import WORK_CLAIM, WORK_RESULT, WORK_TASK
@@ -155,6 +156,9 @@ def _apply(queue: Queue, target: Path, mode: str, blob: str, status: str) -> Non
 
 class RemoteExecutor:
     name = "remote"
+    capabilities = KINDS[name].capabilities
+    scratch: tuple[str, ...] = ()
+    network_hosts: tuple[str, ...] = ()
 
     def __init__(self, remote: str, *, poll_seconds: float = POLL_SECONDS) -> None:
         self.remote = remote

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, example, given, settings
 
 from conductor.engine.state import ForkStatus
 from conductor.executors.base import Assignment, Outcome
+from conductor.executors.registry import KINDS
 from conductor.ledger.message import format_time
 from conductor.ledger.store import Ledger, utc_now
 from conductor.mailbox import write_atomic
@@ -60,6 +61,9 @@ class Hostile:
     """Writes what it is given: a file in the workspace and the result files in the mailbox."""
 
     name = "handoff"  # as an outside agent would: no process of Conductor's runs it
+    capabilities = KINDS[name].capabilities
+    scratch: tuple[str, ...] = ()
+    network_hosts: tuple[str, ...] = ()
 
     def __init__(self, result: bytes, file_name: bytes) -> None:
         self.result, self.file_name = result, file_name

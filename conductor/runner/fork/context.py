@@ -218,7 +218,7 @@ class Fork:
         """What the step's commands may reach: the policy's choice; without one, the executor's
         own hosts (an agent profile's provider), else the whole network."""
         chosen = policy.sandbox_network
-        hosts = getattr(self.executor, "network_hosts", None)
+        hosts = self.executor.network_hosts
         if not policy.network_chosen and hosts:
             chosen = list(hosts)
         elif not policy.network_chosen and open_network_note.is_set() is False:

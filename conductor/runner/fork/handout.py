@@ -183,7 +183,7 @@ def dispatch(fork: Fork, step: str) -> None:
     )
     if not _prepare(fork, step, task.attempt):
         return
-    if st.phase is Phase.CLAIMED and getattr(fork.executor, "runs_here", False):
+    if st.phase is Phase.CLAIMED and fork.executor.capabilities.starts_process:
         outcome = Outcome.RESULT  # resume kept a finished command's result
     else:
         outcome = fork.executor.execute(assignment)
@@ -360,7 +360,7 @@ def _refused(fork: Fork, step: str, attempt: int, found: Found, problems: list[s
 
 
 def _timed_out(fork: Fork, step: str, task: TaskFile, output: dict[str, str]) -> None:
-    if fork.executor.name == "handoff":
+    if fork.executor.capabilities.hands_out_files:  # nobody handed in a result: say who should
         fork.say(_deadline_passed(fork, step, task))
     observed = verdicts.observe(fork, step, verdicts.base_commit(fork))
     verdicts.fail_attempt(

@@ -35,7 +35,7 @@ def reconcile(fork: Fork) -> None:
     if fork.state.status in FINAL:
         return
     fresh = fork.worktree.create(fork.branch)
-    workspace.declare_scratch(fork.worktree.path, getattr(fork.executor, "scratch", ()))
+    workspace.declare_scratch(fork.worktree.path, fork.executor.scratch)
     fork.watcher = detection.Watcher(fork.worktree.path)
     fork.watch_seq = fork.state.last_seq
     # A step whose commit was recorded but whose branch move did not happen: finish it.
@@ -51,11 +51,11 @@ def reconcile(fork: Fork) -> None:
     phase = fork.phase(current)
     if phase in switch.HANDED and fork.options.handover:
         switch.hand_over(fork, current)  # the old executor's attempt ends; the new one gets the next
-    elif phase is Phase.CLAIMED and getattr(fork.executor, "runs_here", False):
+    elif phase is Phase.CLAIMED and fork.executor.capabilities.starts_process:
         _interrupted_command(fork, current)
     # whatever is in the worktree belongs to no live attempt — but a task handed out to an agent
     # outside Conductor may be worked on while Conductor is away: its worktree is the agent's
-    out_there = phase is Phase.PENDING and getattr(fork.executor, "external", False)
+    out_there = phase is Phase.PENDING and fork.executor.capabilities.hands_out_files
     if phase in (Phase.NEW, Phase.PENDING, Phase.FAILED) and not out_there and not fresh:
         fork.worktree.reset()
 

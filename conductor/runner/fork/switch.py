@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from conductor.engine.failures import FailureKind
 from conductor.engine.state import FINAL, ForkState, Phase
 from conductor.errors import ConductorError
+from conductor.executors.registry import describe
 from conductor.ledger import refs
 from conductor.ledger.store import Ledger
 from conductor.mailbox import Mailbox
@@ -33,22 +34,6 @@ if TYPE_CHECKING:
     from conductor.runner.fork.context import Fork
 
 HANDED = (Phase.PENDING, Phase.CLAIMED)
-
-
-def describe(settings: dict[str, Any]) -> str:
-    """An executor's recorded settings, as a person names it."""
-    name = str(settings.get("executor") or "handoff")
-    if name == "command":
-        return f"command `{settings.get('exec')}`"
-    if name == "remote":
-        return f"remote {settings.get('remote')}"
-    if name == "agent":
-        model = settings.get("model")
-        return f"agent {settings.get('agent')}" + (f" ({model})" if model else "")
-    if name == "llm":
-        llm = settings.get("llm") or {}
-        return f"llm {llm.get('provider')}/{llm.get('model')}"
-    return name
 
 
 def change_executor(ledger: Ledger, plan: PlanRecord, new: dict[str, Any], *, repo_root: Path) -> str:

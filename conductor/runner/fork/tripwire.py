@@ -1,9 +1,9 @@
 """The tripwire: for steps no sandbox keeps away from the user's repository — an agent outside
-Conductor (the handoff executor), or commands run without bubblewrap — the repository and the
-checkout are fingerprinted when the task is handed out and checked when its attempt ends. A
-change to hooks, config, info files, refs or HEAD rejects the attempt and is put back as it
-was; a change to the checkout's files is reported and left alone: it may well be the user's own
-work (docs/security.md).
+Conductor (an executor that declares itself not `sandboxed`: the handoff one), or commands run
+without bubblewrap — the repository and the checkout are fingerprinted when the task is handed
+out and checked when its attempt ends. A change to hooks, config, info files, refs or HEAD
+rejects the attempt and is put back as it was; a change to the checkout's files is reported and
+left alone: it may well be the user's own work (docs/security.md).
 
 The fingerprint is kept in the git directory (it holds hook and config contents, which may
 carry credentials, so never in the ledger); its digest is recorded with task.created, so a
@@ -45,8 +45,9 @@ class Tripped:
 
 
 def needed(fork: Fork, step: str) -> bool:
-    """Agents outside Conductor, and commands without a sandbox, get a tripwire."""
-    return fork.executor.name == "handoff" or not fork.confinement(step).isolated
+    """Agents Conductor does not confine (an executor not `sandboxed`), and commands without a
+    sandbox, get a tripwire."""
+    return not fork.executor.capabilities.sandboxed or not fork.confinement(step).isolated
 
 
 def _path(fork: Fork, step: str, attempt: int, phase: str) -> Path:

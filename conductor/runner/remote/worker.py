@@ -368,7 +368,7 @@ def do_task(
             result, explanation = _failed(step, attempt, unread)
         else:
             result, explanation = _as_agent(found.result, worker), found.explanation
-        _drop_scratch(queue, workspace, getattr(executor, "scratch", ()))
+        _drop_scratch(queue, workspace, executor.scratch)
         queue.git("-C", str(workspace), "add", "--all")
         tree = queue.git("-C", str(workspace), "write-tree")
         code = queue.commit_tree(tree, parent=parent, message=f"work on {step} by {worker}\n")
