@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from conductor.models import untrusted
+from conductor.models.defaults import MAX_RESULT_BYTES
 from conductor.models.event import Event
 from conductor.models.layout import (
     DIRS,
@@ -77,7 +78,8 @@ def _open_append(path: Path) -> int:
         return os.open(path, flags | os.O_EXCL, 0o644)
 
 
-DEFAULT_LIMIT = untrusted.DEFAULT_LIMIT
+DEFAULT_LIMIT = MAX_RESULT_BYTES
+"""The largest result file a caller with no policy at hand reads: behavior.max_result_bytes's default."""
 CEILING = 64 * 1024 * 1024
 """The most read_regular reads when its caller names no limit of its own (a file brought back
 from the sandbox before the policy's limit is applied to it)."""

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from conductor.executors.registry import Capabilities
-from conductor.mailbox import DEFAULT_LIMIT, Found, Mailbox
-from conductor.models.policy import MAX_CHANGE_BYTES, MAX_FILE_BYTES
+from conductor.mailbox import Found, Mailbox
+from conductor.models.defaults import MAX_CHANGE_BYTES, MAX_FILE_BYTES, MAX_RESULT_BYTES
 from conductor.models.task import TaskFile
 from conductor.sandbox.confinement import Confinement
 
@@ -45,7 +45,7 @@ class Assignment:
     output: dict[str, str] = field(default_factory=dict)  # what its process printed: stdout, stderr
     # a malformed result for this attempt, set aside (found.kept_as); the attempt goes on
     on_invalid: Callable[[Found, list[str]], None] = lambda found, problems: None
-    result_limit: int = DEFAULT_LIMIT  # behavior.max_result_bytes: a larger result is refused
+    result_limit: int = MAX_RESULT_BYTES  # behavior.max_result_bytes: a larger result is refused
     file_limit: int = MAX_FILE_BYTES  # behavior.max_file_bytes: a larger file is never read
     change_limit: int = MAX_CHANGE_BYTES  # behavior.max_change_bytes: the files of a change together
     not_started: str = ""  # why the command could not start (Outcome.NOT_STARTED)

@@ -33,10 +33,10 @@ from conductor.ledger.store import Ledger
 from conductor.mailbox import write_atomic
 from conductor.models import layout, untrusted
 from conductor.models.claim import CLAIM_LIMIT, WorkerClaim
+from conductor.models.defaults import MAX_CHANGE_BYTES, MAX_FILE_BYTES
 from conductor.models.event import EventType
 from conductor.models.layout import EXPLANATION, RESULT
 from conductor.models.paths import escape_reason, printable, unstorable_reason
-from conductor.models.policy import MAX_CHANGE_BYTES, MAX_FILE_BYTES
 from conductor.models.result import SUMMARY_MAX, ResultFile, ResultStatus
 from conductor.models.untrusted import UntrustedError
 

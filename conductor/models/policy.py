@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import ConfigDict, Field, field_validator
 
 from conductor.models.base import Model
+from conductor.models.defaults import MAX_CHANGE_BYTES, MAX_FILE_BYTES, said
 from conductor.models.sizes import parse_size
 
 
@@ -41,30 +42,31 @@ class FileRules(_Section):
     )
 
 
-MAX_FILE_BYTES = 8 << 20
-"""behavior.max_file_bytes by default. Source files, lock files and fixtures fit with room to spare;
-a file at the limit costs Conductor a few times its size while it checks it (the content, its blob,
-the diff), a few tens of MB."""
-MAX_CHANGE_BYTES = 64 << 20
-"""behavior.max_change_bytes by default: eight files at the per-file limit."""
-
-
 class Behavior(_Section):
     max_diff_lines: int | None = Field(
-        default=None, ge=1, description="Most added+removed lines one step may change (default 500)."
+        default=None,
+        ge=1,
+        description=f"Most added+removed lines one step may change ({said('behavior.max_diff_lines')}).",
     )
     max_files_changed: int | None = Field(
-        default=None, ge=1, description="Most files one step may change (default: no limit)."
+        default=None,
+        ge=1,
+        description=f"Most files one step may change ({said('behavior.max_files_changed')}).",
     )
     timeout_seconds: int | None = Field(
-        default=None, ge=1, description="Time an executor has for one task (default 300)."
+        default=None,
+        ge=1,
+        description=f"Time an executor has for one task ({said('behavior.timeout_seconds')}).",
     )
     max_attempts: int | None = Field(
-        default=None, ge=1, description="Attempts per step, repairs included (default 2)."
+        default=None,
+        ge=1,
+        description=f"Attempts per step, repairs included ({said('behavior.max_attempts')}).",
     )
     shell_commands: bool | None = Field(
         default=None,
-        description="Whether an executor may run shell commands it was not told to run (default false:"
+        description="Whether an executor may run shell commands it was not told to run"
+        f" ({said('behavior.shell_commands')}:"
         " every task carries the constraint 'Do NOT run shell commands unless instructed'). A plan or"
         " a step may allow them for itself.",
     )
@@ -72,21 +74,22 @@ class Behavior(_Section):
         default=None,
         ge=1024,
         description="Largest result or explanation file an executor may write, in bytes "
-        "(default 1048576); a larger one rejects the attempt.",
+        f"({said('behavior.max_result_bytes')}); a larger one rejects the attempt.",
     )
     max_file_bytes: int | None = Field(
         default=None,
         ge=1,
-        description="Largest file a step may add or change, in bytes (default 8388608, 8 MiB; a sparse"
+        description="Largest file a step may add or change, in bytes"
+        f" ({said('behavior.max_file_bytes')}, {MAX_FILE_BYTES >> 20} MiB; a sparse"
         " file counts by its apparent size); a larger one rejects the attempt without being read. A"
         " plan or step may lower it, not raise it.",
     )
     max_change_bytes: int | None = Field(
         default=None,
         ge=1,
-        description="Most bytes the files one step adds or changes may hold together (default 67108864,"
-        " 64 MiB); a larger change rejects the attempt without being read. A plan or step may lower"
-        " it, not raise it.",
+        description="Most bytes the files one step adds or changes may hold together"
+        f" ({said('behavior.max_change_bytes')}, {MAX_CHANGE_BYTES >> 20} MiB); a larger change"
+        " rejects the attempt without being read. A plan or step may lower it, not raise it.",
     )
 
 
@@ -96,7 +99,7 @@ class VerifyRules(_Section):
         description="Shell commands run in the worktree after every step; all must exit 0.",
     )
     timeout_seconds: int | None = Field(
-        default=None, ge=1, description="Time allowed per verify command (default 300)."
+        default=None, ge=1, description=f"Time allowed per verify command ({said('verify.timeout_seconds')})."
     )
     pinned: list[str] | None = Field(
         default=None,
@@ -110,7 +113,8 @@ class ConfidenceRules(_Section):
         default=None,
         ge=0.0,
         le=1.0,
-        description="Steps scoring below this wait for `conductor approve` (default 0.5 = LOW).",
+        description="Steps scoring below this wait for `conductor approve`"
+        f" ({said('confidence.approval_below')} = LOW).",
     )
 
 
@@ -121,7 +125,7 @@ class ProvenanceRules(_Section):
     sign: SignMode | None = Field(
         default=None,
         description="Sign step provenance with sigstore: auto (when an identity exists), "
-        "always, or never (default auto).",
+        f"always, or never ({said('provenance.sign')}).",
     )
 
 
@@ -133,7 +137,7 @@ class SandboxRules(_Section):
         default=None,
         description="Run executor, verify and worker commands under bubblewrap: auto (when it can "
         "run here; else unsandboxed, with the fallback checks), required (refuse to run without "
-        "it), off (default auto). A plan or step can make it stricter, never looser.",
+        f"it), off ({said('sandbox.mode')}). A plan or step can make it stricter, never looser.",
     )
     network: bool | list[str] | None = Field(
         default=None,
@@ -157,7 +161,8 @@ class SandboxRules(_Section):
     unix_sockets: bool | None = Field(
         default=None,
         description="With the network shared (network: true), let sandboxed commands make unix"
-        " sockets; they could then reach the machine's abstract unix sockets (default false:"
+        " sockets; they could then reach the machine's abstract unix sockets"
+        f" ({said('sandbox.unix_sockets')}:"
         " socketpair() still works). Only the project's policy file sets it.",
     )
     env: list[str] | None = Field(
@@ -223,16 +228,20 @@ class ExecutorRules(_Section):
 class LimitRules(_Section):
     memory: int | str | None = Field(
         default=None,
-        description="Memory a process of a step may allocate: bytes or a size (512M, 8G; default 8G).",
+        description="Memory a process of a step may allocate: bytes or a size (512M, 8G; "
+        f"{said('limits.memory')}).",
     )
     processes: int | None = Field(
-        default=None, ge=1, description="Processes the user may run while a step runs (default 4096)."
+        default=None,
+        ge=1,
+        description=f"Processes the user may run while a step runs ({said('limits.processes')}).",
     )
     file_size: int | str | None = Field(
-        default=None, description="Largest file a step's process may write: bytes or a size (default 4G)."
+        default=None,
+        description=f"Largest file a step's process may write: bytes or a size ({said('limits.file_size')}).",
     )
     cpu_seconds: int | None = Field(
-        default=None, ge=1, description="CPU time of one process of a step (default: no limit)."
+        default=None, ge=1, description=f"CPU time of one process of a step ({said('limits.cpu_seconds')})."
     )
 
     @field_validator("memory", "file_size")

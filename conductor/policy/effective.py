@@ -1,4 +1,5 @@
-"""The effective policy: defaults, then project -> plan -> step layers, each value with its origin.
+"""The effective policy: defaults (models/defaults.py), then project -> plan -> step layers,
+each value with its origin.
 
 Merge rules (docs/policy.md):
   * scalars: the later layer wins;
@@ -13,35 +14,13 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from conductor.models.policy import MAX_CHANGE_BYTES, MAX_FILE_BYTES, PolicyFile
+from conductor.models.defaults import DEFAULTS as DEFAULTS  # the one table, read here
+from conductor.models.defaults import shown as shown
+from conductor.models.policy import PolicyFile
 from conductor.models.sizes import parse_size
 from conductor.models.source import Location, YamlDocument
 from conductor.policy.patterns import Pattern, ProtectedPatterns
 
-DEFAULTS: dict[str, Any] = {
-    "behavior.max_diff_lines": 500,
-    "behavior.max_files_changed": None,
-    "behavior.timeout_seconds": 300,
-    "behavior.max_attempts": 2,
-    "behavior.shell_commands": False,
-    "verify.timeout_seconds": 300,
-    "confidence.approval_below": 0.5,
-    "provenance.sign": "auto",
-    "behavior.max_result_bytes": 1024 * 1024,
-    "behavior.max_file_bytes": MAX_FILE_BYTES,
-    "behavior.max_change_bytes": MAX_CHANGE_BYTES,
-    "sandbox.mode": "auto",
-    "sandbox.network": True,
-    "sandbox.unix_sockets": False,
-    "workspace.env": None,
-    "workspace.worktrees": None,
-    "executor.agent": None,
-    "executor.model": None,
-    "limits.memory": "8G",
-    "limits.processes": 4096,
-    "limits.file_size": "4G",
-    "limits.cpu_seconds": None,
-}
 LISTS = (
     "global_constraints",
     "verify.commands",
@@ -77,15 +56,6 @@ step layer's value is not taken."""
 PROTECTED = "file_rules.protected_patterns"
 BUILTIN_PROTECTED = (".conductor/", ".git/")
 """Always protected from agent steps (not from humans: the guard uses the files only)."""
-
-
-def shown(value: Any) -> str:
-    """A policy value as the policy file writes it: `true`, `null`, `300`."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,8 @@ first commit. Without NAME: add whichever of those files are missing to the curr
 repository, touching no existing file and no history (so running it twice changes nothing).
 The policy's rules about a directory (the seed's `/core`, `migrations/*`) are active only
 when the repository has that directory; otherwise they stay in the file as commented examples.
+The values it shows are the defaults of models/defaults.py, filled in where the template says
+`{default:KEY}`.
 The git CLI does the repository work, so the user's git config (default branch, templates,
 hooks, signing) applies as it would to their own commands.
 """
@@ -20,6 +22,7 @@ from conductor import resources
 from conductor.errors import ConductorError
 from conductor.gitcli import git, git_text
 from conductor.ledger.identity import who_commits
+from conductor.models.defaults import DEFAULTS, shown
 from conductor.project import IGNORE_FILE, POLICY_FILE, find_root
 from conductor.report import Report
 
@@ -68,6 +71,22 @@ def template(name: str) -> str:
 
 
 _CONDITIONAL = re.compile(r"^(?P<indent>\s*)(?P<rule>- .*?)\s+# if (?P<dir>\S+/) exists$", re.MULTILINE)
+_DEFAULT = re.compile(r"\{default:(?P<key>[a-z_]+\.[a-z_]+)\} *(?P<comment>#.*)?$", re.MULTILINE)
+COMMENT_COLUMN = 28  # where the template's comments after a value begin
+
+
+def with_defaults(text: str) -> str:
+    """`text` with each `{default:KEY}` replaced by that setting's default as the policy file
+    writes it, the comment after it kept in its column."""
+
+    def fill(match: re.Match[str]) -> str:
+        value = shown(DEFAULTS[match["key"]])
+        if not match["comment"]:
+            return value
+        line = match.string[match.string.rfind("\n", 0, match.start()) + 1 : match.start()] + value
+        return value + " " * max(2, COMMENT_COLUMN - len(line)) + match["comment"]
+
+    return _DEFAULT.sub(fill, text)
 
 
 def policy_text(root: Path) -> str:
@@ -80,7 +99,7 @@ def policy_text(root: Path) -> str:
             return f"{indent}{rule}"
         return f"{indent}# {rule}  (an example: this repository has no {directory})"
 
-    return _CONDITIONAL.sub(render, template("policy.yaml"))
+    return _CONDITIONAL.sub(render, with_defaults(template("policy.yaml")))
 
 
 def _write_missing(root: Path, result: InitResult) -> None:

@@ -34,8 +34,8 @@ from conductor.gitcli import git
 from conductor.ledger.code import Found
 from conductor.ledger.store import Ledger
 from conductor.ledger.tree import Entry
+from conductor.models.defaults import MAX_CHANGE_BYTES, MAX_FILE_BYTES
 from conductor.models.paths import unstorable_reason
-from conductor.models.policy import MAX_CHANGE_BYTES, MAX_FILE_BYTES
 from conductor.runner.place import workspace
 
 DRAIN_SECONDS = 10.0

@@ -1,0 +1,59 @@
+"""Every policy default, in one place: the effective policy starts from it
+(conductor/policy/effective.py), the policy schema's descriptions say it (models/policy.py), and
+`conductor init`'s policy file is written with it (resources/templates/policy.yaml, whose
+`{default:KEY}` marks are filled from here). Cheap to import: no pydantic.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+MAX_FILE_BYTES = 8 << 20
+"""behavior.max_file_bytes by default. Source files, lock files and fixtures fit with room to spare;
+a file at the limit costs Conductor a few times its size while it checks it (the content, its blob,
+the diff), a few tens of MB."""
+MAX_CHANGE_BYTES = 64 << 20
+"""behavior.max_change_bytes by default: eight files at the per-file limit."""
+MAX_RESULT_BYTES = 1 << 20
+"""behavior.max_result_bytes by default: a result or explanation file is a few KiB."""
+
+DEFAULTS: dict[str, Any] = {
+    "behavior.max_diff_lines": 500,
+    "behavior.max_files_changed": None,
+    "behavior.timeout_seconds": 300,
+    "behavior.max_attempts": 2,
+    "behavior.shell_commands": False,
+    "verify.timeout_seconds": 300,
+    "confidence.approval_below": 0.5,
+    "provenance.sign": "auto",
+    "behavior.max_result_bytes": MAX_RESULT_BYTES,
+    "behavior.max_file_bytes": MAX_FILE_BYTES,
+    "behavior.max_change_bytes": MAX_CHANGE_BYTES,
+    "sandbox.mode": "auto",
+    "sandbox.network": True,
+    "sandbox.unix_sockets": False,
+    "workspace.env": None,
+    "workspace.worktrees": None,
+    "executor.agent": None,
+    "executor.model": None,
+    "limits.memory": "8G",
+    "limits.processes": 4096,
+    "limits.file_size": "4G",
+    "limits.cpu_seconds": None,
+}
+"""The value of each scalar setting no policy layer sets (None: unset, no limit)."""
+
+
+def shown(value: Any) -> str:
+    """A policy value as the policy file writes it: `true`, `null`, `300`."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def said(key: str) -> str:
+    """The default of `key` as a description says it: `default 300`, `default: no limit`."""
+    value = DEFAULTS[key]
+    return "default: no limit" if value is None else f"default {shown(value)}"
