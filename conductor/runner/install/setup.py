@@ -24,11 +24,12 @@ from conductor.gitcli import git, git_text
 from conductor.ledger.identity import who_commits
 from conductor.models.defaults import DEFAULTS, shown
 from conductor.project import IGNORE_FILE, POLICY_FILE, find_root
-from conductor.report import Report
 
 
 @dataclass
-class InitResult(Report):
+class InitResult:
+    """What `init` did: the repository it set up (created or not), the files written or kept."""
+
     root: Path
     created_repo: bool
     written: list[str] = field(default_factory=list)
@@ -36,34 +37,6 @@ class InitResult(Report):
     commit: str | None = None
     identity_fallback: str = ""  # who the first commit is by, when git has no identity (or half)
     name: str = ""  # NAME as given, for the `cd` hint
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "root": str(self.root),
-            "created_repository": self.created_repo,
-            "written": self.written,
-            "kept": self.kept,
-            "commit": self.commit,
-        }
-
-    def render(self) -> str:
-        if self.created_repo:
-            lines = [f"Created {self.root} with {', '.join(self.written)} (commit {str(self.commit)[:12]})."]
-            if self.identity_fallback:
-                lines.append(
-                    f"No git identity is configured, so the first commit is by {self.identity_fallback}."
-                )
-            lines.append(f"Next: cd {self.name} && conductor policy")
-            return "\n".join(lines)
-        if not self.written:
-            return f"Conductor is already set up in {self.root} (nothing changed)."
-        lines = [f"Set up Conductor in {self.root}: wrote {', '.join(self.written)}."]
-        if self.kept:
-            lines.append(f"Kept existing {', '.join(self.kept)}.")
-        lines.append(
-            "Review the policy, then commit it: git add .conductor && git commit -m 'Add Conductor policy'"
-        )
-        return "\n".join(lines)
 
 
 def template(name: str) -> str:
