@@ -1,7 +1,9 @@
 """The checks of one accepted step (`conductor verify`): its records, statement, commit and
 signature still agree — and what exactly does not.
 
-Per step (the attempt that was accepted):
+Per step (the attempt that was accepted), first the statement is read: its type and predicate
+type must be the ones this Conductor verifies (…/step/v1), else the step fails there. Then the
+checks of STEP_CHECKS, each a small function run in this order and reported under its name:
   task       the task file's checksum over its recorded bytes (task.record_digest: no model is
              involved, so a field added to TaskFile later changes nothing) = its `checksum`
              field = the one recorded when it was handed out (task.created); a task file of a
@@ -9,12 +11,11 @@ Per step (the attempt that was accepted):
   records    each statement subject's sha256 = the record in the fork log now
   evidence   each evidence digest in the predicate = the evidence record now
   policy     the effective-policy digest = evidence/<step>/policy.json now
+  statement  the predicate names this plan, fork, step and attempt
+  trailer    the commit's Conductor-Provenance = sha256 of the recorded statement
   commit     the code commit minus its Conductor-Provenance line = the payload the statement
              names (sha256 and git id), with the same tree and parent; its trailers name this
              plan, fork and step; the fork branch contains it
-  trailer    the commit's Conductor-Provenance = sha256 of the recorded statement
-  statement  its type and predicate type are the ones this Conductor verifies (…/step/v1), and
-             the predicate names this plan, fork, step and attempt
   signature  the sigstore bundle verifies against the trust root and the identity policy, and
              signs exactly this statement (unsigned steps are reported, and fail when an
              identity is required)
@@ -25,6 +26,8 @@ crafted record is a failed check, never a crash.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -106,6 +109,56 @@ def accepted_steps(events: list[Event]) -> list[str]:
     return list(seen)
 
 
+@dataclass
+class Accepted:
+    """What the checks of one accepted step read: its records at the fork log's tip, its
+    statement, and (`commit`) the code commit it names."""
+
+    ledger: Ledger
+    tip: Snapshot
+    events: list[Event]
+    accepted: Event  # the task.completed of the accepted attempt
+    raw_statement: bytes
+    predicate: dict[str, Any]
+    subjects: dict[str, str]  # name -> sha256
+    options: Options
+    within: tuple[str, str] | None  # (what, commit) holding the step's commit, else the fork branch
+    signed: bool = False  # set by the signature check: a bundle is recorded
+
+    @property
+    def plan(self) -> str:
+        return self.tip.event.plan
+
+    @property
+    def fork(self) -> str:
+        return str(self.tip.event.fork)
+
+    @property
+    def step(self) -> str:
+        return str(self.accepted.step)
+
+    @property
+    def paths(self) -> StepPaths:
+        return StepPaths(self.step)
+
+    @property
+    def commit_id(self) -> str:
+        return str(self.accepted.data.get("commit"))
+
+    @functools.cached_property
+    def commit(self) -> bytes | None:
+        """The code commit's raw bytes; None when the repository does not have it."""
+        try:
+            return self.ledger.object_bytes(self.commit_id)
+        except (KeyError, ValueError):
+            return None
+
+
+Found = tuple[bool, str]
+"""One result of a check: whether it holds, and what was found."""
+StepCheck = Callable[[Accepted], list[Found]]
+
+
 def verify_step(
     ledger: Ledger,
     tip: Snapshot,
@@ -117,109 +170,125 @@ def verify_step(
 ) -> StepReport:
     """One accepted step of the fork whose log ends at `tip` with `events`; its commit must be
     on the fork's branch, or, with `within` (what, commit), in that commit's history (a step
-    another plan inherits: the base of the plan made from it)."""
+    another plan inherits: the base of the plan made from it). Each check of STEP_CHECKS runs
+    in order, its results reported under its name."""
     plan, fork = tip.event.plan, str(tip.event.fork)
     completed = [e for e in events if e.type is EventType.TASK_COMPLETED and e.step == step]
     report = StepReport(plan, fork, step, completed[-1].attempt if completed else None)
     if not completed:
         report.add("accepted", False, "no accepted attempt is recorded")
         return report
-    accepted = completed[-1]
-    paths = StepPaths(step)
-    raw_statement = tip.read(paths.record(COMPLETED, PROVENANCE))
+    path = StepPaths(step).record(COMPLETED, PROVENANCE)
+    raw_statement = tip.read(path)
     if raw_statement is None:
-        report.add("statement", False, f"{paths.record(COMPLETED, PROVENANCE)} is missing")
+        report.add("statement", False, f"{path} is missing")
         return report
     try:
         predicate, subjects = read_statement(raw_statement)
     except ValueError as exc:
         report.add("statement", False, f"the statement cannot be read: {exc}")
         return report
+    accepted = Accepted(
+        ledger, tip, events, completed[-1], raw_statement, predicate, subjects, options, within
+    )
+    for name, check in STEP_CHECKS:
+        for ok, detail in check(accepted):
+            report.add(name, ok, detail)
+    report.signed = accepted.signed
+    return report
 
-    # task: the file, its field, and the checksum recorded when it was handed out
+
+def _task(step: Accepted) -> list[Found]:
+    """The task file, its field, and the checksum recorded when it was handed out."""
     created = next(
         (
             e
-            for e in events
-            if e.type is EventType.TASK_CREATED and e.step == step and e.attempt == accepted.attempt
+            for e in step.events
+            if e.type is EventType.TASK_CREATED and e.step == step.step and e.attempt == step.accepted.attempt
         ),
         None,
     )
     handed = str(created.data.get("checksum")) if created else None
-    check_task(report, tip.read(paths.record(COMPLETED, TASK)), handed, _get(predicate, "task", "checksum"))
+    raw = step.tip.read(step.paths.record(COMPLETED, TASK))
+    return [check_task(raw, handed, _get(step.predicate, "task", "checksum"))]
 
-    # records named by the statement
-    for name, wanted in sorted(subjects.items()):
+
+def _records(step: Accepted) -> list[Found]:
+    """Each record the statement names, as it is in the fork log now."""
+    found = []
+    for name, wanted in sorted(step.subjects.items()):
         if name.startswith("git-commit-payload:"):
             continue
-        data = tip.read(name)
-        found = statement_module.sha256(data) if data is not None else None
-        report.add(
-            "records",
-            found == wanted,
-            f"{name} matches"
-            if found == wanted
-            else f"{name}: sha256 {_short(found)} ≠ statement {_short(wanted)}",
+        data = step.tip.read(name)
+        digest = statement_module.sha256(data) if data is not None else None
+        found.append(
+            (
+                digest == wanted,
+                f"{name} matches"
+                if digest == wanted
+                else f"{name}: sha256 {_short(digest)} ≠ statement {_short(wanted)}",
+            )
         )
+    return found
 
-    # evidence the predicate names (the verdict, command logs)
-    named = _strings(predicate.get("evidence"))
+
+def _evidence(step: Accepted) -> list[Found]:
+    """The evidence the predicate names (the verdict, command logs)."""
+    named = _strings(step.predicate.get("evidence"))
     evidence = named or {}
     changed = [
         path
         for path, wanted in sorted(evidence.items())
-        if (data := tip.read(path)) is None or "sha256:" + statement_module.sha256(data) != wanted
+        if (data := step.tip.read(path)) is None or "sha256:" + statement_module.sha256(data) != wanted
     ]
     if named is None:
         changed.append("(the statement's evidence is not a map of paths to digests)")
-    report.add(
-        "evidence",
-        not changed,
-        f"{plural(len(evidence), 'evidence record')} match"
-        if not changed
-        else f"changed or missing: {', '.join(changed)}",
-    )
+    if changed:
+        return [(False, f"changed or missing: {', '.join(changed)}")]
+    return [(True, f"{plural(len(evidence), 'evidence record')} match")]
 
-    policy = tip.read(paths.policy)
-    wanted_policy = _get(predicate, "policy", "digest")
-    found_policy = "sha256:" + statement_module.sha256(policy) if policy is not None else None
-    report.add(
-        "policy",
-        found_policy == wanted_policy,
-        "the effective policy matches"
-        if found_policy == wanted_policy
-        else f"{paths.policy}: {_short(found_policy)} ≠ statement {_short(wanted_policy)}",
-    )
 
-    # the statement is about this step
+def _policy(step: Accepted) -> list[Found]:
+    """The effective policy the step ran under, as the statement digested it."""
+    policy = step.tip.read(step.paths.policy)
+    wanted = _get(step.predicate, "policy", "digest")
+    found = "sha256:" + statement_module.sha256(policy) if policy is not None else None
+    if found == wanted:
+        return [(True, "the effective policy matches")]
+    return [(False, f"{step.paths.policy}: {_short(found)} ≠ statement {_short(wanted)}")]
+
+
+def _about_this_step(step: Accepted) -> list[Found]:
+    """The statement names this plan, fork, step and attempt."""
+    predicate = step.predicate
     where = (predicate.get("plan"), predicate.get("fork"), predicate.get("step"), predicate.get("attempt"))
-    expected = (plan, fork, step, accepted.attempt)
-    report.add(
-        "statement",
-        where == expected,
-        "names this plan, fork, step and attempt"
-        if where == expected
-        else f"names {'/'.join(map(str, where))}, not {'/'.join(map(str, expected))}",
-    )
+    expected = (step.plan, step.fork, step.step, step.accepted.attempt)
+    if where == expected:
+        return [(True, "names this plan, fork, step and attempt")]
+    return [(False, f"names {'/'.join(map(str, where))}, not {'/'.join(map(str, expected))}")]
 
-    # the code commit: trailer, payload, tree, parent, branch
-    commit_id = str(accepted.data.get("commit"))
-    try:
-        raw_commit = ledger.object_bytes(commit_id)
-    except (KeyError, ValueError):
-        report.add("commit", False, f"the code commit {commit_id[:12]} is missing")
-        return _signature(report, tip, paths, raw_statement, options)
-    trailers = _trailers(raw_commit)
-    digest = statement_module.digest(raw_statement)
-    report.add(
-        "trailer",
-        trailers.get(statement_module.TRAILER) == digest,
-        "Conductor-Provenance matches the statement"
-        if trailers.get(statement_module.TRAILER) == digest
-        else f"Conductor-Provenance {trailers.get(statement_module.TRAILER)} ≠ statement {digest}",
-    )
+
+def _trailer(step: Accepted) -> list[Found]:
+    """The commit's Conductor-Provenance is the statement's digest (nothing to read without
+    the commit: the commit check says it is missing)."""
+    if step.commit is None:
+        return []
+    found = _trailers(step.commit).get(statement_module.TRAILER)
+    digest = statement_module.digest(step.raw_statement)
+    if found == digest:
+        return [(True, "Conductor-Provenance matches the statement")]
+    return [(False, f"Conductor-Provenance {found} ≠ statement {digest}")]
+
+
+def _commit(step: Accepted) -> list[Found]:
+    """The code commit: its payload, tree, parent and trailers are the statement's, and the
+    fork branch (or `within`) holds it."""
+    raw_commit, commit_id = step.commit, step.commit_id
+    if raw_commit is None:
+        return [(False, f"the code commit {commit_id[:12]} is missing")]
+    predicate, plan, fork = step.predicate, step.plan, step.fork
     payload = statement_module.strip_trailer(raw_commit)
-    payload_subject = next((v for k, v in subjects.items() if k.startswith("git-commit-payload:")), None)
+    payload_subject = next((v for k, v in step.subjects.items() if k.startswith("git-commit-payload:")), None)
     commit_info = {key: _get(predicate, "commit", key) for key in ("payload_id", "tree", "parent")}
     problems = []
     if statement_module.sha256(payload) != payload_subject:
@@ -229,51 +298,55 @@ def verify_step(
     header = _headers(raw_commit)
     if header.get("tree") != commit_info.get("tree") or header.get("parent") != commit_info.get("parent"):
         problems.append("tree or parent differ from the statement's")
-    if (trailers.get("Conductor-Plan"), trailers.get("Conductor-Fork"), trailers.get("Conductor-Step")) != (
-        plan,
-        fork,
-        step,
-    ):
+    trailers = _trailers(raw_commit)
+    named = (trailers.get("Conductor-Plan"), trailers.get("Conductor-Fork"), trailers.get("Conductor-Step"))
+    if named != (plan, fork, step.step):
         problems.append("the commit's trailers name another step")
     branch = refs.short_branch(plan, fork)
-    name, holder = within or (f"the branch {branch}", ledger.ref_target(refs.code_branch(plan, fork)))
+    ledger = step.ledger
+    name, holder = step.within or (f"the branch {branch}", ledger.ref_target(refs.code_branch(plan, fork)))
     if holder is None or not ledger.is_ancestor(commit_id, holder):
         problems.append(f"{name} does not contain it")
-    shown = f"{commit_id[:12]} in {name}" if within else f"{commit_id[:12]} on {branch}"
-    report.add("commit", not problems, shown if not problems else "; ".join(problems))
-    return _signature(report, tip, paths, raw_statement, options)
+    shown = f"{commit_id[:12]} in {name}" if step.within else f"{commit_id[:12]} on {branch}"
+    return [(not problems, shown if not problems else "; ".join(problems))]
 
 
-def _signature(
-    report: StepReport, tip: Snapshot, paths: StepPaths, raw_statement: bytes, options: Options
-) -> StepReport:
-    bundle = tip.read(paths.record(COMPLETED, BUNDLE))
+def _signature(step: Accepted) -> list[Found]:
+    """The sigstore bundle verifies and signs exactly this statement (unsigned: reported, and a
+    failure when an identity is required)."""
+    options = step.options
+    bundle = step.tip.read(step.paths.record(COMPLETED, BUNDLE))
     if bundle is None:
-        report.add(
-            "signature",
-            not options.require_signature,
-            "unsigned (an identity is required)" if options.require_signature else "unsigned",
-        )
-        return report
-    report.signed = True
+        required = options.require_signature
+        return [(not required, "unsigned (an identity is required)" if required else "unsigned")]
+    step.signed = True
     from conductor.provenance.signing import BundleError, trust_config, verify_bundle
 
     if options.trust is None:
         options.trust = trust_config(options.trust_path, offline=True)
     try:
         signer = verify_bundle(
-            bundle, raw_statement, trust=options.trust, identity=options.identity, issuer=options.issuer
+            bundle, step.raw_statement, trust=options.trust, identity=options.identity, issuer=options.issuer
         )
     except BundleError as exc:
-        report.add("signature", False, exc.message)
-        return report
+        return [(False, exc.message)]
     if options.identity and options.issuer:
-        report.add("signature", True, f"signed by {signer} ({options.issuer})")
-    else:
-        report.add(
-            "signature", True, f"valid signature by {signer}; identity not checked (--identity, --issuer)"
-        )
-    return report
+        return [(True, f"signed by {signer} ({options.issuer})")]
+    return [(True, f"valid signature by {signer}; identity not checked (--identity, --issuer)")]
+
+
+STEP_CHECKS: tuple[tuple[str, StepCheck], ...] = (
+    ("task", _task),
+    ("records", _records),
+    ("evidence", _evidence),
+    ("policy", _policy),
+    ("statement", _about_this_step),
+    ("trailer", _trailer),
+    ("commit", _commit),
+    ("signature", _signature),
+)
+"""The checks of one accepted step, in the order they run and are reported (the module's
+docstring says what each holds); a check added here runs, and `conductor verify` reports it."""
 
 
 def read_statement(raw: bytes) -> tuple[dict[str, Any], dict[str, str]]:
@@ -299,33 +372,25 @@ def read_statement(raw: bytes) -> tuple[dict[str, Any], dict[str, str]]:
     return predicate, subjects
 
 
-def check_task(report: StepReport, raw: bytes | None, handed: str | None, stated: Any) -> None:
+def check_task(raw: bytes | None, handed: str | None, stated: Any) -> Found:
     """The `task` check: the recorded task file's checksum over its bytes (task.record_digest,
     whatever fields it has) = its `checksum` field = `handed` (task.created) = `stated` (the
     statement's). A task file of a format this Conductor does not know fails."""
     try:
         record = untrusted.load_object(raw or b"", name="the task file", limit=TASK_LIMIT)
     except ValueError as exc:
-        report.add("task", False, f"the task file cannot be read: {exc}")
-        return
+        return False, f"the task file cannot be read: {exc}"
     version = record.get("format", 1)  # absent: written before tasks carried it, format 1
     if type(version) is not int or not 1 <= version <= TASK_FORMAT:
-        report.add(
-            "task",
+        return (
             False,
             f"task file format {untrusted.shown(version)}: this Conductor verifies format {TASK_FORMAT}"
             " (a newer format needs a newer Conductor)",
         )
-        return
     computed, recorded = canonical_checksum(record), record.get("checksum")
-    ok = computed == recorded == handed == stated
-    report.add(
-        "task",
-        ok,
-        f"checksum {computed[:19]}…"
-        if ok
-        else f"task checksum {computed} ≠ recorded {handed} (field {untrusted.shown(recorded)})",
-    )
+    if computed == recorded == handed == stated:
+        return True, f"checksum {computed[:19]}…"
+    return False, f"task checksum {computed} ≠ recorded {handed} (field {untrusted.shown(recorded)})"
 
 
 def _get(value: Any, *keys: str) -> Any:

@@ -272,3 +272,27 @@ def test_pre_push_warns_when_a_fork_branch_leaves_its_records_behind(
     git(built.worktree(), "commit", "-q", "--allow-empty", "-m", "more")
     again = run_process("git", "push", "-q", "origin", branch, cwd=built.root)
     assert "stay behind" not in again.err
+
+
+def test_verify_reports_the_checks_of_its_list_in_order_and_one_added_runs(
+    built: Project, run_cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The checks of a step are a list of named checks: their names, in order, are what verify
+    reports; one appended to the list is all it takes for verify to run and report it."""
+    from conductor.provenance import attestation
+
+    names = [name for name, _ in attestation.STEP_CHECKS]
+    _, data = verify_json(run_cli)
+    for step in data["steps"]:
+        assert list(dict.fromkeys(c["check"] for c in step["checks"])) == names
+
+    def reviewed(step: attestation.Accepted) -> list[tuple[bool, str]]:
+        return [(False, f"{step.step}: no reviewer signed it off")]
+
+    monkeypatch.setattr(attestation, "STEP_CHECKS", (*attestation.STEP_CHECKS, ("reviewed", reviewed)))
+    code, data = verify_json(run_cli)
+    assert code == 1
+    assert [step["checks"][-1] for step in data["steps"]] == [
+        {"check": "reviewed", "ok": False, "detail": f"{s}: no reviewer signed it off"}
+        for s in ("step_001", "step_002")
+    ]

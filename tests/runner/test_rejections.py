@@ -238,3 +238,29 @@ def test_a_hook_planted_by_a_step_never_stays(proj: Project, run_cli, sandbox: s
     verdict = proj.record("evidence/step_001/attempt_1/verdict.json")
     assert ".git/hooks/post-checkout: changed outside the worktree while the step ran (put back)" in verdict
     assert "put back what the step changed: .git/hooks/post-checkout" in result.err
+
+
+def test_a_check_added_to_the_list_runs_in_its_place(
+    proj: Project, run_cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The checks of an attempt are a list of named checks run in order: one appended to it is
+    all it takes for it to judge every attempt (here it rejects one the others accept)."""
+    from conductor.engine.failures import FailureKind
+    from conductor.runner.fork import inspection
+
+    assert [name for name, _ in inspection.CHECKS] == [
+        "result", "task", "attempt", "paths", "status", "change", "size"
+    ]  # fmt: skip
+    seen: list[str] = []
+
+    def ticket(attempt: inspection.Attempt) -> inspection.Verdict | None:
+        seen.append(attempt.step)
+        return inspection.Verdict(FailureKind.CONSTRAINT, "the result names no ticket")
+
+    monkeypatch.setattr(inspection, "CHECKS", (*inspection.CHECKS, ("ticket", ticket)))
+    step = {"title": "t", "instruction": "i", "allowed_files": ["new.py"]}
+    plan = proj.plan([step], policy={"behavior": {"max_attempts": 1}})
+    result = build(run_cli, proj, plan, proj.agent({"*": [{"write": {"new.py": "x\n"}}]}))
+    assert result.code == 1 and seen == ["step_001"]
+    verdict = json.loads(proj.record("evidence/step_001/attempt_1/verdict.json"))
+    assert verdict["accepted"] is False and "the result names no ticket" in json.dumps(verdict)

@@ -119,6 +119,33 @@ def first_line(text: str) -> str:
     return " ".join(lines[:3])[:300] if lines else text
 
 
+@dataclass
+class Attempt:
+    """What the checks of one attempt look at: the attempt's task, its result and its change."""
+
+    step: str
+    task: TaskFile
+    raw_result: bytes
+    mailbox: Mailbox
+    observed: Observed
+    policy: EffectivePolicy
+    link_was_intact: bool  # the worktree's .git link, as the step left it
+    allow_empty: bool = False
+    known_secrets: Sequence[tuple[str, str]] = ()
+    result: ResultFile | None = None  # read by the first check
+
+    @property
+    def read(self) -> ResultFile:
+        assert self.result is not None, "the result check runs first"
+        return self.result
+
+
+AttemptCheck = Callable[[Attempt], Verdict | None]
+"""A check of an attempt: None when it holds, else the verdict that rejects the attempt."""
+PathCheck = Callable[[Attempt], list[Violation]]
+"""A check of the change's paths: what it found wrong (all of them are reported together)."""
+
+
 def check(
     *,
     step: str,
@@ -131,87 +158,178 @@ def check(
     allow_empty: bool = False,
     known_secrets: Sequence[tuple[str, str]] = (),
 ) -> tuple[Verdict, ResultFile | None]:
-    """Steps 1-3 of the pipeline: everything but the verify commands."""
-    attempt = task.attempt
-    # 1. the result, the task as handed out, the attempt
+    """Steps 1-3 of the pipeline, everything but the verify commands: the checks of CHECKS in
+    order, up to the first that rejects the attempt."""
+    attempt = Attempt(
+        step, task, raw_result, mailbox, observed, policy, link_was_intact, allow_empty, known_secrets
+    )
+    for _name, run in CHECKS:
+        verdict = run(attempt)
+        if verdict is not None:
+            return verdict, attempt.result
+    return Verdict(None), attempt.result
+
+
+def _result(attempt: Attempt) -> Verdict | None:
+    """The result file reads as one; else every problem, each naming its field."""
     try:
-        result = ResultFile.from_json(raw_result)
-    except ValueError as exc:  # every problem, each naming its field
-        problems = resultcheck.problems(raw_result, name=f"{step}{RESULT}") or [first_line(str(exc))]
-        return Verdict(FailureKind.INVALID_RESULT, "; ".join(problems), evidence=problems), None
-    handed_out = mailbox.where_is_task(step)
+        attempt.result = ResultFile.from_json(attempt.raw_result)
+    except ValueError as exc:
+        name = f"{attempt.step}{RESULT}"
+        problems = resultcheck.problems(attempt.raw_result, name=name) or [first_line(str(exc))]
+        return Verdict(FailureKind.INVALID_RESULT, "; ".join(problems), evidence=problems)
+    return None
+
+
+def _task(attempt: Attempt) -> Verdict | None:
+    """The task file in the mailbox is still the one handed out."""
+    handed_out = attempt.mailbox.where_is_task(attempt.step)
     if handed_out is None:
-        return Verdict(FailureKind.CHECKSUM, "the task file was removed from the mailbox"), result
+        return Verdict(FailureKind.CHECKSUM, "the task file was removed from the mailbox")
     try:
         found = record_digest(read_regular(handed_out))  # bounded: no FIFO
     except (ValueError, OSError):
         found = "unreadable"
-    if found != task.checksum:
-        reason = f"the task file in the mailbox ({handed_out.name}) differs from the one handed out"
-        return Verdict(
-            FailureKind.CHECKSUM, reason, evidence=[f"expected {task.checksum}", f"found {found}"]
-        ), result
-    if result.task_id != step or result.attempt != attempt:
-        reason = f"the result is for {result.task_id} attempt {result.attempt}, not {step} attempt {attempt}"
-        return Verdict(FailureKind.STALE, reason), result
+    wanted = attempt.task.checksum
+    if found == wanted:
+        return None
+    reason = f"the task file in the mailbox ({handed_out.name}) differs from the one handed out"
+    return Verdict(FailureKind.CHECKSUM, reason, evidence=[f"expected {wanted}", f"found {found}"])
 
-    # 2. the paths: inside allowed_files, outside protected patterns, nothing escapes, .git untouched
-    violations: list[Violation] = []
-    if not link_was_intact:
-        link = "writes under .git: the worktree's .git link was changed (restored)"
-        violations.append(Violation(FailureKind.CONSTRAINT, ".git", link))
-    for nested in observed.changed.nested_repos:
-        violations.append(
-            Violation(FailureKind.CONSTRAINT, printable(nested), "adds a nested git repository")
+
+def _this_attempt(attempt: Attempt) -> Verdict | None:
+    """The result is for this step and this attempt."""
+    result, step, number = attempt.read, attempt.step, attempt.task.attempt
+    if result.task_id == step and result.attempt == number:
+        return None
+    reason = f"the result is for {result.task_id} attempt {result.attempt}, not {step} attempt {number}"
+    return Verdict(FailureKind.STALE, reason)
+
+
+def _git_link(attempt: Attempt) -> list[Violation]:
+    if attempt.link_was_intact:
+        return []
+    link = "writes under .git: the worktree's .git link was changed (restored)"
+    return [Violation(FailureKind.CONSTRAINT, ".git", link)]
+
+
+def _nested_repos(attempt: Attempt) -> list[Violation]:
+    nested = attempt.observed.changed.nested_repos
+    return [Violation(FailureKind.CONSTRAINT, printable(n), "adds a nested git repository") for n in nested]
+
+
+def _unstorable(attempt: Attempt) -> list[Violation]:
+    return [
+        Violation(
+            FailureKind.CONSTRAINT,
+            printable(name),
+            f"a file name that {unstorable_reason(name)}: git cannot store it as it is",
         )
-    for name in sorted(observed.changed.unstorable):
-        reason = f"a file name that {unstorable_reason(name)}: git cannot store it as it is"
-        violations.append(Violation(FailureKind.CONSTRAINT, printable(name), reason))
+        for name in sorted(attempt.observed.changed.unstorable)
+    ]
+
+
+def _unreadable(attempt: Attempt) -> list[Violation]:
+    unreadable = attempt.observed.changed.unreadable
+    return [
+        Violation(FailureKind.CONSTRAINT, printable(name), f"cannot be read: {why}")
+        for name, why in sorted(unreadable.items())
+    ]
+
+
+def _scope(attempt: Attempt) -> list[Violation]:
+    """Inside allowed_files, outside the protected patterns, no link leading out, as reported."""
+    observed = attempt.observed
     symlinks = {
         path: entry[1].decode("utf-8", "surrogateescape")
         for path, entry in observed.changed.files.items()
         if entry is not None and entry[0] == 0o120000
     }
-    for name, why in sorted(observed.changed.unreadable.items()):
-        violations.append(Violation(FailureKind.CONSTRAINT, printable(name), f"cannot be read: {why}"))
-    violations += check_paths(
+    return check_paths(
         observed.diff.changes,
-        allowed=AllowedFiles(task.allowed_files),
-        protected=policy.protected,
+        allowed=AllowedFiles(attempt.task.allowed_files),
+        protected=attempt.policy.protected,
         symlinks=symlinks,
-        reported=result.files_changed,
+        reported=attempt.read.files_changed,
     )
-    # files Conductor did not read for their size: a rejection even if nothing else changed
-    limits = observed.changed.limits
-    violations += check_file_sizes(
-        {printable(path): size for path, size in observed.changed.oversized.items()},
-        max_file_bytes=limits.file_bytes,
-        unread_bytes=observed.changed.unread_bytes,
-        max_change_bytes=limits.change_bytes,
-    )
-    leaks = added_secrets(
-        observed.diff.patch, known=known_secrets, allowed=policy.items("file_rules.secrets_allowed")
-    )
-    violations += leaks
-    if violations:
-        hint = size_hint(violations) or _scope_hint(violations) or (SECRET_HINT if leaks else None)
-        return Verdict(violations[0].kind, str(violations[0]), violations=violations, hint=hint), result
-    if result.status is ResultStatus.FAILED:
-        return Verdict(FailureKind.EXECUTOR_FAILED, result.summary), result
-    if not observed.diff.changes and not allow_empty:
-        reason = f"the executor changed nothing (its result says: {first_line(result.summary)})"
-        return Verdict(FailureKind.NO_CHANGE, reason), result
 
-    # 3. the size
+
+def _file_sizes(attempt: Attempt) -> list[Violation]:
+    """Files Conductor did not read for their size: a rejection even if nothing else changed."""
+    changed = attempt.observed.changed
+    return check_file_sizes(
+        {printable(path): size for path, size in changed.oversized.items()},
+        max_file_bytes=changed.limits.file_bytes,
+        unread_bytes=changed.unread_bytes,
+        max_change_bytes=changed.limits.change_bytes,
+    )
+
+
+def _secrets(attempt: Attempt) -> list[Violation]:
+    allowed = attempt.policy.items("file_rules.secrets_allowed")
+    return added_secrets(attempt.observed.diff.patch, known=attempt.known_secrets, allowed=allowed)
+
+
+PATH_CHECKS: tuple[tuple[str, PathCheck], ...] = (
+    ("git link", _git_link),
+    ("nested repositories", _nested_repos),
+    ("file names", _unstorable),
+    ("unreadable", _unreadable),
+    ("scope", _scope),
+    ("file sizes", _file_sizes),
+    ("secrets", _secrets),
+)
+"""The checks of the paths, each adding what it found wrong, in this order."""
+
+
+def _paths(attempt: Attempt) -> Verdict | None:
+    """Every path check; what they found is one rejection, the first named, all listed."""
+    found = {name: run(attempt) for name, run in PATH_CHECKS}
+    violations = [violation for name in found for violation in found[name]]
+    if not violations:
+        return None
+    hint = size_hint(violations) or _scope_hint(violations) or (SECRET_HINT if found.get("secrets") else None)
+    return Verdict(violations[0].kind, str(violations[0]), violations=violations, hint=hint)
+
+
+def _executor_status(attempt: Attempt) -> Verdict | None:
+    """The result does not say the executor failed."""
+    if attempt.read.status is ResultStatus.FAILED:
+        return Verdict(FailureKind.EXECUTOR_FAILED, attempt.read.summary)
+    return None
+
+
+def _some_change(attempt: Attempt) -> Verdict | None:
+    """Something changed (unless the step allows an empty change)."""
+    if attempt.observed.diff.changes or attempt.allow_empty:
+        return None
+    reason = f"the executor changed nothing (its result says: {first_line(attempt.read.summary)})"
+    return Verdict(FailureKind.NO_CHANGE, reason)
+
+
+def _size(attempt: Attempt) -> Verdict | None:
+    """Within behavior.max_diff_lines and max_files_changed."""
+    observed, policy = attempt.observed, attempt.policy
     too_big = check_size(
         observed.diff.changes,
         lines=observed.lines,
         max_lines=policy.max_diff_lines,
         max_files=policy.max_files_changed,
     )
-    if too_big:
-        return Verdict(FailureKind.DIFF_TOO_LARGE, str(too_big[0]), violations=too_big), result
-    return Verdict(None), result
+    return Verdict(FailureKind.DIFF_TOO_LARGE, str(too_big[0]), violations=too_big) if too_big else None
+
+
+CHECKS: tuple[tuple[str, AttemptCheck], ...] = (
+    ("result", _result),
+    ("task", _task),
+    ("attempt", _this_attempt),
+    ("paths", _paths),
+    ("status", _executor_status),
+    ("change", _some_change),
+    ("size", _size),
+)
+"""The checks of an attempt before its verify commands, in the order they run (docs/lifecycle.md):
+the first that rejects it decides the verdict; a check added here runs."""
 
 
 SECRET_HINT = (
