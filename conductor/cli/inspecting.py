@@ -247,12 +247,17 @@ def diff(left: str, right: str | None, stat: bool, color: bool | None, as_json: 
 
 @cli.command("handoff-metrics", epilog="Example:\n\n  conductor handoff-metrics --json")
 @click.option("--plan", help="Only this plan.")
+@click.option(
+    "--recompute",
+    is_flag=True,
+    help="Fold every plan's events again, replacing the totals the ledger keeps (refs/conductor/metrics).",
+)
 @json_option
-def handoff_metrics(plan: str | None, as_json: bool) -> int:
+def handoff_metrics(plan: str | None, recompute: bool, as_json: bool) -> int:
     """Show executor statistics: outcomes, success rate, durations, violations, repairs, usage."""
     from conductor.commands import handoff_metrics as command
 
-    return finish(command.run(plan=plan), as_json)
+    return finish(command.run(plan=plan, again=recompute), as_json)
 
 
 @cli.command(

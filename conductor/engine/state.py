@@ -6,10 +6,17 @@ the same state after the same events.
 
 The fold is also kept in the fork log's tree, written by the same commit as each event
 (docs/storage.md: `state.json` for the fork and its steps still open, `state/<step>.json` for
-each completed step, written once), so a reader gets the state from the tip without reading
-the events. `fork_record`/`step_record` shape those files and `restore` reads them back — or
-refuses them (None: fold the log instead) when they are of another format or were not written
-with the tip's own event.
+each completed step, written as it completes and by the event after its last), so a reader
+gets the state from the tip without reading the events. `fork_record`/`step_record` shape
+those files and `restore` reads them back — or refuses them (None: fold the log instead) when
+they are of another format or were not written with the tip's own event.
+
+Besides what decides the next action, the fold keeps what readers would otherwise read the whole
+log for: each step's events (`StepState.events`, the ids of their commits, so `explain` and the
+pull request's description read a step's events and no other) and when it was first accepted,
+and what the fork spent (`ForkState.totals`, engine/totals.py, for `compare`). A commit cannot
+name itself: the files a commit keeps list the events before its own, and `restore` adds the
+tip's own event.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from enum import StrEnum
 from typing import Any
 
 from conductor.engine.failures import FailureKind
+from conductor.engine.totals import ForkTotals
 from conductor.models.event import Event, EventType
 
 
@@ -82,6 +90,8 @@ class StepState:
     tripwire: str = ""  # digest of what the attempt must not change outside its worktree
     model: str | None = None  # the model the current attempt last called, if any
     tokens: dict[str, int] = field(default_factory=lambda: {"input": 0, "output": 0})
+    events: list[str] = field(default_factory=list)  # the commits of the step's events, oldest first
+    accepted_seq: int = 0  # the seq of its first task.completed (0: never accepted)
 
     @property
     def counted_failures(self) -> int:
@@ -106,6 +116,7 @@ class ForkState:
     steps: dict[str, StepState] = field(default_factory=dict)
     halt_reason: str = ""
     last_seq: int = 0
+    totals: ForkTotals = field(default_factory=ForkTotals)
 
     @classmethod
     def replay(cls, plan: str, fork: str, events: list[Event]) -> ForkState:
@@ -119,7 +130,9 @@ class ForkState:
         steps = dict(self.steps)
         if event.step is not None and event.step in steps:
             steps[event.step] = copy.deepcopy(steps[event.step])
-        folded = ForkState(self.plan, self.fork, self.status, steps, self.halt_reason, self.last_seq)
+        folded = ForkState(
+            self.plan, self.fork, self.status, steps, self.halt_reason, self.last_seq, copy.copy(self.totals)
+        )
         folded.apply(event)
         return folded
 
@@ -132,6 +145,7 @@ class ForkState:
     def apply(self, event: Event) -> None:
         """Fold one event into the state (the only place state changes)."""
         self.last_seq = max(self.last_seq, event.seq)
+        self.totals.apply(event)
         kind = event.type
         if kind is EventType.FORK_CREATED or kind is EventType.FORK_RESUMED:
             self.status = ForkStatus.RUNNING
@@ -150,6 +164,8 @@ class ForkState:
         if event.step is None:
             return
         step = self.step(event.step)
+        if event.commit is not None:  # read back from the log, or just recorded
+            step.events.append(event.commit)
         if kind is EventType.TASK_CREATED:
             step.attempt = event.attempt or step.attempt + 1
             step.phase = Phase.PENDING
@@ -192,6 +208,7 @@ class ForkState:
         elif kind is EventType.TASK_COMPLETED:
             step.phase = Phase.COMPLETED
             step.commit = str(event.data.get("commit") or "") or None
+            step.accepted_seq = step.accepted_seq or event.seq
         elif kind in FAILURE_EVENTS:
             step.phase = Phase.FAILED
             failure = FailureKind(event.data.get("kind", FailureKind.EXECUTOR_FAILED.value))
@@ -212,8 +229,9 @@ class ForkState:
         step.level = level if isinstance(level, str) else step.level
 
 
-STATE_FORMAT = 1
-"""The format of the folded state files; a reader that finds another folds the log instead."""
+STATE_FORMAT = 2
+"""The format of the folded state files; a reader that finds another folds the log instead
+(2: each step's events and first acceptance, and the fork's totals)."""
 
 
 def fork_record(state: ForkState) -> dict[str, Any]:
@@ -227,6 +245,7 @@ def fork_record(state: ForkState) -> dict[str, Any]:
         "seq": state.last_seq,
         "status": state.status.value,
         "halt_reason": state.halt_reason,
+        "totals": state.totals.record(),
         "steps": {
             step_id: step_record(st) for step_id, st in state.steps.items() if st.phase is not Phase.COMPLETED
         },
@@ -255,16 +274,26 @@ def step_record(step: StepState) -> dict[str, Any]:
         "tripwire": step.tripwire,
         "model": step.model,
         "tokens": step.tokens,
+        "events": step.events,
+        "accepted_seq": step.accepted_seq,
     }
 
 
 def restore(
-    plan: str, fork: str, record: Mapping[str, Any], finished: Mapping[str, Mapping[str, Any]], *, seq: int
+    plan: str,
+    fork: str,
+    record: Mapping[str, Any],
+    finished: Mapping[str, Mapping[str, Any]],
+    *,
+    seq: int,
+    step: str | None = None,
+    commit: str | None = None,
 ) -> ForkState | None:
     """The state from `state.json` (`record`) and the completed steps' files (`finished`), or
     None when they cannot be trusted: another format, another fork, or not written with event
     `seq` (the tip's: a writer that does not keep the files left them behind) — or anything
-    malformed."""
+    malformed. `step` and `commit` are the tip's own event's, which its files cannot list: the
+    step's events gain it, as they would folding the log."""
     if record.get("format") != STATE_FORMAT or record.get("seq") != seq:
         return None
     if record.get("plan") != plan or record.get("fork") != fork:
@@ -276,11 +305,15 @@ def restore(
             ForkStatus(record["status"]),
             halt_reason=str(record.get("halt_reason", "")),
             last_seq=seq,
+            totals=ForkTotals.restore(record["totals"]),
         )
         for step_id, data in {**finished, **dict(record.get("steps") or {})}.items():
             state.steps[step_id] = _step(step_id, data)
     except (KeyError, TypeError, ValueError):
         return None
+    own = state.steps.get(step) if step is not None else None
+    if own is not None and commit is not None and own.events[-1:] != [commit]:
+        own.events.append(commit)
     return state
 
 
@@ -311,4 +344,6 @@ def _step(step_id: str, data: Mapping[str, Any]) -> StepState:
         tripwire=str(data.get("tripwire", "")),
         model=data.get("model"),
         tokens={str(k): int(v) for k, v in dict(data.get("tokens", {})).items()},
+        events=[str(commit) for commit in data["events"]],
+        accepted_seq=int(data["accepted_seq"]),
     )

@@ -47,6 +47,7 @@ class EventType(StrEnum):
     APPROVAL_DENIED = "approval.denied"
     LLM_EXCHANGE = "llm.exchange"
     LESSON_RECORDED = "lesson.recorded"
+    METRICS_FOLDED = "metrics.folded"
     NOTE = "note"
 
     @classmethod

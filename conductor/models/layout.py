@@ -9,6 +9,7 @@ behind is kept under `evidence/<step>/attempt_<N>/`, its model calls under `llm/
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 # The handoff directories, in the fork log's tree and in the mailbox.
@@ -40,6 +41,23 @@ STATE_FILE = "state.json"  # fork log: the fork's state folded up to this commit
 STATE_DIR = "state"  # fork log: each step's folded state, `state/<step>.json`
 EVIDENCE = "evidence"
 LLM = "llm"
+
+# The metrics log's tree (refs/conductor/metrics: the handoff metrics folded so far).
+TALLY_FILE = "tally.json"  # the totals over every fork log folded
+TALLY_DURATIONS = "durations"  # `durations/<second>.json`: the milliseconds of the tasks of that second
+TALLY_FORKS = "forks"  # `forks/<xx>/<plan>/<fork>.json`: how far each fork log was folded, what it owes
+
+
+def tally_duration(second: int) -> str:
+    return f"{TALLY_DURATIONS}/{second}.json"
+
+
+def tally_fork(plan: str, fork: str) -> str:
+    """Filed under two hex digits of the plan's digest, so that no tree a run rewrites grows
+    with the number of plans (as git fans out its objects)."""
+    fan = hashlib.sha256(plan.encode("utf-8")).hexdigest()[:2]
+    return f"{TALLY_FORKS}/{fan}/{plan}/{fork}.json"
+
 
 # The trees of the work queue's commits (refs/conductor/work/…, docs/workers.md).
 QUEUE_TASK = "task.json"

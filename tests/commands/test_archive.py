@@ -10,6 +10,7 @@ from pathlib import Path
 
 from conductor.ledger import refs
 from conductor.models.event import Event, EventType
+from conductor.runner.logs import tally
 from conductor.runner.views.status import archived_summary_path
 from tests.conftest import assert_fsck_clean, git
 from tests.scenario import Project, build
@@ -69,8 +70,10 @@ def test_archive_folds_finished_plans_and_every_command_still_reads_them(proj: P
     report = json.loads(done.out)
     assert sorted(p["plan"] for p in report["archived"]) == sorted([first, second])
     assert report["kept"] == {"running": 1} and report["refs_removed"] == 4  # 2 plan logs, 2 fork logs
-    # the live refs follow running work: the running plan, the memory log, the archive
-    assert sorted(live(proj.root)) == sorted([refs.ARCHIVE, refs.MEMORY, refs.plan_log(running)])
+    # the live refs follow running work: the running plan, the memory and metrics logs, the archive
+    assert sorted(live(proj.root)) == sorted(
+        [refs.ARCHIVE, refs.MEMORY, tally.METRICS, refs.plan_log(running)]
+    )
     assert git(proj.root, "for-each-ref", "refs/heads/conductor/") == branches  # the user's branches stay
     archive = git(proj.root, "rev-parse", refs.ARCHIVE).strip()
     parents = git(proj.root, "log", "-1", "--format=%P", archive).split()
@@ -156,7 +159,8 @@ def test_a_remote_gets_the_archive_as_one_ref(proj: Project, run_cli, tmp_path: 
     assert run_cli("archive", "--older-than", "0").code == 0
     remote = tmp_path / "remote.git"
     subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
-    git(proj.root, "push", "-q", str(remote), "refs/conductor/*:refs/conductor/*")
+    # the metrics log is this repository's cache (docs/storage.md, Handoff metrics): left out
+    git(proj.root, "push", "-q", str(remote), "refs/conductor/*:refs/conductor/*", f"^{tally.METRICS}")
     assert sorted(live(remote)) == [refs.ARCHIVE, refs.MEMORY]
     assert_fsck_clean(remote)
 

@@ -99,3 +99,26 @@ def test_after_folds_one_event_into_a_copy() -> None:
     assert before.steps["step_001"].phase is Phase.RECEIVED and before.last_seq == 5
     assert before.steps["step_001"].failures == failures
     assert after == ForkState.replay("p", "f", EVENTS[:6])
+
+
+def test_the_kept_state_lists_each_steps_events_and_the_forks_totals() -> None:
+    """What explain, compare and the pull request's description read instead of the log: each
+    step's events (the files of a commit list those before it; `restore` adds the tip's own) and
+    what the fork spent."""
+    logged = [replace(e, commit=f"{i:040x}") for i, e in enumerate(EVENTS, 1)]
+    folded = ForkState.replay("p", "f", logged)
+    first, second = folded.steps["step_001"], folded.steps["step_002"]
+    assert first.events == [f"{i:040x}" for i in range(2, 11)] and first.accepted_seq == 10
+    assert second.events == [f"{11:040x}"] and second.accepted_seq == 0
+    assert (folded.totals.repairs, folded.totals.scores, folded.totals.confidence) == (1, 1, 0.7)
+    assert folded.totals.began == EVENTS[0].time and folded.totals.ended is None
+    # the files a commit keeps are written before its own id is known: restore adds it
+    kept = ForkState.replay("p", "f", logged[:-1]).after(EVENTS[-1])  # fork.halted: of no step
+    record, steps = written(kept)
+    assert restore("p", "f", record, steps, seq=len(EVENTS), step=None, commit=logged[-1].commit) == folded
+    last = replace(EVENTS[-1], step="step_002")  # an event of a step: the step gains its commit
+    kept = ForkState.replay("p", "f", logged[:-1]).after(last)
+    record, steps = written(kept)
+    assert restore("p", "f", record, steps, seq=len(EVENTS)).steps["step_002"].events == [f"{11:040x}"]
+    restored = restore("p", "f", record, steps, seq=len(EVENTS), step="step_002", commit="c" * 40)
+    assert restored is not None and restored.steps["step_002"].events == [f"{11:040x}", "c" * 40]

@@ -9,10 +9,12 @@ from conductor.ledger import refs
 from conductor.ledger.format import FORMAT_FILE
 from conductor.models import layout
 from conductor.models.layout import AttemptPaths, StepPaths
+from conductor.runner.logs import tally
 from tests.conftest import ROOT, git
 from tests.scenario import Project, build
 
 STORAGE = ROOT / "docs" / "storage.md"
+METRICS_TREE = "In the metrics log's tree"
 
 
 def tables(text: str) -> list[tuple[str, list[str]]]:
@@ -48,6 +50,7 @@ def test_the_refs_table_is_the_refs_module() -> None:
         refs.fork_log("<plan>", "<fork>"),
         refs.MEMORY,
         refs.ARCHIVE,
+        tally.METRICS,
         refs.kept("<plan>", "<fork>"),
         *[f"{slot}/{kind}" for kind in refs.WORK_KINDS],
     ]
@@ -91,6 +94,22 @@ def test_the_plan_log_table_is_the_layout_module() -> None:
         f"{layout.llm_folder('<scope>')}/<NNN>.json",
     ]
     assert documented()[2] == from_code
+
+
+def metrics_documented() -> list[str]:
+    (rows,) = [rows for header, rows in tables(STORAGE.read_text(encoding="utf-8")) if header == METRICS_TREE]
+    return rows
+
+
+def test_the_metrics_log_table_is_the_layout_module() -> None:
+    folder, _fan, *rest = layout.tally_fork("<plan>", "<fork>").split("/")  # the fan-out is a digest
+    from_code = [
+        FORMAT_FILE,
+        layout.TALLY_FILE,
+        layout.tally_duration("<second>"),  # type: ignore[arg-type]
+        "/".join([folder, "<xx>", *rest]),
+    ]
+    assert metrics_documented() == from_code
 
 
 def pattern(template: str) -> re.Pattern[str]:
@@ -142,3 +161,6 @@ def test_a_real_run_writes_only_documented_records_and_refs(proj: Project, run_c
         undocumented = sorted(path for path in seen if not any(p.fullmatch(path) for p in patterns))
         assert undocumented == [], f"{ref} holds undocumented records"
         assert len(seen) > 2
+    patterns = [pattern(t) for t in metrics_documented()]
+    kept = git(proj.root, "ls-tree", "-r", "--name-only", tally.METRICS).split()
+    assert kept and [path for path in kept if not any(p.fullmatch(path) for p in patterns)] == []

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from conductor.engine.state import ForkState
+from conductor.engine.state import STATE_FORMAT, ForkState
 from conductor.ledger import refs
 from conductor.models.event import Event, EventType
 from conductor.models.layout import STATE_FILE
@@ -46,11 +46,12 @@ def test_every_event_the_run_records_keeps_the_state_after_it(proj: Project, run
     events = [event for event, _ in kept]
     for n, (event, state) in enumerate(kept, start=1):  # fork.created, recorded before the run, too
         assert state == ForkState.replay(proj.only_plan(), "main", events[:n]), event.type
-    # each completed step's file is written once, as it completes; every other event rewrites
+    # a completed step's file is written as it completes, and once more by the next event (its
+    # list of the step's events gains the commit that completed it); every other event rewrites
     # only state.json (what an event costs does not grow with the steps before it)
     state_dirs = [git(proj.root, "ls-tree", str(e.commit), "state").strip() for e in events]
     changed = [events[n].type.value for n in range(1, len(events)) if state_dirs[n] != state_dirs[n - 1]]
-    assert changed == ["task.completed", "task.completed"]
+    assert changed == ["task.completed", "task.created", "task.completed", "fork.completed"]
     final = kept[-1][1]
     assert final is not None and final.status.value == "completed"
     assert [f.kind.value for f in final.steps["step_001"].failures] == ["protected_file"]
@@ -86,7 +87,9 @@ def test_state_of_another_format_is_not_trusted(proj: Project, run_cli) -> None:
     recorded = ledger.append(
         ref,
         note,
-        fold=lambda previous, event: {STATE_FILE: json.dumps({**future, "format": 2, "seq": event.seq})},
+        fold=lambda previous, event: {
+            STATE_FILE: json.dumps({**future, "format": STATE_FORMAT + 1, "seq": event.seq})
+        },
     )
     assert records.read_state(ledger.at(str(recorded.commit)), plan_id, "main") is None
     assert run_cli("approve", "step_001").code == 0

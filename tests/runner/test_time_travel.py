@@ -123,10 +123,11 @@ def test_fork_runs_the_remaining_steps_from_a_point_and_leaves_the_old_plan_alon
     assert git(proj.root, "show", f"{branch}:b.txt") == "b.txt by two\n"
     assert git(proj.root, "show", f"{branch}:c.txt") == "c.txt by two\n"
     assert git(proj.root, "rev-list", "--count", f"{point}..{branch}").strip() == "2"
-    # the old plan is exactly as it was (the memory of lessons is shared by all plans)
+    # the old plan is exactly as it was (the memory of lessons and the metrics are of all plans)
     after = snapshot(proj)
-    assert {k: v for k, v in after.items() if new not in k and "memory" not in k} == {
-        k: v for k, v in before.items() if "memory" not in k
+    shared = ("memory", "metrics")
+    assert {k: v for k, v in after.items() if new not in k and not k.endswith(shared)} == {
+        k: v for k, v in before.items() if not k.endswith(shared)
     }
     created = json.loads(git(proj.root, "show", f"{refs.plan_log(new)}:plan.json"))
     assert created["source"] == f"fork:{old}/main@step_001" and created["base"] == point

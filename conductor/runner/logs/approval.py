@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from conductor.engine.state import ForkState, Phase
+from conductor.engine.state import Phase
 from conductor.errors import ConductorError, NotFoundError
-from conductor.ledger import refs
 from conductor.ledger.store import Ledger
 from conductor.models.event import EventType
 from conductor.project import find_root
+from conductor.runner.logs import forkstate
 from conductor.runner.logs.forklog import ForkLog
 
 
@@ -34,11 +34,10 @@ def find_waiting(ledger: Ledger, step: str, *, plan: str | None, fork: str | Non
     found = []
     for plan_id in [plan] if plan else ledger.plans():
         for fork_id in [fork] if fork else ledger.forks(plan_id):
-            ref = refs.fork_log(plan_id, fork_id)
-            if ledger.tip(ref) is None:
+            read = forkstate.read(ledger, plan_id, fork_id, only=())  # a waiting step is an open one
+            if read is None:
                 continue
-            state = ForkState.replay(plan_id, fork_id, list(ledger.log(ref, newest_first=False)))
-            st = state.steps.get(step)
+            st = read.state.steps.get(step)
             if st is not None and st.phase is Phase.AWAITING_APPROVAL:
                 found.append(Waiting(plan_id, fork_id, step, st.awaiting_attempt))
     if not found:

@@ -11,14 +11,15 @@ applies to the current snapshot in one append; none of them reads or writes anyt
     refuse_late   result.refused      a late result, kept as evidence only
 
 and with every event the runner records, `fold_state`: the fork's state after it (`state.json`
-with the open steps, `state/<step>.json` for a step as it completes), which `read_state` gives
-back from a tip without reading the events.
+with the open steps, `state/<step>.json` for a step as it completes, and once more with the
+event after its last, whose commit it lists), which `read_state` gives back from a tip without
+reading the events.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from conductor.engine.state import ForkState, Phase, fork_record, restore, step_record
@@ -196,23 +197,32 @@ def filed(snapshot: Snapshot, step: str, directory: str, suffixes: tuple[str, ..
 
 def fold_state(previous: Snapshot | None, event: Event, known: ForkState) -> Changes:
     """The folded state files after `event`, for the commit that records it. When `previous`
-    holds the state of its own event, only `state.json` changes, and the event's step's file
-    when the step is completed (a step costs the same however many came before); else, when
-    `known` (the runner's fold) is the state of `previous`, every file is written from it (the
-    first event, or one after a writer that keeps no state); else none is, and readers fold
-    the log."""
+    holds the state of its own event, only `state.json` changes, and the files of the completed
+    steps of `event` and of the previous event (which gains that event's commit): a step costs
+    the same however many came before. Else, when `known` (the runner's fold) is the state of
+    `previous`, every file is written from it (the first event, or one after a writer that
+    keeps no state); else none is, and readers fold the log."""
     full = True
     base: ForkState | None = None
+    touched = {event.step, previous.event.step if previous is not None else None} - {None}
     if previous is not None:
         record = _json(previous.read(STATE_FILE))
         if record is not None:
             finished: dict[str, Any] = {}
-            step = event.step
-            if step is not None and step not in (record.get("steps") or {}):
-                found = _json(previous.read(StepPaths(step).state))  # a completed step's later event
-                if found is not None:
-                    finished[step] = found
-            base = restore(known.plan, known.fork, record, finished, seq=previous.event.seq)
+            for step in touched:
+                if step is not None and step not in (record.get("steps") or {}):
+                    found = _json(previous.read(StepPaths(step).state))  # a completed step's later event
+                    if found is not None:
+                        finished[step] = found
+            base = restore(
+                known.plan,
+                known.fork,
+                record,
+                finished,
+                seq=previous.event.seq,
+                step=previous.event.step,
+                commit=previous.event.commit,
+            )
             full = base is None
     if base is None:
         if known.last_seq != (previous.event.seq if previous is not None else 0):
@@ -221,24 +231,33 @@ def fold_state(previous: Snapshot | None, event: Event, known: ForkState) -> Cha
     after = base.after(event)
     out: Changes = {STATE_FILE: _dumps(fork_record(after))}
     for step_id, st in after.steps.items():
-        if st.phase is Phase.COMPLETED and (full or step_id == event.step):
+        if st.phase is Phase.COMPLETED and (full or step_id in touched):
             out[StepPaths(step_id).state] = _dumps(step_record(st))
     return out
 
 
-def read_state(snapshot: Snapshot, plan: str, fork: str) -> ForkState | None:
+def read_state(
+    snapshot: Snapshot, plan: str, fork: str, *, only: Iterable[str] | None = None
+) -> ForkState | None:
     """The fork's state as the snapshot keeps it, or None when it keeps none that was written
-    with its own event (then fold the log: conductor.engine.state.ForkState.replay)."""
+    with its own event (then fold the log: conductor.engine.state.ForkState.replay). With
+    `only`, of the completed steps only those are read (the others are left out of the state):
+    what one step's reader needs costs the same however many steps the fork has."""
     record = _json(snapshot.read(STATE_FILE))
     if record is None or record.get("seq") != snapshot.event.seq:
         return None
+    names = snapshot.listdir(STATE_DIR) if only is None else [f"{step}.json" for step in only]
     finished = {}
-    for name in snapshot.listdir(STATE_DIR):
-        data = _json(snapshot.read(f"{STATE_DIR}/{name}"))
+    for name in names:
+        raw = snapshot.read(f"{STATE_DIR}/{name}")
+        if raw is None and only is not None:
+            continue  # a step not completed (or not begun)
+        data = _json(raw)
         if data is None or not name.endswith(".json"):
             return None
         finished[name.removesuffix(".json")] = data
-    return restore(plan, fork, record, finished, seq=snapshot.event.seq)
+    event = snapshot.event
+    return restore(plan, fork, record, finished, seq=event.seq, step=event.step, commit=event.commit)
 
 
 def _dumps(data: dict[str, Any]) -> str:

@@ -9,6 +9,7 @@ other commands can still be ended.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,7 @@ from conductor.runner.logs.forklog import ForkLog
 from conductor.runner.logs.planlock import plan_lock
 from conductor.runner.logs.planlog import PlanLog
 from conductor.runner.logs.plans import FINISHED
+from conductor.runner.plan.scheduler import write_metrics
 
 
 @dataclass
@@ -53,7 +55,8 @@ class Abandoned(Report):
 
 
 def abandon(plan: str, *, fork: str | None, reason: str) -> Abandoned:
-    ledger = Ledger(find_root())
+    root = find_root()
+    ledger = Ledger(root)
     plan_ref = refs.plan_log(plan)
     plan_tip = ledger.tip(plan_ref)
     forks = ledger.forks(plan)
@@ -84,6 +87,8 @@ def abandon(plan: str, *, fork: str | None, reason: str) -> Abandoned:
             summary = ", ".join(f"{f} {s}" for f, s in states.items())
             plan_log.record(kind, summary, data={"reason": why, "forks": states})
             result.plan_state = plan_log.state
+        with contextlib.suppress(ConductorError, OSError):  # its tasks count as abandoned at once
+            write_metrics(ledger, root, plan)
     if not result.forks and fork is not None:
         raise ConductorError(f"fork {fork} of plan {plan} has finished already ({states[fork]})")
     return result

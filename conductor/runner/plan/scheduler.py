@@ -10,6 +10,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from conductor import resources
 from conductor.engine.state import ForkStatus
@@ -51,8 +52,15 @@ def write_protocol(repo_root: Path) -> None:
         write_atomic(target, text)
 
 
-def write_metrics(ledger: Ledger, repo_root: Path) -> None:
-    write_atomic(repo_root / HANDOFF_DIR / METRICS_FILE, json.dumps(metrics.compute(ledger), indent=2) + "\n")
+def write_metrics(ledger: Ledger, repo_root: Path, plan: str) -> None:
+    """Fold the plan's new events onto the metrics the ledger keeps (runner/logs/tally.py: what
+    this costs follows the run, not the history), and project them into the mailbox."""
+    project_metrics(repo_root, metrics.refresh(ledger, plan))
+
+
+def project_metrics(repo_root: Path, data: dict[str, Any]) -> None:
+    """`.conductor/handoff/metrics.json`: the metrics, as `handoff-metrics --json` shows them."""
+    write_atomic(repo_root / HANDOFF_DIR / METRICS_FILE, json.dumps(data, indent=2) + "\n")
 
 
 def plan_state(forks: dict[str, ForkStatus]) -> str:
@@ -131,7 +139,7 @@ def run_plan(
         finally:
             pool.shutdown(wait=True)
             with contextlib.suppress(ConductorError, OSError):
-                write_metrics(ledger, repo_root)
+                write_metrics(ledger, repo_root, plan.id)
         state = plan_state(statuses)
         summary = ", ".join(f"{fork} {status.value}" for fork, status in statuses.items())
         if plan_log.state != state:

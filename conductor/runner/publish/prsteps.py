@@ -14,7 +14,8 @@ from conductor.ledger import refs
 from conductor.ledger.store import Ledger
 from conductor.models.event import EventType
 from conductor.models.layout import COMPLETED, EXPLANATION, StepPaths
-from conductor.provenance.inherited import inherited_steps, lineage
+from conductor.provenance.inherited import lineage
+from conductor.runner.logs import forkstate
 from conductor.runner.logs.forklog import read_record
 from conductor.runner.publish import prbody
 
@@ -27,13 +28,19 @@ def on_branch(ledger: Ledger, plan: str, fork: str) -> list[prbody.StepFacts]:
     """The steps whose commits the fork's branch carries, oldest first: inherited, then its own."""
     steps: list[prbody.StepFacts] = []
     for _, origin in reversed(lineage(ledger, plan)):
-        log = refs.fork_log(origin.plan, origin.fork)
-        kept = inherited_steps(origin, list(ledger.log(log, newest_first=False)))
+        read = forkstate.read(ledger, origin.plan, origin.fork)
+        accepted = _accepted(read.state) if read is not None else []  # as inherited.inherited_steps
+        kept = accepted[: accepted.index(origin.step) + 1] if origin.step in accepted else []
         label = f"{origin.plan}/{origin.fork}"
         steps += [
             s for s in fork_steps(ledger, origin.plan, origin.fork, inherited_from=label) if s.id in kept
         ]
     return steps + fork_steps(ledger, plan, fork)
+
+
+def _accepted(state: ForkState) -> list[str]:
+    """The fork's steps with an accepted attempt, in the order they were first accepted."""
+    return [st.id for st in sorted(state.steps.values(), key=lambda st: st.accepted_seq) if st.accepted_seq]
 
 
 def record_refs(ledger: Ledger, plan: str) -> list[str]:
@@ -66,21 +73,22 @@ def source_branches(ledger: Ledger, plan: str) -> list[str]:
 def fork_steps(
     ledger: Ledger, plan: str, fork: str, *, inherited_from: str | None = None
 ) -> list[prbody.StepFacts]:
-    """Each planned step of a fork, as its log tells it (`inherited_from`: the plan and fork a
-    plan made by fork --from inherited them from)."""
-    ref = refs.fork_log(plan, fork)
-    events = list(ledger.log(ref, newest_first=False))
-    tip = ledger.tip(ref)
-    state = ForkState.replay(plan, fork, events)
+    """Each planned step of a fork, as its log's tip tells it (the fork's kept state, and each
+    step's own events: runner/logs/forkstate.py); `inherited_from`: the plan and fork a plan
+    made by fork --from inherited them from."""
+    read = forkstate.read(ledger, plan, fork)
+    tip = read.tip if read is not None else None
+    state = read.state if read is not None else ForkState(plan, fork)
     record = read_record(tip)
     redact = ledger.redactor.text  # a credential of this environment (the token) is shown to no one
     steps = []
     for planned in record.steps if record is not None else ():
         step = planned.id
         st = state.steps.get(step)
-        created = [e for e in events if e.step == step and e.type is EventType.TASK_CREATED]
+        events = forkstate.step_events(ledger, plan, fork, state, step)
+        created = [e for e in events if e.type is EventType.TASK_CREATED]
         confidence = created[-1].data.get("confidence") if created else None
-        completed = [e for e in events if e.step == step and e.type is EventType.TASK_COMPLETED]
+        completed = [e for e in events if e.type is EventType.TASK_COMPLETED]
         done = completed[-1].data if completed else {}
         rejections, commands = [], []
         for n in range(1, (st.attempt if st else 0) + 1):

@@ -15,6 +15,7 @@ from conductor.ledger.store import Ledger
 from conductor.models.event import EventType
 from conductor.models.layout import COMPARISON_FILE, StepPaths
 from conductor.report import plural
+from conductor.runner.logs import forkstate
 from conductor.runner.logs.approval import decide_options
 from conductor.runner.logs.forklog import read_record
 from conductor.runner.logs.planlog import PlanLog
@@ -79,10 +80,11 @@ class ForkSummary:
 
 
 def summarize_fork(ledger: Ledger, plan: str, fork: str) -> ForkSummary:
-    ref = refs.fork_log(plan, fork)
-    events = list(ledger.log(ref, newest_first=False))
-    state = ForkState.replay(plan, fork, events)
-    tip = ledger.tip(ref)
+    """The fork as its log's tip says (its kept state and totals: engine/totals.py), with the
+    verify commands of each accepted step from its verdict."""
+    found = forkstate.read(ledger, plan, fork)
+    state = found.state if found is not None else ForkState(plan, fork)
+    tip = found.tip if found is not None else None
     record = read_record(tip)
     steps = record.step_ids if record is not None else []
     passed = [s for s in steps if s in state.steps and state.steps[s].phase is Phase.COMPLETED]
@@ -93,30 +95,11 @@ def summarize_fork(ledger: Ledger, plan: str, fork: str) -> ForkSummary:
         commands = json.loads(raw).get("commands", []) if raw else []
         evidence_total += len(commands)
         evidence_passed += sum(1 for c in commands if c.get("exit_code") == 0)
-    lines = sum(int(e.data.get("lines", 0)) for e in events if e.type is EventType.TASK_COMPLETED)
-    scores = [
-        float(e.data["confidence"]["score"])
-        for e in events
-        if e.type is EventType.TASK_CREATED and isinstance(e.data.get("confidence"), dict)
-    ]
-
-    def spent(kind: EventType) -> int:
-        total = 0
-        for e in events:
-            usage = e.data.get("tokens") if e.type is kind else None
-            if isinstance(usage, dict):
-                total += int(usage.get("input", 0)) + int(usage.get("output", 0))
-        return total
-
-    # Model calls Conductor made itself, else what external executors reported (not both:
-    # the llm executor reports its calls in its result too).
-    tokens = spent(EventType.LLM_EXCHANGE) or spent(EventType.RESULT_RECEIVED)
+    totals = state.totals
     seconds = None
-    ends = [e for e in events if e.type in (EventType.FORK_COMPLETED, EventType.FORK_FAILED)]
-    if events and ends and events[0].time and ends[-1].time:
-        seconds = (
-            datetime.fromisoformat(ends[-1].time) - datetime.fromisoformat(events[0].time)
-        ).total_seconds()
+    if totals.began and totals.ended:
+        ended, began = datetime.fromisoformat(totals.ended), datetime.fromisoformat(totals.began)
+        seconds = (ended - began).total_seconds()
     return ForkSummary(
         fork=fork,
         strategy=record.strategy if record is not None else "",
@@ -126,10 +109,10 @@ def summarize_fork(ledger: Ledger, plan: str, fork: str) -> ForkSummary:
         steps_passed=len(passed),
         evidence_passed=evidence_passed,
         evidence_total=evidence_total,
-        diff_lines=lines,
-        confidence=sum(scores) / len(scores) if scores else None,
-        tokens=tokens,
-        repairs=sum(1 for e in events if e.type is EventType.REPAIR_SCHEDULED),
+        diff_lines=totals.lines,
+        confidence=totals.confidence,
+        tokens=totals.tokens,
+        repairs=totals.repairs,
         seconds=seconds,
         waiting=[
             s

@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from conductor.engine.state import ABANDONED_STEP, ForkState, left_open
+from conductor.engine.state import ABANDONED_STEP, left_open
 from conductor.errors import ConductorError, NotFoundError
 from conductor.ledger import refs
 from conductor.ledger.store import Ledger
@@ -18,6 +18,7 @@ from conductor.models.layout import DIRS, EXPLANATION, TASK, StepPaths
 from conductor.policy.effective import shown
 from conductor.project import find_root
 from conductor.report import Report, plural
+from conductor.runner.logs import forkstate
 from conductor.runner.logs.plans import load_plan
 
 
@@ -206,10 +207,10 @@ def explain(step: str, *, plan: str | None = None, fork: str | None = None) -> E
     record = load_plan(ledger, plan_id)
     spec = record.step(fork_id, step)
     ref = refs.fork_log(plan_id, fork_id)
-    tip = ledger.tip(ref)
-    assert tip is not None
-    events = [e for e in ledger.log(ref, newest_first=False) if e.step == step]
-    fork_state = ForkState.replay(plan_id, fork_id, list(ledger.log(ref, newest_first=False)))
+    found = forkstate.read(ledger, plan_id, fork_id, only=[step])  # this step's state, not the log
+    assert found is not None
+    tip, fork_state = found.tip, found.state
+    events = forkstate.step_events(ledger, plan_id, fork_id, fork_state, step)
     state = fork_state.step(step)
     paths = StepPaths(step)
     attempts = []
