@@ -19,6 +19,7 @@ import functools
 import os
 import shutil
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from conductor.errors import ConductorError
@@ -100,30 +101,40 @@ def _copy_refs(git_dir: Path, private: Path) -> None:
             oid, _, name = line.partition(b" ")
             if name and not line.startswith(b"#") and not name.startswith(hidden):
                 refs[name], last = (oid, None), name
-    root = os.fsencode(git_dir)
-    for directory, subdirectories, files in os.walk(os.path.join(root, b"refs")):
-        relative = os.path.relpath(directory, root).replace(os.sep.encode(), b"/")
-        if relative + b"/" == hidden:
-            subdirectories.clear()
-            continue
-        for file in files:
-            if file.endswith(b".lock"):  # a ref being written: not a ref
-                continue
-            name = relative + b"/" + file
-            with contextlib.suppress(OSError):
-                content = Path(os.fsdecode(os.path.join(directory, file))).read_bytes().strip()
-                if content.startswith(b"ref: ") or name.startswith(b"refs/tags/"):
-                    target = private / os.fsdecode(name)  # as it is: no peeling needed
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    target.write_bytes(content + b"\n")
-                    refs.pop(name, None)  # a loose ref overrides its packed copy
-                else:
-                    refs[name] = (content, None)
+    for name, path in _loose(os.path.join(os.fsencode(git_dir), b"refs"), b"refs", hidden):
+        with contextlib.suppress(OSError):
+            with open(path, "rb") as file:
+                content = file.read().strip()
+            if content.startswith(b"ref: ") or name.startswith(b"refs/tags/"):
+                target = private / os.fsdecode(name)  # as it is: no peeling needed
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(content + b"\n")
+                refs.pop(name, None)  # a loose ref overrides its packed copy
+            else:
+                refs[name] = (content, None)
     lines = b"".join(
         b"%s %s\n" % (oid, name) + (b"^%s\n" % peeled if peeled else b"")
         for name, (oid, peeled) in sorted(refs.items())
     )
     (private / "packed-refs").write_bytes(PACKED_HEADER + lines)
+
+
+def _loose(directory: bytes, name: bytes, hidden: bytes) -> Iterator[tuple[bytes, bytes]]:
+    """(name, path) of each loose ref under `directory` (`name` in git's spelling), but those
+    under `hidden` and refs being written (`.lock`). One scandir a directory: `git gc` leaves the
+    directory of every branch it packed (refs/heads/conductor/<plan>/ for each plan ever run), so
+    this walk is what a launch pays for a long history."""
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:  # gone meanwhile, or unreadable: as os.walk, passed over
+        return
+    for entry in entries:
+        child = name + b"/" + entry.name
+        if entry.is_dir(follow_symlinks=False):
+            if child + b"/" != hidden:
+                yield from _loose(entry.path, child, hidden)
+        elif not entry.name.endswith(b".lock"):
+            yield child, entry.path
 
 
 UNSPLIT = "conductor-unsplit-index"
