@@ -163,15 +163,15 @@ def test_handoff_metrics_count_every_task_once_an_abandoned_one_too(proj: Projec
     completed_plan(proj, run_cli)
     plan = abandoned_while_pending(proj, run_cli)
     metrics = json.loads(run_cli("handoff-metrics", "--json").out)
-    assert metrics["tasks"] == 2 and sum(metrics["by_status"].values()) == metrics["tasks"]
-    assert metrics["by_status"]["completed"] == 1 and metrics["by_status"]["abandoned"] == 1
+    assert metrics["tasks"] == 2 and sum(metrics["by_state"].values()) == metrics["tasks"]
+    assert metrics["by_state"]["completed"] == 1 and metrics["by_state"]["abandoned"] == 1
     assert metrics["success_rate"] == 1.0  # of the tasks with a verdict
     shown = run_cli("handoff-metrics").out
     assert "1 completed, 0 rejected, 0 failed, 0 timed_out, 1 abandoned, 0 open" in shown
     assert "abandoned: handed out, then abandoned (conductor abandon) before a verdict" in shown
     assert "100% (of the 1 task with a verdict)" in shown
     one = json.loads(run_cli("handoff-metrics", "--plan", plan, "--json").out)
-    assert one["tasks"] == 1 and one["by_status"]["abandoned"] == 1 and one["success_rate"] is None
+    assert one["tasks"] == 1 and one["by_state"]["abandoned"] == 1 and one["success_rate"] is None
 
 
 # f. an abandoned plan's step

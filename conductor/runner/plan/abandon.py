@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
-from typing import Any
 
 from conductor.errors import ConductorError, NotFoundError
 from conductor.ledger import refs
 from conductor.ledger.store import Ledger
 from conductor.models.event import EventType
 from conductor.project import find_root
-from conductor.report import Report
 from conductor.runner.logs import forklog, planlog
 from conductor.runner.logs.forklog import ForkLog
 from conductor.runner.logs.planlock import plan_lock
@@ -28,30 +26,14 @@ from conductor.runner.plan.scheduler import write_metrics
 
 
 @dataclass
-class Abandoned(Report):
+class Abandoned:
+    """What `abandon` ended: the forks, those that had ended before, the plan's state after."""
+
     plan: str
     reason: str
     forks: list[str] = field(default_factory=list)  # the forks this ended
     already: list[str] = field(default_factory=list)  # forks that had ended before
     plan_state: str = ""  # the plan's state afterwards
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "plan": self.plan,
-            "abandoned": self.forks,
-            "already_finished": self.already,
-            "state": self.plan_state,
-            "reason": self.reason,
-        }
-
-    def render(self) -> str:
-        lines = [f"plan {self.plan}: {self.plan_state}"]
-        if self.forks:
-            lines.append(f"  abandoned: {', '.join(self.forks)} ({self.reason})")
-        if self.already:
-            lines.append(f"  already finished: {', '.join(self.already)}")
-        lines.append(f"Remove its worktrees and mailbox with: conductor clean {self.plan}")
-        return "\n".join(lines)
 
 
 def abandon(plan: str, *, fork: str | None, reason: str) -> Abandoned:

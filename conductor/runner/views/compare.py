@@ -16,7 +16,6 @@ from conductor.models.event import EventType
 from conductor.models.layout import COMPARISON_FILE, StepPaths
 from conductor.report import plural
 from conductor.runner.logs import forkstate
-from conductor.runner.logs.approval import decide_options
 from conductor.runner.logs.forklog import read_record
 from conductor.runner.logs.planlog import PlanLog
 
@@ -249,19 +248,6 @@ def _forks(forks: list[str]) -> str:
 
 def _and(names: list[str]) -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
-
-
-def decisions(plan: str, summaries: list[ForkSummary]) -> list[str]:
-    """For each step waiting for approval: the command that decides it (naming the fork when
-    the plan has several, where `--plan` alone does not say which)."""
-    lines = []
-    for s in summaries:
-        where = decide_options(plan, s.fork, several=len(summaries) > 1)
-        lines += [
-            f"Decide: conductor approve {step} {where}  (or: conductor reject {step} {where})"
-            for step in s.waiting
-        ]
-    return lines
 
 
 def table_rows(summaries: list[ForkSummary]) -> list[list[str]]:
