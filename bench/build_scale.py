@@ -15,8 +15,9 @@ alternate between them (each figure a median, the whole command).
 
 The forks explained are built for real by the fork runner, in process (bench/step_overhead.py's
 way: an agent that writes its file and result at once); `conductor explain step_001` (the step
-farthest from the log's tip) runs against each in turn, through the CLI and, without the
-process's start, in process.
+farthest from the log's tip) runs against each in turn, through the CLI (the goal) and, without
+the process's start, in process (no goal: the view alone, to show what still grows with the
+fork — the plan record it validates whole).
 
     python bench/build_scale.py            5,000 plans against 10; 200 steps against 10
     python bench/build_scale.py --quick    200 plans against 10; 30 steps against 10
@@ -188,14 +189,17 @@ def explained_in_process(root: Path) -> Callable[[], object]:
     return run
 
 
-def show(title: str, rows: list[tuple[str, float]], goal: float) -> float:
+def show(title: str, rows: list[tuple[str, float]], goal: float | None) -> float:
     print(title)
     width = max(len(label) for label, _ in rows)
     for label, seconds in rows:
         print(f"  {label:<{width}}  {seconds * 1000:9.1f} ms")
     ratio = rows[-1][1] / rows[0][1]
-    verdict = "ok" if ratio <= goal else "OVER GOAL"
-    print(f"  ratio: {ratio:.2f}x  (goal <= {goal}x: {verdict})", flush=True)
+    if goal is None:
+        print(f"  ratio: {ratio:.2f}x", flush=True)
+    else:
+        verdict = "ok" if ratio <= goal else "OVER GOAL"
+        print(f"  ratio: {ratio:.2f}x  (goal <= {goal}x: {verdict})", flush=True)
     return ratio
 
 
@@ -237,9 +241,10 @@ def main() -> None:
         inside = [explained_in_process(root) for root in (lengthy, brief)]
         ours, base = interleaved(inside[0], inside[1], rounds=rounds * 5)
         show(
-            "conductor explain step_001 (in process: the view alone):",
+            "conductor explain step_001 in process (the view alone, for what grows: it reads the"
+            " step's state and events, and validates the whole plan record):",
             [(f"{short}-step fork", base), (f"{long}-step fork", ours)],
-            GOAL,
+            None,
         )
     finally:
         for path in made:
