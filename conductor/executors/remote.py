@@ -349,7 +349,7 @@ def finished_slots(queue: Queue, ledger: Ledger) -> dict[str, str]:
             by_fork.setdefault((parsed[0], parsed[1]), {})[ref] = commit
     found: dict[str, str] = {}
     for (plan, fork), slots in by_fork.items():
-        if ledger.ref_target(refs.fork_log(plan, fork)) is None:
+        if ledger.log_end(refs.fork_log(plan, fork)) is None:
             continue  # a plan of another repository's: not ours to judge
         ended: dict[str, int] = {}  # step -> the highest attempt that ended
         over = False

@@ -244,11 +244,6 @@ class Ledger(RepoQueries):
         found = self.backend.ref(ref)
         return found if found is not None else self.archive.tip(ref)
 
-    def ref_target(self, name: str) -> str | None:
-        """`log_end`, under its old name: callers that read a ref move to `points_at`, those
-        that read where a log ends to `log_end` (then this goes)."""
-        return self.log_end(name)
-
     # -- plans and the archive ------------------------------------------------------------
 
     def plans(self) -> list[str]:

@@ -304,7 +304,7 @@ def _commit(step: Accepted) -> list[Found]:
         problems.append("the commit's trailers name another step")
     branch = refs.short_branch(plan, fork)
     ledger = step.ledger
-    name, holder = step.within or (f"the branch {branch}", ledger.ref_target(refs.code_branch(plan, fork)))
+    name, holder = step.within or (f"the branch {branch}", ledger.points_at(refs.code_branch(plan, fork)))
     if holder is None or not ledger.is_ancestor(commit_id, holder):
         problems.append(f"{name} does not contain it")
     shown = f"{commit_id[:12]} in {name}" if step.within else f"{commit_id[:12]} on {branch}"

@@ -41,7 +41,7 @@ def locate(
     read it already. With `tell`, a branch that is there says whether it was adopted too (the
     plan log is read only for that, or when the branch is gone)."""
     branch = refs.short_branch(plan, fork)
-    tip = ledger.ref_target(refs.code_branch(plan, fork))
+    tip = ledger.points_at(refs.code_branch(plan, fork))
     if tip is not None:
         adopted = _adoption(ledger, plan, fork) if tell else None
         return ForkCode(branch, tip, BRANCH, _adopted_story(adopted) if adopted is not None else "")
@@ -63,7 +63,7 @@ def locate(
     how = PRUNED if latest is pruned else ADOPTED
     story = _pruned_story(latest) if how == PRUNED else _adopted_story(latest)
     kept, recorded = refs.kept(plan, fork), str(_kept_tip(latest))
-    found = ledger.ref_target(kept)
+    found = ledger.points_at(kept)
     if found != recorded:
         where = "is missing" if found is None else f"points at {found[:12]}, not at {recorded[:12]}"
         hint = " (fetch refs/conductor/*)" if found is None else ""

@@ -137,7 +137,7 @@ def test_an_agent_does_a_plan_and_repairs_what_its_model_got_wrong(
     verdict = json.loads(proj.record("evidence/step_002/attempt_1/verdict.json"))
     assert verdict["kind"] == "verify_failed", verdict
     # the plan's commits hold the change and nothing of the agent's own (chat history, caches)
-    base = proj.ledger().ref_target("refs/heads/main")
+    base = proj.ledger().points_at("refs/heads/main")
     changed = git(proj.root, "diff", "--name-only", f"{base}..{branch}").split()
     assert sorted(changed) == ["src/greet.py", "tests/test_greet.py"]
     # the user's checkout is as it was

@@ -112,7 +112,7 @@ def test_a_bad_executor_on_resume_is_refused_and_nothing_is_recorded(proj: Proje
     plan = proj.plan(HELLO_STEPS, policy=LOW)
     halted = run_cli("build", "--plan", plan, "--executor", "handoff")
     assert halted.code == 1 and proj.state().status.value == "halted"
-    before = {ref: proj.ledger().ref_target(ref) for ref in proj.ledger().ref_names()}
+    before = {ref: proj.ledger().points_at(ref) for ref in proj.ledger().ref_names()}
 
     unknown = run_cli("resume", "--executor", "aider")
     assert unknown.code == 2
@@ -128,7 +128,7 @@ def test_a_bad_executor_on_resume_is_refused_and_nothing_is_recorded(proj: Proje
     no_model = run_cli("resume", "--executor", "llm")
     assert no_model.code == 1 and "the llm executor needs a model" in no_model.err
 
-    assert {ref: proj.ledger().ref_target(ref) for ref in proj.ledger().ref_names()} == before
+    assert {ref: proj.ledger().points_at(ref) for ref in proj.ledger().ref_names()} == before
     assert recorded_executor(proj) == {"executor": "handoff"}
 
 

@@ -68,7 +68,7 @@ def _reopened(fork: Fork) -> bool:
 
 
 def _advance_branch(fork: Fork, commit: str) -> None:
-    tip = fork.ledger.ref_target(fork.branch)
+    tip = fork.ledger.points_at(fork.branch)
     if tip == commit or tip is None:
         return
     if fork.ledger.commit_parent(commit) == tip:

@@ -127,7 +127,7 @@ def base_commit(fork: Fork) -> str:
         if st is not None and st.phase is Phase.COMPLETED and st.commit:
             expected = st.commit
             break
-    current = fork.ledger.ref_target(fork.branch)
+    current = fork.ledger.points_at(fork.branch)
     if current is not None and current != expected and fork.ledger.is_ancestor(expected, current):
         branch = refs.short_branch(fork.plan.id, fork.id)
         fork.say(f"the executor committed on {branch}; its commits are folded into the step")

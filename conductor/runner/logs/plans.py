@@ -228,7 +228,7 @@ def record_plan(ledger: Ledger, plan: PlanRecord) -> None:
 
 def ensure_fork(ledger: Ledger, plan: PlanRecord, fork: ForkSpec) -> None:
     branch = refs.code_branch(plan.id, fork.id)
-    if ledger.ref_target(branch) is None:
+    if ledger.points_at(branch) is None:
         try:
             ledger.set_branch(branch, plan.base, expect=None)
         except ConductorError as exc:

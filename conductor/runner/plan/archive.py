@@ -8,7 +8,7 @@ archive commit and the archived tips, so every archived commit stays reachable: 
 `git gc`, and through fetch and push of the one ref. The archive ref moves and the live refs
 go in one `git update-ref --stdin` transaction, each by compare-and-swap: a plan that moved
 meanwhile makes the run change nothing. Reads prefer a live ref and fall back to the index
-(Ledger._target), so every command keeps working on an archived plan.
+(Ledger.log_end), so every command keeps working on an archived plan.
 """
 
 from __future__ import annotations

@@ -70,7 +70,7 @@ def adopt(target: str, *, into: str | None, strategy: str, prune: bool) -> Adopt
     plan = load_plan(ledger, plan_id)
     fork, chosen = choose_fork(ledger, plan_id, named or None)
     branch = refs.short_branch(plan_id, fork)
-    tip = ledger.ref_target(refs.code_branch(plan_id, fork))
+    tip = ledger.points_at(refs.code_branch(plan_id, fork))
     if tip is None:
         raise NotFoundError(f"the branch {branch} is gone", hint="its records stay in the fork log")
     notes: list[str] = []
@@ -78,7 +78,7 @@ def adopt(target: str, *, into: str | None, strategy: str, prune: bool) -> Adopt
     if into == branch:
         raise ConductorError(f"cannot adopt {branch} into itself", hint="--into BRANCH")
     with plan_lock(ledger.git_dir, plan_id):
-        previous = ledger.ref_target(f"refs/heads/{into}")
+        previous = ledger.points_at(f"refs/heads/{into}")
         if previous is None:
             raise NotFoundError(f"no branch '{into}' in this repository", hint="--into names a local branch")
         result = Adopted(plan_id, fork, branch, into, strategy, previous, chosen=chosen, notes=notes)
@@ -238,7 +238,7 @@ def prune_others(root: Path, ledger: Ledger, plan: str, fork: str, result: Adopt
     each prune (`fork.pruned`) with the tip kept under refs/conductor/kept/."""
     for other in ledger.forks(plan):
         branch = refs.short_branch(plan, other)
-        other_tip = ledger.ref_target(refs.code_branch(plan, other))
+        other_tip = ledger.points_at(refs.code_branch(plan, other))
         if other == fork or other_tip is None:
             continue
         state = forklog.state_of(ledger.tip(refs.fork_log(plan, other)))
@@ -267,7 +267,7 @@ def keep(ledger: Ledger, plan: str, fork: str, tip: str) -> str:
     """Point refs/conductor/kept/<plan>/<fork> at the fork branch's `tip`: it keeps the attested
     commits reachable, and fetched with the ledger, once the branch is gone."""
     ref = refs.kept(plan, fork)
-    current = ledger.ref_target(ref)
+    current = ledger.points_at(ref)
     if current != tip:
         ledger.set_branch(ref, tip, expect=current)
     return ref

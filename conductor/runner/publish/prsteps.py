@@ -53,7 +53,7 @@ def record_refs(ledger: Ledger, plan: str) -> list[str]:
             refs.fork_log(origin.plan, origin.fork),
             refs.kept(origin.plan, origin.fork),
         ):
-            if ref not in found and ledger.ref_target(ref) is not None:
+            if ref not in found and ledger.log_end(ref) is not None:
                 found.append(ref)
     return found
 
@@ -65,7 +65,7 @@ def source_branches(ledger: Ledger, plan: str) -> list[str]:
     found: list[str] = []
     for _, origin in lineage(ledger, plan):
         branch = refs.code_branch(origin.plan, origin.fork)
-        if branch not in found and ledger.ref_target(branch) is not None:
+        if branch not in found and ledger.points_at(branch) is not None:
             found.append(branch)
     return found
 

@@ -311,12 +311,12 @@ def open_pr(
     facts = replace(facts, source_branches=tuple(r.removeprefix("refs/heads/") for r in inherited))
     body, title = prbody.render(facts), prbody.title(facts)
     branch = refs.code_branch(plan, fork)
-    if ledger.ref_target(branch) is None:
+    if ledger.points_at(branch) is None:
         raise NotFoundError(f"{facts.branch} does not exist", hint="it was deleted: nothing to push")
     state_refs = [refs.plan_log(plan)] + [refs.fork_log(plan, f) for f in ledger.forks(plan)]
     state_refs += prsteps.record_refs(ledger, plan)  # the records of the steps it inherits
     live = set(ledger.ref_names(*state_refs))  # an archived log is pushed from its archived tip
-    sources = {r: r if r in live else str(ledger.ref_target(r)) for r in state_refs}
+    sources = {r: r if r in live else str(ledger.log_end(r)) for r in state_refs}
     where = resolve(root, remote, repo)
     pushed = [facts.branch, *state_refs, *inherited]
 

@@ -309,7 +309,7 @@ class Comparison:
 
 
 def fork_tips(ledger: Ledger, plan: str) -> dict[str, str | None]:
-    return {fork: ledger.ref_target(refs.fork_log(plan, fork)) for fork in ledger.forks(plan)}
+    return {fork: ledger.log_end(refs.fork_log(plan, fork)) for fork in ledger.forks(plan)}
 
 
 def current(ledger: Ledger, plan: str, state: str) -> Comparison:

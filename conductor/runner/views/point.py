@@ -85,10 +85,10 @@ def resolve(ledger: Ledger, text: str) -> Point:
         )
     log = refs.fork_log(plan_id, fork)
     if step is None:
-        tip = ledger.ref_target(refs.code_branch(plan_id, fork))
+        tip = ledger.points_at(refs.code_branch(plan_id, fork))
         if tip is None:
             raise NotFoundError(f"the branch {refs.short_branch(plan_id, fork)} is gone")
-        return Point(plan_id, fork, None, tip, ledger.ref_target(log))
+        return Point(plan_id, fork, None, tip, ledger.log_end(log))
     if step == "base":
         return Point(plan_id, fork, "base", plan.base, None)
     accepted = accepted_steps(ledger, plan_id, fork)
