@@ -206,12 +206,12 @@ def fold_state(previous: Snapshot | None, event: Event, known: ForkState) -> Cha
     base: ForkState | None = None
     touched = {event.step, previous.event.step if previous is not None else None} - {None}
     if previous is not None:
-        record = _json(previous.read(STATE_FILE))
+        record = json_object(previous.read(STATE_FILE))
         if record is not None:
             finished: dict[str, Any] = {}
             for step in touched:
                 if step is not None and step not in (record.get("steps") or {}):
-                    found = _json(previous.read(StepPaths(step).state))  # a completed step's later event
+                    found = json_object(previous.read(StepPaths(step).state))  # a later event
                     if found is not None:
                         finished[step] = found
             base = restore(
@@ -243,7 +243,7 @@ def read_state(
     with its own event (then fold the log: conductor.engine.state.ForkState.replay). With
     `only`, of the completed steps only those are read (the others are left out of the state):
     what one step's reader needs costs the same however many steps the fork has."""
-    record = _json(snapshot.read(STATE_FILE))
+    record = json_object(snapshot.read(STATE_FILE))
     if record is None or record.get("seq") != snapshot.event.seq:
         return None
     names = snapshot.listdir(STATE_DIR) if only is None else [f"{step}.json" for step in only]
@@ -252,7 +252,7 @@ def read_state(
         raw = snapshot.read(f"{STATE_DIR}/{name}")
         if raw is None and only is not None:
             continue  # a step not completed (or not begun)
-        data = _json(raw)
+        data = json_object(raw)
         if data is None or not name.endswith(".json"):
             return None
         finished[name.removesuffix(".json")] = data
@@ -264,7 +264,8 @@ def _dumps(data: dict[str, Any]) -> str:
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 
-def _json(raw: bytes | None) -> dict[str, Any] | None:
+def json_object(raw: bytes | None) -> dict[str, Any] | None:
+    """A record's JSON object, or None when it is missing, unreadable or not an object."""
     if raw is None:
         return None
     try:

@@ -29,6 +29,7 @@ from conductor.models.layout import (
     tally_duration,
     tally_fork,
 )
+from conductor.runner.logs.records import json_object
 
 METRICS = "refs/conductor/metrics"
 TALLY_FORMAT = 1
@@ -49,7 +50,7 @@ class Kept:
         return self.tally.metrics(self.bucket)
 
     def bucket(self, second: int) -> Mapping[int, int]:
-        data = _json(self.snapshot.read(tally_duration(second))) if self.snapshot is not None else None
+        data = json_object(self.snapshot.read(tally_duration(second))) if self.snapshot is not None else None
         return bucket_restore(data) if data is not None else {}
 
 
@@ -147,7 +148,7 @@ def _event(plan: str, summary: str) -> Event:
 
 
 def _load(snapshot: Snapshot) -> Tally | None:
-    data = _json(snapshot.read(TALLY_FILE))
+    data = json_object(snapshot.read(TALLY_FILE))
     if data is None or data.get("format") != TALLY_FORMAT:
         return None
     try:
@@ -157,7 +158,7 @@ def _load(snapshot: Snapshot) -> Tally | None:
 
 
 def _fork(raw: bytes) -> ForkTally | None:
-    data = _json(raw)
+    data = json_object(raw)
     try:
         return ForkTally.restore(data) if data is not None else None
     except (KeyError, TypeError, ValueError):
@@ -166,13 +167,3 @@ def _fork(raw: bytes) -> ForkTally | None:
 
 def _dumps(data: Mapping[str, Any]) -> str:
     return json.dumps(data, indent=1, sort_keys=True) + "\n"
-
-
-def _json(raw: bytes | None) -> dict[str, Any] | None:
-    if raw is None:
-        return None
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
