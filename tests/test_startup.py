@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import PYTHON, run_process
 
-HEAVY = ("google.genai", "openai", "sigstore", "rich", "httpx", "httpx2", "pydantic")
+HEAVY = ("google.genai", "openai", "sigstore", "rich", "httpx", "httpx2", "pydantic", "mcp")
 
 
 def imported_by(args: list[str], cwd: Path) -> set[str]:

@@ -217,7 +217,7 @@ def test_guard_does_not_import_heavy_modules(guarded: Path) -> None:
         "sys.argv=['conductor-guard']\n"
         "try:\n    runpy.run_module('conductor.guard', run_name='__main__')\n"
         "except SystemExit:\n    pass\n"
-        "heavy=('pydantic','pygit2','google.genai','sigstore','rich','click')\n"
+        "heavy=('pydantic','pygit2','google.genai','sigstore','rich','click','mcp')\n"
         "heavy=[m for m in heavy if m in sys.modules]\n"
         "print(','.join(heavy))\n"
     )
