@@ -24,7 +24,7 @@ class MetricsReport(Report):
         m = self.metrics
         return {
             "tasks": m["tasks"],
-            "by_state": m["by_status"],  # each task's outcome: the state it ended in, or is in
+            "by_state": m["by_state"],
             "success_rate": m["success_rate"],
             "duration_seconds": m["duration_seconds"],
             "timeouts": m["timeouts"],
@@ -52,7 +52,7 @@ def run(*, plan: str | None, again: bool = False) -> MetricsReport:
 
 
 def render(metrics: dict[str, Any]) -> str:
-    by = metrics["by_status"]
+    by = metrics["by_state"]
     rate = metrics["success_rate"]
     duration = metrics["duration_seconds"]
     judged = sum(n for k, n in by.items() if k not in UNFINISHED)

@@ -27,7 +27,7 @@ VERDICTS = {
     EventType.TASK_TIMED_OUT: "timed_out",
 }
 UNFINISHED = {
-    # a task handed out that has no verdict: why not (each task is counted once, in by_status)
+    # a task handed out that has no verdict: why not (each task is counted once, in by_state)
     "abandoned": "then abandoned (conductor abandon) before a verdict",
     "open": "no verdict yet (its plan is running, halted or interrupted)",
 }
@@ -191,7 +191,7 @@ class Tally:
         reported = self.reported_usage
         return {
             "tasks": self.tasks,
-            "by_status": {
+            "by_state": {  # each task's outcome: the state it ended in, or is in
                 **{name: self.verdicts.get(name, 0) for name in VERDICTS.values()},
                 **{name: unfinished[name] for name in UNFINISHED},
             },

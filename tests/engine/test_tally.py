@@ -75,7 +75,7 @@ def test_totals_folded_in_pieces_are_the_totals_folded_at_once() -> None:
             kept.fold(fork, events[:cut])
     assert kept.metrics() == expected
     assert expected["tasks"] == 3 * 61
-    assert expected["by_status"] == {
+    assert expected["by_state"] == {
         "completed": 180,
         "rejected": 0,
         "failed": 0,
@@ -104,7 +104,7 @@ def test_a_review_rejection_is_a_verdict_and_a_repair_is_not() -> None:
     tally = Tally()
     tally.fold(ForkTally(), events)
     metrics = tally.metrics(lambda second: {})
-    assert metrics["by_status"]["rejected"] == 2 and metrics["violations"] == {"protected_file": 1}
+    assert metrics["by_state"]["rejected"] == 2 and metrics["violations"] == {"protected_file": 1}
     assert (metrics["repairs"], metrics["approvals_requested"], metrics["stale_results_refused"]) == (1, 1, 1)
     assert metrics["duration_seconds"] == {"mean": 2.0, "p95": 2.0}  # the denied one never started a clock
     assert metrics["tokens"] is None and metrics["cost_usd"] is None

@@ -115,7 +115,7 @@ def test_an_external_agent_completes_a_task_through_the_mailbox(proj: Project) -
     handoff = proj.root / ".conductor" / "handoff"
     assert "claim it" in (handoff / "PROTOCOL.md").read_text().lower()
     metrics = json.loads((handoff / "metrics.json").read_text())
-    assert metrics["by_status"]["completed"] == 1 and metrics["tokens"] == {"input": 1000, "output": 200}
+    assert metrics["by_state"]["completed"] == 1 and metrics["tokens"] == {"input": 1000, "output": 200}
     assert metrics["cost_usd"] == 0.002
     shown = subprocess.run(
         [conductor_bin(), "handoff-metrics"], cwd=proj.root, capture_output=True, text=True

@@ -71,10 +71,10 @@ def test_each_run_folds_its_own_events_and_keeps_what_folding_every_log_gives(pr
     metrics = kept(proj)
     assert metrics == folded(proj) == shown(proj, run_cli)
     assert tally_fork(third, "main") in touched(proj) and tally_fork(first, "main") not in touched(proj)
-    by_status = metrics["by_status"]
-    assert isinstance(by_status, dict) and sum(by_status.values()) == metrics["tasks"]
-    assert by_status["completed"] == 1 and by_status["abandoned"] == 1 and by_status["open"] == 0
-    assert by_status["rejected"] >= 2 and metrics["tokens"] == {"input": 7, "output": 3}
+    by_state = metrics["by_state"]
+    assert isinstance(by_state, dict) and sum(by_state.values()) == metrics["tasks"]
+    assert by_state["completed"] == 1 and by_state["abandoned"] == 1 and by_state["open"] == 0
+    assert by_state["rejected"] >= 2 and metrics["tokens"] == {"input": 7, "output": 3}
     assert metrics["cost_usd"] == 0.25
 
     assert run_cli("handoff-metrics", "--recompute", "--json").code == 0
