@@ -170,7 +170,8 @@ Examples:
   conductor archive                    plans finished a week ago or more
   conductor archive --older-than 12h --dry-run
   conductor archive --older-than 0     every finished plan
-  git push origin 'refs/conductor/*:refs/conductor/*'   share the archive
+  git push origin 'refs/conductor/*:refs/conductor/*' '^refs/conductor/metrics'
+                                       share the archive (the metrics are a local cache)
 
 \b
 Folds the logs of finished plans (completed, failed, abandoned; never running or halted

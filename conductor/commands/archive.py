@@ -68,7 +68,7 @@ class ArchiveReport(Report):
                 "Their branches conductor/<plan>/<fork> are yours and stay as they are.",
                 "status --all, explain, verify, checkout, events --plan, compare and the rest"
                 " still read archived plans.",
-                "Share the archive: git push origin 'refs/conductor/*:refs/conductor/*'"
+                f"Share the archive: git push origin {refs.SHARED}"
                 " (the refs removed here stay on the remote until pruned: docs/storage.md, Archive).",
             ]
         return "\n".join(lines)

@@ -134,7 +134,7 @@ class PrePush(Report):
             lines.append(
                 f"{PREFIX} warning: the records of these forks stay behind ({', '.join(self.missing)});"
                 f" a reviewer's `conductor verify` will find no plan. Push them too:"
-                f" git push {remote} 'refs/conductor/*:refs/conductor/*'  (or use `conductor pr`)"
+                f" git push {remote} {refs.SHARED}  (or use `conductor pr`)"
             )
         return "\n".join(lines)
 

@@ -60,8 +60,7 @@ class Archive:
         if found is None or found[1] != "commit":
             raise LedgerError(
                 f"{refs.ARCHIVE}:{entry} names no commit here, so {ref} cannot be read from the archive",
-                hint="fetch the archive again from where it was made:"
-                " git fetch REMOTE 'refs/conductor/*:refs/conductor/*'",
+                hint=f"fetch the archive again from where it was made: git fetch REMOTE {refs.SHARED}",
             )
         return found[0]
 

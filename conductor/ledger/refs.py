@@ -17,9 +17,14 @@ BRANCH_PREFIX = "refs/heads/conductor/"
 WORK_PREFIX = "refs/conductor/work/"  # the remote executor's queue (docs/workers.md)
 KEPT_PREFIX = "refs/conductor/kept/"  # fork branches' tips kept by `conductor adopt` (docs/storage.md)
 ARCHIVE = "refs/conductor/archive"  # finished plans' logs, folded by `conductor archive`
+METRICS = "refs/conductor/metrics"  # this clone's handoff metrics (runner/logs/tally.py): a cache
 ARCHIVE_PLANS = "plans"  # the archive index: plans/<plan>/plan, plans/<plan>/forks/<fork>
 WORK_KINDS = ("task", "claim", "result")
 WORK_TASK, WORK_CLAIM, WORK_RESULT = WORK_KINDS
+SHARED = f"'{STATE_PREFIX}*:{STATE_PREFIX}*' '^{METRICS}'"
+"""The ledger as `git push` and `git fetch` name it (shell words): every ref under
+refs/conductor/ but the metrics, each clone's own cache, which diverges between clones that
+both run plans (a push or fetch of it would be refused as not a fast-forward)."""
 
 
 def plan_log(plan: str) -> str:

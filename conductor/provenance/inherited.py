@@ -21,7 +21,7 @@ from conductor.models.origin import Origin
 from conductor.provenance.attestation import Check, Options, StepReport, accepted_steps, verify_step
 from conductor.report import plural
 
-FETCH = "git fetch origin 'refs/conductor/*:refs/conductor/*' (conductor pr pushes them)"
+FETCH = f"git fetch origin {refs.SHARED} (conductor pr pushes them)"
 
 
 @dataclass

@@ -5,12 +5,12 @@ their live refs gone, every commit still reachable, and the commands that read o
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 from pathlib import Path
 
 from conductor.ledger import refs
 from conductor.models.event import Event, EventType
-from conductor.runner.logs import tally
 from conductor.runner.views.status import archived_summary_path
 from tests.conftest import assert_fsck_clean, git
 from tests.scenario import Project, build
@@ -72,7 +72,7 @@ def test_archive_folds_finished_plans_and_every_command_still_reads_them(proj: P
     assert report["kept"] == {"running": 1} and report["refs_removed"] == 4  # 2 plan logs, 2 fork logs
     # the live refs follow running work: the running plan, the memory and metrics logs, the archive
     assert sorted(live(proj.root)) == sorted(
-        [refs.ARCHIVE, refs.MEMORY, tally.METRICS, refs.plan_log(running)]
+        [refs.ARCHIVE, refs.MEMORY, refs.METRICS, refs.plan_log(running)]
     )
     assert git(proj.root, "for-each-ref", "refs/heads/conductor/") == branches  # the user's branches stay
     archive = git(proj.root, "rev-parse", refs.ARCHIVE).strip()
@@ -154,13 +154,27 @@ def test_archive_refuses_an_age_it_cannot_read(project: Path, run_cli) -> None:
     assert unitless.code == 2
 
 
-def test_a_remote_gets_the_archive_as_one_ref(proj: Project, run_cli, tmp_path: Path) -> None:
+def test_a_remote_gets_the_archive_as_one_ref_from_clones_whose_metrics_diverge(
+    proj: Project, run_cli, tmp_path: Path
+) -> None:
     finished_plans(proj, run_cli, 1)
-    assert run_cli("archive", "--older-than", "0").code == 0
+    shown = run_cli("archive", "--older-than", "0").out
+    (recipe,) = [line for line in shown.splitlines() if line.startswith("Share the archive: ")]
+    push = shlex.split(recipe.removeprefix("Share the archive: ").partition(" (")[0])
     remote = tmp_path / "remote.git"
     subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
-    # the metrics log is this repository's cache (docs/storage.md, Handoff metrics): left out
-    git(proj.root, "push", "-q", str(remote), "refs/conductor/*:refs/conductor/*", f"^{tally.METRICS}")
+    git(proj.root, "remote", "add", "origin", str(remote))
+    assert push[:3] == ["git", "push", "origin"]
+    git(proj.root, *push[1:])  # as the archive says it
+    assert sorted(live(remote)) == [refs.ARCHIVE, refs.MEMORY]
+    # another clone, whose metrics (each clone's own cache) went another way, shares its ledger too
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(remote), str(other))
+    git(other, "fetch", "-q", "origin", *shlex.split(refs.SHARED))
+    empty = git(other, "mktree", input="").strip()
+    git(other, "update-ref", refs.METRICS, git(other, "commit-tree", empty, "-m", "its own").strip())
+    git(other, *push[1:])  # would be refused as not a fast-forward, were the metrics pushed
+    git(proj.root, "fetch", "-q", "origin", *shlex.split(refs.SHARED))
     assert sorted(live(remote)) == [refs.ARCHIVE, refs.MEMORY]
     assert_fsck_clean(remote)
 

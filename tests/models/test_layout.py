@@ -9,7 +9,6 @@ from conductor.ledger import refs
 from conductor.ledger.format import FORMAT_FILE
 from conductor.models import layout
 from conductor.models.layout import AttemptPaths, StepPaths
-from conductor.runner.logs import tally
 from tests.conftest import ROOT, git
 from tests.scenario import Project, build
 
@@ -50,7 +49,7 @@ def test_the_refs_table_is_the_refs_module() -> None:
         refs.fork_log("<plan>", "<fork>"),
         refs.MEMORY,
         refs.ARCHIVE,
-        tally.METRICS,
+        refs.METRICS,
         refs.kept("<plan>", "<fork>"),
         *[f"{slot}/{kind}" for kind in refs.WORK_KINDS],
     ]
@@ -162,5 +161,5 @@ def test_a_real_run_writes_only_documented_records_and_refs(proj: Project, run_c
         assert undocumented == [], f"{ref} holds undocumented records"
         assert len(seen) > 2
     patterns = [pattern(t) for t in metrics_documented()]
-    kept = git(proj.root, "ls-tree", "-r", "--name-only", tally.METRICS).split()
+    kept = git(proj.root, "ls-tree", "-r", "--name-only", refs.METRICS).split()
     assert kept and [path for path in kept if not any(p.fullmatch(path) for p in patterns)] == []

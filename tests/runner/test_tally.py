@@ -42,7 +42,7 @@ def folded(proj: Project) -> dict[str, object]:
 
 def touched(proj: Project) -> list[str]:
     """The files the metrics log's last commit changed."""
-    names = git(proj.root, "diff-tree", "-r", "--name-only", f"{tally.METRICS}~1", tally.METRICS)
+    names = git(proj.root, "diff-tree", "-r", "--name-only", f"{refs.METRICS}~1", refs.METRICS)
     return names.split()
 
 
@@ -79,25 +79,25 @@ def test_each_run_folds_its_own_events_and_keeps_what_folding_every_log_gives(pr
 
     assert run_cli("handoff-metrics", "--recompute", "--json").code == 0
     assert kept(proj) == metrics == shown(proj, run_cli)
-    assert git(proj.root, "log", "-1", "--format=%s", tally.METRICS).startswith("metrics.folded *:")
+    assert git(proj.root, "log", "-1", "--format=%s", refs.METRICS).startswith("metrics.folded *:")
 
 
 def test_totals_missing_or_of_another_format_are_folded_again_from_every_log(proj: Project, run_cli) -> None:
     assert build(run_cli, proj, proj.plan(VERIFIED, name="a.yaml"), proj.agent(REPAIRED)).code == 0
     first = proj.ledger().plans()[0]
-    git(proj.root, "update-ref", "-d", tally.METRICS)  # a repository an older Conductor ran in
+    git(proj.root, "update-ref", "-d", refs.METRICS)  # a repository an older Conductor ran in
     assert tally.read(proj.ledger()) is None
     assert json.loads(run_cli("handoff-metrics", "--json").out)["tasks"] == 2  # folded from the logs
     assert tally.read(proj.ledger()) is None  # and not kept by a read
     assert build(run_cli, proj, proj.plan(VERIFIED, name="b.yaml"), proj.agent(REPAIRED)).code == 0
     assert kept(proj) == folded(proj) and kept(proj)["tasks"] == 4  # the first plan's too
-    files = git(proj.root, "ls-tree", "-r", "--name-only", tally.METRICS).split()
+    files = git(proj.root, "ls-tree", "-r", "--name-only", refs.METRICS).split()
     assert tally_fork(first, "main") in files
 
     ledger = proj.ledger()
     future = Event(EventType.METRICS_FOLDED, plan="*", summary="written by a later Conductor")
-    ledger.append(tally.METRICS, future, {TALLY_FILE: json.dumps({"format": tally.TALLY_FORMAT + 1})})
+    ledger.append(refs.METRICS, future, {TALLY_FILE: json.dumps({"format": tally.TALLY_FORMAT + 1})})
     assert tally.read(ledger) is None
     assert build(run_cli, proj, proj.plan(VERIFIED, name="c.yaml"), proj.agent(REPAIRED)).code == 0
     assert kept(proj) == folded(proj) and kept(proj)["tasks"] == 6
-    assert refs.parse(tally.METRICS) is None  # not a plan's log: `events` and `verify` pass it over
+    assert refs.parse(refs.METRICS) is None  # not a plan's log: `events` and `verify` pass it over

@@ -31,7 +31,6 @@ from conductor.models.layout import (
 )
 from conductor.runner.logs.records import json_object
 
-METRICS = "refs/conductor/metrics"
 TALLY_FORMAT = 1
 """The format of `tally.json`; totals of another are folded again from the logs."""
 
@@ -56,7 +55,7 @@ class Kept:
 
 def read(ledger: Ledger) -> Kept | None:
     """The totals as the metrics log keeps them; None when it keeps none this Conductor reads."""
-    tip = ledger.tip(METRICS)
+    tip = ledger.tip(refs.METRICS)
     tally = _load(tip) if tip is not None else None
     return Kept(tally, tip) if tally is not None else None
 
@@ -99,12 +98,14 @@ def update(ledger: Ledger, plan: str) -> None:
             return None
         return {**files, **_totals(Kept(tally, snapshot))}
 
-    ledger.append_once(METRICS, _event(plan, f"folded the new events of {plan}"), change)
+    ledger.append_once(refs.METRICS, _event(plan, f"folded the new events of {plan}"), change)
 
 
 def recompute(ledger: Ledger) -> Kept:
     """Fold every fork log again from the start, and keep that (whatever was kept is replaced)."""
-    ledger.append(METRICS, _event("*", "folded every fork log again"), lambda tip: _everything(ledger, tip))
+    ledger.append(
+        refs.METRICS, _event("*", "folded every fork log again"), lambda tip: _everything(ledger, tip)
+    )
     kept = read(ledger)
     assert kept is not None, "the totals were just recorded"
     return kept

@@ -11,6 +11,7 @@ import html
 import re
 from dataclasses import dataclass, field
 
+from conductor.ledger import refs
 from conductor.terminal import clean
 
 
@@ -67,10 +68,10 @@ def verify_instructions(facts: PrFacts, remote: str = "origin") -> list[str]:
     if facts.records_from:
         return [
             f"git fetch {remote} {branches}",
-            f"git fetch {facts.records_from} 'refs/conductor/*:refs/conductor/*'",
+            f"git fetch {facts.records_from} {refs.SHARED}",
             verify,
         ]
-    return [f"git fetch {remote} 'refs/conductor/*:refs/conductor/*' {branches}", verify]
+    return [f"git fetch {remote} {refs.SHARED} {branches}", verify]
 
 
 def _cell(text: str) -> str:
