@@ -54,8 +54,8 @@ def test_the_capabilities_say_what_each_executor_is() -> None:
     """What the runner used to read from the names: the handoff executor hands tasks out to an
     agent nobody confines; the command and agent executors run a process of Conductor's."""
     by_name = {name: kind.capabilities for name, kind in KINDS.items()}
-    assert [n for n, c in by_name.items() if c.hands_out_files] == ["handoff"]
-    assert [n for n, c in by_name.items() if not c.sandboxed] == ["handoff"]
+    assert [n for n, c in by_name.items() if c.hands_out_files] == ["handoff", "mcp"]
+    assert [n for n, c in by_name.items() if not c.sandboxed] == ["handoff", "mcp"]
     assert [n for n, c in by_name.items() if c.starts_process] == ["command", "agent"]
 
 
@@ -90,5 +90,5 @@ def test_a_row_added_to_the_table_is_a_choice_of_the_command_line(tmp_path: Path
     )
     result = run_process(PYTHON, "-c", code, cwd=tmp_path)
     out = " ".join(result.out.split())
-    assert "[handoff|command|agent|llm|remote|pigeon]" in out
+    assert "[handoff|mcp|command|agent|llm|remote|pigeon]" in out
     assert "or a carrier pigeon (pigeon)" in out

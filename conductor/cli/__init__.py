@@ -7,6 +7,7 @@ are imported inside each callback, so `conductor --help` loads click and nothing
     setting_up.py  init, policy, hooks, schema, clean, archive
     running.py     build, explore, fork, resume, approve, reject, replay, worker, pr, demo
     inspecting.py  status, events, explain, verify, checkout, compare, diff, handoff-metrics
+    serving.py     mcp
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from collections.abc import Sequence
 import click
 
 from conductor import boundary
-from conductor.cli import inspecting, running, setting_up
+from conductor.cli import inspecting, running, serving, setting_up
 from conductor.cli.app import STATE, cli
 
-COMMAND_MODULES = (setting_up, running, inspecting)  # importing them registers their commands
+COMMAND_MODULES = (setting_up, running, inspecting, serving)  # importing them registers their commands
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -13,10 +13,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from conductor import desk
 from conductor.executors.base import Assignment, Outcome, Waiting
 from conductor.executors.registry import KINDS
 from conductor.mailbox import PROTOCOL_FILE, Found
-from conductor.models import resultcheck, untrusted
 from conductor.models.layout import COMPLETED, FAILED, PENDING, RESULT, TASK
 
 POLL_SECONDS = 0.2
@@ -26,16 +26,6 @@ MAX_REFUSALS = 10
 """Malformed results refused within one attempt; the next one is taken as the attempt's result
 and fails it as an invalid result (every problem listed), so an agent that keeps writing bad
 files cannot fill the ledger until the deadline."""
-
-
-def result_attempt(raw: bytes) -> int | None:
-    """The attempt a result file claims to be for, when it says so clearly (read through the
-    bounded reader: a result that cannot be read claims none, and is refused as malformed)."""
-    try:
-        value = untrusted.load_object(raw, name="result").get("attempt")
-    except untrusted.UntrustedError:
-        return None
-    return value if type(value) is int else None
 
 
 def span(seconds: float) -> str:
@@ -96,7 +86,7 @@ class HandoffExecutor:
                 assignment.say(f"{step}: claimed by an agent")
             found = mailbox.find_result(step, limit=assignment.result_limit)
             if found is not None:
-                attempt = result_attempt(found.result)
+                attempt = desk.result_attempt(found.result)
                 if attempt is not None and attempt < assignment.task.attempt:
                     kept = mailbox.set_aside(step, found, "stale", explanation=True)
                     if kept is not None:
@@ -108,8 +98,8 @@ class HandoffExecutor:
                     assignment.say(
                         f"{step}: a result without a claim (claiming is optional): taken as the claim"
                     )
-                problems = self._problems(step, assignment.task.attempt, found)
-                if not problems:
+                wrong = desk.problems(found, step, assignment.task.attempt)
+                if not wrong:
                     return Outcome.RESULT
                 # refused once it stays as it is for a moment: an agent may be writing it in place
                 if suspect is None or suspect[0] != found.result:
@@ -121,30 +111,28 @@ class HandoffExecutor:
                     refused = mailbox.set_aside(step, found, "rejected")
                     if refused is not None:
                         refusals += 1
-                        assignment.on_invalid(refused, problems)
+                        assignment.on_invalid(refused, wrong)
                         mailbox.write_problems(
-                            step, found.directory, self._explain(assignment, refused, problems)
+                            step, found.directory, self._explain(assignment, refused, wrong)
                         )
             over = waiting.pause(claimed=claimed)
             if over is not None:
                 return over
 
-    @staticmethod
-    def _problems(step: str, attempt: int, found: Found) -> list[str]:
-        if found.problem is not None:  # it names the file: the result or its explanation
-            return [f"{found.directory}/{found.problem}"]
-        return resultcheck.problems(found.result, name=found.name(step), step=step, attempt=attempt)
+    def _waiting(self, assignment: Assignment, claimed: bool, *, first: bool) -> str:
+        state = "" if first else ("still " + ("claimed, " if claimed else "not claimed, "))
+        waits = self.waits_for(assignment)
+        return f"{assignment.step}: {state}waiting for {waits}; {deadline_note(assignment)}"
 
     @staticmethod
-    def _waiting(assignment: Assignment, claimed: bool, *, first: bool) -> str:
+    def waits_for(assignment: Assignment) -> str:
+        """Who it waits for, to do what, and where to read how."""
         step, mailbox = assignment.step, assignment.mailbox
         task = mailbox.where_is_task(step) or mailbox.path(PENDING, step, TASK)
         result = mailbox.path(COMPLETED, step, RESULT)
-        state = "" if first else ("still " + ("claimed, " if claimed else "not claimed, "))
         return (
-            f"{step}: {state}waiting for an agent to write {result} (or failed/{step}{RESULT})"
-            f" for {step} attempt {assignment.task.attempt} (task: {task}; protocol:"
-            f" {mailbox.handoff / PROTOCOL_FILE}); {deadline_note(assignment)}"
+            f"an agent to write {result} (or failed/{step}{RESULT}) for {step} attempt"
+            f" {assignment.task.attempt} (task: {task}; protocol: {mailbox.handoff / PROTOCOL_FILE})"
         )
 
     @staticmethod

@@ -76,6 +76,12 @@ KINDS: dict[str, Kind] = {
             lambda settings: "handoff",
         ),
         Kind(
+            "mcp",
+            "an IDE agent or MCP client through `conductor mcp`",
+            Capabilities(starts_process=False, hands_out_files=True, sandboxed=False),
+            lambda settings: "mcp",
+        ),
+        Kind(
             "command",
             "a command Conductor runs itself",
             Capabilities(starts_process=True, hands_out_files=False, sandboxed=True),
@@ -143,7 +149,8 @@ NO_EXECUTOR_HINT = """choose who does them:
   - a model: export GEMINI_API_KEY=... (Gemini), or an OpenAI-compatible server such as Ollama or vLLM:
     --llm openai --base-url http://localhost:11434/v1 --model NAME (or `llm:` in .conductor/config.yaml)
   - a CLI agent: --agent aider|claude|codex|gemini (`conductor agents` lists them), or --exec "CMD"
-  - an IDE agent or a person: --executor handoff (tasks as files in .conductor/handoff/, docs/protocol.md)"""
+  - an IDE agent or a person: --executor handoff (tasks as files in .conductor/handoff/, docs/protocol.md),
+    or --executor mcp (the same tasks through `conductor mcp`, docs/mcp.md)"""
 
 
 def make(
@@ -203,6 +210,10 @@ def make(
         from conductor.executors.handoff import HandoffExecutor
 
         return HandoffExecutor()
+    if chosen == "mcp":
+        from conductor.executors.mcpdesk import MCPExecutor
+
+        return MCPExecutor()
     if chosen == "llm":
         if llm is None:
             from conductor.llm.config import NO_MODEL_HINT

@@ -1,0 +1,36 @@
+"""`conductor mcp`: Conductor as a Model Context Protocol server for IDE agents and MCP clients."""
+
+from __future__ import annotations
+
+import click
+
+from conductor.cli.app import cli
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  conductor mcp                      serve one client on stdin/stdout (what IDEs start)
+  conductor mcp --http 8765          serve streamable HTTP at http://127.0.0.1:8765/mcp
+  conductor build --plan plan.yaml --executor mcp    a plan whose steps an MCP client does
+
+\b
+The tools: list_tasks, claim_task, read_task, submit_result, task_verdict (docs/mcp.md).
+"""
+)
+@click.option(
+    "--http",
+    "port",
+    type=click.IntRange(min=1, max=65535),
+    metavar="PORT",
+    help="Serve streamable HTTP on 127.0.0.1:PORT (this machine only) instead of stdio.",
+)
+def mcp(port: int | None) -> int:
+    """Serve the handoff tasks and Conductor's tools to MCP clients (IDE agents)."""
+    from conductor.mcpserver import server
+
+    if port is None:
+        server.serve_stdio()
+    else:
+        server.serve_http(port)
+    return 0

@@ -1,0 +1,97 @@
+"""`conductor mcp`: the MCP server, on the official SDK's low-level Server (each tool's schemas
+are Conductor's published ones, not derived from Python signatures), over stdio or streamable
+HTTP on 127.0.0.1. A tool runs in a worker thread (the ledger and the mailbox are blocking
+I/O), so the server keeps answering while one works.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import anyio
+import anyio.to_thread
+import mcp_types as types
+from mcp.server.context import ServerRequestContext
+from mcp.server.lowlevel import Server
+
+from conductor import __version__
+from conductor.mcpserver import handoff
+from conductor.mcpserver.tools import Failure, Tool, call
+
+NAME = "conductor"
+INSTRUCTIONS = (
+    "Conductor runs plans of steps in a git repository, each step done by an agent and judged by"
+    " Conductor. As the agent: list_tasks, claim_task, edit the task's workspace (only its"
+    " allowed_files), submit_result, then task_verdict."
+)
+LOCAL_HOST = "127.0.0.1"
+
+
+def all_tools() -> list[Tool]:
+    return handoff.tools()
+
+
+def build(tools: list[Tool] | None = None) -> Server[Any]:
+    """The server with Conductor's tools (or `tools`)."""
+    table = {tool.name: tool for tool in (tools if tools is not None else all_tools())}
+    listed = [
+        types.Tool(
+            name=tool.name,
+            description=tool.description,
+            input_schema=tool.input_schema,
+            output_schema=tool.output_schema,
+        )
+        for tool in table.values()
+    ]
+
+    async def list_tools(
+        ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
+    ) -> types.ListToolsResult:
+        return types.ListToolsResult(tools=listed)
+
+    async def call_tool(
+        ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
+    ) -> types.CallToolResult:
+        tool = table.get(params.name)
+        if tool is None:
+            return _error(Failure(f"no tool {params.name!r}", f"the tools: {', '.join(table)}", []))
+        outcome = await anyio.to_thread.run_sync(call, tool, params.arguments)
+        if isinstance(outcome, Failure):
+            return _error(outcome)
+        text = json.dumps(outcome, ensure_ascii=False, indent=2)
+        return types.CallToolResult(
+            content=[types.TextContent(type="text", text=text)], structured_content=outcome
+        )
+
+    return Server(
+        NAME,
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        on_list_tools=list_tools,
+        on_call_tool=call_tool,
+    )
+
+
+def _error(failure: Failure) -> types.CallToolResult:
+    return types.CallToolResult(content=[types.TextContent(type="text", text=failure.text())], is_error=True)
+
+
+def serve_stdio() -> None:
+    """Serve one client on stdin and stdout until it closes them."""
+    from mcp.server.stdio import stdio_server
+
+    async def main() -> None:
+        server = build()
+        async with stdio_server() as (read, write):
+            await server.run(read, write, server.create_initialization_options())
+
+    anyio.run(main)
+
+
+def serve_http(port: int) -> None:
+    """Serve streamable HTTP at http://127.0.0.1:PORT/mcp, on this machine only."""
+    import uvicorn
+
+    app = build().streamable_http_app(host=LOCAL_HOST)
+    uvicorn.run(app, host=LOCAL_HOST, port=port, log_level="warning")
