@@ -100,7 +100,12 @@ def test_settle_puts_the_observed_state_back(tree: Path) -> None:
     (tree / "keep.py").write_text("touched\n")
     (tree / "__pycache__").mkdir()
     (tree / "__pycache__" / "x.pyc").write_bytes(b"\0")
-    settle(tree, ledger, observed, {"edit.py", "keep.py", "__pycache__", "__pycache__/x.pyc"})
+    settle(
+        Worktree(tree, repo_root=tree),
+        ledger,
+        observed,
+        {"edit.py", "keep.py", "__pycache__", "__pycache__/x.pyc"},
+    )
     assert (tree / "edit.py").read_text() == "the step's change\n"
     assert (tree / "keep.py").read_text() == "keep\n"
     assert not (tree / "__pycache__").exists()

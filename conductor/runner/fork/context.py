@@ -35,6 +35,7 @@ from conductor.runner.logs.forklog import ForkLog
 from conductor.runner.logs.plans import PlanRecord, step_ids
 from conductor.runner.place import detection, workspace
 from conductor.runner.place.index_sync import IndexSync
+from conductor.runner.place.spaces import Workspace
 from conductor.runner.place.worktree import fork_worktree
 from conductor.sandbox.confinement import Confinement, exposed_paths, fallback_note, isolate
 from conductor.sandbox.limits import Limits
@@ -83,7 +84,7 @@ class Fork:
         self.mailbox = Mailbox(repo_root / HANDOFF_DIR, plan.id, fork_id)
         self.memory = memory_module.Memory(ledger)
         secrets.declare(plan.effective(fork_id).secret_names)
-        self.worktree = fork_worktree(
+        self.worktree: Workspace = fork_worktree(
             repo_root=repo_root,
             git_dir=ledger.git_dir,
             plan=plan.id,
@@ -92,7 +93,7 @@ class Fork:
             live=any(st.phase in LIVE for st in self.state.steps.values()),
         )
         self.step_ids = step_ids(self.spec)
-        self.watcher: detection.Watcher | None = None  # started by reconcile.reconcile()
+        self.watcher: detection.Watcher | None = None  # started by reconcile.reconcile(), if one runs
         self.watch_seq = 0  # events up to this seq happened before the watcher started
         self.index_sync = IndexSync(self.worktree)
         self._policies: dict[str, EffectivePolicy] = {}

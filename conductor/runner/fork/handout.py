@@ -24,7 +24,6 @@ from conductor.runner.logs import records
 from conductor.runner.logs.approval import decide_options
 from conductor.runner.logs.memory import Asking
 from conductor.runner.logs.plans import exchange_record
-from conductor.runner.place import workspace
 
 if TYPE_CHECKING:
     from conductor.runner.fork.context import Fork
@@ -230,13 +229,7 @@ def _prepare(fork: Fork, step: str, attempt: int) -> bool:
     """The worktree copied and set up first (when new, or a setup input changed), the output
     kept as evidence; a setup that fails fails the attempt."""
     policy = fork.policy(step)
-    done = workspace.prepare(
-        fork.worktree.path,
-        fork.worktree.repo_root,
-        policy,
-        fork.confinement(step),
-        policy.verify_timeout_seconds,
-    )
+    done = fork.worktree.prepare(policy, fork.confinement(step), policy.verify_timeout_seconds)
     if done is None:
         return True
     for note in done.notes:

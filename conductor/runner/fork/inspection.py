@@ -37,7 +37,7 @@ from conductor.models.task import TaskFile, record_digest
 from conductor.policy.effective import EffectivePolicy
 from conductor.runner.fork.tripwire import Tripped
 from conductor.runner.place import detection, workspace
-from conductor.runner.place.worktree import Worktree
+from conductor.runner.place.spaces import Workspace
 from conductor.sandbox.confinement import Confinement
 
 
@@ -98,17 +98,18 @@ class Verdict:
 
 def observe(
     ledger: Ledger,
-    worktree: Worktree,
+    worktree: Workspace,
     parent: str,
     candidates: set[str] | None,
     *,
     limits: detection.Limits | None = None,
 ) -> Observed:
-    """Read the attempt's change (`candidates` None: ask `git status`, the slow way), no file
-    over `limits` (they are named in `changed.oversized`, never read, never a blob)."""
+    """Read the attempt's change (`candidates` None: the workspace's slow way, `git status` of a
+    worktree), no file over `limits` (they are named in `changed.oversized`, never read, never a
+    blob)."""
     if candidates is None:
-        candidates = detection.from_status(worktree.path)
-    snap = detection.read_changes(worktree.path, ledger, parent, candidates, limits=limits)
+        candidates = worktree.changed_paths()
+    snap = worktree.read_changes(ledger, parent, candidates, limits=limits)
     tree = ledger.build_tree(parent, snap.files)
     diff = ledger.diff_trees(ledger.tree_of(parent), tree, sorted(snap.files))
     return Observed(parent, snap, tree, diff)
@@ -413,7 +414,7 @@ def outside(tripped: Tripped, verdict: Verdict) -> Verdict:
     )
 
 
-def settle(worktree: Path, ledger: Ledger, observed: Observed, touched: set[str]) -> None:
+def settle(worktree: Workspace, ledger: Ledger, observed: Observed, touched: set[str]) -> None:
     """Put back what ran after the observation (verify commands) so the worktree is exactly the
     observed change again: touched paths get the observed content, or the tip's, or go."""
     wanted: dict[str, Entry | None] = {}
@@ -426,4 +427,4 @@ def settle(worktree: Path, ledger: Ledger, observed: Observed, touched: set[str]
             wanted[rel] = entry
         elif kind == "none":
             wanted[rel] = None
-    detection.restore(worktree, wanted)
+    worktree.restore(wanted)

@@ -18,7 +18,6 @@ from conductor.mailbox import write_atomic
 from conductor.models.event import EventType
 from conductor.models.layout import COMPLETED, FAILED, IN_PROGRESS, PENDING, RESULT, TASK, WORKER, StepPaths
 from conductor.runner.fork import switch, verdicts
-from conductor.runner.place import detection, workspace
 
 if TYPE_CHECKING:
     from conductor.runner.fork.context import Fork
@@ -35,8 +34,8 @@ def reconcile(fork: Fork) -> None:
     if fork.state.status in FINAL:
         return
     fresh = fork.worktree.create(fork.branch)
-    workspace.declare_scratch(fork.worktree.path, fork.executor.scratch)
-    fork.watcher = detection.Watcher(fork.worktree.path)
+    fork.worktree.declare_scratch(fork.executor.scratch)
+    fork.watcher = fork.worktree.watch()
     fork.watch_seq = fork.state.last_seq
     # A step whose commit was recorded but whose branch move did not happen: finish it.
     for step in fork.step_ids:

@@ -14,7 +14,6 @@ from conductor.ledger.tree import Entry
 from conductor.models.event import EventType
 from conductor.policy.effective import EffectivePolicy
 from conductor.runner.fork.inspection import Observed
-from conductor.runner.place import detection
 
 if TYPE_CHECKING:
     from conductor.runner.fork.context import Fork
@@ -65,5 +64,5 @@ def pin(fork: Fork, observed: Observed, policy: EffectivePolicy) -> list[str]:
         kind, entry = ledger.entry(base, path)
         if kind == "blob" and entry is not None:
             wanted[path] = entry
-    detection.restore(fork.worktree.path, wanted)
+    fork.worktree.restore(wanted)
     return sorted(wanted)

@@ -81,10 +81,10 @@ def judge(fork: Fork, step: str) -> None:
         # whatever the commands wrote is not part of the step
         touched = fork.watcher.drain() if fork.watcher is not None else None
         inspection.settle(
-            fork.worktree.path,
+            fork.worktree,
             fork.ledger,
             observed,
-            (touched if touched is not None else detection.from_status(fork.worktree.path)) | set(pinned),
+            (touched if touched is not None else fork.worktree.changed_paths()) | set(pinned),
         )
         tripped = tripped.merge(_disarm(fork, step, task.attempt, phase="verify", recorded=armed))
     if tripped.changed or tripped.tampered:
@@ -137,7 +137,8 @@ def base_commit(fork: Fork) -> str:
 
 def observe(fork: Fork, step: str, parent: str, *, extra: Sequence[str] = ()) -> inspection.Observed:
     """What the current attempt changed: from the watcher when it saw the whole attempt,
-    else from `git status` (slower on big repositories, same answer)."""
+    else the workspace's slow way (`git status` of a worktree: slower on big repositories, same
+    answer)."""
     candidates = None
     watcher = fork.watcher
     if watcher is not None and watcher.active and fork.state.step(step).created_seq > fork.watch_seq:

@@ -2,7 +2,7 @@
 
 Updating the index is an O(index) git call; the next step need not wait for it, so it runs in
 a thread while the executor already works. It names the committed objects, not files on disk
-(Worktree.sync_index), so an executor at work cannot leak edits into it. Whatever next touches
+(Workspace.sync_index), so an executor at work cannot leak edits into it. Whatever next touches
 the index (a reset, the next verification) calls `settle()` first.
 """
 
@@ -11,13 +11,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
-from conductor.runner.place.worktree import Worktree
+from conductor.runner.place.spaces import Workspace
 
 
 class IndexSync:
     """At most one index update in flight; `settle()` waits for it and re-raises its error."""
 
-    def __init__(self, worktree: Worktree) -> None:
+    def __init__(self, worktree: Workspace) -> None:
         self.worktree = worktree
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None

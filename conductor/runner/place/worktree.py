@@ -13,20 +13,27 @@ from __future__ import annotations
 
 import shutil
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from conductor.errors import ConductorError
 from conductor.gitcli import git, git_text
 from conductor.ledger.store import Ledger
+from conductor.ledger.tree import Entry
+from conductor.policy.effective import EffectivePolicy
 from conductor.project import private_state
 from conductor.runner.logs.plans import load_plan
-from conductor.runner.place import workspace
+from conductor.runner.place import detection, workspace
+from conductor.sandbox.confinement import Confinement
 
 _CREATING = threading.Lock()
 
 
 class Worktree:
+    """A fork's workspace (spaces.Workspace) as a git worktree of its branch."""
+
+    kind = "worktree"
+
     def __init__(self, path: Path, *, repo_root: Path) -> None:
         self.path = path
         self.repo_root = repo_root
@@ -128,6 +135,34 @@ class Worktree:
             ["-c", "core.splitIndex=true", "update-index", "--index-info"],
             stdin=lines.encode("utf-8", "surrogateescape"),
         )
+
+    def declare_scratch(self, patterns: Sequence[str]) -> None:
+        workspace.declare_scratch(self.path, patterns)
+
+    def watch(self) -> detection.Watcher | None:
+        watcher = detection.Watcher(self.path)
+        return watcher if watcher.active else None
+
+    def changed_paths(self) -> set[str]:
+        return detection.from_status(self.path)
+
+    def read_changes(
+        self,
+        ledger: Ledger,
+        parent: str,
+        candidates: Iterable[str],
+        *,
+        limits: detection.Limits | None = None,
+    ) -> detection.ChangedFiles:
+        return detection.read_changes(self.path, ledger, parent, candidates, limits=limits)
+
+    def restore(self, files: Mapping[str, Entry | None]) -> None:
+        detection.restore(self.path, dict(files))
+
+    def prepare(
+        self, policy: EffectivePolicy, confinement: Confinement, timeout: float
+    ) -> workspace.Prepared | None:
+        return workspace.prepare(self.path, self.repo_root, policy, confinement, timeout)
 
     def _admin_dir(self, git_common_dir: Path) -> Path | None:
         """The repository's administrative directory for this worktree (.git/worktrees/<name>)."""
