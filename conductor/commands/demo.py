@@ -24,6 +24,7 @@ from typing import Any
 import click
 
 from conductor import resources
+from conductor.commands.output import verification
 from conductor.commands.output.explanation import ExplanationReport
 from conductor.commands.output.forks import ExplorationReport
 from conductor.commands.output.replays import ReplayReport
@@ -159,13 +160,13 @@ def run(*, keep: bool, directory: str | None) -> DemoReport:
 
         _section(f"conductor verify {plan}   (provenance of every accepted step, offline)")
         verified = verify_plan(Ledger(root), plan, options=Options())
-        click.echo(verified.render())
+        click.echo(verification.text(verified))
 
         record = StepPaths("step_001").record(COMPLETED, RESULT)
         _section(f"...and after one byte of {record} is changed in the {best} fork's log")
         original = rewrite_record(root, refs.fork_log(plan, best), record, _flip_a_byte)
         tampered = verify_plan(Ledger(root), plan, fork=best, options=Options())
-        click.echo("\n".join(line for line in tampered.render().splitlines() if "ok  " not in line))
+        click.echo("\n".join(line for line in verification.text(tampered).splitlines() if "ok  " not in line))
         _git(root, "update-ref", refs.fork_log(plan, best), original)
         click.echo("(the demo puts the record back)")
 

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
+from conductor.commands.output import verification
 from conductor.errors import ConductorError
 from conductor.gitcli import git_text
 from conductor.ledger import refs
 from conductor.ledger.store import Ledger
 from conductor.project import find_root
 from conductor.provenance.attestation import Options
-from conductor.provenance.verifier import VerifyReport, verify_plan
+from conductor.provenance.verifier import Verified, verify_plan
 from conductor.report import Report, plural
 
 if TYPE_CHECKING:
@@ -94,7 +95,7 @@ def pushed_forks(lines: Iterable[str]) -> list[tuple[str, str]]:
 @dataclass
 class PrePush(Report):
     checked: list[tuple[str, str]] = field(default_factory=list)
-    reports: list[VerifyReport] = field(default_factory=list)  # of the forks that do not verify
+    reports: list[Verified] = field(default_factory=list)  # of the forks that do not verify
     errors: list[str] = field(default_factory=list)  # forks that could not be checked
     remote: str = ""
     missing: list[str] = field(default_factory=list)  # state refs left behind (a warning)
@@ -111,7 +112,7 @@ class PrePush(Report):
         return {
             "checked": [{"plan": plan, "fork": fork} for plan, fork in self.checked],
             "ok": not self.failed,
-            "failed": [cast("c.Verification", r.to_json()) for r in self.reports],
+            "failed": [verification.to_json(r) for r in self.reports],
             "errors": self.errors,
             "records_left_behind": self.missing,
         }
@@ -120,7 +121,7 @@ class PrePush(Report):
         if not self.checked:
             return ""
         lines = [f"{PREFIX} {error}" for error in self.errors]
-        lines += [report.render() for report in self.reports]
+        lines += [verification.text(report) for report in self.reports]
         if self.failed:
             lines.append(
                 f"{PREFIX} {plural(self.failed, 'branch', 'branches')}"

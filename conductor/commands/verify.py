@@ -5,13 +5,14 @@ without PLAN, of every plan recorded (newest first, a summary per plan and one a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
+from conductor.commands.output import verification
 from conductor.errors import ConductorError, NotFoundError
 from conductor.ledger.store import Ledger
 from conductor.project import find_root
 from conductor.provenance.attestation import Check, Options
-from conductor.provenance.verifier import VerifyReport, verify_plan
+from conductor.provenance.verifier import Verified, verify_plan
 from conductor.report import Report, plural
 from conductor.runner.logs.plans import load_plan
 
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 class Verification(Report):
     """The report of the plan asked for (`one`), or each plan's, newest first."""
 
-    reports: list[VerifyReport] = field(default_factory=list)
+    reports: list[Verified] = field(default_factory=list)
     one: bool = False  # a plan was named: its report, as it is
 
     @property
@@ -36,13 +37,13 @@ class Verification(Report):
 
     def to_json(self) -> c.Verification | c.Verifications:
         if self.one:
-            return cast("c.Verification", self.reports[0].to_json())
-        return {"ok": self.ok, "plans": [cast("c.Verification", r.to_json()) for r in self.reports]}
+            return verification.to_json(self.reports[0])
+        return {"ok": self.ok, "plans": [verification.to_json(r) for r in self.reports]}
 
     def render(self) -> str:
         if self.one:
-            return self.reports[0].render()
-        parts = [r.render() for r in self.reports]
+            return verification.text(self.reports[0])
+        parts = [verification.text(r) for r in self.reports]
         failed = [r.plan for r in self.reports if not r.ok]
         if len(self.reports) > 1:
             total = len(self.reports)
@@ -90,8 +91,8 @@ def _created(ledger: Ledger, plan: str) -> str:
         return ""
 
 
-def _verify(ledger: Ledger, plan: str, options: Options) -> VerifyReport:
+def _verify(ledger: Ledger, plan: str, options: Options) -> Verified:
     try:
         return verify_plan(ledger, plan, options=options)
     except NotFoundError as exc:  # a plan log without a fork log: nothing of it verifies
-        return VerifyReport(plan, chains=[Check("forks", False, exc.message)])
+        return Verified(plan, chains=[Check("forks", False, exc.message)])

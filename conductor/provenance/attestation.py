@@ -55,12 +55,6 @@ class Check:
     detail: str
     state: str | None = None  # a branch check's: branch, pruned, adopted or missing (branches.py)
 
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"check": self.name, "ok": self.ok, "detail": self.detail}
-        if self.state is not None:
-            out["state"] = self.state
-        return out
-
 
 @dataclass
 class StepReport:
@@ -77,17 +71,6 @@ class StepReport:
 
     def add(self, name: str, ok: bool, detail: str) -> None:
         self.checks.append(Check(name, ok, detail))
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "plan": self.plan,
-            "fork": self.fork,
-            "step": self.step,
-            "attempt": self.attempt,
-            "ok": self.ok,
-            "signed": self.signed,
-            "checks": [c.to_json() for c in self.checks],
-        }
 
 
 @dataclass

@@ -41,27 +41,6 @@ class Inherited:
     def failed(self) -> int:
         return sum(not c.ok for c in self.checks) + sum(not s.ok for s in self.steps)
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "plan": self.plan,
-            "from": {"point": self.origin.label, **self.origin.to_json()},
-            "ok": self.ok,
-            "checks": [c.to_json() for c in self.checks],
-            "steps": [s.to_json() for s in self.steps],
-        }
-
-    def lines(self) -> list[str]:
-        out = [f"  inherited by {self.plan} from {self.origin.label} (the commits before its first step):"]
-        out += [f"  {'ok  ' if c.ok else 'FAIL'} {c.name}: {c.detail}" for c in self.checks]
-        for step in self.steps:
-            signed = "signed" if step.signed else "unsigned"
-            mark = "ok  " if step.ok else "FAIL"
-            out.append(
-                f"  {mark} {step.plan}/{step.fork}/{step.step} (attempt {step.attempt}, {signed}), inherited"
-            )
-            out += [f"         {c.name}: {c.detail}" for c in step.checks if not c.ok]
-        return out
-
 
 def plan_data(ledger: Ledger, plan: str) -> dict[str, Any] | None:
     """A plan's plan.json as recorded, or None when it is not here or cannot be read."""

@@ -6,7 +6,6 @@ ones too (inherited.py).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from conductor.errors import LedgerFormatError, NotFoundError
 from conductor.ledger import refs
@@ -19,12 +18,13 @@ from conductor.models.layout import FORK_FILE
 from conductor.provenance.attestation import Check, Options, StepReport, accepted_steps, verify_step
 from conductor.provenance.branches import ADOPTED, PRUNED, contains, locate
 from conductor.provenance.inherited import Inherited, verify_inherited
-from conductor.report import Report, plural
+from conductor.report import plural
 
 
 @dataclass
-class VerifyReport(Report):
-    """Every fork chain and accepted step of a plan, checked."""
+class Verified:
+    """Every fork chain and accepted step of a plan, checked (commands/output/verification.py
+    shows it)."""
 
     plan: str
     chains: list[Check] = field(default_factory=list)
@@ -37,52 +37,15 @@ class VerifyReport(Report):
         checks = all(c.ok for c in [*self.chains, *self.branches]) and all(s.ok for s in self.steps)
         return checks and all(i.ok for i in self.inherited)
 
-    @property
-    def exit_code(self) -> int:
-        return 0 if self.ok else 1
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "plan": self.plan,
-            "ok": self.ok,
-            "chains": [c.to_json() for c in self.chains],
-            "branches": [c.to_json() for c in self.branches],
-            "steps": [s.to_json() for s in self.steps],
-            "inherited": [i.to_json() for i in self.inherited],
-        }
-
-    def render(self) -> str:
-        lines = [f"plan {self.plan}"]
-        for check in [*self.chains, *self.branches]:
-            lines.append(f"  {'ok  ' if check.ok else 'FAIL'} {check.name}: {check.detail}")
-        for step in self.steps:
-            mark = "ok  " if step.ok else "FAIL"
-            signed = "signed" if step.signed else "unsigned"
-            lines.append(f"  {mark} {step.fork}/{step.step} (attempt {step.attempt}, {signed})")
-            for check in step.checks:
-                if not check.ok:
-                    lines.append(f"         {check.name}: {check.detail}")
-            signature = next((c for c in step.checks if c.name == "signature" and c.ok), None)
-            if signature is not None and step.signed:
-                lines.append(f"         {signature.detail}")
-        for inherited in self.inherited:
-            lines += inherited.lines()
-        failed = sum(not s.ok for s in self.steps) + sum(not c.ok for c in [*self.chains, *self.branches])
-        failed += sum(i.failed for i in self.inherited)
-        if not self.steps and not any(i.steps for i in self.inherited):
-            lines.append("  no accepted steps to verify")
-        lines.append("verified" if self.ok else f"{plural(failed, 'check')} failed")
-        return "\n".join(lines)
-
-
-def verify_plan(ledger: Ledger, plan: str, *, fork: str | None = None, options: Options) -> VerifyReport:
+def verify_plan(ledger: Ledger, plan: str, *, fork: str | None = None, options: Options) -> Verified:
     """Every fork of `plan` (or only `fork`): its chain and its accepted steps."""
     forks = ledger.forks(plan)
     if not forks:
         raise NotFoundError(f"no plan {plan} is recorded", hint="`conductor status` lists the plans")
     if fork is not None and fork not in forks:
         raise NotFoundError(f"plan {plan} has no fork {fork}", hint=f"its forks: {', '.join(forks)}")
-    report = VerifyReport(plan)
+    report = Verified(plan)
     for fork_id in [fork] if fork else forks:
         check, steps = verify_fork(ledger, plan, fork_id, options)
         report.chains.append(check)

@@ -191,11 +191,14 @@ class Explanation(TypedDict):
     branch: str
 
 
+BranchState = Literal["branch", "pruned", "adopted", "missing"]
+
+
 class Check(TypedDict):
     check: str
     ok: bool
     detail: str
-    state: NotRequired[Literal["branch", "pruned", "adopted", "missing"]]  # a branch check's
+    state: NotRequired[BranchState]  # a branch check's
 
 
 class StepCheck(TypedDict):
