@@ -50,13 +50,29 @@ def test_every_executor_has_a_row_and_declares_every_capability_itself() -> None
         assert all(type(value) is bool for value in declared.values()), kind.name
 
 
+def _declares(*, starts_process: bool, hands_out_files: bool, sandboxed: bool) -> Capabilities:
+    return Capabilities(starts_process=starts_process, hands_out_files=hands_out_files, sandboxed=sandboxed)
+
+
+OUT_THERE = _declares(starts_process=False, hands_out_files=True, sandboxed=False)
+A_PROCESS = _declares(starts_process=True, hands_out_files=False, sandboxed=True)
+IN_HERE = _declares(starts_process=False, hands_out_files=False, sandboxed=True)
+DECLARED = {
+    "handoff": OUT_THERE,
+    "mcp": OUT_THERE,
+    "command": A_PROCESS,
+    "agent": A_PROCESS,
+    "llm": IN_HERE,
+    "remote": IN_HERE,
+}
+"""What each executor is, row by row (a new executor states its row here too)."""
+
+
 def test_the_capabilities_say_what_each_executor_is() -> None:
-    """What the runner used to read from the names: the handoff executor hands tasks out to an
-    agent nobody confines; the command and agent executors run a process of Conductor's."""
-    by_name = {name: kind.capabilities for name, kind in KINDS.items()}
-    assert [n for n, c in by_name.items() if c.hands_out_files] == ["handoff", "mcp"]
-    assert [n for n, c in by_name.items() if not c.sandboxed] == ["handoff", "mcp"]
-    assert [n for n, c in by_name.items() if c.starts_process] == ["command", "agent"]
+    """What the runner used to read from the names: the handoff and mcp executors hand tasks out
+    to an agent nobody confines; the command and agent executors run a process of Conductor's;
+    the model's edits and a worker's work run nothing unconfined here."""
+    assert {name: kind.capabilities for name, kind in KINDS.items()} == DECLARED
 
 
 def test_recorded_settings_are_named_by_their_row() -> None:
@@ -90,5 +106,5 @@ def test_a_row_added_to_the_table_is_a_choice_of_the_command_line(tmp_path: Path
     )
     result = run_process(PYTHON, "-c", code, cwd=tmp_path)
     out = " ".join(result.out.split())
-    assert "[handoff|mcp|command|agent|llm|remote|pigeon]" in out
+    assert "[" + "|".join([*KINDS, "pigeon"]) + "]" in out
     assert "or a carrier pigeon (pigeon)" in out
