@@ -273,7 +273,7 @@ def test_every_command_module_has_one_run_that_returns_a_report(module: str) -> 
 def test_every_cli_callback_returns_finish_of_a_commands_run() -> None:
     """The CLI stays thin: what a callback prints and its exit code come from a command's report."""
     callbacks = {}
-    for file in ("running.py", "inspecting.py", "setting_up.py"):
+    for file in ("running.py", "reviewing.py", "inspecting.py", "setting_up.py"):
         tree = ast.parse((PACKAGE / "cli" / file).read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if not isinstance(node, ast.FunctionDef):
@@ -295,3 +295,37 @@ def test_every_cli_callback_returns_finish_of_a_commands_run() -> None:
     assert len(callbacks) >= 20
     # `hooks` is a group that only holds its subcommands
     assert [name for name, finished in callbacks.items() if not finished] == ["setting_up.py:hooks"]
+
+
+MAX_MODULE_LINES = 450  # issue 21: a module a newcomer reads in one sitting
+MAX_CLASS_LINES = 300
+
+
+def oversized(name: str, text: str) -> list[str]:
+    """The module itself, and each class in it, when longer than the limits."""
+    found = []
+    if (length := len(text.splitlines())) > MAX_MODULE_LINES:
+        found.append(f"{name}: {length} lines")
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.ClassDef):
+            span = (node.end_lineno or node.lineno) - node.lineno + 1
+            if span > MAX_CLASS_LINES:
+                found.append(f"{name}: class {node.name}, {span} lines")
+    return found
+
+
+def test_no_module_is_over_450_lines_and_no_class_over_300() -> None:
+    """Past these sizes a module holds more than one concept: split it along a seam (one concept
+    a module, named by a noun), and add the new module to its room's paragraph in the doc."""
+    modules = sorted(PACKAGE.rglob("*.py"))
+    found = [o for path in modules for o in oversized(str(path.relative_to(ROOT)), path.read_text("utf-8"))]
+    assert found == []
+
+
+def test_the_size_check_sees_a_long_module_and_a_long_class() -> None:
+    big = "class Big:\n" + "    x = 1\n" * MAX_CLASS_LINES + "y = 2\n" * (MAX_MODULE_LINES - MAX_CLASS_LINES)
+    assert oversized("big.py", big) == [
+        f"big.py: {MAX_MODULE_LINES + 1} lines",
+        f"big.py: class Big, {MAX_CLASS_LINES + 1} lines",
+    ]
+    assert oversized("small.py", "class Small:\n" + "    x = 1\n" * (MAX_CLASS_LINES - 1)) == []

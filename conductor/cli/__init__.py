@@ -5,7 +5,8 @@ are imported inside each callback, so `conductor --help` loads click and nothing
     app.py         the group and its global options
     options.py     options several commands share; `finish` (print, exit code)
     setting_up.py  init, policy, hooks, schema, clean, archive
-    running.py     build, explore, fork, resume, approve, reject, replay, worker, pr, demo
+    running.py     build, explore, fork, resume, replay, worker, demo
+    reviewing.py   approve, reject, revise, abandon, adopt, pr
     inspecting.py  status, events, explain, verify, checkout, compare, diff, handoff-metrics
     serving.py     mcp
 """
@@ -18,10 +19,11 @@ from collections.abc import Sequence
 import click
 
 from conductor import boundary
-from conductor.cli import inspecting, running, serving, setting_up
+from conductor.cli import inspecting, reviewing, running, serving, setting_up
 from conductor.cli.app import STATE, cli
 
-COMMAND_MODULES = (setting_up, running, inspecting, serving)  # importing them registers their commands
+# importing them registers their commands
+COMMAND_MODULES = (setting_up, running, reviewing, inspecting, serving)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
