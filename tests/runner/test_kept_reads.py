@@ -5,6 +5,8 @@ lookup read no fork log whole, and say what folding the whole log says (issue 21
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -12,13 +14,15 @@ from typing import Any
 import pytest
 import yaml
 
+from conductor.errors import NotFoundError
 from conductor.ledger import refs
 from conductor.ledger.store import Ledger
+from conductor.models.event import EventType
 from conductor.runner.logs import approval, records
 from conductor.runner.publish import prsteps
-from conductor.runner.views import compare
+from conductor.runner.views import compare, point
 from tests.commands.test_fork_provenance import built, forked
-from tests.conftest import git
+from tests.conftest import conductor_bin, git, wait_until
 from tests.scenario import TWO_FORKS, Project, build
 
 REPAIRED = {
@@ -127,3 +131,77 @@ def test_the_approval_lookup_reads_the_open_steps_not_the_log(
     with reading(monkeypatch, kept=True):
         decided = run_cli("approve", "step_001", "--no-resume")
     assert decided.code == 0, decided.err
+
+
+def test_points_of_a_fork_read_its_state_and_the_steps_events_not_the_log(
+    proj: Project, run_cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    steps = [
+        {"title": f"Write {name}", "instruction": f"Write {name}", "allowed_files": [name]}
+        for name in ("a.txt", "b.txt", "c.txt")
+    ]
+    assert build(run_cli, proj, proj.plan(steps), proj.agent(REPAIRED)).code == 0
+    plan, ledger = proj.only_plan(), proj.ledger()
+    completed = {  # what the log says: each step's commit and the fork-log commit accepting it
+        e.step: (str(e.data["commit"]), e.commit)
+        for e in ledger.log(refs.fork_log(plan, "main"), newest_first=False)
+        if e.type is EventType.TASK_COMPLETED
+    }
+    assert list(completed) == ["step_001", "step_002", "step_003"]
+
+    def points() -> list[Any]:
+        found: list[Any] = [point.resolve(ledger, f"{plan}/main@{step}") for step in completed]
+        tip = point.resolve(ledger, f"{plan}/main")
+        found += [tip, point.origin_of(ledger, tip)]
+        with pytest.raises(NotFoundError) as missing:
+            point.resolve(ledger, f"{plan}/main@step_009")
+        return [*found, missing.value.message, missing.value.hint]
+
+    *accepted, tip, origin, message, hint = both(monkeypatch, points)
+    assert [(p.step, p.commit, p.record) for p in accepted] == [(s, *c) for s, c in completed.items()]
+    assert origin.step == "step_003" and origin.commit == tip.commit == completed["step_003"][0]
+    assert message == f"step_009 of {plan}/main was not accepted"
+    assert hint == "accepted steps: step_001, step_002, step_003; or @base"
+    shown = both(monkeypatch, lambda: run_cli("diff", f"{plan}/main@step_001", f"{plan}/main@step_003").out)
+    assert "b.txt" in shown and "c.txt" in shown
+
+
+def test_a_failed_plans_message_reads_each_forks_tip_and_state_not_the_log(
+    proj: Project, run_cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    steps = [
+        {"title": f"Write {name}", "instruction": f"Write {name}", "allowed_files": [name]}
+        for name in ("a.txt", "b.txt")
+    ]
+    plan_file = proj.plan(steps, policy={"behavior": {"max_attempts": 1}})
+    failing = proj.agent({"step_001": [{"write": {"a.txt": "a\n"}}], "step_002": [{"exit": 3}]})
+    assert run_cli("build", "--plan", plan_file, "--exec", failing, "--yes").code == 1
+    plan = proj.only_plan()
+    said = both(monkeypatch, lambda: run_cli("resume", plan).err)
+    assert f"plan {plan} failed; nothing to resume (fork main: step_002 failed" in said
+    assert f"`conductor explain step_002 --plan {plan}`" in said
+    assert f"`conductor fork --from {plan}/main@step_001 --exec CMD`" in said
+
+
+def test_changing_the_executor_looks_for_waiting_results_in_the_open_steps_not_the_log(
+    proj: Project, run_cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    step = [{"title": "Write a.txt", "instruction": "Write a.txt", "allowed_files": ["a.txt"]}]
+    started = subprocess.Popen(
+        [conductor_bin(), "build", "--plan", proj.plan(step), "--executor", "handoff", "--yes"],
+        cwd=proj.root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    handoff = proj.root / ".conductor" / "handoff"
+    wait_until(lambda: any(handoff.glob("plan_*/fork_main/pending/step_001.task.json")), what="the task")
+    started.send_signal(signal.SIGINT)
+    assert started.wait(timeout=60) == 130
+    (waiting,) = handoff.glob("plan_*/fork_main")
+    (waiting / "completed").mkdir(exist_ok=True)
+    (waiting / "completed" / "step_001.result.json").write_text("{}")  # the old executor's answer
+    command = proj.agent({"*": [{"write": {"a.txt": "a\n"}}]})
+    refused = both(monkeypatch, lambda: run_cli("resume", "--exec", command, "--yes").err)
+    assert "step_001 of fork main has a result from the handoff executor waiting in" in refused
+    assert "changing the executor now would throw it away" in refused

@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from conductor.engine.failures import FailureKind
-from conductor.engine.state import FINAL, ForkState, Phase
+from conductor.engine.state import FINAL, Phase
 from conductor.errors import ConductorError
 from conductor.executors.registry import describe
-from conductor.ledger import refs
 from conductor.ledger.store import Ledger
 from conductor.mailbox import Mailbox
 from conductor.models.event import EventType
@@ -26,6 +25,7 @@ from conductor.models.layout import IN_PROGRESS, PLAN_FILE, RESULT, WORKER
 from conductor.progress import say
 from conductor.project import HANDOFF_DIR
 from conductor.runner.fork import verdicts
+from conductor.runner.logs import forkstate
 from conductor.runner.logs.planlock import plan_lock
 from conductor.runner.logs.planlog import PlanLog
 from conductor.runner.logs.plans import PlanRecord
@@ -56,10 +56,10 @@ def change_executor(ledger: Ledger, plan: PlanRecord, new: dict[str, Any], *, re
 
 def _refuse_waiting_results(ledger: Ledger, plan: PlanRecord, repo_root: Path, old: str) -> None:
     for fork in plan.spec.forks:
-        events = list(ledger.log(refs.fork_log(plan.id, fork.id), newest_first=False))
-        state = ForkState.replay(plan.id, fork.id, events)
-        if state.status in FINAL:
+        read = forkstate.read(ledger, plan.id, fork.id, only=())  # a completed step waits for nothing
+        if read is None or read.state.status in FINAL:
             continue
+        state = read.state
         mailbox = Mailbox(repo_root / HANDOFF_DIR, plan.id, fork.id)
         for step, current in state.steps.items():
             found = mailbox.find_result(step) if current.phase in HANDED else None

@@ -1,8 +1,8 @@
 """A fork's state as a reader gets it: from its log's tip when the tip keeps it (records.read_state,
 docs/storage.md "The folded state"), else — a log written before the state was kept, or by a
 writer that keeps none — folded from its events. Readers (explain, compare, the pull request's
-description, the approval lookup) go through here, so none of them reads a whole log when the
-tip can say.
+description, the approval lookup, points `PLAN/FORK@STEP`, a change of executor, a failed plan's
+message) go through here, so none of them reads a whole log when the tip can say.
 """
 
 from __future__ import annotations

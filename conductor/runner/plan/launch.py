@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from conductor import secrets
-from conductor.engine.state import ForkState, Phase
+from conductor.engine.state import Phase
 from conductor.errors import ConductorError, ConfigError
 from conductor.executors import registry
 from conductor.executors.base import Executor
@@ -33,6 +33,7 @@ from conductor.provenance.signing import Signing, SigningChoice, signing_for
 from conductor.report import plural
 from conductor.runner.fork import switch
 from conductor.runner.fork.context import RunOptions
+from conductor.runner.logs import forkstate
 from conductor.runner.logs.plans import (
     ANY_STATE,
     FINISHED,
@@ -386,11 +387,12 @@ def not_resumable(ledger: Ledger, plan_id: str, state: str, summary: str) -> Con
     """One message for a plan that ended without completing: what ended it, and what to do."""
     ended = []
     for fork_id in ledger.forks(plan_id):
-        events = list(ledger.log(refs.fork_log(plan_id, fork_id), newest_first=False))
-        if events and events[-1].state == state:
-            fork = ForkState.replay(plan_id, fork_id, events)
-            accepted = [s for s, st in fork.steps.items() if st.phase is Phase.COMPLETED]
-            ended.append((fork_id, events[-1].step, events[-1].summary, accepted[-1] if accepted else "base"))
+        read = forkstate.read(ledger, plan_id, fork_id)  # the tip's event, and the state it keeps
+        if read is not None and read.tip.event.state == state:
+            last = read.tip.event
+            accepted = [s for s in read.state.steps.values() if s.phase is Phase.COMPLETED]
+            point = max(accepted, key=lambda s: s.accepted_seq).id if accepted else "base"  # the last
+            ended.append((fork_id, last.step, last.summary, point))
     why = "; ".join(f"fork {fork_id}: {reason}" for fork_id, _, reason, _ in ended) or summary
     fork_id, step, _, point = ended[0] if ended else ("FORK", None, "", "STEP")
     verb = "failed" if state == "failed" else f"already {state}"

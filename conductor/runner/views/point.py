@@ -15,6 +15,7 @@ from conductor.ledger import refs
 from conductor.ledger.store import Ledger
 from conductor.models.event import EventType
 from conductor.models.origin import Origin
+from conductor.runner.logs import forkstate
 from conductor.runner.logs.plans import PlanRecord, load_plan
 
 FORM = "PLAN/FORK@STEP (e.g. hello-3f9a/main@step_002; @base for the plan's base, no @ for the branch tip)"
@@ -55,13 +56,24 @@ def before_first(plan: PlanRecord, fork: str, step: str) -> None:
     )
 
 
-def accepted_steps(ledger: Ledger, plan: str, fork: str) -> dict[str, tuple[str, str | None]]:
-    """Each accepted step of a fork, in the order accepted: (its commit, its fork-log commit)."""
-    accepted = {}
-    for event in ledger.log(refs.fork_log(plan, fork), newest_first=False):
-        if event.type is EventType.TASK_COMPLETED and event.step:
-            accepted[event.step] = (str(event.data.get("commit")), event.commit)
-    return accepted
+def accepted_steps(read: forkstate.Read | None) -> dict[str, str]:
+    """Each step the fork accepted, in the order first accepted: the commit it was last accepted
+    with, from the fork's kept state (forkstate.py: no log is read whole)."""
+    steps = read.state.steps.values() if read is not None else ()
+    return {
+        s.id: str(s.commit)
+        for s in sorted((s for s in steps if s.accepted_seq), key=lambda s: s.accepted_seq)
+    }
+
+
+def acceptance_record(ledger: Ledger, read: forkstate.Read, step: str) -> str | None:
+    """The fork-log commit of the step's last task.completed (its records as they were then):
+    found among the step's own events, newest first."""
+    state = read.state
+    for event in reversed(forkstate.step_events(ledger, state.plan, state.fork, state, step)):
+        if event.type is EventType.TASK_COMPLETED:
+            return event.commit
+    return None
 
 
 def origin_of(ledger: Ledger, point: Point) -> Origin:
@@ -69,8 +81,8 @@ def origin_of(ledger: Ledger, point: Point) -> Origin:
     that is an accepted step's commit is that step: its records attest what the plan inherits."""
     step = point.step
     if step is None:
-        accepted = accepted_steps(ledger, point.plan, point.fork)
-        tips = [s for s, (commit, _) in accepted.items() if commit == point.commit]
+        accepted = accepted_steps(forkstate.read(ledger, point.plan, point.fork))
+        tips = [s for s, commit in accepted.items() if commit == point.commit]
         step = tips[-1] if tips else None
     return Origin(point.plan, point.fork, step, point.commit)
 
@@ -91,12 +103,12 @@ def resolve(ledger: Ledger, text: str) -> Point:
         return Point(plan_id, fork, None, tip, ledger.log_end(log))
     if step == "base":
         return Point(plan_id, fork, "base", plan.base, None)
-    accepted = accepted_steps(ledger, plan_id, fork)
-    if step not in accepted:
+    read = forkstate.read(ledger, plan_id, fork)
+    accepted = accepted_steps(read)
+    if read is None or step not in accepted:
         before_first(plan, fork, step)
         done = ", ".join(accepted) or "none yet"
         raise NotFoundError(
             f"{step} of {plan_id}/{fork} was not accepted", hint=f"accepted steps: {done}; or @base"
         )
-    commit, record = accepted[step]
-    return Point(plan_id, fork, step, commit, record)
+    return Point(plan_id, fork, step, accepted[step], acceptance_record(ledger, read, step))
