@@ -66,7 +66,7 @@ class InstantAgent:
 
     name = "bench"
     # works in Conductor's own process, like the model's edits
-    capabilities = Capabilities(starts_process=False, hands_out_files=False, sandboxed=True)
+    capabilities = Capabilities(starts_process=False, hands_out_files=False, sandboxed=True, uses_model=False)
     scratch: tuple[str, ...] = ()
     network_hosts: tuple[str, ...] = ()
 

@@ -61,7 +61,7 @@ class NewFileAgent:
 
     name = "bench"
     # works in Conductor's own process, like the model's edits
-    capabilities = Capabilities(starts_process=False, hands_out_files=False, sandboxed=True)
+    capabilities = Capabilities(starts_process=False, hands_out_files=False, sandboxed=True, uses_model=False)
     scratch: tuple[str, ...] = ()
     network_hosts: tuple[str, ...] = ()
 

@@ -50,19 +50,15 @@ def test_every_executor_has_a_row_and_declares_every_capability_itself() -> None
         assert all(type(value) is bool for value in declared.values()), kind.name
 
 
-def _declares(*, starts_process: bool, hands_out_files: bool, sandboxed: bool) -> Capabilities:
-    return Capabilities(starts_process=starts_process, hands_out_files=hands_out_files, sandboxed=sandboxed)
-
-
-OUT_THERE = _declares(starts_process=False, hands_out_files=True, sandboxed=False)
-A_PROCESS = _declares(starts_process=True, hands_out_files=False, sandboxed=True)
-IN_HERE = _declares(starts_process=False, hands_out_files=False, sandboxed=True)
+OUT_THERE = Capabilities(starts_process=False, hands_out_files=True, sandboxed=False, uses_model=False)
+A_PROCESS = Capabilities(starts_process=True, hands_out_files=False, sandboxed=True, uses_model=False)
+IN_HERE = Capabilities(starts_process=False, hands_out_files=False, sandboxed=True, uses_model=False)
 DECLARED = {
     "handoff": OUT_THERE,
     "mcp": OUT_THERE,
     "command": A_PROCESS,
     "agent": A_PROCESS,
-    "llm": IN_HERE,
+    "llm": dataclasses.replace(IN_HERE, uses_model=True),
     "remote": IN_HERE,
 }
 """What each executor is, row by row (a new executor states its row here too)."""
@@ -71,7 +67,8 @@ DECLARED = {
 def test_the_capabilities_say_what_each_executor_is() -> None:
     """What the runner used to read from the names: the handoff and mcp executors hand tasks out
     to an agent nobody confines; the command and agent executors run a process of Conductor's;
-    the model's edits and a worker's work run nothing unconfined here."""
+    the model's edits and a worker's work run nothing unconfined here; only the llm executor is
+    made with the model's settings (what resume read from the name `llm`)."""
     assert {name: kind.capabilities for name, kind in KINDS.items()} == DECLARED
 
 
@@ -99,7 +96,8 @@ def test_a_row_added_to_the_table_is_a_choice_of_the_command_line(tmp_path: Path
     code = (
         "from conductor.executors import registry\n"
         "registry.KINDS['pigeon'] = registry.Kind('pigeon', 'a carrier pigeon',"
-        " registry.Capabilities(starts_process=False, hands_out_files=True, sandboxed=False),"
+        " registry.Capabilities(starts_process=False, hands_out_files=True, sandboxed=False,"
+        " uses_model=False),"
         " lambda settings: 'pigeon')\n"
         "from conductor.cli import main\n"
         "main(['build', '--help'])\n"

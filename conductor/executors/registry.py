@@ -43,6 +43,9 @@ class Capabilities:
     """Nothing it runs on this machine escapes the step's confinement: its process runs in it,
     or it runs none here (a model's edits are made by Conductor, a worker works elsewhere).
     False: an agent Conductor does not start works here, so every attempt gets the tripwire."""
+    uses_model: bool
+    """It is the model Conductor calls: it is made with the model's settings (--llm, --model,
+    --base-url, or `llm:` in .conductor/config.yaml), which a resume that names it resolves."""
 
 
 @dataclass(frozen=True)
@@ -72,39 +75,39 @@ KINDS: dict[str, Kind] = {
         Kind(
             "handoff",
             "an external agent through the mailbox",
-            Capabilities(starts_process=False, hands_out_files=True, sandboxed=False),
+            Capabilities(starts_process=False, hands_out_files=True, sandboxed=False, uses_model=False),
             lambda settings: "handoff",
         ),
         Kind(
             "mcp",
             "an IDE agent or MCP client through `conductor mcp`",
-            Capabilities(starts_process=False, hands_out_files=True, sandboxed=False),
+            Capabilities(starts_process=False, hands_out_files=True, sandboxed=False, uses_model=False),
             lambda settings: "mcp",
         ),
         Kind(
             "command",
             "a command Conductor runs itself",
-            Capabilities(starts_process=True, hands_out_files=False, sandboxed=True),
+            Capabilities(starts_process=True, hands_out_files=False, sandboxed=True, uses_model=False),
             lambda settings: f"command `{settings.get('exec')}`",
             implied_by="--exec",
         ),
         Kind(
             "agent",
             "a known CLI agent",
-            Capabilities(starts_process=True, hands_out_files=False, sandboxed=True),
+            Capabilities(starts_process=True, hands_out_files=False, sandboxed=True, uses_model=False),
             _agent_words,
             implied_by="--agent",
         ),
         Kind(
             "llm",
             "the model",
-            Capabilities(starts_process=False, hands_out_files=False, sandboxed=True),
+            Capabilities(starts_process=False, hands_out_files=False, sandboxed=True, uses_model=True),
             _llm_words,
         ),
         Kind(
             "remote",
             "`conductor worker`s elsewhere through a git remote",
-            Capabilities(starts_process=False, hands_out_files=False, sandboxed=True),
+            Capabilities(starts_process=False, hands_out_files=False, sandboxed=True, uses_model=False),
             lambda settings: f"remote {settings.get('remote')}",
             implied_by="--remote",
         ),
@@ -117,6 +120,12 @@ def describe(settings: dict[str, Any]) -> str:
     name = str(settings.get("executor") or "handoff")
     kind = KINDS.get(name)
     return kind.describe(settings) if kind is not None else name
+
+
+def uses_model(name: str | None) -> bool:
+    """Whether the executor named on the command line is made with the model's settings."""
+    kind = KINDS.get(name or "")
+    return kind is not None and kind.capabilities.uses_model
 
 
 def choices_help() -> str:

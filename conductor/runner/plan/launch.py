@@ -358,7 +358,7 @@ def rerun_executor(root: Path, ledger: Ledger, plan: PlanRecord, launch: Launch)
         return registry.from_settings(plan.executor, ledger=ledger, root=root)
     agent = chosen_agent(root, launch, project_policy(root))
     settings = None
-    if agent is None and (model or launch.executor == "llm"):
+    if agent is None and (model or registry.uses_model(launch.executor)):
         settings = llm_config.resolve(root, llm=launch.llm, model=launch.model, base_url=launch.base_url)
     executor = registry.make(
         launch.executor, command=launch.command, llm=settings, remote=launch.remote, agent=agent
