@@ -11,9 +11,13 @@ import pkgutil
 from pathlib import Path
 
 import click
+import pytest
 
 import conductor.executors
 from conductor.cli.app import cli
+from conductor.executors.command import CommandExecutor
+from conductor.executors.handoff import HandoffExecutor
+from conductor.executors.preflight import CannotStart, Where
 from conductor.executors.registry import KINDS, Capabilities, describe
 from tests.conftest import PYTHON, run_process
 
@@ -106,3 +110,14 @@ def test_a_row_added_to_the_table_is_a_choice_of_the_command_line(tmp_path: Path
     out = " ".join(result.out.split())
     assert "[" + "|".join([*KINDS, "pigeon"]) + "]" in out
     assert "or a carrier pigeon (pigeon)" in out
+
+
+def test_every_executor_has_a_preflight_the_launch_calls() -> None:
+    """runner/plan/launch.py's check_start calls the Executor protocol's preflight, never asks
+    whether there is one: each executor says what keeps it from starting, or that nothing can."""
+    for where, cls in executor_classes().items():
+        assert callable(getattr(cls, "preflight", None)), f"{where} has no preflight"
+    nowhere = Where(Path("/nonexistent"), None, isolated=False)
+    assert HandoffExecutor().preflight(nowhere) is None  # the agent outside starts itself
+    with pytest.raises(CannotStart):
+        CommandExecutor("/nonexistent/agent.sh").preflight(nowhere)

@@ -17,6 +17,7 @@ from conductor.models.task import TaskFile
 from conductor.sandbox.confinement import Confinement
 
 if TYPE_CHECKING:
+    from conductor.executors.preflight import Where
     from conductor.llm.caller import Exchange
 
 
@@ -117,6 +118,12 @@ class Executor(Protocol):
         ...
 
     def execute(self, assignment: Assignment) -> Outcome: ...
+
+    def preflight(self, where: Where) -> None:
+        """Before a plan starts: raise CannotStart (executors/preflight.py), with the fix, when
+        what it runs for each attempt cannot start where it will run. One that starts nothing on
+        this machine has nothing to check, and says why."""
+        ...
 
     def settings(self) -> dict[str, Any]:
         """What to record so that `conductor resume` can recreate this executor."""

@@ -15,6 +15,7 @@ from typing import Any
 
 from conductor import desk
 from conductor.executors.base import Assignment, Outcome, Waiting
+from conductor.executors.preflight import Where
 from conductor.executors.registry import KINDS
 from conductor.mailbox import PROTOCOL_FILE, Found
 from conductor.models.layout import COMPLETED, FAILED, PENDING, RESULT, TASK
@@ -57,6 +58,9 @@ class HandoffExecutor:
 
     def settings(self) -> dict[str, Any]:
         return {"executor": self.name}
+
+    def preflight(self, where: Where) -> None:
+        """Nothing starts here: the agent outside Conductor starts itself, and reads the task."""
 
     def execute(self, assignment: Assignment) -> Outcome:
         step, mailbox = assignment.step, assignment.mailbox

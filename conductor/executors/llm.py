@@ -18,6 +18,7 @@ from conductor.errors import ConductorError
 from conductor.executors.base import Assignment, Outcome
 from conductor.executors.brief import brief
 from conductor.executors.edits import apply_edits
+from conductor.executors.preflight import Where
 from conductor.executors.registry import KINDS
 from conductor.gitcli import git
 from conductor.ledger import refs
@@ -110,6 +111,10 @@ class LLMExecutor:
 
     def settings(self) -> dict[str, Any]:
         return {"executor": self.name, "llm": self._settings}
+
+    def preflight(self, where: Where) -> None:
+        """Nothing starts here: Conductor calls the model, whose key and SDK were checked when
+        the executor was made (registry.llm_executor)."""
 
     def execute(self, assignment: Assignment) -> Outcome:
         step, mailbox, task = assignment.step, assignment.mailbox, assignment.task

@@ -24,6 +24,7 @@ from typing import Any
 from conductor.errors import ConductorError
 from conductor.executors import queuekey
 from conductor.executors.base import Assignment, Outcome, Waiting
+from conductor.executors.preflight import Where
 from conductor.executors.queue import QUEUED_AT, Backoff, Queue
 from conductor.executors.registry import KINDS
 from conductor.gitcli import git_text
@@ -171,6 +172,10 @@ class RemoteExecutor:
 
     def settings(self) -> dict[str, Any]:
         return {"executor": self.name, "remote": self.remote}
+
+    def preflight(self, where: Where) -> None:
+        """Nothing starts here: the remote was checked when the executor was made, and each
+        worker checks its own command before it claims a task (runner/remote/worker.py)."""
 
     def execute(self, assignment: Assignment) -> Outcome:
         step, mailbox, task = assignment.step, assignment.mailbox, assignment.task

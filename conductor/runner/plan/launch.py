@@ -139,16 +139,14 @@ def chosen_agent(root: Path, launch: Launch, policy: EffectivePolicy) -> registr
 
 
 def check_start(executor: Executor, root: Path, base: str, policy: EffectivePolicy) -> None:
-    """Whether the executor's command can start where it will run (a command or an agent's)."""
-    preflight = getattr(executor, "preflight", None)
-    if preflight is None:
-        return
+    """Whether what the executor starts for each attempt can start where it will run (its
+    preflight: a command's or an agent's program and script; nothing for one that starts none)."""
     isolated = isolate(policy.sandbox_mode)
     exposed = exposed_paths(root, os.environ, policy.exposed)
     env = workspace_environment(policy.workspace_env, root, os.environ)
     path = os.pathsep.join(p for p in env.get("PATH", os.environ.get("PATH", "")).split(os.pathsep) if p)
     where = Where(root, base, isolated, exposed, path, setup=bool(policy.items("workspace.setup")))
-    preflight(where)
+    executor.preflight(where)
 
 
 def project_policy(root: Path) -> EffectivePolicy:
