@@ -8,6 +8,7 @@ import signal
 import subprocess
 from typing import Any
 
+from conductor.executors.registry import KINDS
 from conductor.llm.fake import FakeModelServer
 from tests.conftest import conductor_bin, wait_until
 from tests.scenario import HELLO_STEPS, Project
@@ -116,10 +117,8 @@ def test_a_bad_executor_on_resume_is_refused_and_nothing_is_recorded(proj: Proje
 
     unknown = run_cli("resume", "--executor", "aider")
     assert unknown.code == 2
-    assert (
-        "Invalid value for '--executor': 'aider' is not one of 'handoff', 'command', 'agent', 'llm', 'remote'"
-        in unknown.err
-    )
+    known = ", ".join(f"'{name}'" for name in KINDS)  # the table's executors, in its order
+    assert f"Invalid value for '--executor': 'aider' is not one of {known}" in unknown.err
     no_command = run_cli("resume", "--executor", "command")
     assert no_command.code == 1
     assert "error: the command executor needs a command" in no_command.err
