@@ -139,3 +139,25 @@ def test_a_dirty_checkout_is_mentioned_when_the_plan_starts_from_head(proj: Proj
     clean = run_cli("build", "Add x.txt", "--exec", command, "--yes")
     assert clean.code == 0, clean.err
     assert "uncommitted" not in clean.err
+
+
+def test_the_note_names_only_uncommitted_files_the_plan_may_change(proj: Project, run_cli) -> None:
+    """A plan's launch looks only where its allowed_files can be (issue 21, point 7: no whole-tree
+    `git status` of a big checkout for a plan that changes one folder)."""
+    plan = proj.plan([{"title": "x", "instruction": "x", "allowed_files": ["x.txt", "src/**/*.py", "docs/"]}])
+    (proj.root / "app.py").write_text("print('changed')\n")  # not the plan's: not mentioned
+    (proj.root / "lib").mkdir()
+    (proj.root / "lib" / "new.py").write_text("new\n")
+    command = proj.agent(WRITE_X)
+    quiet = build(run_cli, proj, plan, command)
+    assert quiet.code == 0, quiet.err
+    assert "uncommitted" not in quiet.err
+    (proj.root / "x.txt").write_text("mine\n")
+    (proj.root / "src" / "deep").mkdir(parents=True)
+    (proj.root / "src" / "deep" / "mod.py").write_text("mine\n")
+    (proj.root / "src" / "notes.txt").write_text("not a .py\n")
+    (proj.root / "docs").mkdir()
+    (proj.root / "docs" / "a.md").write_text("mine\n")
+    noted = build(run_cli, proj, plan, command)
+    assert noted.code == 0, noted.err
+    assert "uncommitted changes (3 files);" in noted.err, noted.err

@@ -33,6 +33,7 @@ from conductor.provenance.signing import Signing, SigningChoice, signing_for
 from conductor.report import plural
 from conductor.runner.fork import switch
 from conductor.runner.fork.context import RunOptions
+from conductor.runner.fork.tasks import allowed_files
 from conductor.runner.logs import forkstate
 from conductor.runner.logs.plans import (
     ANY_STATE,
@@ -98,6 +99,7 @@ class Start:
     signing: Signing
     yes: bool
     branch: str | None = None  # the branch `base` came from, when it is one
+    from_head: bool = False  # no --base: the checkout's uncommitted changes are worth a note
 
 
 def begin(launch: Launch) -> Start:
@@ -119,11 +121,8 @@ def begin(launch: Launch) -> Start:
         launch.executor, command=launch.command, llm=settings, remote=launch.remote, agent=agent
     )
     check_start(executor, root, base, policy)  # a command that cannot start stops here
-    note = startpoint.unseen_note(root, base) if launch.base is None else None
-    if note:
-        say(note)
     branch = startpoint.start_branch(root, launch.base)
-    return Start(root, ledger, base, settings, executor, signing, launch.yes, branch)
+    return Start(root, ledger, base, settings, executor, signing, launch.yes, branch, launch.base is None)
 
 
 def chosen_agent(root: Path, launch: Launch, policy: EffectivePolicy) -> registry.Agent | None:
@@ -215,6 +214,11 @@ def create(
 ) -> PlanRecord:
     """Record a new plan (after checking its scope against the policy) and say what it is
     (`origin`: the step of another plan it starts from, `fork --from`)."""
+    if start.from_head:
+        allowed = [pattern for fork in spec.forks for step in fork.steps for pattern in allowed_files(step)]
+        note = startpoint.unseen_note(start.root, start.base, allowed)
+        if note:
+            say(note)
     policy_path = start.root / POLICY_FILE
     record = PlanRecord(
         id=new_plan_id(spec.goal),
