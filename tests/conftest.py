@@ -46,6 +46,14 @@ os.environ.update(
         "COLUMNS": "200",
     }
 )
+if sys.dont_write_bytecode:
+    # PYTHONDONTWRITEBYTECODE keeps bytecode out of the source tree; without a cache every test
+    # module's assertions are rewritten again in each worker and every `conductor` process a test
+    # starts compiles the package again (0.3 s each). Keep the bytecode outside the tree instead.
+    sys.pycache_prefix = str(_REAL_HOME / ".cache" / "conductor-tests-pycache")
+    sys.dont_write_bytecode = False
+    os.environ["PYTHONPYCACHEPREFIX"] = sys.pycache_prefix
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 for var in (
     "GIT_DIR",
     "GIT_WORK_TREE",
@@ -254,9 +262,8 @@ def assert_fsck_clean(repo: Path) -> None:
     assert problems == []
 
 
-@pytest.fixture
-def proj(project: Path, tmp_path: Path, run_cli) -> Project:
-    """A `conductor init` project with a few committed files to work on."""
+def _base_files(project: Path, run_cli: Callable[..., Result]) -> Project:
+    """Commit a few files to work on to the `conductor init` project `project`."""
     from tests.scenario import Project
 
     (project / "app.py").write_text("print('app')\n")
@@ -267,9 +274,44 @@ def proj(project: Path, tmp_path: Path, run_cli) -> Project:
     assert run_cli("init").code == 0
     git(project, "add", "-A")
     git(project, "commit", "-q", "-m", "base files")
-    scripts = tmp_path / "scripts"
+    scripts = project.parent / "scripts"
     scripts.mkdir()
     return Project(project, scripts)
+
+
+@pytest.fixture
+def proj(project: Path, run_cli) -> Project:
+    """A `conductor init` project with a few committed files to work on."""
+    return _base_files(project, run_cli)
+
+
+_TEMPLATES: dict[str, Project] = {}
+"""The projects `prebuilt` made in this process, by name."""
+
+
+@pytest.fixture
+def prebuilt(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, run_cli
+) -> Callable[[str, Callable[[Project], None]], Project]:
+    """`prebuilt(name, make)`: a copy of the project `make` built from a `proj` of its own, made
+    once per test process and copied (repository, scripts and fork worktrees) to tmp_path/NAME
+    for each test, as the current directory — for tests that start from the same built plan."""
+    from tests.scenario import copy_project
+
+    def get(name: str, make: Callable[[Project], None]) -> Project:
+        if name not in _TEMPLATES:
+            parent = tmp_path_factory.mktemp(f"prebuilt-{name}")
+            monkeypatch.chdir(parent)
+            assert run_cli("init", "proj").code == 0
+            monkeypatch.chdir(parent / "proj")
+            template = _base_files(parent / "proj", run_cli)
+            make(template)
+            _TEMPLATES[name] = template
+        copy = copy_project(_TEMPLATES[name], tmp_path / name)
+        monkeypatch.chdir(copy.root)
+        return copy
+
+    return get
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import shutil
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -98,6 +99,25 @@ class Project:
 
     def record(self, path: str, plan: str | None = None, fork: str = "main") -> str:
         return git(self.root, "show", f"{refs.fork_log(plan or self.only_plan(), fork)}:{path}")
+
+
+def copy_project(source: Project, parent: Path) -> Project:
+    """`source` copied to `parent`/proj (and its scripts to `parent`/scripts) with its fork
+    worktrees, which move to where Conductor keeps the copy's and are repaired to point at it."""
+    from conductor.project import private_state
+
+    copy = Project(parent / "proj", parent / "scripts")
+    shutil.copytree(source.root, copy.root, symlinks=True)
+    shutil.copytree(source.scripts, copy.scripts, symlinks=True)
+    state = private_state(source.root, source.root / ".git")
+    if state.exists():
+        moved = private_state(copy.root, copy.root / ".git")
+        shutil.copytree(state, moved, symlinks=True)
+        for link in moved.glob("worktrees/*/*/.git"):  # each names its entry in .git/worktrees/
+            entry = copy.root / ".git" / "worktrees" / Path(link.read_text().split(":", 1)[1].strip()).name
+            link.write_text(f"gitdir: {entry}\n")
+            (entry / "gitdir").write_text(f"{link}\n")
+    return copy
 
 
 def build(run_cli: Callable[..., Result], project: Project, plan: str, command: str, *extra: str) -> Result:

@@ -28,6 +28,9 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
+POLL_SECONDS = 0.05
+"""How often the serving loop looks whether it was told to stop: `stop` waits up to this long."""
+
 
 @dataclass
 class Seen:
@@ -70,7 +73,7 @@ class FakeModelServer:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(target=self._server.serve_forever, args=(POLL_SECONDS,), daemon=True).start()
         return self
 
     def stop(self) -> None:

@@ -116,13 +116,21 @@ def walk_strings(data: object) -> list[str]:
     return []
 
 
+BUILDS: dict[str, Result] = {}
+"""What the build of the attacked project printed (it is built once per test process)."""
+
+
 @pytest.fixture
-def attacked(proj: Project, run_cli) -> tuple[Project, str, Result]:
-    """A plan the hostile agent did: step_001 accepted after its verify failed, step_002 after
-    its file name was refused."""
-    built = run_cli("build", "--plan", proj.plan(STEPS), "--exec", hostile(proj), "--yes")
-    assert built.code == 0, built.err
-    return proj, proj.only_plan(), built
+def attacked(prebuilt, run_cli) -> tuple[Project, str, Result]:
+    """A copy of a plan the hostile agent did: step_001 accepted after its verify failed,
+    step_002 after its file name was refused; and what its build printed."""
+
+    def make(proj: Project) -> None:
+        BUILDS["attacked"] = run_cli("build", "--plan", proj.plan(STEPS), "--exec", hostile(proj), "--yes")
+        assert BUILDS["attacked"].code == 0, BUILDS["attacked"].err
+
+    proj = prebuilt("attacked", make)
+    return proj, proj.only_plan(), BUILDS["attacked"]
 
 
 def test_what_an_agent_wrote_reaches_the_terminal_as_text(

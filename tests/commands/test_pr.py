@@ -44,13 +44,28 @@ def fake(remote: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Itera
 
 
 @pytest.fixture
-def plan(proj: Project, run_cli) -> str:
-    steps = [dict(HELLO_STEPS[0]), dict(HELLO_STEPS[1])]
-    command = proj.agent(
-        {"step_001": {"1": [{"write": {"hello.py": "syntax error ("}}], "*": [HELLO]}, "step_002": [TEST]}
-    )
-    result = build(run_cli, proj, proj.plan(steps, goal="Greet people by name"), command)
-    assert result.code == 0, result.err
+def proj(proj: Project, request: pytest.FixtureRequest, prebuilt, run_cli) -> Project:
+    """The project; for a test that asks for `plan`, a copy of one where the plan was built (once
+    per test process): step_001 accepted after one rejected attempt, step_002 at once."""
+    if "plan" not in request.fixturenames:
+        return proj
+
+    def make(template: Project) -> None:
+        steps = [dict(HELLO_STEPS[0]), dict(HELLO_STEPS[1])]
+        script = {
+            "step_001": {"1": [{"write": {"hello.py": "syntax error ("}}], "*": [HELLO]},
+            "step_002": [TEST],
+        }
+        result = build(
+            run_cli, template, template.plan(steps, goal="Greet people by name"), template.agent(script)
+        )
+        assert result.code == 0, result.err
+
+    return prebuilt("greet", make)
+
+
+@pytest.fixture
+def plan(proj: Project) -> str:
     return proj.only_plan()
 
 

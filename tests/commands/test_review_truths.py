@@ -212,7 +212,7 @@ class Unauthorized(http.server.BaseHTTPRequestHandler):
 @contextmanager
 def asking_for_credentials() -> Iterator[str]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Unauthorized)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)  # stop fast
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/o/r.git"

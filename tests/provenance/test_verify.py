@@ -19,13 +19,16 @@ TEST = {"write": {"test_hello.py": "import hello\n\nassert hello.greet('a') == '
 
 
 @pytest.fixture
-def built(proj: Project, run_cli) -> Project:
-    plan = proj.plan(HELLO_STEPS)
-    command = proj.agent({"step_001": [HELLO], "step_002": [TEST]})
-    result = build(run_cli, proj, plan, command)
-    assert result.code == 0, result.err
-    assert "provenance recorded unsigned: no sigstore identity is available" in result.err
-    return proj
+def built(prebuilt, run_cli) -> Project:
+    """A copy of the project where the two hello steps were built (once per test process)."""
+
+    def make(proj: Project) -> None:
+        command = proj.agent({"step_001": [HELLO], "step_002": [TEST]})
+        result = build(run_cli, proj, proj.plan(HELLO_STEPS), command)
+        assert result.code == 0, result.err
+        assert "provenance recorded unsigned: no sigstore identity is available" in result.err
+
+    return prebuilt("hello", make)
 
 
 def verify_json(run_cli, *args: str) -> tuple[int, dict]:

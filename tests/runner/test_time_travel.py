@@ -26,10 +26,15 @@ def writes(agent: str) -> dict:
 
 
 @pytest.fixture
-def done(proj: Project, run_cli) -> tuple[Project, str]:
-    result = build(run_cli, proj, proj.plan(STEPS), proj.agent(writes("one"), "one.json"), "--json")
-    assert result.code == 0, result.err
-    return proj, json.loads(result.out)["plan"]
+def done(prebuilt, run_cli) -> tuple[Project, str]:
+    """A copy of the project where STEPS were built (once per test process), and its plan."""
+
+    def make(proj: Project) -> None:
+        result = build(run_cli, proj, proj.plan(STEPS), proj.agent(writes("one"), "one.json"), "--json")
+        assert result.code == 0, result.err
+
+    proj = prebuilt("time-travel", make)
+    return proj, proj.only_plan()
 
 
 def snapshot(proj: Project) -> dict[str, str]:
@@ -48,7 +53,7 @@ def test_checkout_revisits_the_code_and_records_of_an_accepted_step(
     assert result.code == 0, result.err
     data = json.loads(result.out)
     path = Path(data["path"])
-    assert path == tmp_path / f"proj-{plan}-main-step_001"
+    assert path == proj.root.parent / f"proj-{plan}-main-step_001"  # beside the checkout
     assert sorted(p.name for p in path.glob("*.txt")) == ["a.txt"]
     assert (path / "a.txt").read_text() == "a.txt by one\n"
     assert git(path, "rev-parse", "HEAD").strip() == data["commit"]
@@ -81,14 +86,14 @@ def test_checkout_revisits_the_code_and_records_of_an_accepted_step(
     ],
 )
 def test_checkout_errors_are_clear_and_create_nothing(
-    done: tuple[Project, str], run_cli, tmp_path: Path, point: str, message: str
+    done: tuple[Project, str], run_cli, point: str, message: str
 ) -> None:
-    _, plan = done
-    before = sorted(tmp_path.iterdir())
+    proj, plan = done
+    before = sorted(proj.root.parent.iterdir())  # where a checkout would go
     result = run_cli("checkout", point.format(plan=plan))
     assert result.code == 1
     assert message.format(plan=plan) in result.err
-    assert sorted(tmp_path.iterdir()) == before
+    assert sorted(proj.root.parent.iterdir()) == before
 
 
 def test_checkout_refuses_a_directory_that_is_in_use(
