@@ -15,7 +15,9 @@ Examples:
   conductor build --plan plan.yaml --executor mcp    a plan whose steps an MCP client does
 
 \b
-The tools: list_tasks, claim_task, read_task, submit_result, task_verdict (docs/mcp.md).
+The handoff tools: list_tasks, claim_task, read_task, submit_result, task_verdict; Conductor's:
+status, explain, events, compare, diff, verify, build, explore, resume, approve, reject; each
+plan's records as resources, conductor://plan/{plan}/... (docs/mcp.md).
 """
 )
 @click.option(

@@ -10,26 +10,32 @@ import json
 from typing import Any
 
 import anyio
+import anyio.from_thread
 import anyio.to_thread
 import mcp_types as types
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
+from mcp.shared.exceptions import MCPError
+from mcp_types.jsonrpc import INVALID_PARAMS
 
 from conductor import __version__
-from conductor.mcpserver import handoff
+from conductor.errors import ConductorError
+from conductor.mcpserver import handoff, reading, resources, runs
 from conductor.mcpserver.tools import Failure, Tool, call
 
 NAME = "conductor"
 INSTRUCTIONS = (
     "Conductor runs plans of steps in a git repository, each step done by an agent and judged by"
     " Conductor. As the agent: list_tasks, claim_task, edit the task's workspace (only its"
-    " allowed_files), submit_result, then task_verdict."
+    " allowed_files), submit_result, then task_verdict. To drive Conductor: status, explain, events,"
+    " compare, diff, verify, and build, explore, resume, approve, reject (long runs, with progress)."
 )
 LOCAL_HOST = "127.0.0.1"
+JSON = "application/json"
 
 
 def all_tools() -> list[Tool]:
-    return handoff.tools()
+    return [*handoff.tools(), *reading.tools(), *runs.tools()]
 
 
 def build(tools: list[Tool] | None = None) -> Server[Any]:
@@ -56,7 +62,14 @@ def build(tools: list[Tool] | None = None) -> Server[Any]:
         tool = table.get(params.name)
         if tool is None:
             return _error(Failure(f"no tool {params.name!r}", f"the tools: {', '.join(table)}", []))
-        outcome = await anyio.to_thread.run_sync(call, tool, params.arguments)
+        said = 0
+
+        def progress(message: str) -> None:  # from the tool's thread
+            nonlocal said
+            said += 1
+            anyio.from_thread.run(ctx.session.report_progress, said, None, message)
+
+        outcome = await anyio.to_thread.run_sync(call, tool, params.arguments, progress)
         if isinstance(outcome, Failure):
             return _error(outcome)
         text = json.dumps(outcome, ensure_ascii=False, indent=2)
@@ -70,7 +83,42 @@ def build(tools: list[Tool] | None = None) -> Server[Any]:
         instructions=INSTRUCTIONS,
         on_list_tools=list_tools,
         on_call_tool=call_tool,
+        on_list_resources=_list_resources,
+        on_list_resource_templates=_list_templates,
+        on_read_resource=_read_resource,
     )
+
+
+async def _list_resources(
+    ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
+) -> types.ListResourcesResult:
+    plans = await anyio.to_thread.run_sync(resources.plans)
+    listed = [
+        types.Resource(uri=uri, name=uri.removeprefix(resources.SCHEME), description=goal, mime_type=JSON)
+        for uri, goal in plans
+    ]
+    return types.ListResourcesResult(resources=listed)
+
+
+async def _list_templates(
+    ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
+) -> types.ListResourceTemplatesResult:
+    templates = [types.ResourceTemplate(uri_template=resources.PLAN, name="plan", mime_type=JSON)]
+    for record, (_suffix, _where, mime) in resources.RECORDS.items():
+        uri = resources.STEP.replace("{record}", record)
+        templates.append(types.ResourceTemplate(uri_template=uri, name=f"step {record}", mime_type=mime))
+    return types.ListResourceTemplatesResult(resource_templates=templates)
+
+
+async def _read_resource(
+    ctx: ServerRequestContext[Any], params: types.ReadResourceRequestParams
+) -> types.ReadResourceResult:
+    try:
+        found = await anyio.to_thread.run_sync(resources.read, str(params.uri))
+    except ConductorError as exc:
+        raise MCPError(INVALID_PARAMS, exc.diagnostics()) from None
+    contents = types.TextResourceContents(uri=found.uri, mime_type=found.mime_type, text=found.text)
+    return types.ReadResourceResult(contents=[contents])
 
 
 def _error(failure: Failure) -> types.CallToolResult:

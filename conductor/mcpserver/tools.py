@@ -16,6 +16,7 @@ from typing import Any
 
 from conductor.errors import ConductorError
 
+Progress = Callable[[str], None]
 MAX_NAME = 200  # characters of a plan, fork or step argument
 MAX_TEXT = 64 * 1024 * 1024  # characters of any text argument; the tool's own limit applies after
 
@@ -50,10 +51,13 @@ class Failure:
         return "\n".join(lines)
 
 
-def call(tool: Tool, raw: Mapping[str, Any] | None) -> Any | Failure:
-    """Run `tool` on a client's arguments: its result, or the Failure to report."""
+def call(
+    tool: Tool, raw: Mapping[str, Any] | None, progress: Progress = lambda message: None
+) -> Any | Failure:
+    """Run `tool` on a client's arguments: its result, or the Failure to report. A long tool
+    says how it goes through `progress` (MCP progress notifications, when the client asked)."""
     try:
-        return tool.run(Arguments(tool, dict(raw or {})))
+        return tool.run(Arguments(tool, dict(raw or {}), progress))
     except ConductorError as exc:
         problems = list(getattr(exc, "problems", None) or [exc.message])
         return Failure(exc.message, exc.hint, problems)
@@ -63,7 +67,7 @@ class Arguments:
     """A tool's arguments, read as its input schema says: unknown keys are refused, each value
     is checked for its type and length as it is read."""
 
-    def __init__(self, tool: Tool, values: dict[str, Any]) -> None:
+    def __init__(self, tool: Tool, values: dict[str, Any], progress: Progress = lambda message: None) -> None:
         known = set(tool.input_schema.get("properties", {}))
         unknown = sorted(str(key)[:MAX_NAME] for key in values if key not in known)
         if unknown:
@@ -71,7 +75,7 @@ class Arguments:
                 f"{tool.name}: unknown argument {', '.join(unknown)}",
                 hint=f"{tool.name} takes {', '.join(sorted(known)) or 'no arguments'}",
             )
-        self.tool, self.values = tool.name, values
+        self.tool, self.values, self.progress = tool.name, values, progress
 
     def text(self, key: str, *, limit: int = MAX_NAME) -> str:
         value = self.values.get(key)
@@ -88,6 +92,20 @@ class Arguments:
         if type(value) is not bool:
             raise ArgumentError(f"{self.tool}: {key} must be true or false")
         return value
+
+    def number(self, key: str, *, low: int, high: int) -> int | None:
+        value = self.values.get(key)
+        if value is None:
+            return None
+        if type(value) is not int or not low <= value <= high:
+            raise ArgumentError(f"{self.tool}: {key} must be a whole number from {low} to {high}")
+        return value
+
+    def texts(self, key: str, *, most: int = 100) -> list[str]:
+        value = self.values.get(key, [])
+        if not isinstance(value, list) or len(value) > most:
+            raise ArgumentError(f"{self.tool}: {key} must be a list of at most {most} strings")
+        return [self._checked(key, item, MAX_NAME) for item in value]
 
     def raw(self, key: str) -> Any:
         """A value as the client sent it, for the caller to check (a result file's JSON)."""
@@ -113,6 +131,16 @@ def names(*keys: str, required: tuple[str, ...] | None = None, **more: dict[str,
         "required": list(keys if required is None else required),
         "additionalProperties": False,
     }
+
+
+def document(schema: Mapping[str, Any], *, key: str | None = None) -> dict[str, Any]:
+    """A command's published output schema as a tool's output schema, which is an object's: the
+    document itself, or (a list, as `status` prints) the value of `key` in one."""
+    defs: dict[str, Any] = {}
+    inner = embedded(schema, defs)
+    if key is not None:
+        inner = {"type": "object", "properties": {key: inner}, "required": [key]}
+    return with_defs({"type": "object", **inner}, defs)
 
 
 def embedded(schema: Mapping[str, Any], defs: dict[str, Any]) -> dict[str, Any]:

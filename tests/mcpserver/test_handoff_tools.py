@@ -173,7 +173,11 @@ def test_conductor_mcp_serves_the_tools_on_stdio(project: Path) -> None:
             return [tool.name for tool in tools.tools], await client.call_tool("list_tasks", {})
 
     names, listed = anyio.run(session)
-    assert names == ["list_tasks", "claim_task", "read_task", "submit_result", "task_verdict"]
+    assert names == [
+        *["list_tasks", "claim_task", "read_task", "submit_result", "task_verdict"],
+        *["status", "explain", "events", "compare", "diff", "verify"],
+        *["build", "explore", "resume", "approve", "reject"],
+    ]
     assert listed.structured_content == {"tasks": []}
 
 
