@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from conductor.executors.registry import Capabilities
+from conductor.llm.conventions import Convention
 from conductor.mailbox import Found, Mailbox
 from conductor.models.defaults import MAX_CHANGE_BYTES, MAX_FILE_BYTES, MAX_RESULT_BYTES
 from conductor.models.task import TaskFile
@@ -50,6 +51,8 @@ class Assignment:
     file_limit: int = MAX_FILE_BYTES  # behavior.max_file_bytes: a larger file is never read
     change_limit: int = MAX_CHANGE_BYTES  # behavior.max_change_bytes: the files of a change together
     not_started: str = ""  # why the command could not start (Outcome.NOT_STARTED)
+    # the task's context.conventions, read where the step starts: the model executor quotes them
+    conventions: tuple[Convention, ...] = ()
 
     @property
     def step(self) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,8 @@ from conductor.ledger import refs
 from conductor.ledger.store import Ledger
 from conductor.llm.answers import EditAnswer, answer_schema, edit_problems
 from conductor.llm.caller import Caller
+from conductor.llm.conventions import Convention
+from conductor.llm.conventions import quoted as conventions_quoted
 from conductor.llm.provider import LLMError, LLMRequest, Provider
 from conductor.llm.replay import ReplayProvider
 from conductor.mailbox import write_atomic
@@ -79,11 +81,15 @@ def _files(workspace: Path, allowed: list[str]) -> dict[str, str | None]:
     return out
 
 
-def prompt(task: TaskFile, files: dict[str, str | None]) -> str:
+def prompt(task: TaskFile, files: dict[str, str | None], conventions: Sequence[Convention] = ()) -> str:
+    """The task (Conductor's rules), the repository's conventions quoted below them, then the
+    files the task may change."""
     shown = []
     for path, text in files.items():
         shown.append(f"--- {path} ---\n" + ("(does not exist yet)" if text is None else text))
-    return brief(task) + "\n\nCurrent content of the files you may change:\n" + "\n".join(shown)
+    quoted = conventions_quoted(conventions, where="where this step starts")
+    rules = f"\n\nThe repository's conventions apply to this step. {quoted}" if quoted else ""
+    return brief(task) + rules + "\n\nCurrent content of the files you may change:\n" + "\n".join(shown)
 
 
 class LLMExecutor:
@@ -125,7 +131,9 @@ class LLMExecutor:
         request = LLMRequest(
             purpose="edit",
             system=SYSTEM,
-            prompt=prompt(task, _files(assignment.workspace, list(task.allowed_files))),
+            prompt=prompt(
+                task, _files(assignment.workspace, list(task.allowed_files)), assignment.conventions
+            ),
             schema_name="EditAnswer",
             schema=answer_schema(EditAnswer),
             scope=scope(task),

@@ -1,7 +1,8 @@
 """The LLM planner: a goal and a bounded view of the repository become strategies of steps.
 
-The planner sees the file list (first 300 paths), the start of the README, and the policy
-(protected patterns, constraints, limits). A step that lists a protected file is sent back
+The planner sees the file list (first 300 paths), the start of the README, the policy
+(protected patterns, constraints, limits) and the repository's conventions (AGENTS.md files,
+quoted below the policy: docs/conventions.md). A step that lists a protected file is sent back
 with the reason — once — rather than silently fixed; a second offence is an error.
 """
 
@@ -12,16 +13,18 @@ from pathlib import Path
 
 from conductor.errors import ConductorError
 from conductor.gitcli import git
+from conductor.llm import conventions
 from conductor.llm.answers import PlanAnswer, PlannedStrategy, answer_schema, label, plan_problems
 from conductor.llm.caller import Answer, Caller
 from conductor.llm.provider import LLMError, LLMRequest
 from conductor.models.plan import ForkSpec, PlanSpec, StepSpec, is_valid_id
-from conductor.policy.effective import EffectivePolicy
+from conductor.policy.effective import ConventionRules, EffectivePolicy
 
 MAX_FILES = 300
 README_CHARS = 2000
 WILDCARDS = set("*?[")
 STRATEGY_CHARS = 500
+MAX_CONVENTION_DIRS = 20
 
 SYSTEM = """\
 You are the planner of Conductor, which hands each step of a plan to a coding agent and checks
@@ -32,8 +35,62 @@ it (for Python, tests run with `python -m pytest -q`). Never list a protected fi
 JSON matching the schema, nothing else."""
 
 
+def entries(root: Path, base: str, paths: list[str]) -> dict[str, tuple[int, str, int]]:
+    """Each of `paths` that is a blob at `base`: (mode, object id, size)."""
+    if not paths:
+        return {}
+    literal = {"GIT_LITERAL_PATHSPECS": "1"}
+    listed = git(["ls-tree", "-z", "-l", base, "--", *paths], cwd=root, env=literal)
+    found = {}
+    for entry in listed.decode("utf-8", "replace").split("\0"):
+        meta, _, path = entry.partition("\t")
+        fields = meta.split()
+        if path and len(fields) == 4 and fields[1] == "blob":
+            found[path] = (int(fields[0], 8), fields[2], int(fields[3]))
+    return found
+
+
+def blobs(root: Path, oids: list[str]) -> dict[str, bytes]:
+    """The content of each blob, read with one `git cat-file --batch`."""
+    if not oids:
+        return {}
+    out = git(["cat-file", "--batch"], cwd=root, stdin="".join(f"{oid}\n" for oid in oids).encode())
+    found, at = {}, 0
+    for oid in oids:
+        header_end = out.index(b"\n", at)
+        size = int(out[at:header_end].split()[2])
+        found[oid] = out[header_end + 1 : header_end + 1 + size]
+        at = header_end + 1 + size + 1
+    return found
+
+
+def conventions_text(root: Path, base: str, files: list[str], rules: ConventionRules) -> str:
+    """The repository's conventions as the planner reads them: every directory's convention file
+    at `base`, the root's first and the shallowest next, within the caps (the root's gets the
+    budget first); past MAX_CONVENTION_DIRS directories, only how many more there are."""
+    if not rules.enabled:
+        return ""
+    named = [path for path in files if path.rpartition("/")[2] in rules.files]
+    dirs = conventions.nearest_last(path.rpartition("/")[0] for path in named)
+    shown = dirs[:MAX_CONVENTION_DIRS]
+    listed = entries(root, base, [path for path in named if path.rpartition("/")[0] in shown])
+    oids = {path: oid for path, (mode, oid, size) in listed.items() if conventions.readable(mode, size)}
+    content = blobs(root, sorted(set(oids.values())))
+    found = conventions.find(lambda path: content.get(oids.get(path, "")), shown, rules.files)
+    quoted = conventions.quoted(conventions.capped(found, rules, nearest_first=False), where="at the base")
+    if not quoted:
+        return ""
+    more = len(dirs) - len(shown)
+    rest = f"\n\n({more} more directories have conventions: each step is given those of its files.)"
+    return (
+        "The repository's conventions: plan steps that follow them, and say in a step's instruction"
+        f" the ones it must keep. {quoted}" + (rest if more > 0 else "") + "\n"
+    )
+
+
 def repo_context(root: Path, policy: EffectivePolicy, base: str = "HEAD") -> str:
-    """What the planner may know of the repository at commit `base`, bounded in size."""
+    """What the planner may know of the repository at commit `base`, bounded in size: its files,
+    its README, the policy, and its conventions (docs/conventions.md)."""
     try:
         listed = git(["ls-tree", "-r", "-z", "--name-only", base], cwd=root)
         files = listed.decode("utf-8", "replace").split("\0")
@@ -53,12 +110,13 @@ def repo_context(root: Path, policy: EffectivePolicy, base: str = "HEAD") -> str
             break
     protected = ", ".join(p.text for p in policy.protected.patterns) or "none"
     constraints = "\n".join(f"- {c}" for c in policy.global_constraints) or "- none"
+    conventions_part = conventions_text(root, base, files, policy.conventions)
     return (
         f"Repository files:\n{shown}{more}\n\n"
         f"README (start):\n{readme or '(none)'}\n\n"
         f"Policy:\n- protected patterns (never allow these): {protected}\n"
         f"- each step may change at most {policy.max_diff_lines} lines\n"
-        f"- constraints:\n{constraints}\n"
+        f"- constraints:\n{constraints}\n" + (f"\n{conventions_part}" if conventions_part else "")
     )
 
 

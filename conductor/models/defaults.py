@@ -16,6 +16,9 @@ MAX_CHANGE_BYTES = 64 << 20
 """behavior.max_change_bytes by default: eight files at the per-file limit."""
 MAX_RESULT_BYTES = 1 << 20
 """behavior.max_result_bytes by default: a result or explanation file is a few KiB."""
+CONVENTION_FILES = ["AGENTS.md", "CLAUDE.md", "GEMINI.md"]
+"""conventions.files by default: AGENTS.md (the open standard), else the file Claude Code or
+Gemini CLI reads, in each directory (docs/conventions.md)."""
 
 DEFAULTS: dict[str, Any] = {
     "behavior.max_diff_lines": 500,
@@ -40,6 +43,10 @@ DEFAULTS: dict[str, Any] = {
     "limits.processes": 4096,
     "limits.file_size": "4G",
     "limits.cpu_seconds": None,
+    "conventions.enabled": True,
+    "conventions.files": CONVENTION_FILES,
+    "conventions.max_file_bytes": 16384,
+    "conventions.max_bytes": 32768,
 }
 """The value of each scalar setting no policy layer sets (None: unset, no limit)."""
 
@@ -50,6 +57,8 @@ def shown(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(shown(item) for item in value) + "]"
     return str(value)
 
 

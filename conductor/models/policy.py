@@ -252,6 +252,42 @@ class LimitRules(_Section):
         return value
 
 
+class ConventionRules(_Section):
+    enabled: bool | None = Field(
+        default=None,
+        description="Give the planner and the model executor the repository's conventions (AGENTS.md"
+        f" files; docs/conventions.md) and list them in each task ({said('conventions.enabled')})."
+        " Only the project's policy file sets it.",
+    )
+    files: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        description="The convention file names looked for in each directory, the first one found"
+        f" taken ({said('conventions.files')}). Only the project's policy file sets it.",
+    )
+    max_file_bytes: int | None = Field(
+        default=None,
+        ge=1,
+        description="Most bytes of one convention file quoted in a prompt; the rest is cut, and the"
+        f" prompt and the task say so ({said('conventions.max_file_bytes')}). Only the project's"
+        " policy file sets it.",
+    )
+    max_bytes: int | None = Field(
+        default=None,
+        ge=1,
+        description="Most bytes of conventions one prompt quotes, all files together"
+        f" ({said('conventions.max_bytes')}). Only the project's policy file sets it.",
+    )
+
+    @field_validator("files")
+    @classmethod
+    def _names(cls, value: list[str] | None) -> list[str] | None:
+        for name in value or ():
+            if not name.strip() or "/" in name or "\\" in name or name in (".", ".."):
+                raise ValueError(f"'{name}' is not a file name (AGENTS.md, CLAUDE.md): no directories")
+        return value
+
+
 class SecretRules(_Section):
     env: list[str] | None = Field(
         default=None,
@@ -278,3 +314,4 @@ class PolicyFile(_Section):
     workspace: WorkspaceRules | None = None
     executor: ExecutorRules | None = None
     limits: LimitRules | None = None
+    conventions: ConventionRules | None = None

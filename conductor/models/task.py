@@ -57,6 +57,22 @@ class RepairContext(Model):
     rejected_diff: str = Field(default="", description="Summary of the rejected change.")
 
 
+class ConventionFile(Model):
+    """A convention file of the repository (AGENTS.md…) that applies to the step, as committed
+    where the step starts (docs/conventions.md)."""
+
+    path: RepoPath = Field(description="Repository-relative: AGENTS.md, src/AGENTS.md.")
+    digest: str = Field(
+        pattern=r"^sha256:[0-9a-f]{64}$", description="sha256 of the whole file, as committed."
+    )
+    bytes: int = Field(ge=0, description="Its size.")
+    shown: int = Field(
+        ge=0,
+        description="How many of its bytes Conductor's prompts quote: less than `bytes` when the"
+        " conventions' caps cut it (conventions.max_file_bytes, conventions.max_bytes).",
+    )
+
+
 class TaskContext(Model):
     """Background for the executor: the goal, the strategy, earlier steps and lessons."""
 
@@ -76,6 +92,11 @@ class TaskContext(Model):
     )
     lessons: list[str] = Field(default_factory=list)
     repair: RepairContext | None = None
+    conventions: list[ConventionFile] = Field(
+        default_factory=list,
+        description="The repository's convention files that apply to this step, root first and the"
+        " nearest directory's last: read them in the workspace and follow them within the task.",
+    )
 
 
 class TaskFile(Model):

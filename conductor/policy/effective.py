@@ -50,12 +50,26 @@ PROJECT_ONLY = (
     "executor.agent",
     "executor.model",
     "file_rules.secrets_allowed",
+    "conventions.enabled",
+    "conventions.files",
+    "conventions.max_file_bytes",
+    "conventions.max_bytes",
 )
 """Settings only the project's own policy file sets (a plan may come from a model): a plan or
 step layer's value is not taken."""
 PROTECTED = "file_rules.protected_patterns"
 BUILTIN_PROTECTED = (".conductor/", ".git/")
 """Always protected from agent steps (not from humans: the guard uses the files only)."""
+
+
+@dataclass(frozen=True)
+class ConventionRules:
+    """`conventions.*`: whether and which convention files prompts quote, and how much of them."""
+
+    enabled: bool
+    files: tuple[str, ...]
+    max_file_bytes: int
+    max_bytes: int
 
 
 @dataclass(frozen=True)
@@ -260,6 +274,15 @@ class EffectivePolicy:
     def network_chosen(self) -> bool:
         """Whether a policy file or plan says what the network is (else each executor's default)."""
         return self.scalars["sandbox.network"].origin != "default"
+
+    @property
+    def conventions(self) -> ConventionRules:
+        return ConventionRules(
+            enabled=bool(self.value("conventions.enabled")),
+            files=tuple(str(name) for name in self.value("conventions.files")),
+            max_file_bytes=int(self.value("conventions.max_file_bytes")),
+            max_bytes=int(self.value("conventions.max_bytes")),
+        )
 
     @property
     def secret_names(self) -> list[str]:

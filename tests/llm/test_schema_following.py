@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import jsonschema
@@ -34,28 +33,6 @@ EDIT_PROMPT = (
     "Current content of the files you may change:\n--- todo.py ---\n(does not exist yet)\n"
     "--- notes.md ---\n# notes\n"
 )
-
-
-@pytest.fixture
-def schema_model(monkeypatch: pytest.MonkeyPatch, proj: Project) -> Iterator[Any]:
-    """Start a schema-following fake: schema_model(flavor, **options) -> server. Gemini's key
-    and URL are set; retries back off briefly (.conductor/config.yaml)."""
-    servers: list[SchemaFollowingModel] = []
-    config = proj.root / ".conductor" / "config.yaml"
-    config.write_text("llm:\n  retries: 2\n  retry_backoff_seconds: 0.01\n")
-    git(proj.root, "add", str(config))
-    git(proj.root, "commit", "-qm", "model settings")
-
-    def start(flavor: str = "gemini", **options: Any) -> SchemaFollowingModel:
-        server = SchemaFollowingModel(flavor, **options).start()
-        servers.append(server)
-        monkeypatch.setenv("GEMINI_API_KEY", KEY)
-        monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", server.url)
-        return server
-
-    yield start
-    for server in servers:
-        server.stop()
 
 
 def assert_answers_follow_the_schemas(fake: SchemaFollowingModel) -> None:

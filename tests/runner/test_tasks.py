@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 from conductor.checks.diff import Violation
 from conductor.engine.confidence import History, assess
 from conductor.engine.failures import FailureKind
+from conductor.llm.conventions import Convention
 from conductor.models.plan import StepSpec
 from conductor.models.policy import PolicyFile
 from conductor.models.task import TaskContext, TaskFile
@@ -138,3 +140,32 @@ def test_a_task_lists_the_last_earlier_steps_and_counts_the_rest() -> None:
     assert counted == 15
     assert tasks.listed_previous(earlier[:3]) == (earlier[:3], 0)
     assert tasks.listed_previous([]) == ([], 0)
+
+
+def test_a_task_lists_its_conventions_and_reads_back_with_the_same_checksum() -> None:
+    found = [Convention("AGENTS.md", b"Use tabs.\n", 10), Convention("src/AGENTS.md", b"x" * 100, 40)]
+    listed = tasks.convention_files(found)
+    assert [(c.path, c.bytes, c.shown) for c in listed] == [("AGENTS.md", 10, 10), ("src/AGENTS.md", 100, 40)]
+    assert listed[0].digest == "sha256:" + hashlib.sha256(b"Use tabs.\n").hexdigest()
+    assessment = assess(
+        allowed_files=["a.py"], verify=[], history=History("a.py"), max_diff_lines=500, expected_lines=None
+    )
+    task = tasks.build(
+        "step_001",
+        1,
+        spec=step(allowed_files=["src/a.py"]),
+        policy=policy(),
+        assessment=assessment,
+        context=TaskContext(conventions=listed),
+        workspace="/w",
+        redact=Redactor({}),
+        verify=[],
+    )
+    again = TaskFile.from_json(task.to_json())
+    assert again.context.conventions == listed and again.canonical_digest() == task.checksum
+    assert json.loads(task.to_json())["context"]["conventions"][1] == {
+        "path": "src/AGENTS.md",
+        "digest": "sha256:" + hashlib.sha256(b"x" * 100).hexdigest(),
+        "bytes": 100,
+        "shown": 40,
+    }

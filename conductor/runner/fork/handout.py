@@ -19,7 +19,7 @@ from conductor.models.layout import COMPLETED, RESULT, StepPaths
 from conductor.models.plan import StepSpec
 from conductor.models.task import TaskContext, TaskFile
 from conductor.policy.effective import EffectivePolicy
-from conductor.runner.fork import acceptance, tasks, tripwire, verdicts
+from conductor.runner.fork import acceptance, conventions, tasks, tripwire, verdicts
 from conductor.runner.logs import records
 from conductor.runner.logs.approval import decide_options
 from conductor.runner.logs.memory import Asking
@@ -139,6 +139,7 @@ def _task(
             Asking(fork.plan.id, fork.id, step, tasks.allowed_files(spec)),
         ),
         repair=repair,
+        conventions=tasks.convention_files(conventions.at_start(fork, step)),
     )
     return tasks.build(
         step,
@@ -179,6 +180,7 @@ def dispatch(fork: Fork, step: str) -> None:
         result_limit=fork.policy(step).max_result_bytes,
         file_limit=fork.policy(step).max_file_bytes,
         change_limit=fork.policy(step).max_change_bytes,
+        conventions=conventions.handed(fork, task),
     )
     if not _prepare(fork, step, task.attempt):
         return

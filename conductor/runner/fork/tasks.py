@@ -9,9 +9,10 @@ import json
 from collections.abc import Mapping, Sequence
 
 from conductor.engine.confidence import Assessment
+from conductor.llm.conventions import Convention
 from conductor.models.confidence import Confidence
 from conductor.models.plan import StepSpec
-from conductor.models.task import PreviousStep, RepairContext, TaskContext, TaskFile
+from conductor.models.task import ConventionFile, PreviousStep, RepairContext, TaskContext, TaskFile
 from conductor.policy.effective import EffectivePolicy
 from conductor.secrets import Redactor
 
@@ -77,6 +78,11 @@ def previous_steps(
         PreviousStep(task_id=step, title=title, status=statuses[step], summary=summaries.get(step, ""))
         for step, title in titles.items()
     ]
+
+
+def convention_files(found: Sequence[Convention]) -> list[ConventionFile]:
+    """The conventions as the task lists them: path, digest, size and how much prompts quote."""
+    return [ConventionFile(path=c.path, digest=c.digest, bytes=c.size, shown=c.shown) for c in found]
 
 
 def repair_context(verdict: bytes | None, *, failed_attempt: int) -> RepairContext | None:

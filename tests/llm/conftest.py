@@ -1,0 +1,37 @@
+"""The schema-following stand-in model the llm tests run plans against (`schema_model`), with
+the key and URL set for the CLI (the scripted one, `model`, is tests/llm/test_llm_runs.py's)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from conductor.llm.fakemodel import SchemaFollowingModel
+from tests.conftest import git
+from tests.scenario import Project
+
+KEY = "fake-gemini-key-abcdef123456"
+
+
+@pytest.fixture
+def schema_model(monkeypatch: pytest.MonkeyPatch, proj: Project) -> Iterator[Any]:
+    """Start a schema-following fake: schema_model(flavor, **options) -> server. Gemini's key
+    and URL are set; retries back off briefly (.conductor/config.yaml)."""
+    servers: list[SchemaFollowingModel] = []
+    config = proj.root / ".conductor" / "config.yaml"
+    config.write_text("llm:\n  retries: 2\n  retry_backoff_seconds: 0.01\n")
+    git(proj.root, "add", str(config))
+    git(proj.root, "commit", "-qm", "model settings")
+
+    def start(flavor: str = "gemini", **options: Any) -> SchemaFollowingModel:
+        server = SchemaFollowingModel(flavor, **options).start()
+        servers.append(server)
+        monkeypatch.setenv("GEMINI_API_KEY", KEY)
+        monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", server.url)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
