@@ -64,7 +64,7 @@ def read_task(args: Arguments) -> dict[str, Any]:
 
 def submit_result(args: Arguments) -> dict[str, Any]:
     plan, fork, step = args.text("plan"), args.text("fork"), args.text("step")
-    desk.check_names(plan, fork, step)
+    desk.find(_handoff(), plan, fork, step)  # an open task, before its plan's policy is read
     result = args.raw("result")
     if isinstance(result, dict):
         raw = json.dumps(result, ensure_ascii=False).encode("utf-8", "surrogatepass")
