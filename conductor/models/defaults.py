@@ -19,6 +19,9 @@ MAX_RESULT_BYTES = 1 << 20
 CONVENTION_FILES = ["AGENTS.md", "CLAUDE.md", "GEMINI.md"]
 """conventions.files by default: AGENTS.md (the open standard), else the file Claude Code or
 Gemini CLI reads, in each directory (docs/conventions.md)."""
+LAYERED_FILES = 5000
+"""workspace.layers: auto layers the forks of repositories with at least this many tracked files;
+smaller ones keep a git worktree a person can cd into (a worktree's checkout costs little there)."""
 
 DEFAULTS: dict[str, Any] = {
     "behavior.max_diff_lines": 500,
@@ -37,6 +40,7 @@ DEFAULTS: dict[str, Any] = {
     "sandbox.unix_sockets": False,
     "workspace.env": None,
     "workspace.worktrees": None,
+    "workspace.layers": "auto",
     "executor.agent": None,
     "executor.model": None,
     "limits.memory": "8G",

@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import ConfigDict, Field, field_validator
 
 from conductor.models.base import Model
-from conductor.models.defaults import MAX_CHANGE_BYTES, MAX_FILE_BYTES, said
+from conductor.models.defaults import LAYERED_FILES, MAX_CHANGE_BYTES, MAX_FILE_BYTES, said
 from conductor.models.sizes import parse_size
 
 
@@ -213,6 +213,15 @@ class WorkspaceRules(_Section):
         description="Directory for the fork worktrees, outside the repository (~ and $VARS expand;"
         " default: $XDG_STATE_HOME/conductor, i.e. ~/.local/state/conductor). Only the project's"
         " policy file sets it.",
+    )
+    layers: Literal["auto", "on", "off"] | None = Field(
+        default=None,
+        description="Layered worktrees: a sandboxed fork's files as one shared read-only checkout of"
+        " the base commit under layers of the fork's own, made, reset and read in time proportional"
+        " to what its steps change (docs/storage.md, Worktrees). `on`: for every fork a sandboxed"
+        " process executor runs, where the machine can mount them; `off`: a git worktree for each"
+        f" fork; `auto`: layered in repositories of {LAYERED_FILES:,} tracked files or more"
+        f" ({said('workspace.layers')}). Only the project's policy file sets it.",
     )
 
 

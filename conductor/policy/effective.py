@@ -44,6 +44,7 @@ LOWERING = ("behavior.max_file_bytes", "behavior.max_change_bytes")
 checks a step, and a plan may come from a model."""
 PROJECT_ONLY = (
     "workspace.worktrees",
+    "workspace.layers",
     "sandbox.expose",
     "sandbox.env",
     "sandbox.unix_sockets",
@@ -205,6 +206,11 @@ class EffectivePolicy:
     def worktrees(self) -> str | None:
         found = self.value("workspace.worktrees")
         return str(found) if found else None
+
+    @property
+    def layered(self) -> str:
+        """workspace.layers: auto, on or off."""
+        return str(self.value("workspace.layers"))
 
     @property
     def verify_commands(self) -> list[str]:

@@ -12,6 +12,7 @@ uncover what is hidden.
 from __future__ import annotations
 
 import functools
+import os
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -32,6 +33,7 @@ class Mounts:
     files: Sequence[tuple[Path, Path]] = ()  # (source, target) bound read-only over a file
     masked: Sequence[Path] = ()  # hidden again inside what was bound back (credential locations)
     network: bool = True
+    moved: Sequence[tuple[Path, Path]] = ()  # (source, target) bound read-write elsewhere: a layered worktree
 
 
 @functools.cache
@@ -72,10 +74,16 @@ def _isolation(*, network: bool) -> list[str]:
     return flags
 
 
-def command(argv: Sequence[str], mounts: Mounts, *, cwd: Path, seccomp: int | None = None) -> list[str]:
+def command(
+    argv: Sequence[str], mounts: Mounts, *, cwd: Path, seccomp: int | None = None, remap: bool = False
+) -> list[str]:
     """`argv` wrapped in bubblewrap with `mounts`, started in `cwd`; `seccomp`: a file descriptor
-    to read a seccomp filter from (conductor/sandbox/seccomp.py)."""
-    out = [_program(), *_isolation(network=mounts.network), *SYSTEM]
+    to read a seccomp filter from (conductor/sandbox/seccomp.py); `remap`: started as root of a
+    user namespace (overlay.py's), the process runs as the user again."""
+    out = [_program(), *_isolation(network=mounts.network)]
+    if remap:
+        out += ["--uid", str(os.getuid()), "--gid", str(os.getgid())]
+    out += SYSTEM
     if seccomp is not None:
         out += ["--seccomp", str(seccomp)]
     for path in mounts.hidden:
@@ -84,6 +92,8 @@ def command(argv: Sequence[str], mounts: Mounts, *, cwd: Path, seccomp: int | No
         out += ["--ro-bind-try", str(path), str(path)]
     for path in mounts.writable:
         out += ["--bind", str(path), str(path)]
+    for source, target in mounts.moved:
+        out += ["--bind", str(source), str(target)]
     for source, target in mounts.files:
         out += ["--ro-bind", str(source), str(target)]
     for path in mounts.masked:

@@ -22,7 +22,7 @@ from typing import Any
 from conductor import resources
 from conductor.errors import ConductorError
 from conductor.gitcli import OVERRIDE_VARIABLE
-from conductor.sandbox import bwrap, gitview, reaper, seccomp, visibility
+from conductor.sandbox import bwrap, gitview, overlay, reaper, seccomp, visibility
 from conductor.sandbox.environment import Allowlist
 from conductor.sandbox.limits import Limits
 from conductor.sandbox.proxy import PROXY_PORT, Proxy, Rule, loopback
@@ -53,6 +53,8 @@ class Confinement:
     scratch: Path | None = None  # where each process's private directory goes (default: the temp dir)
     hidden: tuple[Path, ...] = field(default=())  # more to hide: other worktrees, other steps' scratch
     unix_sockets: bool = False  # with the network shared: may its commands make unix sockets
+    layers: overlay.Layers | None = None  # a layered worktree (bubblewrap only): mounted at `workspace`
+    git_admin: Path | None = None  # its HEAD, index and scratch patterns, when `workspace` has no .git
 
 
 @dataclass
@@ -119,6 +121,8 @@ def launch(
     command) the files its command line names are shown read-only."""
     env = {**allowlist(confinement, inherit).apply(os.environ), **env, **dict(confinement.env)}
     env.pop(OVERRIDE_VARIABLE, None)  # a person's pass through the guard is never an agent's
+    if not confinement.isolated and confinement.layers is not None:
+        raise SandboxError("a layered worktree is mounted by the sandbox, which is off for this step")
     if not confinement.isolated:
         # no sandbox, no home of its own: it runs as you, in yours (docs/security.md)
         yours = {"HOME": os.environ["HOME"]} if "HOME" in os.environ else {}
@@ -129,8 +133,12 @@ def launch(
     parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     _sweep(parent)
     scratch = Path(tempfile.mkdtemp(prefix="step-", dir=parent))
+    layers, layered = scratch.with_name(scratch.name + "-layers"), None  # never shown to the process
     try:
-        dot_git = gitview.prepare(scratch, worktree=confinement.workspace, git_dir=confinement.git_dir)
+        dot_git = gitview.prepare(
+            scratch, worktree=confinement.workspace, git_dir=confinement.git_dir, admin=confinement.git_admin
+        )
+        layered = confinement.layers.overlay(layers, confinement.workspace) if confinement.layers else None
         temp, home = scratch / "tmp", scratch / "home"
         temp.mkdir()
         for sub in ("", ".config", ".cache", ".local/share", ".local/state"):
@@ -146,10 +154,11 @@ def launch(
         mounts = bwrap.Mounts(
             hidden=[*host, confinement.repo_root, *(p for p in confinement.hidden if p.is_dir())],
             readable=readable,
-            writable=[confinement.workspace, scratch, *writable],
+            writable=[*([confinement.workspace] if layered is None else []), scratch, *writable],
             files=[(dot_git, confinement.workspace / ".git")],
             masked=visibility.credentials(os.environ, within=readable),
             network=confinement.network is True,
+            moved=[(layered.merged, layered.target)] if layered is not None else [],
         )
         proxy: Proxy | None = None
         network: dict[str, str] = {}
@@ -158,9 +167,14 @@ def launch(
             mounts = replace(mounts, writable=[*mounts.writable, proxy.socket_path.parent])
         unix_filter = _unix_filter(confinement)
         fds = (unix_filter,) if unix_filter is not None else ()
-        argv, preexec = confinement.limits.wrap(
-            bwrap.command([SHELL, "-c", command], mounts, cwd=confinement.workspace, seccomp=unix_filter)
+        argv = bwrap.command(
+            [SHELL, "-c", command],
+            mounts,
+            cwd=confinement.workspace,
+            seccomp=unix_filter,
+            remap=layered is not None,
         )
+        argv, preexec = confinement.limits.wrap(layered.wrap(argv) if layered is not None else argv)
         private = {
             "HOME": str(home),
             "XDG_CONFIG_HOME": str(home / ".config"),
@@ -188,6 +202,9 @@ def launch(
                 shutil.rmtree(proxy.socket_path.parent, ignore_errors=True)
     finally:
         discard(scratch)
+        if layered is not None:
+            overlay.release(layers)
+            discard(layers)
 
 
 def _unix_filter(confinement: Confinement) -> int | None:

@@ -47,10 +47,11 @@ def admin_dir(worktree: Path) -> Path:
     return Path(text.removeprefix("gitdir: "))
 
 
-def prepare(scratch: Path, *, worktree: Path, git_dir: Path) -> Path:
+def prepare(scratch: Path, *, worktree: Path, git_dir: Path, admin: Path | None = None) -> Path:
     """Make `scratch/git` for `worktree` and return `scratch/dotgit`, the `.git` file that
-    points at it (bound over the worktree's own inside the sandbox)."""
-    admin = admin_dir(worktree)
+    points at it (bound over the worktree's own inside the sandbox). `admin`: where its HEAD,
+    index and scratch patterns are, when `worktree` has no `.git` of its own (a layered one)."""
+    admin = admin or admin_dir(worktree)
     private = scratch / "git"
     (private / "objects" / "info").mkdir(parents=True)
     (private / "refs" / "heads").mkdir(parents=True)

@@ -34,9 +34,9 @@ from conductor.runner.logs import records
 from conductor.runner.logs.forklog import ForkLog
 from conductor.runner.logs.plans import PlanRecord, step_ids
 from conductor.runner.place import detection, workspace
+from conductor.runner.place.choice import fork_workspace
 from conductor.runner.place.index_sync import IndexSync
 from conductor.runner.place.spaces import Workspace
-from conductor.runner.place.worktree import fork_worktree
 from conductor.sandbox.confinement import Confinement, exposed_paths, fallback_note, isolate
 from conductor.sandbox.limits import Limits
 from conductor.secrets import Redactor
@@ -84,14 +84,17 @@ class Fork:
         self.mailbox = Mailbox(repo_root / HANDOFF_DIR, plan.id, fork_id)
         self.memory = memory_module.Memory(ledger)
         secrets.declare(plan.effective(fork_id).secret_names)
-        self.worktree: Workspace = fork_worktree(
+        capabilities = executor.capabilities
+        self.worktree: Workspace
+        self.worktree, self.unlayered = fork_workspace(
+            ledger=ledger,
             repo_root=repo_root,
-            git_dir=ledger.git_dir,
             plan=plan.id,
             fork=fork_id,
-            configured=plan.effective(fork_id).worktrees,
+            policy=plan.effective(fork_id),
+            sandboxed_process=capabilities.sandboxed and capabilities.starts_process,
             live=any(st.phase in LIVE for st in self.state.steps.values()),
-        )
+        )  # unlayered: why not layered though workspace.layers is on (said when the fork starts)
         self.step_ids = step_ids(self.spec)
         self.watcher: detection.Watcher | None = None  # started by reconcile.reconcile(), if one runs
         self.watch_seq = 0  # events up to this seq happened before the watcher started
@@ -185,7 +188,7 @@ class Fork:
     def verify_confinement(self, step: str) -> Confinement:
         """The verify commands' confinement: the step's, but where its network is the agent
         profile's provider (not the policy's choice), none — tests have no business there."""
-        confinement = self.confinement(step)
+        confinement = self.worktree.confined(self.confinement(step), verify=True)
         if isinstance(confinement.network, tuple) and not self.policy(step).network_chosen:
             return replace(confinement, network=False)
         return confinement
@@ -199,7 +202,7 @@ class Fork:
                 self.say(note)
         root = self.worktree.repo_root
         private = private_state(root, self.ledger.git_dir, configured=policy.worktrees)
-        return Confinement(
+        confinement = Confinement(
             workspace=self.worktree.path,
             repo_root=root,
             git_dir=self.ledger.git_dir,
@@ -214,6 +217,7 @@ class Fork:
             # every worktree and step directory of every repository: the step's own are bound back
             hidden=tuple(dict.fromkeys([private.parent, state_home()])),
         )
+        return self.worktree.confined(confinement) if isolated else confinement
 
     def _network(self, policy: EffectivePolicy) -> bool | tuple[str, ...]:
         """What the step's commands may reach: the policy's choice; without one, the executor's

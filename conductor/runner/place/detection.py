@@ -24,10 +24,12 @@ import os
 import stat
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import pathspec
 
 from conductor.errors import ConductorError
 from conductor.gitcli import git
@@ -207,18 +209,35 @@ def _walk(root: Path, rel: str, snap: ChangedFiles) -> Iterable[str]:
 NO_SUCH_PATH = {errno.ENOENT, errno.ENOTDIR, errno.ENAMETOOLONG, errno.ELOOP}
 
 
+Ignored = Callable[[list[str]], list[str]]
+"""Which of these new paths .gitignore leaves out."""
+
+
 def read_changes(
-    root: Path, ledger: Ledger, base: str, candidates: Iterable[str], *, limits: Limits | None = None
+    root: Path,
+    ledger: Ledger,
+    base: str,
+    candidates: Iterable[str],
+    *,
+    limits: Limits | None = None,
+    rules: tuple[list[str], pathspec.GitIgnoreSpec | None, Ignored] | None = None,
 ) -> ChangedFiles:
     """Read `candidates` from the worktree at `root`, against the fork tip `base`. Sizes first:
     files over `limits.file_bytes` go to `oversized` unread, and when the rest together are over
-    `limits.change_bytes` none of them is read (`unread_bytes`)."""
+    `limits.change_bytes` none of them is read (`unread_bytes`). `rules`: the workspace's own
+    paths, the executor's scratch and the .gitignore check, where `root` is not a worktree that
+    says them itself (a layer)."""
     limits = limits or Limits()
     snap = ChangedFiles(limits=limits)
     new_files: list[str] = []
     regular: dict[str, tuple[os.stat_result, str]] = {}  # files to read: path -> (lstat, kind at base)
-    prepared = workspace.prepared_paths(root)  # the workspace's own files: never a change
-    scratch = workspace.scratch(root)  # nor the executor's new scratch files (an agent's chat history)
+    # the workspace's own files are never a change, nor the executor's new scratch files (an
+    # agent's chat history)
+    prepared, scratch, ignored = rules or (
+        workspace.prepared_paths(root),
+        workspace.scratch(root),
+        lambda paths: _ignored(root, paths),
+    )
     paths = sorted(p for p in set(candidates) if not (prepared and workspace.is_prepared(p, prepared)))
     queue = list(paths)
     while queue:
@@ -265,10 +284,10 @@ def read_changes(
             regular[rel] = (st, kind)
         if kind == "none":
             new_files.append(rel)
-    for ignored in _ignored(root, new_files):
-        snap.files.pop(ignored, None)
-        snap.oversized.pop(ignored, None)
-        regular.pop(ignored, None)
+    for path in ignored(new_files) if new_files else []:
+        snap.files.pop(path, None)
+        snap.oversized.pop(path, None)
+        regular.pop(path, None)
     for path in [p for p in (*snap.files, *regular, *snap.oversized) if unstorable_reason(p)]:
         snap.files.pop(path, None)
         regular.pop(path, None)

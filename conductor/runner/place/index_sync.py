@@ -23,8 +23,10 @@ class IndexSync:
         self._error: BaseException | None = None
 
     def start(self, entries: Sequence[tuple[str, str, str]]) -> None:
-        """Set these (mode, object id, path) index entries in the background."""
+        """Set these (mode, object id, path) index entries in the background, once the
+        workspace shows the commit they are (Workspace.advance, before the next attempt)."""
         self.settle()
+        self.worktree.advance(entries)
 
         def sync() -> None:
             try:

@@ -49,6 +49,11 @@ class Workspace(Protocol):
         """Its index in line with the fork tip (after a crash cut a sync short)."""
         ...
 
+    def advance(self, entries: Sequence[tuple[str, str, str]]) -> None:
+        """The fork tip moved to the accepted commit whose change these entries are: its files
+        show it before the next attempt starts."""
+        ...
+
     def sync_index(self, entries: Sequence[tuple[str, str, str]]) -> None:
         """Its index entries (mode, object id, path; mode "0" removes) set to what was committed."""
         ...
@@ -79,6 +84,11 @@ class Workspace(Protocol):
 
     def restore(self, files: Mapping[str, Entry | None]) -> None:
         """Write `files` (None: remove), e.g. to undo what verify commands wrote."""
+        ...
+
+    def confined(self, confinement: Confinement, *, verify: bool = False) -> Confinement:
+        """`confinement` as its processes need it to see the workspace (`verify`: verify commands,
+        whose writes are not the attempt's)."""
         ...
 
     def prepare(self, policy: EffectivePolicy, confinement: Confinement, timeout: float) -> Prepared | None:

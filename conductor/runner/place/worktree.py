@@ -119,6 +119,9 @@ class Worktree:
         """The index back in line with HEAD, keeping the files as they are."""
         self._git(["reset", "--quiet", "--mixed", "HEAD"])
 
+    def advance(self, entries: Sequence[tuple[str, str, str]]) -> None:
+        """Nothing to do: the executor wrote the commit's files in the worktree itself."""
+
     def sync_index(self, entries: Sequence[tuple[str, str, str]]) -> None:
         """Set index entries (mode, object id, path; mode "0" removes) to what was committed.
 
@@ -158,6 +161,9 @@ class Worktree:
 
     def restore(self, files: Mapping[str, Entry | None]) -> None:
         detection.restore(self.path, dict(files))
+
+    def confined(self, confinement: Confinement, *, verify: bool = False) -> Confinement:
+        return confinement  # the worktree is bound in as it is
 
     def prepare(
         self, policy: EffectivePolicy, confinement: Confinement, timeout: float
@@ -233,9 +239,14 @@ def remove_fork_worktree(
     *, repo_root: Path, git_dir: Path, plan: str, fork: str, configured: str | None
 ) -> list[Path]:
     """Remove a fork's worktree wherever Conductor made it (its place, the one older versions
-    used in .git, wherever its branch is checked out in one of Conductor's); the paths removed."""
+    used in .git, wherever its branch is checked out in one of Conductor's), and its layers
+    (layered.py); the paths removed."""
+    private = private_state(repo_root, git_dir, configured=configured)
+    layers = private / "layers" / plan / fork  # layered.home
+    if layers.exists():
+        shutil.rmtree(layers, ignore_errors=True)
     candidates = [
-        Worktree.location(private_state(repo_root, git_dir, configured=configured), plan, fork),
+        Worktree.location(private, plan, fork),
         Worktree.legacy_location(git_dir, plan, fork),
     ]
     elsewhere = checked_out(repo_root, f"refs/heads/conductor/{plan}/{fork}")

@@ -1,0 +1,87 @@
+"""Which workspace a fork gets (docs/policy.md, `workspace.layers`): a layered worktree
+(layered.py) where it can be one and the policy wants it, else a git worktree (worktree.py).
+
+Layers are for processes Conductor starts in its sandbox — an agent a person drives, the model
+executor writing files itself, a remote worker, or a run without bubblewrap work in a real
+worktree. `auto` layers only repositories big enough for a checkout per fork to cost (at least
+LAYERED_FILES tracked files): in small ones a fork keeps a worktree a person can cd into.
+"""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+from conductor.ledger.store import Ledger
+from conductor.models.defaults import LAYERED_FILES
+from conductor.policy.effective import EffectivePolicy
+from conductor.project import private_state
+from conductor.runner.place.layered import Layered, home
+from conductor.runner.place.spaces import Workspace
+from conductor.runner.place.worktree import fork_worktree
+from conductor.sandbox import bwrap, overlay
+
+
+def fork_workspace(
+    *,
+    ledger: Ledger,
+    repo_root: Path,
+    plan: str,
+    fork: str,
+    policy: EffectivePolicy,
+    sandboxed_process: bool,
+    live: bool,
+) -> tuple[Workspace, str | None]:
+    """The fork's workspace, and why it is not layered when the policy asked for layers (`on`)
+    and this fork cannot have them (None: layered, or not asked)."""
+    worktree = fork_worktree(
+        repo_root=repo_root,
+        git_dir=ledger.git_dir,
+        plan=plan,
+        fork=fork,
+        configured=policy.worktrees,
+        live=live,
+    )
+    private = private_state(repo_root, ledger.git_dir, configured=policy.worktrees)
+    why = _not_layered(worktree.exists(), policy, sandboxed_process, private, ledger.git_dir)
+    layered = Layered(
+        worktree.path, repo_root=repo_root, ledger=ledger, private=private, plan=plan, fork=fork
+    )
+    if why is None:
+        return layered, None
+    if (home(private, plan, fork) / "tip").is_file():
+        layered.remove()  # it switched to a worktree (another executor): the layers are not its files
+    return worktree, (why if policy.layered == "on" else None)
+
+
+def _not_layered(
+    has_worktree: bool, policy: EffectivePolicy, sandboxed_process: bool, private: Path, git_dir: Path
+) -> str | None:
+    if policy.layered == "off":
+        return "workspace.layers is off"
+    if has_worktree:
+        return "the fork has a worktree already"
+    if not sandboxed_process:
+        return "its executor is not a process Conductor starts in its sandbox"
+    if policy.sandbox_mode == "off" or bwrap.unavailable() is not None:
+        return "the sandbox is off" if policy.sandbox_mode == "off" else str(bwrap.unavailable())
+    if policy.items("workspace.setup") or policy.items("workspace.copy"):
+        return "workspace.setup and workspace.copy need a worktree"
+    if policy.layered == "auto" and tracked_files(git_dir) < LAYERED_FILES:
+        return f"the repository has fewer than {LAYERED_FILES:,} tracked files"
+    return overlay.unavailable(private)
+
+
+def tracked_files(git_dir: Path) -> int:
+    """How many files the checkout's index holds, from its header (O(1); a split index's shared
+    part holds most of them)."""
+    counts = [0]
+    for index in [git_dir / "index", *git_dir.glob("sharedindex.*")]:
+        try:
+            with index.open("rb") as handle:
+                header = handle.read(12)
+        except OSError:
+            continue
+        if len(header) == 12 and header[:4] == b"DIRC":
+            counts.append(struct.unpack(">I", header[8:12])[0])
+    return max(counts)

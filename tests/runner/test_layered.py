@@ -1,0 +1,219 @@
+"""Layered worktrees (issue 21, point 7): with `workspace.layers: on`, a sandboxed fork's files are
+the repository's shared base checkout under layers of its own, and everything a fork does gives
+the same commits, verdicts and records as in a git worktree — through the CLI, with real
+bubblewrap, overlayfs and git."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conductor.project import private_state
+from conductor.sandbox import overlay
+from tests.conftest import NO_SANDBOX, PYTHON, git
+from tests.scenario import Project, build
+
+
+def _no_layers() -> str | None:
+    if NO_SANDBOX is not None:
+        return f"no sandbox: {NO_SANDBOX}"
+    reason = overlay.unavailable(Path(os.environ.get("TMPDIR", "/tmp")).resolve())
+    if reason and os.environ.get("CONDUCTOR_TEST_REQUIRE_SANDBOX"):  # CI: the sandbox is part of the test
+        raise RuntimeError(f"CONDUCTOR_TEST_REQUIRE_SANDBOX is set, but {reason}")
+    return reason
+
+
+NO_LAYERS = _no_layers()
+pytestmark = pytest.mark.skipif(NO_LAYERS is not None, reason=f"no layered worktrees here: {NO_LAYERS}")
+
+CHANGES = [
+    {"write": {"out.txt": "new\n", "app.py": "print('changed')\n", "same.txt": "same\n"}},
+    {"delete": ["gone.txt", "lib/a.py", "lib/b.py"]},
+    {"write": {"lib/c.py": "c = 3\n", "debug.log": "ignored\n"}},
+    {"chmod": [["tool.sh", "755"]]},
+    {"symlink": [["link", "app.py"]]},
+]
+"""Writes, deletions, a directory deleted and made again, a touch without a change (same.txt),
+a mode change, a symlink, an ignored file."""
+REJECTED = [
+    {
+        "write": {
+            "big.bin": "x" * 3000,
+            "keep.txt": "kept?\n",
+            "nested/x.txt": "x\n",
+            "nested/.git/HEAD": "r\n",
+        }
+    }
+]
+"""Over behavior.max_file_bytes, beside a nested repository: the attempt is rejected."""
+VERDICT = "evidence/step_002/attempt_1/verdict.json"
+STEPS = [
+    {"title": "Change things", "instruction": "change", "verify": [f"{PYTHON} -c 'import app'"]},
+    {
+        "title": "Then more",
+        "instruction": "more",
+        # step 1's change is seen, the rejected attempt left nothing, what verify wrote is gone
+        "verify": ["test -f out.txt && test -f lib/c.py && ! test -e big.bin && ! test -e keep.txt"],
+    },
+]
+
+
+def _layers(proj: Project, setting: str, *, sandbox: str = "auto") -> None:
+    """`workspace.layers` in the checkout's policy, not committed: plans start from the same base."""
+    path = proj.root / ".conductor" / "policy.yaml"
+    policy = yaml.safe_load(path.read_text())
+    policy.setdefault("workspace", {})["layers"] = setting
+    policy.setdefault("behavior", {})["max_file_bytes"] = 2000
+    policy.setdefault("sandbox", {})["mode"] = sandbox
+    path.write_text(yaml.safe_dump(policy))
+
+
+@pytest.fixture
+def files(proj: Project) -> Project:
+    (proj.root / ".gitignore").write_text("*.log\n")
+    (proj.root / "gone.txt").write_text("gone\n")
+    (proj.root / "same.txt").write_text("same\n")
+    (proj.root / "tool.sh").write_text("echo tool\n")
+    (proj.root / "lib").mkdir()
+    (proj.root / "lib" / "a.py").write_text("a = 1\n")
+    (proj.root / "lib" / "b.py").write_text("b = 2\n")
+    git(proj.root, "add", "-A")
+    git(proj.root, "commit", "-q", "-m", "files to change")
+    return proj
+
+
+def _run(proj: Project, run_cli, setting: str) -> str:
+    _layers(proj, setting)
+    plans = set(proj.ledger().plans())
+    script = {"step_001": [*CHANGES], "step_002": {"1": REJECTED, "2": [{"write": {"two.txt": "2\n"}}]}}
+    result = build(run_cli, proj, "plan.yaml", proj.agent(script, f"{setting}.json"))
+    assert result.code == 0, result.err
+    (plan,) = set(proj.ledger().plans()) - plans
+    return plan
+
+
+def _story(proj: Project, plan: str) -> list[tuple[str, str | None, int | None, str]]:
+    return [(e.type.value, e.step, e.attempt, e.summary) for e in proj.events(plan)]
+
+
+def test_a_layered_fork_gives_the_commits_verdicts_and_records_of_a_worktree(files: Project, run_cli) -> None:
+    proj = files
+    proj.plan(STEPS)
+    head = git(proj.root, "rev-parse", "HEAD").strip()
+    worktree, layered = _run(proj, run_cli, "off"), _run(proj, run_cli, "on")
+    assert proj.worktree(worktree).joinpath(".git").is_file()
+    assert not any(proj.worktree(layered).iterdir())  # on the host: an empty directory
+    for step in ("step_001", "step_002"):
+        trees = [
+            git(proj.root, "rev-parse", f"{proj.branch(p)}~{step == 'step_001':d}^{{tree}}")
+            for p in (worktree, layered)
+        ]
+        assert trees[0] == trees[1]
+    assert _story(proj, worktree) == _story(proj, layered)
+    verdicts = [json.loads(proj.record(VERDICT, p)) for p in (worktree, layered)]
+    assert verdicts[0] == verdicts[1]
+    changed = git(proj.root, "diff", "--raw", "--no-abbrev", head, proj.branch(layered))
+    assert "100644 100755" in changed and "\tlink" in changed and "debug.log" not in changed
+    assert "same.txt" not in changed and "\tgone.txt" in changed and "lib/c.py" in changed
+    # the user's checkout as it was (but the policy this test edits), the base checkout as its commit
+    assert git(proj.root, "status", "--porcelain").split() == ["M", ".conductor/policy.yaml"]
+    base = private_state(proj.root, proj.root / ".git") / "base"
+    shown = sorted(str(p.relative_to(base / "files")) for p in (base / "files").rglob("*") if p.is_file())
+    assert shown == sorted([".git", *git(proj.root, "ls-files").split()])
+    assert git(proj.root, "worktree", "list").count("\n") == 2  # the checkout and the one worktree
+
+
+def test_the_agent_sees_a_clean_git_and_only_its_own_layered_worktree(files: Project, run_cli) -> None:
+    proj = files
+    _layers(proj, "on")
+    state = private_state(proj.root, proj.root / ".git")
+    agent = (
+        "git status --porcelain; echo '--'; git diff --stat; echo '--';"
+        f" echo hi > hi.txt; git status --porcelain; echo '--'; find {state} -maxdepth 3 | sort"
+    )
+    proj.plan([{"title": "Look", "instruction": "look"}])
+    first = build(run_cli, proj, "plan.yaml", f"sh -c {agent!r}")
+    assert first.code == 0, first.err
+    seen = proj.record("evidence/step_001/attempt_1/stdout.log").split("--\n")
+    assert seen[0] == "" and seen[1] == ""  # clean at the start of the step
+    assert seen[2] == "?? hi.txt\n"
+    assert "/layers" not in seen[3] and "/base" not in seen[3], seen[3]
+    # a second fork (another plan) cannot see the first one's layers either
+    second = build(run_cli, proj, "plan.yaml", f"sh -c {agent!r}")
+    assert second.code == 0, second.err
+    assert (state / "base" / "files" / "app.py").is_file() and (state / "layers").is_dir()
+
+
+def test_explore_runs_layered_forks_in_parallel(files: Project, run_cli) -> None:
+    proj = files
+    _layers(proj, "on")
+    command = "sh -c 'echo done > fork.txt'"
+    result = run_cli(
+        "explore",
+        "Write fork.txt",
+        "--strategy",
+        "a",
+        "--strategy",
+        "b",
+        "--strategy",
+        "c",
+        "--exec",
+        command,
+        "--yes",
+    )
+    assert result.code == 0, result.err
+    plan = proj.only_plan()
+    forks = proj.ledger().forks(plan)
+    assert len(forks) == 3
+    for fork in forks:
+        assert (
+            git(proj.root, "diff", "--name-only", f"{proj.branch(plan, fork)}~1", proj.branch(plan, fork))
+            == "fork.txt\n"
+        )
+    assert git(proj.root, "worktree", "list").count("\n") == 1
+
+
+def test_without_the_sandbox_a_fork_falls_back_to_a_worktree_and_says_why(files: Project, run_cli) -> None:
+    proj = files
+    _layers(proj, "on", sandbox="off")
+    proj.plan([{"title": "Write", "instruction": "write"}])
+    result = build(run_cli, proj, "plan.yaml", proj.agent({"step_001": [{"write": {"a.txt": "a\n"}}]}))
+    assert result.code == 0, result.err
+    assert "a git worktree, not layers (workspace.layers: on): the sandbox is off" in result.err
+    assert proj.worktree().joinpath(".git").is_file()
+
+
+@pytest.mark.slow
+def test_auto_layers_only_repositories_of_many_tracked_files(files: Project, run_cli) -> None:
+    from conductor.models.defaults import LAYERED_FILES
+    from conductor.runner.place.choice import tracked_files
+
+    proj = files
+    assert tracked_files(proj.root / ".git") == len(git(proj.root, "ls-files").split())
+    _layers(proj, "auto")
+    proj.plan([{"title": "Write", "instruction": "write"}])
+    small = build(run_cli, proj, "plan.yaml", proj.agent({"step_001": [{"write": {"a.txt": "a\n"}}]}))
+    assert small.code == 0, small.err
+    assert proj.worktree().joinpath(".git").is_file()  # a small repository keeps a worktree to cd into
+    assert "not layers" not in small.err  # and says nothing: auto asked for nothing
+    for i in range(LAYERED_FILES):
+        (proj.root / "many" / f"{i // 100}").mkdir(parents=True, exist_ok=True)
+        (proj.root / "many" / f"{i // 100}" / f"{i}.txt").write_text("")
+    git(proj.root, "add", "many")
+    git(proj.root, "commit", "-q", "-m", "many files")
+    plans = set(proj.ledger().plans())
+    big = build(run_cli, proj, "plan.yaml", proj.agent({"step_001": [{"write": {"b.txt": "b\n"}}]}))
+    assert big.code == 0, big.err
+    (plan,) = set(proj.ledger().plans()) - plans
+    assert not proj.worktree(plan).joinpath(".git").exists()
+    assert git(proj.root, "diff", "--name-only", f"{proj.branch(plan)}~1", proj.branch(plan)) == "b.txt\n"
+
+
+def test_layers_are_not_offered_where_a_mount_cannot_name_the_state_directory(tmp_path: Path) -> None:
+    assert overlay.unavailable(tmp_path / "layers") is None
+    reason = overlay.unavailable(tmp_path / "a,b")
+    assert reason is not None and "cannot name" in reason
