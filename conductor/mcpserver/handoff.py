@@ -133,7 +133,7 @@ def tools() -> list[Tool]:
                 required=(*step_names, "result", "explanation"),
             )
             | ({"$defs": defs} if defs else {}),
-            {"type": "object", "properties": {"handed_in": {"type": "string"}, "attempt": {}}},
+            _where(attempt={"type": "integer"}, handed_in={"type": "string"}),
             submit_result,
         ),
         Tool(
