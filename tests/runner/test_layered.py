@@ -217,3 +217,38 @@ def test_layers_are_not_offered_where_a_mount_cannot_name_the_state_directory(tm
     assert overlay.unavailable(tmp_path / "layers") is None
     reason = overlay.unavailable(tmp_path / "a,b")
     assert reason is not None and "cannot name" in reason
+
+
+def test_the_workspace_setup_and_copies_are_a_layer_of_their_own(files: Project, run_cli) -> None:
+    """What workspace.copy and workspace.setup leave is under every attempt, in both kinds of
+    worktree alike, and never part of a step."""
+    proj = files
+    (proj.root / ".env").write_text("SECRET_PLACE=here\n")  # untracked: copied, not committed
+    proj.plan(
+        [
+            {
+                "title": "Use the workspace",
+                "instruction": "use it",
+                "verify": ["test -f .venv/marker && test -f .env"],
+            }
+        ]
+    )
+    command = "sh -c 'cat .env > out.txt && cat .venv/marker >> out.txt && echo more >> .venv/marker'"
+    runs = []
+    for setting in ("off", "on"):
+        _layers(proj, setting)
+        path = proj.root / ".conductor" / "policy.yaml"
+        policy = yaml.safe_load(path.read_text())
+        policy["workspace"].update(setup=["mkdir -p .venv && echo made > .venv/marker"], copy=[".env"])
+        path.write_text(yaml.safe_dump(policy))
+        plans = set(proj.ledger().plans())
+        result = build(run_cli, proj, "plan.yaml", command)
+        assert result.code == 0, result.err
+        (plan,) = set(proj.ledger().plans()) - plans
+        runs.append(plan)
+    worktree, layered = runs
+    assert not proj.worktree(layered).joinpath(".git").exists()
+    trees = [git(proj.root, "rev-parse", f"{proj.branch(p)}^{{tree}}") for p in runs]
+    assert trees[0] == trees[1]
+    assert git(proj.root, "show", f"{proj.branch(layered)}:out.txt") == "SECRET_PLACE=here\nmade\n"
+    assert _story(proj, worktree) == _story(proj, layered)

@@ -65,8 +65,6 @@ def _not_layered(
         return "its executor is not a process Conductor starts in its sandbox"
     if policy.sandbox_mode == "off" or bwrap.unavailable() is not None:
         return "the sandbox is off" if policy.sandbox_mode == "off" else str(bwrap.unavailable())
-    if policy.items("workspace.setup") or policy.items("workspace.copy"):
-        return "workspace.setup and workspace.copy need a worktree"
     if policy.layered == "auto" and tracked_files(git_dir) < LAYERED_FILES:
         return f"the repository has fewer than {LAYERED_FILES:,} tracked files"
     return overlay.unavailable(private)

@@ -29,7 +29,7 @@ from conductor.ledger import refs
 from conductor.ledger.store import Ledger
 from conductor.ledger.tree import Entry
 from conductor.policy.effective import EffectivePolicy
-from conductor.runner.place import base, detection
+from conductor.runner.place import base, detection, workspace
 from conductor.runner.place.workspace import Prepared
 from conductor.sandbox import overlay
 from conductor.sandbox.confinement import Confinement
@@ -69,13 +69,18 @@ class Layered:
     def admin(self) -> Path:
         return self.home / "admin"
 
+    @property
+    def prepared(self) -> Path:
+        """The workspace layer: what workspace.copy and workspace.setup left (a venv, .env)."""
+        return self.home / "workspace"
+
     def layers(self, *, throwaway: bool = False) -> overlay.Layers:
         """How a launch mounts it: the attempt's upper over the delta and the base (`throwaway`:
         verify commands, whose writes are thrown away)."""
         found = base.find(self.private)
         if found is None:
             raise ConductorError(f"the base checkout of {self.private} is missing", hint="run the fork again")
-        return overlay.Layers((self.delta, found.files), self.attempt, throwaway=throwaway)
+        return overlay.Layers((self.delta, self.prepared, found.files), self.attempt, throwaway=throwaway)
 
     def exists(self) -> bool:
         return (self.home / "tip").is_file() and base.find(self.private) is not None
@@ -95,6 +100,7 @@ class Layered:
         (self.admin / "HEAD").write_text(f"ref: {branch}\n", encoding="utf-8")
         self._build(found, tip)
         self._reset_attempt()
+        self.prepared.mkdir()
         self.path.mkdir(parents=True, exist_ok=True)  # where its processes start, seeing the layers
         return True
 
@@ -149,19 +155,7 @@ class Layered:
                 overlay.whiteout(target)
 
     def _index(self, index: Path, tip: str, paths: Iterable[str]) -> None:
-        lines = []
-        for rel in paths:
-            found = self.ledger.find(tip, rel)
-            lines.append(
-                f"{found.mode:o} {found.oid}\t{rel}\n" if found.kind == "blob" else f"0 {ZERO}\t{rel}\n"
-            )
-        if lines:
-            git(
-                ["-c", "core.splitIndex=false", "update-index", "--index-info"],
-                cwd=self.repo_root,
-                env={"GIT_DIR": str(self.ledger.git_dir), "GIT_INDEX_FILE": str(index)},
-                stdin="".join(lines).encode("utf-8", "surrogateescape"),
-            )
+        _set_entries(self.ledger, self.repo_root, index, tip, paths)
 
     def _reset_attempt(self) -> None:
         gone = self.home / f"attempt.gone-{os.getpid()}"
@@ -272,27 +266,23 @@ class Layered:
                 present.add(rel)
         ignored = _Ignored(self, parent)
         snap = detection.read_changes(
-            upper, ledger, parent, present, limits=limits, rules=([], scratch, ignored)
+            upper,
+            ledger,
+            parent,
+            present,
+            limits=limits,
+            rules=(workspace.recorded(self.admin / workspace.MARKER), scratch, ignored),
         )
         for rel in sorted(deleted):
             if ".git" in rel.split("/"):
                 snap.git_paths.append(rel)
             else:
-                self._deleted(ledger, parent, rel, snap)
+                _deleted(ledger, parent, rel, snap)
         for rel in present:  # a file or link in place of a directory of the tip
             full = upper / rel
             if not (full.is_dir() and not full.is_symlink()) and ledger.find(parent, rel).kind == "tree":
-                self._deleted(ledger, parent, rel, snap)
+                _deleted(ledger, parent, rel, snap)
         return snap
-
-    @staticmethod
-    def _deleted(ledger: Ledger, parent: str, rel: str, snap: detection.ChangedFiles) -> None:
-        kind = ledger.find(parent, rel).kind
-        if kind == "blob":
-            snap.files.setdefault(rel, None)
-        elif kind == "tree":
-            for tracked in ledger.files_under(parent, rel):
-                snap.files.setdefault(tracked, None)
 
     def resolved(self, rel: str, parent: str) -> bytes | None:
         """The content of file `rel` as the attempt sees it (its upper directory over the tip)."""
@@ -331,12 +321,48 @@ class Layered:
         return replace(confinement, layers=self.layers(throwaway=verify), git_admin=self.admin)
 
     def prepare(self, policy: EffectivePolicy, confinement: Confinement, timeout: float) -> Prepared | None:
-        if policy.items("workspace.setup") or policy.items("workspace.copy"):
-            raise ConductorError(
-                "a layered worktree has no workspace layer for workspace.setup or workspace.copy yet",
-                hint="set workspace.layers: off in .conductor/policy.yaml",
-            )
-        return None
+        """The copies written into the workspace layer, and the setup commands run with it as
+        their upper directory (over the delta and the base): what they leave is its own layer,
+        under every attempt's, never a change."""
+        found = base.find(self.private)
+        if found is None or confinement.layers is None:
+            return None
+        setup = replace(confinement, layers=overlay.Layers((self.delta, found.files), self.prepared))
+        return workspace.prepare(_Spot(self), self.path, self.repo_root, policy, setup, timeout)
+
+
+class _Spot:
+    """A layered worktree prepared in its workspace layer (workspace.Spot)."""
+
+    def __init__(self, layered: Layered) -> None:
+        self.layered = layered
+
+    def marker(self) -> Path:
+        return self.layered.admin / workspace.MARKER
+
+    def read(self, name: str) -> bytes | None:
+        return self.layered.resolved(name, self.layered._tip())
+
+    def holds(self, name: str) -> bool:
+        here = self.layered.prepared / name
+        return os.path.lexists(here) or self.layered.ledger.find(self.layered._tip(), name).kind != "none"
+
+    def place(self, name: str) -> Path:
+        return self.layered.prepared / name
+
+    def extra(self) -> set[str]:
+        """Everything in the layer: new folders whole (`venv/`), files in the tip's folders."""
+        out: set[str] = set()
+        tip, ledger = self.layered._tip(), self.layered.ledger
+        for dirpath, dirnames, filenames in os.walk(self.layered.prepared):
+            folder = Path(dirpath).relative_to(self.layered.prepared).as_posix()
+            prefix = "" if folder == "." else folder + "/"
+            out.update(prefix + name for name in filenames if not overlay.is_whiteout(Path(dirpath) / name))
+            for name in list(dirnames):
+                if ledger.find(tip, prefix + name).kind != "tree":
+                    out.add(prefix + name + "/")
+                    dirnames.remove(name)
+        return out
 
 
 class _Ignored:
@@ -369,6 +395,31 @@ class _Ignored:
             except ConductorError:  # exit 1: nothing is ignored
                 return []
         return [p for p in out.decode("utf-8", "surrogateescape").split("\0") if p]
+
+
+def _deleted(ledger: Ledger, parent: str, rel: str, snap: detection.ChangedFiles) -> None:
+    """`rel` gone from the tip `parent`: the file, or every file under the folder."""
+    kind = ledger.find(parent, rel).kind
+    if kind == "blob":
+        snap.files.setdefault(rel, None)
+    elif kind == "tree":
+        for tracked in ledger.files_under(parent, rel):
+            snap.files.setdefault(tracked, None)
+
+
+def _set_entries(ledger: Ledger, repo_root: Path, index: Path, tip: str, paths: Iterable[str]) -> None:
+    """The entries of `paths` in the index file `index` set as they are at `tip` (or removed)."""
+    lines = []
+    for rel in paths:
+        found = ledger.find(tip, rel)
+        lines.append(f"{found.mode:o} {found.oid}\t{rel}\n" if found.kind == "blob" else f"0 {ZERO}\t{rel}\n")
+    if lines:
+        git(
+            ["-c", "core.splitIndex=false", "update-index", "--index-info"],
+            cwd=repo_root,
+            env={"GIT_DIR": str(ledger.git_dir), "GIT_INDEX_FILE": str(index)},
+            stdin="".join(lines).encode("utf-8", "surrogateescape"),
+        )
 
 
 def _clear(target: Path) -> None:

@@ -18,7 +18,7 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pathspec
 
@@ -63,12 +63,7 @@ def admin_dir(worktree: Path) -> Path | None:
 def prepared_paths(worktree: Path) -> list[str]:
     """What the copies and setup left in the worktree: directories end with '/'."""
     admin = admin_dir(worktree)
-    if admin is None or not (admin / MARKER).is_file():
-        return []
-    try:
-        return [str(p) for p in json.loads((admin / MARKER).read_text(encoding="utf-8")).get("paths", [])]
-    except (OSError, ValueError):
-        return []
+    return recorded(admin / MARKER) if admin is not None else []
 
 
 def declare_scratch(worktree: Path, patterns: Sequence[str]) -> None:
@@ -118,32 +113,88 @@ class Prepared:
         return next((c for c in self.commands if not c.passed), None)
 
 
-def _digest(worktree: Path, policy: EffectivePolicy) -> str:
+class Spot(Protocol):
+    """Where a workspace is prepared: a worktree, or a layered worktree's workspace layer."""
+
+    def marker(self) -> Path | None:
+        """The record of what was prepared, MARKER (None: nowhere to keep one)."""
+        ...
+
+    def read(self, name: str) -> bytes | None:
+        """A setup input as the workspace has it (None: none)."""
+        ...
+
+    def holds(self, name: str) -> bool:
+        """Whether the workspace has `name` already (a tracked file: not copied over)."""
+        ...
+
+    def place(self, name: str) -> Path:
+        """Where a copy of `name` goes."""
+        ...
+
+    def extra(self) -> set[str]:
+        """What in the workspace is not the fork's files now (directories end with '/')."""
+        ...
+
+
+class WorktreeSpot:
+    """A git worktree prepared in place: what is untracked after the setup is the workspace's."""
+
+    def __init__(self, worktree: Path) -> None:
+        self.worktree = worktree
+
+    def marker(self) -> Path | None:
+        admin = admin_dir(self.worktree)
+        return admin / MARKER if admin is not None else None
+
+    def read(self, name: str) -> bytes | None:
+        path = self.worktree / name
+        return path.read_bytes() if path.is_file() else None
+
+    def holds(self, name: str) -> bool:
+        return (self.worktree / name).exists()
+
+    def place(self, name: str) -> Path:
+        return self.worktree / name
+
+    def extra(self) -> set[str]:
+        out = git(
+            ["status", "--porcelain", "-z", "--untracked-files=normal", "--ignored=no"], cwd=self.worktree
+        )
+        return {
+            line[3:] for line in out.decode("utf-8", "surrogateescape").split("\0") if line.startswith("??")
+        }
+
+
+def _digest(spot: Spot, policy: EffectivePolicy) -> str:
     body = hashlib.sha256()
     for item in (*policy.items("workspace.setup"), *policy.items("workspace.copy")):
         body.update(f"cmd {item}\0".encode())
     for name in policy.items("workspace.setup_inputs"):
-        path = worktree / name
-        content = path.read_bytes() if escape_reason(name) is None and path.is_file() else b"(none)"
+        found = spot.read(name) if escape_reason(name) is None else None
+        content = b"(none)" if found is None else found
         body.update(f"in {name}\0".encode() + hashlib.sha256(content).digest())
     return "sha256:" + body.hexdigest()
 
 
-def _untracked(worktree: Path) -> set[str]:
-    out = git(["status", "--porcelain", "-z", "--untracked-files=normal", "--ignored=no"], cwd=worktree)
-    return {line[3:] for line in out.decode("utf-8", "surrogateescape").split("\0") if line.startswith("??")}
+def recorded(marker: Path) -> list[str]:
+    """The paths a MARKER says the copies and setup left (directories end with '/')."""
+    try:
+        return [str(p) for p in json.loads(marker.read_text(encoding="utf-8")).get("paths", [])]
+    except (OSError, ValueError, AttributeError):
+        return []
 
 
 def prepare(
-    worktree: Path, repo_root: Path, policy: EffectivePolicy, confinement: Confinement, timeout: float
+    spot: Spot, cwd: Path, repo_root: Path, policy: EffectivePolicy, confinement: Confinement, timeout: float
 ) -> Prepared | None:
-    """Copy and set up the worktree when it is new or a setup input changed; None: nothing to do."""
+    """Copy and set up the workspace when it is new or a setup input changed (its setup commands
+    run in `cwd` under `confinement`); None: nothing to do."""
     setup, copies = policy.items("workspace.setup"), policy.items("workspace.copy")
-    admin = admin_dir(worktree)
-    if not (setup or copies) or admin is None:
+    marker = spot.marker()
+    if not (setup or copies) or marker is None:
         return None
-    marker = admin / MARKER
-    digest = _digest(worktree, policy)
+    digest = _digest(spot, policy)
     previous: dict[str, Any] = {}
     if marker.is_file():
         try:
@@ -153,28 +204,28 @@ def prepare(
         if previous.get("digest") == digest:
             return None
     prepared = Prepared("new worktree" if not previous else "a setup input changed")
-    before = _untracked(worktree)
+    before = spot.extra()
     for name in copies:
-        prepared.notes += _copy(name, repo_root, worktree, prepared.copied)
+        prepared.notes += _copy(name, repo_root, spot, prepared.copied)
     for command in setup:
-        prepared.commands.append(run_command(command, cwd=worktree, timeout=timeout, confinement=confinement))
+        prepared.commands.append(run_command(command, cwd=cwd, timeout=timeout, confinement=confinement))
         if not prepared.commands[-1].passed:
             break
-    paths = {str(p) for p in previous.get("paths") or []} | (_untracked(worktree) - before)
+    paths = {str(p) for p in previous.get("paths") or []} | (spot.extra() - before)
     paths |= set(prepared.copied)
     record = {"digest": None if prepared.failed else digest, "paths": sorted(paths)}
     marker.write_text(json.dumps(record, indent=1), encoding="utf-8")
     return prepared
 
 
-def _copy(name: str, repo_root: Path, worktree: Path, copied: list[str]) -> list[str]:
+def _copy(name: str, repo_root: Path, spot: Spot, copied: list[str]) -> list[str]:
     reason = escape_reason(name)
     if reason:
         return [f"workspace.copy: '{name}' {reason}; not copied"]
-    source, target = repo_root / name, worktree / name
+    source, target = repo_root / name, spot.place(name)
     if not source.exists():
         return [f"workspace.copy: '{name}' is not in your checkout; not copied"]
-    if target.exists():
+    if spot.holds(name):
         return [f"workspace.copy: '{name}' is already in the worktree (tracked?); left as it is"]
     target.parent.mkdir(parents=True, exist_ok=True)
     if source.is_dir():

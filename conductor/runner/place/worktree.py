@@ -168,7 +168,8 @@ class Worktree:
     def prepare(
         self, policy: EffectivePolicy, confinement: Confinement, timeout: float
     ) -> workspace.Prepared | None:
-        return workspace.prepare(self.path, self.repo_root, policy, confinement, timeout)
+        spot = workspace.WorktreeSpot(self.path)
+        return workspace.prepare(spot, self.path, self.repo_root, policy, confinement, timeout)
 
     def _admin_dir(self, git_common_dir: Path) -> Path | None:
         """The repository's administrative directory for this worktree (.git/worktrees/<name>)."""
