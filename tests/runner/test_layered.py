@@ -252,3 +252,27 @@ def test_the_workspace_setup_and_copies_are_a_layer_of_their_own(files: Project,
     assert trees[0] == trees[1]
     assert git(proj.root, "show", f"{proj.branch(layered)}:out.txt") == "SECRET_PLACE=here\nmade\n"
     assert _story(proj, worktree) == _story(proj, layered)
+
+
+def test_an_agents_scratch_files_are_never_a_layered_change(files: Project, run_cli) -> None:
+    proj = files
+    (proj.root / ".conductor" / "agents.yaml").write_text(
+        "version: 1\nagents:\n  jotter:\n    description: leaves a chat log\n    program: sh\n"
+        "    command: sh -c 'echo chat > .jotter-log && mkdir -p .jotter && echo c > .jotter/cache"
+        " && echo n > notes.md'\n    scratch: [.jotter*]\n"
+    )
+    git(proj.root, "add", ".conductor/agents.yaml")
+    git(proj.root, "commit", "-qm", "an agent with scratch files")
+    proj.plan([{"title": "Notes", "instruction": "notes"}])
+    runs = []
+    for setting in ("off", "on"):
+        _layers(proj, setting)
+        plans = set(proj.ledger().plans())
+        result = run_cli("build", "--plan", "plan.yaml", "--agent", "jotter", "--yes")
+        assert result.code == 0, result.err
+        (plan,) = set(proj.ledger().plans()) - plans
+        runs.append(plan)
+    assert not proj.worktree(runs[1]).joinpath(".git").exists()
+    changed = [git(proj.root, "diff", "--name-only", f"{proj.branch(p)}~1", proj.branch(p)) for p in runs]
+    assert changed[0] == changed[1] == "notes.md\n"
+    assert _story(proj, runs[0]) == _story(proj, runs[1])
