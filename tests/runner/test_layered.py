@@ -211,6 +211,15 @@ def test_auto_layers_only_repositories_of_many_tracked_files(files: Project, run
     (plan,) = set(proj.ledger().plans()) - plans
     assert not proj.worktree(plan).joinpath(".git").exists()
     assert git(proj.root, "diff", "--name-only", f"{proj.branch(plan)}~1", proj.branch(plan)) == "b.txt\n"
+    # where the machine cannot mount layers (a mount cannot name a state directory with a ','),
+    # auto says why a big repository's fork costs a checkout
+    path = proj.root / ".conductor" / "policy.yaml"
+    policy = yaml.safe_load(path.read_text())
+    policy["workspace"]["worktrees"] = str(proj.root.parent / "state,here")
+    path.write_text(yaml.safe_dump(policy))
+    fallback = build(run_cli, proj, "plan.yaml", proj.agent({"step_001": [{"write": {"c.txt": "c\n"}}]}))
+    assert fallback.code == 0, fallback.err
+    assert "a git worktree, not layers (workspace.layers: auto): the path" in fallback.err, fallback.err
 
 
 def test_layers_are_not_offered_where_a_mount_cannot_name_the_state_directory(tmp_path: Path) -> None:

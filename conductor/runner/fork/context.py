@@ -94,7 +94,7 @@ class Fork:
             policy=plan.effective(fork_id),
             sandboxed_process=capabilities.sandboxed and capabilities.starts_process,
             live=any(st.phase in LIVE for st in self.state.steps.values()),
-        )  # unlayered: why not layered though workspace.layers is on (said when the fork starts)
+        )  # unlayered: why not layered, when worth saying (said when the fork starts)
         self.step_ids = step_ids(self.spec)
         self.watcher: detection.Watcher | None = None  # started by reconcile.reconcile(), if one runs
         self.watch_seq = 0  # events up to this seq happened before the watcher started

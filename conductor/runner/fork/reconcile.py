@@ -35,7 +35,7 @@ def reconcile(fork: Fork) -> None:
         return
     fresh = fork.worktree.create(fork.branch)
     if fresh and fork.unlayered:
-        fork.say(f"a git worktree, not layers (workspace.layers: on): {fork.unlayered}")
+        fork.say(fork.unlayered)
     fork.worktree.declare_scratch(fork.executor.scratch)
     fork.watcher = fork.worktree.watch()
     fork.watch_seq = fork.state.last_seq

@@ -32,8 +32,9 @@ def fork_workspace(
     sandboxed_process: bool,
     live: bool,
 ) -> tuple[Workspace, str | None]:
-    """The fork's workspace, and why it is not layered when the policy asked for layers (`on`)
-    and this fork cannot have them (None: layered, or not asked)."""
+    """The fork's workspace, and — when it is not layered though the policy asked for layers
+    (`on`), or `auto` would have layered it but the machine cannot mount them — a line that says
+    why (None: layered, or nothing worth saying)."""
     worktree = fork_worktree(
         repo_root=repo_root,
         git_dir=ledger.git_dir,
@@ -43,7 +44,7 @@ def fork_workspace(
         live=live,
     )
     private = private_state(repo_root, ledger.git_dir, configured=policy.worktrees)
-    why = _not_layered(worktree.exists(), policy, sandboxed_process, private, ledger.git_dir)
+    why, machine = _not_layered(worktree.exists(), policy, sandboxed_process, private, ledger.git_dir)
     layered = Layered(
         worktree.path, repo_root=repo_root, ledger=ledger, private=private, plan=plan, fork=fork
     )
@@ -51,23 +52,28 @@ def fork_workspace(
         return layered, None
     if (home(private, plan, fork) / "tip").is_file():
         layered.remove()  # it switched to a worktree (another executor): the layers are not its files
-    return worktree, (why if policy.layered == "on" else None)
+    said = policy.layered == "on" or machine
+    return worktree, (
+        f"a git worktree, not layers (workspace.layers: {policy.layered}): {why}" if said else None
+    )
 
 
 def _not_layered(
     has_worktree: bool, policy: EffectivePolicy, sandboxed_process: bool, private: Path, git_dir: Path
-) -> str | None:
+) -> tuple[str | None, bool]:
+    """Why the fork gets no layers (None: it does), and whether only the machine is why."""
     if policy.layered == "off":
-        return "workspace.layers is off"
+        return "workspace.layers is off", False
     if has_worktree:
-        return "the fork has a worktree already"
+        return "the fork has a worktree already", False
     if not sandboxed_process:
-        return "its executor is not a process Conductor starts in its sandbox"
+        return "its executor is not a process Conductor starts in its sandbox", False
     if policy.sandbox_mode == "off" or bwrap.unavailable() is not None:
-        return "the sandbox is off" if policy.sandbox_mode == "off" else str(bwrap.unavailable())
+        return ("the sandbox is off" if policy.sandbox_mode == "off" else str(bwrap.unavailable())), False
     if policy.layered == "auto" and tracked_files(git_dir) < LAYERED_FILES:
-        return f"the repository has fewer than {LAYERED_FILES:,} tracked files"
-    return overlay.unavailable(private)
+        return f"the repository has fewer than {LAYERED_FILES:,} tracked files", False
+    why = overlay.unavailable(private)
+    return why, why is not None
 
 
 def tracked_files(git_dir: Path) -> int:
