@@ -146,6 +146,11 @@ def test_the_agent_sees_a_clean_git_and_only_its_own_layered_worktree(files: Pro
     second = build(run_cli, proj, "plan.yaml", f"sh -c {agent!r}")
     assert second.code == 0, second.err
     assert (state / "base" / "files" / "app.py").is_file() and (state / "layers").is_dir()
+    # clean removes a finished plan's layers with its worktree path; the base stays for the next
+    assert run_cli("clean").code == 0
+    assert not any((state / "layers").iterdir()), list((state / "layers").rglob("*"))
+    assert not any(proj.worktree(plan).exists() for plan in proj.ledger().plans())
+    assert (state / "base" / "files" / "app.py").is_file()
 
 
 def test_explore_runs_layered_forks_in_parallel(files: Project, run_cli) -> None:

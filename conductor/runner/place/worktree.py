@@ -11,6 +11,7 @@ CLI, which handles checkouts, .gitignore and the index exactly as users expect.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -246,6 +247,8 @@ def remove_fork_worktree(
     layers = private / "layers" / plan / fork  # layered.home
     if layers.exists():
         shutil.rmtree(layers, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            layers.parent.rmdir()  # the plan's folder, once its last fork's layers are gone
     candidates = [
         Worktree.location(private, plan, fork),
         Worktree.legacy_location(git_dir, plan, fork),
