@@ -3,8 +3,9 @@ in the same run (goal: under 300 ms), and how much CPU the server spends idle (g
 
 The first response is the answer to the `initialize` request an IDE sends as soon as it has
 started the server (JSON-RPC on stdin and stdout, as every MCP client over stdio speaks it),
-timed from starting the process. Idle is the server's CPU time (user + system, from
-/proc/PID/stat) over a few seconds after it answered, with nobody calling.
+timed from starting the process; the rounds of each are run one after the other. Idle is the
+server's CPU time (user + system, from /proc/PID/stat) over a few seconds once it serves (it
+has listed its tools), with nobody calling.
 
     python bench/mcp_start.py              5 rounds, 3 s idle
     python bench/mcp_start.py --rounds 1 --idle 1
@@ -16,6 +17,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -23,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import BIN, ENV, git, interleaved, workdir
+from _common import BIN, ENV, git, workdir
 
 GOAL_MS = 300
 IDLE_GOAL_MS = 10  # CPU time over the idle window: timer noise, not work
@@ -69,12 +71,29 @@ def stop(server: subprocess.Popen[str]) -> None:
         server.wait()
 
 
-def first_response(root: Path) -> None:
-    stop(start(root))
+def first_response(root: Path) -> float:
+    """Seconds from starting the server to its answer (its stopping is not timed)."""
+    began = time.perf_counter()
+    server = start(root)
+    took = time.perf_counter() - began
+    stop(server)
+    return took
 
 
-def help_text(root: Path) -> None:
+def help_text(root: Path) -> float:
+    began = time.perf_counter()
     subprocess.run([str(BIN / "conductor"), "--help"], cwd=root, env=ENV, capture_output=True, check=True)
+    return time.perf_counter() - began
+
+
+def served(server: subprocess.Popen[str]) -> None:
+    """Ask for the tools and read the answer: the server is all loaded and serving."""
+    assert server.stdin is not None and server.stdout is not None
+    server.stdin.write(json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}) + "\n")
+    server.stdin.write(json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}) + "\n")
+    server.stdin.flush()
+    if json.loads(server.stdout.readline()).get("id") != 2:
+        raise SystemExit("conductor mcp did not list its tools")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -87,7 +106,8 @@ def idle_cpu(root: Path, seconds: float) -> float:
     """The server's CPU time over `seconds` with nobody calling, once it has answered."""
     server = start(root)
     try:
-        time.sleep(0.5)  # whatever it does right after answering is not idling
+        served(server)  # the SDK is loaded after the first answer: idling starts once it serves
+        time.sleep(0.5)
         before = cpu_seconds(server.pid)
         time.sleep(seconds)
         return cpu_seconds(server.pid) - before
@@ -106,7 +126,9 @@ def main() -> None:
     try:
         git(root, "init", "-q")
         git(root, "commit", "-q", "--allow-empty", "-m", "empty")
-        ours, base = interleaved(lambda: first_response(root), lambda: help_text(root), rounds=args.rounds)
+        first_response(root), help_text(root)  # warm the caches of both
+        ours = statistics.median(first_response(root) for _ in range(args.rounds))
+        base = statistics.median(help_text(root) for _ in range(args.rounds))
         idle = idle_cpu(root, args.idle)
     finally:
         shutil.rmtree(root, ignore_errors=True)

@@ -43,10 +43,17 @@ def mcp(port: int | None, client: str | None) -> int:
         from conductor.commands import mcp as command
 
         return finish(command.run(client), as_json=False)
-    from conductor.mcpserver import server
-
     if port is None:
-        server.serve_stdio()
+        import sys
+
+        from conductor.mcpserver import greeting
+
+        opening = greeting.open_session(sys.stdin.buffer, sys.stdout.buffer)  # before the SDK loads
+        from conductor.mcpserver import server
+
+        server.serve_stdio(opening)
     else:
+        from conductor.mcpserver import server
+
         server.serve_http(port)
     return 0

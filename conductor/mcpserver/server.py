@@ -6,8 +6,10 @@ I/O), so the server keeps answering while one works.
 
 from __future__ import annotations
 
+import io
 import json
-from typing import Any
+import sys
+from typing import IO, Any, cast
 
 import anyio
 import anyio.from_thread
@@ -21,15 +23,9 @@ from mcp_types.jsonrpc import INVALID_PARAMS
 from conductor import __version__
 from conductor.errors import ConductorError
 from conductor.mcpserver import handoff, reading, resources, runs
+from conductor.mcpserver.greeting import INSTRUCTIONS, NAME, Answered, Opening, Replayed
 from conductor.mcpserver.tools import Failure, Tool, call
 
-NAME = "conductor"
-INSTRUCTIONS = (
-    "Conductor runs plans of steps in a git repository, each step done by an agent and judged by"
-    " Conductor. As the agent: list_tasks, claim_task, edit the task's workspace (only its"
-    " allowed_files), submit_result, then task_verdict. To drive Conductor: status, explain, events,"
-    " compare, diff, verify, and build, explore, resume, approve, reject (long runs, with progress)."
-)
 LOCAL_HOST = "127.0.0.1"
 JSON = "application/json"
 
@@ -125,13 +121,24 @@ def _error(failure: Failure) -> types.CallToolResult:
     return types.CallToolResult(content=[types.TextContent(type="text", text=failure.text())], is_error=True)
 
 
-def serve_stdio() -> None:
-    """Serve one client on stdin and stdout until it closes them."""
+def serve_stdio(opening: Opening) -> None:
+    """Serve the client on stdin and stdout until it closes them, from its first line on (read,
+    and perhaps answered, before the SDK was loaded: greeting.py)."""
     from mcp.server.stdio import stdio_server
+
+    if not opening.line:
+        return  # the client went away before saying anything
+    wire = sys.stdout.buffer
+    sys.stdout = sys.stderr  # a stray print must never reach the client as a message
+    rest = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
+    stdin = anyio.wrap_file(cast(IO[str], Replayed(opening.line, rest)))
+    stdout = anyio.wrap_file(
+        cast(IO[str], Answered(io.TextIOWrapper(wire, encoding="utf-8"), opening.answered))
+    )
 
     async def main() -> None:
         server = build()
-        async with stdio_server() as (read, write):
+        async with stdio_server(stdin, stdout) as (read, write):
             await server.run(read, write, server.create_initialization_options())
 
     anyio.run(main)

@@ -1,0 +1,119 @@
+"""The first answer of `conductor mcp` over stdio, before the SDK is loaded.
+
+An IDE starts the server and sends `initialize` at once; importing the SDK takes a second (its
+package loads its client, server and the pydantic types of every protocol version). So the
+server reads the client's first line itself and, when it is an `initialize` request, answers it
+from here — the answer the SDK gives (name, version, instructions, capabilities, the protocol
+version it negotiates), which tests/mcpserver/test_greeting.py checks against the SDK's own —
+then loads the SDK and hands it the session from the start: the same first line, whose second
+answer is dropped (`Answered`). Any other first message waits for the SDK, as before.
+
+Cheap to import: no SDK, no pydantic.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, BinaryIO, TextIO
+
+from conductor import __version__
+
+NAME = "conductor"
+INSTRUCTIONS = (
+    "Conductor runs plans of steps in a git repository, each step done by an agent and judged by"
+    " Conductor. As the agent: list_tasks, claim_task, edit the task's workspace (only its"
+    " allowed_files), submit_result, then task_verdict. To drive Conductor: status, explain, events,"
+    " compare, diff, verify, and build, explore, resume, approve, reject (long runs, with progress)."
+)
+HANDSHAKE_VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
+"""The protocol versions the SDK negotiates in an `initialize` handshake, oldest first (its
+mcp_types.version.HANDSHAKE_PROTOCOL_VERSIONS): a client's is taken, any other gets the newest."""
+CAPABILITIES = {"resources": {"listChanged": False, "subscribe": False}, "tools": {"listChanged": False}}
+
+
+@dataclass(frozen=True)
+class Opening:
+    """How a session began: the client's first line, and the id of the `initialize` request
+    already answered from here (None: the SDK answers it)."""
+
+    line: str
+    answered: int | str | None
+
+
+def answer(line: str) -> tuple[str, int | str] | None:
+    """The answer to `line` and its id, when `line` is an `initialize` request as the SDK takes
+    it; None for anything else (the SDK then answers, or refuses, as it does)."""
+    try:
+        request = json.loads(line)
+    except ValueError:
+        return None
+    if (
+        not isinstance(request, dict)
+        or request.get("jsonrpc") != "2.0"
+        or request.get("method") != "initialize"
+    ):
+        return None
+    ident, params = request.get("id"), request.get("params")
+    if not isinstance(ident, int | str) or isinstance(ident, bool) or not isinstance(params, dict):
+        return None
+    version, client = params.get("protocolVersion"), params.get("clientInfo")
+    if not isinstance(version, str) or not isinstance(params.get("capabilities"), dict):
+        return None
+    if not isinstance(client, dict) or not all(isinstance(client.get(k), str) for k in ("name", "version")):
+        return None
+    result = {
+        "capabilities": CAPABILITIES,
+        "instructions": INSTRUCTIONS,
+        "protocolVersion": version if version in HANDSHAKE_VERSIONS else HANDSHAKE_VERSIONS[-1],
+        "serverInfo": {"name": NAME, "version": __version__},
+    }
+    return json.dumps({"jsonrpc": "2.0", "id": ident, "result": result}, separators=(",", ":")), ident
+
+
+def open_session(stdin: BinaryIO, stdout: BinaryIO) -> Opening:
+    """Read the client's first line; answer it now when it is `initialize`."""
+    line = stdin.readline().decode("utf-8", errors="replace")
+    said = answer(line)
+    if said is None:
+        return Opening(line, None)
+    stdout.write((said[0] + "\n").encode("utf-8"))
+    stdout.flush()
+    return Opening(line, said[1])
+
+
+class Replayed:
+    """The client's messages for the SDK: the first line again, then the rest of stdin."""
+
+    def __init__(self, first: str, rest: TextIO) -> None:
+        self.first, self.rest = first, rest
+
+    def readline(self) -> str:
+        if self.first:
+            line, self.first = self.first, ""
+            return line
+        return self.rest.readline()
+
+
+class Answered:
+    """The SDK's messages for the client, less its answer to the request already answered."""
+
+    def __init__(self, wire: TextIO, answered: int | str | None) -> None:
+        self.wire, self.answered = wire, answered
+
+    def write(self, text: str) -> int:
+        if self.answered is not None and _answers(text, self.answered):
+            self.answered = None  # the client has it already
+            return len(text)
+        return self.wire.write(text)
+
+    def flush(self) -> None:
+        self.wire.flush()
+
+
+def _answers(text: str, ident: int | str) -> bool:
+    try:
+        message: Any = json.loads(text)
+    except ValueError:
+        return False
+    return isinstance(message, dict) and message.get("id") == ident and "method" not in message

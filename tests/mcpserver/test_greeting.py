@@ -1,0 +1,78 @@
+"""`conductor mcp` answers a client's `initialize` before it loads the SDK (greeting.py): the
+answer is the SDK's own, for every protocol version a client may ask for, and the session then
+goes on with the SDK as if it had answered — its second answer never reaches the client."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
+
+from conductor.mcpserver import greeting
+from tests.conftest import PYTHON, conductor_bin
+
+SDK_ANSWERS = (
+    "import sys\n"
+    "from conductor.mcpserver import server\n"
+    "from conductor.mcpserver.greeting import Opening\n"
+    "server.serve_stdio(Opening(sys.stdin.buffer.readline().decode(), None))\n"
+)
+"""`conductor mcp` with the SDK answering the first line itself."""
+
+
+def initialize(version: str, ident: int | str = 1) -> str:
+    params = {"protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "ide", "version": "1"}}
+    return json.dumps({"jsonrpc": "2.0", "id": ident, "method": "initialize", "params": params}) + "\n"
+
+
+def first_answer(command: list[str], line: str, cwd: Path) -> dict[str, object]:
+    done = subprocess.run(command, input=line, capture_output=True, text=True, cwd=cwd, timeout=60)
+    return json.loads(done.stdout.splitlines()[0])
+
+
+def test_the_versions_it_negotiates_are_the_sdks() -> None:
+    assert greeting.HANDSHAKE_VERSIONS == HANDSHAKE_PROTOCOL_VERSIONS
+
+
+@pytest.mark.parametrize(
+    ("version", "ident"),
+    [*((v, 1) for v in HANDSHAKE_PROTOCOL_VERSIONS), ("2026-07-28", "one"), ("1999-01-01", 7)],
+)
+def test_its_answer_to_initialize_is_the_sdks(project: Path, version: str, ident: int | str) -> None:
+    line = initialize(version, ident)
+    said = greeting.answer(line)
+    assert said is not None and said[1] == ident
+    assert json.loads(said[0]) == first_answer([PYTHON, "-c", SDK_ANSWERS], line, project)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "not json\n",
+        json.dumps({"jsonrpc": "2.0", "id": 1, "method": "server/discover", "params": {}}) + "\n",
+        initialize("2025-11-25").replace('"capabilities": {}, ', ""),
+        initialize("2025-11-25", ident=1).replace('"id": 1', '"id": true'),
+    ],
+)
+def test_anything_else_first_is_left_to_the_sdk(line: str) -> None:
+    assert greeting.answer(line) is None
+
+
+def test_the_session_goes_on_after_the_early_answer_without_a_second_one(project: Path) -> None:
+    server = subprocess.Popen(
+        [conductor_bin(), "mcp"], cwd=project, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert server.stdin is not None and server.stdout is not None
+    server.stdin.write(initialize("2025-11-25"))
+    server.stdin.flush()
+    assert json.loads(server.stdout.readline())["id"] == 1
+    server.stdin.write(json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}) + "\n")
+    server.stdin.write(json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}) + "\n")
+    server.stdin.flush()
+    listed = json.loads(server.stdout.readline())  # not the SDK's answer to request 1 again
+    assert listed["id"] == 2 and "claim_task" in [tool["name"] for tool in listed["result"]["tools"]]
+    server.stdin.close()
+    assert server.wait(timeout=30) == 0 and server.stdout.read() == ""
