@@ -201,3 +201,17 @@ def test_conductor_mcp_serves_streamable_http_on_this_machine(project: Path) -> 
     finally:
         server.terminate()
         server.communicate(timeout=30)
+
+
+def test_a_plan_run_with_the_handoff_executor_is_served_over_mcp_too(proj: Project) -> None:
+    proc = start(proj, "build", "--plan", proj.plan([STEP]), "--executor", "handoff", "--yes")
+    task = pending(proj)
+    where = {"plan": task["context"]["plan_id"], "fork": "main", "step": "step_001"}
+    assert not call("claim_task", **where).is_error
+    Path(task["workspace"], "hello.py").write_text("print('hello')\n")
+    assert not call("submit_result", **where, result=result_for(task), explanation="# Done\n").is_error
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert [e.type.value for e in proj.events()] == FILE_AGENTS_EVENTS
+    claim = next(e for e in proj.events() if e.type.value == "task.claimed")
+    assert claim.data["worker"] == {"executor": "handoff"}
