@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,19 +28,53 @@ def run_build(proj: Project, run_cli, *extra: str):
     return build(run_cli, proj, plan, proj.agent({"step_001": [HELLO], "step_002": [TEST]}), *extra)
 
 
+SIGNER: list[FakeSigstore] = []
+"""The fake sigstore that signed the prebuilt `signed` project, running for the whole test process."""
+
+
 @pytest.fixture
-def signed(proj: Project, run_cli, fake_sigstore: FakeSigstore, monkeypatch: pytest.MonkeyPatch) -> Project:
+def fake_sigstore(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[FakeSigstore]:
+    """A fake sigstore of the test's own, trusted through CONDUCTOR_TRUST_CONFIG; for a test that
+    asks for `signed`, the one that signed the project it copies (its bundles verify under no other)."""
+    if "signed" in request.fixturenames:
+        if not SIGNER:
+            SIGNER.append(FakeSigstore(tmp_path_factory.mktemp("signer")))
+            SIGNER[0].start()
+        monkeypatch.setenv("CONDUCTOR_TRUST_CONFIG", str(SIGNER[0].trust_config_path))
+        yield SIGNER[0]
+        return
+    with FakeSigstore(tmp_path / "sigstore") as instance:
+        monkeypatch.setenv("CONDUCTOR_TRUST_CONFIG", str(instance.trust_config_path))
+        yield instance
+
+
+@pytest.fixture
+def signed(prebuilt, run_cli, fake_sigstore: FakeSigstore, monkeypatch: pytest.MonkeyPatch) -> Project:
+    """A copy of the project whose two steps were built and signed as IDENTITY (once per test
+    process), with SIGSTORE_ID_TOKEN set as it was."""
     token = fake_sigstore.identity_token(IDENTITY)
     monkeypatch.setenv("SIGSTORE_ID_TOKEN", token)
-    result = run_build(proj, run_cli)
-    assert result.code == 0, result.err
-    assert f"signing provenance as {IDENTITY} (SIGSTORE_ID_TOKEN)" in result.err
-    # the token itself is nowhere in the repository
-    objects = subprocess.run(
-        ["git", "cat-file", "--batch-all-objects", "--batch"], cwd=proj.root, capture_output=True, check=True
-    ).stdout
-    assert len(objects) > 10_000 and token.split(".")[2].encode() not in objects
-    return proj
+
+    def make(proj: Project) -> None:
+        result = run_build(proj, run_cli)
+        assert result.code == 0, result.err
+        assert f"signing provenance as {IDENTITY} (SIGSTORE_ID_TOKEN)" in result.err
+        assert len(fake_sigstore.entries) == 2  # one Rekor entry per accepted step
+        # the token itself is nowhere in the repository
+        objects = subprocess.run(
+            ["git", "cat-file", "--batch-all-objects", "--batch"],
+            cwd=proj.root,
+            capture_output=True,
+            check=True,
+        ).stdout
+        assert len(objects) > 10_000 and token.split(".")[2].encode() not in objects
+
+    return prebuilt("signed", make)
 
 
 def verify(run_cli, fake_sigstore: FakeSigstore, *args: str, identity: str = IDENTITY) -> tuple[int, dict]:
@@ -75,7 +110,7 @@ def sign_as(fake_sigstore: FakeSigstore, statement: bytes, identity: str) -> byt
 def test_every_step_is_signed_and_verifies_for_its_identity_and_issuer(
     signed: Project, run_cli, fake_sigstore: FakeSigstore
 ) -> None:
-    assert len(fake_sigstore.entries) == 2  # one Rekor entry per accepted step
+    # (prebuilding `signed` saw one Rekor entry logged per accepted step)
     code, data = verify(run_cli, fake_sigstore)
     assert code == 0 and data["ok"] is True
     assert [s["signed"] for s in data["steps"]] == [True, True]
