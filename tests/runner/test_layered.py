@@ -14,7 +14,7 @@ import yaml
 
 from conductor.project import private_state
 from conductor.sandbox import overlay
-from tests.conftest import NO_SANDBOX, PYTHON, git
+from tests.conftest import NO_SANDBOX, PYTHON, conductor_bin, git, run_process
 from tests.scenario import Project, build
 
 
@@ -290,3 +290,38 @@ def test_an_agents_scratch_files_are_never_a_layered_change(files: Project, run_
     changed = [git(proj.root, "diff", "--name-only", f"{proj.branch(p)}~1", proj.branch(p)) for p in runs]
     assert changed[0] == changed[1] == "notes.md\n"
     assert _story(proj, runs[0]) == _story(proj, runs[1])
+
+
+def test_the_base_moves_to_a_far_tip_when_no_process_holds_it(files: Project) -> None:
+    from conductor.runner.place import base
+
+    proj = files
+    _layers(proj, "on")
+    proj.plan([{"title": "Write", "instruction": "write"}])
+    command = proj.agent({"step_001": [{"write": {"a.txt": "a\n"}}]})
+
+    def build_apart(*extra: str) -> str:  # a process holds the base its forks used until it ends
+        plans = set(proj.ledger().plans())
+        argv = ("build", "--plan", "plan.yaml", "--exec", command, "--yes", *extra)
+        result = run_process(conductor_bin(), *argv, cwd=proj.root)
+        assert result.code == 0, result.err
+        (plan,) = set(proj.ledger().plans()) - plans
+        return plan
+
+    build_apart()
+    checkout = private_state(proj.root, proj.root / ".git") / "base"
+    old = (checkout / "commit").read_text().strip()
+    for i in range(base.MOVES_AFTER):
+        (proj.root / "many" / f"{i}.txt").parent.mkdir(exist_ok=True)
+        (proj.root / "many" / f"{i}.txt").write_text(f"{i}\n")
+    (proj.root / "gone.txt").unlink()
+    git(proj.root, "add", "many", "gone.txt")
+    git(proj.root, "commit", "-q", "-m", "far away")
+    far = build_apart()
+    assert (checkout / "commit").read_text().strip() == git(proj.root, "rev-parse", "HEAD").strip() != old
+    assert (checkout / "files" / "many" / "7.txt").is_file() and not (
+        checkout / "files" / "gone.txt"
+    ).exists()
+    assert git(proj.root, "diff", "--name-only", f"{proj.branch(far)}~1", proj.branch(far)) == "a.txt\n"
+    back = build_apart("--base", old)  # a fork far behind the moved base: its delta says so
+    assert git(proj.root, "diff", "--name-only", old, proj.branch(back)) == "a.txt\n"

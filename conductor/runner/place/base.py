@@ -5,7 +5,13 @@ It is made once, at the commit of the first plan that needs it, with the git CLI
 file of its own — not a registered worktree, so `git worktree list` stays the user's: `read-tree
 -u --reset` checks the files out exactly as a worktree would get them (filters, .gitattributes),
 and its index, whose stat data matches the files as an overlay shows them, is the start of
-every layered fork's index. Nothing writes to it afterwards: forks see it through their layers.
+every layered fork's index. Forks see it through their layers and never write to it.
+
+A process whose forks use it holds it (a shared lock, until the process ends). When a new fork's
+tip is MOVES_AFTER paths or more away from it and no process holds it, it moves to that tip
+(`read-tree -m -u`: O(the difference)), so that the deltas of the forks made after stay small
+as the repository's history grows; a fork made before rebuilds its delta against it when next
+used (layered.py).
 """
 
 from __future__ import annotations
@@ -14,14 +20,22 @@ import contextlib
 import fcntl
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from conductor.gitcli import git
 
 BASE = "base"
 COMMIT = "commit"  # beside the files: the commit they are
+USERS = "base.users"  # beside it: held shared by each process whose forks use it
+MOVES_AFTER = 100
+"""How many paths from a new fork's tip the base moves there (when no process holds it)."""
+
+_held: dict[Path, IO[str]] = {}
+_holding = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -83,3 +97,39 @@ def ensure(private: Path, *, repo_root: Path, git_dir: Path, commit: str) -> Bas
         shutil.rmtree(private / BASE, ignore_errors=True)  # one a crash left half made
         os.replace(making, private / BASE)
         return Base(private / BASE)
+
+
+def hold(private: Path) -> None:
+    """Hold the base for this process (shared; until it ends): no other process moves it while
+    this one's forks mount it."""
+    with _holding:
+        if private not in _held:
+            handle = (private / USERS).open("a")
+            fcntl.flock(handle, fcntl.LOCK_SH)
+            _held[private] = handle
+
+
+def move(private: Path, *, repo_root: Path, git_dir: Path, commit: str) -> Base | None:
+    """Move the base to `commit` if no process holds it (this one included) — O(the difference)
+    — and hold it then; None when it is in use."""
+    with _holding:
+        found = find(private)
+        if private in _held or found is None:
+            return None
+        handle = (private / USERS).open("a")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            return None
+        try:
+            env = {"GIT_DIR": str(git_dir), "GIT_INDEX_FILE": str(found.index)}
+            work = ["-c", "core.splitIndex=false", "--work-tree", str(found.files)]
+            git([*work, "read-tree", "-m", "-u", found.commit, commit], cwd=repo_root, env=env)
+            git([*work, "update-index", "-q", "--refresh"], cwd=repo_root, env=env)
+            (found.root / f"{COMMIT}.new").write_text(commit + "\n", encoding="ascii")
+            os.replace(found.root / f"{COMMIT}.new", found.root / COMMIT)
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_SH)  # held from now on, as hold() would
+            _held[private] = handle
+        return Base(found.root)

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import stat
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -30,6 +28,7 @@ from conductor.ledger.store import Ledger
 from conductor.ledger.tree import Entry
 from conductor.policy.effective import EffectivePolicy
 from conductor.runner.place import base, detection, workspace
+from conductor.runner.place.layerparts import LayerIgnored, LayerSpot
 from conductor.runner.place.workspace import Prepared
 from conductor.sandbox import overlay
 from conductor.sandbox.confinement import Confinement
@@ -85,16 +84,19 @@ class Layered:
     def exists(self) -> bool:
         return (self.home / "tip").is_file() and base.find(self.private) is not None
 
-    def _tip(self) -> str:
+    def tip(self) -> str:
+        """The commit the delta is: the fork tip its files show."""
         return (self.home / "tip").read_text(encoding="ascii").strip()
 
     def create(self, branch: str) -> bool:
-        if self.exists():
-            return False
         tip = self.ledger.points_at(branch)
         if tip is None:
             raise ConductorError(f"the fork branch {branch} is missing")
-        found = base.ensure(self.private, repo_root=self.repo_root, git_dir=self.ledger.git_dir, commit=tip)
+        found = self._base(tip)
+        if self.exists():
+            if self._basis() != found.commit:  # the base moved since: the same files, from it
+                self._build(found, self.tip())
+            return False
         shutil.rmtree(self.home, ignore_errors=True)
         self.admin.mkdir(parents=True)
         (self.admin / "HEAD").write_text(f"ref: {branch}\n", encoding="utf-8")
@@ -104,6 +106,26 @@ class Layered:
         self.path.mkdir(parents=True, exist_ok=True)  # where its processes start, seeing the layers
         return True
 
+    def _base(self, tip: str) -> base.Base:
+        """The base checkout, made or moved to `tip` when it is far from it, and held."""
+        git_dir = self.ledger.git_dir
+        found = base.ensure(self.private, repo_root=self.repo_root, git_dir=git_dir, commit=tip)
+        if found.commit != tip:
+            far = len(self.ledger.changed_paths(self.ledger.tree_of(found.commit), self.ledger.tree_of(tip)))
+            if far >= base.MOVES_AFTER:
+                found = (
+                    base.move(self.private, repo_root=self.repo_root, git_dir=git_dir, commit=tip) or found
+                )
+        base.hold(self.private)
+        return found
+
+    def _basis(self) -> str:
+        """The base commit the delta was made from."""
+        try:
+            return (self.home / "basis").read_text(encoding="ascii").strip()
+        except OSError:
+            return ""
+
     def _build(self, found: base.Base, tip: str) -> None:
         """The delta and the index for `tip`, from the base: O(the difference)."""
         shutil.rmtree(self.delta, ignore_errors=True)
@@ -112,6 +134,7 @@ class Layered:
         self._apply(tip, changed)
         self._whole_index(found, tip, changed)
         (self.home / "tip").write_text(tip + "\n", encoding="ascii")
+        (self.home / "basis").write_text(found.commit + "\n", encoding="ascii")
 
     def _whole_index(self, found: base.Base, tip: str, changed: Sequence[str]) -> None:
         """The index of `tip`: the base's, with the entries of the difference set (the base's
@@ -134,7 +157,7 @@ class Layered:
             return
         making = self.admin / f"index.sync-{os.getpid()}"
         shutil.copyfile(self.admin / "index", making)
-        self._index(making, self._tip(), sorted(set(paths)))
+        self._index(making, self.tip(), sorted(set(paths)))
         os.replace(making, self.admin / "index")
         (self.admin / PENDING).unlink()
 
@@ -173,7 +196,7 @@ class Layered:
         """Back to the fork tip: the attempt's upper directory goes (O(what it wrote)), and the
         delta is made again if the branch moved without it (a crash between the two)."""
         tip, found = self.ledger.points_at(self.branch), base.find(self.private)
-        if tip is not None and found is not None and tip != self._tip():
+        if tip is not None and found is not None and tip != self.tip():
             self._build(found, tip)
         self._reset_attempt()
 
@@ -181,7 +204,7 @@ class Layered:
         """The index of the tip the delta is, again (O(the difference))."""
         found = base.find(self.private)
         if found is not None:
-            tip = self._tip()
+            tip = self.tip()
             self._whole_index(
                 found,
                 tip,
@@ -229,7 +252,7 @@ class Layered:
         """Everything the attempt's upper directory holds (O(what it wrote)): files, links,
         whiteouts, and the directories that are new or replace the tip's whole."""
         out: set[str] = set()
-        tip = self._tip()
+        tip = self.tip()
         for dirpath, dirnames, filenames in os.walk(self.attempt):
             folder = Path(dirpath).relative_to(self.attempt).as_posix()
             prefix = "" if folder == "." else folder + "/"
@@ -264,7 +287,7 @@ class Layered:
                     present.add(rel)
             else:
                 present.add(rel)
-        ignored = _Ignored(self, parent)
+        ignored = LayerIgnored(self, parent)
         snap = detection.read_changes(
             upper,
             ledger,
@@ -284,27 +307,9 @@ class Layered:
                 _deleted(ledger, parent, rel, snap)
         return snap
 
-    def resolved(self, rel: str, parent: str) -> bytes | None:
-        """The content of file `rel` as the attempt sees it (its upper directory over the tip)."""
-        parts, upper = rel.split("/"), self.attempt
-        for depth in range(1, len(parts)):
-            here = upper / "/".join(parts[:depth])
-            if os.path.lexists(here) and not (here.is_dir() and not here.is_symlink()):
-                return None  # a folder above it deleted, or replaced by a file
-            if overlay.is_opaque(here):
-                break  # nothing of the tip shows below it
-        else:
-            if not os.path.lexists(upper / rel):
-                kind, entry = self.ledger.entry(parent, rel)
-                return entry[1] if kind == "blob" and entry is not None and entry[0] != 0o120000 else None
-        full = upper / rel
-        if os.path.lexists(full) and stat.S_ISREG(os.lstat(full).st_mode):
-            return full.read_bytes()
-        return None
-
     def restore(self, files: Mapping[str, Entry | None]) -> None:
         """Write `files` into the attempt's upper directory (None: a whiteout where the tip has one)."""
-        tip = self._tip()
+        tip = self.tip()
         for rel, entry in files.items():
             target = self.attempt / rel
             _clear(target)
@@ -328,73 +333,7 @@ class Layered:
         if found is None or confinement.layers is None:
             return None
         setup = replace(confinement, layers=overlay.Layers((self.delta, found.files), self.prepared))
-        return workspace.prepare(_Spot(self), self.path, self.repo_root, policy, setup, timeout)
-
-
-class _Spot:
-    """A layered worktree prepared in its workspace layer (workspace.Spot)."""
-
-    def __init__(self, layered: Layered) -> None:
-        self.layered = layered
-
-    def marker(self) -> Path:
-        return self.layered.admin / workspace.MARKER
-
-    def read(self, name: str) -> bytes | None:
-        return self.layered.resolved(name, self.layered._tip())
-
-    def holds(self, name: str) -> bool:
-        here = self.layered.prepared / name
-        return os.path.lexists(here) or self.layered.ledger.find(self.layered._tip(), name).kind != "none"
-
-    def place(self, name: str) -> Path:
-        return self.layered.prepared / name
-
-    def extra(self) -> set[str]:
-        """Everything in the layer: new folders whole (`venv/`), files in the tip's folders."""
-        out: set[str] = set()
-        tip, ledger = self.layered._tip(), self.layered.ledger
-        for dirpath, dirnames, filenames in os.walk(self.layered.prepared):
-            folder = Path(dirpath).relative_to(self.layered.prepared).as_posix()
-            prefix = "" if folder == "." else folder + "/"
-            out.update(prefix + name for name in filenames if not overlay.is_whiteout(Path(dirpath) / name))
-            for name in list(dirnames):
-                if ledger.find(tip, prefix + name).kind != "tree":
-                    out.add(prefix + name + "/")
-                    dirnames.remove(name)
-        return out
-
-
-class _Ignored:
-    """.gitignore for a layered attempt's new files: git's own check, run on a tree of just the
-    .gitignore files along their paths, each as the attempt sees it."""
-
-    def __init__(self, layered: Layered, parent: str) -> None:
-        self.layered = layered
-        self.parent = parent
-
-    def __call__(self, paths: list[str]) -> list[str]:
-        if not paths:
-            return []
-        folders = {"/".join(p.split("/")[:depth]) for p in paths for depth in range(p.count("/") + 1)}
-        with tempfile.TemporaryDirectory(prefix="ignore-", dir=self.layered.home) as made:
-            root = Path(made)
-            for folder in sorted(folders):
-                rel = f"{folder}/.gitignore" if folder else ".gitignore"
-                content = self.layered.resolved(rel, self.parent)
-                if content is not None:
-                    (root / rel).parent.mkdir(parents=True, exist_ok=True)
-                    (root / rel).write_bytes(content)
-            try:
-                out = git(
-                    ["check-ignore", "--no-index", "-z", "--stdin"],
-                    cwd=root,
-                    env={"GIT_DIR": str(self.layered.ledger.git_dir), "GIT_WORK_TREE": str(root)},
-                    stdin="\0".join(paths).encode("utf-8", "surrogateescape"),
-                )
-            except ConductorError:  # exit 1: nothing is ignored
-                return []
-        return [p for p in out.decode("utf-8", "surrogateescape").split("\0") if p]
+        return workspace.prepare(LayerSpot(self), self.path, self.repo_root, policy, setup, timeout)
 
 
 def _deleted(ledger: Ledger, parent: str, rel: str, snap: detection.ChangedFiles) -> None:
