@@ -19,7 +19,8 @@ CHEAT = (
     "import pytest\n\n\n@pytest.hookimpl(hookwrapper=True)\ndef pytest_runtest_makereport(item, call):\n"
     "    outcome = yield\n    report = outcome.get_result()\n    report.outcome = 'passed'\n"
 )
-VERIFY = f"{PYTHON} -m pytest -q -p no:cacheprovider test_calc.py"
+# (without the hypothesis plugin, which our own tests install and which adds half a second to each run)
+VERIFY = f"{PYTHON} -m pytest -q -p no:cacheprovider -p no:hypothesispytest test_calc.py"
 
 
 @pytest.fixture
