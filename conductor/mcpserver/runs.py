@@ -3,7 +3,8 @@
 killed never takes the server with it), says every line the command says on stderr as an MCP
 progress notification, and gives what the command prints, under its published schema. The
 server goes on answering meanwhile: the agent doing the plan's steps claims and submits them
-through the same server while its build runs.
+through the same server while its build runs. A call the client cancels interrupts its command
+as Ctrl-C does: the plan halts, to be resumed.
 
 What a client may start is bounded: a plan file inside the repository, an executor that runs no
 command line of the client's (mcp, handoff, llm, or a known agent by name).
@@ -12,9 +13,11 @@ command line of the client's (mcp, handoff, llm, or a known agent by name).
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +30,7 @@ EXECUTORS = ("mcp", "handoff", "llm", "agent")
 """The executors a client may choose: none of them runs a command line the client wrote."""
 LINE_MOST = 2000  # characters of one progress message
 OUTPUT_MOST = 64 * 1024 * 1024  # bytes of a command's JSON document
+STOP_POLL_SECONDS = 0.5  # how soon a cancelled call's command is interrupted
 
 
 def run_command(args: Arguments, command: list[str]) -> Any:
@@ -44,6 +48,7 @@ def run_command(args: Arguments, command: list[str]) -> Any:
             errors="replace",
         )
         assert proc.stderr is not None
+        threading.Thread(target=_interrupt_on, args=(args.stop, proc), daemon=True).start()
         for line in proc.stderr:
             if line.strip():
                 args.progress(line.rstrip()[:LINE_MOST])
@@ -60,6 +65,16 @@ def run_command(args: Arguments, command: list[str]) -> Any:
         error = said["error"]
         raise ConductorError(str(error.get("message")), hint=error.get("hint"))
     return said
+
+
+def _interrupt_on(stop: threading.Event, proc: subprocess.Popen[str]) -> None:
+    """Interrupt the command (as Ctrl-C does: the plan halts, to be resumed) once `stop` is set
+    — the client cancelled the call — unless it has ended by then."""
+    while not stop.wait(STOP_POLL_SECONDS):
+        if proc.poll() is not None:
+            return
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
 
 
 def plan_file(args: Arguments, root: Path) -> list[str]:

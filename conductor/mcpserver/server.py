@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import sys
+import threading
 from typing import IO, Any, cast
 
 import anyio
@@ -60,12 +61,21 @@ def build(tools: list[Tool] | None = None) -> Server[Any]:
             return _error(Failure(f"no tool {params.name!r}", f"the tools: {', '.join(table)}", []))
         said = 0
 
+        stop = threading.Event()
+
         def progress(message: str) -> None:  # from the tool's thread
             nonlocal said
             said += 1
-            anyio.from_thread.run(ctx.session.report_progress, said, None, message)
+            if not stop.is_set():  # a cancelled call has nobody to tell
+                anyio.from_thread.run(ctx.session.report_progress, said, None, message)
 
-        outcome = await anyio.to_thread.run_sync(call, tool, params.arguments, progress)
+        try:
+            outcome = await anyio.to_thread.run_sync(
+                call, tool, params.arguments, progress, stop, abandon_on_cancel=True
+            )
+        except anyio.get_cancelled_exc_class():
+            stop.set()  # the client cancelled: a long run is stopped as Ctrl-C stops it
+            raise
         if isinstance(outcome, Failure):
             return _error(outcome)
         text = json.dumps(outcome, ensure_ascii=False, indent=2)

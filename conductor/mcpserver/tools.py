@@ -10,6 +10,7 @@ Cheap to import (no SDK, no pydantic): server.py turns these into the SDK's type
 from __future__ import annotations
 
 import copy
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -52,12 +53,16 @@ class Failure:
 
 
 def call(
-    tool: Tool, raw: Mapping[str, Any] | None, progress: Progress = lambda message: None
+    tool: Tool,
+    raw: Mapping[str, Any] | None,
+    progress: Progress = lambda message: None,
+    stop: threading.Event | None = None,
 ) -> Any | Failure:
     """Run `tool` on a client's arguments: its result, or the Failure to report. A long tool
-    says how it goes through `progress` (MCP progress notifications, when the client asked)."""
+    says how it goes through `progress` (MCP progress notifications, when the client asked) and
+    gives up when `stop` is set (the client cancelled the call)."""
     try:
-        return tool.run(Arguments(tool, dict(raw or {}), progress))
+        return tool.run(Arguments(tool, dict(raw or {}), progress, stop))
     except ConductorError as exc:
         problems = list(getattr(exc, "problems", None) or [exc.message])
         return Failure(exc.message, exc.hint, problems)
@@ -67,7 +72,13 @@ class Arguments:
     """A tool's arguments, read as its input schema says: unknown keys are refused, each value
     is checked for its type and length as it is read."""
 
-    def __init__(self, tool: Tool, values: dict[str, Any], progress: Progress = lambda message: None) -> None:
+    def __init__(
+        self,
+        tool: Tool,
+        values: dict[str, Any],
+        progress: Progress = lambda message: None,
+        stop: threading.Event | None = None,
+    ) -> None:
         known = set(tool.input_schema.get("properties", {}))
         unknown = sorted(str(key)[:MAX_NAME] for key in values if key not in known)
         if unknown:
@@ -76,6 +87,7 @@ class Arguments:
                 hint=f"{tool.name} takes {', '.join(sorted(known)) or 'no arguments'}",
             )
         self.tool, self.values, self.progress = tool.name, values, progress
+        self.stop = stop or threading.Event()
 
     def text(self, key: str, *, limit: int = MAX_NAME) -> str:
         value = self.values.get(key)

@@ -13,6 +13,7 @@ import subprocess
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +92,11 @@ async def by_mcp(connect: Callable[[], Any], proc: subprocess.Popen[str]) -> lis
     return told
 
 
+async def listed_tasks(project: Path) -> list[dict[str, Any]]:
+    async with stdio(project)() as client:
+        return (await client.call_tool("list_tasks", {})).structured_content["tasks"]
+
+
 def stdio(project: Path) -> Callable[[], Any]:
     return lambda: Client(StdioServerParameters(command=conductor_bin(), args=["mcp"], cwd=str(project)))
 
@@ -165,3 +171,35 @@ def test_an_sdk_client_does_a_whole_plan_as_a_file_agent_does(proj: Project, tra
     assert trail(proj, by_goal["by mcp"]) == trail(proj, by_goal["by files"])
     verified = run_process(conductor_bin(), "verify", by_goal["by mcp"], cwd=proj.root)
     assert verified.code == 0, verified.out + verified.err
+
+
+def test_a_build_the_client_cancels_is_interrupted_and_its_plan_halts(proj: Project) -> None:
+    """Over stdio, as an IDE cancels a call: the build's command is interrupted as Ctrl-C does."""
+    plan_file = proj.plan(STEPS)
+
+    async def session() -> list[str]:
+        said: list[str] = []
+        waits = anyio.Event()
+
+        async def progress(done: float, total: float | None, message: str | None) -> None:
+            said.append(message or "")
+            if "waiting for an MCP client" in (message or ""):
+                waits.set()
+
+        async with stdio(proj.root)() as client:
+            async with anyio.create_task_group() as group:
+                arguments = {"plan_file": plan_file, "executor": "mcp", "yes": True}
+                group.start_soon(partial(client.call_tool, "build", arguments, progress_callback=progress))
+                await waits.wait()
+                group.cancel_scope.cancel()
+            with anyio.fail_after(60):  # interrupted, the run ends long before its step's deadline
+                while (await client.call_tool("status", {})).structured_content["plans"][0][
+                    "state"
+                ] == "running":
+                    await anyio.sleep(0.1)
+        return said
+
+    said = anyio.run(session)
+    assert any("waiting for an MCP client" in line for line in said)
+    wait_until(lambda: proj.events()[-1].type.value == "fork.halted", what="the fork halted")
+    assert "step_001" in [t["step"] for t in anyio.run(listed_tasks, proj.root)]  # resumable: handed out
