@@ -7,6 +7,7 @@ reads the location of the global git config once), so no test sees the developer
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -233,13 +234,32 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     yield root
 
 
+_INITIALIZED: dict[str, Path] = {}
+"""The projects `project` made in this process: "project" as init leaves it, "proj" with files."""
+
+
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli) -> Iterator[Path]:
-    """A project made by `conductor init`, as the current directory."""
-    monkeypatch.chdir(tmp_path)
-    result = run_cli("init", "proj")
-    assert result.code == 0, result.err
+def project(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    run_cli,
+) -> Iterator[Path]:
+    """A project made by `conductor init` — with `proj`'s files committed when the test asks for
+    `proj` — as the current directory: made once per test process, and copied for each test."""
+    kind = "proj" if "proj" in request.fixturenames else "project"
+    if kind not in _INITIALIZED:
+        parent = tmp_path_factory.mktemp(kind)
+        monkeypatch.chdir(parent)
+        result = run_cli("init", "proj")
+        assert result.code == 0, result.err
+        if kind == "proj":
+            monkeypatch.chdir(parent / "proj")
+            _base_files(parent / "proj", run_cli)
+        _INITIALIZED[kind] = parent / "proj"
     root = tmp_path / "proj"
+    shutil.copytree(_INITIALIZED[kind], root, symlinks=True)
     monkeypatch.chdir(root)
     yield root
 
@@ -262,10 +282,8 @@ def assert_fsck_clean(repo: Path) -> None:
     assert problems == []
 
 
-def _base_files(project: Path, run_cli: Callable[..., Result]) -> Project:
-    """Commit a few files to work on to the `conductor init` project `project`."""
-    from tests.scenario import Project
-
+def _base_files(project: Path, run_cli: Callable[..., Result]) -> None:
+    """Commit a few files to work on to the `conductor init` project `project` (the current directory)."""
     (project / "app.py").write_text("print('app')\n")
     (project / "poetry.lock").write_text("locked\n")
     (project / "migrations").mkdir()
@@ -274,15 +292,17 @@ def _base_files(project: Path, run_cli: Callable[..., Result]) -> Project:
     assert run_cli("init").code == 0
     git(project, "add", "-A")
     git(project, "commit", "-q", "-m", "base files")
-    scripts = project.parent / "scripts"
-    scripts.mkdir()
-    return Project(project, scripts)
 
 
 @pytest.fixture
-def proj(project: Path, run_cli) -> Project:
-    """A `conductor init` project with a few committed files to work on."""
-    return _base_files(project, run_cli)
+def proj(project: Path) -> Project:
+    """A `conductor init` project with a few committed files to work on (see `project`), and a
+    directory beside it for agent scripts."""
+    from tests.scenario import Project
+
+    scripts = project.parent / "scripts"
+    scripts.mkdir()
+    return Project(project, scripts)
 
 
 _TEMPLATES: dict[str, Project] = {}
@@ -296,7 +316,7 @@ def prebuilt(
     """`prebuilt(name, make)`: a copy of the project `make` built from a `proj` of its own, made
     once per test process and copied (repository, scripts and fork worktrees) to tmp_path/NAME
     for each test, as the current directory — for tests that start from the same built plan."""
-    from tests.scenario import copy_project
+    from tests.scenario import Project, copy_project
 
     def get(name: str, make: Callable[[Project], None]) -> Project:
         if name not in _TEMPLATES:
@@ -304,7 +324,9 @@ def prebuilt(
             monkeypatch.chdir(parent)
             assert run_cli("init", "proj").code == 0
             monkeypatch.chdir(parent / "proj")
-            template = _base_files(parent / "proj", run_cli)
+            _base_files(parent / "proj", run_cli)
+            template = Project(parent / "proj", parent / "scripts")
+            template.scripts.mkdir()
             make(template)
             _TEMPLATES[name] = template
         copy = copy_project(_TEMPLATES[name], tmp_path / name)
