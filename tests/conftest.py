@@ -306,7 +306,7 @@ def proj(project: Path) -> Project:
 
 
 _TEMPLATES: dict[str, Project] = {}
-"""The projects `prebuilt` made in this process, by name."""
+"""The projects `prebuilt` made in this process, by module and name."""
 
 
 @pytest.fixture
@@ -319,7 +319,8 @@ def prebuilt(
     from tests.scenario import Project, copy_project
 
     def get(name: str, make: Callable[[Project], None]) -> Project:
-        if name not in _TEMPLATES:
+        key = f"{make.__module__}:{name}"  # a name is one module's
+        if key not in _TEMPLATES:
             parent = tmp_path_factory.mktemp(f"prebuilt-{name}")
             monkeypatch.chdir(parent)
             assert run_cli("init", "proj").code == 0
@@ -328,8 +329,8 @@ def prebuilt(
             template = Project(parent / "proj", parent / "scripts")
             template.scripts.mkdir()
             make(template)
-            _TEMPLATES[name] = template
-        copy = copy_project(_TEMPLATES[name], tmp_path / name)
+            _TEMPLATES[key] = template
+        copy = copy_project(_TEMPLATES[key], tmp_path / name)
         monkeypatch.chdir(copy.root)
         return copy
 

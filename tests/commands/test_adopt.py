@@ -25,6 +25,30 @@ def built(proj: Project, run_cli) -> str:
     return proj.only_plan()
 
 
+@pytest.fixture
+def hello(prebuilt, run_cli) -> tuple[Project, str]:
+    """A copy of a project where `built` ran (once per test process), and its plan."""
+
+    def make(template: Project) -> None:
+        built(template, run_cli)
+
+    proj = prebuilt("built", make)
+    return proj, proj.only_plan()
+
+
+@pytest.fixture
+def hooked(prebuilt, run_cli) -> tuple[Project, str]:
+    """A copy of a project where Conductor's hooks were installed and then `built` ran (once per
+    test process), and its plan."""
+
+    def make(template: Project) -> None:
+        assert run_cli("hooks", "install").code == 0
+        built(template, run_cli)
+
+    proj = prebuilt("hooked", make)
+    return proj, proj.only_plan()
+
+
 def head_branch(proj: Project) -> str:
     return git(proj.root, "symbolic-ref", "--short", "HEAD").strip()
 
@@ -44,9 +68,11 @@ def trailers(proj: Project, commit: str) -> list[tuple[str, str]]:
     return [tuple(line.split(": ", 1)) for line in parsed.splitlines()]  # type: ignore[misc]
 
 
-def test_a_fork_is_fast_forwarded_into_the_branch_the_plan_started_from(proj: Project, run_cli) -> None:
+def test_a_fork_is_fast_forwarded_into_the_branch_the_plan_started_from(
+    hello: tuple[Project, str], run_cli
+) -> None:
+    proj, plan = hello
     main = head_branch(proj)
-    plan = built(proj, run_cli)
     assert json.loads(proj.ledger().tip(refs.plan_log(plan)).read_text("plan.json"))["branch"] == main
     before = tip(proj, main)
     result = run_cli("adopt", plan, "--json")
@@ -67,10 +93,9 @@ def test_a_fork_is_fast_forwarded_into_the_branch_the_plan_started_from(proj: Pr
     assert again.code == 0 and "nothing to adopt" in again.out and "adopting" in again.err
 
 
-def test_a_branch_that_moved_on_is_merged_not_fast_forwarded(proj: Project, run_cli) -> None:
-    assert run_cli("hooks", "install").code == 0
+def test_a_branch_that_moved_on_is_merged_not_fast_forwarded(hooked: tuple[Project, str], run_cli) -> None:
+    proj, plan = hooked
     main = head_branch(proj)
-    plan = built(proj, run_cli)
     (proj.root / "other.py").write_text("x = 1\n")
     git(proj.root, "add", "other.py")
     git(proj.root, "commit", "-q", "-m", "meanwhile")
@@ -92,10 +117,11 @@ def test_a_branch_that_moved_on_is_merged_not_fast_forwarded(proj: Project, run_
     assert adopted_events(proj, plan)[0]["strategy"] == "merge"
 
 
-def test_a_squash_is_one_commit_that_lists_each_step_and_its_provenance(proj: Project, run_cli) -> None:
-    assert run_cli("hooks", "install").code == 0
+def test_a_squash_is_one_commit_that_lists_each_step_and_its_provenance(
+    hooked: tuple[Project, str], run_cli
+) -> None:
+    proj, plan = hooked
     main = head_branch(proj)
-    plan = built(proj, run_cli)
     before = tip(proj, main)
     result = run_cli("adopt", plan, "--squash", "--json")
     assert result.code == 0, result.err
@@ -116,9 +142,9 @@ def test_a_squash_is_one_commit_that_lists_each_step_and_its_provenance(proj: Pr
     assert run_cli("verify", plan).code == 0  # the fork's records still verify
 
 
-def test_a_branch_that_is_not_checked_out_is_moved_directly(proj: Project, run_cli) -> None:
+def test_a_branch_that_is_not_checked_out_is_moved_directly(hello: tuple[Project, str], run_cli) -> None:
+    proj, plan = hello
     main = head_branch(proj)
-    plan = built(proj, run_cli)
     git(proj.root, "branch", "release", f"{proj.branch(plan)}~2")
     before, checkout = tip(proj, "release"), tip(proj, main)
     result = run_cli("adopt", plan, "--into", "release", "--squash")
@@ -137,11 +163,10 @@ def test_a_branch_that_is_not_checked_out_is_moved_directly(proj: Project, run_c
 
 @pytest.mark.parametrize("into", [None, "release"])
 def test_the_guard_refuses_a_squash_that_touches_a_protected_file(
-    proj: Project, run_cli, into: str | None
+    hooked: tuple[Project, str], run_cli, into: str | None
 ) -> None:
-    assert run_cli("hooks", "install").code == 0
+    proj, plan = hooked
     main = head_branch(proj)
-    plan = built(proj, run_cli)
     git(proj.root, "branch", "release", main)
     policy = proj.root / ".conductor" / "policy.yaml"
     policy.write_text(policy.read_text().replace("    - '*.lock'\n", "    - '*.lock'\n    - 'hello.py'\n"))
@@ -179,9 +204,11 @@ def test_prune_deletes_the_other_forks_branches_and_keeps_their_logs(proj: Proje
     assert adopted_events(proj, plan)[0]["pruned"] == [f"conductor/{plan}/{other}"]
 
 
-def test_a_plan_without_a_recorded_branch_goes_into_the_current_one(proj: Project, run_cli) -> None:
+def test_a_plan_without_a_recorded_branch_goes_into_the_current_one(
+    hello: tuple[Project, str], run_cli
+) -> None:
+    proj, plan = hello
     main = head_branch(proj)
-    plan = built(proj, run_cli)
 
     def older(data: bytes) -> bytes:
         record = json.loads(data)
@@ -195,10 +222,10 @@ def test_a_plan_without_a_recorded_branch_goes_into_the_current_one(proj: Projec
     assert tip(proj, main) == tip(proj, proj.branch(plan))
 
 
-def test_errors_are_named_with_a_hint(proj: Project, run_cli) -> None:
+def test_errors_are_named_with_a_hint(hello: tuple[Project, str], run_cli) -> None:
+    proj, plan = hello
     missing = run_cli("adopt", "no-such-plan")
     assert missing.code == 1 and "no plan 'no-such-plan'" in missing.err
-    plan = built(proj, run_cli)
     no_fork = run_cli("adopt", f"{plan}/nope")
     assert no_fork.code == 1 and "has no fork 'nope'" in no_fork.err and "its forks: main" in no_fork.err
     no_branch = run_cli("adopt", plan, "--into", "nowhere")
@@ -235,10 +262,11 @@ def test_the_help_names_the_strategies(run_cli) -> None:
     assert "--ff" in result.out and "--merge" in result.out and "--squash" in result.out
 
 
-def test_a_commit_written_into_the_fork_by_hand_meets_the_guard_on_a_merge(proj: Project, run_cli) -> None:
-    assert run_cli("hooks", "install").code == 0
+def test_a_commit_written_into_the_fork_by_hand_meets_the_guard_on_a_merge(
+    hooked: tuple[Project, str], run_cli
+) -> None:
+    proj, plan = hooked
     main = head_branch(proj)
-    plan = built(proj, run_cli)
     fork_tree = proj.worktree(plan)
     (fork_tree / "poetry.lock").write_text("changed by hand\n")  # '*.lock' is protected
     git(fork_tree, "commit", "-q", "--no-verify", "-am", "a hand-made change")
@@ -252,9 +280,9 @@ def test_a_commit_written_into_the_fork_by_hand_meets_the_guard_on_a_merge(proj:
     assert not (proj.root / ".git" / "MERGE_HEAD").exists()
 
 
-def test_a_conflict_is_left_to_the_person(proj: Project, run_cli) -> None:
+def test_a_conflict_is_left_to_the_person(hello: tuple[Project, str], run_cli) -> None:
+    proj, plan = hello
     main = head_branch(proj)
-    plan = built(proj, run_cli)
     (proj.root / "hello.py").write_text("def hello():\n    return 'hello'\n")
     git(proj.root, "add", "hello.py")
     git(proj.root, "commit", "-q", "-m", "my own hello")
