@@ -87,6 +87,9 @@ def test_readme_quick_start_has_exactly_two_commands() -> None:
     assert "pytest" in commands[1]
     ci = (ROOT / ".ci" / "run").read_text()
     assert "# run the tests" in ci and "# run the tests" in block
+    # the fast tier is a session of its own, first, so CI's log says what it took
+    sessions = [part.strip() for part in commands[1].split("&&") if "pytest" in part]
+    assert [s.rpartition(" -m ")[2] for s in sessions] == ['"not slow"', "slow"]
 
 
 def test_the_distribution_is_git_conductor_and_the_command_conductor(wheel: Path) -> None:
