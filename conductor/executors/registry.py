@@ -57,6 +57,9 @@ class Kind:
     capabilities: Capabilities
     describe: Callable[[dict[str, Any]], str]  # its recorded settings, as a person names them
     implied_by: str = ""  # the option that chooses it without --executor
+    answered_by: str = ""
+    """For an executor that hands out files: whom to start when nobody answered a task in time
+    ({protocol} is the mailbox's PROTOCOL.md)."""
 
 
 def _agent_words(settings: dict[str, Any]) -> str:
@@ -77,12 +80,15 @@ KINDS: dict[str, Kind] = {
             "an external agent through the mailbox",
             Capabilities(starts_process=False, hands_out_files=True, sandboxed=False, uses_model=False),
             lambda settings: "handoff",
+            answered_by="an agent that follows {protocol}",
         ),
         Kind(
             "mcp",
             "an IDE agent or MCP client through `conductor mcp`",
             Capabilities(starts_process=False, hands_out_files=True, sandboxed=False, uses_model=False),
             lambda settings: "mcp",
+            answered_by="an MCP client connected to `conductor mcp` (docs/mcp.md), or an agent that follows"
+            " {protocol}",
         ),
         Kind(
             "command",

@@ -144,6 +144,19 @@ def test_nobody_claims_the_task_before_the_timeout(proj: Project) -> None:
 
 
 @pytest.mark.slow  # waits out a deadline
+def test_an_mcp_task_nobody_answers_says_to_connect_an_mcp_client(proj: Project) -> None:
+    plan = proj.plan([{**STEP, "timeout_seconds": 2}], policy={"behavior": {"max_attempts": 1}})
+    proc = start(proj, "build", "--plan", plan, "--executor", "mcp", "--yes")
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    protocol = proj.root / ".conductor" / "handoff" / "PROTOCOL.md"
+    assert (
+        "so the fork fails: start an MCP client connected to `conductor mcp` (docs/mcp.md), or an agent"
+        f" that follows {protocol} and run the plan again"
+    ) in err
+
+
+@pytest.mark.slow  # waits out a deadline
 def test_a_late_result_for_an_old_attempt_is_refused(proj: Project) -> None:
     plan = proj.plan([{**STEP, "timeout_seconds": 2}])
     proc = start(proj, "build", "--plan", plan, "--executor", "handoff", "--yes")

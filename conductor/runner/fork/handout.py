@@ -12,6 +12,7 @@ from conductor.engine.confidence import Assessment, Gate, approval_gate, assess,
 from conductor.engine.failures import FailureKind, describe
 from conductor.engine.state import Phase
 from conductor.executors.base import Assignment, Outcome
+from conductor.executors.registry import KINDS
 from conductor.llm.caller import Exchange
 from conductor.mailbox import PROTOCOL_FILE, Found
 from conductor.models.event import EventType
@@ -374,7 +375,7 @@ def _deadline_passed(fork: Fork, step: str, task: TaskFile) -> str:
     """What happened when nobody handed in a result, what happens next and what to do."""
     st = fork.state.step(step)
     result = fork.mailbox.path(COMPLETED, step, RESULT)
-    protocol = fork.mailbox.handoff / PROTOCOL_FILE
+    agent = KINDS[fork.executor.name].answered_by.format(protocol=fork.mailbox.handoff / PROTOCOL_FILE)
     who = (
         "the agent that claimed it wrote no" if st.phase is Phase.CLAIMED else "no agent claimed it or wrote"
     )
@@ -384,10 +385,10 @@ def _deadline_passed(fork: Fork, step: str, task: TaskFile) -> str:
     )
     limit = fork.policy(step).max_attempts
     if st.counted_failures + 1 < limit:
-        following = f"start an agent that follows {protocol}"
+        following = f"start {agent}"
         return f"{happened}. Attempt {task.attempt + 1} is handed out next: {following}"
     return (
         f"{happened}. That was the last attempt (behavior.max_attempts={limit}), so the fork fails:"
-        f" start an agent that follows {protocol} and run the plan again, or give the step a longer"
+        f" start {agent} and run the plan again, or give the step a longer"
         " timeout_seconds"
     )
