@@ -215,3 +215,13 @@ def test_a_plan_run_with_the_handoff_executor_is_served_over_mcp_too(proj: Proje
     assert [e.type.value for e in proj.events()] == FILE_AGENTS_EVENTS
     claim = next(e for e in proj.events() if e.type.value == "task.claimed")
     assert claim.data["worker"] == {"executor": "handoff"}
+
+
+def test_the_mailbox_protocol_names_each_handoff_tool_an_mcp_agent_can_use_instead() -> None:
+    from conductor import resources
+    from conductor.mcpserver import handoff
+
+    protocol = resources.text("templates/PROTOCOL.md")
+    names = [tool.name for tool in handoff.tools()]
+    assert names and all(f"`{name}`" in protocol for name in names), names
+    assert "`conductor mcp`" in protocol
