@@ -4,6 +4,8 @@ local fake Fulcio + Rekor, and `conductor verify` (and the real `sigstore` CLI) 
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from conductor.ledger import refs
+from conductor.provenance import signing
 from tests.conftest import conductor_bin, git, run_process
 from tests.fakesigstore import FakeSigstore
 from tests.provenance.tamper import flip, rewrite_tip
@@ -334,3 +337,49 @@ def test_verify_without_an_identity_says_so_once_without_the_librarys_warning(
     assert result.code == 0, result.out + result.err
     assert f"valid signature by {IDENTITY}; identity not checked" in result.out
     assert "unsafe" not in result.err and "no verification performed" not in result.err, result.err
+
+
+def test_a_run_with_no_ambient_credential_in_reach_never_imports_sigstore_to_look() -> None:
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from conductor.provenance import signing\n"
+        "signing.GCP_PRODUCT_FILE = Path('/nonexistent/product_name')\n"
+        "assert signing.find_identity() is None\n"
+        "assert 'sigstore.oidc' not in sys.modules, 'imported sigstore to find nothing'\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in (*signing.AMBIENT_ENV, signing.TOKEN_ENV)}
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_where_an_ambient_detector_would_look_sigstore_looks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(signing.TOKEN_ENV, raising=False)
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")  # without the token request variables: unusable
+    monkeypatch.delenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN", raising=False)
+    with pytest.raises(signing.SigningError, match="ambient credentials were found but not usable"):
+        signing.find_identity()
+
+
+def test_the_gate_knows_every_ambient_detector_sigstore_runs() -> None:
+    """An `id` release with a new detector (or a new variable to look for) fails here, so the
+    gate in front of it is widened rather than silently skipping it."""
+    import inspect
+
+    import id as oidc_id
+    from id._internal.oidc import ambient
+
+    detectors = set(re.findall(r"\bdetect_\w+", inspect.getsource(oidc_id.detect_credential)))
+    detectors.discard("detect_credential")
+    assert detectors == {
+        "detect_github",
+        "detect_gcp",
+        "detect_buildkite",
+        "detect_gitlab",
+        "detect_circleci",
+    }
+    sources = "".join(inspect.getsource(getattr(ambient, name)) for name in sorted(detectors))
+    gates = set(re.findall(r'if not os\.getenv\("(\w+)"\)', sources))
+    gates |= set(re.findall(r'os\.getenv\("(GOOGLE_\w+)"\)', sources))
+    assert gates == set(signing.AMBIENT_ENV), gates
+    assert str(signing.GCP_PRODUCT_FILE) == ambient._GCP_PRODUCT_NAME_FILE
