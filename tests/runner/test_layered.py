@@ -325,3 +325,39 @@ def test_the_base_moves_to_a_far_tip_when_no_process_holds_it(files: Project) ->
     assert git(proj.root, "diff", "--name-only", f"{proj.branch(far)}~1", proj.branch(far)) == "a.txt\n"
     back = build_apart("--base", old)  # a fork far behind the moved base: its delta says so
     assert git(proj.root, "diff", "--name-only", old, proj.branch(back)) == "a.txt\n"
+
+
+def test_a_layered_fork_resumed_with_an_ide_agent_gets_a_worktree_it_can_open(
+    files: Project, run_cli
+) -> None:
+    """An IDE agent works on the host, where layers are not mounted: a layered fork whose
+    executor becomes handoff gets a real git worktree at the fork's tip for the rest."""
+    from tests.runner.test_handoff import pending, report, start
+
+    proj = files
+    _layers(proj, "on")
+    proj.plan([{"title": "One", "instruction": "one"}, {"title": "Two", "instruction": "two"}])
+    script = {
+        "step_001": [{"write": {"out.txt": "one\n"}, "delete": ["gone.txt"]}],
+        "step_002": [{"exit": 127}],
+    }
+    first = build(run_cli, proj, "plan.yaml", proj.agent(script))
+    halted = proj.events()[-1]
+    assert first.code == 1 and halted.type.value == "fork.halted", first.err
+    assert halted.summary.startswith("Executor could not start")
+    plan = proj.only_plan()
+    assert not (proj.worktree(plan) / ".git").exists()  # it ran layered
+
+    proc = start(proj, "resume", plan, "--executor", "handoff", "--yes")
+    task = pending(proj, "step_002", attempt=2)
+    workspace = Path(task["workspace"])
+    assert (workspace / ".git").is_file() and (workspace / "out.txt").read_text() == "one\n"
+    assert not (workspace / "gone.txt").exists()  # step 1's deletion is in it too
+    (workspace / "two.txt").write_text("2\n")
+    report(proj, task, files_changed=["two.txt"])
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "a git worktree, not layers (workspace.layers: on): its executor is not a process" in err
+    shown = git(proj.root, "show", "--name-status", "--format=", proj.branch(plan))
+    assert shown.split() == ["A", "two.txt"]
+    assert git(proj.root, "show", f"{proj.branch(plan)}:out.txt") == "one\n"
