@@ -19,7 +19,7 @@ from conductor.ledger.store import Ledger
 from conductor.models.event import Event, EventType
 from conductor.models.forkrecord import ForkRecord
 from conductor.models.layout import FORK_FILE
-from conductor.runner.logs import records
+from conductor.runner.logs import forkstate, records
 from conductor.runner.logs.tipguard import ATTEMPTS, Moved, append_at, lost
 
 RUNNING = "running"
@@ -125,10 +125,5 @@ class ForkLog:
     def _read(self) -> ForkState:
         """The state from the tip, or, when the tip keeps none that can be trusted (a log
         written before it was kept, or by an older Conductor), folded from the events."""
-        tip = self.tip()
-        if tip is None:
-            return ForkState(self.plan, self.fork)
-        kept = records.read_state(tip, self.plan, self.fork)
-        if kept is not None:
-            return kept
-        return ForkState.replay(self.plan, self.fork, list(self.ledger.log(self.ref, newest_first=False)))
+        found = forkstate.read(self.ledger, self.plan, self.fork)
+        return found.state if found is not None else ForkState(self.plan, self.fork)
