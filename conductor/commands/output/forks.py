@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
+from conductor.commands.output.plans import decide
 from conductor.report import Report, table
-from conductor.runner.logs.approval import decide_options
 from conductor.runner.views.compare import table_rows
 
 if TYPE_CHECKING:
@@ -37,14 +37,8 @@ def summary_json(s: ForkSummary) -> c.ForkSummary:
 def decisions(plan: str, summaries: list[ForkSummary]) -> list[str]:
     """For each step waiting for approval: the command that decides it (naming the fork when
     the plan has several, where `--plan` alone does not say which)."""
-    lines = []
-    for s in summaries:
-        where = decide_options(plan, s.fork, several=len(summaries) > 1)
-        lines += [
-            f"Decide: conductor approve {step} {where}  (or: conductor reject {step} {where})"
-            for step in s.waiting
-        ]
-    return lines
+    several = len(summaries) > 1
+    return [decide(plan, s.fork, step, several=several) for s in summaries for step in s.waiting]
 
 
 def compared(summaries: list[ForkSummary]) -> str:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 from conductor.report import Report
+from conductor.runner.logs.approval import decide_options
 
 if TYPE_CHECKING:
     from conductor.commands.output import contract as c
@@ -76,6 +77,13 @@ def when(time: str) -> str:
     return f"{time[:10]} {time[11:19]}".strip()
 
 
+def decide(plan: str, fork: str, step: str, *, several: bool) -> str:
+    """The line that says how to decide a step waiting for approval (naming the fork when the
+    plan has `several`: --plan alone is refused there)."""
+    where = decide_options(plan, fork, several=several)
+    return f"Decide: conductor approve {step} {where}  (or: conductor reject {step} {where})"
+
+
 def run_json(run: PlanRun) -> c.PlanRun:
     return {
         "plan": run.plan,
@@ -107,11 +115,7 @@ def run_text(run: PlanRun) -> str:
             for step in fork.steps
             if step.state == "awaiting_approval"
         ]
-        for fork_id, step_id in waiting:
-            where = f"--plan {run.plan}" + (f" --fork {fork_id}" if several else "")
-            lines.append(
-                f"Decide: conductor approve {step_id} {where}  (or: conductor reject {step_id} {where})"
-            )
+        lines.extend(decide(run.plan, fork_id, step_id, several=several) for fork_id, step_id in waiting)
         if not waiting:
             lines.append(f"Continue with: conductor resume {run.plan}")
     pick = " --fork <fork>" if several else ""
