@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from typing import Any
 
 import pytest
 
-from conductor.llm.conventions import Convention, capped, directories, find, quoted
+from conductor.llm.conventions import READ_LIMIT, Convention, capped, directories, find, quoted
 from conductor.llm.fakemodel import request_text
-from conductor.policy.effective import ConventionRules
+from conductor.models.policy import PolicyFile
+from conductor.policy.effective import ConventionRules, EffectivePolicy, PolicyLayer
 from tests.conftest import git
 from tests.llm.test_llm_runs import edits, model, plan_reply, step  # noqa: F401 (a fixture)
 from tests.scenario import Project
@@ -119,6 +121,16 @@ def test_a_convention_file_is_quoted_line_by_line_so_it_cannot_end_the_quote() -
     assert quoted([], where="here") == ""
 
 
+def test_only_the_projects_policy_file_sets_the_conventions_a_plan_cannot() -> None:
+    project = PolicyLayer("project", PolicyFile.model_validate({}), trusted=True)
+    plan = PolicyLayer(
+        "plan", PolicyFile.model_validate({"conventions": {"enabled": False, "max_bytes": 1 << 30}})
+    )
+    assert EffectivePolicy.merge(project, plan).conventions == EffectivePolicy.defaults().conventions
+    with pytest.raises(ValueError, match=r"'src/AGENTS\.md' is not a file name"):
+        PolicyFile.model_validate({"conventions": {"files": ["src/AGENTS.md"]}})
+
+
 # Through the CLI, the real SDK and the schema-following stand-in model.
 
 
@@ -193,6 +205,39 @@ def test_a_repository_without_convention_files_gets_the_prompts_it_got_before(
     assert planned.endswith("- constraints:\n- Always include tests for new functions\n")
     assert "conventions" not in planned and "conventions" not in edit
     assert task_of(proj, data["plan"], data["forks"][0]["fork"])["context"]["conventions"] == []
+
+
+def test_a_symlink_or_an_oversized_file_is_passed_over_for_the_next_name_and_the_names_are_the_policys(
+    proj: Project, run_cli: Any, schema_model: Any
+) -> None:
+    """A symlink (to a file outside the repository) or a file over READ_LIMIT is not a convention
+    file: the planner and the step take the directory's next name; and the names looked for are
+    conventions.files', in its order."""
+    os.symlink("/etc/hostname", proj.root / "AGENTS.md")
+    commit(
+        proj,
+        {
+            "CLAUDE.md": ROOT_RULE,
+            "src/AGENTS.md": "x" * (READ_LIMIT + 1),
+            "src/GEMINI.md": SRC_RULE,
+            "docs/RULES.md": DOCS_RULE,
+        },
+    )
+    git(proj.root, "add", "AGENTS.md")
+    git(proj.root, "commit", "-qm", "a symlink")
+    fake = schema_model()
+    data = build(run_cli, "Create src/feature.py")
+    for prompt in (prompts(fake)[0], edit_prompt(fake)):
+        assert f"> {ROOT_RULE.strip()}" in prompt and f"> {SRC_RULE.strip()}" in prompt
+        assert "xxxx" not in prompt and "AGENTS.md (" not in prompt and DOCS_RULE.strip() not in prompt
+    task = task_of(proj, data["plan"], data["forks"][0]["fork"])
+    assert [c["path"] for c in task["context"]["conventions"]] == ["CLAUDE.md", "src/GEMINI.md"]
+    set_policy(proj, "\nconventions:\n  files: [RULES.md, CLAUDE.md]\n")
+    fake = schema_model()
+    build(run_cli, "Create docs/guide.md")
+    for prompt in (prompts(fake)[0], edit_prompt(fake)):
+        assert f"> {DOCS_RULE.strip()}" in prompt and f"> {ROOT_RULE.strip()}" in prompt
+        assert SRC_RULE.strip() not in prompt
 
 
 def test_replay_quotes_the_recorded_conventions_after_agents_md_changed(
