@@ -3,35 +3,47 @@ the key and URL set for the CLI (the scripted one, `model`, is tests/llm/test_ll
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
 
 import pytest
 
+from conductor.llm.fake import FakeModelServer
 from conductor.llm.fakemodel import SchemaFollowingModel
 from tests.conftest import git
 from tests.scenario import Project
 
 KEY = "fake-gemini-key-abcdef123456"
+Server = TypeVar("Server", bound=FakeModelServer)
+
+
+@contextmanager
+def serving(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Server], Server]]:
+    """`serve(server)` starts a fake model and points Gemini's key and URL at it; every server
+    started is stopped on the way out."""
+    servers: list[FakeModelServer] = []
+
+    def serve(server: Server) -> Server:
+        servers.append(server.start())
+        monkeypatch.setenv("GEMINI_API_KEY", KEY)
+        monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", server.url)
+        return server
+
+    try:
+        yield serve
+    finally:
+        for server in servers:
+            server.stop()
 
 
 @pytest.fixture
 def schema_model(monkeypatch: pytest.MonkeyPatch, proj: Project) -> Iterator[Any]:
     """Start a schema-following fake: schema_model(flavor, **options) -> server. Gemini's key
     and URL are set; retries back off briefly (.conductor/config.yaml)."""
-    servers: list[SchemaFollowingModel] = []
     config = proj.root / ".conductor" / "config.yaml"
     config.write_text("llm:\n  retries: 2\n  retry_backoff_seconds: 0.01\n")
     git(proj.root, "add", str(config))
     git(proj.root, "commit", "-qm", "model settings")
-
-    def start(flavor: str = "gemini", **options: Any) -> SchemaFollowingModel:
-        server = SchemaFollowingModel(flavor, **options).start()
-        servers.append(server)
-        monkeypatch.setenv("GEMINI_API_KEY", KEY)
-        monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", server.url)
-        return server
-
-    yield start
-    for server in servers:
-        server.stop()
+    with serving(monkeypatch) as serve:
+        yield lambda flavor="gemini", **options: serve(SchemaFollowingModel(flavor, **options))

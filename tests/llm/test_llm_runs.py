@@ -12,26 +12,15 @@ import pytest
 
 from conductor.llm.fake import FakeModelServer
 from tests.conftest import free_port, git
+from tests.llm.conftest import KEY, serving
 from tests.scenario import Project
-
-KEY = "fake-gemini-key-abcdef123456"
 
 
 @pytest.fixture
 def model(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """Start a fake Gemini with a script: model(script) -> server; the key and URL are set."""
-    servers: list[FakeModelServer] = []
-
-    def start(script: list[dict[str, Any]], flavor: str = "gemini") -> FakeModelServer:
-        server = FakeModelServer(script, flavor=flavor).start()
-        servers.append(server)
-        monkeypatch.setenv("GEMINI_API_KEY", KEY)
-        monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", server.url)
-        return server
-
-    yield start
-    for server in servers:
-        server.stop()
+    with serving(monkeypatch) as serve:
+        yield lambda script, flavor="gemini": serve(FakeModelServer(script, flavor=flavor))
 
 
 def step(
