@@ -44,11 +44,9 @@ def mcp(port: int | None, client: str | None) -> int:
 
         return finish(command.run(client), as_json=False)
     if port is None:
-        import sys
-
         from conductor.mcpserver import greeting
 
-        opening = greeting.open_session(sys.stdin.buffer, sys.stdout.buffer)  # before the SDK loads
+        opening = greeting.open_session(*greeting.claim_stdio())  # before the SDK loads
         from conductor.mcpserver import server
 
         server.serve_stdio(opening)

@@ -8,12 +8,19 @@ version it negotiates), which tests/mcpserver/test_greeting.py checks against th
 then loads the SDK and hands it the session from the start: the same first line, whose second
 answer is dropped (`Answered`). Any other first message waits for the SDK, as before.
 
+The session runs on descriptors of the server's own (`claim_stdio`), as the SDK's stdio_server
+runs it when it opens the streams itself: a tool, or a process a tool starts, reads nothing of
+the client's and prints nothing into the session.
+
 Cheap to import: no SDK, no pydantic.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import sys
 from dataclasses import dataclass
 from typing import Any, BinaryIO, TextIO
 
@@ -34,11 +41,30 @@ CAPABILITIES = {"resources": {"listChanged": False, "subscribe": False}, "tools"
 
 @dataclass(frozen=True)
 class Opening:
-    """How a session began: the client's first line, and the id of the `initialize` request
-    already answered from here (None: the SDK answers it)."""
+    """How a session began: the client's first line, the id of the `initialize` request already
+    answered from here (None: the SDK answers it), and the channel the session goes on over."""
 
     line: str
     answered: int | str | None
+    reader: BinaryIO
+    writer: BinaryIO
+
+
+def claim_stdio() -> tuple[BinaryIO, BinaryIO]:
+    """The client's channel on descriptors of the server's own (closed on exec: no child gets
+    them), with fd 0 then reading the null device and fd 1 writing to stderr — what the SDK's
+    stdio_server does with streams it opens itself, and skips for streams it is given. Where the
+    descriptors cannot be moved, the channel stays where it is."""
+    try:
+        reader = fcntl.fcntl(0, fcntl.F_DUPFD_CLOEXEC, 3)
+        writer = fcntl.fcntl(1, fcntl.F_DUPFD_CLOEXEC, 3)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.close(null)
+        os.dup2(2, 1)
+    except OSError:
+        return sys.stdin.buffer, sys.stdout.buffer
+    return os.fdopen(reader, "rb"), os.fdopen(writer, "wb")
 
 
 def answer(line: str) -> tuple[str, int | str] | None:
@@ -76,10 +102,10 @@ def open_session(stdin: BinaryIO, stdout: BinaryIO) -> Opening:
     line = stdin.readline().decode("utf-8", errors="replace")
     said = answer(line)
     if said is None:
-        return Opening(line, None)
+        return Opening(line, None, stdin, stdout)
     stdout.write((said[0] + "\n").encode("utf-8"))
     stdout.flush()
-    return Opening(line, said[1])
+    return Opening(line, said[1], stdin, stdout)
 
 
 class Replayed:

@@ -138,12 +138,11 @@ def serve_stdio(opening: Opening) -> None:
 
     if not opening.line:
         return  # the client went away before saying anything
-    wire = sys.stdout.buffer
     sys.stdout = sys.stderr  # a stray print must never reach the client as a message
-    rest = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
+    rest = io.TextIOWrapper(opening.reader, encoding="utf-8", errors="replace")
     stdin = anyio.wrap_file(cast(IO[str], Replayed(opening.line, rest)))
     stdout = anyio.wrap_file(
-        cast(IO[str], Answered(io.TextIOWrapper(wire, encoding="utf-8"), opening.answered))
+        cast(IO[str], Answered(io.TextIOWrapper(opening.writer, encoding="utf-8"), opening.answered))
     )
 
     async def main() -> None:

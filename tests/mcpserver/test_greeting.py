@@ -5,7 +5,9 @@ goes on with the SDK as if it had answered — its second answer never reaches t
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,8 @@ SDK_ANSWERS = (
     "import sys\n"
     "from conductor.mcpserver import server\n"
     "from conductor.mcpserver.greeting import Opening\n"
-    "server.serve_stdio(Opening(sys.stdin.buffer.readline().decode(), None))\n"
+    "wire = sys.stdin.buffer, sys.stdout.buffer\n"
+    "server.serve_stdio(Opening(wire[0].readline().decode(), None, *wire))\n"
 )
 """`conductor mcp` with the SDK answering the first line itself."""
 
@@ -76,3 +79,27 @@ def test_the_session_goes_on_after_the_early_answer_without_a_second_one(project
     assert listed["id"] == 2 and "claim_task" in [tool["name"] for tool in listed["result"]["tools"]]
     server.stdin.close()
     assert server.wait(timeout=30) == 0 and server.stdout.read() == ""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the descriptors in /proc")
+def test_a_tool_and_what_it_starts_neither_read_nor_print_into_the_session(project: Path) -> None:
+    server = subprocess.Popen(
+        [conductor_bin(), "mcp"],
+        cwd=project,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert server.stdin is not None and server.stdout is not None
+    server.stdin.write(initialize("2025-11-25"))
+    server.stdin.write(json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}) + "\n")
+    server.stdin.write(json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}) + "\n")
+    server.stdin.flush()
+    assert [json.loads(server.stdout.readline())["id"] for _ in range(2)] == [1, 2]  # it serves
+    fds = f"/proc/{server.pid}/fd"
+    seen = {fd: os.readlink(f"{fds}/{fd}") for fd in ("0", "1", "2")}
+    server.stdin.close()
+    assert server.wait(timeout=30) == 0
+    assert seen["0"] == os.devnull  # a child inherits no client's input
+    assert seen["1"] == seen["2"]  # and prints to stderr, not into the session
