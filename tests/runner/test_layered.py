@@ -361,3 +361,22 @@ def test_a_layered_fork_resumed_with_an_ide_agent_gets_a_worktree_it_can_open(
     shown = git(proj.root, "show", "--name-status", "--format=", proj.branch(plan))
     assert shown.split() == ["A", "two.txt"]
     assert git(proj.root, "show", f"{proj.branch(plan)}:out.txt") == "one\n"
+
+
+def test_a_layered_change_in_new_folders_that_waits_for_a_person_is_approved_whole(
+    files: Project, run_cli
+) -> None:
+    """After the verify commands, the attempt's layer is put back as observed — its new folders
+    with the files in them — so the change a person approves is the one that was verified."""
+    proj = files
+    _layers(proj, "on")
+    written = {f".github/workflows/w{i}.yml": f"on: push {i}\n" for i in range(10)}
+    step = {"title": "CI", "instruction": "ci", "allowed_files": ["**"], "verify": ["true"]}
+    plan = proj.plan([step])
+    halted = run_cli("build", "--plan", plan, "--exec", proj.agent({"*": [{"write": written}]}))
+    assert halted.code == 1 and "needs a person: its change touches .github/" in halted.err, halted.err
+    assert not (proj.worktree() / ".git").exists()  # it ran layered
+    approved = run_cli("approve", "step_001")
+    assert approved.code == 0, approved.err
+    shown = git(proj.root, "show", "--name-only", "--format=", proj.branch())
+    assert shown.split() == sorted(written)

@@ -416,9 +416,11 @@ def outside(tripped: Tripped, verdict: Verdict) -> Verdict:
 
 def settle(worktree: Workspace, ledger: Ledger, observed: Observed, touched: set[str]) -> None:
     """Put back what ran after the observation (verify commands) so the worktree is exactly the
-    observed change again: touched paths get the observed content, or the tip's, or go."""
+    observed change again: touched paths get the observed content, or the tip's, or go — a folder
+    before what is in it, so a new folder that goes (a layered attempt's, as a whole) comes back
+    with the observed files in it."""
     wanted: dict[str, Entry | None] = {}
-    for rel in touched:
+    for rel in sorted(touched, key=lambda path: (path.count("/"), path)):
         if rel in observed.changed.files:
             wanted[rel] = observed.changed.files[rel]
             continue

@@ -83,7 +83,7 @@ class Workspace(Protocol):
         ...
 
     def restore(self, files: Mapping[str, Entry | None]) -> None:
-        """Write `files` (None: remove), e.g. to undo what verify commands wrote."""
+        """Write `files` (None: remove) in their order, e.g. to undo what verify commands wrote."""
         ...
 
     def confined(self, confinement: Confinement, *, verify: bool = False) -> Confinement:
