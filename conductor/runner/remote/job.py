@@ -32,6 +32,7 @@ from conductor.models import layout, untrusted
 from conductor.models.result import ResultFile, ResultStatus
 from conductor.models.task import TaskFile
 from conductor.models.untrusted import UntrustedError
+from conductor.policy.effective import EffectivePolicy
 from conductor.policy.project import effective
 from conductor.project import private_state, state_home
 from conductor.runner.place.workspace import environment as workspace_env
@@ -86,7 +87,10 @@ def do_task(
     parent = queue.parent(task_commit)
     if parent is None:
         raise UntrustedError([f"the queued task {task_commit[:12]} has no parent (the code it starts from)"])
-    jobs = private(queue.root) / "worker"
+    policy = effective(queue.root)  # once per task: the clone's policy may change between tasks
+    git_dir = _git_dir(queue.root)
+    private = private_state(queue.root, git_dir, configured=policy.worktrees)
+    jobs = private / "worker"
     jobs.mkdir(parents=True, exist_ok=True, mode=0o700)
     scratch = Path(tempfile.mkdtemp(prefix="job-", dir=jobs))
     # a name of its own: git names the worktree's admin folder after it, and racing `worktree
@@ -98,7 +102,7 @@ def do_task(
         local = task.model_copy(update={"workspace": str(workspace)}).sealed()
         mailbox = Mailbox(scratch / "handoff", plan, fork)
         mailbox.hand_out(step, local.to_json())
-        confinement = _confinement(queue.root, workspace)
+        confinement = _confinement(queue.root, workspace, policy, git_dir, private)
         assignment = Assignment(
             task=local,
             mailbox=mailbox,
@@ -144,13 +148,7 @@ def do_task(
         queue.git("-C", str(workspace), "add", "--all")
         tree = queue.git("-C", str(workspace), "write-tree")
         code = queue.commit_tree(tree, parent=parent, message=f"work on {step} by {worker}\n")
-        files = {
-            layout.QUEUE_RESULT: result.encode(),
-            layout.QUEUE_EXPLANATION: explanation.encode(),
-            layout.QUEUE_WORKER: json.dumps({"name": worker, "outcome": outcome.value}).encode(),
-        }
-        report = queue.commit(files, parent=code, message=f"result of {step} attempt {attempt} by {worker}\n")
-        queue.create(f"{base}/{WORK_RESULT}", report)
+        _push_result(queue, base, code, worker, outcome.value, step, attempt, result, explanation)
         status = _status(result)
         say_fn(f"worker {worker}: {plan}/{fork} {step} attempt {attempt}: {status}, result pushed")
         return {"plan": plan, "fork": fork, "step": step, "attempt": attempt, "status": status}
@@ -167,17 +165,32 @@ def give_up(queue: Queue, base: str, task_commit: str, worker: str, reason: str)
     assert parsed is not None
     step, attempt = parsed[2], parsed[3]
     result, explanation = _failed(step, attempt, reason)
-    try:
-        code = queue.git("rev-parse", f"{task_commit}^")
-        files = {
-            layout.QUEUE_RESULT: result.encode(),
-            layout.QUEUE_EXPLANATION: explanation.encode(),
-            layout.QUEUE_WORKER: json.dumps({"name": worker, "outcome": "error"}).encode(),
-        }
-        commit = queue.commit(files, parent=code, message=f"result of {step} attempt {attempt} by {worker}\n")
-        queue.create(f"{base}/{WORK_RESULT}", commit)
-    except ConductorError:
-        pass  # the coordinator times the attempt out, as for a worker that stopped
+    with contextlib.suppress(ConductorError):  # else the coordinator times the attempt out
+        code = queue.parent(task_commit)
+        if code is not None:
+            _push_result(queue, base, code, worker, "error", step, attempt, result, explanation)
+
+
+def _push_result(
+    queue: Queue,
+    base: str,
+    code: str,
+    worker: str,
+    outcome: str,
+    step: str,
+    attempt: int,
+    result: str,
+    explanation: str,
+) -> None:
+    """Commit the result, its explanation and who did it on `code` (the work's commit) and push
+    it as the task's result."""
+    files = {
+        layout.QUEUE_RESULT: result.encode(),
+        layout.QUEUE_EXPLANATION: explanation.encode(),
+        layout.QUEUE_WORKER: json.dumps({"name": worker, "outcome": outcome}).encode(),
+    }
+    report = queue.commit(files, parent=code, message=f"result of {step} attempt {attempt} by {worker}\n")
+    queue.create(f"{base}/{WORK_RESULT}", report)
 
 
 def _failed(step: str, attempt: int, summary: str, explanation: str = "") -> tuple[str, str]:
@@ -221,17 +234,12 @@ def _git_dir(root: Path) -> Path:
     return Path(git_text(["rev-parse", "--path-format=absolute", "--git-common-dir"], cwd=root))
 
 
-def private(root: Path) -> Path:
-    """This clone's private state directory (conductor.project.private_state): the jobs' worktrees."""
-    return private_state(root, _git_dir(root), configured=effective(root).worktrees)
-
-
-def _confinement(root: Path, workspace: Path) -> Confinement:
-    """The worker's command is confined as a local step is, by this clone's own policy."""
-    policy = effective(root)
+def _confinement(
+    root: Path, workspace: Path, policy: EffectivePolicy, git_dir: Path, private: Path
+) -> Confinement:
+    """The worker's command is confined as a local step is, by this clone's own policy (`private`:
+    its private state directory, conductor.project.private_state)."""
     secrets.declare(policy.secret_names)
-    git_dir = _git_dir(root)
-    private = private_state(root, git_dir, configured=policy.worktrees)
     return Confinement(
         workspace=workspace,
         repo_root=root,
