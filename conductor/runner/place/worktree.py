@@ -24,7 +24,7 @@ from conductor.ledger.tree import Entry
 from conductor.policy.effective import EffectivePolicy
 from conductor.project import private_state
 from conductor.runner.logs.plans import load_plan
-from conductor.runner.place import detection, workspace
+from conductor.runner.place import detection, layered, workspace
 from conductor.sandbox.confinement import Confinement
 
 _CREATING = threading.Lock()
@@ -244,7 +244,7 @@ def remove_fork_worktree(
     used in .git, wherever its branch is checked out in one of Conductor's), and its layers
     (layered.py); the paths removed."""
     private = private_state(repo_root, git_dir, configured=configured)
-    layers = private / "layers" / plan / fork  # layered.home
+    layers = layered.home(private, plan, fork)
     if layers.exists():
         shutil.rmtree(layers, ignore_errors=True)
         with contextlib.suppress(OSError):
