@@ -8,21 +8,21 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from conductor.llm.conventions import READ_LIMIT, Convention, capped, directories, find, quoted
 from conductor.llm.fakemodel import request_text
+from conductor.llm.planner import MAX_CONVENTION_DIRS, conventions_text
 from conductor.models.policy import PolicyFile
 from conductor.policy.effective import ConventionRules, EffectivePolicy, PolicyLayer
 from tests.conftest import git
 from tests.llm.test_llm_runs import edits, model, plan_reply, step  # noqa: F401 (a fixture)
 from tests.scenario import Project
 
-RULES = ConventionRules(
-    enabled=True, files=("AGENTS.md", "CLAUDE.md", "GEMINI.md"), max_file_bytes=16384, max_bytes=32768
-)
+RULES = EffectivePolicy.defaults().conventions
 ROOT_RULE = "Use tabs for indentation.\n"
 SRC_RULE = "Tests go in spec/.\n"
 APP_RULE = "Name modules in snake_case.\n"
@@ -129,6 +129,18 @@ def test_only_the_projects_policy_file_sets_the_conventions_a_plan_cannot() -> N
     assert EffectivePolicy.merge(project, plan).conventions == EffectivePolicy.defaults().conventions
     with pytest.raises(ValueError, match=r"'src/AGENTS\.md' is not a file name"):
         PolicyFile.model_validate({"conventions": {"files": ["src/AGENTS.md"]}})
+
+
+def test_the_planner_quotes_the_shallowest_directories_and_counts_the_rest(repo: Path) -> None:
+    dirs = [f"d{n:02}" for n in range(MAX_CONVENTION_DIRS + 1)]
+    for name in ("", *dirs):
+        (repo / name).mkdir(exist_ok=True)
+        (repo / name / "AGENTS.md").write_text(f"Rule of {name or 'the root'}.\n")
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "conventions everywhere")
+    text = conventions_text(repo, "HEAD", git(repo, "ls-files").split(), RULES)
+    assert "> Rule of the root." in text and "> Rule of d18." in text and "d19" not in text
+    assert text.endswith("(2 more directories have conventions: each step is given those of its files.)\n")
 
 
 # Through the CLI, the real SDK and the schema-following stand-in model.
