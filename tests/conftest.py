@@ -249,6 +249,19 @@ def project(
     """A project made by `conductor init` — with `proj`'s files committed when the test asks for
     `proj` — as the current directory: made once per test process, and copied for each test."""
     kind = "proj" if "proj" in request.fixturenames else "project"
+    root = tmp_path / "proj"
+    shutil.copytree(_initialized(kind, tmp_path_factory, monkeypatch, run_cli), root, symlinks=True)
+    monkeypatch.chdir(root)
+    yield root
+
+
+def _initialized(
+    kind: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    run_cli: Callable[..., Result],
+) -> Path:
+    """The `kind` of project (see `project`) this process made, made now if it has none yet."""
     if kind not in _INITIALIZED:
         parent = tmp_path_factory.mktemp(kind)
         monkeypatch.chdir(parent)
@@ -258,10 +271,7 @@ def project(
             monkeypatch.chdir(parent / "proj")
             _base_files(parent / "proj", run_cli)
         _INITIALIZED[kind] = parent / "proj"
-    root = tmp_path / "proj"
-    shutil.copytree(_INITIALIZED[kind], root, symlinks=True)
-    monkeypatch.chdir(root)
-    yield root
+    return _INITIALIZED[kind]
 
 
 def assert_fsck_clean(repo: Path) -> None:
@@ -322,10 +332,9 @@ def prebuilt(
         key = f"{make.__module__}:{name}"  # a name is one module's
         if key not in _TEMPLATES:
             parent = tmp_path_factory.mktemp(f"prebuilt-{name}")
-            monkeypatch.chdir(parent)
-            assert run_cli("init", "proj").code == 0
+            proj = _initialized("proj", tmp_path_factory, monkeypatch, run_cli)
+            shutil.copytree(proj, parent / "proj", symlinks=True)
             monkeypatch.chdir(parent / "proj")
-            _base_files(parent / "proj", run_cli)
             template = Project(parent / "proj", parent / "scripts")
             template.scripts.mkdir()
             make(template)
