@@ -294,3 +294,28 @@ def test_a_summary_archived_before_the_json_contract_is_listed_in_todays_keys(pr
     ]
     lines = [line.split() for line in run_cli("status", "--all").out.splitlines()]
     assert ["step_001", "completed", "(attempt", "2)", "·", "MEDIUM", "0.60"] in lines
+
+
+def test_an_archived_summary_whose_forks_or_steps_are_not_objects_is_shown_unreadable(
+    proj: Project, run_cli
+) -> None:
+    # the archive comes with the records a remote holds (git fetch refs/conductor/*): its
+    # summaries are read as data that may be anything, and never stop `status --all`
+    (plan,) = finished_plans(proj, run_cli, 1)
+    assert run_cli("archive", "--older-than", "0").code == 0
+    fork = {"fork": "main", "state": "completed", "branch": f"conductor/{plan}/main", "steps": ["step_001"]}
+    for forks in (["main"], [fork]):
+        ledger = proj.ledger()
+        archive = ledger.archive_commit()
+        damaged = ledger.commit_records(
+            archive,
+            {archived_summary_path(plan): json.dumps({"plan": plan, "forks": forks})},
+            parents=[archive],
+            message="damaged",
+        )
+        git(proj.root, "update-ref", refs.ARCHIVE, damaged)
+        shown = run_cli("status", "--json", "--all")
+        assert shown.code == 0 and "Traceback" not in shown.err, shown.err
+        (listed,) = json.loads(shown.out)
+        assert (listed["plan"], listed["state"], listed["archived"]) == (plan, "unreadable", True)
+        assert "its archived summary is unreadable" in listed["error"]

@@ -402,7 +402,7 @@ def archived_view(ledger: Ledger, plan_id: str) -> PlanView:
     raw = ledger.archived_record(archived_summary_path(plan_id))
     try:
         view = PlanView.from_json(json.loads(raw or b"{}") | {"plan": plan_id})
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:  # a fork or step not an object
         view = PlanView(plan_id, "", "unreadable", "", error=f"its archived summary is unreadable: {exc}")
     view.archived = True
     return view
