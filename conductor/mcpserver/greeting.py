@@ -6,7 +6,9 @@ server reads the client's first line itself and, when it is an `initialize` requ
 from here — the answer the SDK gives (name, version, instructions, capabilities, the protocol
 version it negotiates), which tests/mcpserver/test_greeting.py checks against the SDK's own —
 then loads the SDK and hands it the session from the start: the same first line, whose second
-answer is dropped (`Answered`). Any other first message waits for the SDK, as before.
+answer is dropped (`Answered`) when it is the one given, and ends the session when it is not (a
+request the SDK refuses, or an SDK that negotiates otherwise: the client must not go on
+believing what the SDK does not). Any other first message waits for the SDK, as before.
 
 The session runs on descriptors of the server's own (`claim_stdio`), as the SDK's stdio_server
 runs it when it opens the streams itself: a tool, or a process a tool starts, reads nothing of
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO, TextIO
 
 from conductor import __version__
+from conductor.errors import ConductorError
 
 NAME = "conductor"
 INSTRUCTIONS = (
@@ -41,11 +44,11 @@ CAPABILITIES = {"resources": {"listChanged": False, "subscribe": False}, "tools"
 
 @dataclass(frozen=True)
 class Opening:
-    """How a session began: the client's first line, the id of the `initialize` request already
-    answered from here (None: the SDK answers it), and the channel the session goes on over."""
+    """How a session began: the client's first line, the answer already given to it from here
+    (None: the SDK answers it), and the channel the session goes on over."""
 
     line: str
-    answered: int | str | None
+    answered: str | None
     reader: BinaryIO
     writer: BinaryIO
 
@@ -105,7 +108,7 @@ def open_session(stdin: BinaryIO, stdout: BinaryIO) -> Opening:
         return Opening(line, None, stdin, stdout)
     stdout.write((said[0] + "\n").encode("utf-8"))
     stdout.flush()
-    return Opening(line, said[1], stdin, stdout)
+    return Opening(line, said[0], stdin, stdout)
 
 
 class Replayed:
@@ -121,25 +124,46 @@ class Replayed:
         return self.rest.readline()
 
 
-class Answered:
-    """The SDK's messages for the client, less its answer to the request already answered."""
+class Diverged(ConductorError):
+    """The SDK answered the first request otherwise than the answer the client already has."""
 
-    def __init__(self, wire: TextIO, answered: int | str | None) -> None:
-        self.wire, self.answered = wire, answered
+
+class Answered:
+    """The SDK's messages for the client, less its answer to the request already answered —
+    which must be that answer (`Diverged` when it is not)."""
+
+    def __init__(self, wire: TextIO, answered: str | None) -> None:
+        self.wire = wire
+        self.answered: dict[str, Any] | None = json.loads(answered) if answered is not None else None
+        self.diverged: Diverged | None = None
 
     def write(self, text: str) -> int:
-        if self.answered is not None and _answers(text, self.answered):
-            self.answered = None  # the client has it already
-            return len(text)
+        given = self.answered
+        if given is not None and (message := _response(text, given["id"])) is not None:
+            self.answered = None
+            if message != given:
+                self.diverged = Diverged(
+                    "conductor mcp answered the client's initialize before loading the SDK, and the"
+                    f" SDK answers it otherwise: {text.strip()[:500]}",
+                    hint="an error here means the client's initialize is malformed: correct it; a"
+                    " result means this mcp SDK negotiates otherwise than conductor/mcpserver/greeting.py"
+                    " (report it, with `pip show mcp`)",
+                )
+                self.wire.close()  # the client sees the session end now
+                raise self.diverged
+            return len(text)  # the client has it already
         return self.wire.write(text)
 
     def flush(self) -> None:
         self.wire.flush()
 
 
-def _answers(text: str, ident: int | str) -> bool:
+def _response(text: str, ident: int | str) -> dict[str, Any] | None:
+    """`text` when it is the response to request `ident`."""
     try:
         message: Any = json.loads(text)
     except ValueError:
-        return False
-    return isinstance(message, dict) and message.get("id") == ident and "method" not in message
+        return None
+    if isinstance(message, dict) and message.get("id") == ident and "method" not in message:
+        return message
+    return None

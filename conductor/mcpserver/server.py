@@ -141,16 +141,20 @@ def serve_stdio(opening: Opening) -> None:
     sys.stdout = sys.stderr  # a stray print must never reach the client as a message
     rest = io.TextIOWrapper(opening.reader, encoding="utf-8", errors="replace")
     stdin = anyio.wrap_file(cast(IO[str], Replayed(opening.line, rest)))
-    stdout = anyio.wrap_file(
-        cast(IO[str], Answered(io.TextIOWrapper(opening.writer, encoding="utf-8"), opening.answered))
-    )
+    answered = Answered(io.TextIOWrapper(opening.writer, encoding="utf-8"), opening.answered)
+    stdout = anyio.wrap_file(cast(IO[str], answered))
 
     async def main() -> None:
         server = build()
         async with stdio_server(stdin, stdout) as (read, write):
             await server.run(read, write, server.create_initialization_options())
 
-    anyio.run(main)
+    try:
+        anyio.run(main)
+    except BaseExceptionGroup:
+        if answered.diverged is None:
+            raise
+        raise answered.diverged from None  # the session ends: the client believes otherwise
 
 
 def serve_http(port: int) -> None:

@@ -1,6 +1,7 @@
 """`conductor mcp` answers a client's `initialize` before it loads the SDK (greeting.py): the
 answer is the SDK's own, for every protocol version a client may ask for, and the session then
-goes on with the SDK as if it had answered — its second answer never reaches the client."""
+goes on with the SDK as if it had answered — its second answer never reaches the client, and
+where it is not the one given (a request the SDK refuses) the session ends."""
 
 from __future__ import annotations
 
@@ -79,6 +80,30 @@ def test_the_session_goes_on_after_the_early_answer_without_a_second_one(project
     assert listed["id"] == 2 and "claim_task" in [tool["name"] for tool in listed["result"]["tools"]]
     server.stdin.close()
     assert server.wait(timeout=30) == 0 and server.stdout.read() == ""
+
+
+def test_an_initialize_the_sdk_refuses_ends_the_session_it_was_answered_in(project: Path) -> None:
+    server = subprocess.Popen(
+        [conductor_bin(), "mcp"],
+        cwd=project,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert server.stdin is not None and server.stdout is not None and server.stderr is not None
+    malformed = initialize("2025-11-25").replace('"capabilities": {}', '"capabilities": {"roots": "yes"}')
+    assert greeting.answer(malformed) is not None  # answered early: only the SDK's schema refuses it
+    server.stdin.write(malformed)
+    server.stdin.write(json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}) + "\n")
+    server.stdin.write(json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}) + "\n")
+    server.stdin.flush()
+    assert json.loads(server.stdout.readline())["id"] == 1
+    assert server.stdout.readline() == ""  # the session ends: no tools are served on a refused start
+    server.stdin.close()
+    assert server.wait(timeout=30) == 1
+    said = server.stderr.read()
+    assert "the SDK answers it otherwise" in said and "Invalid request parameters" in said
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the descriptors in /proc")
