@@ -61,16 +61,17 @@ class Convention:
 
 def directories(allowed: Sequence[str]) -> list[str]:
     """The directories whose conventions apply to a step that may change `allowed`: the root
-    (""), then every directory on the way to each path — for a pattern, its fixed leading
-    directories (`src/**` → src) — shallowest first, so the nearest comes last."""
+    (""), then every directory on the way to each path and the path itself, which may be one
+    (allowed_files are gitignore patterns: `src/app` allows all under src/app) — for a pattern,
+    its fixed leading part (`src/**` → src) — shallowest first, so the nearest comes last. A path
+    that is a file has no conventions of its own: nothing is found under it."""
     found = {""}
     for pattern in allowed:
         parts = [part for part in pattern.strip("/").split("/") if part]
-        leading = parts if pattern.endswith("/") else parts[:-1]
-        for depth, part in enumerate(leading):
+        for depth, part in enumerate(parts):
             if WILDCARDS & set(part) or part in (".", ".."):
                 break
-            found.add("/".join(leading[: depth + 1]))
+            found.add("/".join(parts[: depth + 1]))
     return nearest_last(found)
 
 

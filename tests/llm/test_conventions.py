@@ -88,10 +88,11 @@ def build(run_cli: Any, goal: str) -> dict[str, Any]:
 
 def test_a_step_gets_the_root_then_each_directory_on_the_way_to_its_files() -> None:
     allowed = ["src/app/x.py", "tests/**", "*.py", "docs/", "lib/*/deep/y.py", "**"]
-    assert directories(allowed) == ["", "docs", "lib", "src", "tests", "src/app"]
+    assert directories(allowed) == ["", "docs", "lib", "src", "tests", "src/app", "src/app/x.py"]
     files = {"AGENTS.md": b"root", "src/CLAUDE.md": b"src", "src/GEMINI.md": b"no", "lib/GEMINI.md": b"lib"}
     found = find(files.get, directories(allowed), RULES.files)
     assert found == [("AGENTS.md", b"root"), ("lib/GEMINI.md", b"lib"), ("src/CLAUDE.md", b"src")]
+    assert directories(["src/app", "web/static/"]) == ["", "src", "web", "src/app", "web/static"]
 
 
 def test_the_caps_cut_each_file_and_the_total_serving_the_nearest_first() -> None:
@@ -283,6 +284,30 @@ def test_replay_quotes_the_recorded_conventions_after_agents_md_changed(
         task_of(proj, report["plan"], fork)["context"]["conventions"]
         == task_of(proj, data["plan"], fork)["context"]["conventions"]
     )
+
+
+def test_a_step_allowed_a_whole_directory_gets_that_directorys_conventions(
+    proj: Project,
+    run_cli: Any,
+    model: Any,  # noqa: F811
+) -> None:
+    conventions_repo(proj)
+    fake = model(
+        [
+            plan_reply(("one", "In src/app", [step("Add a feature to src/app", "src/app")])),
+            {"match": ["Task step_001 (attempt 1)"], "json": edits(("src/app/feature.py", "x = 1\n"))},
+        ]
+    )
+    result = run_cli("build", "Add a feature", "--yes", "--json")
+    assert result.code == 0, result.err
+    edit = request_text(fake.seen[1].body, "gemini")
+    assert f"> {APP_RULE.strip()}" in edit and edit.index(f"> {SRC_RULE.strip()}") < edit.index("> Name")
+    task = task_of(proj, json.loads(result.out)["plan"], "one")
+    assert [c["path"] for c in task["context"]["conventions"]] == [
+        "AGENTS.md",
+        "src/CLAUDE.md",
+        "src/app/AGENTS.md",
+    ]
 
 
 # A hostile AGENTS.md, and a model that does what it says.
