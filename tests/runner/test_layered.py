@@ -380,3 +380,35 @@ def test_a_layered_change_in_new_folders_that_waits_for_a_person_is_approved_who
     assert approved.code == 0, approved.err
     shown = git(proj.root, "show", "--name-only", "--format=", proj.branch())
     assert shown.split() == sorted(written)
+
+
+def _tracked(proj: Project, count: int) -> None:
+    """`count` more tracked files under many/, committed: empty files, put in the index by git
+    at once and then checked out, faster than writing and adding each."""
+    empty = git(proj.root, "hash-object", "-w", "--stdin", input="").strip()
+    lines = "".join(f"100644 {empty}\tmany/{i // 100}/{i}.txt\n" for i in range(count))
+    git(proj.root, "update-index", "--add", "--index-info", input=lines)
+    git(proj.root, "commit", "-q", "-m", "many files")
+    git(proj.root, "checkout", "-q", "--", "many")
+
+
+@pytest.mark.slow
+def test_an_auto_layered_fork_stays_layered_when_the_checkout_shrinks(files: Project, run_cli) -> None:
+    """workspace.layers: auto weighs the repository when a fork is made: a layered fork whose
+    change waits for a person keeps it in its layers, however many files the checkout has then."""
+    from conductor.models.defaults import LAYERED_FILES
+
+    proj = files
+    _tracked(proj, LAYERED_FILES)
+    _layers(proj, "auto")
+    step = {"title": "CI", "instruction": "ci", "allowed_files": ["**"], "verify": ["true"]}
+    plan = proj.plan([step])
+    agent = proj.agent({"*": [{"write": {".github/ci.yml": "on: push\n"}}]})
+    halted = run_cli("build", "--plan", plan, "--exec", agent)
+    assert halted.code == 1 and "needs a person" in halted.err, halted.err
+    assert not (proj.worktree() / ".git").exists()  # it ran layered
+    git(proj.root, "rm", "-r", "-q", "--cached", "many")  # the checkout is small now
+    approved = run_cli("approve", "step_001")
+    assert approved.code == 0, approved.err
+    assert git(proj.root, "show", "--name-only", "--format=", proj.branch()) == ".github/ci.yml\n"
+    assert not (proj.worktree() / ".git").exists()

@@ -44,13 +44,14 @@ def fork_workspace(
         live=live,
     )
     private = private_state(repo_root, ledger.git_dir, configured=policy.worktrees)
-    why, machine = _not_layered(worktree.exists(), policy, sandboxed_process, private, ledger.git_dir)
+    layers = (home(private, plan, fork) / "tip").is_file()
+    why, machine = _not_layered(worktree.exists(), layers, policy, sandboxed_process, private, ledger.git_dir)
     layered = Layered(
         worktree.path, repo_root=repo_root, ledger=ledger, private=private, plan=plan, fork=fork
     )
     if why is None:
         return layered, None
-    if (home(private, plan, fork) / "tip").is_file():
+    if layers:
         layered.remove()  # it switched to a worktree (another executor): the layers are not its files
     said = policy.layered == "on" or machine
     return worktree, (
@@ -59,9 +60,16 @@ def fork_workspace(
 
 
 def _not_layered(
-    has_worktree: bool, policy: EffectivePolicy, sandboxed_process: bool, private: Path, git_dir: Path
+    has_worktree: bool,
+    has_layers: bool,
+    policy: EffectivePolicy,
+    sandboxed_process: bool,
+    private: Path,
+    git_dir: Path,
 ) -> tuple[str | None, bool]:
-    """Why the fork gets no layers (None: it does), and whether only the machine is why."""
+    """Why the fork gets no layers (None: it does), and whether only the machine is why. `auto`
+    weighs the repository when the fork is made: a layered fork stays so however many files the
+    checkout has later (its attempt's change may be waiting for a person in its layers)."""
     if policy.layered == "off":
         return "workspace.layers is off", False
     if has_worktree:
@@ -70,7 +78,7 @@ def _not_layered(
         return "its executor is not a process Conductor starts in its sandbox", False
     if policy.sandbox_mode == "off" or bwrap.unavailable() is not None:
         return ("the sandbox is off" if policy.sandbox_mode == "off" else str(bwrap.unavailable())), False
-    if policy.layered == "auto" and tracked_files(git_dir) < LAYERED_FILES:
+    if policy.layered == "auto" and not has_layers and tracked_files(git_dir) < LAYERED_FILES:
         return f"the repository has fewer than {LAYERED_FILES:,} tracked files", False
     why = overlay.unavailable(private)
     return why, why is not None
