@@ -65,24 +65,12 @@ def test_anything_else_first_is_left_to_the_sdk(line: str) -> None:
     assert greeting.answer(line) is None
 
 
-def test_the_session_goes_on_after_the_early_answer_without_a_second_one(project: Path) -> None:
-    server = subprocess.Popen(
-        [conductor_bin(), "mcp"], cwd=project, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    assert server.stdin is not None and server.stdout is not None
-    server.stdin.write(initialize("2025-11-25"))
-    server.stdin.flush()
-    assert json.loads(server.stdout.readline())["id"] == 1
-    server.stdin.write(json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}) + "\n")
-    server.stdin.write(json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}) + "\n")
-    server.stdin.flush()
-    listed = json.loads(server.stdout.readline())  # not the SDK's answer to request 1 again
-    assert listed["id"] == 2 and "claim_task" in [tool["name"] for tool in listed["result"]["tools"]]
-    server.stdin.close()
-    assert server.wait(timeout=30) == 0 and server.stdout.read() == ""
+INITIALIZED = json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}) + "\n"
+LIST_TOOLS = json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}) + "\n"
 
 
-def test_an_initialize_the_sdk_refuses_ends_the_session_it_was_answered_in(project: Path) -> None:
+def serving(project: Path, *lines: str) -> subprocess.Popen[str]:
+    """`conductor mcp` in `project`, told `lines` (its stdout and stderr ours to read)."""
     server = subprocess.Popen(
         [conductor_bin(), "mcp"],
         cwd=project,
@@ -91,13 +79,29 @@ def test_an_initialize_the_sdk_refuses_ends_the_session_it_was_answered_in(proje
         stderr=subprocess.PIPE,
         text=True,
     )
-    assert server.stdin is not None and server.stdout is not None and server.stderr is not None
+    assert server.stdin is not None
+    server.stdin.write("".join(lines))
+    server.stdin.flush()
+    return server
+
+
+def test_the_session_goes_on_after_the_early_answer_without_a_second_one(project: Path) -> None:
+    server = serving(project, initialize("2025-11-25"))
+    assert server.stdin is not None and server.stdout is not None
+    assert json.loads(server.stdout.readline())["id"] == 1
+    server.stdin.write(INITIALIZED + LIST_TOOLS)
+    server.stdin.flush()
+    listed = json.loads(server.stdout.readline())  # not the SDK's answer to request 1 again
+    assert listed["id"] == 2 and "claim_task" in [tool["name"] for tool in listed["result"]["tools"]]
+    server.stdin.close()
+    assert server.wait(timeout=30) == 0 and server.stdout.read() == ""
+
+
+def test_an_initialize_the_sdk_refuses_ends_the_session_it_was_answered_in(project: Path) -> None:
     malformed = initialize("2025-11-25").replace('"capabilities": {}', '"capabilities": {"roots": "yes"}')
     assert greeting.answer(malformed) is not None  # answered early: only the SDK's schema refuses it
-    server.stdin.write(malformed)
-    server.stdin.write(json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}) + "\n")
-    server.stdin.write(json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}) + "\n")
-    server.stdin.flush()
+    server = serving(project, malformed, INITIALIZED, LIST_TOOLS)
+    assert server.stdin is not None and server.stdout is not None and server.stderr is not None
     assert json.loads(server.stdout.readline())["id"] == 1
     assert server.stdout.readline() == ""  # the session ends: no tools are served on a refused start
     server.stdin.close()
@@ -108,19 +112,8 @@ def test_an_initialize_the_sdk_refuses_ends_the_session_it_was_answered_in(proje
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the descriptors in /proc")
 def test_a_tool_and_what_it_starts_neither_read_nor_print_into_the_session(project: Path) -> None:
-    server = subprocess.Popen(
-        [conductor_bin(), "mcp"],
-        cwd=project,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    server = serving(project, initialize("2025-11-25"), INITIALIZED, LIST_TOOLS)
     assert server.stdin is not None and server.stdout is not None
-    server.stdin.write(initialize("2025-11-25"))
-    server.stdin.write(json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}) + "\n")
-    server.stdin.write(json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}) + "\n")
-    server.stdin.flush()
     assert [json.loads(server.stdout.readline())["id"] for _ in range(2)] == [1, 2]  # it serves
     fds = f"/proc/{server.pid}/fd"
     seen = {fd: os.readlink(f"{fds}/{fd}") for fd in ("0", "1", "2")}
