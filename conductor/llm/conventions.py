@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from conductor.models.paths import printable
 from conductor.policy.effective import ConventionRules
 
 READ_LIMIT = 1 << 20
@@ -125,13 +126,14 @@ def for_step(read: Reader, allowed: Sequence[str], rules: ConventionRules) -> li
 
 
 def quoted(conventions: Sequence[Convention], *, where: str) -> str:
-    """The conventions as a prompt quotes them: FRAME, then each file, every line after '> ',
-    with what the caps cut said ("" when there are none)."""
+    """The conventions as a prompt quotes them: FRAME, then each file named (its path escaped:
+    a directory's name cannot start a line of its own) and every line after '> ', with what the
+    caps cut said ("" when there are none)."""
     if not conventions:
         return ""
     parts = [FRAME.format(where=where)]
     for convention in conventions:
-        head = f"{convention.path} ({convention.size} bytes, {convention.digest})"
+        head = f"{printable(convention.path)} ({convention.size} bytes, {convention.digest})"
         if convention.shown == 0 and convention.size:
             parts.append(f"{head}: not quoted, the conventions' cap (conventions.max_bytes) was reached")
             continue
