@@ -23,7 +23,7 @@ from typing import Any
 
 from conductor.commands.output.schemas import output_schema
 from conductor.errors import ConductorError
-from conductor.mcpserver.tools import ArgumentError, Arguments, Tool, document, names
+from conductor.mcpserver.tools import MAX_NAME, ArgumentError, Arguments, Tool, document, names
 from conductor.project import find_root
 
 EXECUTORS = ("mcp", "handoff", "llm", "agent")
@@ -99,11 +99,17 @@ def executor(args: Arguments) -> list[str]:
     return said + (["--agent", agent] if agent is not None else [])
 
 
+def argument(args: Arguments, key: str, *, limit: int = MAX_NAME, required: bool = False) -> list[str]:
+    """The command's argument `key` (nothing when it is not given or empty), refused when
+    it would read as an option (`--exec=…` would make the command run a line the client wrote)."""
+    value = args.text(key, limit=limit) if required else args.optional_text(key, limit=limit)
+    if value is not None and value.startswith("-"):
+        raise ArgumentError(f"{args.tool}: {key} must not begin with '-' (it would read as an option)")
+    return [value] if value else []
+
+
 def _goal(args: Arguments) -> list[str]:
-    goal = args.optional_text("goal", limit=10_000)
-    if goal is not None and goal.startswith("-"):
-        raise ArgumentError("goal: must not begin with '-' (it would read as an option)")
-    return [goal] if goal is not None else []
+    return argument(args, "goal", limit=10_000)
 
 
 def _yes(args: Arguments) -> list[str]:
@@ -123,19 +129,16 @@ def _explore(args: Arguments) -> Any:
 
 
 def _resume(args: Arguments) -> Any:
-    plan = args.optional_text("plan")
-    return run_command(args, ["resume", *([plan] if plan else []), *executor(args), *_yes(args)])
+    return run_command(args, ["resume", *argument(args, "plan"), *executor(args), *_yes(args)])
 
 
 def _decide(verb: str) -> Any:
     def decide(args: Arguments) -> Any:
-        step = args.text("step")
+        step = argument(args, "step", required=True)
         where = [
             f"--{key}={value}" for key in ("plan", "fork", "reason") if (value := args.optional_text(key))
         ]
-        if step.startswith("-"):
-            raise ArgumentError(f"{verb}: step must not begin with '-'")
-        return run_command(args, [verb, step, *where])
+        return run_command(args, [verb, *step, *where])
 
     return decide
 

@@ -76,7 +76,11 @@ def test_what_a_client_may_start_is_bounded(proj: Project) -> None:
     assert "is not a file inside the repository" in refused(call("build", plan_file="../plan.yaml"))
     assert "is not one of mcp, handoff, llm, agent" in refused(call("build", executor="command"))
     assert "unknown argument exec" in refused(call("build", exec="rm -rf ~"))
-    assert "must not begin with '-'" in refused(call("build", goal="--exec=sh"))
+    marker = proj.root / "injected"
+    for tool, where in (("build", "goal"), ("resume", "plan"), ("approve", "step"), ("reject", "step")):
+        said = refused(call(tool, **{where: f"--exec=touch {marker}"}))  # an option, not its argument
+        assert f"{tool}: {where} must not begin with '-' (it would read as an option)" in said
+    assert not marker.exists()
     assert "unknown event type" in refused(call("events", types=["nope"]))
     said = refused(call("explain", step="step_001", plan="nope"))
     assert "nope" in said  # the command's own error, as a tool error
