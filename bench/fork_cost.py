@@ -5,7 +5,9 @@ not what the repository holds.
 
 Each repository is SMALL or LARGE small Python files in folders of 100, committed and packed, with
 `conductor init` run and its policy as init writes it (workspace.layers: auto by default — the LARGE one's
-forks are layered where the machine can mount them, the SMALL one's are git worktrees). The
+forks are layered where the machine can mount them, the SMALL one's are git worktrees), and its
+forks' worktrees, layers and base checkout in a state directory beside it (XDG_STATE_HOME), which
+goes with it at the end (BENCH_KEEP=1 keeps both). The
 first build in each repository is printed apart: it makes the base checkout a layered fork
 shares, once. Each run is the command line a user runs, in a process of its own, with the
 same trivial agent (a shell command that writes one file) in the sandbox where there is one. The
@@ -41,7 +43,8 @@ steps:
 
 
 def make_repo(files: int) -> Path:
-    root = workdir(f"forks-{files}")
+    root = workdir(f"forks-{files}") / "repo"  # beside it: its state (conductor())
+    root.mkdir()
     git(root, "init", "-q")
     for i in range(files):
         directory = root / f"pkg{i // 100:05d}"
@@ -59,7 +62,11 @@ def make_repo(files: int) -> Path:
 
 
 def conductor(root: Path, *args: str, trace: Path | None = None) -> float:
-    env = {**ENV, **({"GIT_TRACE2": str(trace)} if trace else {})}
+    env = {
+        **ENV,
+        "XDG_STATE_HOME": str(root.parent / "state"),
+        **({"GIT_TRACE2": str(trace)} if trace else {}),
+    }
     started = time.perf_counter()
     proc = subprocess.run(
         [str(BIN / "conductor"), *args], cwd=root, env=env, capture_output=True, text=True, check=False
@@ -132,7 +139,7 @@ def main() -> None:
     print(f"  4 forks / 1 fork: {ratio:.2f}x  (goal <= 1.5x: {'ok' if ratio <= 1.5 else 'OVER GOAL'})")
     if os.environ.get("BENCH_KEEP") is None:
         for repo in repos.values():
-            subprocess.run(["rm", "-rf", str(repo)], check=False)
+            subprocess.run(["rm", "-rf", str(repo.parent)], check=False)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from conductor.project import state_home
 from tests.conftest import PYTHON, ROOT, run_process
 
 
@@ -24,3 +25,6 @@ def test_the_fork_cost_bench_prints_its_ratios(tmp_path: Path) -> None:
         assert re.search(rf"^ +{files} files +[\d.]+s +slowest git: \d+ms git", result.out, re.M), result.out
     assert re.search(r"^  at 5,000 / at 1,000: [\d.]+x  \(goal <= 1\.5x: (ok|OVER GOAL)\)$", result.out, re.M)
     assert re.search(r"^  4 forks / 1 fork: [\d.]+x  \(goal <= 1\.5x: (ok|OVER GOAL)\)$", result.out, re.M)
+    # its forks' worktrees and base checkouts went with its repositories, none in the state home
+    assert not list(state_home().glob("conductor-bench-forks-*")), list(state_home().iterdir())
+    assert not list(tmp_path.iterdir())
