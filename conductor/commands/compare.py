@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 from conductor.commands.output.forks import compared, decisions, summary_json
+from conductor.errors import LedgerFormatError
 from conductor.ledger import refs
 from conductor.ledger.store import Ledger
 from conductor.project import find_root
@@ -78,7 +79,11 @@ def run(plan: str | None) -> CompareReport:
             recorded=False,
             note="one fork: nothing to compare (its summary; a comparison is recorded for several forks)",
         )
-    found = compare.recorded(ledger, plan_id)
+    try:
+        found = compare.recorded(ledger, plan_id)
+    except LedgerFormatError as exc:
+        note = f"computed now: {exc.message}"
+        return CompareReport(compare.current(ledger, plan_id, state), record.base, recorded=False, note=note)
     if found is None:
         note = "computed now: no comparison is recorded (one is when a run of the plan ends)"
         return CompareReport(compare.current(ledger, plan_id, state), record.base, recorded=False, note=note)

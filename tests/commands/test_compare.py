@@ -217,3 +217,31 @@ def test_a_fork_whose_own_verify_failed_is_never_recommended(proj: Project, run_
     assert "Recommended" not in shown.out
     assert "No fork to recommend: long's own verify commands failed (1/2 passed)" in shown.out
     assert "short's own verify commands failed (0/1 passed)" in shown.out
+
+
+UNREADABLE = (b"not json", b"[]", b'{"plan": "x"}', b'{"plan": "x", "state": "completed", "forks": ["long"]}')
+
+
+def test_a_comparison_record_that_cannot_be_read_is_computed_again(proj: Project, run_cli) -> None:
+    # the plan log comes with the records a remote holds (git fetch refs/conductor/*)
+    plan = explored(proj, run_cli)
+    for damage in UNREADABLE:
+        rewrite_tip(proj.root, refs.plan_log(plan), "comparison.json", lambda old, damage=damage: damage)
+        shown = run_cli("compare", plan, "--json")
+        assert shown.code == 0 and "Traceback" not in shown.err, shown.err
+        data = json.loads(shown.out)
+        assert data["source"] == "computed" and data["recommended"] == "long"
+        assert "comparison.json cannot be read" in data["note"], data["note"]
+
+
+def test_a_run_that_ends_over_an_unreadable_comparison_records_a_new_one(proj: Project, run_cli) -> None:
+    command = proj.agent({"*": [{"write": {"x.py": "x = 1\n"}}]})
+    strategies = ["--strategy", "one way", "--strategy", "another"]
+    assert run_cli("explore", "Add x.py", *strategies, "--exec", command).code == 1  # both wait
+    plan = proj.only_plan()
+    rewrite_tip(proj.root, refs.plan_log(plan), "comparison.json", lambda old: UNREADABLE[-1])
+    approved = run_cli("approve", "step_001", "--plan", plan, "--fork", "one-way")
+    assert approved.code == 1 and "Traceback" not in approved.err, approved.err  # the other fork waits
+    assert plan_events(proj, plan)[-1].type is EventType.PLAN_COMPARED
+    again = json.loads(run_cli("compare", "--json").out)
+    assert again["source"] == "recorded" and again["recommended"] == "one-way"

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from conductor.engine.state import ForkState, Phase, left_open
+from conductor.errors import LedgerFormatError
 from conductor.ledger import refs
 from conductor.ledger.store import Ledger
 from conductor.models.event import EventType
@@ -327,7 +328,10 @@ def record_comparison(ledger: Ledger, plan: str, state: str) -> Comparison | Non
     if len(ledger.forks(plan)) < 2:
         return None
     found = current(ledger, plan, state)
-    before = recorded(ledger, plan)
+    try:
+        before = recorded(ledger, plan)
+    except LedgerFormatError:  # recorded anew below
+        before = None
     if before is not None and before.to_json() == found.to_json():
         return before
     what = f"recommended {found.recommended}" if found.recommended else "no fork to recommend"
@@ -342,15 +346,26 @@ def record_comparison(ledger: Ledger, plan: str, state: str) -> Comparison | Non
 
 
 def recorded(ledger: Ledger, plan: str) -> Comparison | None:
-    """The comparison last recorded in the plan log, with when; None if there is none."""
-    tip = ledger.tip(refs.plan_log(plan))
+    """The comparison last recorded in the plan log, with when; None if there is none, and
+    LedgerFormatError, naming it, when it cannot be read (a plan log fetched from a remote)."""
+    log = refs.plan_log(plan)
+    tip = ledger.tip(log)
     raw = tip.read(COMPARISON_FILE) if tip is not None else None
     if tip is None or raw is None:
         return None
-    for event in ledger.log(refs.plan_log(plan)):  # the newest plan.compared wrote it
-        if event.type is EventType.PLAN_COMPARED:
-            return Comparison.from_json(json.loads(raw), time=event.time, commit=event.commit)
-    return Comparison.from_json(json.loads(raw), time=None, commit=None)
+    # the newest plan.compared wrote it
+    event = next((e for e in ledger.log(log) if e.type is EventType.PLAN_COMPARED), None)
+    try:
+        return Comparison.from_json(
+            json.loads(raw),
+            time=event.time if event is not None else None,
+            commit=event.commit if event is not None else None,
+        )
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise LedgerFormatError(
+            f"{log}:{COMPARISON_FILE} cannot be read ({type(exc).__name__}: {exc})",
+            hint="the next run of the plan that ends records a new one; compare computes it meanwhile",
+        ) from None
 
 
 def moved_on(comparison: Comparison, ledger: Ledger) -> list[str]:
