@@ -11,6 +11,8 @@ import os
 import socket
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import partial
@@ -102,8 +104,8 @@ def stdio(project: Path) -> Callable[[], Any]:
 
 
 @asynccontextmanager
-async def http_server(project: Path) -> AsyncIterator[Callable[[], Any]]:
-    port = free_port()
+async def http_server(project: Path, port: int | None = None) -> AsyncIterator[Callable[[], Any]]:
+    port = port or free_port()
     server = subprocess.Popen(
         [conductor_bin(), "mcp", "--http", str(port)], cwd=project, stderr=subprocess.PIPE
     )
@@ -203,3 +205,39 @@ def test_a_build_the_client_cancels_is_interrupted_and_its_plan_halts(proj: Proj
     assert any("waiting for an MCP client" in line for line in said)
     wait_until(lambda: proj.events()[-1].type.value == "fork.halted", what="the fork halted")
     assert "step_001" in [t["step"] for t in anyio.run(listed_tasks, proj.root)]  # resumable: handed out
+
+
+def test_a_web_page_cannot_drive_the_http_server(proj: Project) -> None:
+    """A page the user has open in a browser can send to 127.0.0.1 (from its own origin, or by
+    DNS rebinding under its own host name): the server answers only this machine's names."""
+    port = free_port()
+    initialize = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {},
+            "clientInfo": {"name": "p", "version": "1"},
+        },
+    }
+
+    def status(**headers: str) -> int:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/mcp",
+            data=json.dumps(initialize).encode(),
+            headers={"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+            | headers,
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                return int(answer.status)
+        except urllib.error.HTTPError as refusal:
+            return refusal.code
+
+    async def session() -> list[int]:
+        async with http_server(proj.root, port):
+            local = status(Origin=f"http://127.0.0.1:{port}")
+            return [local, status(Origin="https://evil.example"), status(Host=f"evil.example:{port}")]
+
+    assert anyio.run(session) == [200, 403, 421]
