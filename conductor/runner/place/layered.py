@@ -46,8 +46,6 @@ def home(private: Path, plan: str, fork: str) -> Path:
 class Layered:
     """A fork's workspace as layers over the repository's base checkout."""
 
-    kind = "layered"
-
     def __init__(self, path: Path, *, repo_root: Path, ledger: Ledger, private: Path, plan: str, fork: str):
         self.path = path
         self.repo_root = repo_root

@@ -28,11 +28,6 @@ class Workspace(Protocol):
     path: Path  # where the fork's processes work (and the task says they do)
     repo_root: Path  # the user's checkout
 
-    @property
-    def kind(self) -> str:
-        """What it is, for people: "worktree"."""
-        ...
-
     def exists(self) -> bool: ...
 
     def create(self, branch: str) -> bool:

@@ -33,8 +33,6 @@ _CREATING = threading.Lock()
 class Worktree:
     """A fork's workspace (spaces.Workspace) as a git worktree of its branch."""
 
-    kind = "worktree"
-
     def __init__(self, path: Path, *, repo_root: Path) -> None:
         self.path = path
         self.repo_root = repo_root
