@@ -108,14 +108,14 @@ class Layered:
         """The base checkout, made or moved to `tip` when it is far from it, and held."""
         git_dir = self.ledger.git_dir
         found = base.ensure(self.private, repo_root=self.repo_root, git_dir=git_dir, commit=tip)
-        if found.commit != tip:
-            far = len(self.ledger.changed_paths(self.ledger.tree_of(found.commit), self.ledger.tree_of(tip)))
-            if far >= base.MOVES_AFTER:
-                found = (
-                    base.move(self.private, repo_root=self.repo_root, git_dir=git_dir, commit=tip) or found
-                )
+        if found.commit != tip and len(self._difference(found, tip)) >= base.MOVES_AFTER:
+            found = base.move(self.private, repo_root=self.repo_root, git_dir=git_dir, commit=tip) or found
         base.hold(self.private)
         return found
+
+    def _difference(self, found: base.Base, tip: str) -> list[str]:
+        """The paths where `tip` differs from the base checkout's commit."""
+        return self.ledger.changed_paths(self.ledger.tree_of(found.commit), self.ledger.tree_of(tip))
 
     def _basis(self) -> str:
         """The base commit the delta was made from."""
@@ -128,7 +128,7 @@ class Layered:
         """The delta and the index for `tip`, from the base: O(the difference)."""
         shutil.rmtree(self.delta, ignore_errors=True)
         self.delta.mkdir(parents=True)
-        changed = self.ledger.changed_paths(self.ledger.tree_of(found.commit), self.ledger.tree_of(tip))
+        changed = self._difference(found, tip)
         self._apply(tip, changed)
         self._whole_index(found, tip, changed)
         (self.home / "tip").write_text(tip + "\n", encoding="ascii")
@@ -176,7 +176,20 @@ class Layered:
                 overlay.whiteout(target)
 
     def _index(self, index: Path, tip: str, paths: Iterable[str]) -> None:
-        _set_entries(self.ledger, self.repo_root, index, tip, paths)
+        """The entries of `paths` in the index file `index` set as they are at `tip` (or removed)."""
+        lines = []
+        for rel in paths:
+            found = self.ledger.find(tip, rel)
+            lines.append(
+                f"{found.mode:o} {found.oid}\t{rel}\n" if found.kind == "blob" else f"0 {ZERO}\t{rel}\n"
+            )
+        if lines:
+            git(
+                ["-c", "core.splitIndex=false", "update-index", "--index-info"],
+                cwd=self.repo_root,
+                env={"GIT_DIR": str(self.ledger.git_dir), "GIT_INDEX_FILE": str(index)},
+                stdin="".join(lines).encode("utf-8", "surrogateescape"),
+            )
 
     def _reset_attempt(self) -> None:
         gone = self.home / f"attempt.gone-{os.getpid()}"
@@ -203,11 +216,7 @@ class Layered:
         found = base.find(self.private)
         if found is not None:
             tip = self.tip()
-            self._whole_index(
-                found,
-                tip,
-                self.ledger.changed_paths(self.ledger.tree_of(found.commit), self.ledger.tree_of(tip)),
-            )
+            self._whole_index(found, tip, self._difference(found, tip))
 
     def advance(self, entries: Sequence[tuple[str, str, str]]) -> None:
         """The accepted commit is the tip now: its change goes into the delta, the attempt's
@@ -342,21 +351,6 @@ def _deleted(ledger: Ledger, parent: str, rel: str, snap: detection.ChangedFiles
     elif kind == "tree":
         for tracked in ledger.files_under(parent, rel):
             snap.files.setdefault(tracked, None)
-
-
-def _set_entries(ledger: Ledger, repo_root: Path, index: Path, tip: str, paths: Iterable[str]) -> None:
-    """The entries of `paths` in the index file `index` set as they are at `tip` (or removed)."""
-    lines = []
-    for rel in paths:
-        found = ledger.find(tip, rel)
-        lines.append(f"{found.mode:o} {found.oid}\t{rel}\n" if found.kind == "blob" else f"0 {ZERO}\t{rel}\n")
-    if lines:
-        git(
-            ["-c", "core.splitIndex=false", "update-index", "--index-info"],
-            cwd=repo_root,
-            env={"GIT_DIR": str(ledger.git_dir), "GIT_INDEX_FILE": str(index)},
-            stdin="".join(lines).encode("utf-8", "surrogateescape"),
-        )
 
 
 def _clear(target: Path) -> None:
