@@ -3,13 +3,18 @@ for approval (LOW confidence). The decision is recorded, then the plan continues
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from conductor.commands.output.plans import run_json, run_text
+from conductor.errors import ConductorError
+from conductor.ledger.store import Ledger
+from conductor.project import find_root
 from conductor.report import Report
 from conductor.runner.logs.approval import Waiting, record_decision
 from conductor.runner.plan.launch import PlanRun, resume
+from conductor.runner.plan.scheduler import write_metrics
 
 if TYPE_CHECKING:
     from conductor.commands.output import contract as c
@@ -59,4 +64,8 @@ def run(
     decision = Decision(waiting, approve, reason)
     if not no_resume:
         decision.run = resume(waiting.plan, command=None, yes=False)
+    else:  # no run folds the decision into the metrics: a rejection counts at once, as abandon's do
+        root = find_root()
+        with contextlib.suppress(ConductorError, OSError):
+            write_metrics(Ledger(root), root, waiting.plan)
     return decision

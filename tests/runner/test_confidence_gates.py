@@ -133,3 +133,18 @@ def test_yes_answers_the_gate_for_every_attempt(proj: Project, run_cli) -> None:
     assert built.code == 0, built.err
     kinds = [e.type.value for e in proj.events()]
     assert "approval.requested" not in kinds and kinds.count("task.created") == 2
+
+
+def test_a_rejection_without_a_run_after_it_counts_in_the_handoff_metrics_at_once(
+    proj: Project, run_cli
+) -> None:
+    # a change that waits for a person after it was received (it touches .mailmap): rejecting it
+    # with --no-resume ends the task, and no run comes after to fold that into the metrics
+    step = {"title": "Map", "instruction": "map", "allowed_files": ["**"], "verify": ["test -f .mailmap"]}
+    agent = proj.agent({"*": [{"write": {".mailmap": "A <a@example.com> <b@example.com>\n"}}]})
+    assert run_cli("build", "--plan", proj.plan([step]), "--exec", agent).code == 1
+    assert json.loads(run_cli("handoff-metrics", "--json").out)["by_state"]["open"] == 1
+    assert run_cli("reject", "step_001", "--reason", "not this", "--no-resume").code == 0
+    shown = json.loads(run_cli("handoff-metrics", "--json").out)
+    assert shown["by_state"]["rejected"] == 1 and shown["by_state"]["open"] == 0
+    assert json.loads(run_cli("handoff-metrics", "--recompute", "--json").out) == shown
