@@ -25,6 +25,7 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
 from tests.conftest import conductor_bin, free_port, git, run_process, wait_until
+from tests.mcpserver.test_greeting import initialize
 from tests.mcpserver.test_handoff_tools import result_for
 from tests.runner.test_handoff import start
 from tests.scenario import Project
@@ -211,21 +212,11 @@ def test_a_web_page_cannot_drive_the_http_server(proj: Project) -> None:
     """A page the user has open in a browser can send to 127.0.0.1 (from its own origin, or by
     DNS rebinding under its own host name): the server answers only this machine's names."""
     port = free_port()
-    initialize = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {
-            "protocolVersion": "2025-11-25",
-            "capabilities": {},
-            "clientInfo": {"name": "p", "version": "1"},
-        },
-    }
 
     def status(**headers: str) -> int:
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/mcp",
-            data=json.dumps(initialize).encode(),
+            data=initialize("2025-11-25").encode(),
             headers={"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
             | headers,
         )
