@@ -58,15 +58,16 @@ def claim_stdio() -> tuple[BinaryIO, BinaryIO]:
     them), with fd 0 then reading the null device and fd 1 writing to stderr — what the SDK's
     stdio_server does with streams it opens itself, and skips for streams it is given. Where the
     descriptors cannot be moved, the channel stays where it is."""
-    try:
+    try:  # everything that can fail, before a descriptor moves
         reader = fcntl.fcntl(0, fcntl.F_DUPFD_CLOEXEC, 3)
         writer = fcntl.fcntl(1, fcntl.F_DUPFD_CLOEXEC, 3)
+        os.fstat(2)
         null = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(null, 0)
-        os.close(null)
-        os.dup2(2, 1)
     except OSError:
         return sys.stdin.buffer, sys.stdout.buffer
+    os.dup2(null, 0)
+    os.close(null)
+    os.dup2(2, 1)
     return os.fdopen(reader, "rb"), os.fdopen(writer, "wb")
 
 
