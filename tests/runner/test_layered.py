@@ -412,3 +412,22 @@ def test_an_auto_layered_fork_stays_layered_when_the_checkout_shrinks(files: Pro
     assert approved.code == 0, approved.err
     assert git(proj.root, "show", "--name-only", "--format=", proj.branch()) == ".github/ci.yml\n"
     assert not (proj.worktree() / ".git").exists()
+
+
+def test_a_layered_fork_works_in_a_repository_set_up_for_many_files(files: Project, run_cli) -> None:
+    """feature.manyFiles (what big repositories set, and Scalar) makes git write version 4
+    indexes: the base checkout's stays one the agent's private git gets as it is."""
+    proj = files
+    git(proj.root, "config", "feature.manyFiles", "true")
+    _layers(proj, "on")
+    proj.plan([{"title": "Write", "instruction": "write", "verify": ["git status --porcelain"]}])
+    result = build(
+        run_cli,
+        proj,
+        "plan.yaml",
+        "sh -c 's=$(git status --porcelain); printf %s \"$s\" > seen.txt; echo a > a.txt'",
+    )
+    assert result.code == 0, result.err
+    assert not (proj.worktree() / ".git").exists()  # it ran layered
+    assert git(proj.root, "show", f"{proj.branch()}:seen.txt") == ""  # a clean git at the start
+    assert git(proj.root, "show", f"{proj.branch()}:a.txt") == "a\n"

@@ -33,6 +33,9 @@ COMMIT = "commit"  # beside the files: the commit they are
 USERS = "base.users"  # beside it: held shared by each process whose forks use it
 MOVES_AFTER = 100
 """How many paths from a new fork's tip the base moves there (when no process holds it)."""
+WHOLE = ("-c", "core.splitIndex=false", "-c", "index.version=2")
+"""Its index as the sandbox's git copies it as it is (gitview): whole, version 2 — also in a big
+repository whose feature.manyFiles would make it version 4."""
 
 _held: dict[Path, IO[str]] = {}
 _holding = threading.Lock()
@@ -86,7 +89,7 @@ def ensure(private: Path, *, repo_root: Path, git_dir: Path, commit: str) -> Bas
         shutil.rmtree(making, ignore_errors=True)
         (making / "files").mkdir(parents=True)
         env = {"GIT_DIR": str(git_dir), "GIT_INDEX_FILE": str(making / "index")}
-        work = ["-c", "core.splitIndex=false", "--work-tree", str(making / "files")]
+        work = [*WHOLE, "--work-tree", str(making / "files")]
         git([*work, "read-tree", "-u", "--reset", commit], cwd=repo_root, env=env)
         # Entries written in the index's last clock tick were marked racily clean: stat them again
         # now, so that the agent's git (and Conductor's) never hashes the whole checkout.
@@ -124,7 +127,7 @@ def move(private: Path, *, repo_root: Path, git_dir: Path, commit: str) -> Base 
             return None
         try:
             env = {"GIT_DIR": str(git_dir), "GIT_INDEX_FILE": str(found.index)}
-            work = ["-c", "core.splitIndex=false", "--work-tree", str(found.files)]
+            work = [*WHOLE, "--work-tree", str(found.files)]
             git([*work, "read-tree", "-m", "-u", found.commit, commit], cwd=repo_root, env=env)
             git([*work, "update-index", "-q", "--refresh"], cwd=repo_root, env=env)
             (found.root / f"{COMMIT}.new").write_text(commit + "\n", encoding="ascii")
