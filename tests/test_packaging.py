@@ -4,6 +4,7 @@ source checkout does — console scripts, `python -m conductor`, and the resourc
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import subprocess
@@ -31,9 +32,14 @@ def test_every_package_directory_is_listed_in_pyproject() -> None:
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
-    built = run_process(
-        PYTHON, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(out), str(ROOT)
-    )
+    # setuptools builds in the checkout's build/: two test processes building at once (xdist
+    # spreads this module's tests) would remove each other's files, so they take turns
+    lock = tmp_path_factory.getbasetemp().parent / "wheel-build.lock"
+    with lock.open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        built = run_process(
+            PYTHON, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(out), str(ROOT)
+        )
     assert built.code == 0, built.err
     (found,) = out.glob("git_conductor-*.whl")
     return found
