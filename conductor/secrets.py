@@ -68,11 +68,17 @@ def _detectors() -> tuple[Any, ...]:
 def credential_parts(value: str) -> list[str]:
     """The parts of `value` to redact when it has a credential's format: the value itself and
     what the formats single out of it (a URL's password); empty when it is no credential."""
+    return list(_credential_parts(value))
+
+
+@functools.lru_cache(maxsize=1024)
+def _credential_parts(value: str) -> tuple[str, ...]:
+    # Remembered per value: every Ledger and task of a process asks about the same environment.
     found = [match for detector in _detectors() for match in detector.analyze_string(value)]
     found += [match.group(0) for pattern in _MORE_FORMATS for match in pattern.finditer(value)]
     if not found:
-        return []
-    return [value, *sorted({part for part in found if len(part) >= MIN_LENGTH and part != value})]
+        return ()
+    return (value, *sorted({part for part in found if len(part) >= MIN_LENGTH and part != value}))
 
 
 class Redactor:
@@ -87,18 +93,11 @@ class Redactor:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, names: Iterable[str] = ()) -> Redactor:
+        """The redactor of `env` (this process's environment by default), the variables the
+        policy declared and `names`: one per distinct environment and names (a Redactor does
+        not change once made)."""
         source = os.environ if env is None else env
-        listed = declared() | set(names)
-        secrets: dict[str, str] = {}
-        for name, value in source.items():
-            if len(value) < MIN_LENGTH or value.isdigit():
-                continue
-            if name in listed or _NAME.search(name):
-                secrets[name] = value
-                continue
-            for index, part in enumerate(credential_parts(value)):
-                secrets[name if index == 0 else f"{name}#{index}"] = part
-        return cls(secrets)
+        return _from_env(tuple(source.items()), declared() | frozenset(names))
 
     def __bool__(self) -> bool:
         return True  # formats are redacted whether or not the environment holds a secret
@@ -121,9 +120,23 @@ class Redactor:
         for secret, replacement in self._bytes:
             if secret in value:
                 value = value.replace(secret, replacement)
-        if not _MAYBE.search(value):
-            return value
-        return by_format(value.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")
+        text = value.decode("utf-8", "surrogateescape")
+        redacted = by_format(text)
+        return value if redacted == text else redacted.encode("utf-8", "surrogateescape")
+
+
+@functools.lru_cache(maxsize=16)
+def _from_env(env: tuple[tuple[str, str], ...], listed: frozenset[str]) -> Redactor:
+    secrets: dict[str, str] = {}
+    for name, value in env:
+        if len(value) < MIN_LENGTH or value.isdigit():
+            continue
+        if name in listed or _NAME.search(name):
+            secrets[name] = value
+            continue
+        for index, part in enumerate(credential_parts(value)):
+            secrets[name if index == 0 else f"{name}#{index}"] = part
+    return Redactor(secrets)
 
 
 FORMATS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -155,19 +168,55 @@ KEYWORD_VALUE = re.compile(
 )
 """A value after a credential's keyword (credential files, logs): redacted from stored text
 only — code says `token = ...` too often to refuse a change for it."""
-_MAYBE = re.compile(rb"-----BEGIN|://|[A-Za-z0-9_-]{16}|(?i:pass|token|secret|key)")
+
+# What a text must contain for each pattern to match in it (any one of the strings): checking
+# that is a substring search, where the patterns (most begin with \b, which keeps the regex
+# engine from seeking their first letters) try every position of the text. A gate only skips
+# a pattern that cannot match, so what is redacted and found is the same with or without them.
+_NEEDS: dict[str, tuple[str, ...]] = {
+    "private key": ("-----BEGIN ",),
+    "AWS access key": ("A3T", "AKIA", "ASIA", "ABIA", "ACCA"),
+    "GitHub token": ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+    "GitLab token": ("glpat-",),
+    "Slack token": ("xox",),
+    "Slack webhook": ("https://hooks.slack.com/services/",),
+    "Stripe key": ("_live_", "_test_"),
+    "API key": ("sk-",),
+    "Google API key": ("AIza",),
+    "npm token": ("npm_",),
+    "PyPI token": ("pypi-AgEIcHlwaS5vcmc",),
+    "JWT": ("eyJ",),
+}
+_GATED = tuple((kind, pattern, _NEEDS[kind]) for kind, pattern in FORMATS)
+# Every keyword of KEYWORD_VALUE holds one of these. Its case-insensitive match also takes the
+# letters that fold to them (the Kelvin sign for k, the long s for s): casefold() folds those too.
+_KEYWORD_PARTS = ("key", "token", "secret", "passw")
+
+
+def _may_hold(text: str, needs: tuple[str, ...]) -> bool:
+    return any(need in text for need in needs)
 
 
 def by_format(text: str) -> str:
     """`text` with what has a credential's format replaced by `[redacted:KIND]`."""
-    for kind, pattern in FORMATS:
-        text = pattern.sub(f"[redacted:{kind}]", text)
-    text = URL_PASSWORD.sub(lambda m: f"{m.group(1)}:[redacted:password]@", text)
+    for kind, pattern, needs in _GATED:
+        if _may_hold(text, needs):
+            text = pattern.sub(f"[redacted:{kind}]", text)
+    if "://" in text:
+        text = URL_PASSWORD.sub(lambda m: f"{m.group(1)}:[redacted:password]@", text)
+    if not _may_hold(text.casefold(), _KEYWORD_PARTS):
+        return text
     return KEYWORD_VALUE.sub(lambda m: m.group(0)[: m.start(1) - m.start(0)] + "[redacted]", text)
 
 
 def find(text: str) -> list[tuple[str, int]]:
     """The credentials of precise formats in `text`: (kind, offset), in order."""
-    found = [(kind, m.start()) for kind, pattern in FORMATS for m in pattern.finditer(text)]
-    found += [("password in a URL", m.start(2)) for m in URL_PASSWORD.finditer(text)]
+    found = [
+        (kind, m.start())
+        for kind, pattern, needs in _GATED
+        if _may_hold(text, needs)
+        for m in pattern.finditer(text)
+    ]
+    if "://" in text:
+        found += [("password in a URL", m.start(2)) for m in URL_PASSWORD.finditer(text)]
     return sorted(found, key=lambda item: item[1])
