@@ -7,6 +7,8 @@ multiple documents, huge files. Imports no pydantic, so the guard hook can use i
 
 from __future__ import annotations
 
+import copy
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,6 +67,23 @@ def parse(text: bytes | str, *, path: str) -> YamlDocument:
             text = text.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise ConfigError(f"not UTF-8 text (byte {exc.start})", path=path) from None
+    if len(text) > REMEMBERED_CHARS:
+        return _parse(text, path)
+    # The same policy and plan texts are read again and again (each step's effective policy);
+    # the parse is remembered, and each caller gets its own copy of the data to change.
+    found = _remembered(text, path)
+    return YamlDocument(path=found.path, data=copy.deepcopy(found.data), lines=dict(found.lines))
+
+
+REMEMBERED_CHARS = 64 * 1024
+
+
+@functools.lru_cache(maxsize=64)
+def _remembered(text: str, path: str) -> YamlDocument:
+    return _parse(text, path)
+
+
+def _parse(text: str, path: str) -> YamlDocument:
     if not text.strip() or all(
         not line.strip() or line.lstrip().startswith("#") for line in text.splitlines()
     ):

@@ -8,6 +8,7 @@ origins), the base commit and the executor settings.
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import re
@@ -164,10 +165,7 @@ class PlanRecord:
     # Policy layers, rebuilt with their line numbers from the recorded texts.
 
     def project_layer(self) -> PolicyLayer | None:
-        if self.policy_text is None:
-            return None
-        doc = parse(self.policy_text, path=POLICY_FILE)
-        return PolicyLayer(POLICY_FILE, validate(doc, PolicyFile), doc, trusted=True)
+        return _project_layer(self.policy_text) if self.policy_text is not None else None
 
     def _plan_location(self, fork_index: int, step_index: int | None) -> Location:
         shorthand = self.plan_text is not None and "steps" in (parse(self.plan_text, path="plan").data or {})
@@ -204,6 +202,14 @@ class PlanRecord:
             if spec.timeout_seconds is not None:
                 layers.append(self._timeout_layer(step, spec.timeout_seconds, at))
         return EffectivePolicy.merge(*layers)
+
+
+@functools.lru_cache(maxsize=16)
+def _project_layer(policy_text: str) -> PolicyLayer:
+    """The recorded project policy as a layer, made once per text: every step's effective
+    policy starts from it (a PolicyLayer and its PolicyFile are frozen)."""
+    doc = parse(policy_text, path=POLICY_FILE)
+    return PolicyLayer(POLICY_FILE, validate(doc, PolicyFile), doc, trusted=True)
 
 
 def record_plan(ledger: Ledger, plan: PlanRecord) -> None:
