@@ -41,6 +41,10 @@ from conductor.models.paths import unstorable_reason
 from conductor.runner.place import workspace
 
 DRAIN_SECONDS = 10.0
+WAIT_MS = 5
+"""How long one poll of the watcher waits for events before it returns none: the first poll,
+which sets up the watches, always waits that long, and a drain polls until its sentinel's
+events arrive, so a short wait costs nothing and a long one is paid by every fork."""
 SENTINEL = ".conductor-sentinel-"
 
 
@@ -58,7 +62,7 @@ class Watcher:
                 watch_filter=None,
                 debounce=1,
                 step=1,
-                rust_timeout=50,
+                rust_timeout=WAIT_MS,
                 yield_on_timeout=True,
                 ignore_permission_denied=True,
                 raise_interrupt=False,
