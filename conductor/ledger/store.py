@@ -256,6 +256,24 @@ class Ledger(RepoQueries):
         live = {r[len(prefix) :] for r in self.ref_names(prefix)}
         return sorted(live | set(self.archive.forks(plan)))
 
+    def plans_and_forks(self) -> dict[str, list[str]]:
+        """Every plan, as `plans` lists them, with its forks, as `forks` lists them: from one
+        listing of the fork logs, where asking `forks` for each plan lists them once a plan."""
+        rests = [name[len(refs.FORKS_PREFIX) :] for name in self.ref_names(refs.FORKS_PREFIX)]
+        under: dict[str, set[str]] = {}
+        for rest in rests:
+            plan, slash, fork = rest.partition("/")
+            if slash:
+                under.setdefault(plan, set()).add(fork)
+        found: dict[str, list[str]] = {}
+        for plan in self.plans():
+            if "/" in plan:  # no id Conductor gives, but `forks` would list what is under it
+                live = {rest[len(plan) + 1 :] for rest in rests if rest.startswith(f"{plan}/")}
+            else:
+                live = under.get(plan, set())
+            found[plan] = sorted(live | set(self.archive.forks(plan)))
+        return found
+
     def archive_commit(self) -> str | None:
         """The archive's current commit, or None before anything was archived."""
         return self.archive.commit()
