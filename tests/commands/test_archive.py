@@ -7,7 +7,10 @@ from __future__ import annotations
 import json
 import shlex
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from conductor.ledger import refs
 from conductor.models.event import Event, EventType
@@ -33,6 +36,18 @@ def finished_plans(proj: Project, run_cli, count: int, *, first: int = 0) -> lis
         assert build(run_cli, proj, plan_file, agent).code == 0
         made.append(json.loads(run_cli("status", "--json", "--limit", "1").out)[0]["plan"])
     return made
+
+
+@pytest.fixture
+def finished(prebuilt: Callable[[str, Callable[[Project], None]], Project], run_cli) -> tuple[Project, str]:
+    """A copy of a project with one finished plan of TWO_STEPS (made once per test process, as
+    the current directory): (the project, the plan)."""
+
+    def make(template: Project) -> None:
+        finished_plans(template, run_cli, 1)
+
+    proj = prebuilt("finished", make)
+    return proj, proj.only_plan()
 
 
 def running_plan(proj: Project) -> str:
@@ -116,8 +131,10 @@ def test_archive_folds_finished_plans_and_every_command_still_reads_them(proj: P
     )
 
 
-def test_a_second_archive_builds_on_the_first_and_a_live_ref_wins(proj: Project, run_cli) -> None:
-    (first,) = finished_plans(proj, run_cli, 1)
+def test_a_second_archive_builds_on_the_first_and_a_live_ref_wins(
+    finished: tuple[Project, str], run_cli
+) -> None:
+    proj, first = finished
     assert run_cli("archive", "--older-than", "0").code == 0
     archived_once = git(proj.root, "rev-parse", refs.ARCHIVE).strip()
     (second,) = finished_plans(proj, run_cli, 1, first=1)
@@ -155,9 +172,9 @@ def test_archive_refuses_an_age_it_cannot_read(project: Path, run_cli) -> None:
 
 
 def test_a_remote_gets_the_archive_as_one_ref_from_clones_whose_metrics_diverge(
-    proj: Project, run_cli, tmp_path: Path
+    finished: tuple[Project, str], run_cli, tmp_path: Path
 ) -> None:
-    finished_plans(proj, run_cli, 1)
+    proj, _ = finished
     shown = run_cli("archive", "--older-than", "0").out
     (recipe,) = [line for line in shown.splitlines() if line.startswith("Share the archive: ")]
     push = shlex.split(recipe.removeprefix("Share the archive: ").partition(" (")[0])
@@ -179,8 +196,10 @@ def test_a_remote_gets_the_archive_as_one_ref_from_clones_whose_metrics_diverge(
     assert_fsck_clean(remote)
 
 
-def test_an_event_recorded_on_an_archived_log_continues_it_live(proj: Project, run_cli) -> None:
-    (plan,) = finished_plans(proj, run_cli, 1)
+def test_an_event_recorded_on_an_archived_log_continues_it_live(
+    finished: tuple[Project, str], run_cli
+) -> None:
+    proj, plan = finished
     tip = git(proj.root, "rev-parse", refs.plan_log(plan)).strip()
     seq = proj.ledger().tip(refs.plan_log(plan)).event.seq  # type: ignore[union-attr]
     assert run_cli("archive", "--older-than", "0").code == 0
@@ -197,9 +216,9 @@ def test_an_event_recorded_on_an_archived_log_continues_it_live(proj: Project, r
 
 
 def test_conductor_pr_pushes_an_archived_plans_records(
-    proj: Project, run_cli, tmp_path: Path, monkeypatch
+    finished: tuple[Project, str], run_cli, tmp_path: Path, monkeypatch
 ) -> None:
-    (plan,) = finished_plans(proj, run_cli, 1)
+    proj, plan = finished
     tips = {name: git(proj.root, "rev-parse", name).strip() for name in live(proj.root)}
     assert run_cli("archive", "--older-than", "0").code == 0
     remote = tmp_path / "remote.git"
@@ -213,8 +232,10 @@ def test_conductor_pr_pushes_an_archived_plans_records(
         assert git(remote, "rev-parse", name).strip() == tips[name]
 
 
-def test_the_pre_push_check_knows_an_archived_plans_records(proj: Project, run_cli, tmp_path: Path) -> None:
-    (plan,) = finished_plans(proj, run_cli, 1)
+def test_the_pre_push_check_knows_an_archived_plans_records(
+    finished: tuple[Project, str], run_cli, tmp_path: Path
+) -> None:
+    proj, plan = finished
     assert run_cli("archive", "--older-than", "0").code == 0
     remote = tmp_path / "remote.git"
     subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
@@ -234,8 +255,8 @@ def test_the_pre_push_check_knows_an_archived_plans_records(proj: Project, run_c
     assert again.returncode == 0 and "stay behind" not in again.stderr, again.stderr
 
 
-def test_an_archive_entry_that_is_not_a_commit_id_is_named(proj: Project, run_cli) -> None:
-    (plan,) = finished_plans(proj, run_cli, 1)
+def test_an_archive_entry_that_is_not_a_commit_id_is_named(finished: tuple[Project, str], run_cli) -> None:
+    proj, plan = finished
     assert run_cli("archive", "--older-than", "0").code == 0
     entry = refs.archive_entry(plan, None)
     for damage in ("not a commit id\n", "0" * 40 + "\n"):
@@ -248,10 +269,12 @@ def test_an_archive_entry_that_is_not_a_commit_id_is_named(proj: Project, run_cl
         assert refs.plan_log(plan) in shown.err or entry in shown.err, shown.err
 
 
-def test_a_summary_archived_before_the_json_contract_is_listed_in_todays_keys(proj: Project, run_cli) -> None:
+def test_a_summary_archived_before_the_json_contract_is_listed_in_todays_keys(
+    finished: tuple[Project, str], run_cli
+) -> None:
     # before 0.2 an archived summary said `id`, `created`, `updated` (`2026-03-01 10:00:05`) and
     # each step's state as prose ("completed (attempt 2)") beside a confidence map
-    (plan,) = finished_plans(proj, run_cli, 1)
+    proj, plan = finished
     assert run_cli("archive", "--older-than", "0").code == 0
     old = {
         "id": plan,
@@ -297,11 +320,11 @@ def test_a_summary_archived_before_the_json_contract_is_listed_in_todays_keys(pr
 
 
 def test_an_archived_summary_whose_forks_or_steps_are_not_objects_is_shown_unreadable(
-    proj: Project, run_cli
+    finished: tuple[Project, str], run_cli
 ) -> None:
     # the archive comes with the records a remote holds (git fetch refs/conductor/*): its
     # summaries are read as data that may be anything, and never stop `status --all`
-    (plan,) = finished_plans(proj, run_cli, 1)
+    proj, plan = finished
     assert run_cli("archive", "--older-than", "0").code == 0
     fork = {"fork": "main", "state": "completed", "branch": f"conductor/{plan}/main", "steps": ["step_001"]}
     for forks in (["main"], [fork]):

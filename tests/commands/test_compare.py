@@ -5,15 +5,19 @@ branches are diffed through git."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
+import pytest
 import yaml
 
 from conductor.ledger import refs
 from conductor.models.event import Event, EventType
 from conductor.models.layout import StepPaths
-from tests.conftest import git
+from tests.conftest import Result, git
 from tests.provenance.tamper import rewrite_tip
 from tests.scenario import TWO_FORKS, Project
+
+Prebuilt = Callable[[str, Callable[[Project], None]], Project]
 
 SCRIPT = {
     "step_001": [{"write": {"notes.md": "# notes\n"}}],
@@ -21,21 +25,47 @@ SCRIPT = {
 }
 
 
-def explored(proj: Project, run_cli) -> str:
-    (proj.root / "forks.yaml").write_text(yaml.safe_dump(TWO_FORKS, sort_keys=False))
-    git(proj.root, "add", "forks.yaml")
-    git(proj.root, "commit", "-q", "-m", "forks")
-    result = run_cli("explore", "--plan", "forks.yaml", "--exec", proj.agent(SCRIPT), "--yes", "--json")
-    assert result.code == 0, result.err
-    return str(json.loads(result.out)["plan"])
+@pytest.fixture
+def explored(prebuilt: Prebuilt, run_cli) -> tuple[Project, str]:
+    """A copy of a project where TWO_FORKS was explored to the end (made once per test process,
+    as the current directory): (the project, its plan)."""
+
+    def make(proj: Project) -> None:
+        (proj.root / "forks.yaml").write_text(yaml.safe_dump(TWO_FORKS, sort_keys=False))
+        git(proj.root, "add", "forks.yaml")
+        git(proj.root, "commit", "-q", "-m", "forks")
+        result = run_cli("explore", "--plan", "forks.yaml", "--exec", proj.agent(SCRIPT), "--yes", "--json")
+        assert result.code == 0, result.err
+
+    proj = prebuilt("explored", make)
+    return proj, proj.only_plan()
+
+
+@pytest.fixture
+def halted(prebuilt: Prebuilt, run_cli) -> tuple[Project, str, Result]:
+    """A copy of a project where `explore "Add x.py"` with two strategies halted, both forks
+    waiting for approval of step_001 (made once per test process, as the current directory):
+    (the project, its plan, what the explore said)."""
+
+    def make(proj: Project) -> None:
+        command = proj.agent({"*": [{"write": {"x.py": "x = 1\n"}}]})
+        started = run_cli(
+            "explore", "Add x.py", "--strategy", "one way", "--strategy", "another", "--exec", command
+        )
+        (proj.scripts / "started.json").write_text(json.dumps(vars(started)))
+
+    proj = prebuilt("halted", make)
+    return proj, proj.only_plan(), Result(**json.loads((proj.scripts / "started.json").read_text()))
 
 
 def plan_events(proj: Project, plan: str) -> list[Event]:
     return list(proj.ledger().log(refs.plan_log(plan), newest_first=False))
 
 
-def test_compare_shows_the_comparison_recorded_when_explore_ended(proj: Project, run_cli) -> None:
-    plan = explored(proj, run_cli)
+def test_compare_shows_the_comparison_recorded_when_explore_ended(
+    explored: tuple[Project, str], run_cli
+) -> None:
+    proj, plan = explored
     events = plan_events(proj, plan)
     assert events[-1].type is EventType.PLAN_COMPARED and events[-1].state == "completed"
     record = json.loads(git(proj.root, "show", f"{refs.plan_log(plan)}:comparison.json"))
@@ -69,8 +99,8 @@ def test_compare_shows_the_comparison_recorded_when_explore_ended(proj: Project,
     assert fresh["recommended"] == "long"
 
 
-def test_diff_between_two_forks_and_against_the_base(proj: Project, run_cli) -> None:
-    plan = explored(proj, run_cli)
+def test_diff_between_two_forks_and_against_the_base(explored: tuple[Project, str], run_cli) -> None:
+    _, plan = explored
     between = run_cli("diff", f"{plan}/short", f"{plan}/long", "--json")
     assert between.code == 0, between.err
     data = json.loads(between.out)
@@ -89,8 +119,8 @@ def test_diff_between_two_forks_and_against_the_base(proj: Project, run_cli) -> 
     assert same.code == 0 and same.out == f"no difference between {plan}/short and {plan}/short\n"
 
 
-def test_unknown_plans_and_forks_are_named(proj: Project, run_cli) -> None:
-    plan = explored(proj, run_cli)
+def test_unknown_plans_and_forks_are_named(explored: tuple[Project, str], run_cli) -> None:
+    _, plan = explored
     missing = run_cli("diff", "nope/short", f"{plan}/long")
     assert missing.code == 1 and "no plan 'nope'" in missing.err and plan in missing.err
     no_fork = run_cli("diff", f"{plan}/medium")
@@ -102,13 +132,11 @@ def test_unknown_plans_and_forks_are_named(proj: Project, run_cli) -> None:
     assert unknown.code == 1 and "no plan 'nope'" in unknown.err
 
 
-def test_a_halted_explore_is_compared_again_after_approve_and_resume(proj: Project, run_cli) -> None:
-    command = proj.agent({"*": [{"write": {"x.py": "x = 1\n"}}]})
-    started = run_cli(
-        "explore", "Add x.py", "--strategy", "one way", "--strategy", "another", "--exec", command
-    )
+def test_a_halted_explore_is_compared_again_after_approve_and_resume(
+    halted: tuple[Project, str, Result], run_cli
+) -> None:
+    proj, plan, started = halted
     assert started.code == 1  # both wait for approval
-    plan = proj.only_plan()
     assert f"Again later: conductor compare {plan}" in started.out
     first = json.loads(run_cli("compare", "--json").out)
     assert first["source"] == "recorded" and first["state"] == "halted" and first["recommended"] is None
@@ -142,14 +170,10 @@ def test_a_plan_with_one_fork_shows_its_summary_and_records_nothing(proj: Projec
 
 
 def test_forks_waiting_for_approval_are_said_to_wait_and_every_hint_names_the_fork(
-    proj: Project, run_cli
+    halted: tuple[Project, str, Result], run_cli
 ) -> None:
-    command = proj.agent({"*": [{"write": {"x.py": "x = 1\n"}}]})
-    started = run_cli(
-        "explore", "Add x.py", "--strategy", "one way", "--strategy", "another", "--exec", command
-    )
+    proj, plan, started = halted
     assert started.code == 1  # both wait for approval
-    plan = proj.only_plan()
     said = "no fork completed: forks another and one-way wait for approval of step_001"
     assert f"No fork to recommend: {said}" in started.out
     assert "failed" not in started.out  # nothing failed
@@ -179,11 +203,9 @@ def test_forks_waiting_for_approval_are_said_to_wait_and_every_hint_names_the_fo
 
 
 def test_with_no_verify_evidence_on_either_side_compare_says_it_cannot_recommend(
-    proj: Project, run_cli
+    halted: tuple[Project, str, Result], run_cli
 ) -> None:
-    command = proj.agent({"*": [{"write": {"x.py": "x = 1\n"}}]})
-    run_cli("explore", "Add x.py", "--strategy", "one way", "--strategy", "another", "--exec", command)
-    plan = proj.only_plan()
+    _, plan, _ = halted
     for fork in ("another", "one-way"):  # the order of approval makes their confidences differ
         run_cli("approve", "step_001", "--plan", plan, "--fork", fork)
     shown = run_cli("compare", plan)
@@ -198,8 +220,8 @@ def test_with_no_verify_evidence_on_either_side_compare_says_it_cannot_recommend
     assert f"conductor adopt {plan}/FORK" in adopt.err
 
 
-def test_a_fork_whose_own_verify_failed_is_never_recommended(proj: Project, run_cli) -> None:
-    plan = explored(proj, run_cli)  # long: 2/2 verify commands passed, short: 1/1
+def test_a_fork_whose_own_verify_failed_is_never_recommended(explored: tuple[Project, str], run_cli) -> None:
+    proj, plan = explored  # long: 2/2 verify commands passed, short: 1/1
     assert json.loads(run_cli("compare", plan, "--json").out)["recommended"] == "long"
     verdict = StepPaths("step_002").attempt(1).verdict
 
@@ -222,9 +244,11 @@ def test_a_fork_whose_own_verify_failed_is_never_recommended(proj: Project, run_
 UNREADABLE = (b"not json", b"[]", b'{"plan": "x"}', b'{"plan": "x", "state": "completed", "forks": ["long"]}')
 
 
-def test_a_comparison_record_that_cannot_be_read_is_computed_again(proj: Project, run_cli) -> None:
+def test_a_comparison_record_that_cannot_be_read_is_computed_again(
+    explored: tuple[Project, str], run_cli
+) -> None:
     # the plan log comes with the records a remote holds (git fetch refs/conductor/*)
-    plan = explored(proj, run_cli)
+    proj, plan = explored
     for damage in UNREADABLE:
         rewrite_tip(proj.root, refs.plan_log(plan), "comparison.json", lambda old, damage=damage: damage)
         shown = run_cli("compare", plan, "--json")
@@ -234,11 +258,11 @@ def test_a_comparison_record_that_cannot_be_read_is_computed_again(proj: Project
         assert "comparison.json cannot be read" in data["note"], data["note"]
 
 
-def test_a_run_that_ends_over_an_unreadable_comparison_records_a_new_one(proj: Project, run_cli) -> None:
-    command = proj.agent({"*": [{"write": {"x.py": "x = 1\n"}}]})
-    strategies = ["--strategy", "one way", "--strategy", "another"]
-    assert run_cli("explore", "Add x.py", *strategies, "--exec", command).code == 1  # both wait
-    plan = proj.only_plan()
+def test_a_run_that_ends_over_an_unreadable_comparison_records_a_new_one(
+    halted: tuple[Project, str, Result], run_cli
+) -> None:
+    proj, plan, started = halted
+    assert started.code == 1  # both wait
     rewrite_tip(proj.root, refs.plan_log(plan), "comparison.json", lambda old: UNREADABLE[-1])
     approved = run_cli("approve", "step_001", "--plan", plan, "--fork", "one-way")
     assert approved.code == 1 and "Traceback" not in approved.err, approved.err  # the other fork waits
