@@ -259,20 +259,8 @@ class Ledger(RepoQueries):
     def plans_and_forks(self) -> dict[str, list[str]]:
         """Every plan, as `plans` lists them, with its forks, as `forks` lists them: from one
         listing of the fork logs, where asking `forks` for each plan lists them once a plan."""
-        rests = [name[len(refs.FORKS_PREFIX) :] for name in self.ref_names(refs.FORKS_PREFIX)]
-        under: dict[str, set[str]] = {}
-        for rest in rests:
-            plan, slash, fork = rest.partition("/")
-            if slash:
-                under.setdefault(plan, set()).add(fork)
-        found: dict[str, list[str]] = {}
-        for plan in self.plans():
-            if "/" in plan:  # no id Conductor gives, but `forks` would list what is under it
-                live = {rest[len(plan) + 1 :] for rest in rests if rest.startswith(f"{plan}/")}
-            else:
-                live = under.get(plan, set())
-            found[plan] = sorted(live | set(self.archive.forks(plan)))
-        return found
+        live = _live_forks(self.ref_names(refs.FORKS_PREFIX), self.plans())
+        return {plan: sorted(forks | set(self.archive.forks(plan))) for plan, forks in live.items()}
 
     def archive_commit(self) -> str | None:
         """The archive's current commit, or None before anything was archived."""
@@ -357,3 +345,21 @@ class Ledger(RepoQueries):
         where = f"ledger commit {found.id[:12]}" + (f" on {ref}" if ref else "")
         ledger_format.check(records.read(ledger_format.FORMAT_FILE), where=where)
         return Snapshot(records, found, message.decode(found.message, commit=found.id, ref=ref))
+
+
+def _live_forks(fork_logs: list[str], plans: list[str]) -> dict[str, set[str]]:
+    """Each plan's forks among the fork logs' names, as `Ledger.forks` finds them: what is under
+    refs/conductor/forks/PLAN/."""
+    rests = [name[len(refs.FORKS_PREFIX) :] for name in fork_logs]
+    under: dict[str, set[str]] = {}
+    for rest in rests:
+        plan, slash, fork = rest.partition("/")
+        if slash:
+            under.setdefault(plan, set()).add(fork)
+    found: dict[str, set[str]] = {}
+    for plan in plans:
+        if "/" in plan:  # no id Conductor gives, but `forks` would list what is under it
+            found[plan] = {rest[len(plan) + 1 :] for rest in rests if rest.startswith(f"{plan}/")}
+        else:
+            found[plan] = under.get(plan, set())
+    return found
