@@ -7,12 +7,16 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import threading
+from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 import yaml
 
+from conductor.ledger import identity
 from tests.conftest import PYTHON, Result, conductor_bin, git, run_process
-from tests.scenario import AGENT
+from tests.scenario import AGENT, Project, copy_project
 
 NOTE = "note: git has no user identity; committing as Conductor <conductor@localhost>"
 HOW = 'git config --global user.name "Your Name" && git config --global user.email you@example.com'
@@ -40,6 +44,21 @@ def conductor(cwd: Path, env: dict[str, str], *args: str) -> Result:
     return run_process(conductor_bin(), *args, cwd=cwd, env=env)
 
 
+def as_fresh_user(monkeypatch: pytest.MonkeyPatch, home: Path, **more: str) -> None:
+    """This process as one of a user with no git identity (fresh_env, and `more`), for `run_cli`:
+    Conductor's git commands read the identity through the environment."""
+    env = {**fresh_env(home), **more}
+    for name in set(os.environ) - set(env):
+        monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+
+def as_new_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The next `run_cli` as the first command of a process: the note is not said yet."""
+    monkeypatch.setattr(identity, "_noted", threading.Event())
+
+
 def agent(tmp_path: Path) -> str:
     script = tmp_path / "script.json"
     script.write_text(json.dumps({"*": [{"write": {"hello.py": "print('hello')\n"}}]}))
@@ -58,24 +77,50 @@ def plan_file(tmp_path: Path) -> str:
     return str(path)
 
 
-def test_without_an_identity_the_first_commit_says_who_commits_and_how_to_change_it(
-    tmp_path: Path,
-) -> None:
+@dataclass
+class NoIdentity:
+    """A project made, and a plan built, by `conductor` processes of a user with no git identity."""
+
+    root: Path
+    env: dict[str, str]
+    plan: str
+    init: Result  # what `conductor init proj` said
+    build: Result  # what `conductor build --json` said
+
+
+@pytest.fixture(scope="module")
+def no_identity(tmp_path_factory: pytest.TempPathFactory) -> NoIdentity:
+    """Made once per module (tests that change it take a copy: `copied`)."""
+    tmp_path = tmp_path_factory.mktemp("no-identity")
     env = fresh_env(tmp_path / "home")
     init = conductor(tmp_path, env, "init", "proj")
     assert init.code == 0, init.err
-    assert init.err.count(NOTE) == 1 and HOW in init.err
     root = tmp_path / "proj"
-    assert git(root, "log", "--format=%an <%ae>", env=env).strip() == "Conductor <conductor@localhost>"
-
     built = conductor(
         root, env, "build", "--plan", plan_file(tmp_path), "--exec", agent(tmp_path), "--yes", "--json"
     )
     assert built.code == 0, built.err
+    (tmp_path / "scripts").mkdir()
+    return NoIdentity(root, env, json.loads(built.out)["plan"], init, built)
+
+
+def copied(built: NoIdentity, tmp_path: Path) -> Path:
+    """A copy of the built project (with its fork worktree) of its own: its root."""
+    return copy_project(Project(built.root, built.root.parent / "scripts"), tmp_path).root
+
+
+def test_without_an_identity_the_first_commit_says_who_commits_and_how_to_change_it(
+    no_identity: NoIdentity, tmp_path: Path
+) -> None:
+    init, built, env = no_identity.init, no_identity.build, no_identity.env
+    assert init.err.count(NOTE) == 1 and HOW in init.err
+    root = copied(no_identity, tmp_path)
+    assert git(root, "log", "--format=%an <%ae>", env=env).strip() == "Conductor <conductor@localhost>"
+
     assert json.loads(built.out)["state"] == "completed"  # stdout stays JSON
     assert NOTE not in built.out
     assert built.err.count(NOTE) == 1 and built.err.count(HOW) == 1  # once per process
-    plan = json.loads(built.out)["plan"]
+    plan = no_identity.plan
     committer = git(root, "log", "-1", "--format=%cn <%ce>", f"conductor/{plan}/main", env=env)
     assert committer.strip() == "Conductor <conductor@localhost>"
     recorder = git(root, "log", "-1", "--format=%an <%ae>", f"refs/conductor/plans/{plan}", env=env)
@@ -87,35 +132,50 @@ def test_without_an_identity_the_first_commit_says_who_commits_and_how_to_change
         assert "git has no user" not in shown.err + shown.out, reading
 
 
-def test_an_identity_from_config_or_the_environment_is_used_silently(tmp_path: Path) -> None:
-    env = fresh_env(tmp_path / "home")
-    assert conductor(tmp_path, env, "init", "proj").code == 0
+def test_an_identity_from_config_or_the_environment_is_used_silently(
+    tmp_path: Path, run_cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    as_fresh_user(monkeypatch, tmp_path / "home")
+    monkeypatch.chdir(tmp_path)
+    as_new_process(monkeypatch)
+    assert run_cli("init", "proj").code == 0
     root = tmp_path / "proj"
-    git(root, "config", "user.name", "Ada Lovelace", env=env)
-    git(root, "config", "user.email", "ada@example.com", env=env)
-    built = conductor(root, env, "build", "--plan", plan_file(tmp_path), "--exec", agent(tmp_path), "--yes")
+    git(root, "config", "user.name", "Ada Lovelace")
+    git(root, "config", "user.email", "ada@example.com")
+    monkeypatch.chdir(root)
+    as_new_process(monkeypatch)
+    built = run_cli("build", "--plan", plan_file(tmp_path), "--exec", agent(tmp_path), "--yes")
     assert built.code == 0, built.err
     assert "git has no user" not in built.err + built.out
-    plan = git(root, "for-each-ref", "--format=%(refname:lstrip=3)", "refs/conductor/plans/", env=env).strip()
-    recorder = git(root, "log", "-1", "--format=%cn <%ce>", f"refs/conductor/plans/{plan}", env=env)
+    plan = git(root, "for-each-ref", "--format=%(refname:lstrip=3)", "refs/conductor/plans/").strip()
+    recorder = git(root, "log", "-1", "--format=%cn <%ce>", f"refs/conductor/plans/{plan}")
     assert recorder.strip() == "Ada Lovelace <ada@example.com>"
 
-    by_env = {
-        **fresh_env(tmp_path / "home2"),
+    as_fresh_user(
+        monkeypatch,
+        tmp_path / "home2",
         **{f"GIT_{who}_NAME": "Grace Hopper" for who in ("AUTHOR", "COMMITTER")},
         **{f"GIT_{who}_EMAIL": "grace@example.com" for who in ("AUTHOR", "COMMITTER")},
-    }
-    initialized = conductor(tmp_path, by_env, "init", "other")
+    )
+    monkeypatch.chdir(tmp_path)
+    as_new_process(monkeypatch)
+    initialized = run_cli("init", "other")
     assert initialized.code == 0, initialized.err
     assert "git has no user" not in initialized.err + initialized.out
 
 
-def test_half_an_identity_is_completed_and_said(tmp_path: Path) -> None:
-    env = fresh_env(tmp_path / "home")
-    assert conductor(tmp_path, env, "init", "proj").code == 0
+def test_half_an_identity_is_completed_and_said(
+    tmp_path: Path, run_cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    as_fresh_user(monkeypatch, tmp_path / "home")
+    monkeypatch.chdir(tmp_path)
+    as_new_process(monkeypatch)
+    assert run_cli("init", "proj").code == 0
     root = tmp_path / "proj"
-    git(root, "config", "user.name", "Ada Lovelace", env=env)
-    built = conductor(root, env, "build", "--plan", plan_file(tmp_path), "--exec", agent(tmp_path), "--yes")
+    git(root, "config", "user.name", "Ada Lovelace")
+    monkeypatch.chdir(root)
+    as_new_process(monkeypatch)
+    built = run_cli("build", "--plan", plan_file(tmp_path), "--exec", agent(tmp_path), "--yes")
     assert built.code == 0, built.err
     assert (
         built.err.count("note: git has no user.email; committing as Ada Lovelace <conductor@localhost>") == 1
@@ -123,22 +183,10 @@ def test_half_an_identity_is_completed_and_said(tmp_path: Path) -> None:
     assert HOW in built.err
 
 
-def built_without_identity(tmp_path: Path) -> tuple[Path, dict[str, str], str]:
-    """A project made, and a plan built, by a user with no git identity: (root, env, plan)."""
-    env = fresh_env(tmp_path / "home")
-    assert conductor(tmp_path, env, "init", "proj").code == 0
-    root = tmp_path / "proj"
-    built = conductor(
-        root, env, "build", "--plan", plan_file(tmp_path), "--exec", agent(tmp_path), "--yes", "--json"
-    )
-    assert built.code == 0, built.err
-    return root, env, json.loads(built.out)["plan"]
-
-
 def test_without_an_identity_adopt_squash_commits_as_conductor_like_every_other_commit(
-    tmp_path: Path,
+    no_identity: NoIdentity, tmp_path: Path
 ) -> None:
-    root, env, plan = built_without_identity(tmp_path)
+    root, env, plan = copied(no_identity, tmp_path), no_identity.env, no_identity.plan
     adopted = conductor(root, env, "adopt", plan, "--squash", "--json")
     assert adopted.code == 0, adopted.err
     assert "refused by a hook" not in adopted.err and "Author identity unknown" not in adopted.err
@@ -150,8 +198,10 @@ def test_without_an_identity_adopt_squash_commits_as_conductor_like_every_other_
     assert conductor(root, env, "verify", plan).code == 0
 
 
-def test_git_refusing_the_squash_commit_is_not_called_a_hook_refusal(tmp_path: Path) -> None:
-    root, env, plan = built_without_identity(tmp_path)
+def test_git_refusing_the_squash_commit_is_not_called_a_hook_refusal(
+    no_identity: NoIdentity, tmp_path: Path
+) -> None:
+    root, env, plan = copied(no_identity, tmp_path), no_identity.env, no_identity.plan
     git(root, "config", "commit.gpgsign", "true", env=env)
     git(root, "config", "gpg.program", "false", env=env)  # signing fails: git refuses, no hook runs
     head = git(root, "rev-parse", "HEAD", env=env)
