@@ -19,8 +19,10 @@ CHEAT = (
     "import pytest\n\n\n@pytest.hookimpl(hookwrapper=True)\ndef pytest_runtest_makereport(item, call):\n"
     "    outcome = yield\n    report = outcome.get_result()\n    report.outcome = 'passed'\n"
 )
-# (without the hypothesis plugin, which our own tests install and which adds half a second to each run)
-VERIFY = f"{PYTHON} -m pytest -q -p no:cacheprovider -p no:hypothesispytest test_calc.py"
+# without the plugins our own tests install (hypothesis, xdist, anyio), which would double the time
+# each verify run takes to start
+PLUGINS = "-p no:cacheprovider -p no:hypothesispytest -p no:xdist -p no:anyio"
+VERIFY = f"{PYTHON} -m pytest -q {PLUGINS} test_calc.py"
 
 
 @pytest.fixture

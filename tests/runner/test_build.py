@@ -92,7 +92,8 @@ def test_worktrees_are_invisible_to_git_status_pytest_and_ruff(proj: Project, ru
     assert git(proj.root, "status", "--porcelain") == ""
     # only the mailbox shows up among ignored files; the worktree lives inside .git
     assert git(proj.root, "status", "--porcelain", "--ignored") == "!! .conductor/handoff/\n"
-    collected = run_process(PYTHON, "-m", "pytest", "--collect-only", "-q", cwd=proj.root)
+    plain = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}  # without ours: twice as fast to start
+    collected = run_process(PYTHON, "-m", "pytest", "--collect-only", "-q", cwd=proj.root, env=plain)
     assert "test_generated" not in collected.out
     linted = run_process(PYTHON, "-m", "ruff", "check", "--select", "E401,F401", ".", cwd=proj.root)
     assert "test_generated" not in linted.out and linted.code == 0
