@@ -19,7 +19,7 @@ from conductor.llm.planner import MAX_CONVENTION_DIRS, conventions_text
 from conductor.models.policy import PolicyFile
 from conductor.policy.effective import ConventionRules, EffectivePolicy, PolicyLayer
 from tests.conftest import git
-from tests.llm.test_llm_runs import edits, model, plan_reply, step  # noqa: F401 (a fixture)
+from tests.llm.test_llm_runs import edits, model, plan_reply, python3_at_once, python3_bin, step  # noqa: F401 (fixtures)
 from tests.scenario import Project
 
 RULES = EffectivePolicy.defaults().conventions
