@@ -6,6 +6,7 @@ docs/security.md)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -75,9 +76,10 @@ class Listener:
 
     def __init__(self, path: Path | str) -> None:
         self.path = path  # a str: an abstract socket's name
+        self.address = str(path) if isinstance(path, Path) else "\0" + path
         self.connections = 0
         self.server = socket.socket(socket.AF_UNIX)
-        self.server.bind(str(path) if isinstance(path, Path) else "\0" + path)
+        self.server.bind(self.address)
         self.server.listen(5)
         self.server.settimeout(0.2)
         self.done = threading.Event()
@@ -90,11 +92,14 @@ class Listener:
                 conn, _ = self.server.accept()
             except OSError:
                 continue
-            self.connections += 1
             conn.close()
+            if not self.done.is_set():  # else it is close() waking it up
+                self.connections += 1
 
     def close(self) -> None:
         self.done.set()
+        with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX) as wake:
+            wake.connect(self.address)  # rather than wait for accept() to time out
         self.thread.join(2)
         self.server.close()
 
