@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from conductor.cli import main
 from tests.conftest import NO_SANDBOX, PYTHON, SANDBOX_MODES, git, processes_with
 from tests.scenario import Project, build
 
@@ -105,15 +106,7 @@ def only_conductors_commit_on_the_branch(proj: Project) -> None:
         proj.root, "log", "--format=%s%n%(trailers:key=Conductor-Step,valueonly)", f"main..{proj.branch()}"
     )
     assert log.split() == ["Write", "new.py", "step_001"], log
-    assert (
-        subprocess.run(
-            [str(Path(PYTHON).parent / "conductor"), "verify"],
-            cwd=proj.root,
-            capture_output=True,
-            check=False,
-        ).returncode
-        == 0
-    )
+    assert main(["verify"]) == 0  # in the project, the current directory
 
 
 ATTACKS = {

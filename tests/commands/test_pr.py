@@ -22,6 +22,7 @@ from tests.scenario import HELLO_STEPS, TWO_FORKS, Project, build
 TOKEN = "ghp_fake0123456789secret"
 HELLO = {"write": {"hello.py": "def greet(name):\n    return f'Hello, {name}!'\n"}}
 TEST = {"write": {"test_hello.py": "import hello\n\nassert hello.greet('a') == 'Hello, a!'\n"}}
+FIXED = {"write": {"hello.py": "def greet(name):\n    return f'Hello, {name.strip()}!'\n"}}
 
 
 @pytest.fixture
@@ -55,6 +56,7 @@ def proj(proj: Project, request: pytest.FixtureRequest, prebuilt, run_cli) -> Pr
         script = {
             "step_001": {"1": [{"write": {"hello.py": "syntax error ("}}], "*": [HELLO]},
             "step_002": [TEST],
+            "step_003": [FIXED],  # what a revision asks for
         }
         result = build(
             run_cli, template, template.plan(steps, goal="Greet people by name"), template.agent(script)
@@ -332,12 +334,8 @@ def test_an_unknown_fork_or_plan_is_named(proj: Project, plan: str, fake: FakeGi
 
 
 def test_revise_from_pr_turns_a_review_comment_into_a_step_and_updates_the_pr(
-    proj: Project, fake: FakeGitHub, remote: Path, run_cli
+    proj: Project, plan: str, fake: FakeGitHub, remote: Path, run_cli
 ) -> None:
-    fixed = {"write": {"hello.py": "def greet(name):\n    return f'Hello, {name.strip()}!'\n"}}
-    command = proj.agent({"step_001": [HELLO], "step_002": [TEST], "step_003": [fixed]})
-    assert build(run_cli, proj, proj.plan(HELLO_STEPS, goal="Greet people by name"), command).code == 0
-    plan = proj.only_plan()
     assert run_cli("pr", "--repo", "o/r").code == 0
     fake.review_comment("o", "r", 1, body="strip the name first", path="hello.py", line=2)
     revised = run_cli("revise", f"{plan}/main", "--from-pr", "--repo", "o/r", "--yes")
