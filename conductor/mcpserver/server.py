@@ -6,6 +6,7 @@ I/O), so the server keeps answering while one works.
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import sys
@@ -155,6 +156,15 @@ def serve_stdio(opening: Opening) -> None:
         if answered.diverged is None:
             raise
         raise answered.diverged from None  # the session ends: the client believes otherwise
+    finally:
+        served()
+
+
+def served() -> None:
+    """The session is over and the process exits next: what it holds is frozen (gc.freeze), so
+    the interpreter's last collection does not walk the SDK's objects — half a second the
+    client waits for the process to end, after it closed the session."""
+    gc.freeze()
 
 
 def serve_http(port: int) -> None:
@@ -162,4 +172,7 @@ def serve_http(port: int) -> None:
     import uvicorn
 
     app = build().streamable_http_app(host=LOCAL_HOST)
-    uvicorn.run(app, host=LOCAL_HOST, port=port, log_level="warning")
+    try:
+        uvicorn.run(app, host=LOCAL_HOST, port=port, log_level="warning")
+    finally:
+        served()
