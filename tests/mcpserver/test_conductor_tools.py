@@ -1,11 +1,14 @@
 """Conductor as tools: an MCP client (the official SDK's, in process) starts a build of a plan
 whose step it does itself through the handoff tools while the build reports its progress, then
 reads the plan back through status, events, explain, compare, diff and verify — each result
-checked by the client against the tool's output schema, the command's published --json schema."""
+checked by the client against the tool's output schema, the command's published --json schema.
+
+The plan is built once, in a project of its own (`built`): the tests read it back."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +18,7 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 
 from conductor.mcpserver.server import build
+from tests.mcpserver.conftest import copied_project
 from tests.mcpserver.test_handoff_tools import FILE_AGENTS_EVENTS, call, refused, result_for
 from tests.runner.test_handoff import STEP
 from tests.scenario import Project
@@ -33,8 +37,17 @@ async def agent(client: Client) -> None:
     assert not submitted.is_error, submitted
 
 
-def test_a_client_builds_a_plan_and_does_its_step_while_the_build_reports_progress(proj: Project) -> None:
-    plan_file = proj.plan([STEP])
+@dataclass(frozen=True)
+class Built:
+    proj: Project
+    run: dict[str, Any]  # what the build tool returned
+    said: list[str]  # the progress it reported meanwhile
+
+
+@pytest.fixture(scope="module")
+def one_build(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """A one-step plan a client built with the build tool while it did the step itself."""
+    proj = copied_project(tmp_path_factory, "proj", "built")
     said: list[str] = []
     run: dict[str, Any] = {}
 
@@ -54,7 +67,22 @@ def test_a_client_builds_a_plan_and_does_its_step_while_the_build_reports_progre
                 group.start_soon(start)
                 await agent(client)
 
-    anyio.run(session)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(proj.root)
+        plan_file = proj.plan([STEP])
+        anyio.run(session)
+    return Built(proj, run, said)
+
+
+@pytest.fixture
+def built(one_build: Built, monkeypatch: pytest.MonkeyPatch) -> Built:
+    """The plan built once, its project the current directory."""
+    monkeypatch.chdir(one_build.proj.root)
+    return one_build
+
+
+def test_a_client_builds_a_plan_and_does_its_step_while_the_build_reports_progress(built: Built) -> None:
+    run, said, proj = built.run, built.said, built.proj
     assert run["state"] == "completed" and run["forks"][0]["steps"][0]["state"] == "completed"
     assert any("waiting for an MCP client of `conductor mcp`" in line for line in said), said
     plan = run["plan"]
@@ -86,16 +114,11 @@ def test_what_a_client_may_start_is_bounded(proj: Project) -> None:
     assert "nope" in said  # the command's own error, as a tool error
 
 
-def test_a_plans_records_are_resources_at_stable_uris(proj: Project) -> None:
-    plan_file = proj.plan([STEP])
+def test_a_plans_records_are_resources_at_stable_uris(built: Built) -> None:
+    proj = built.proj
 
     async def session() -> dict[str, Any]:
         async with Client(build()) as client:
-            async with anyio.create_task_group() as group:
-                group.start_soon(
-                    client.call_tool, "build", {"plan_file": plan_file, "executor": "mcp", "yes": True}
-                )
-                await agent(client)
             plan = proj.only_plan()
             read: dict[str, Any] = {"plan": plan}
             read["listed"] = [str(r.uri) for r in (await client.list_resources()).resources]

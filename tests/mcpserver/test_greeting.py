@@ -5,26 +5,23 @@ where it is not the one given (a request the SDK refuses) the session ends."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import anyio
 import pytest
+from mcp.server.lowlevel import Server
+from mcp.server.stdio import stdio_server
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 
-from conductor.mcpserver import greeting
-from tests.conftest import PYTHON, conductor_bin
-
-SDK_ANSWERS = (
-    "import sys\n"
-    "from conductor.mcpserver import server\n"
-    "from conductor.mcpserver.greeting import Opening\n"
-    "wire = sys.stdin.buffer, sys.stdout.buffer\n"
-    "server.serve_stdio(Opening(wire[0].readline().decode(), None, *wire))\n"
-)
-"""`conductor mcp` with the SDK answering the first line itself."""
+from conductor.mcpserver import greeting, server
+from tests.conftest import conductor_bin
 
 
 def initialize(version: str, ident: int | str = 1) -> str:
@@ -32,9 +29,24 @@ def initialize(version: str, ident: int | str = 1) -> str:
     return json.dumps({"jsonrpc": "2.0", "id": ident, "method": "initialize", "params": params}) + "\n"
 
 
-def first_answer(command: list[str], line: str, cwd: Path) -> dict[str, object]:
-    done = subprocess.run(command, input=line, capture_output=True, text=True, cwd=cwd, timeout=60)
-    return json.loads(done.stdout.splitlines()[0])
+@pytest.fixture(scope="module")
+def conductors() -> Server[Any]:
+    """Conductor's server (its tools, name and instructions), as `conductor mcp` builds it."""
+    return server.build()
+
+
+def sdks_answer(conductors: Server[Any], line: str) -> dict[str, object]:
+    """The SDK's own answer to `line`: Conductor's server on the SDK's stdio transport, told
+    `line` first (what `conductor mcp` answered before greeting.py, in this process)."""
+    said = io.StringIO()
+
+    async def session() -> None:
+        async with stdio_server(anyio.wrap_file(io.StringIO(line)), anyio.wrap_file(said)) as (read, write):
+            await conductors.run(read, write, conductors.create_initialization_options())
+
+    anyio.run(session)
+    answer: dict[str, object] = json.loads(said.getvalue().splitlines()[0])
+    return answer
 
 
 def test_the_versions_it_negotiates_are_the_sdks() -> None:
@@ -45,11 +57,13 @@ def test_the_versions_it_negotiates_are_the_sdks() -> None:
     ("version", "ident"),
     [*((v, 1) for v in HANDSHAKE_PROTOCOL_VERSIONS), ("2026-07-28", "one"), ("1999-01-01", 7)],
 )
-def test_its_answer_to_initialize_is_the_sdks(project: Path, version: str, ident: int | str) -> None:
+def test_its_answer_to_initialize_is_the_sdks(
+    conductors: Server[Any], version: str, ident: int | str
+) -> None:
     line = initialize(version, ident)
     said = greeting.answer(line)
     assert said is not None and said[1] == ident
-    assert json.loads(said[0]) == first_answer([PYTHON, "-c", SDK_ANSWERS], line, project)
+    assert json.loads(said[0]) == sdks_answer(conductors, line)
 
 
 @pytest.mark.parametrize(
@@ -85,22 +99,45 @@ def serving(project: Path, *lines: str) -> subprocess.Popen[str]:
     return server
 
 
-def test_the_session_goes_on_after_the_early_answer_without_a_second_one(project: Path) -> None:
-    server = serving(project, initialize("2025-11-25"))
+@dataclass(frozen=True)
+class Session:
+    """What one `conductor mcp` said over stdio, told initialize, then (once it answered)
+    initialized and tools/list, then closed."""
+
+    early: dict[str, Any]  # its first line: the answer to initialize
+    listed: dict[str, Any]  # its second: the answer to tools/list
+    descriptors: dict[str, str]  # where its fds 0, 1 and 2 pointed while it served (Linux)
+    code: int
+    rest: str  # what it wrote on stdout after, until it exited
+
+
+@pytest.fixture(scope="module")
+def session(served: Path) -> Session:
+    """One real session for the checks that need a process but not a fresh one each."""
+    server = serving(served, initialize("2025-11-25"))
     assert server.stdin is not None and server.stdout is not None
-    assert json.loads(server.stdout.readline())["id"] == 1
+    early = json.loads(server.stdout.readline())
     server.stdin.write(INITIALIZED + LIST_TOOLS)
     server.stdin.flush()
-    listed = json.loads(server.stdout.readline())  # not the SDK's answer to request 1 again
-    assert listed["id"] == 2 and "claim_task" in [tool["name"] for tool in listed["result"]["tools"]]
+    listed = json.loads(server.stdout.readline())
+    fds = f"/proc/{server.pid}/fd"
+    seen = {fd: os.readlink(f"{fds}/{fd}") for fd in ("0", "1", "2")} if os.path.isdir(fds) else {}
     server.stdin.close()
-    assert server.wait(timeout=30) == 0 and server.stdout.read() == ""
+    code = server.wait(timeout=30)
+    return Session(early, listed, seen, code, server.stdout.read())
 
 
-def test_an_initialize_the_sdk_refuses_ends_the_session_it_was_answered_in(project: Path) -> None:
+def test_the_session_goes_on_after_the_early_answer_without_a_second_one(session: Session) -> None:
+    assert session.early["id"] == 1
+    listed = session.listed  # not the SDK's answer to request 1 again
+    assert listed["id"] == 2 and "claim_task" in [tool["name"] for tool in listed["result"]["tools"]]
+    assert session.code == 0 and session.rest == ""
+
+
+def test_an_initialize_the_sdk_refuses_ends_the_session_it_was_answered_in(served: Path) -> None:
     malformed = initialize("2025-11-25").replace('"capabilities": {}', '"capabilities": {"roots": "yes"}')
     assert greeting.answer(malformed) is not None  # answered early: only the SDK's schema refuses it
-    server = serving(project, malformed, INITIALIZED, LIST_TOOLS)
+    server = serving(served, malformed, INITIALIZED, LIST_TOOLS)
     assert server.stdin is not None and server.stdout is not None and server.stderr is not None
     assert json.loads(server.stdout.readline())["id"] == 1
     assert server.stdout.readline() == ""  # the session ends: no tools are served on a refused start
@@ -111,13 +148,8 @@ def test_an_initialize_the_sdk_refuses_ends_the_session_it_was_answered_in(proje
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the descriptors in /proc")
-def test_a_tool_and_what_it_starts_neither_read_nor_print_into_the_session(project: Path) -> None:
-    server = serving(project, initialize("2025-11-25"), INITIALIZED, LIST_TOOLS)
-    assert server.stdin is not None and server.stdout is not None
-    assert [json.loads(server.stdout.readline())["id"] for _ in range(2)] == [1, 2]  # it serves
-    fds = f"/proc/{server.pid}/fd"
-    seen = {fd: os.readlink(f"{fds}/{fd}") for fd in ("0", "1", "2")}
-    server.stdin.close()
-    assert server.wait(timeout=30) == 0
-    assert seen["0"] == os.devnull  # a child inherits no client's input
-    assert seen["1"] == seen["2"]  # and prints to stderr, not into the session
+def test_a_tool_and_what_it_starts_neither_read_nor_print_into_the_session(session: Session) -> None:
+    assert [session.early["id"], session.listed["id"]] == [1, 2]  # it serves
+    assert session.code == 0
+    assert session.descriptors["0"] == os.devnull  # a child inherits no client's input
+    assert session.descriptors["1"] == session.descriptors["2"]  # and prints to stderr, not into the session

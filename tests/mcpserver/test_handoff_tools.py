@@ -5,19 +5,18 @@ waiting tasks, claims one, edits its workspace and submits its result, and the p
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
 from mcp import Client
-from mcp.client.stdio import StdioServerParameters
 
 from conductor.mcpserver.server import build
 from conductor.models import resultcheck
-from tests.conftest import conductor_bin, free_port, wait_until
+from tests.mcpserver.conftest import Listing
 from tests.runner.test_handoff import STEP, fork_dir, pending, start
 from tests.scenario import Project
 
@@ -163,16 +162,9 @@ def test_names_that_are_not_a_waiting_task_are_tool_errors(
     assert said in refused(call("claim_task", **arguments))
 
 
-def test_conductor_mcp_serves_the_tools_on_stdio(project: Path) -> None:
+def test_conductor_mcp_serves_the_tools_on_stdio(served: Path, stdio_listing: Callable[..., Listing]) -> None:
     """The real command, as an IDE starts it: `conductor mcp` in the repository."""
-
-    async def session() -> tuple[list[str], Any]:
-        server = StdioServerParameters(command=conductor_bin(), args=["mcp"], cwd=str(project))
-        async with Client(server) as client:
-            tools = await client.list_tools()
-            return [tool.name for tool in tools.tools], await client.call_tool("list_tasks", {})
-
-    names, listed = anyio.run(session)
+    names, listed = stdio_listing(["mcp"], served)
     assert names == [
         *["list_tasks", "claim_task", "read_task", "submit_result", "task_verdict"],
         *["status", "explain", "events", "compare", "diff", "verify"],
@@ -181,26 +173,12 @@ def test_conductor_mcp_serves_the_tools_on_stdio(project: Path) -> None:
     assert listed.structured_content == {"tasks": []}
 
 
-def test_conductor_mcp_serves_streamable_http_on_this_machine(project: Path) -> None:
-    port = free_port()
-    server = subprocess.Popen(
-        [conductor_bin(), "mcp", "--http", str(port)], cwd=project, stderr=subprocess.PIPE, text=True
-    )
-
+def test_conductor_mcp_serves_streamable_http_on_this_machine(http_served: str) -> None:
     async def session() -> list[str]:
-        async with Client(f"http://127.0.0.1:{port}/mcp") as client:
+        async with Client(f"{http_served}/mcp") as client:
             return [tool.name for tool in (await client.list_tools()).tools]
 
-    def listening() -> bool:
-        with socket.socket() as probe:
-            return probe.connect_ex(("127.0.0.1", port)) == 0
-
-    try:
-        wait_until(listening, what=f"conductor mcp listening on 127.0.0.1:{port}")
-        assert "submit_result" in anyio.run(session)
-    finally:
-        server.terminate()
-        server.communicate(timeout=30)
+    assert "submit_result" in anyio.run(session)
 
 
 def test_a_plan_run_with_the_handoff_executor_is_served_over_mcp_too(proj: Project) -> None:

@@ -1,18 +1,26 @@
 """Every input from an MCP client is untrusted (issue 22, point 4): an oversized, malformed,
 wrong-step, later- or older-attempt or path-climbing submission is a tool error that names
 what is wrong, writes nothing, and leaves the plan going — a good result handed in after it is
-taken, and the plan records exactly what it records without the hostile call."""
+taken, and the plan records exactly what it records without the hostile call.
+
+The hostile submissions go to one run, waiting in a project of its own for as long as this
+module's tests last (a run per submission would cost a `conductor build` each): when they are
+done, a good result is taken and the plan records exactly what it records without them."""
 
 from __future__ import annotations
 
 import json
 import os
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from conductor.models.defaults import MAX_RESULT_BYTES
+from tests.mcpserver.conftest import copied_project
 from tests.mcpserver.test_handoff_tools import FILE_AGENTS_EVENTS, call, refused, result_for, waiting
 from tests.runner.test_handoff import fork_dir, pending
 from tests.scenario import Project
@@ -64,21 +72,50 @@ def mailbox_files(proj: Project) -> list[str]:
     return sorted(str(Path(d, f).relative_to(box)) for d, _, files in os.walk(box) for f in files)
 
 
-@pytest.mark.parametrize("hostile", sorted(HOSTILE))
-def test_a_hostile_submission_is_a_tool_error_that_writes_nothing_and_the_plan_goes_on(
-    proj: Project, hostile: str
-) -> None:
-    proc, task = waiting(proj)
-    before = mailbox_files(proj)
-    changed, said = HOSTILE[hostile]
-    assert said in refused(call("submit_result", **submission(task, changed)))
-    assert mailbox_files(proj) == before
-    assert proc.poll() is None  # the run goes on waiting
-    Path(task["workspace"], "hello.py").write_text("print('hello')\n")
-    assert not call("submit_result", **submission(task, {})).is_error
-    _out, err = proc.communicate(timeout=60)
+@dataclass(frozen=True)
+class Waiting:
+    proj: Project
+    proc: subprocess.Popen[str]
+    task: dict[str, Any]
+    mailbox: list[str]  # its files as the run handed the task out
+
+
+@pytest.fixture(scope="module")
+def one_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Waiting]:
+    """A one-step plan's run waiting for its step; once the tests are done with it, a good
+    result is handed in, and the run must take it and record what it records without them."""
+    proj = copied_project(tmp_path_factory, "proj", "hostile")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(proj.root)
+        proc, task = waiting(proj)
+        try:
+            yield Waiting(proj, proc, task, mailbox_files(proj))
+            Path(task["workspace"], "hello.py").write_text("print('hello')\n")
+            assert not call("submit_result", **submission(task, {})).is_error
+            _out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
     assert proc.returncode == 0, err
     assert [e.type.value for e in proj.events()] == FILE_AGENTS_EVENTS
+
+
+@pytest.fixture
+def run(one_run: Waiting, monkeypatch: pytest.MonkeyPatch) -> Waiting:
+    """The shared waiting run, its project the current directory."""
+    monkeypatch.chdir(one_run.proj.root)
+    return one_run
+
+
+@pytest.mark.parametrize("hostile", sorted(HOSTILE))
+def test_a_hostile_submission_is_a_tool_error_that_writes_nothing_and_the_plan_goes_on(
+    run: Waiting, hostile: str
+) -> None:
+    changed, said = HOSTILE[hostile]
+    assert said in refused(call("submit_result", **submission(run.task, changed)))
+    assert mailbox_files(run.proj) == run.mailbox  # as handed out: written by no hostile call
+    assert run.proc.poll() is None  # the run goes on waiting (one_run then hands in a good result)
 
 
 def test_a_result_for_an_older_attempt_is_refused_as_stale_and_the_current_one_taken(proj: Project) -> None:

@@ -1,22 +1,21 @@
 """`conductor mcp --print-config CLIENT` prints each client's documented configuration, and the
 server it describes starts: the command and arguments read back from the snippet (JSON, or
-Codex's TOML) serve the tools to the SDK's client."""
+Codex's TOML) serve the tools to the SDK's client (a server started once for each command line
+and place the snippets name: the four project files name the same)."""
 
 from __future__ import annotations
 
 import json
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import anyio
 import pytest
-from mcp import Client
-from mcp.client.stdio import StdioServerParameters
 
 from conductor.cli import serving
 from conductor.commands import mcp
-from tests.conftest import conductor_bin, run_process
+from tests.mcpserver.conftest import Listing
 
 WHERE = {"claude": "mcpServers", "cursor": "mcpServers", "gemini": "mcpServers", "vscode": "servers"}
 
@@ -35,8 +34,15 @@ def test_the_command_line_offers_every_client_the_command_knows() -> None:
 
 
 @pytest.mark.parametrize("client", mcp.CLIENTS)
-def test_each_clients_snippet_starts_the_server(project: Path, client: str) -> None:
-    printed = run_process(conductor_bin(), "mcp", "--print-config", client, cwd=project)
+def test_each_clients_snippet_starts_the_server(
+    served: Path,
+    stdio_listing: Callable[..., Listing],
+    run_cli: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+    client: str,
+) -> None:
+    monkeypatch.chdir(served)
+    printed = run_cli("mcp", "--print-config", client)
     assert printed.code == 0, printed.err
     assert printed.err.startswith(f"# {client}: put this in ")
     server = server_of(client, printed.out)
@@ -44,15 +50,10 @@ def test_each_clients_snippet_starts_the_server(project: Path, client: str) -> N
     if client == "vscode":
         assert server["type"] == "stdio"
     if client == "codex":  # the user's file, for every project: it names this one
-        assert server["args"] == ["-C", str(project), "mcp"]
+        assert server["args"] == ["-C", str(served), "mcp"]
     else:  # the project's file: the client starts it there
         assert server["args"] == ["mcp"]
-
-    async def tools() -> list[str]:
-        where = project if client != "codex" else project.parent  # codex starts it anywhere
-        started = StdioServerParameters(command=conductor_bin(), args=server["args"], cwd=str(where))
-        async with Client(started) as connected:
-            assert not (await connected.call_tool("list_tasks", {})).is_error
-            return [tool.name for tool in (await connected.list_tools()).tools]
-
-    assert "claim_task" in anyio.run(tools)
+    where = served if client != "codex" else served.parent  # codex starts it anywhere
+    tools, listed = stdio_listing(server["args"], where)
+    assert not listed.is_error
+    assert "claim_task" in tools

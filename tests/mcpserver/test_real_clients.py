@@ -26,7 +26,7 @@ from mcp.client.stdio import StdioServerParameters
 
 from tests.conftest import conductor_bin, free_port, git, run_process, wait_until
 from tests.mcpserver.test_greeting import initialize
-from tests.mcpserver.test_handoff_tools import result_for
+from tests.mcpserver.test_handoff_tools import call, result_for
 from tests.runner.test_handoff import start
 from tests.scenario import Project
 
@@ -93,11 +93,6 @@ async def by_mcp(connect: Callable[[], Any], proc: subprocess.Popen[str]) -> lis
                 assert not handed.is_error, handed
             await anyio.sleep(0.05)
     return told
-
-
-async def listed_tasks(project: Path) -> list[dict[str, Any]]:
-    async with stdio(project)() as client:
-        return (await client.call_tool("list_tasks", {})).structured_content["tasks"]
 
 
 def stdio(project: Path) -> Callable[[], Any]:
@@ -205,17 +200,18 @@ def test_a_build_the_client_cancels_is_interrupted_and_its_plan_halts(proj: Proj
     said = anyio.run(session)
     assert any("waiting for an MCP client" in line for line in said)
     wait_until(lambda: proj.events()[-1].type.value == "fork.halted", what="the fork halted")
-    assert "step_001" in [t["step"] for t in anyio.run(listed_tasks, proj.root)]  # resumable: handed out
+    listed = call("list_tasks").structured_content["tasks"]
+    assert "step_001" in [t["step"] for t in listed]  # resumable: handed out
 
 
-def test_a_web_page_cannot_drive_the_http_server(proj: Project) -> None:
+def test_a_web_page_cannot_drive_the_http_server(http_served: str) -> None:
     """A page the user has open in a browser can send to 127.0.0.1 (from its own origin, or by
     DNS rebinding under its own host name): the server answers only this machine's names."""
-    port = free_port()
+    port = http_served.rsplit(":", 1)[1]
 
     def status(**headers: str) -> int:
         request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/mcp",
+            f"{http_served}/mcp",
             data=initialize("2025-11-25").encode(),
             headers={"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
             | headers,
@@ -226,9 +222,5 @@ def test_a_web_page_cannot_drive_the_http_server(proj: Project) -> None:
         except urllib.error.HTTPError as refusal:
             return refusal.code
 
-    async def session() -> list[int]:
-        async with http_server(proj.root, port):
-            local = status(Origin=f"http://127.0.0.1:{port}")
-            return [local, status(Origin="https://evil.example"), status(Host=f"evil.example:{port}")]
-
-    assert anyio.run(session) == [200, 403, 421]
+    local, foreign = status(Origin=f"http://127.0.0.1:{port}"), status(Origin="https://evil.example")
+    assert [local, foreign, status(Host=f"evil.example:{port}")] == [200, 403, 421]
