@@ -45,6 +45,11 @@ from conductor.runner.publish import prbody, pullrequest
 from conductor.runner.views.explanation import explain
 
 GOAL = "Create a Python CLI task manager"
+NO_PYTEST_PLUGINS = """
+workspace:
+  env:  # the demo's tests use no pytest plugin: load none of those installed beside Conductor
+    PYTEST_DISABLE_PLUGIN_AUTOLOAD: '1'
+"""
 
 
 def _section(title: str) -> None:
@@ -74,6 +79,19 @@ def _flip_a_byte(data: bytes) -> bytes:
 
 def _git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
+
+
+def _without_pytest_plugins(root: Path, identity: dict[str, str]) -> None:
+    """The demo's verify commands run this Python's pytest, which would load every plugin
+    installed beside Conductor (a second a run in a development environment, for nothing): its
+    first commit's policy says not to, through `workspace.env`."""
+    policy = root / ".conductor" / "policy.yaml"
+    policy.write_text(policy.read_text(encoding="utf-8") + NO_PYTEST_PLUGINS, encoding="utf-8")
+    git(
+        ["commit", "--quiet", "--no-verify", "--amend", "--no-edit", "--", str(policy)],
+        cwd=root,
+        env=identity,
+    )
 
 
 def rewrite_record(root: Path, ref: str, path: str, change: Callable[[bytes], bytes | None]) -> str:
@@ -121,6 +139,7 @@ def run(*, keep: bool, directory: str | None) -> DemoReport:
     click.echo(f"Created a git repository with {', '.join(result.written)} and a first commit.")
     click.echo("Its policy protects '*.lock' (and Conductor's own files); see `conductor policy`.")
     identity = who_commits(root).git_env()  # every command of the demo commits as `init` did
+    _without_pytest_plugins(root, identity)
 
     with FakeModelServer(scripted["replies"]) as model:
         env = {

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conductor.ledger.store import Ledger
 from tests.conftest import PYTHON, assert_fsck_clean, conductor_bin, git, run_process
@@ -55,6 +57,9 @@ def test_demo_keep_leaves_a_project_to_inspect(tmp_path: Path) -> None:
     root = tmp_path / "d" / "task-manager"
     assert git(root, "log", "--format=%s").splitlines() == ["Set up Conductor"]
     assert git(root, "status", "--porcelain") == ""
+    # its verify commands' pytest loads none of the plugins installed beside Conductor
+    policy = yaml.safe_load(git(root, "show", "HEAD:.conductor/policy.yaml"))
+    assert policy["workspace"]["env"] == {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
     ledger = Ledger(root)
     plan = next(p for p in ledger.plans() if "replay" not in p)
     branch = f"conductor/{plan}/json-file"
@@ -74,7 +79,10 @@ def test_demo_keep_leaves_a_project_to_inspect(tmp_path: Path) -> None:
     checkout.mkdir()
     archive = subprocess.run(["git", "archive", branch], cwd=root, capture_output=True, check=True).stdout
     subprocess.run(["tar", "-x"], cwd=checkout, input=archive, check=True)
-    tests = run_process(PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=checkout, timeout=120)
+    alone = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}  # not this environment's plugins
+    tests = run_process(
+        PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=checkout, env=alone, timeout=120
+    )
     assert tests.code == 0 and "4 passed" in tests.out, tests.out
     patch = git(
         root, "show", f"refs/conductor/forks/{plan}/sqlite:evidence/step_001/attempt_1/rejected.patch"
@@ -101,9 +109,12 @@ def test_a_demo_whose_verify_commands_cannot_run_stops_with_why(tmp_path: Path) 
     broken.mkdir()
     (broken / "python3").write_text("#!/bin/sh\necho 'No module named pytest' >&2\nexit 1\n")
     (broken / "python3").chmod(0o755)
+    # The json-file fork's repair has no scripted answer: the fake model answers 500, and the
+    # three retries would wait 1 + 2 + 4 s before the fork fails; here they do not wait.
     start = (
-        f"import sys; sys.executable = {str(broken / 'python')!r}; from conductor.cli import main;"
-        " raise SystemExit(main(['demo', '--dir', 'd']))"
+        f"import sys; sys.executable = {str(broken / 'python')!r}; from conductor.llm import caller;"
+        " caller.Caller.__init__.__kwdefaults__['sleep'] = lambda seconds: None;"
+        " from conductor.cli import main; raise SystemExit(main(['demo', '--dir', 'd']))"
     )
     result = run_process(PYTHON, "-c", start, cwd=tmp_path, timeout=180)
     assert result.code == 1, result.out + result.err
