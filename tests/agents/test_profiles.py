@@ -48,7 +48,10 @@ STEPS = [
         "title": "Test the greeting",
         "instruction": "Add tests/test_greet.py, a pytest test of greet.",
         "allowed_files": ["tests/test_greet.py"],
-        "verify": [f"{PYTHON} -m pytest -q -p no:cacheprovider tests/test_greet.py"],
+        # no plugin: loading this environment's (hypothesis, xdist, anyio) would cost a second a run
+        "verify": [
+            f"PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 {PYTHON} -m pytest -q -p no:cacheprovider tests/test_greet.py"
+        ],
     },
 ]
 TURNS = [
