@@ -29,6 +29,6 @@ def test_the_hot_paths_bench_prints_each_ratio(tmp_path: Path) -> None:
         "the environment's redactor",
         "a ledger append with a step's evidence",
         "a step's effective policy",
-        "a Gemini provider made to check it",
+        "a Gemini provider, one a step",
         "a fork's change watcher ready",
     ]

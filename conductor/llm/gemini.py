@@ -45,6 +45,9 @@ def _transport_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[Bas
     return tuple(found), tuple(timeouts)
 
 
+_clients = threading.local()
+
+
 class GeminiProvider:
     name = "gemini"
     dialect = "gemini"
@@ -85,17 +88,21 @@ class GeminiProvider:
         self._make_client: Callable[[], Any] = functools.partial(
             genai.Client, api_key=key, http_options=http_options
         )
-        self._client: Any = None
-        self._lock = threading.Lock()
+        self._client_key = (key, http_options.model_dump_json())
 
     @property
     def client(self) -> Any:
-        """The SDK's client, made at the first request: making one builds two TLS contexts
-        (~40 ms of CPU), which a provider made to check the settings never uses."""
-        with self._lock:
-            if self._client is None:
-                self._client = self._make_client()
-            return self._client
+        """The SDK's client, made at the first request and then used by every provider of the
+        same key and options in this thread (the llm executor makes a provider a step): making
+        one builds two TLS contexts (~90 ms of CPU), which a provider made to check the
+        settings never uses. One per thread, as forks run in threads of their own."""
+        clients: dict[tuple[str, str], Any] | None = getattr(_clients, "made", None)
+        if clients is None:
+            clients = _clients.made = {}
+        found = clients.get(self._client_key)
+        if found is None:
+            found = clients[self._client_key] = self._make_client()
+        return found
 
     def settings(self) -> dict[str, Any]:
         return {"provider": self.name, "model": self.model, "base_url": self.base_url}
