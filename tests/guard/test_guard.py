@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PYTHON, ROOT, conductor_bin, git, run_process
-from tests.guard.conftest import POLICY
+from tests.guard.conftest import POLICY, HookRepo
 
 
 def commit(repo: Path, message: str = "change", *extra: str) -> subprocess.CompletedProcess[str]:
@@ -233,19 +233,16 @@ def test_pre_commit_manifest_validates() -> None:
 
 
 @pytest.mark.slow
-def test_pre_commit_try_repo_blocks_a_protected_file(guarded: Path) -> None:
+def test_pre_commit_framework_blocks_a_protected_file(guarded: Path, hook_repo: HookRepo) -> None:
     """The real pre-commit framework installs this repository's hook and runs it."""
     (guarded / "poetry.lock").write_text("v2\n")
     git(guarded, "add", "poetry.lock")
-    blocked = run_process(
-        PYTHON, "-m", "pre_commit", "try-repo", str(ROOT), "conductor-guard", cwd=guarded, timeout=600
-    )
+    blocked = hook_repo.run(guarded, "conductor-guard")
     output = blocked.out + blocked.err
     assert blocked.code == 1, output
     assert "conductor guard (protected files)" in output and "Failed" in output
     assert "modified poetry.lock" in output and "protected by '*.lock'" in output
-    # Each try-repo builds a fresh environment (~20 s), so the passing case is left to the
-    # native-hook tests above, which run the same guard.
+    # The passing case is left to the native-hook tests above, which run the same guard.
 
 
 def test_parsed_policy_cache_is_keyed_by_content_and_survives_corruption(guarded: Path) -> None:

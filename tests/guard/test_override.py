@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PYTHON, ROOT, SANDBOX_MODES, git, run_process
+from tests.guard.conftest import HookRepo
 from tests.scenario import HELLO_STEPS, Project, build
 
 REASON = "bump poetry.lock for CVE-2026-0001"
@@ -230,25 +231,19 @@ def test_conductors_own_merge_commit_carries_no_override(
 
 
 @pytest.mark.slow
-def test_pre_commit_try_repo_records_the_reason(guarded: Path, tmp_path: Path) -> None:
+def test_pre_commit_framework_records_the_reason(guarded: Path, tmp_path: Path, hook_repo: HookRepo) -> None:
     """The real pre-commit framework runs the commit-msg entry of this repository's manifest."""
     stage_lock(guarded)
     msg = tmp_path / "COMMIT_EDITMSG"
     msg.write_text("Update the lock\n")
-    proc = run_process(
-        PYTHON,
-        "-m",
-        "pre_commit",
-        "try-repo",
-        str(ROOT),
+    proc = hook_repo.run(
+        guarded,
         "conductor-guard-override",
         "--hook-stage",
         "commit-msg",
         "--commit-msg-filename",
         str(msg),
-        cwd=guarded,
         env={**os.environ, "CONDUCTOR_OVERRIDE": REASON},
-        timeout=600,
     )
     assert proc.code == 0, proc.out + proc.err
     assert "records CONDUCTOR_OVERRIDE" in proc.out
