@@ -4,6 +4,7 @@ on a project of its own that it only reads."""
 
 from __future__ import annotations
 
+import functools
 import shutil
 import socket
 import subprocess
@@ -15,9 +16,19 @@ import anyio
 import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
+from mcp.server.lowlevel import Server
 
+from conductor.mcpserver.server import build
 from tests.conftest import Result, _initialized, conductor_bin, free_port, wait_until
 from tests.scenario import Project
+
+
+@functools.cache
+def conductors() -> Server[Any]:
+    """Conductor's server, as `conductor mcp` builds it, for the clients in this test process:
+    built once (a build makes every tool's schemas, about 0.1 s), as it keeps nothing of a
+    session — a tool finds its repository from the current directory when it is called."""
+    return build()
 
 
 def copied_project(tmp_path_factory: pytest.TempPathFactory, kind: str, name: str) -> Project:

@@ -17,8 +17,7 @@ import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
 
-from conductor.mcpserver.server import build
-from tests.mcpserver.conftest import copied_project
+from tests.mcpserver.conftest import conductors, copied_project
 from tests.mcpserver.test_handoff_tools import FILE_AGENTS_EVENTS, call, refused, result_for
 from tests.runner.test_handoff import STEP
 from tests.scenario import Project
@@ -55,7 +54,7 @@ def one_build(tmp_path_factory: pytest.TempPathFactory) -> Built:
         said.append(message or "")
 
     async def session() -> None:
-        async with Client(build()) as client:
+        async with Client(conductors()) as client:
 
             async def start() -> None:
                 arguments = {"plan_file": plan_file, "executor": "mcp", "yes": True}
@@ -118,7 +117,7 @@ def test_a_plans_records_are_resources_at_stable_uris(built: Built) -> None:
     proj = built.proj
 
     async def session() -> dict[str, Any]:
-        async with Client(build()) as client:
+        async with Client(conductors()) as client:
             plan = proj.only_plan()
             read: dict[str, Any] = {"plan": plan}
             read["listed"] = [str(r.uri) for r in (await client.list_resources()).resources]

@@ -16,12 +16,12 @@ from typing import Any
 
 import anyio
 import pytest
-from mcp.server.lowlevel import Server
 from mcp.server.stdio import stdio_server
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 
-from conductor.mcpserver import greeting, server
+from conductor.mcpserver import greeting
 from tests.conftest import conductor_bin
+from tests.mcpserver.conftest import conductors
 
 
 def initialize(version: str, ident: int | str = 1) -> str:
@@ -29,20 +29,15 @@ def initialize(version: str, ident: int | str = 1) -> str:
     return json.dumps({"jsonrpc": "2.0", "id": ident, "method": "initialize", "params": params}) + "\n"
 
 
-@pytest.fixture(scope="module")
-def conductors() -> Server[Any]:
-    """Conductor's server (its tools, name and instructions), as `conductor mcp` builds it."""
-    return server.build()
-
-
-def sdks_answer(conductors: Server[Any], line: str) -> dict[str, object]:
+def sdks_answer(line: str) -> dict[str, object]:
     """The SDK's own answer to `line`: Conductor's server on the SDK's stdio transport, told
     `line` first (what `conductor mcp` answered before greeting.py, in this process)."""
     said = io.StringIO()
+    built = conductors()
 
     async def session() -> None:
         async with stdio_server(anyio.wrap_file(io.StringIO(line)), anyio.wrap_file(said)) as (read, write):
-            await conductors.run(read, write, conductors.create_initialization_options())
+            await built.run(read, write, built.create_initialization_options())
 
     anyio.run(session)
     answer: dict[str, object] = json.loads(said.getvalue().splitlines()[0])
@@ -57,13 +52,11 @@ def test_the_versions_it_negotiates_are_the_sdks() -> None:
     ("version", "ident"),
     [*((v, 1) for v in HANDSHAKE_PROTOCOL_VERSIONS), ("2026-07-28", "one"), ("1999-01-01", 7)],
 )
-def test_its_answer_to_initialize_is_the_sdks(
-    conductors: Server[Any], version: str, ident: int | str
-) -> None:
+def test_its_answer_to_initialize_is_the_sdks(version: str, ident: int | str) -> None:
     line = initialize(version, ident)
     said = greeting.answer(line)
     assert said is not None and said[1] == ident
-    assert json.loads(said[0]) == sdks_answer(conductors, line)
+    assert json.loads(said[0]) == sdks_answer(line)
 
 
 @pytest.mark.parametrize(

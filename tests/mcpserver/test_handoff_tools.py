@@ -14,9 +14,8 @@ import anyio
 import pytest
 from mcp import Client
 
-from conductor.mcpserver.server import build
 from conductor.models import resultcheck
-from tests.mcpserver.conftest import Listing
+from tests.mcpserver.conftest import Listing, conductors
 from tests.runner.test_handoff import STEP, fork_dir, pending, start
 from tests.scenario import Project
 
@@ -46,7 +45,7 @@ def result_for(task: dict[str, Any], **fields: Any) -> dict[str, Any]:
 async def calls(*steps: tuple[str, dict[str, Any]]) -> list[Any]:
     """Call each tool in turn on one client of the server; what each returned."""
     out = []
-    async with Client(build()) as client:
+    async with Client(conductors()) as client:
         for name, arguments in steps:
             out.append(await client.call_tool(name, arguments))
     return out
@@ -102,7 +101,7 @@ def test_of_two_clients_claiming_one_task_one_wins_and_the_other_is_told(proj: P
     outcomes: list[Any] = []
 
     async def claim() -> None:
-        async with Client(build()) as client:
+        async with Client(conductors()) as client:
             outcomes.append(await client.call_tool("claim_task", where))
 
     async def race() -> None:
