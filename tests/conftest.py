@@ -221,6 +221,23 @@ def conductor_bin(name: str = "conductor") -> str:
     return str(Path(PYTHON).parent / name)
 
 
+def conductor_with(constants: dict[str, float], *setup: str) -> list[str]:
+    """The command line that starts `conductor` (its arguments go after it) in a process whose
+    module `constants` are set first — {"conductor.executors.handoff.SETTLE_SECONDS": 0.05} —
+    and `setup` (lines of Python) run: for a test of what happens after a wait that it need not
+    sit out in real time. A constant that is not there stops the process (exit 1, naming it)."""
+    lines = ["import importlib, sys"]
+    for name, value in constants.items():
+        module, attribute = name.rsplit(".", 1)
+        lines += [
+            f"found = importlib.import_module({module!r})",
+            f"if not hasattr(found, {attribute!r}): sys.exit('conductor_with: no constant {name}')",
+            f"found.{attribute} = {value!r}",
+        ]
+    lines += [*setup, "from conductor.cli import main", "sys.exit(main(sys.argv[1:]))"]
+    return [PYTHON, "-c", "\n".join(lines)]
+
+
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """An empty-ish git repository with one commit, as the current directory."""

@@ -80,12 +80,15 @@ class Waiting:
         poll_seconds: float,
         remind_seconds: float,
         reminder: Callable[[bool], str] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.assignment = assignment
         self.poll_seconds = poll_seconds
         self.remind_seconds = remind_seconds
         self.reminder = reminder  # the reminder's text, given whether the task is claimed
-        self.last_note = time.monotonic()
+        self.clock, self.sleep = clock, sleep  # the passing of time, which a test may drive
+        self.last_note = clock()
 
     def pause(self, *, claimed: bool) -> Outcome | None:
         """TIMEOUT or STOPPED when waiting is over; else None, after one poll interval."""
@@ -94,7 +97,7 @@ class Waiting:
             return Outcome.TIMEOUT
         if assignment.stop.is_set():
             return Outcome.STOPPED
-        if time.monotonic() - self.last_note > self.remind_seconds:
+        if self.clock() - self.last_note > self.remind_seconds:
             if self.reminder is not None:
                 assignment.say(self.reminder(claimed))
             else:
@@ -102,8 +105,8 @@ class Waiting:
                 assignment.say(
                     f"{assignment.step}: still waiting ({state}; {int(assignment.remaining())}s left)"
                 )
-            self.last_note = time.monotonic()
-        time.sleep(self.poll_seconds)
+            self.last_note = self.clock()
+        self.sleep(self.poll_seconds)
         return None
 
 

@@ -161,9 +161,9 @@ class RemoteExecutor:
     scratch: tuple[str, ...] = ()
     network_hosts: tuple[str, ...] = ()
 
-    def __init__(self, remote: str, *, poll_seconds: float = POLL_SECONDS) -> None:
+    def __init__(self, remote: str, *, poll_seconds: float | None = None) -> None:
         self.remote = remote
-        self.poll_seconds = poll_seconds
+        self.poll_seconds = POLL_SECONDS if poll_seconds is None else poll_seconds
         self._lock = threading.Lock()  # forks run side by side with one executor
         self._swept = False
 

@@ -20,7 +20,17 @@ from hypothesis import HealthCheck, given, settings
 
 from conductor.executors.queue import Queue
 from conductor.executors.queuekey import queue_key, sign
-from tests.conftest import PYTHON, SANDBOX_MODES, Result, conductor_bin, git, run_process, wait_until
+from tests.conftest import (
+    PYTHON,
+    SANDBOX_MODES,
+    Result,
+    conductor_bin,
+    conductor_with,
+    git,
+    run_process,
+    wait_until,
+)
+from tests.runner.test_handoff import QUICK
 from tests.scenario import Project, build_until_started
 
 pytestmark = pytest.mark.slow  # plans run through the CLI, a coordinator and workers in processes
@@ -211,7 +221,7 @@ def test_an_outside_agents_hostile_results_are_refused_and_the_attempt_goes_on(
 ) -> None:
     plan = proj.plan([STEP])
     proc = subprocess.Popen(
-        [conductor_bin(), "build", "--plan", plan, "--executor", "handoff", "--yes"],
+        [*conductor_with(QUICK), "build", "--plan", plan, "--executor", "handoff", "--yes"],
         cwd=proj.root,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

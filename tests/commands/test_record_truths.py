@@ -12,7 +12,7 @@ import yaml
 
 from conductor.models.event import EventType
 from tests.conftest import ROOT, git, wait_until
-from tests.runner.test_handoff import STEP, claim, fork_dir, pending, report, start
+from tests.runner.test_handoff import QUICK, STEP, claim, fork_dir, pending, report, start
 from tests.scenario import TWO_FORKS, Project, build
 
 HELLO = {"write": {"hello.py": "def greet(name):\n    return f'Hello, {name}!'\n"}}
@@ -33,7 +33,9 @@ def tree_folders(name: str) -> set[str]:
 
 
 def test_a_refused_results_problems_land_beside_it_where_the_protocol_tree_says(proj: Project) -> None:
-    proc = start(proj, "build", "--plan", proj.plan([STEP]), "--executor", "handoff", "--yes")
+    proc = start(
+        proj, "build", "--plan", proj.plan([STEP]), "--executor", "handoff", "--yes", constants=QUICK
+    )
     task = pending(proj)
     claim(proj)
     (Path(task["workspace"]) / "hello.py").write_text("print('hello')\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -13,8 +14,12 @@ from typing import Any
 
 import pytest
 
-from conductor.executors.handoff import MAX_REFUSALS
-from tests.conftest import assert_fsck_clean, conductor_bin, git, wait_until
+from conductor.executors.base import Assignment, Waiting
+from conductor.executors.handoff import MAX_REFUSALS, POLL_SECONDS, REMIND_SECONDS, HandoffExecutor
+from conductor.mailbox import Mailbox
+from conductor.models.confidence import Confidence
+from conductor.models.task import TaskFile
+from tests.conftest import assert_fsck_clean, conductor_bin, conductor_with, git, wait_until
 from tests.scenario import Project
 
 STEP = {
@@ -24,9 +29,20 @@ STEP = {
 }
 
 
-def start(proj: Project, *args: str) -> subprocess.Popen[str]:
+QUICK = {  # a malformed result refused once it stood 50 ms, not a second; a look every 20 ms
+    "conductor.executors.handoff.SETTLE_SECONDS": 0.05,
+    "conductor.executors.handoff.POLL_SECONDS": 0.02,
+}
+
+
+def start(
+    proj: Project, *args: str, constants: dict[str, float] | None = None, setup: tuple[str, ...] = ()
+) -> subprocess.Popen[str]:
+    """`conductor ARGS` in a process of its own; with `constants` or `setup`, set or run first
+    (tests/conftest.py conductor_with)."""
+    command = conductor_with(constants or {}, *setup) if constants or setup else [conductor_bin()]
     return subprocess.Popen(
-        [conductor_bin(), *args], cwd=proj.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [*command, *args], cwd=proj.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
 
 
@@ -245,7 +261,7 @@ def test_a_second_process_cannot_run_the_same_plan(proj: Project) -> None:
 
 def test_a_malformed_result_is_refused_whole_and_corrected_within_the_attempt(proj: Project, run_cli) -> None:
     plan = proj.plan([STEP])
-    proc = start(proj, "build", "--plan", plan, "--executor", "handoff", "--yes")
+    proc = start(proj, "build", "--plan", plan, "--executor", "handoff", "--yes", constants=QUICK)
     task = pending(proj)
     claim(proj)
     workspace = Path(task["workspace"])
@@ -327,15 +343,17 @@ def test_claiming_is_optional_a_result_without_a_claim_is_taken(proj: Project) -
     assert "Claiming is optional" in protocol
 
 
-@pytest.mark.slow  # waits out a deadline
+@pytest.mark.slow  # two conductor processes: one stopped with Ctrl-C, then a resume
 def test_resuming_after_the_deadline_says_so_and_what_to_do(proj: Project) -> None:
-    plan = proj.plan([{**STEP, "timeout_seconds": 2}], policy={"behavior": {"max_attempts": 1}})
+    plan = proj.plan([{**STEP, "timeout_seconds": 60}], policy={"behavior": {"max_attempts": 1}})
     proc = start(proj, "build", "--plan", plan, "--executor", "handoff", "--yes")
     pending(proj)
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=30)
-    time.sleep(2.5)  # nobody came while Conductor was stopped
-    resumed = start(proj, "resume")
+    # nobody came while Conductor was stopped, for longer than the timeout: the resumed process
+    # lives a minute later (its wall clock, by which deadlines go, runs 61 s ahead)
+    later = ("import time", "now = time.time", "time.time = lambda: now() + 61")
+    resumed = start(proj, "resume", setup=later)
     _, err = resumed.communicate(timeout=60)
     assert resumed.returncode == 1, err
     result = fork_dir(proj) / "completed" / "step_001.result.json"
@@ -346,15 +364,58 @@ def test_resuming_after_the_deadline_says_so_and_what_to_do(proj: Project) -> No
     ), err
     assert "waiting for an agent" not in err  # it does not pretend to wait
     assert (
-        f"step_001 attempt 1: the deadline passed (timeout_seconds=2): no agent claimed it or wrote {result}."
-        " That was the last attempt (behavior.max_attempts=1), so the fork fails"
+        "step_001 attempt 1: the deadline passed (timeout_seconds=60): no agent claimed it or wrote"
+        f" {result}. That was the last attempt (behavior.max_attempts=1), so the fork fails"
     ) in err
 
 
-@pytest.mark.slow  # the reminder comes after REMIND_SECONDS (30 s)
-def test_the_wait_is_recalled_every_thirty_seconds(proj: Project) -> None:
+def test_the_wait_is_recalled_every_thirty_seconds(tmp_path: Path) -> None:
+    """The handoff's wait on a clock this test drives: no reminder in the first thirty seconds,
+    then one every thirty (what a reminder says: the next test)."""
+    clock = [0.0]
+    said: list[tuple[float, str]] = []
+    task = TaskFile(
+        task_id="step_001",
+        instruction="x",
+        allowed_files=["hello.py"],
+        timeout_seconds=3600,
+        confidence=Confidence(score=0.5),
+    )
+    assignment = Assignment(
+        task=task,
+        mailbox=Mailbox(tmp_path, "p", "main"),
+        workspace=tmp_path,
+        deadline=time.time() + 3600,
+        claimed=False,
+        on_claim=lambda worker: None,
+        on_stale=lambda found, attempt: None,
+        say=lambda text: said.append((clock[0], text)),
+    )
+    waiting = Waiting(
+        assignment,
+        poll_seconds=POLL_SECONDS,
+        remind_seconds=REMIND_SECONDS,
+        reminder=lambda claimed: HandoffExecutor()._waiting(assignment, claimed, first=False),
+        clock=lambda: clock[0],
+        sleep=lambda seconds: clock.__setitem__(0, clock[0] + seconds),
+    )
+    while clock[0] < 100:
+        assert waiting.pause(claimed=clock[0] > 50) is None
+    assert REMIND_SECONDS == 30
+    gaps = [b - a for a, b in itertools.pairwise([0.0] + [at for at, _ in said])]
+    assert len(gaps) == 3 and all(30 < gap <= 30 + POLL_SECONDS + 1e-6 for gap in gaps), gaps
+    assert [text.split(", waiting for ")[0] for _, text in said] == [
+        "step_001: still not claimed",
+        "step_001: still claimed",
+        "step_001: still claimed",
+    ]
+
+
+@pytest.mark.slow  # a conductor process, until its first reminder
+def test_a_reminder_names_the_result_the_task_and_the_time_left(proj: Project) -> None:
     plan = proj.plan([{**STEP, "timeout_seconds": 120}])
-    proc = start(proj, "build", "--plan", plan, "--executor", "handoff", "--yes")
+    remind = {"conductor.executors.handoff.REMIND_SECONDS": 1.0}  # as at 30 s, without the wait
+    proc = start(proj, "build", "--plan", plan, "--executor", "handoff", "--yes", constants=remind)
     assert proc.stderr is not None
     lines = []
     for line in proc.stderr:  # until the first reminder
@@ -366,15 +427,15 @@ def test_the_wait_is_recalled_every_thirty_seconds(proj: Project) -> None:
     result = fork_dir(proj) / "completed" / "step_001.result.json"
     assert re.search(
         rf"step_001: still not claimed, waiting for an agent to write {re.escape(str(result))} .*"
-        r" for step_001 attempt 1 \(task: .*pending/step_001.task.json; .*\); deadline in 1m [23]\ds \(at ",
+        r" for step_001 attempt 1 \(task: .*pending/step_001.task.json; .*\); deadline in 1m [45]\ds \(at ",
         lines[-1],
     ), lines
 
 
-@pytest.mark.slow  # each refusal waits for the file to settle (about a second)
+@pytest.mark.slow  # a conductor process through eleven results and a second attempt
 def test_an_agent_that_keeps_writing_malformed_results_fails_the_attempt(proj: Project) -> None:
     plan = proj.plan([STEP])
-    proc = start(proj, "build", "--plan", plan, "--executor", "handoff", "--yes")
+    proc = start(proj, "build", "--plan", plan, "--executor", "handoff", "--yes", constants=QUICK)
     try:
         pending(proj)
         claim(proj)

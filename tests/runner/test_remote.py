@@ -16,7 +16,15 @@ import pytest
 
 from conductor.executors.queue import Queue
 from tests.commands.test_identity import fresh_env
-from tests.conftest import PYTHON, assert_fsck_clean, conductor_bin, git, run_process, wait_until
+from tests.conftest import (
+    PYTHON,
+    assert_fsck_clean,
+    conductor_bin,
+    conductor_with,
+    git,
+    run_process,
+    wait_until,
+)
 from tests.scenario import Project
 
 STEPS = [
@@ -26,6 +34,7 @@ STEPS = [
 
 
 REMOTE = ("--remote", "origin", "--yes", "--json")
+QUICK = {"conductor.executors.remote.POLL_SECONDS": 0.2}  # a coordinator looks every 0.2 s at most, not 1 s
 pytestmark = pytest.mark.slow  # workers in other clones, a coordinator process each
 
 
@@ -44,7 +53,7 @@ def shared(proj: Project, tmp_path: Path) -> tuple[Project, Path]:
 def in_background(proj: Project, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     """`conductor ARGS` queuing its steps on the remote, in a process of its own."""
     return subprocess.Popen(
-        [conductor_bin(), *args, *REMOTE],
+        [*conductor_with(QUICK), *args, *REMOTE],
         cwd=proj.root,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -68,11 +77,16 @@ def work_until_done(
     agent: str | None = None,
     env: dict[str, str] | None = None,
 ) -> list[dict]:
-    """Run `conductor worker --once` in the clone until the plan's process ends (with `agent`:
-    `--agent AGENT` instead of `--exec COMMAND`; with `env`, in that environment)."""
+    """Run `conductor worker --once` in the clone each time the queue holds a task no worker
+    claimed, until the plan's process ends (with `agent`: `--agent AGENT` instead of `--exec
+    COMMAND`; with `env`, in that environment)."""
     done = []
     deadline = time.monotonic() + 120
-    while coordinator.poll() is None and time.monotonic() < deadline:
+    ended = lambda: coordinator.poll() is not None  # noqa: E731
+    while time.monotonic() < deadline:
+        wait_until(lambda: ended() or open_task(clone), timeout=120, what="a task to do, or the plan's end")
+        if ended():
+            break
         result = run_process(
             conductor_bin(),
             "worker",
@@ -88,8 +102,14 @@ def work_until_done(
         )
         assert result.code == 0, result.err
         done += json.loads(result.out)["done"]
-        time.sleep(0.2)
     return done
+
+
+def open_task(clone: Path) -> bool:
+    """Whether the queue holds a task that no worker has claimed yet."""
+    listing = Queue(clone, "origin").listing()
+    slots = {ref.removesuffix("/task") for ref in listing if ref.endswith("/task")}
+    return any(f"{slot}/claim" not in listing for slot in slots)
 
 
 def test_workers_in_another_clone_do_the_steps_and_the_plan_verifies_them(

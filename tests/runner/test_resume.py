@@ -66,10 +66,10 @@ ONCE = {
 }
 
 
-def run(proj: Project, *args: str, failpoint: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ}
-    if failpoint:
-        env["CONDUCTOR_FAILPOINTS"] = failpoint
+def killed_at(proj: Project, failpoint: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`conductor ARGS` in a process of its own, which kills itself at `failpoint`. (What comes
+    after the crash — resume — runs in this process: it needs none of its own.)"""
+    env = {**os.environ, "CONDUCTOR_FAILPOINTS": failpoint}
     return subprocess.run(
         [conductor_bin(), *args], cwd=proj.root, env=env, capture_output=True, text=True, timeout=120
     )
@@ -110,22 +110,22 @@ def check_exactly_once(proj: Project, base: str) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("failpoint", FAILPOINTS)
-def test_killed_at_any_event_and_resumed(proj: Project, failpoint: str) -> None:
+def test_killed_at_any_event_and_resumed(proj: Project, run_cli, failpoint: str) -> None:
     plan = proj.plan(STEPS)
     base = git(proj.root, "rev-parse", "HEAD").strip()
     command = proj.agent(SCRIPT)
-    killed = run(proj, "build", "--plan", plan, "--exec", command, "--yes", failpoint=failpoint)
+    killed = killed_at(proj, failpoint, "build", "--plan", plan, "--exec", command, "--yes")
     assert killed.returncode == -signal.SIGKILL, (failpoint, killed.returncode, killed.stderr)
-    resumed = run(proj, "resume", "--yes")
-    assert resumed.returncode == 0, resumed.stderr
+    resumed = run_cli("resume", "--yes")
+    assert resumed.code == 0, resumed.err
     check_exactly_once(proj, base)
-    again = run(proj, "resume")
-    assert again.returncode == 1 and "no plan is running or halted" in again.stderr
+    again = run_cli("resume")
+    assert again.code == 1 and "no plan is running or halted" in again.err
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("sandbox", SANDBOX_MODES)
-def test_killed_while_the_command_runs_and_resumed(proj: Project, sandbox: str) -> None:
+def test_killed_while_the_command_runs_and_resumed(proj: Project, run_cli, sandbox: str) -> None:
     proj.sandbox(sandbox)
     plan = proj.plan(STEPS)
     base = git(proj.root, "rev-parse", "HEAD").strip()
@@ -144,8 +144,8 @@ def test_killed_while_the_command_runs_and_resumed(proj: Project, sandbox: str) 
         assert processes_with(agent)
     else:  # the sandbox dies with the process that started it
         wait_until(lambda: not processes_with(agent), timeout=5, what="the sandbox to end with Conductor")
-    resumed = run(proj, "resume")
-    assert resumed.returncode == 0, resumed.stderr
+    resumed = run_cli("resume")
+    assert resumed.code == 0, resumed.err
     assert not processes_with(agent)
     interrupted = [e for e in proj.events() if e.type.value == "task.failed"]
     assert len(interrupted) == 1 and interrupted[0].data["kind"] == "interrupted"
@@ -158,7 +158,9 @@ def test_killed_while_the_command_runs_and_resumed(proj: Project, sandbox: str) 
 
 
 @pytest.mark.slow
-def test_resume_kills_only_what_conductor_started_never_a_process_the_mailbox_names(proj: Project) -> None:
+def test_resume_kills_only_what_conductor_started_never_a_process_the_mailbox_names(
+    proj: Project, run_cli
+) -> None:
     """The mailbox's worker file is writable by an agent without a sandbox: one that names
     another process group of the user's (an editor) does not get it killed on resume."""
     proj.sandbox("off")
@@ -172,8 +174,8 @@ def test_resume_kills_only_what_conductor_started_never_a_process_the_mailbox_na
         (worker,) = (proj.root / ".conductor" / "handoff").glob("plan_*/fork_main/in_progress/*.worker.json")
         data = json.loads(worker.read_text())
         worker.write_text(json.dumps({**data, "pgid": innocent.pid, "pid": innocent.pid}))
-        resumed = run(proj, "resume")
-        assert resumed.returncode == 0, resumed.stderr
+        resumed = run_cli("resume")
+        assert resumed.code == 0, resumed.err
         assert innocent.poll() is None, "resume killed a process it did not start"
     finally:
         innocent.kill()
