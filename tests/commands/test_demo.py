@@ -79,7 +79,9 @@ def test_demo_keep_leaves_a_project_to_inspect(tmp_path: Path) -> None:
     checkout.mkdir()
     archive = subprocess.run(["git", "archive", branch], cwd=root, capture_output=True, check=True).stdout
     subprocess.run(["tar", "-x"], cwd=checkout, input=archive, check=True)
-    alone = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}  # not this environment's plugins
+    # on its own: none of this environment's plugins, and its temporary directories apart from
+    # this session's (whose old ones it would spend seconds removing as its own)
+    alone = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTEST_DEBUG_TEMPROOT": str(tmp_path)}
     tests = run_process(
         PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=checkout, env=alone, timeout=120
     )
