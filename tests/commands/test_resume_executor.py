@@ -86,7 +86,7 @@ def test_a_handoff_plan_nobody_answers_is_finished_by_a_command_given_to_resume(
     assert "the executor changed from handoff to command" in explained.out
 
 
-def test_later_resumes_keep_the_executor_resume_was_given(proj: Project) -> None:
+def test_later_resumes_keep_the_executor_resume_was_given(proj: Project, run_cli) -> None:
     plan = proj.plan(HELLO_STEPS)
     interrupt(
         start(proj, "build", "--plan", plan, "--executor", "handoff", "--yes"),
@@ -99,12 +99,10 @@ def test_later_resumes_keep_the_executor_resume_was_given(proj: Project) -> None
     interrupt(start(proj, "resume", "--exec", command, "--yes"), started, "step_002's command")
     assert proj.state().status.value == "halted"
 
-    again = subprocess.run(
-        [conductor_bin(), "resume", "--yes"], cwd=proj.root, capture_output=True, text=True, timeout=120
-    )
-    assert again.returncode == 0, again.stderr
-    assert "running `" in again.stderr and "waiting for an agent" not in again.stderr
-    assert "executor changed" not in again.stderr
+    again = run_cli("resume", "--yes")  # in this process: only the Ctrl-Cs above need processes
+    assert again.code == 0, again.err
+    assert "running `" in again.err and "waiting for an agent" not in again.err
+    assert "executor changed" not in again.err
     assert [e.type.value for e in plan_log(proj)].count("note") == 1  # nothing changed the second time
     assert proj.state().status.value == "completed"
 

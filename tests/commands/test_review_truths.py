@@ -66,6 +66,19 @@ def abandoned_while_pending(proj: Project, run_cli, name: str = "wait.yaml") -> 
     return plan
 
 
+def completed_then_abandoned(prebuilt, run_cli) -> tuple[str, str]:
+    """A project (the current directory) where a plan completed, then another was abandoned
+    while its step was pending — made once per test process: their ids."""
+
+    def make(proj: Project) -> None:
+        plans = [completed_plan(proj, run_cli), abandoned_while_pending(proj, run_cli)]
+        (proj.scripts / "plans.json").write_text(json.dumps(plans))
+
+    made = prebuilt("completed-then-abandoned", make)
+    done, abandoned = json.loads((made.scripts / "plans.json").read_text())
+    return done, abandoned
+
+
 # a. the published plan schema accepts what the loader accepts
 
 
@@ -159,9 +172,8 @@ def test_a_dry_run_with_nothing_to_archive_says_so_in_a_sentence(proj: Project, 
 # e. metrics that add up
 
 
-def test_handoff_metrics_count_every_task_once_an_abandoned_one_too(proj: Project, run_cli) -> None:
-    completed_plan(proj, run_cli)
-    plan = abandoned_while_pending(proj, run_cli)
+def test_handoff_metrics_count_every_task_once_an_abandoned_one_too(prebuilt, run_cli) -> None:
+    _, plan = completed_then_abandoned(prebuilt, run_cli)
     metrics = json.loads(run_cli("handoff-metrics", "--json").out)
     assert metrics["tasks"] == 2 and sum(metrics["by_state"].values()) == metrics["tasks"]
     assert metrics["by_state"]["completed"] == 1 and metrics["by_state"]["abandoned"] == 1
@@ -177,9 +189,8 @@ def test_handoff_metrics_count_every_task_once_an_abandoned_one_too(proj: Projec
 # f. an abandoned plan's step
 
 
-def test_an_abandoned_plans_pending_step_reads_abandoned(proj: Project, run_cli) -> None:
-    done = completed_plan(proj, run_cli)
-    plan = abandoned_while_pending(proj, run_cli)
+def test_an_abandoned_plans_pending_step_reads_abandoned(prebuilt, run_cli) -> None:
+    done, plan = completed_then_abandoned(prebuilt, run_cli)
     status = {p["plan"]: p for p in json.loads(run_cli("status", "--json").out)}
     assert [(s["step"], s["state"]) for s in status[plan]["forks"][0]["steps"]] == [("step_001", "abandoned")]
     # a finished step stays

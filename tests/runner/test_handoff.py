@@ -248,13 +248,13 @@ def test_ctrl_c_halts_and_resume_rebuilds_a_deleted_mailbox(proj: Project) -> No
     assert_fsck_clean(proj.root)
 
 
-def test_a_second_process_cannot_run_the_same_plan(proj: Project) -> None:
+def test_a_second_process_cannot_run_the_same_plan(proj: Project, run_cli) -> None:
     plan = proj.plan([STEP])
     proc = start(proj, "build", "--plan", plan, "--executor", "handoff", "--yes")
     pending(proj)
-    second = subprocess.run([conductor_bin(), "resume"], cwd=proj.root, capture_output=True, text=True)
-    assert second.returncode == 1
-    assert "is being run by conductor pid" in second.stderr
+    second = run_cli("resume")  # this test's process is the second one
+    assert second.code == 1
+    assert f"is being run by conductor pid {proc.pid}" in second.err
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=30)
 
