@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
+import signal
 import statistics
 import subprocess
 import sys
@@ -22,6 +24,8 @@ ENV = {
     "GIT_AUTHOR_EMAIL": "bench@example.com",
     "GIT_COMMITTER_NAME": "Bench",
     "GIT_COMMITTER_EMAIL": "bench@example.com",
+    # the queue's tasks are signed (docs/workers.md): a bench's coordinator and workers share a key
+    "CONDUCTOR_QUEUE_KEY": os.environ.get("CONDUCTOR_QUEUE_KEY") or secrets.token_hex(32),
 }
 
 
@@ -36,6 +40,13 @@ def git(cwd: Path, *args: str) -> str:
     return proc.stdout
 
 
+def interruptible() -> None:
+    """Popen's preexec_fn for a process the bench stops with SIGINT (Ctrl-C), as a `conductor
+    worker`: SIGINT back to its default, which a shell's background job starts with ignored (and
+    a Python that finds it ignored keeps ignoring it: the bench would wait out its timeout)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def median_time(func: Callable[[], object], *, repeat: int, warmup: int = 1) -> float:
     for _ in range(warmup):
         func()
@@ -48,11 +59,13 @@ def median_time(func: Callable[[], object], *, repeat: int, warmup: int = 1) -> 
 
 
 def interleaved(
-    ours: Callable[[], object], base: Callable[[], object], *, rounds: int
+    ours: Callable[[], object], base: Callable[[], object], *, rounds: int, warmup: int = 1
 ) -> tuple[float, float]:
-    """Median times of `ours` and `base`, run alternately so that machine noise hits both."""
-    ours()
-    base()
+    """Median times of `ours` and `base`, run alternately so that machine noise hits both, after
+    `warmup` untimed runs of each."""
+    for _ in range(warmup):
+        ours()
+        base()
     a, b = [], []
     for _ in range(rounds):
         start = time.perf_counter()

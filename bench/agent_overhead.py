@@ -13,7 +13,8 @@ verify command, and the records and commit. Goal: at most 150 ms a step.
 
     python bench/agent_overhead.py                 codex (the fastest to start), if installed
     python bench/agent_overhead.py --agent aider   any of aider, claude, codex, gemini
-    python bench/agent_overhead.py --quick         fewer steps and runs
+    python bench/agent_overhead.py --quick         fewer steps and runs (2 and 4 steps, 3 runs)
+    python bench/agent_overhead.py --steps 1 2 --runs 1 --warmup 0    the smallest (the tests)
 """
 
 from __future__ import annotations
@@ -136,19 +137,38 @@ def main() -> int:
     )
     parser.add_argument("--agent", default="codex", choices=sorted(SETUP))
     parser.add_argument("--quick", action="store_true", help="fewer steps and runs")
+    parser.add_argument(
+        "--steps",
+        type=int,
+        nargs=2,
+        metavar=("SHORT", "LONG"),
+        help="steps of the two plans built (default 3 and 9; --quick: 2 and 4)",
+    )
+    parser.add_argument("--runs", type=int, help="bare agent runs, each way (default 7; --quick: 3)")
+    parser.add_argument(
+        "--warmup", type=int, default=1, help="untimed builds first, to warm the caches (default 1)"
+    )
     args = parser.parse_args()
+    short, long, runs = (2, 4, 3) if args.quick else (3, 9, 7)
+    short, long = args.steps or (short, long)
+    runs = args.runs or runs
+    if not 1 <= short < long or runs < 1 or args.warmup < 0:
+        parser.error(
+            "--steps takes two step counts, the second larger, from 1; --runs 1 or more; --warmup 0 or more"
+        )
     name = args.agent
     if not (AGENTS_BIN / name).exists():
         print(f"{name} is not installed in {AGENTS_BIN}: run .ci/install-agents {name}", file=sys.stderr)
         return 2
-    short, long, runs = (2, 4, 3) if args.quick else (3, 9, 7)
     fake_class, model, key = SETUP[name]
     env = {**ENV, "PATH": f"{AGENTS_BIN}{os.pathsep}{BIN}{os.pathsep}{ENV.get('PATH', '')}", key: "sk-bench"}
-    script = turns("bare_", runs) + turns("bare_", runs) + [*turns("step_", short) * 2, *turns("step_", long)]
+    builds = [*turns("step_", short) * (args.warmup + 1), *turns("step_", long)]
+    script = turns("bare_", runs) + turns("bare_", runs) + builds
     with fake_class(script) as fake:  # type: ignore[call-arg]
         warm = baseline(name, runs, env, fake.url, model, fresh=False)
         bare = baseline(name, runs, env, fake.url, model, fresh=True)
-        through_conductor(name, short, env, fake.url, model)  # warm caches (git, the CLI's own)
+        for _ in range(args.warmup):
+            through_conductor(name, short, env, fake.url, model)  # warm caches (git, the CLI's own)
         short_time = through_conductor(name, short, env, fake.url, model)
         long_time = through_conductor(name, long, env, fake.url, model)
     per_step = (long_time - short_time) / (long - short)

@@ -21,6 +21,7 @@ fork — the plan record it validates whole).
 
     python bench/build_scale.py            5,000 plans against 10; 200 steps against 10
     python bench/build_scale.py --quick    200 plans against 10; 30 steps against 10
+    python bench/build_scale.py --plans 2 3 --steps 2 3 --rounds 1 --warmup 0    the smallest (the tests)
 """
 
 from __future__ import annotations
@@ -207,10 +208,32 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="200 plans and 30 steps, 3 rounds")
     parser.add_argument("--rounds", type=int, help=f"builds and explains timed in each (default {ROUNDS})")
+    parser.add_argument(
+        "--plans",
+        type=int,
+        nargs=2,
+        metavar=("FEW", "MANY"),
+        help=f"plans in the two repositories (default {PLANS[0]} and {PLANS[1]:,};"
+        f" --quick: {QUICK_PLANS[0]} and {QUICK_PLANS[1]})",
+    )
+    parser.add_argument(
+        "--steps",
+        type=int,
+        nargs=2,
+        metavar=("SHORT", "LONG"),
+        help=f"steps of the two forks explained (default {STEPS[0]} and {STEPS[1]};"
+        f" --quick: {QUICK_STEPS[0]} and {QUICK_STEPS[1]})",
+    )
+    parser.add_argument(
+        "--warmup", type=int, default=1, help="untimed builds and explains before the timed ones (default 1)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the repositories (their paths on stderr)")
     args = parser.parse_args()
-    small, large = QUICK_PLANS if args.quick else PLANS
-    short, long = QUICK_STEPS if args.quick else STEPS
+    small, large = args.plans or (QUICK_PLANS if args.quick else PLANS)
+    short, long = args.steps or (QUICK_STEPS if args.quick else STEPS)
+    if min(small, short) < 1 or args.warmup < 0:
+        parser.error("--plans and --steps take counts of at least 1, --warmup 0 or more")
+    warmup = args.warmup
     rounds = args.rounds or (QUICK_ROUNDS if args.quick else ROUNDS)
     os.environ.update({k: v for k, v in ENV.items() if k.startswith("GIT_")})
     made: list[Path] = []
@@ -222,7 +245,7 @@ def main() -> None:
         brief, lengthy = fork_of(short), fork_of(long)
         made += [brief, lengthy]
         print(f"handoff-metrics --recompute over {large} plans: {folded:.2f} s (once, not per run)")
-        ours, base = interleaved(lambda: build(many), lambda: build(few), rounds=rounds)
+        ours, base = interleaved(lambda: build(many), lambda: build(few), rounds=rounds, warmup=warmup)
         show(
             "A one-step build (conductor build --exec CMD --yes, the whole command):",
             [(f"{small} plans", base), (f"{large} plans", ours)],
@@ -232,6 +255,7 @@ def main() -> None:
             lambda: conductor(lengthy, "explain", "step_001", "--json"),
             lambda: conductor(brief, "explain", "step_001", "--json"),
             rounds=rounds,
+            warmup=warmup,
         )
         show(
             "conductor explain step_001 (the whole command):",
@@ -239,7 +263,7 @@ def main() -> None:
             GOAL,
         )
         inside = [explained_in_process(root) for root in (lengthy, brief)]
-        ours, base = interleaved(inside[0], inside[1], rounds=rounds * 5)
+        ours, base = interleaved(inside[0], inside[1], rounds=rounds * 5, warmup=warmup)
         show(
             "conductor explain step_001 in process (the view alone, for what grows: it reads the"
             " step's state and events, and validates the whole plan record):",

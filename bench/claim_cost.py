@@ -18,6 +18,7 @@ Remotes compared (local bare repositories, their refs packed as `git gc` leaves 
 
     python bench/claim_cost.py            10,000 plans, the median of 21 claims each
     python bench/claim_cost.py --quick    1,000 plans, 5 claims each
+    python bench/claim_cost.py --plans 300 --claims 3    (the tests: still two archive commits)
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -56,6 +58,31 @@ def remote_with(root: Path, name: str) -> tuple[Path, Path]:
     return remote, clone
 
 
+def packed(repo: Path, targets: dict[str, str], *, removed: Iterable[str] = ()) -> None:
+    """`targets` (ref -> object) written into the repository's packed-refs and the `removed`
+    refs taken out of it, as `git update-ref` and `git pack-refs --all` leave them, without the
+    loose files and lock files between (thousands of refs in folders of their own cost seconds
+    of file system work)."""
+    path = repo / "packed-refs"
+    entries: dict[str, list[str]] = {}  # ref -> its line, and its peeled line if it has one
+    for line in path.read_text().splitlines() if path.exists() else []:
+        if line.startswith("^"):
+            entries[next(reversed(entries))].append(line)
+        elif line and not line.startswith("#"):
+            entries[line.split(" ", 1)[1]] = [line]
+    for name, target in targets.items():
+        if name in entries or (repo / name).exists():
+            raise SystemExit(f"{name} exists in {repo} already")
+        entries[name] = [f"{target} {name}"]
+    for name in removed:
+        del entries[name]
+    lines = [line for name in sorted(entries) for line in entries[name]]
+    # as git writes it: the refs added name commits, which peel to nothing
+    path.write_text(
+        "# pack-refs with: peeled fully-peeled sorted \n" + "".join(f"{line}\n" for line in lines)
+    )
+
+
 def update_refs(repo: Path, lines: list[str]) -> None:
     subprocess.run(
         ["git", "update-ref", "--stdin"], cwd=repo, input="".join(lines), text=True, env=ENV, check=True
@@ -67,10 +94,9 @@ def slots(plans: int) -> list[str]:
 
 
 def queue_refs(remote: Path, plans: int) -> None:
+    """The task, claim and result refs of `plans` finished plans, packed."""
     head = git(remote, "rev-parse", "main").strip()
-    update_refs(
-        remote, [f"create {slot}/{kind} {head}\n" for slot in slots(plans) for kind in refs.WORK_KINDS]
-    )
+    packed(remote, {f"{slot}/{kind}": head for slot in slots(plans) for kind in refs.WORK_KINDS})
 
 
 def cleaned_up(remote: Path, clone: Path, plans: int) -> None:
@@ -78,12 +104,11 @@ def cleaned_up(remote: Path, clone: Path, plans: int) -> None:
     the coordinator removes them (`Queue.delete`, an attempt's refs a push), the others straight
     in the remote (10,000 pushes would take minutes; they leave the same packed-refs)."""
     queue_refs(remote, plans)
-    git(remote, "pack-refs", "--all")
     queue = Queue(clone, "origin")
     found = queue.listing()
     names = sorted(found)
     cut = len(names) - 3 * SAMPLE
-    update_refs(remote, [f"delete {ref}\n" for ref in names[:cut]])
+    packed(remote, {}, removed=names[:cut])
     for start in range(cut, len(names), 3):
         if not queue.delete({ref: found[ref] for ref in names[start : start + 3]}):
             raise SystemExit("the cleanup push was refused")
@@ -93,17 +118,29 @@ def cleaned_up(remote: Path, clone: Path, plans: int) -> None:
 
 
 def plan_logs(remote: Path, clone: Path, plans: int, *, fetched: bool) -> None:
-    """`plans` refs under refs/conductor/plans/, each its own commit; `fetched` into the clone."""
+    """`plans` refs under refs/conductor/plans/, each its own commit (packed); `fetched` into the
+    clone. The commits are imported on one scratch ref, each a root (`reset`), and their ids read
+    from fast-import's marks."""
+    scratch, marks = "refs/bench/import", remote / "bench-marks"
     stream = []
     for n in range(plans):
         stream.append(
-            f"commit refs/conductor/plans/done-{n:05d}\n"
+            f"reset {scratch}\ncommit {scratch}\nmark :{n + 1}\n"
             f"committer Bench <bench@example.com> {1700000000 + n} +0000\ndata 9\nplan {n:04d}\n\n"
         )
     subprocess.run(
-        ["git", "fast-import", "--quiet"], cwd=remote, input="".join(stream), text=True, env=ENV, check=True
+        ["git", "fast-import", "--quiet", f"--export-marks={marks}"],
+        cwd=remote,
+        input="".join(stream),
+        text=True,
+        env=ENV,
+        check=True,
     )
-    git(remote, "pack-refs", "--all")
+    git(remote, "update-ref", "-d", scratch)
+    (remote / "refs" / "bench").rmdir()  # the scratch ref's folder, which git leaves
+    made = dict(line.split() for line in marks.read_text().splitlines())
+    marks.unlink()
+    packed(remote, {f"refs/conductor/plans/done-{n:05d}": made[f":{n + 1}"] for n in range(plans)})
     if fetched:
         git(clone, "fetch", "-q", "origin", "refs/conductor/plans/*:refs/conductor/plans/*")
 
@@ -127,8 +164,8 @@ def archived_logs(remote: Path, clone: Path, plans: int) -> None:
     subprocess.run(
         ["git", "fast-import", "--quiet"], cwd=remote, input="".join(stream), text=True, env=ENV, check=True
     )
-    update_refs(remote, [f"delete {name}\n" for name in names])
-    git(remote, "pack-refs", "--all")
+    packed(remote, {}, removed=names)
+    git(remote, "pack-refs", "--all")  # the archive ref
 
 
 def claim_once(remote: Path, clone: Path, n: int) -> float:
@@ -149,8 +186,18 @@ def claim_once(remote: Path, clone: Path, n: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="1,000 plans, 5 claims each")
+    parser.add_argument(
+        "--plans", type=int, help="finished plans on each remote (default 10,000; --quick: 1,000)"
+    )
+    parser.add_argument("--claims", type=int, help="claims timed on each remote (default 21; --quick: 5)")
     args = parser.parse_args()
     plans, repeat = (1000, 5) if args.quick else (10000, 21)
+    plans, repeat = args.plans or plans, args.claims or repeat
+    if plans < SAMPLE or plans > 99_999 or repeat < 1:
+        parser.error(
+            f"--plans takes {SAMPLE} to 99,999 plans ({SAMPLE} of them are cleaned up by pushes);"
+            " --claims 1 or more"
+        )
     root = workdir("claims")
     setups = {}
     setups["empty"] = remote_with(root, "empty")
@@ -164,7 +211,6 @@ def main() -> None:
     archived_logs(*setups["plan logs archived"], plans)
     setups["no cleanup"] = remote_with(root, "kept")
     queue_refs(setups["no cleanup"][0], plans)
-    git(setups["no cleanup"][0], "pack-refs", "--all")
     for remote, _ in setups.values():  # as `git gc` leaves a remote: refs packed, a commit-graph
         git(remote, "commit-graph", "write", "--reachable")
     samples: dict[str, list[float]] = {name: [] for name in setups}

@@ -15,8 +15,12 @@ figures are medians over ROUNDS runs, each a new plan; the sizes are run alterna
 the machine's noise hits both. Beside each build, where its git time went (GIT_TRACE2: the
 slowest git commands of the last run), which says what still grows with the repository.
 
+`--layers on` (or `off`) sets workspace.layers in both repositories' policy instead, so that
+repositories smaller than `auto` weighs (docs/policy.md) can have layered forks too.
+
     python bench/fork_cost.py              1,000 and 100,000 files, 3 rounds
-    python bench/fork_cost.py --quick      1,000 and 5,000 files, 1 round (for the tests)
+    python bench/fork_cost.py --quick      1,000 and 5,000 files, 1 round
+    python bench/fork_cost.py --files 10 20 --layers on    the smallest, layered (the tests)
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ steps:
 """
 
 
-def make_repo(files: int) -> Path:
+def make_repo(files: int, layers: str) -> Path:
     root = workdir(f"forks-{files}") / "repo"  # beside it: its state (conductor())
     root.mkdir()
     git(root, "init", "-q")
@@ -56,6 +60,9 @@ def make_repo(files: int) -> Path:
     git(root, "-c", "gc.auto=0", "commit", "-q", "-m", "base")
     git(root, "gc", "-q")
     conductor(root, "init")
+    if layers != "auto":  # what init writes is auto (its default), which it leaves unsaid
+        with (root / ".conductor" / "policy.yaml").open("a") as policy:
+            policy.write(f"\nworkspace:\n  layers: '{layers}'\n")
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "conductor init")
     return root
@@ -101,12 +108,29 @@ def slowest_git(trace: Path, count: int = 3) -> list[tuple[float, str]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1,000 and 5,000 files, 1 round")
-    parser.add_argument("--rounds", type=int, default=None)
+    parser.add_argument(
+        "--rounds", type=int, default=None, help="builds timed in each (default 3; --quick: 1)"
+    )
+    parser.add_argument(
+        "--files",
+        type=int,
+        nargs=2,
+        metavar=("SMALL", "LARGE"),
+        help="files in the two repositories (default 1,000 and 100,000; --quick: 1,000 and 5,000)",
+    )
+    parser.add_argument(
+        "--layers",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="workspace.layers in both repositories (default auto, as conductor init leaves it)",
+    )
     args = parser.parse_args()
-    small, large = (1_000, 5_000) if args.quick else (1_000, 100_000)
+    small, large = args.files or ((1_000, 5_000) if args.quick else (1_000, 100_000))
     rounds = args.rounds or (1 if args.quick else 3)
+    if not 1 <= small < large:
+        parser.error("--files takes two sizes, the second larger, from 1 file")
     print(f"making repositories of {small:,} and {large:,} files …", flush=True)
-    repos = {small: make_repo(small), large: make_repo(large)}
+    repos = {small: make_repo(small, args.layers), large: make_repo(large, args.layers)}
     builds: dict[int, list[float]] = {small: [], large: []}
     # the first run in a repository fills caches the others share — and, where forks are layered
     # (docs/storage.md), makes the repository's base checkout: what a first plan pays, once

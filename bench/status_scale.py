@@ -16,6 +16,7 @@ exponent <= 1.1. Then it archives every plan of the largest repository (`conduct
 
     python bench/status_scale.py            10, 100, 1,000 and 5,000 plans
     python bench/status_scale.py --quick    10 and 100 plans
+    python bench/status_scale.py --sizes 1 2 --rounds 1 --warmup 0    the smallest (the tests)
 """
 
 from __future__ import annotations
@@ -200,8 +201,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--quick", action="store_true", help="only 10 and 100 plans (a smoke run)")
     parser.add_argument("--rounds", type=int, default=3, help="timed runs of each command at each size")
+    parser.add_argument(
+        "--warmup", type=int, default=1, help="untimed rounds first, to warm the caches (default 1)"
+    )
+    parser.add_argument(
+        "--sizes",
+        type=int,
+        nargs="+",
+        metavar="PLANS",
+        help="the repositories' plan counts, smallest first (default 10 100 1000 5000; --quick: 10 100)",
+    )
     args = parser.parse_args()
-    sizes = list(QUICK if args.quick else SIZES)
+    sizes = list(args.sizes or (QUICK if args.quick else SIZES))
+    if len(sizes) < 2 or sizes[0] < 1 or sizes != sorted(set(sizes)) or args.rounds < 1 or args.warmup < 0:
+        parser.error(
+            "--sizes takes two or more plan counts, growing from 1 or more;"
+            " --rounds 1 or more; --warmup 0 or more"
+        )
     views = {
         "status": ("status",),
         "status --all": ("status", "--all"),
@@ -215,11 +231,11 @@ def main() -> None:
             populate(roots[size], size)
         # Rounds go over every size in turn, so that noise on a shared machine hits all sizes.
         samples: dict[tuple[str, int], list[float]] = {(name, size): [] for name in views for size in sizes}
-        for round_ in range(args.rounds + 1):
+        for round_ in range(args.warmup + args.rounds):
             for size in sizes:
                 for name, argv in views.items():
                     took = timed_once(roots[size], *argv)
-                    if round_:  # the first round warms the caches
+                    if round_ >= args.warmup:  # the first rounds warm the caches
                         samples[name, size].append(took)
         results = {name: [statistics.median(samples[name, size]) for size in sizes] for name in views}
         report(sizes, results)

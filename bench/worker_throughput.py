@@ -19,6 +19,7 @@ and commits another fork's last result.
     python bench/worker_throughput.py            32 steps, 1/2/4/8 workers
     python bench/worker_throughput.py --quick    8 steps, 1 and 2 workers
     python bench/worker_throughput.py --jobs     one worker process with --jobs N instead
+    python bench/worker_throughput.py --steps 4 --workers 1 2 --step-seconds 0.5   (the tests)
 """
 
 from __future__ import annotations
@@ -37,14 +38,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import yaml
-from _common import BIN, ENV, PYTHON, bench_plan, git, workdir
+from _common import BIN, ENV, PYTHON, bench_plan, git, interruptible, workdir
 
 from conductor.ledger import refs
 from conductor.ledger.store import Ledger
 
 ROOT = Path(__file__).resolve().parents[1]
 AGENT = ROOT / "conductor" / "resources" / "fixtures" / "agents" / "scripted.py"
-STEP_SECONDS = 1.0
+STEP_SECONDS = 1.0  # what each step's agent takes (sleeps)
 REMOTE = ("--remote", "origin", "--yes", "--json")
 
 
@@ -71,14 +72,14 @@ def moment(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
-def run(workers: int, total: int, *, jobs: bool) -> dict[str, float]:
+def run(workers: int, total: int, *, jobs: bool, step_seconds: float) -> dict[str, float]:
     root = workdir("workers")
     clones = setup(root, 1 if jobs else workers)
     project = root / "project"
     forks = max(2, 2 * workers)
     steps = max(1, total // forks)
     script = {
-        f"step_{s + 1:03d}": [{"sleep": STEP_SECONDS}, {"write": {f"out_{s}.txt": "x\n"}}]
+        f"step_{s + 1:03d}": [{"sleep": step_seconds}, {"write": {f"out_{s}.txt": "x\n"}}]
         for s in range(steps)
     }
     (root / "script.json").write_text(json.dumps(script))
@@ -90,7 +91,9 @@ def run(workers: int, total: int, *, jobs: bool) -> dict[str, float]:
         if jobs:
             args += ["--jobs", str(workers)]
         log = (root / f"worker-{n}.log").open("w")
-        procs.append(subprocess.Popen(args, cwd=clone, env=ENV, stdout=log, stderr=log))
+        procs.append(
+            subprocess.Popen(args, cwd=clone, env=ENV, stdout=log, stderr=log, preexec_fn=interruptible)
+        )
     start = time.time()
     coordinator = subprocess.run(
         [
@@ -160,11 +163,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="8 steps, 1 and 2 workers")
     parser.add_argument("--jobs", action="store_true", help="one worker process with --jobs N")
+    parser.add_argument("--steps", type=int, help="steps in each plan (default 32; --quick: 8)")
+    parser.add_argument(
+        "--workers", type=int, nargs="+", metavar="N", help="worker counts (default 1 2 4 8; --quick: 1 2)"
+    )
+    parser.add_argument(
+        "--step-seconds",
+        type=float,
+        default=STEP_SECONDS,
+        help=f"how long each step's agent takes (default {STEP_SECONDS:g})",
+    )
     args = parser.parse_args()
     counts, total = ((1, 2), 8) if args.quick else ((1, 2, 4, 8), 32)
+    counts, total = args.workers or counts, args.steps or total
+    if min(counts) < 1 or total < 1 or args.step_seconds <= 0:
+        parser.error("--steps and --workers take counts of at least 1, --step-seconds a positive time")
+    step_seconds = args.step_seconds
     cores = os.cpu_count() or 1
     kind = "--jobs N in one worker" if args.jobs else "N worker processes, a clone each"
-    print(f"worker throughput: {total} steps of {STEP_SECONDS:g} s each, {kind}, a local bare remote")
+    print(f"worker throughput: {total} steps of {step_seconds:g} s each, {kind}, a local bare remote")
     print(f"cores available: {cores} (the throughput goal applies up to N = {cores})")
     print(
         f"{'N':>3} {'forks':>5} {'steps/s':>8} {'goal':>6} {'ok':>4} {'wall s':>7} {'dispatch':>9} {'p90':>6}"
@@ -172,8 +189,8 @@ def main() -> None:
     )
     failed = []
     for n in counts:
-        r = run(n, total, jobs=args.jobs)
-        goal = 0.8 * n / STEP_SECONDS
+        r = run(n, total, jobs=args.jobs, step_seconds=step_seconds)
+        goal = 0.8 * n / step_seconds
         judged = n <= cores
         ok = ("yes" if r["rate"] >= goal else "NO") if judged else "-"
         if judged and r["rate"] < goal:
