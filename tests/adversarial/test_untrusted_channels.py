@@ -31,6 +31,7 @@ from tests.conftest import (
     wait_until,
 )
 from tests.runner.test_handoff import QUICK
+from tests.runner.test_remote import QUICK as QUICK_REMOTE
 from tests.scenario import Project, build_until_started
 
 pytestmark = pytest.mark.slow  # plans run through the CLI, a coordinator and workers in processes
@@ -424,7 +425,7 @@ def test_a_workers_hostile_claims_and_result_commits_are_rejected_attempts(
     odd = "refs/conductor/work/odd/main/step_001/\u00b2/task"  # swept over: "²".isdigit(), not int()
     git(proj.root, "push", "-q", "origin", f"HEAD:{odd}")
     coordinator = subprocess.Popen(
-        [conductor_bin(), "build", "--plan", plan, "--remote", "origin", "--yes", "--json"],
+        [*conductor_with(QUICK_REMOTE), "build", "--plan", plan, "--remote", "origin", "--yes", "--json"],
         cwd=proj.root,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
