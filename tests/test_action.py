@@ -71,6 +71,7 @@ def test_a_failing_verify_fails_the_check(tmp_path: Path) -> None:
     assert done.returncode == 1 and calls[-1] == "conductor verify p --fork f"
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_conductor_is_installed_from_the_actions_own_checkout_without_an_index(tmp_path: Path) -> None:
     """git-conductor has no release on PyPI: the action installs the checkout GitHub makes of it
     (`github.action_path`). The step's line, run with pip kept offline (`--no-index`, a dry run),

@@ -236,6 +236,7 @@ def log_appends(source: str) -> list[str]:
     return found
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_only_the_log_owners_append_to_a_log() -> None:
     """A plan log and a fork log have one writer each (runner/logs/planlog.py, forklog.py), which
     keep what their tips hold — the plan's state, the fork's folded state — true."""
@@ -314,6 +315,7 @@ def oversized(name: str, text: str) -> list[str]:
     return found
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_no_module_is_over_450_lines_and_no_class_over_300() -> None:
     """Past these sizes a module holds more than one concept: split it along a seam (one concept
     a module, named by a noun), and add the new module to its room's paragraph in the doc."""

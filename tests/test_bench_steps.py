@@ -22,6 +22,7 @@ def quick(tmp_path: Path, *extra: str) -> Result:
     return result
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_the_step_growth_bench_prints_its_table(tmp_path: Path) -> None:
     result = quick(tmp_path)
     rows = re.findall(

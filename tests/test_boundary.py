@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from conductor import boundary
 from conductor.errors import ConductorError
 from tests.conftest import PYTHON, conductor_bin, run_process
@@ -51,6 +53,7 @@ def test_interrupt_exits_130() -> None:
     assert run(interrupted) == (130, ["Interrupted."])
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_real_process_exit_codes(tmp_path: Path) -> None:
     conductor = conductor_bin()
     assert run_process(conductor, "--help").code == 0

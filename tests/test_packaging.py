@@ -45,6 +45,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return found
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_the_wheel_ships_every_resource(wheel: Path) -> None:
     tracked = git(ROOT, "ls-files", "conductor/resources").split()
     shipped = set(zipfile.ZipFile(wheel).namelist())
@@ -98,6 +99,7 @@ def test_readme_quick_start_has_exactly_two_commands() -> None:
     assert [s.rpartition(" -m ")[2] for s in sessions] == ['"not slow"', "slow"]
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_the_distribution_is_git_conductor_and_the_command_conductor(wheel: Path) -> None:
     """`conductor` on PyPI is an unrelated project: ours is published as git-conductor."""
     archive = zipfile.ZipFile(wheel)
@@ -139,6 +141,7 @@ def test_every_install_line_installs_from_this_repository_until_a_release_is_pub
     assert {"run": 'pip install "git-conductor @ git+https://github.com/OWNER/conductor@main"'} in steps
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_the_readme_pre_commit_snippet_runs_the_guard_with_the_real_framework(tmp_path: Path) -> None:
     """The README's .pre-commit-config.yaml works as written (no release `rev` that does not
     exist): a protected file is refused, an ordinary one committed."""

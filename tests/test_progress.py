@@ -38,6 +38,7 @@ class SlowStream(io.StringIO):
         return written
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 @pytest.mark.parametrize("via", ["say", "board"])
 def test_lines_from_many_threads_never_run_together(via: str, monkeypatch: pytest.MonkeyPatch) -> None:
     stream = SlowStream()

@@ -93,6 +93,7 @@ JSON_VALUES = st.recursive(
 )
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 @given(JSON_VALUES)
 def test_json_is_data_a_terminal_does_not_act_on_and_decodes_to_the_same_strings(data: object) -> None:
     for text in (json_text(data), json_line(data)):

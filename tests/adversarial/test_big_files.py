@@ -48,6 +48,7 @@ def said(found: dict) -> list[str]:
     return [found["reason"], *(f"{v['path']}: {v['detail']}" for v in found["violations"])]
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 @pytest.mark.parametrize("sandbox", SANDBOX_MODES)
 def test_a_sparse_file_of_tens_of_gib_is_rejected_by_its_size_without_being_read(
     proj: Project, run_cli, sandbox: str

@@ -38,6 +38,7 @@ def step() -> dict[str, object]:
     return {"title": "Change calc", "instruction": "Change calc", "allowed_files": ["**"], "verify": [VERIFY]}
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 @pytest.mark.parametrize(
     ("path", "content"),
     [
@@ -73,6 +74,7 @@ def test_a_change_that_could_fake_the_evidence_waits_for_a_person(
     assert git(calc.root, "show", f"{calc.branch()}:calc.py") == CALC  # nothing of it was accepted
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_a_person_who_approves_the_change_accepts_it_as_it_is(calc: Project, run_cli) -> None:
     plan = calc.plan([step()])
     tox = "[tox]\nenvlist = py311\n"
@@ -85,6 +87,7 @@ def test_a_person_who_approves_the_change_accepts_it_as_it_is(calc: Project, run
     assert len(created) == 1  # the agent was not asked again: its change was accepted as it was
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_pinned_tests_run_as_they_were_so_a_rewritten_test_cannot_pass_broken_code(
     calc: Project, run_cli
 ) -> None:

@@ -44,6 +44,7 @@ def test_an_agent_cannot_write_a_file_over_the_limit(proj: Project, run_cli, san
     assert "it hit limits.file_size (files up to 1 MiB, an rlimit)" in str(verdict["reason"]), verdict
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_an_agent_that_computes_without_end_is_stopped_by_its_cpu_time(proj: Project, run_cli) -> None:
     verdict = attempt(proj, run_cli, "{cpu_seconds: 1}", f"{PYTHON} -c 'while True: pass'\n")
     assert "it hit limits.cpu_seconds (1 s of CPU, an rlimit)" in str(verdict["reason"]), verdict

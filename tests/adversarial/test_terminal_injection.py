@@ -133,6 +133,7 @@ def attacked(prebuilt, run_cli) -> tuple[Project, str, Result]:
     return proj, proj.only_plan(), BUILDS["attacked"]
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_what_an_agent_wrote_reaches_the_terminal_as_text(
     attacked: tuple[Project, str, Result], run_cli
 ) -> None:
@@ -171,6 +172,7 @@ def test_what_an_agent_wrote_reaches_the_terminal_as_text(
     assert "\\x1b[2J" in colored  # the agent's own, shown as text
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_the_pull_request_text_is_shown_as_text(
     attacked: tuple[Project, str, Result], run_cli, tmp_path: Path
 ) -> None:

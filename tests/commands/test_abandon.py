@@ -6,6 +6,8 @@ import json
 import signal
 import subprocess
 
+import pytest
+
 from conductor.ledger import refs
 from tests.conftest import conductor_bin, git, wait_until
 from tests.provenance.tamper import rewrite_tip
@@ -81,6 +83,7 @@ def test_unknown_plans_are_named(proj: Project, run_cli) -> None:
     assert result.code == 1 and "no plan 'no-such-plan'" in result.err
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_a_plan_a_conductor_process_runs_cannot_be_abandoned_under_it(proj: Project, run_cli) -> None:
     plan_file = proj.plan([{"title": "Wait", "instruction": "wait", "allowed_files": ["x.py"]}])
     running = subprocess.Popen(

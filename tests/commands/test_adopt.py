@@ -68,6 +68,7 @@ def trailers(proj: Project, commit: str) -> list[tuple[str, str]]:
     return [tuple(line.split(": ", 1)) for line in parsed.splitlines()]  # type: ignore[misc]
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_a_fork_is_fast_forwarded_into_the_branch_the_plan_started_from(
     hello: tuple[Project, str], run_cli
 ) -> None:
@@ -93,6 +94,7 @@ def test_a_fork_is_fast_forwarded_into_the_branch_the_plan_started_from(
     assert again.code == 0 and "nothing to adopt" in again.out and "adopting" in again.err
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_a_branch_that_moved_on_is_merged_not_fast_forwarded(hooked: tuple[Project, str], run_cli) -> None:
     proj, plan = hooked
     main = head_branch(proj)
@@ -117,6 +119,7 @@ def test_a_branch_that_moved_on_is_merged_not_fast_forwarded(hooked: tuple[Proje
     assert adopted_events(proj, plan)[0]["strategy"] == "merge"
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_a_squash_is_one_commit_that_lists_each_step_and_its_provenance(
     hooked: tuple[Project, str], run_cli
 ) -> None:
@@ -292,6 +295,7 @@ def test_a_conflict_is_left_to_the_person(hello: tuple[Project, str], run_cli) -
     assert tip(proj, main) == before and git(proj.root, "status", "--porcelain").strip() == ""
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_a_plan_started_from_another_branch_goes_back_into_it(proj: Project, run_cli) -> None:
     main = head_branch(proj)
     name = proj.plan(HELLO_STEPS)

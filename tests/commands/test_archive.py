@@ -60,6 +60,7 @@ def running_plan(proj: Project) -> str:
     return "still-running"
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_archive_folds_finished_plans_and_every_command_still_reads_them(proj: Project, run_cli) -> None:
     first, second = finished_plans(proj, run_cli, 2)
     running = running_plan(proj)
@@ -131,6 +132,7 @@ def test_archive_folds_finished_plans_and_every_command_still_reads_them(proj: P
     )
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_a_second_archive_builds_on_the_first_and_a_live_ref_wins(
     finished: tuple[Project, str], run_cli
 ) -> None:
@@ -232,6 +234,7 @@ def test_conductor_pr_pushes_an_archived_plans_records(
         assert git(remote, "rev-parse", name).strip() == tips[name]
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_the_pre_push_check_knows_an_archived_plans_records(
     finished: tuple[Project, str], run_cli, tmp_path: Path
 ) -> None:

@@ -62,6 +62,7 @@ def plan_events(proj: Project, plan: str) -> list[Event]:
     return list(proj.ledger().log(refs.plan_log(plan), newest_first=False))
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_compare_shows_the_comparison_recorded_when_explore_ended(
     explored: tuple[Project, str], run_cli
 ) -> None:
@@ -99,6 +100,7 @@ def test_compare_shows_the_comparison_recorded_when_explore_ended(
     assert fresh["recommended"] == "long"
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_diff_between_two_forks_and_against_the_base(explored: tuple[Project, str], run_cli) -> None:
     _, plan = explored
     between = run_cli("diff", f"{plan}/short", f"{plan}/long", "--json")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.conftest import git
 from tests.scenario import Project, build
 
@@ -94,6 +96,7 @@ def test_handoff_metrics_text_and_json(proj: Project, run_cli) -> None:
     assert mailbox == data  # the file says what --json says, in its words (by_state, not by_status)
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_clean_removes_worktrees_and_mailboxes_of_finished_plans_only(proj: Project, run_cli) -> None:
     plan = run_two_steps(proj, run_cli)
     halted_cmd = proj.agent({"*": [{"write": {"x.py": "x\n"}}]})

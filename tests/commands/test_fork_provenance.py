@@ -9,6 +9,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from conductor.ledger import refs
@@ -52,6 +53,7 @@ def step_commit(proj: Project, plan: str, step: str) -> str:
     return str(event.data["commit"])
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_a_fork_from_plan_records_its_origin_and_branch_and_verifies_what_it_inherits(
     proj: Project, run_cli
 ) -> None:
@@ -111,6 +113,7 @@ def test_a_fork_from_plan_records_its_origin_and_branch_and_verifies_what_it_inh
     assert report["into"] == main and report["notes"] == []
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_a_plan_whose_inherited_commit_was_rewritten_fails_verify(proj: Project, run_cli) -> None:
     old = built(proj, run_cli)
     accepted = step_commit(proj, old, "step_002")
@@ -153,6 +156,7 @@ def test_a_plan_whose_inherited_commit_was_rewritten_fails_verify(proj: Project,
     assert f"FAIL commits: 1 inherited commit attested by nothing: {forged[:12]}" in failed.out
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_pr_of_a_fork_from_plan_pushes_the_old_records_and_lists_every_step_on_the_branch(
     proj: Project, fake: FakeGitHub, remote: Path, tmp_path: Path, run_cli, monkeypatch
 ) -> None:
@@ -201,6 +205,7 @@ def test_pr_of_a_fork_from_plan_pushes_the_old_records_and_lists_every_step_on_t
     assert "all 2 plans verified" in everything.out
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_a_fork_from_a_branch_tip_inherits_its_steps_and_one_from_base_none(proj: Project, run_cli) -> None:
     old = built(proj, run_cli)
     other = {"*": [{"write": {"d.txt": "d\n"}}]}

@@ -109,6 +109,7 @@ def copied(built: NoIdentity, tmp_path: Path) -> Path:
     return copy_project(Project(built.root, built.root.parent / "scripts"), tmp_path).root
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_without_an_identity_the_first_commit_says_who_commits_and_how_to_change_it(
     no_identity: NoIdentity, tmp_path: Path
 ) -> None:
@@ -183,6 +184,7 @@ def test_half_an_identity_is_completed_and_said(
     assert HOW in built.err
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_without_an_identity_adopt_squash_commits_as_conductor_like_every_other_commit(
     no_identity: NoIdentity, tmp_path: Path
 ) -> None:
@@ -198,6 +200,7 @@ def test_without_an_identity_adopt_squash_commits_as_conductor_like_every_other_
     assert conductor(root, env, "verify", plan).code == 0
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_git_refusing_the_squash_commit_is_not_called_a_hook_refusal(
     no_identity: NoIdentity, tmp_path: Path
 ) -> None:

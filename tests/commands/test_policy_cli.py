@@ -101,6 +101,7 @@ def test_policy_file_that_is_not_utf8(project: Path, run_cli) -> None:
     _assert_clean_error(result, file=".conductor/policy.yaml", line=None, field=None, words="not UTF-8")
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_bad_policy_error_through_the_real_process(project: Path) -> None:
     (project / ".conductor" / "policy.yaml").write_text("behavior:\n  max_diff_lines: -1\n")
     result = run_process(conductor_bin(), "policy", "check", cwd=project)

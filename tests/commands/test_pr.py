@@ -75,6 +75,7 @@ def refs_in(bare: Path) -> str:
     return git(bare, "for-each-ref", "--format=%(refname)")
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_pr_creates_a_draft_then_updates_it_with_the_evidence_body(
     proj: Project, plan: str, fake: FakeGitHub, remote: Path, run_cli
 ) -> None:
@@ -127,6 +128,7 @@ def test_pr_creates_a_draft_then_updates_it_with_the_evidence_body(
         assert TOKEN not in git(repo, "log", "-p", "--all")
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_a_reviewers_fresh_clone_fetches_the_records_and_verifies(
     proj: Project, plan: str, fake: FakeGitHub, remote: Path, tmp_path: Path, run_cli, monkeypatch
 ) -> None:
@@ -209,6 +211,7 @@ def test_a_head_pushed_elsewhere_is_refused_with_a_hint(
     assert f"refs/heads/conductor/{plan}/main" in refs_in(other)
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_records_go_to_the_state_remote(
     proj: Project, plan: str, fake: FakeGitHub, remote: Path, tmp_path: Path, run_cli
 ) -> None:
@@ -277,6 +280,7 @@ def test_owner_and_repository_from_a_remote_url(url: str, expected: tuple[str, s
     assert (None if parsed is None else (parsed.host, parsed.owner, parsed.name)) == expected
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_several_forks_open_the_recommended_one_with_the_comparison(
     proj: Project, fake: FakeGitHub, remote: Path, tmp_path: Path, run_cli, monkeypatch
 ) -> None:
@@ -333,6 +337,7 @@ def test_an_unknown_fork_or_plan_is_named(proj: Project, plan: str, fake: FakeGi
     assert fake.requests == []
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_revise_from_pr_turns_a_review_comment_into_a_step_and_updates_the_pr(
     proj: Project, plan: str, fake: FakeGitHub, remote: Path, run_cli
 ) -> None:

@@ -8,6 +8,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 
 from conductor.models.event import EventType
@@ -32,6 +33,7 @@ def tree_folders(name: str) -> set[str]:
     raise AssertionError(f"no folder above {name} in the tree")
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_a_refused_results_problems_land_beside_it_where_the_protocol_tree_says(proj: Project) -> None:
     proc = start(
         proj, "build", "--plan", proj.plan([STEP]), "--executor", "handoff", "--yes", constants=QUICK
@@ -58,6 +60,7 @@ def carried(proj: Project, plan: str) -> list[str]:
     return list(json.loads(proj.record("completed/step_001.task.json", plan))["context"]["lessons"])
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_a_task_carries_lessons_of_steps_on_its_own_files_not_of_every_python_file(
     proj: Project, run_cli
 ) -> None:
@@ -82,6 +85,7 @@ def test_a_task_carries_lessons_of_steps_on_its_own_files_not_of_every_python_fi
     assert len(lessons) == 2 and all("'Write other.py'" in text for text in lessons), lessons
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_revise_names_the_revised_fork_and_says_what_reopened_it(proj: Project, run_cli) -> None:
     (proj.root / "forks.yaml").write_text(yaml.safe_dump(TWO_FORKS, sort_keys=False))
     git(proj.root, "add", "forks.yaml")

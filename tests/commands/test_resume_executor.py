@@ -8,6 +8,8 @@ import signal
 import subprocess
 from typing import Any
 
+import pytest
+
 from conductor.executors.registry import KINDS
 from conductor.llm.fake import FakeModelServer
 from tests.conftest import conductor_bin, wait_until
@@ -48,6 +50,7 @@ def recorded_executor(proj: Project) -> dict[str, Any]:
     return dict(json.loads(tip.read_text("plan.json") or "{}")["executor"])
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_a_handoff_plan_nobody_answers_is_finished_by_a_command_given_to_resume(
     proj: Project, run_cli
 ) -> None:
@@ -86,6 +89,7 @@ def test_a_handoff_plan_nobody_answers_is_finished_by_a_command_given_to_resume(
     assert "the executor changed from handoff to command" in explained.out
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_later_resumes_keep_the_executor_resume_was_given(proj: Project, run_cli) -> None:
     plan = proj.plan(HELLO_STEPS)
     interrupt(
@@ -129,6 +133,7 @@ def test_a_bad_executor_on_resume_is_refused_and_nothing_is_recorded(proj: Proje
     assert recorded_executor(proj) == {"executor": "handoff"}
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_resume_with_a_model_runs_the_rest_with_it(proj: Project, run_cli) -> None:
     plan = proj.plan(HELLO_STEPS[:1], policy=LOW)
     assert run_cli("build", "--plan", plan, "--executor", "handoff").code == 1  # waits for approval
@@ -147,6 +152,7 @@ def test_resume_with_a_model_runs_the_rest_with_it(proj: Project, run_cli) -> No
     assert "executor changed from handoff to llm openai/llama3.1" in run_cli("events").out
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_resuming_a_failed_plan_says_so_once_with_what_to_do(proj: Project, run_cli) -> None:
     plan = proj.plan(HELLO_STEPS, policy={"behavior": {"max_attempts": 1}})
     failing = proj.agent({**HELLO, "step_002": [{"exit": 3}]}, name="failing.json")

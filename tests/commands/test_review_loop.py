@@ -32,6 +32,7 @@ def reviewer_clone(origin: Path, where: Path, *fetch: str) -> Path:
     return where
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_build_revise_fork_pr_adopt_and_prune_all_verify_in_a_reviewers_fresh_clone(
     proj: Project, origin: Path, tmp_path: Path, run_cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -74,6 +75,7 @@ def test_build_revise_fork_pr_adopt_and_prune_all_verify_in_a_reviewers_fresh_cl
     assert "missing" not in states and "adopted" in states, states
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_in_a_reviewers_clone_a_fork_branch_deleted_by_hand_or_rewritten_fails(
     proj: Project, origin: Path, tmp_path: Path, run_cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:

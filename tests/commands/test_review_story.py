@@ -9,6 +9,8 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 from conductor.mailbox import AUDIT_LOG, plan_folder
 from conductor.project import HANDOFF_DIR
 from tests.commands import test_pr
@@ -47,6 +49,7 @@ def message(proj: Project, commit: str) -> str:
     return git(proj.root, "log", "-1", "--format=%B", commit)
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_the_explanation_is_in_the_pr_body_the_step_commits_and_a_squash(
     proj: Project, fake: FakeGitHub, remote: Path, run_cli
 ) -> None:
@@ -90,6 +93,7 @@ def audit(proj: Project, plan: str) -> list[dict]:
     return [json.loads(line) for line in log.read_text().splitlines()]
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_audit_log_lines_carry_every_violation_and_each_verify_commands_verdict(
     proj: Project, run_cli
 ) -> None:

@@ -142,6 +142,7 @@ def test_events_of_an_unknown_plan_say_so_and_name_the_known_ones(proj: Project,
 # c. a fork from a step runs the steps after it
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_a_fork_from_a_step_says_it_runs_after_that_step(proj: Project, run_cli) -> None:
     built = build(run_cli, proj, proj.plan(THREE), proj.agent(WRITES), "--json")
     assert built.code == 0, built.err
@@ -172,6 +173,7 @@ def test_a_dry_run_with_nothing_to_archive_says_so_in_a_sentence(proj: Project, 
 # e. metrics that add up
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_handoff_metrics_count_every_task_once_an_abandoned_one_too(prebuilt, run_cli) -> None:
     _, plan = completed_then_abandoned(prebuilt, run_cli)
     metrics = json.loads(run_cli("handoff-metrics", "--json").out)
@@ -189,6 +191,7 @@ def test_handoff_metrics_count_every_task_once_an_abandoned_one_too(prebuilt, ru
 # f. an abandoned plan's step
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_an_abandoned_plans_pending_step_reads_abandoned(prebuilt, run_cli) -> None:
     done, plan = completed_then_abandoned(prebuilt, run_cli)
     status = {p["plan"]: p for p in json.loads(run_cli("status", "--json").out)}
@@ -272,6 +275,7 @@ def test_a_failed_push_says_why_it_failed(
 # h. a step in several forks
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_explain_refuses_to_guess_the_fork_of_a_step_in_several(proj: Project, run_cli) -> None:
     (proj.root / "forks.yaml").write_text(yaml.safe_dump(TWO_FORKS, sort_keys=False))
     git(proj.root, "add", "forks.yaml")
@@ -296,6 +300,7 @@ def test_explain_refuses_to_guess_the_fork_of_a_step_in_several(proj: Project, r
 # i. the plan `pr` opens when none is named
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_pr_without_a_plan_opens_the_newest_plan_not_abandoned(
     proj: Project, run_cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from conductor.models.event import EventType
 from tests.conftest import git
 from tests.scenario import HELLO_STEPS, Project, build
@@ -14,6 +16,7 @@ TEST = {"write": {"test_hello.py": "import hello\n\nassert hello.greet('a') == '
 FIXED = {"write": {"hello.py": "def greet(name):\n    return f'Hello, {name.strip()}!'\n"}}
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_comments_become_an_accepted_step_on_the_same_branch_and_verify(proj: Project, run_cli) -> None:
     command = proj.agent({"step_001": [HELLO], "step_002": [TEST], "step_003": [FIXED]})
     assert build(run_cli, proj, proj.plan(HELLO_STEPS), command).code == 0

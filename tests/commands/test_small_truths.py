@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from conductor.ledger import refs
 from tests.conftest import git
 from tests.provenance.tamper import flip, rewrite_tip
@@ -43,6 +45,7 @@ def test_one_of_a_thing_is_not_plural(proj: Project, run_cli) -> None:
     assert cleaned.code == 0 and "path(s)" not in cleaned.out
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_verify_without_a_plan_checks_every_plan(proj: Project, run_cli) -> None:
     first = build(
         run_cli, proj, proj.plan(HELLO_STEPS), proj.agent({"step_001": [HELLO], "step_002": [TEST]})
@@ -84,6 +87,7 @@ def worktrees(proj: Project) -> list[str]:
     return [line.removeprefix("worktree ") for line in listing.splitlines() if line.startswith("worktree ")]
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_clean_removes_what_checkout_created(proj: Project, run_cli, tmp_path: Path) -> None:
     built = build(
         run_cli, proj, proj.plan(HELLO_STEPS), proj.agent({"step_001": [HELLO], "step_002": [TEST]})
@@ -130,6 +134,7 @@ def accepted(proj: Project, plan: str) -> list[str]:
     return [e.step or "" for e in proj.events(plan) if e.type.value == "task.completed"]
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_fork_from_a_step_keeps_the_step_numbers(proj: Project, run_cli) -> None:
     built = build(run_cli, proj, proj.plan(THREE), proj.agent(WRITES), "--json")
     assert built.code == 0, built.err

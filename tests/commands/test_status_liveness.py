@@ -13,6 +13,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from conductor.runner.logs.planlock import plan_lock
 from tests.conftest import processes_with
 from tests.scenario import Project, build, build_until_started
@@ -43,6 +45,7 @@ def test_plans_are_listed_newest_first_with_their_start_time(proj: Project, run_
         assert f"[completed]  started {created[:10]} {created[11:16]}  " in head
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_a_plan_whose_runner_was_killed_is_interrupted_with_the_resume_hint(proj: Project, run_cli) -> None:
     plan_file = proj.plan(ONE_STEP, goal="slow goal")
     script = {

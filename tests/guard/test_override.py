@@ -166,6 +166,7 @@ def test_the_pre_commit_manifest_offers_the_commit_msg_hook() -> None:
     assert recorder["stages"] == ["commit-msg"] and recorder["entry"] == "conductor-guard --commit-msg"
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 @pytest.mark.parametrize("sandbox", SANDBOX_MODES)
 def test_an_agent_never_gets_the_override(
     proj: Project, run_cli, monkeypatch: pytest.MonkeyPatch, sandbox: str
@@ -207,6 +208,7 @@ def test_an_agent_never_gets_the_override(
     assert git(proj.root, "show", f"{branch}:poetry.lock") == "locked\n"
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_conductors_own_merge_commit_carries_no_override(
     proj: Project, run_cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -250,6 +252,7 @@ def test_pre_commit_framework_records_the_reason(guarded: Path, tmp_path: Path, 
     assert msg.read_text() == f"Update the lock\n\nConductor-Override: {REASON}\n"
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_the_readme_pre_commit_config_records_an_override(guarded: Path, run_cli, tmp_path: Path) -> None:
     """The README's .pre-commit-config.yaml, installed by the real framework in place of
     Conductor's hooks: the override goes through and is recorded, a plain commit is refused."""

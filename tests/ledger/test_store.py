@@ -215,6 +215,7 @@ def _append_many(path: str, worker: int, count: int) -> None:
         )
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_concurrent_processes_never_lose_an_event(repo: Path) -> None:
     workers, each = 4, 25
     ctx = multiprocessing.get_context("spawn")

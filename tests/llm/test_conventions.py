@@ -152,6 +152,7 @@ def test_the_planner_quotes_the_shallowest_directories_and_counts_the_rest(repo:
 # Through the CLI, the real SDK and the schema-following stand-in model.
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_the_planner_and_the_model_executor_quote_the_conventions_nearest_last(
     proj: Project, run_cli: Any, schema_model: Any
 ) -> None:
@@ -184,6 +185,7 @@ def test_the_planner_and_the_model_executor_quote_the_conventions_nearest_last(
     ]
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_the_caps_are_said_in_the_prompt_and_recorded_in_the_task(
     proj: Project, run_cli: Any, schema_model: Any
 ) -> None:
@@ -203,6 +205,7 @@ def test_the_caps_are_said_in_the_prompt_and_recorded_in_the_task(
     assert f"AGENTS.md ({len(long_rule)} bytes, {digest(long_rule)}), cut after 40 bytes" in prompts(fake)[0]
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_conventions_turned_off_by_the_policy_are_neither_quoted_nor_listed(
     proj: Project, run_cli: Any, schema_model: Any
 ) -> None:
@@ -225,6 +228,7 @@ def test_a_repository_without_convention_files_gets_the_prompts_it_got_before(
     assert task_of(proj, data["plan"], data["forks"][0]["fork"])["context"]["conventions"] == []
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_a_symlink_or_an_oversized_file_is_passed_over_for_the_next_name_and_the_names_are_the_policys(
     proj: Project, run_cli: Any, schema_model: Any
 ) -> None:

@@ -248,6 +248,7 @@ def test_explore_runs_three_forks_in_parallel_compares_and_recommends(proj: Proj
     assert text.code == 1 and "nope.yaml: file not found" in text.err
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_explore_text_shows_the_comparison_table(proj: Project, run_cli, model) -> None:
     model(three_fork_script())
     result = run_cli("explore", "Create a Python CLI task manager", "--no-spawn", "--yes")
@@ -258,6 +259,7 @@ def test_explore_text_shows_the_comparison_table(proj: Project, run_cli, model) 
     assert "[" in result.err and "argparse" in result.err  # progress per fork (plain lines: not a terminal)
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_a_failing_fork_spawns_a_new_strategy(proj: Project, run_cli, model) -> None:
     extra = [
         plan_reply(
@@ -281,6 +283,7 @@ def test_a_failing_fork_spawns_a_new_strategy(proj: Project, run_cli, model) -> 
     assert [f["id"] for f in plan_json["spec"]["forks"]][-1] == "plain"
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_replay_reproduces_identical_trees_with_no_network_and_no_key(
     proj: Project, run_cli, model, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -343,6 +346,7 @@ def test_explore_without_a_model_or_strategies_says_how_to_configure_one(proj: P
     assert no_key.code == 1 and "needs a model" in no_key.err
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_a_refused_connection_names_the_url_and_asks_whether_the_server_runs(proj: Project, run_cli) -> None:
     config = proj.root / ".conductor" / "config.yaml"
     config.write_text("llm:\n  retries: 1\n  retry_backoff_seconds: 0.01\n  timeout_seconds: 5\n")
@@ -355,6 +359,7 @@ def test_a_refused_connection_names_the_url_and_asks_whether_the_server_runs(pro
     assert proj.ledger().plans() == []
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_an_openai_compatible_server_through_the_cli(proj: Project, run_cli, model) -> None:
     fake = model(
         [

@@ -84,6 +84,7 @@ def test_500_every_time_fails_after_the_retries() -> None:
     assert len(fake.seen) == 3 and len(recorded) == 3
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_a_slow_answer_past_the_timeout_is_a_transient_failure() -> None:
     recorded: list[Exchange] = []
     script = [{"delay": 2.0, "json": GOOD}, {"json": GOOD}]

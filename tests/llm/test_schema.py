@@ -121,6 +121,7 @@ INSTANCE_CASES = [
 ]
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 @pytest.mark.parametrize(("model", "dialect"), INSTANCE_CASES)
 def test_every_instance_of_the_sent_schema_parses(model: type[BaseModel], dialect: str) -> None:
     sent = for_dialect(canonical(model), dialect)

@@ -135,6 +135,7 @@ def test_a_wrong_answer_then_a_good_one_is_re_asked_and_accepted(fault: Fault) -
     assert_answers_follow_the_schemas(fake)
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_429_and_a_timeout_are_retried() -> None:
     with SchemaFollowingModel(faults=["429", "timeout"], delay=1.0) as fake:
         answered, recorded = ask(fake, canonical(PlanAnswer), timeout=0.4)

@@ -80,6 +80,7 @@ def built(one_build: Built, monkeypatch: pytest.MonkeyPatch) -> Built:
     return one_build
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_a_client_builds_a_plan_and_does_its_step_while_the_build_reports_progress(built: Built) -> None:
     run, said, proj = built.run, built.said, built.proj
     assert run["state"] == "completed" and run["forks"][0]["steps"][0]["state"] == "completed"
@@ -113,6 +114,7 @@ def test_what_a_client_may_start_is_bounded(proj: Project) -> None:
     assert "nope" in said  # the command's own error, as a tool error
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_a_plans_records_are_resources_at_stable_uris(built: Built) -> None:
     proj = built.proj
 

@@ -120,6 +120,7 @@ def session(served: Path) -> Session:
     return Session(early, listed, seen, code, server.stdout.read())
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_the_session_goes_on_after_the_early_answer_without_a_second_one(session: Session) -> None:
     assert session.early["id"] == 1
     listed = session.listed  # not the SDK's answer to request 1 again
@@ -127,6 +128,7 @@ def test_the_session_goes_on_after_the_early_answer_without_a_second_one(session
     assert session.code == 0 and session.rest == ""
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_an_initialize_the_sdk_refuses_ends_the_session_it_was_answered_in(served: Path) -> None:
     malformed = initialize("2025-11-25").replace('"capabilities": {}', '"capabilities": {"roots": "yes"}')
     assert greeting.answer(malformed) is not None  # answered early: only the SDK's schema refuses it
@@ -140,6 +142,7 @@ def test_an_initialize_the_sdk_refuses_ends_the_session_it_was_answered_in(serve
     assert "the SDK answers it otherwise" in said and "Invalid request parameters" in said
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the descriptors in /proc")
 def test_a_tool_and_what_it_starts_neither_read_nor_print_into_the_session(session: Session) -> None:
     assert [session.early["id"], session.listed["id"]] == [1, 2]  # it serves

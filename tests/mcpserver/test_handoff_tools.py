@@ -66,6 +66,7 @@ def waiting(proj: Project) -> tuple[subprocess.Popen[str], dict[str, Any]]:
     return proc, pending(proj)
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_an_mcp_client_does_a_step_and_the_run_records_it_as_a_file_agents(proj: Project) -> None:
     proc, task = waiting(proj)
     where = {"plan": task["context"]["plan_id"], "fork": "main", "step": "step_001"}
@@ -95,6 +96,7 @@ def test_an_mcp_client_does_a_step_and_the_run_records_it_as_a_file_agents(proj:
     assert call("list_tasks").structured_content == {"tasks": []}
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_of_two_clients_claiming_one_task_one_wins_and_the_other_is_told(proj: Project) -> None:
     proc, task = waiting(proj)
     where = {"plan": task["context"]["plan_id"], "fork": "main", "step": "step_001"}
@@ -118,6 +120,7 @@ def test_of_two_clients_claiming_one_task_one_wins_and_the_other_is_told(proj: P
     proc.communicate(timeout=30)
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_a_result_with_problems_is_refused_as_a_result_file_is_and_a_corrected_one_taken(
     proj: Project,
 ) -> None:
@@ -161,6 +164,7 @@ def test_names_that_are_not_a_waiting_task_are_tool_errors(
     assert said in refused(call("claim_task", **arguments))
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_conductor_mcp_serves_the_tools_on_stdio(served: Path, stdio_listing: Callable[..., Listing]) -> None:
     """The real command, as an IDE starts it: `conductor mcp` in the repository."""
     names, listed = stdio_listing(["mcp"], served)
@@ -172,6 +176,7 @@ def test_conductor_mcp_serves_the_tools_on_stdio(served: Path, stdio_listing: Ca
     assert listed.structured_content == {"tasks": []}
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_conductor_mcp_serves_streamable_http_on_this_machine(http_served: str) -> None:
     async def session() -> list[str]:
         async with Client(f"{http_served}/mcp") as client:
@@ -180,6 +185,7 @@ def test_conductor_mcp_serves_streamable_http_on_this_machine(http_served: str) 
     assert "submit_result" in anyio.run(session)
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_a_plan_run_with_the_handoff_executor_is_served_over_mcp_too(proj: Project) -> None:
     proc = start(proj, "build", "--plan", proj.plan([STEP]), "--executor", "handoff", "--yes")
     task = pending(proj)

@@ -118,6 +118,7 @@ def test_a_hostile_submission_is_a_tool_error_that_writes_nothing_and_the_plan_g
     assert run.proc.poll() is None  # the run goes on waiting (one_run then hands in a good result)
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_a_result_for_an_older_attempt_is_refused_as_stale_and_the_current_one_taken(proj: Project) -> None:
     proc, task = waiting(proj)
     failed = submission(task, {"result": {"status": "failed", "summary": "could not", "files_changed": []}})

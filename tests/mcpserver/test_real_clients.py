@@ -171,6 +171,7 @@ def test_an_sdk_client_does_a_whole_plan_as_a_file_agent_does(proj: Project, tra
     assert verified.code == 0, verified.out + verified.err
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_a_build_the_client_cancels_is_interrupted_and_its_plan_halts(proj: Project) -> None:
     """Over stdio, as an IDE cancels a call: the build's command is interrupted as Ctrl-C does."""
     plan_file = proj.plan(STEPS)
@@ -204,6 +205,7 @@ def test_a_build_the_client_cancels_is_interrupted_and_its_plan_halts(proj: Proj
     assert "step_001" in [t["step"] for t in listed]  # resumable: handed out
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_a_web_page_cannot_drive_the_http_server(http_served: str) -> None:
     """A page the user has open in a browser can send to 127.0.0.1 (from its own origin, or by
     DNS rebinding under its own host name): the server answers only this machine's names."""

@@ -68,6 +68,7 @@ def test_brackets_inside_strings_do_not_count_and_an_odd_string_does_not_slow_th
     assert time.monotonic() - started < 5  # linear: a quadratic scan would take minutes
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_a_megabyte_of_the_worst_shapes_is_read_in_well_under_a_second() -> None:
     for raw in (
         b"[" + b"[]," * 350_000 + b"[]]",
@@ -97,6 +98,7 @@ def depth_of(value: Any) -> int:
     return 0
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 @settings(max_examples=150, derandomize=True, deadline=None)
 @given(value=JSONISH)
 def test_the_nesting_counted_without_parsing_is_the_real_one(value: Any) -> None:
@@ -104,6 +106,7 @@ def test_the_nesting_counted_without_parsing_is_the_real_one(value: Any) -> None
     assert untrusted.nesting(raw) == depth_of(value)
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 @settings(max_examples=500, derandomize=True, deadline=None)
 @given(raw=st.binary(max_size=300) | st.lists(FRAGMENTS, max_size=60).map(b"".join))
 def test_any_bytes_are_read_or_refused_and_a_result_gets_a_list_of_problems(raw: bytes) -> None:

@@ -79,6 +79,7 @@ def test_the_golden_ledger_verifies(golden: Path, run_cli) -> None:
     assert "main/step_002 (attempt 1, unsigned)" in text.out and text.out.strip().endswith("verified")
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_old_and_new_plans_verify_after_a_field_is_added_to_each_contract_model(
     golden: Path, tmp_path: Path, run_cli
 ) -> None:

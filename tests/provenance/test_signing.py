@@ -300,6 +300,7 @@ def test_a_bad_trust_config_is_named(signed: Project, run_cli, tmp_path: Path) -
     assert missing.code == 1 and "cannot read the trust config" in missing.err and "nope.json" in missing.err
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_an_expired_token_is_refused_when_required_and_skipped_in_auto_mode(
     proj: Project, run_cli, fake_sigstore: FakeSigstore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -327,6 +328,7 @@ def test_a_signing_failure_keeps_the_step_and_says_so(
     assert run_cli("verify", "--require-signature").code == 1
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_verify_without_an_identity_says_so_once_without_the_librarys_warning(
     signed: Project, run_cli
 ) -> None:

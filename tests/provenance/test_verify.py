@@ -198,6 +198,7 @@ def test_verify_errors_name_the_plan_and_fork(built: Project, run_cli) -> None:
     assert half.code == 2 and "--identity and --issuer go together" in half.err
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_pre_push_hook_refuses_a_branch_whose_provenance_does_not_verify(
     built: Project, run_cli, tmp_path: Path
 ) -> None:
@@ -254,6 +255,7 @@ def test_a_branch_that_lost_its_last_accepted_step_fails(built: Project, run_cli
     assert code == 1 and "does not contain its last accepted step" in data["branches"][0]["detail"]
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_pre_push_warns_when_a_fork_branch_leaves_its_records_behind(
     built: Project, run_cli, tmp_path: Path
 ) -> None:

@@ -81,6 +81,7 @@ def test_the_users_checkout_is_never_modified(proj: Project, run_cli) -> None:
     assert git(proj.root, "branch", "--show-current").strip() == "main"
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_worktrees_are_invisible_to_git_status_pytest_and_ruff(proj: Project, run_cli) -> None:
     bad_test = "def test_fails():\n    assert False\n\nimport os,sys\n"
     steps = [{"title": "t", "instruction": "i", "allowed_files": ["test_generated.py"]}]
@@ -213,6 +214,7 @@ def test_command_executor_contract_env_stdin_and_derived_result(
     assert len(explanation) < 80_000  # bounded, though the command printed ~300 KB
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 @pytest.mark.parametrize("sandbox", SANDBOX_MODES)
 def test_command_executor_kills_everything_it_started_at_the_timeout(
     proj: Project, run_cli, tmp_path: Path, sandbox: str

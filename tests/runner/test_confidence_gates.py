@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.conftest import PYTHON, git
 from tests.scenario import Project
 
@@ -76,6 +78,7 @@ def test_approve_and_reject_json_carry_the_decision_and_the_run_after_it(proj: P
     assert data["run"]["forks"][0]["steps"][0]["state"] == "failed"
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_a_medium_step_with_verify_commands_runs_and_its_evidence_decides(proj: Project, run_cli) -> None:
     checked = {**ONE_FILE, "verify": [f"{PYTHON} -c \"assert open('notes.md').read().startswith('#')\""]}
     plan = proj.plan([checked])

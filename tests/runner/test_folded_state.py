@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from conductor.engine.state import STATE_FORMAT, ForkState
 from conductor.ledger import refs
 from conductor.models.event import Event, EventType
@@ -39,6 +41,7 @@ def kept_states(proj: Project) -> list[tuple[Event, ForkState | None]]:
     ]
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_every_event_the_run_records_keeps_the_state_after_it(proj: Project, run_cli) -> None:
     plan = proj.plan(TWO)
     assert build(run_cli, proj, plan, proj.agent(REPAIRED)).code == 0

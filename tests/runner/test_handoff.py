@@ -91,6 +91,7 @@ def report(proj: Project, task: dict[str, Any], *, attempt: int | None = None, *
     tmp.rename(box / f"{step}.result.json")
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_an_external_agent_completes_a_task_through_the_mailbox(proj: Project) -> None:
     plan = proj.plan([STEP])
     proc = start(proj, "build", "--plan", plan, "--executor", "handoff", "--yes")
@@ -213,6 +214,7 @@ def test_a_late_result_for_an_old_attempt_is_refused(proj: Project) -> None:
     assert git(proj.root, "show", f"{proj.branch()}:hello.py") == "print('hello')\n"
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_ctrl_c_halts_and_resume_rebuilds_a_deleted_mailbox(proj: Project) -> None:
     plan = proj.plan([STEP])
     proc = start(proj, "build", "--plan", plan, "--executor", "handoff", "--yes")
@@ -248,6 +250,7 @@ def test_ctrl_c_halts_and_resume_rebuilds_a_deleted_mailbox(proj: Project) -> No
     assert_fsck_clean(proj.root)
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_a_second_process_cannot_run_the_same_plan(proj: Project, run_cli) -> None:
     plan = proj.plan([STEP])
     proc = start(proj, "build", "--plan", plan, "--executor", "handoff", "--yes")
@@ -259,6 +262,7 @@ def test_a_second_process_cannot_run_the_same_plan(proj: Project, run_cli) -> No
     proc.communicate(timeout=30)
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_a_malformed_result_is_refused_whole_and_corrected_within_the_attempt(proj: Project, run_cli) -> None:
     plan = proj.plan([STEP])
     proc = start(proj, "build", "--plan", plan, "--executor", "handoff", "--yes", constants=QUICK)
@@ -328,6 +332,7 @@ def test_a_malformed_result_is_refused_whole_and_corrected_within_the_attempt(pr
     assert "malformed results refused: 2" in run_cli("handoff-metrics").out
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_claiming_is_optional_a_result_without_a_claim_is_taken(proj: Project) -> None:
     plan = proj.plan([STEP])
     proc = start(proj, "build", "--plan", plan, "--executor", "handoff", "--yes")
@@ -459,6 +464,7 @@ def test_an_agent_that_keeps_writing_malformed_results_fails_the_attempt(proj: P
     assert [e.attempt for e in events if e.type.value == "task.created"] == [1, 2]
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_the_users_own_files_are_never_touched_while_an_ide_agent_works(proj: Project, run_cli) -> None:
     """The person keeps working in their checkout while the agent does the step (and while the
     plan is halted): a new file, an edit of a tracked one. They are reported, never moved or

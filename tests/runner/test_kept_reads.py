@@ -108,6 +108,7 @@ def test_the_comparison_reads_each_forks_state_and_totals_not_the_log(
     assert recorded is not None and recorded.to_json() == found
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_the_pull_requests_steps_read_each_steps_state_and_events_not_the_log(
     proj: Project, run_cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -138,6 +139,7 @@ def test_the_approval_lookup_reads_the_open_steps_not_the_log(
     assert decided.code == 0, decided.err
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_points_of_a_fork_read_its_state_and_the_steps_events_not_the_log(
     proj: Project, run_cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -188,6 +190,7 @@ def test_a_failed_plans_message_reads_each_forks_tip_and_state_not_the_log(
     assert f"`conductor fork --from {plan}/main@step_001 --exec CMD`" in said
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_changing_the_executor_looks_for_waiting_results_in_the_open_steps_not_the_log(
     proj: Project, run_cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.conftest import git
 from tests.scenario import Project, build
 
@@ -102,6 +104,7 @@ def test_an_unknown_base_is_named_and_nothing_is_recorded(proj: Project, run_cli
     assert nothing_recorded(proj)
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_a_dirty_checkout_is_mentioned_when_the_plan_starts_from_head(proj: Project, run_cli) -> None:
     (proj.root / ".gitignore").write_text("*.log\n")
     git(proj.root, "add", ".gitignore")

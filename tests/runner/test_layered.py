@@ -100,6 +100,7 @@ def _story(proj: Project, plan: str) -> list[tuple[str, str | None, int | None, 
     return [(e.type.value, e.step, e.attempt, e.summary) for e in proj.events(plan)]
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_a_layered_fork_gives_the_commits_verdicts_and_records_of_a_worktree(files: Project, run_cli) -> None:
     proj = files
     proj.plan(STEPS)
@@ -127,6 +128,7 @@ def test_a_layered_fork_gives_the_commits_verdicts_and_records_of_a_worktree(fil
     assert git(proj.root, "worktree", "list").count("\n") == 2  # the checkout and the one worktree
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_the_agent_sees_a_clean_git_and_only_its_own_layered_worktree(files: Project, run_cli) -> None:
     proj = files
     _layers(proj, "on")
@@ -292,6 +294,7 @@ def test_an_agents_scratch_files_are_never_a_layered_change(files: Project, run_
     assert _story(proj, runs[0]) == _story(proj, runs[1])
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_the_base_moves_to_a_far_tip_when_no_process_holds_it(files: Project, run_cli) -> None:
     from conductor.runner.place import base
 
@@ -330,6 +333,7 @@ def test_the_base_moves_to_a_far_tip_when_no_process_holds_it(files: Project, ru
     assert git(proj.root, "diff", "--name-only", old, proj.branch(back)) == "a.txt\n"
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_a_layered_fork_resumed_with_an_ide_agent_gets_a_worktree_it_can_open(
     files: Project, run_cli
 ) -> None:

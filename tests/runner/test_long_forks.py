@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from conductor.executors.llm import prompt
 from conductor.models.task import TaskFile
 from conductor.runner.fork.tasks import PREVIOUS_STEPS_LISTED
@@ -12,6 +14,7 @@ from tests.scenario import Project, build
 STEPS = PREVIOUS_STEPS_LISTED + 3
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_a_task_lists_the_last_steps_in_full_and_counts_the_earlier_ones(proj: Project, run_cli) -> None:
     steps = [
         {"title": f"Write f{n}.py", "instruction": f"Write f{n}.py", "allowed_files": [f"f{n}.py"]}

@@ -166,7 +166,12 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+WAITS_A_TIMEOUT = {"timeout", "verify_times_out"}  # each waits out a one-second timeout: slow tier
+
+
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=pytest.mark.slow) if n in WAITS_A_TIMEOUT else n for n in sorted(CASES)]
+)
 def test_rejection(proj: Project, run_cli, name: str) -> None:
     case = CASES[name]
     step = {"title": "Change things", "instruction": "Do it", "allowed_files": case.allowed, **case.step}

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from conductor.ledger import refs
 from conductor.models.event import Event, EventType
 from conductor.models.layout import TALLY_FILE, tally_fork
@@ -54,6 +56,7 @@ def shown(proj: Project, run_cli) -> dict[str, object]:
     return dict(projected)
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_each_run_folds_its_own_events_and_keeps_what_folding_every_log_gives(proj: Project, run_cli) -> None:
     assert build(run_cli, proj, proj.plan(VERIFIED, name="a.yaml"), proj.agent(REPAIRED)).code == 0
     first = proj.ledger().plans()[0]
@@ -82,6 +85,7 @@ def test_each_run_folds_its_own_events_and_keeps_what_folding_every_log_gives(pr
     assert git(proj.root, "log", "-1", "--format=%s", refs.METRICS).startswith("metrics.folded *:")
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_totals_missing_or_of_another_format_are_folded_again_from_every_log(proj: Project, run_cli) -> None:
     assert build(run_cli, proj, proj.plan(VERIFIED, name="a.yaml"), proj.agent(REPAIRED)).code == 0
     first = proj.ledger().plans()[0]

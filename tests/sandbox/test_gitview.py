@@ -111,6 +111,7 @@ print("probe ok", step, len(entries))
 """
 
 
+@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
 def test_an_agents_tools_read_its_git_at_every_step_of_a_fork(proj: Project, tmp_path: Path, run_cli) -> None:
     git(proj.root, "tag", "-a", "v1", "-m", "release")
     git(proj.root, "pack-refs", "--all")
