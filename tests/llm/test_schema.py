@@ -113,15 +113,10 @@ def _check(model: type[BaseModel], instance: Any) -> None:
         edit_problems(value)
 
 
-# The plan answer's schema is deep: its instances take seconds to draw, so they run in the full
-# suite, not the fast tier (`-m "not slow"`).
-INSTANCE_CASES = [
-    pytest.param(m, d, id=f"{m.__name__}-{d}", marks=[pytest.mark.slow] if m is PlanAnswer else [])
-    for m, d in CASES
-]
+INSTANCE_CASES = [pytest.param(m, d, id=f"{m.__name__}-{d}") for m, d in CASES]
 
 
-@pytest.mark.slow  # end to end, half a second or more: the fast tier stays under a minute
+@pytest.mark.slow  # drawing the instances takes half a second to seconds (the plan answer's schema is deep)
 @pytest.mark.parametrize(("model", "dialect"), INSTANCE_CASES)
 def test_every_instance_of_the_sent_schema_parses(model: type[BaseModel], dialect: str) -> None:
     sent = for_dialect(canonical(model), dialect)
