@@ -256,9 +256,12 @@ class Ledger(RepoQueries):
         live = {r[len(prefix) :] for r in self.ref_names(prefix)}
         return sorted(live | set(self.archive.forks(plan)))
 
-    def plans_and_forks(self) -> dict[str, list[str]]:
-        """Every plan, as `plans` lists them, with its forks, as `forks` lists them: from one
-        listing of the fork logs, where asking `forks` for each plan lists them once a plan."""
+    def plans_and_forks(self, plan: str | None = None) -> dict[str, list[str]]:
+        """Every plan (or only `plan`), as `plans` lists them, with its forks, as `forks` lists
+        them: from one listing of the fork logs, where asking `forks` for each plan lists them
+        once a plan."""
+        if plan is not None:
+            return {plan: self.forks(plan)}
         live = _live_forks(self.ref_names(refs.FORKS_PREFIX), self.plans())
         return {plan: sorted(forks | set(self.archive.forks(plan))) for plan, forks in live.items()}
 

@@ -52,3 +52,5 @@ def test_every_plan_with_its_forks_as_plans_and_forks_say(ledger: Ledger) -> Non
         "gone": ["main"],
         "lonely": [],
     }
+    assert ledger.plans_and_forks("alpha") == {"alpha": ["b", "main", "old"]}  # one plan: only its forks
+    assert ledger.plans_and_forks("orphan") == {"orphan": ["main"]}  # asked for, as forks() answers

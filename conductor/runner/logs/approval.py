@@ -32,8 +32,7 @@ def decide_options(plan: str, fork: str, *, several: bool) -> str:
 def find_waiting(ledger: Ledger, step: str, *, plan: str | None, fork: str | None) -> Waiting:
     """The fork whose `step` waits for approval (plan and fork narrow it down)."""
     found = []
-    every = {plan: [fork] if fork else ledger.forks(plan)} if plan else ledger.plans_and_forks()
-    for plan_id, forks in every.items():
+    for plan_id, forks in ledger.plans_and_forks(plan or None).items():
         for fork_id in [fork] if fork else forks:
             read = forkstate.read(ledger, plan_id, fork_id, only=())  # a waiting step is an open one
             if read is None:

@@ -68,8 +68,7 @@ def current(ledger: Ledger) -> Kept:
 def fold_logs(ledger: Ledger, *, plan: str | None = None) -> Kept:
     """Every fork log (of `plan`, or of every plan, archived ones too) folded from the start."""
     kept = Kept(Tally())
-    every = {plan: ledger.forks(plan)} if plan is not None else ledger.plans_and_forks()
-    for plan_id, forks in every.items():
+    for plan_id, forks in ledger.plans_and_forks(plan).items():
         for fork in forks:
             log = kept.forks[(plan_id, fork)] = ForkTally()
             kept.tally.fold(log, _since(ledger, plan_id, fork, 0))

@@ -47,8 +47,7 @@ def locate(ledger: Ledger, step: str, plan: str | None, fork: str | None) -> tup
     """The plan and fork to explain: as given, or the latest plan that has this step. A plan
     with this step in several forks is never guessed at: the fork must be named."""
     candidates = []
-    every = {plan: [fork] if fork else ledger.forks(plan)} if plan else ledger.plans_and_forks()
-    for plan_id, forks in every.items():
+    for plan_id, forks in ledger.plans_and_forks(plan or None).items():
         for fork_id in [fork] if fork else forks:
             tip = ledger.tip(refs.fork_log(plan_id, fork_id))
             paths = StepPaths(step)
