@@ -133,20 +133,30 @@ def test_without_an_identity_the_first_commit_says_who_commits_and_how_to_change
         assert "git has no user" not in shown.err + shown.out, reading
 
 
-def test_an_identity_from_config_or_the_environment_is_used_silently(
-    tmp_path: Path, run_cli, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def built_as_fresh_user(
+    tmp_path: Path, run_cli, monkeypatch: pytest.MonkeyPatch, config: dict[str, str]
+) -> tuple[Path, Result]:
+    """A fresh user's `init` and `build`, each as a process of its own would run it, in a project
+    whose git config holds `config` (user.name, user.email)."""
     as_fresh_user(monkeypatch, tmp_path / "home")
     monkeypatch.chdir(tmp_path)
     as_new_process(monkeypatch)
     assert run_cli("init", "proj").code == 0
     root = tmp_path / "proj"
-    git(root, "config", "user.name", "Ada Lovelace")
-    git(root, "config", "user.email", "ada@example.com")
+    for key, value in config.items():
+        git(root, "config", key, value)
     monkeypatch.chdir(root)
     as_new_process(monkeypatch)
     built = run_cli("build", "--plan", plan_file(tmp_path), "--exec", agent(tmp_path), "--yes")
     assert built.code == 0, built.err
+    return root, built
+
+
+def test_an_identity_from_config_or_the_environment_is_used_silently(
+    tmp_path: Path, run_cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    identity = {"user.name": "Ada Lovelace", "user.email": "ada@example.com"}
+    root, built = built_as_fresh_user(tmp_path, run_cli, monkeypatch, identity)
     assert "git has no user" not in built.err + built.out
     plan = git(root, "for-each-ref", "--format=%(refname:lstrip=3)", "refs/conductor/plans/").strip()
     recorder = git(root, "log", "-1", "--format=%cn <%ce>", f"refs/conductor/plans/{plan}")
@@ -168,16 +178,7 @@ def test_an_identity_from_config_or_the_environment_is_used_silently(
 def test_half_an_identity_is_completed_and_said(
     tmp_path: Path, run_cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    as_fresh_user(monkeypatch, tmp_path / "home")
-    monkeypatch.chdir(tmp_path)
-    as_new_process(monkeypatch)
-    assert run_cli("init", "proj").code == 0
-    root = tmp_path / "proj"
-    git(root, "config", "user.name", "Ada Lovelace")
-    monkeypatch.chdir(root)
-    as_new_process(monkeypatch)
-    built = run_cli("build", "--plan", plan_file(tmp_path), "--exec", agent(tmp_path), "--yes")
-    assert built.code == 0, built.err
+    _, built = built_as_fresh_user(tmp_path, run_cli, monkeypatch, {"user.name": "Ada Lovelace"})
     assert (
         built.err.count("note: git has no user.email; committing as Ada Lovelace <conductor@localhost>") == 1
     )
