@@ -89,6 +89,8 @@ def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> HookRepo:
             changes = subprocess.run(diff, cwd=ROOT, env=read_only, capture_output=True, check=True).stdout
             if changes:
                 subprocess.run(["git", "apply", "--index"], cwd=url, input=changes, check=True)
-                git(url, "commit", "-q", "--no-verify", "-m", "uncommitted changes")
+                # a commit of the tests' own, needing no git identity of the user
+                who = ("-c", "user.name=Conductor tests", "-c", "user.email=tests@conductor.invalid")
+                git(url, *who, "commit", "-q", "--no-verify", "-m", "uncommitted changes")
             made.write_text(git(url, "rev-parse", "HEAD").strip())
     return HookRepo(url, made.read_text(), home)
