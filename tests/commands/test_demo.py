@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from conductor.ledger.store import Ledger
-from tests.conftest import PYTHON, assert_fsck_clean, conductor_bin, git, run_process
+from tests.conftest import PYTHON, assert_fsck_clean, conductor_bin, conductor_with, git, run_process
 
 
 @pytest.mark.slow
@@ -113,12 +113,13 @@ def test_a_demo_whose_verify_commands_cannot_run_stops_with_why(tmp_path: Path) 
     (broken / "python3").chmod(0o755)
     # The json-file fork's repair has no scripted answer: the fake model answers 500, and the
     # three retries would wait 1 + 2 + 4 s before the fork fails; here they do not wait.
-    start = (
-        f"import sys; sys.executable = {str(broken / 'python')!r}; from conductor.llm import caller;"
-        " caller.Caller.__init__.__kwdefaults__['sleep'] = lambda seconds: None;"
-        " from conductor.cli import main; raise SystemExit(main(['demo', '--dir', 'd']))"
+    start = conductor_with(
+        {},
+        f"sys.executable = {str(broken / 'python')!r}",
+        "from conductor.llm import caller",
+        "caller.Caller.__init__.__kwdefaults__['sleep'] = lambda seconds: None",
     )
-    result = run_process(PYTHON, "-c", start, cwd=tmp_path, timeout=180)
+    result = run_process(*start, "demo", "--dir", "d", cwd=tmp_path, timeout=180)
     assert result.code == 1, result.out + result.err
     assert "internal error" not in result.err
     root = tmp_path / "d" / "task-manager"
